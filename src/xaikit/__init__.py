@@ -1,0 +1,64 @@
+"""xaikit: explanations of machine-learning models you can check.
+
+>>> import numpy as np, xaikit as xk
+>>> exp = xk.ExactShapley(lambda X: 2 * X[:, 0] + X[:, 1], background=np.zeros((3, 2))).explain(np.ones((1, 2)))
+>>> exp.values.shape, exp.values[0, :, 0].tolist()
+((1, 2, 1), [2.0, 1.0])
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from xaikit.errors import (
+    ApproximationWarning,
+    CompletenessError,
+    ConvergenceWarning,
+    FormatError,
+    InvalidParameterError,
+    MissingDependencyError,
+    ModelOutputError,
+    UnsupportedModelError,
+    XaikitError,
+)
+from xaikit.execution import LocalExecutor, SerialExecutor, get_executor
+from xaikit.explainers import (
+    REGISTRY,
+    ExactShapley,
+    Explainer,
+    KernelShap,
+    LeverageShap,
+    PermutationShap,
+    explain,
+)
+from xaikit.explanation import Attribution, Explanation
+from xaikit.maskers import TabularMasker, ValueFunction
+from xaikit.models import adapt
+
+__all__ = [
+    "__version__",
+    "explain",
+    "adapt",
+    "Explainer",
+    "REGISTRY",
+    "ExactShapley",
+    "KernelShap",
+    "LeverageShap",
+    "PermutationShap",
+    "TabularMasker",
+    "ValueFunction",
+    "Explanation",
+    "Attribution",
+    "SerialExecutor",
+    "LocalExecutor",
+    "get_executor",
+    "XaikitError",
+    "InvalidParameterError",
+    "UnsupportedModelError",
+    "MissingDependencyError",
+    "ModelOutputError",
+    "CompletenessError",
+    "FormatError",
+    "ConvergenceWarning",
+    "ApproximationWarning",
+]

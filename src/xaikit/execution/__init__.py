@@ -1,0 +1,37 @@
+"""Executors: where chunks of work run. Every executor returns identical results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xaikit._validation import describe
+from xaikit.errors import InvalidParameterError
+from xaikit.execution.base import Executor, SerialExecutor, chunk_indices
+from xaikit.execution.local import LocalExecutor
+
+__all__ = ["Executor", "SerialExecutor", "LocalExecutor", "get_executor", "chunk_indices"]
+
+
+def get_executor(spec: Any = None) -> Executor:
+    """An executor from a specification.
+
+    ``None`` or ``"serial"``: this process. ``"processes"`` or ``"processes:N"``: N local
+    processes. An :class:`Executor` is returned as it is.
+
+    >>> get_executor("serial")
+    SerialExecutor()
+    >>> get_executor("processes:2").n_workers
+    2
+    """
+    if spec is None or spec == "serial":
+        return SerialExecutor()
+    if isinstance(spec, Executor):
+        return spec
+    if isinstance(spec, str) and (spec == "processes" or spec.startswith("processes:")):
+        _, _, count = spec.partition(":")
+        if count and not count.isdigit():
+            raise InvalidParameterError(f"executor: expected 'processes:N' with N a positive integer, got {spec!r}")
+        return LocalExecutor(int(count) if count else None)
+    raise InvalidParameterError(
+        f"executor: expected None, 'serial', 'processes[:N]' or an Executor, got {describe(spec)}"
+    )

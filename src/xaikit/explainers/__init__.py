@@ -1,0 +1,20 @@
+"""Explainers, one module per method; each registers itself under its ``name``."""
+
+from xaikit.explainers.auto import choose_method, explain
+from xaikit.explainers.base import REGISTRY, Explainer, get_explainer_class
+from xaikit.explainers.exact_shapley import ExactShapley
+from xaikit.explainers.kernel_shap import KernelShap
+from xaikit.explainers.leverage_shap import LeverageShap
+from xaikit.explainers.permutation_shap import PermutationShap
+
+__all__ = [
+    "Explainer",
+    "REGISTRY",
+    "get_explainer_class",
+    "explain",
+    "choose_method",
+    "ExactShapley",
+    "KernelShap",
+    "LeverageShap",
+    "PermutationShap",
+]

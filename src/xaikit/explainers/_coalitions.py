@@ -1,0 +1,255 @@
+"""Coalition designs for regression estimators of Shapley values.
+
+A design is a list of coalitions (bool masks) with weights such that, for any function
+``g`` of a coalition, ``sum_i weight_i * g(S_i)`` estimates ``sum_S kernel(S) * g(S)`` over all
+coalitions of sizes ``1..k-1``, with the Shapley kernel
+``kernel(S) = (k - 1) / (C(k, |S|) |S| (k - |S|))``.
+
+Coalitions come in complementary pairs ``{S, N \\ S}`` (*units*), grouped into strata by
+``min(|S|, k - |S|)``. A strategy gives every stratum a share of the budget; strata whose
+share covers all their units are enumerated exactly, the others are sampled: without
+replacement when a stratum is sampled alone, with replacement (stratum drawn by share)
+when strata with too few units each are pooled. Weights are inverse inclusion rates, so the
+estimates are unbiased; per-group draws allow an honest (stratified) variance estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import combinations
+from math import comb
+
+import numpy as np
+
+__all__ = ["Design", "build_design", "stratum_shares", "kernel_weight"]
+
+#: Strata with at most this many units are sampled by permuting their full list.
+_ENUMERATE_LIMIT = 50_000
+
+
+def kernel_weight(k: int, s: int | np.ndarray) -> np.ndarray:
+    """Shapley kernel weight of one coalition of size ``s`` among ``k`` players."""
+    s = np.asarray(s)
+    return (k - 1) / (np.vectorize(comb)(k, s) * s * (k - s))
+
+
+def stratum_sizes(k: int) -> list[int]:
+    """Smaller size of each stratum: ``1 .. k // 2``."""
+    return list(range(1, k // 2 + 1))
+
+
+def n_units(k: int, s: int) -> int:
+    """Number of complementary pairs whose smaller member has size ``s``."""
+    return comb(k, s) // 2 if 2 * s == k else comb(k, s)
+
+
+def stratum_shares(k: int, strategy: str) -> np.ndarray:
+    """Budget share of each stratum (sums to 1).
+
+    ``"kernel"``: proportional to the Shapley kernel mass of the stratum's sizes (KernelSHAP).
+    ``"leverage"``: equal for every coalition size, the leverage scores of the Shapley
+    regression (Leverage SHAP).
+    """
+    sizes = np.array(stratum_sizes(k), dtype=float)
+    n_sizes = np.where(2 * sizes == k, 1.0, 2.0)
+    if strategy == "kernel":
+        share = n_sizes / (sizes * (k - sizes))
+    elif strategy == "leverage":
+        share = n_sizes
+    else:  # pragma: no cover - validated by callers
+        raise ValueError(strategy)
+    return share / share.sum()
+
+
+@lru_cache(maxsize=64)
+def _all_units(k: int, s: int) -> np.ndarray:
+    """Every unit of stratum ``s`` as the mask of its member of size ``s`` (containing player 0 when ``2s == k``)."""
+    if 2 * s == k:
+        combos = [(0, *c) for c in combinations(range(1, k), s - 1)]
+    else:
+        combos = list(combinations(range(k), s))
+    out = np.zeros((len(combos), k), dtype=bool)
+    rows = np.repeat(np.arange(len(combos)), s)
+    out[rows, np.asarray(combos, dtype=np.intp).ravel()] = True
+    out.setflags(write=False)
+    return out
+
+
+def _random_units(k: int, s: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` units of stratum ``s`` drawn uniformly, with replacement."""
+    if 2 * s == k:
+        order = rng.random((n, k - 1)).argsort(axis=1)[:, : s - 1] + 1
+        order = np.concatenate([np.zeros((n, 1), dtype=order.dtype), order], axis=1)
+    else:
+        order = rng.random((n, k)).argsort(axis=1)[:, :s]
+    out = np.zeros((n, k), dtype=bool)
+    np.put_along_axis(out, order, True, axis=1)
+    return out
+
+
+def _distinct_units(k: int, s: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The first ``n`` distinct units of a random sequence over stratum ``s``.
+
+    The sequence depends only on ``rng``, so a larger ``n`` extends a smaller one.
+    """
+    total = n_units(k, s)
+    if total <= _ENUMERATE_LIMIT:
+        units = _all_units(k, s)
+        return units[rng.permutation(total)[:n]]
+    kept: list[np.ndarray] = []
+    seen: set[bytes] = set()
+    count = 0
+    while count < n:
+        batch = _random_units(k, s, max(2 * (n - count), 16), rng)
+        packed = np.packbits(batch, axis=1)
+        for i in range(batch.shape[0]):
+            key = packed[i].tobytes()
+            if key not in seen:
+                seen.add(key)
+                kept.append(batch[i])
+                count += 1
+                if count == n:
+                    break
+    return np.array(kept, dtype=bool)
+
+
+@dataclass
+class Design:
+    """Coalitions to evaluate and how to weight them.
+
+    Attributes
+    ----------
+    masks : bool (q, k)
+        Coalitions, complementary pairs adjacent (rows ``2u`` and ``2u + 1`` form unit ``u``).
+    weights : float (q,)
+        Estimator weights: kernel weight times inverse inclusion rate.
+    unit_group : int (q // 2,)
+        Sampling group of each unit; ``-1`` for enumerated units.
+    group_fpc : float (n_groups,)
+        Finite-population correction of each group (``1 - m/N``, 1 when drawn with replacement).
+    unit_scale : float (q // 2,)
+        Multiplier that turns a unit's kernel-weighted contribution into one draw's estimate of its
+        group total (``N_s / q_s``).
+    exact : bool
+        True when every coalition is enumerated (the estimate is then exact).
+    """
+
+    masks: np.ndarray
+    weights: np.ndarray
+    unit_group: np.ndarray
+    group_fpc: np.ndarray
+    unit_scale: np.ndarray
+    exact: bool = False
+    group_sizes: list[int] = field(default_factory=list)
+
+
+def _largest_remainder(targets: np.ndarray, total: int) -> np.ndarray:
+    base = np.floor(targets).astype(int)
+    rest = total - int(base.sum())
+    if rest > 0:
+        order = np.argsort(-(targets - base), kind="stable")
+        base[order[:rest]] += 1
+    return base
+
+
+def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) -> Design:
+    """A paired, stratified design of ``n_pairs`` units (``2 * n_pairs`` coalitions) for ``k`` players."""
+    sizes = stratum_sizes(k)
+    caps = np.array([n_units(k, s) for s in sizes], dtype=float)
+    share = stratum_shares(k, strategy)
+    n_pairs = int(min(n_pairs, caps.sum()))
+    # water-filling: strata whose share covers all their units are enumerated
+    enumerated = np.zeros(len(sizes), dtype=bool)
+    while True:
+        free = ~enumerated
+        budget = n_pairs - caps[enumerated].sum()
+        if not free.any():
+            break
+        target = budget * share[free] / share[free].sum()
+        full = caps[free] <= target + 1e-9
+        if not full.any():
+            break
+        enumerated[np.flatnonzero(free)[full]] = True
+    budget = int(round(n_pairs - caps[enumerated].sum()))
+    free_idx = np.flatnonzero(~enumerated)
+    expected = budget * share[free_idx] / share[free_idx].sum() if free_idx.size else np.zeros(0)
+
+    # pool neighbouring strata until each group expects at least two draws (from the extremes inward)
+    groups: list[list[int]] = []
+    acc: list[int] = []
+    acc_e = 0.0
+    for pos, st in enumerate(free_idx):
+        acc.append(int(st))
+        acc_e += expected[pos]
+        if acc_e >= 2.0:
+            groups.append(acc)
+            acc, acc_e = [], 0.0
+    if acc:
+        if groups:
+            groups[-1].extend(acc)
+        else:
+            groups.append(acc)
+    def allocate(gs: list[list[int]]) -> np.ndarray:
+        if not gs:
+            return np.zeros(0, dtype=int)
+        ge = np.array([expected[np.searchsorted(free_idx, g)].sum() for g in gs])
+        return _largest_remainder(ge, budget)
+
+    draws = allocate(groups)
+    # a group needs two draws for its variance to be estimated: merge any with one into a neighbour
+    while len(groups) > 1 and ((draws > 0) & (draws < 2)).any():
+        i = int(np.flatnonzero((draws > 0) & (draws < 2))[0])
+        j = i - 1 if i > 0 else i + 1
+        lo, hi = min(i, j), max(i, j)
+        groups[lo] = groups[lo] + groups[hi]
+        del groups[hi]
+        draws = allocate(groups)
+
+    masks: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    unit_group: list[np.ndarray] = []
+    unit_scale: list[np.ndarray] = []
+    group_fpc = np.ones(len(groups))
+
+    def add(units: np.ndarray, s: int, w_unit: float, gid: int, scale: float) -> None:
+        paired = np.empty((2 * units.shape[0], k), dtype=bool)
+        paired[0::2] = units
+        paired[1::2] = ~units
+        masks.append(paired)
+        kw = float(kernel_weight(k, s))  # complement has the same kernel weight
+        weights.append(np.full(paired.shape[0], kw * w_unit))
+        unit_group.append(np.full(units.shape[0], gid))
+        unit_scale.append(np.full(units.shape[0], scale))
+
+    for st in np.flatnonzero(enumerated):
+        add(_all_units(k, sizes[st]), sizes[st], 1.0, -1, 1.0)
+    for gid, (members, m) in enumerate(zip(groups, draws)):
+        if m == 0:
+            continue
+        if len(members) == 1:
+            st = members[0]
+            N = caps[st]
+            m = int(min(m, N))
+            add(_distinct_units(k, sizes[st], m, rng), sizes[st], N / m, gid, N)
+            group_fpc[gid] = 1.0 - m / N
+        else:
+            q = share[members] / share[members].sum()
+            picks = rng.choice(len(members), size=int(m), p=q)
+            for j, st in enumerate(members):
+                cnt = int((picks == j).sum())
+                if cnt:
+                    scale = caps[st] / q[j]
+                    add(_random_units(k, sizes[st], cnt, rng), sizes[st], scale / m, gid, scale)
+    if not masks:
+        empty = np.zeros((0, k), dtype=bool)
+        return Design(empty, np.zeros(0), np.zeros(0, dtype=int), group_fpc, np.zeros(0), exact=False)
+    return Design(
+        masks=np.concatenate(masks),
+        weights=np.concatenate(weights),
+        unit_group=np.concatenate(unit_group),
+        group_fpc=group_fpc,
+        unit_scale=np.concatenate(unit_scale),
+        exact=bool(enumerated.all()),
+        group_sizes=[int(x) for x in draws],
+    )

@@ -1,0 +1,63 @@
+"""The game an explainer plays for one row: values of coalitions, with the empty and full ones known."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Game"]
+
+
+class Game:
+    """Coalition values ``v(S)`` for one explained row.
+
+    Parameters
+    ----------
+    value_function : callable
+        ``masks (s, k) -> (s, o)``; typically a :class:`~xaikit.maskers.ValueFunction`.
+    v_empty, v_full : ndarray (o,)
+        ``v`` of the empty coalition (the base value) and of the full one (the prediction).
+    cache : bool
+        Remember evaluated coalitions so that a growing design never pays twice for one.
+
+    Examples
+    --------
+    >>> g = Game(lambda m: m.sum(axis=1, keepdims=True).astype(float), np.zeros(1), np.full(1, 2.0), cache=True)
+    >>> g(np.array([[True, False], [True, False]])), g.n_evaluations
+    (array([[1.],
+           [1.]]), 1)
+    """
+
+    def __init__(self, value_function: Any, v_empty: np.ndarray, v_full: np.ndarray, *, cache: bool = False) -> None:
+        self.value_function = value_function
+        self.v_empty = np.asarray(v_empty, dtype=np.float64)
+        self.v_full = np.asarray(v_full, dtype=np.float64)
+        self.n_outputs = self.v_empty.shape[0]
+        self._cache: dict[bytes, np.ndarray] | None = {} if cache else None
+        self.n_evaluations = 0
+
+    @property
+    def delta(self) -> np.ndarray:
+        """``v(N) - v(empty)``: what the values must add up to."""
+        return self.v_full - self.v_empty
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        masks = np.asarray(masks, dtype=bool)
+        if masks.shape[0] == 0:
+            return np.zeros((0, self.n_outputs))
+        if self._cache is None:
+            self.n_evaluations += masks.shape[0]
+            return self.value_function(masks)
+        keys = [row.tobytes() for row in np.packbits(masks, axis=1)]
+        todo: dict[bytes, int] = {}
+        for i, key in enumerate(keys):
+            if key not in self._cache and key not in todo:
+                todo[key] = i
+        if todo:
+            idx = np.fromiter(todo.values(), dtype=np.intp, count=len(todo))
+            vals = self.value_function(masks[idx])
+            self.n_evaluations += idx.size
+            for key, val in zip(todo, vals):
+                self._cache[key] = val
+        return np.stack([self._cache[key] for key in keys])

@@ -1,0 +1,1194 @@
+"""Typed, immutable explanation results and their file format.
+
+Every explainer returns an :class:`Explanation`. The only kind so far is
+:class:`Attribution`: one value per (row, feature, output), e.g. Shapley values.
+
+Results are frozen: attributes cannot be set after construction and every stored array is
+read-only. They can be sliced (:meth:`Attribution.__getitem__`), turned into a tidy table
+(:meth:`Attribution.to_frame`), and saved to / loaded from a single file
+(:meth:`Explanation.save`, :meth:`Explanation.load`).
+
+File format, version 1
+----------------------
+A saved explanation is one ZIP archive (deflate compression). The file name is used as
+given; no extension is added or changed. The archive holds:
+
+``meta.json``
+    A UTF-8 JSON object with the keys
+
+    ``format``
+        Always ``"xaikit-explanation"``.
+    ``format_version``
+        The integer ``1``. Readers refuse files with a newer version.
+    ``kind``
+        The result type, e.g. ``"attribution"``; :meth:`Explanation.load` picks the class
+        registered under this name.
+    ``method``
+        The name of the method that produced the result (str).
+    ``params``, ``provenance``
+        JSON objects (hyper-parameters; library versions, background summary, seed...).
+    ``diagnostics``
+        The diagnostics that are not numpy arrays (scalars, lists, objects).
+    ``diagnostic_axes``
+        Object mapping a diagnostic key to its axis letters (``"ndo"``, ``"no"``, ...).
+    ``arrays``
+        A list of array entries, each a JSON object with ``"field"`` (e.g. ``"values"``,
+        ``"data"`` or ``"diagnostics"``), ``"key"`` (only for diagnostics: the diagnostic
+        key) and ``"storage"``:
+
+        - ``"npy"``: the array is the archive member named by ``"file"``, an NPY file
+          written without pickle;
+        - ``"json-columns"``: a 2-D object array (e.g. mixed strings and numbers) stored
+          inline: ``"shape"`` is ``[n_rows, n_columns]`` and ``"columns"`` a list of
+          columns, each a list of JSON scalars; ``null`` stands for a missing value and
+          is read back as NaN.
+
+        Fields without an entry are ``None`` (e.g. ``data`` when it was not recorded).
+    kind-specific fields
+        For ``"attribution"``: ``feature_names`` and ``output_names`` (lists of str).
+
+``*.npy``
+    One NPY file per numeric array (``values``, ``base_values``, numeric ``data``,
+    array diagnostics).
+
+Non-finite floats inside ``meta.json`` (e.g. a NaN diagnostic) are written as the
+``NaN`` / ``Infinity`` / ``-Infinity`` tokens understood by Python's :mod:`json`. Tuples are
+written as lists and numpy scalars and arrays as plain JSON numbers and lists.
+
+Examples
+--------
+>>> import numpy as np
+>>> exp = Attribution(values=np.ones((2, 3, 1)), base_values=np.zeros((2, 1)), method="demo")
+>>> exp
+Attribution(method='demo', n_rows=2, n_features=3, n_outputs=1)
+>>> exp[:, ["x0", "x2"]].shape
+(2, 2, 1)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import html
+import json
+import numbers
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import numpy as np
+from numpy.lib import format as npy_format
+
+from xaikit._validation import describe
+from xaikit.errors import FormatError, InvalidParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "DIAGNOSTIC_AXES",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "Explanation",
+    "Attribution",
+]
+
+FORMAT_NAME = "xaikit-explanation"
+"""The value of ``format`` in ``meta.json``."""
+
+FORMAT_VERSION = 1
+"""The file-format version written by :meth:`Explanation.save` (and the newest one read)."""
+
+DIAGNOSTIC_AXES: dict[str, str] = {
+    "std_err": "ndo",
+    "completeness_gap": "no",
+    "n_model_calls": "n",
+    "local_fidelity": "no",
+}
+"""Axes of the diagnostics that are sliced with the values: ``n`` rows, ``d`` features,
+``o`` outputs. More can be declared per result with ``diagnostic_axes=``."""
+
+_KINDS: dict[str, type[Explanation]] = {}
+"""Registry of result classes by their ``kind_name``, used by :meth:`Explanation.load`."""
+
+_META_NAME = "meta.json"
+_MAX_LISTED_NAMES = 10
+_T = TypeVar("_T", bound="Explanation")
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------
+
+
+def _to_json(value: Any, key: str) -> Any:
+    """Convert ``value`` to plain JSON types, or raise naming ``key``.
+
+    Numpy scalars become Python numbers, numpy arrays and tuples become lists. Mapping keys
+    must be str (JSON would silently turn other keys into strings).
+
+    >>> _to_json({"a": np.float64(0.5), "b": (1, np.int32(2)), "c": np.arange(2)}, "params")
+    {'a': 0.5, 'b': [1, 2], 'c': [0, 1]}
+    >>> _to_json({"f": print}, "params")
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: params['f']: expected a JSON-serialisable value (None, bool, int, float, str, list, dict with str keys or a numpy array of those), got <built-in function print> (builtin_function_or_method)
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InvalidParameterError(
+                    f"{key}: expected str keys (JSON objects have text keys), got the key {describe(k)}"
+                )
+            out[str(k)] = _to_json(v, f"{key}[{k!r}]")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, np.ndarray):
+        return _to_json(value.tolist(), key)
+    raise InvalidParameterError(
+        f"{key}: expected a JSON-serialisable value (None, bool, int, float, str, list, "
+        f"dict with str keys or a numpy array of those), got {describe(value)}"
+    )
+
+
+def _is_pandas_missing(value: Any) -> bool:
+    """Whether ``value`` is ``pandas.NA`` or ``pandas.NaT`` (checked without importing pandas)."""
+    kind = type(value)
+    return kind.__module__.startswith("pandas") and kind.__name__ in {"NAType", "NaTType"}
+
+
+def _cell_to_json(value: Any, where: str) -> Any:
+    """Convert one cell of an object array to a JSON scalar; NaN and missing values become None."""
+    if value is None or _is_pandas_missing(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        as_float = float(value)
+        return None if np.isnan(as_float) else as_float
+    raise InvalidParameterError(
+        f"{where}: expected a JSON scalar (str, int, float, bool or None) to store object data, "
+        f"got {describe(value)}; convert the column to str or numbers before saving"
+    )
+
+
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    """A read-only view of ``arr`` whose base is read-only too, so the flag cannot be reset."""
+    arr.setflags(write=False)
+    view = arr.view()
+    view.setflags(write=False)
+    return view
+
+
+def _as_float_array(value: Any, name: str, ndim: int, expected: str) -> np.ndarray:
+    """Copy ``value`` into a read-only float64 array with ``ndim`` dimensions."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise InvalidParameterError(f"{name}: expected a numeric array of shape {expected}, got {describe(value)}")
+    try:
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biufO":
+            raise TypeError(f"dtype {arr.dtype} is not numeric")
+        arr = np.array(arr, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"{name}: expected a numeric array of shape {expected}, got {describe(value)} "
+            f"that cannot be converted to float64 ({exc})"
+        ) from None
+    if arr.ndim != ndim:
+        raise InvalidParameterError(
+            f"{name}: expected an array with {ndim} dimensions {expected}, got {describe(arr)}"
+        )
+    return _readonly(arr)
+
+
+def _check_names(names: Any, name: str, length: int, prefix: str) -> tuple[str, ...]:
+    """Validate a list of ``length`` unique str names (default ``prefix0``, ``prefix1``, ...)."""
+    if names is None:
+        return tuple(f"{prefix}{i}" for i in range(length))
+    if isinstance(names, (str, bytes, Mapping)) or not hasattr(names, "__iter__"):
+        raise InvalidParameterError(f"{name}: expected a list of {length} str, got {describe(names)}")
+    items = list(names)
+    if len(items) != length:
+        raise InvalidParameterError(f"{name}: expected a list of {length} str, got {len(items)} names")
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise InvalidParameterError(f"{name}[{i}]: expected a str, got {describe(item)}")
+    seen: set[str] = set()
+    for item in items:
+        if item in seen:
+            raise InvalidParameterError(f"{name}: expected unique names, got {item!r} more than once")
+        seen.add(item)
+    return tuple(str(item) for item in items)
+
+
+def _list_names(names: Sequence[str]) -> str:
+    """``'a', 'b', ... (and 12 more)`` for error messages."""
+    shown = ", ".join(repr(n) for n in names[:_MAX_LISTED_NAMES])
+    if len(names) > _MAX_LISTED_NAMES:
+        shown += f", ... (and {len(names) - _MAX_LISTED_NAMES} more)"
+    return shown
+
+
+_AXIS_SINGULAR = {"rows": "row", "features": "feature", "outputs": "output"}
+
+
+def _resolve_index(key: Any, axis: str, length: int, names: Sequence[str] | None) -> np.ndarray:
+    """Turn one part of an index into a 1-D array of non-negative positions.
+
+    ``key`` may be an int, a slice, a list or array of ints, a boolean mask or, when
+    ``names`` is given, a str name or a list of names.
+    """
+    singular = _AXIS_SINGULAR.get(axis, axis)
+    accepted = "an int, a slice, a list or array of ints or a boolean mask"
+    if names is not None:
+        accepted += f", a {singular} name or a list of names"
+    if isinstance(key, slice):
+        return np.arange(length, dtype=np.intp)[key]
+    if isinstance(key, (bool, np.bool_)):
+        raise InvalidParameterError(f"{axis}: expected {accepted}, got {describe(key)}")
+    if isinstance(key, numbers.Integral):
+        pos = int(key)
+        if not -length <= pos < length:
+            raise InvalidParameterError(
+                f"{axis}: index {pos} is out of range for {length} {axis} (valid: {-length} to {length - 1})"
+            )
+        return np.array([pos % length], dtype=np.intp)
+    if isinstance(key, str):
+        if names is None:
+            raise InvalidParameterError(f"{axis}: cannot be selected by name; expected {accepted}, got {key!r}")
+        return np.array([_position_of(key, axis, names)], dtype=np.intp)
+    if isinstance(key, (list, tuple, np.ndarray)) or hasattr(key, "__array__"):
+        items = list(key) if isinstance(key, (list, tuple)) else None
+        if items is not None and items and all(isinstance(k, str) for k in items):
+            if names is None:
+                raise InvalidParameterError(f"{axis}: cannot be selected by name; expected {accepted}, got {key!r}")
+            return np.array([_position_of(k, axis, names) for k in items], dtype=np.intp)
+        try:
+            arr = np.asarray(key)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(f"{axis}: expected {accepted}, got {describe(key)}") from None
+        if arr.ndim != 1:
+            raise InvalidParameterError(f"{axis}: expected a 1-D index, got {describe(arr)}")
+        if arr.size == 0:
+            return np.zeros(0, dtype=np.intp)
+        if arr.dtype.kind == "b":
+            if arr.shape[0] != length:
+                raise InvalidParameterError(
+                    f"{axis}: expected a boolean mask of length {length}, got one of length {arr.shape[0]}"
+                )
+            return np.flatnonzero(arr).astype(np.intp)
+        if arr.dtype.kind in "iu":
+            bad = (arr < -length) | (arr >= length)
+            if bad.any():
+                raise InvalidParameterError(
+                    f"{axis}: index {int(arr[bad][0])} is out of range for {length} {axis} "
+                    f"(valid: {-length} to {length - 1})"
+                )
+            return (arr % length).astype(np.intp)
+        if arr.dtype.kind in "UO" and all(isinstance(k, str) for k in arr.tolist()):
+            if names is None:
+                raise InvalidParameterError(f"{axis}: cannot be selected by name; expected {accepted}, got {describe(key)}")
+            return np.array([_position_of(k, axis, names) for k in arr.tolist()], dtype=np.intp)
+    raise InvalidParameterError(f"{axis}: expected {accepted}, got {describe(key)}")
+
+
+def _position_of(name: str, axis: str, names: Sequence[str]) -> int:
+    try:
+        return list(names).index(name)
+    except ValueError:
+        singular = _AXIS_SINGULAR.get(axis, axis)
+        raise InvalidParameterError(
+            f"{axis}: unknown {singular} name {name!r}; available: {_list_names(list(names))}"
+        ) from None
+
+
+def _default_file_mode() -> int:
+    """Permissions for a new file: 0o666 masked by the process umask (0o644 if unknown)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o644
+
+
+def _safe_member_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text)[:40]
+
+
+# --------------------------------------------------------------------------------------
+# base class
+# --------------------------------------------------------------------------------------
+
+
+class Explanation:
+    """Base class of every xaikit result.
+
+    Subclasses set ``kind_name`` (the ``kind`` recorded in saved files, which registers the
+    class for :meth:`load`), ``_array_fields`` (constructor arguments holding arrays or
+    ``None``), ``_json_fields`` (constructor arguments holding JSON values) and
+    ``_axis_letters`` (the axes that diagnostics may be declared along), and implement
+    ``_axis_lengths``.
+
+    Attributes
+    ----------
+    method : str
+        Name of the method that produced the result.
+    params : dict
+        Hyper-parameters of the method (JSON-serialisable to be saved).
+    diagnostics : dict
+        Scalars, lists and arrays describing the run (standard errors, model calls...).
+    provenance : dict
+        Where the result comes from: library versions, background summary, output, seed...
+    diagnostic_axes : dict
+        Axis letters of the diagnostics that are sliced with the result.
+    """
+
+    kind_name: ClassVar[str] = ""
+    _array_fields: ClassVar[tuple[str, ...]] = ()
+    _json_fields: ClassVar[tuple[str, ...]] = ()
+    _axis_letters: ClassVar[str] = ""
+    _default_diagnostic_axes: ClassVar[Mapping[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind_name")
+        if not kind:
+            return
+        if not isinstance(kind, str):
+            raise TypeError(f"{cls.__qualname__}.kind_name: expected a str, got {describe(kind)}")
+        previous = _KINDS.get(kind)
+        if previous is not None and (previous.__module__, previous.__qualname__) != (
+            cls.__module__,
+            cls.__qualname__,
+        ):
+            raise TypeError(
+                f"{cls.__qualname__}.kind_name: the kind {kind!r} is already registered by "
+                f"{previous.__module__}.{previous.__qualname__}"
+            )
+        _KINDS[kind] = cls
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        diagnostics: Mapping[str, Any] | None = None,
+        provenance: Mapping[str, Any] | None = None,
+        diagnostic_axes: Mapping[str, str] | None = None,
+    ) -> None:
+        if not type(self).kind_name:
+            raise TypeError(
+                f"{type(self).__name__} is a base class; create a result type such as Attribution instead"
+            )
+        if not isinstance(method, str) or not method:
+            raise InvalidParameterError(f"method: expected a non-empty str, got {describe(method)}")
+        self._set("_method", str(method))
+        self._set("_params", self._check_mapping(params, "params"))
+        self._set("_provenance", self._check_mapping(provenance, "provenance"))
+        axes = self._check_axes(diagnostic_axes)
+        self._set("_diagnostic_axes", axes)
+        self._set("_diagnostics", self._check_diagnostics(diagnostics, axes))
+
+    # -- immutability ------------------------------------------------------------------
+
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot set attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot delete attribute {name!r}")
+
+    # -- public attributes -------------------------------------------------------------
+
+    @property
+    def method(self) -> str:
+        """Name of the method that produced the result."""
+        return self._method  # type: ignore[no-any-return]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Hyper-parameters of the method (a copy)."""
+        return dict(self._params)
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Library versions, background summary, output/link, seed... (a copy)."""
+        return dict(self._provenance)
+
+    @property
+    def diagnostics(self) -> dict[str, Any]:
+        """Diagnostics of the run (a copy; arrays are read-only)."""
+        return {k: v if isinstance(v, np.ndarray) else copy.deepcopy(v) for k, v in self._diagnostics.items()}
+
+    @property
+    def diagnostic_axes(self) -> dict[str, str]:
+        """Axis letters of the diagnostics that are sliced with the result."""
+        return dict(self._diagnostic_axes)
+
+    # -- validation --------------------------------------------------------------------
+
+    def _axis_lengths(self) -> dict[str, int]:
+        """Length of each axis letter; implemented by subclasses."""
+        return {}
+
+    @staticmethod
+    def _check_mapping(value: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise InvalidParameterError(f"{name}: expected a dict or None, got {describe(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                raise InvalidParameterError(f"{name}: expected str keys, got the key {describe(key)}")
+        return dict(value)
+
+    def _check_axes(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        axes = dict(self._default_diagnostic_axes)
+        if extra is None:
+            return axes
+        if not isinstance(extra, Mapping):
+            raise InvalidParameterError(
+                f"diagnostic_axes: expected a dict of diagnostic key -> axis letters, got {describe(extra)}"
+            )
+        letters = self._axis_letters
+        for key, spec in extra.items():
+            if not isinstance(key, str):
+                raise InvalidParameterError(f"diagnostic_axes: expected str keys, got the key {describe(key)}")
+            if (
+                not isinstance(spec, str)
+                or not spec
+                or any(ch not in letters for ch in spec)
+                or len(set(spec)) != len(spec)
+            ):
+                raise InvalidParameterError(
+                    f"diagnostic_axes[{key!r}]: expected distinct axis letters among {letters!r} "
+                    f"(e.g. {letters!r}), got {describe(spec)}"
+                )
+            axes[key] = spec
+        return axes
+
+    def _check_diagnostics(self, diagnostics: Mapping[str, Any] | None, axes: Mapping[str, str]) -> dict[str, Any]:
+        if diagnostics is None:
+            return {}
+        if not isinstance(diagnostics, Mapping):
+            raise InvalidParameterError(f"diagnostics: expected a dict or None, got {describe(diagnostics)}")
+        lengths = self._axis_lengths()
+        out: dict[str, Any] = {}
+        for key, value in diagnostics.items():
+            if not isinstance(key, str):
+                raise InvalidParameterError(f"diagnostics: expected str keys, got the key {describe(key)}")
+            where = f"diagnostics[{key!r}]"
+            declared = axes.get(key)
+            if isinstance(value, (list, tuple)) and declared is not None:
+                try:
+                    value = np.asarray(value)
+                except (TypeError, ValueError):
+                    raise InvalidParameterError(
+                        f"{where}: expected an array with axes {declared!r}, got {describe(value)}"
+                    ) from None
+            if isinstance(value, np.ndarray):
+                if value.dtype.hasobject:
+                    raise InvalidParameterError(
+                        f"{where}: expected a numeric, boolean or str array (object arrays cannot be "
+                        f"saved without pickle), got {describe(value)}; use a list instead"
+                    )
+                if declared is not None:
+                    expected = tuple(lengths[a] for a in declared)
+                    if value.shape != expected:
+                        letters = ", ".join(declared)
+                        raise InvalidParameterError(
+                            f"{where}: expected shape ({letters}) = {expected}, got {describe(value)}"
+                        )
+                out[key] = _readonly(np.array(value, copy=True))
+            elif value is None or isinstance(value, (bool, str, np.bool_, numbers.Integral, numbers.Real)):
+                out[key] = _to_json(value, where)
+            elif isinstance(value, (list, tuple, Mapping)) and declared is None:
+                out[key] = _to_json(value, where)
+            else:
+                raise InvalidParameterError(
+                    f"{where}: expected a scalar (int, float, str, bool or None), a list or a numpy array, "
+                    f"got {describe(value)}"
+                )
+        return out
+
+    def _sliced_diagnostics(self, selection: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        """Diagnostics with every array of declared axes indexed by ``selection[letter]``."""
+        out: dict[str, Any] = {}
+        for key, value in self._diagnostics.items():
+            declared = self._diagnostic_axes.get(key)
+            if isinstance(value, np.ndarray) and declared is not None:
+                out[key] = value[np.ix_(*(selection[a] for a in declared))]
+            else:
+                out[key] = value
+        return out
+
+    # -- save / load -------------------------------------------------------------------
+
+    def _meta_and_arrays(self) -> tuple[dict[str, Any], list[tuple[str, np.ndarray]]]:
+        """The content of ``meta.json`` and the (member name, array) pairs to write."""
+        entries: list[dict[str, Any]] = []
+        members: list[tuple[str, np.ndarray]] = []
+        for field in self._array_fields:
+            arr = getattr(self, field)
+            if arr is None:
+                continue
+            if arr.dtype.hasobject:
+                entries.append(self._object_entry(field, arr))
+            else:
+                member = f"{field}.npy"
+                entries.append({"field": field, "storage": "npy", "file": member})
+                members.append((member, arr))
+        scalars: dict[str, Any] = {}
+        for i, (key, value) in enumerate(self._diagnostics.items()):
+            if isinstance(value, np.ndarray):
+                member = f"diagnostics/{i:03d}_{_safe_member_name(key)}.npy"
+                entries.append({"field": "diagnostics", "key": key, "storage": "npy", "file": member})
+                members.append((member, value))
+            else:
+                scalars[key] = _to_json(value, f"diagnostics[{key!r}]")
+        meta: dict[str, Any] = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "kind": self.kind_name,
+            "method": self._method,
+            "params": _to_json(self._params, "params"),
+            "provenance": _to_json(self._provenance, "provenance"),
+            "diagnostics": scalars,
+            "diagnostic_axes": dict(self._diagnostic_axes),
+            "arrays": entries,
+        }
+        for field in self._json_fields:
+            meta[field] = _to_json(getattr(self, field), field)
+        return meta, members
+
+    @staticmethod
+    def _object_entry(field: str, arr: np.ndarray) -> dict[str, Any]:
+        if arr.ndim != 2:
+            raise InvalidParameterError(
+                f"{field}: an object array can only be saved when it has 2 dimensions, got {describe(arr)}"
+            )
+        columns = [
+            [_cell_to_json(arr[i, j], f"{field}[{i}, {j}]") for i in range(arr.shape[0])]
+            for j in range(arr.shape[1])
+        ]
+        return {"field": field, "storage": "json-columns", "shape": list(arr.shape), "columns": columns}
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the result to ``path`` (one ZIP archive; see the module docstring).
+
+        The file is written atomically: the content goes to a temporary file in the same
+        directory, which then replaces ``path``. If anything fails, ``path`` is left as it
+        was and the temporary file is removed.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination file, used as given (no extension is added).
+
+        Raises
+        ------
+        InvalidParameterError
+            If ``params``, ``provenance``, ``diagnostics`` or object ``data`` hold values that
+            cannot be written as JSON; the message names the key.
+
+        Examples
+        --------
+        >>> import os, tempfile, numpy as np
+        >>> exp = Attribution(values=np.ones((1, 2, 1)), base_values=np.zeros((1, 1)), method="demo")
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     target = os.path.join(tmp, "result.xai")
+        ...     exp.save(target)
+        ...     Explanation.load(target).feature_names
+        ['x0', 'x1']
+        """
+        target = os.fspath(path)
+        if not isinstance(target, str):
+            raise InvalidParameterError(f"path: expected a str or os.PathLike path, got {describe(path)}")
+        meta, members = self._meta_and_arrays()
+        meta_bytes = json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8")
+        directory = os.path.dirname(os.path.abspath(target))
+        try:
+            mode = os.stat(target).st_mode & 0o7777
+        except OSError:
+            mode = _default_file_mode()
+        fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                    zf.writestr(_META_NAME, meta_bytes)
+                    for member, arr in members:
+                        with zf.open(member, "w", force_zip64=True) as out:
+                            npy_format.write_array(out, arr, allow_pickle=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(OSError):
+                os.chmod(tmp_path, mode)
+            os.replace(tmp_path, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_path)
+            raise
+        if hasattr(os, "O_DIRECTORY"):
+            with contextlib.suppress(OSError):
+                dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+
+    @classmethod
+    def load(cls: type[_T], path: str | os.PathLike[str]) -> _T:
+        """Read a result written by :meth:`save`.
+
+        ``Explanation.load`` returns whatever kind the file holds; ``Attribution.load``
+        (or any subclass) also checks that the file holds that kind.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        Explanation
+            An instance of the class registered under the file's ``kind``.
+
+        Raises
+        ------
+        FormatError
+            If the file is not a ZIP archive, has no ``meta.json``, is not an xaikit
+            explanation, was written by a newer format version, has an unknown or unexpected
+            kind, or its content is inconsistent.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     bad = os.path.join(tmp, "bad.xai")
+        ...     with open(bad, "w") as fh:
+        ...         _ = fh.write("hello")
+        ...     Explanation.load(bad)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        xaikit.errors.FormatError: ...bad.xai: not an xaikit explanation file: expected a ZIP archive, found a file starting with b'hello'
+        """
+        source = os.fspath(path)
+        try:
+            zf = zipfile.ZipFile(source, "r")
+        except zipfile.BadZipFile:
+            with open(source, "rb") as fh:
+                head = fh.read(16)
+            raise FormatError(
+                f"{source}: not an xaikit explanation file: expected a ZIP archive, found a file starting with {head!r}"
+            ) from None
+        with zf:
+            meta = _read_meta(zf, source)
+            kind = meta.get("kind")
+            target = _KINDS.get(kind) if isinstance(kind, str) else None
+            if target is None:
+                raise FormatError(
+                    f"{source}: unknown explanation kind {kind!r}; this version of xaikit knows "
+                    f"{_list_names(sorted(_KINDS))}"
+                )
+            if not issubclass(target, cls):
+                raise FormatError(
+                    f"{source}: expected an explanation of kind {cls.kind_name!r}, found {kind!r}; "
+                    f"use Explanation.load to read any kind"
+                )
+            fields = target._fields_from_archive(zf, meta, source)
+        try:
+            return target._from_fields(fields)  # type: ignore[return-value]
+        except InvalidParameterError as exc:
+            raise FormatError(f"{source}: the stored {kind} is not valid: {exc}") from exc
+
+    @classmethod
+    def _fields_from_archive(cls, zf: zipfile.ZipFile, meta: dict[str, Any], source: str) -> dict[str, Any]:
+        """Constructor arguments rebuilt from ``meta.json`` and the NPY members."""
+        method = meta.get("method")
+        if not isinstance(method, str):
+            raise FormatError(f"{source}: meta.json: expected 'method' to be a str, found {describe(method)}")
+        fields: dict[str, Any] = {"method": method}
+        for key in ("params", "provenance", "diagnostics", "diagnostic_axes"):
+            value = meta.get(key, {})
+            if not isinstance(value, dict):
+                raise FormatError(f"{source}: meta.json: expected {key!r} to be an object, found {describe(value)}")
+            fields[key] = dict(value)
+        for field in cls._array_fields:
+            fields[field] = None
+        for field in cls._json_fields:
+            fields[field] = meta.get(field)
+        entries = meta.get("arrays", [])
+        if not isinstance(entries, list):
+            raise FormatError(f"{source}: meta.json: expected 'arrays' to be a list, found {describe(entries)}")
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("field"), str):
+                raise FormatError(f"{source}: meta.json: malformed array entry {describe(entry)}")
+            field = entry["field"]
+            if field == "diagnostics":
+                key = entry.get("key")
+                if not isinstance(key, str):
+                    raise FormatError(f"{source}: meta.json: diagnostics array entry without a str 'key': {entry!r}")
+                fields["diagnostics"][key] = _read_entry(zf, entry, source)
+            elif field in cls._array_fields:
+                fields[field] = _read_entry(zf, entry, source)
+            else:
+                raise FormatError(
+                    f"{source}: meta.json: unknown array field {field!r} for kind {cls.kind_name!r}"
+                )
+        return fields
+
+    @classmethod
+    def _from_fields(cls: type[_T], fields: dict[str, Any]) -> _T:
+        """Build an instance from the fields read from a file."""
+        return cls(**fields)
+
+    # -- display -----------------------------------------------------------------------
+
+    def _repr_fields(self) -> list[tuple[str, Any]]:
+        return []
+
+    def __repr__(self) -> str:
+        parts = [f"method={self._method!r}"] + [f"{k}={v}" for k, v in self._repr_fields()]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _read_meta(zf: zipfile.ZipFile, source: str) -> dict[str, Any]:
+    names = zf.namelist()
+    if _META_NAME not in names:
+        raise FormatError(
+            f"{source}: not an xaikit explanation file: the ZIP archive has no {_META_NAME} "
+            f"(found {_list_names(names) or 'no entries'})"
+        )
+    try:
+        meta = json.loads(zf.read(_META_NAME).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{source}: {_META_NAME} is not valid UTF-8 JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise FormatError(f"{source}: {_META_NAME}: expected a JSON object, found {describe(meta)}")
+    found = meta.get("format")
+    if found != FORMAT_NAME:
+        raise FormatError(
+            f"{source}: not an xaikit explanation file: expected format {FORMAT_NAME!r} in {_META_NAME}, "
+            f"found {found!r}"
+        )
+    version = meta.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise FormatError(f"{source}: expected a positive integer format_version, found {version!r}")
+    if version > FORMAT_VERSION:
+        raise FormatError(
+            f"{source}: written with format_version {version}, but this version of xaikit reads "
+            f"format versions up to {FORMAT_VERSION}; upgrade xaikit to read it"
+        )
+    return meta
+
+
+def _read_entry(zf: zipfile.ZipFile, entry: dict[str, Any], source: str) -> np.ndarray:
+    storage = entry.get("storage")
+    if storage == "npy":
+        member = entry.get("file")
+        if not isinstance(member, str):
+            raise FormatError(f"{source}: meta.json: npy array entry without a str 'file': {entry!r}")
+        try:
+            with zf.open(member) as fh:
+                return npy_format.read_array(fh, allow_pickle=False)
+        except KeyError:
+            raise FormatError(f"{source}: the archive lacks the array member {member!r}") from None
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise FormatError(f"{source}: cannot read the array member {member!r} ({exc})") from None
+    if storage == "json-columns":
+        shape = entry.get("shape")
+        columns = entry.get("columns")
+        if (
+            not isinstance(shape, list)
+            or len(shape) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)
+            or not isinstance(columns, list)
+            or len(columns) != shape[1]
+            or not all(isinstance(c, list) and len(c) == shape[0] for c in columns)
+        ):
+            raise FormatError(
+                f"{source}: meta.json: malformed json-columns entry for {entry.get('field')!r} "
+                f"(expected 'shape' [n, m] and m columns of n values)"
+            )
+        arr = np.empty(tuple(shape), dtype=object)
+        for j, column in enumerate(columns):
+            for i, cell in enumerate(column):
+                if cell is not None and not isinstance(cell, (bool, int, float, str)):
+                    raise FormatError(
+                        f"{source}: meta.json: {entry.get('field')}[{i}, {j}] is not a JSON scalar: {describe(cell)}"
+                    )
+                arr[i, j] = float("nan") if cell is None else cell
+        return arr
+    raise FormatError(f"{source}: meta.json: unknown array storage {storage!r} (expected 'npy' or 'json-columns')")
+
+
+# --------------------------------------------------------------------------------------
+# Attribution
+# --------------------------------------------------------------------------------------
+
+
+class Attribution(Explanation):
+    """Per-row, per-feature, per-output attributions (e.g. Shapley values).
+
+    Parameters
+    ----------
+    values : array-like of shape (n_rows, n_features, n_outputs)
+        The attributions, always 3-D (a single-output model has ``n_outputs == 1``).
+    base_values : array-like of shape (n_rows, n_outputs)
+        The reference output each row's attributions start from.
+    data : array-like of shape (n_rows, n_features), optional
+        The explained inputs: numeric data is stored as float64, anything else (e.g. mixed
+        strings and numbers from a DataFrame) as an object array.
+    feature_names : list of str, optional
+        ``n_features`` unique names; default the DataFrame columns of ``data`` if it has
+        any, else ``x0``, ``x1``, ...
+    output_names : list of str, optional
+        ``n_outputs`` unique names; default ``output0``, ``output1``, ...
+    method : str
+        Name of the method, e.g. ``"kernel_shap"``.
+    params, provenance : dict, optional
+        JSON-serialisable hyper-parameters and provenance (checked when saving).
+    diagnostics : dict, optional
+        str -> scalar, list or numpy array. Arrays whose key has declared axes (see
+        :data:`DIAGNOSTIC_AXES`) must have the matching shape and are sliced with the
+        values; a scalar under such a key is kept as is.
+    diagnostic_axes : dict of str to str, optional
+        More diagnostic axes, e.g. ``{"weights": "nd"}``; letters among ``"ndo"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> values = np.arange(12.0).reshape(2, 3, 2)
+    >>> exp = Attribution(values=values, base_values=np.zeros((2, 2)),
+    ...                   feature_names=["age", "income", "city"], method="demo")
+    >>> exp[0].shape
+    (1, 3, 2)
+    >>> exp[:, "income", 1].values.ravel().tolist()
+    [3.0, 9.0]
+    >>> exp.completeness().tolist()
+    [[6.0, 9.0], [24.0, 27.0]]
+    """
+
+    kind_name: ClassVar[str] = "attribution"
+    _array_fields: ClassVar[tuple[str, ...]] = ("values", "base_values", "data")
+    _json_fields: ClassVar[tuple[str, ...]] = ("feature_names", "output_names")
+    _axis_letters: ClassVar[str] = "ndo"
+    _default_diagnostic_axes: ClassVar[Mapping[str, str]] = DIAGNOSTIC_AXES
+
+    def __init__(
+        self,
+        *,
+        values: Any,
+        base_values: Any,
+        data: Any = None,
+        feature_names: Sequence[str] | None = None,
+        output_names: Sequence[str] | None = None,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        diagnostics: Mapping[str, Any] | None = None,
+        provenance: Mapping[str, Any] | None = None,
+        diagnostic_axes: Mapping[str, str] | None = None,
+    ) -> None:
+        vals = _as_float_array(values, "values", 3, "(n_rows, n_features, n_outputs)")
+        n, d, o = vals.shape
+        base = _as_float_array(base_values, "base_values", 2, "(n_rows, n_outputs)")
+        if base.shape != (n, o):
+            raise InvalidParameterError(
+                f"base_values: expected shape (n_rows, n_outputs) = {(n, o)} to match values, got {describe(base)}"
+            )
+        if feature_names is None and data is not None:
+            columns = getattr(data, "columns", None)
+            if columns is not None and len(columns) == d:
+                feature_names = [str(c) for c in columns]
+        self._set("_values", vals)
+        self._set("_base_values", base)
+        self._set("_data", self._check_data(data, n, d))
+        self._set("_feature_names", _check_names(feature_names, "feature_names", d, "x"))
+        self._set("_output_names", _check_names(output_names, "output_names", o, "output"))
+        super().__init__(
+            method=method,
+            params=params,
+            diagnostics=diagnostics,
+            provenance=provenance,
+            diagnostic_axes=diagnostic_axes,
+        )
+
+    @staticmethod
+    def _check_data(data: Any, n: int, d: int) -> np.ndarray | None:
+        if data is None:
+            return None
+        if isinstance(data, (str, bytes)):
+            raise InvalidParameterError(f"data: expected an array of shape (n_rows, n_features), got {describe(data)}")
+        try:
+            arr = np.asarray(data)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameterError(
+                f"data: expected an array of shape (n_rows, n_features), got {describe(data)} ({exc})"
+            ) from None
+        if arr.dtype.kind in "biuf":
+            arr = np.array(arr, dtype=np.float64, copy=True)
+        else:
+            arr = np.array(arr, dtype=object, copy=True)
+        if arr.shape != (n, d):
+            raise InvalidParameterError(
+                f"data: expected shape (n_rows, n_features) = {(n, d)} to match values, got {describe(arr)}"
+            )
+        return _readonly(arr)
+
+    # -- attributes --------------------------------------------------------------------
+
+    @property
+    def values(self) -> np.ndarray:
+        """Read-only float64 array of shape (n_rows, n_features, n_outputs)."""
+        return self._values  # type: ignore[no-any-return]
+
+    @property
+    def base_values(self) -> np.ndarray:
+        """Read-only float64 array of shape (n_rows, n_outputs)."""
+        return self._base_values  # type: ignore[no-any-return]
+
+    @property
+    def data(self) -> np.ndarray | None:
+        """The explained inputs, (n_rows, n_features) float64 or object array, or None."""
+        return self._data  # type: ignore[no-any-return]
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the features (a copy)."""
+        return list(self._feature_names)
+
+    @property
+    def output_names(self) -> list[str]:
+        """Names of the outputs (a copy)."""
+        return list(self._output_names)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of explained rows."""
+        return int(self._values.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Number of features."""
+        return int(self._values.shape[1])
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of model outputs."""
+        return int(self._values.shape[2])
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``values.shape``: (n_rows, n_features, n_outputs)."""
+        return self.n_rows, self.n_features, self.n_outputs
+
+    def _axis_lengths(self) -> dict[str, int]:
+        n, d, o = self._values.shape
+        return {"n": n, "d": d, "o": o}
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def __iter__(self) -> Iterator[Attribution]:
+        for i in range(self.n_rows):
+            yield self[i]
+
+    # -- slicing -----------------------------------------------------------------------
+
+    def __getitem__(self, key: Any) -> Attribution:
+        """Select rows, features and outputs; the result keeps 3-D values.
+
+        ``key`` is a row index or a tuple ``(rows, features, outputs)`` (trailing parts may
+        be left out). Each part is an int, a slice, a list or array of ints or a boolean
+        mask; features and outputs may also be given by name (a str or a list of str).
+        An int keeps a length-1 axis. Features and outputs may not be repeated.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> exp = Attribution(values=np.zeros((4, 3, 2)), base_values=np.zeros((4, 2)), method="demo")
+        >>> exp[1:3, ["x2", "x0"], "output1"].feature_names
+        ['x2', 'x0']
+        >>> exp[:, "age"]
+        Traceback (most recent call last):
+        ...
+        xaikit.errors.InvalidParameterError: features: unknown feature name 'age'; available: 'x0', 'x1', 'x2'
+        """
+        parts = key if isinstance(key, tuple) else (key,)
+        if len(parts) > 3:
+            raise InvalidParameterError(
+                f"key: expected at most 3 parts (rows, features, outputs), got {len(parts)}"
+            )
+        parts = tuple(parts) + (slice(None),) * (3 - len(parts))
+        n, d, o = self._values.shape
+        rows = _resolve_index(parts[0], "rows", n, None)
+        feats = _resolve_index(parts[1], "features", d, self._feature_names)
+        outs = _resolve_index(parts[2], "outputs", o, self._output_names)
+        for axis, sel, names in (("features", feats, self._feature_names), ("outputs", outs, self._output_names)):
+            unique, counts = np.unique(sel, return_counts=True)
+            if (counts > 1).any():
+                repeated = names[int(unique[counts > 1][0])]
+                raise InvalidParameterError(
+                    f"{axis}: expected each {_AXIS_SINGULAR[axis]} at most once, got {repeated!r} more than once"
+                )
+        data = None if self._data is None else self._data[np.ix_(rows, feats)]
+        return Attribution(
+            values=self._values[np.ix_(rows, feats, outs)],
+            base_values=self._base_values[np.ix_(rows, outs)],
+            data=data,
+            feature_names=[self._feature_names[i] for i in feats],
+            output_names=[self._output_names[i] for i in outs],
+            method=self._method,
+            params=self._params,
+            diagnostics=self._sliced_diagnostics({"n": rows, "d": feats, "o": outs}),
+            provenance=self._provenance,
+            diagnostic_axes=self._diagnostic_axes,
+        )
+
+    def _output_position(self, output: int | str) -> int:
+        if isinstance(output, (list, tuple, slice, np.ndarray)):
+            raise InvalidParameterError(f"output: expected one output (an int or a name), got {describe(output)}")
+        return int(_resolve_index(output, "outputs", self.n_outputs, self._output_names)[0])
+
+    # -- summaries ---------------------------------------------------------------------
+
+    def to_frame(self) -> pd.DataFrame:
+        """A tidy DataFrame with one line per (row, feature, output), row-major.
+
+        Columns are ``row``, ``feature``, ``output``, ``value``, ``data`` (the feature value,
+        NaN when no data was recorded) and ``std_err`` when the diagnostics hold it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> exp = Attribution(values=np.arange(4.0).reshape(2, 2, 1), base_values=np.zeros((2, 1)),
+        ...                   data=[[1.0, 2.0], [3.0, 4.0]], method="demo")
+        >>> exp.to_frame().columns.tolist()
+        ['row', 'feature', 'output', 'value', 'data']
+        >>> exp.to_frame()["value"].tolist()
+        [0.0, 1.0, 2.0, 3.0]
+        """
+        import pandas as pd
+
+        n, d, o = self._values.shape
+        frame: dict[str, Any] = {
+            "row": np.repeat(np.arange(n), d * o),
+            "feature": np.tile(np.repeat(np.array(self._feature_names, dtype=object), o), n),
+            "output": np.tile(np.array(self._output_names, dtype=object), n * d),
+            "value": self._values.reshape(-1).copy(),
+        }
+        if self._data is None:
+            frame["data"] = np.full(n * d * o, np.nan)
+        else:
+            frame["data"] = np.repeat(self._data.reshape(-1), o)
+        std_err = self._diagnostics.get("std_err")
+        if isinstance(std_err, np.ndarray) and std_err.shape == (n, d, o):
+            frame["std_err"] = std_err.reshape(-1).copy()
+        elif std_err is not None and not isinstance(std_err, (np.ndarray, bool, str)):
+            frame["std_err"] = np.full(n * d * o, std_err, dtype=np.float64)
+        return pd.DataFrame(frame)
+
+    def mean_abs(self) -> np.ndarray:
+        """Mean absolute attribution over rows, shape (n_features, n_outputs).
+
+        NaN when there are no rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Attribution(values=[[[1.0], [-2.0]], [[-3.0], [0.0]]], base_values=np.zeros((2, 1)),
+        ...             method="demo").mean_abs().tolist()
+        [[2.0], [1.0]]
+        """
+        if self.n_rows == 0:
+            return np.full((self.n_features, self.n_outputs), np.nan)
+        return np.abs(self._values).mean(axis=0)
+
+    def ranking(self, output: int | str = 0) -> list[tuple[str, float]]:
+        """Features sorted by decreasing mean absolute attribution for one output.
+
+        Ties keep the feature order.
+
+        Parameters
+        ----------
+        output : int or str
+            The output, by position or name.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> exp = Attribution(values=[[[1.0], [-2.0]], [[-3.0], [0.0]]], base_values=np.zeros((2, 1)),
+        ...                   feature_names=["a", "b"], method="demo")
+        >>> exp.ranking()
+        [('a', 2.0), ('b', 1.0)]
+        """
+        j = self._output_position(output)
+        scores = self.mean_abs()[:, j]
+        order = np.argsort(-scores, kind="stable")
+        return [(self._feature_names[i], float(scores[i])) for i in order]
+
+    def completeness(self) -> np.ndarray:
+        """The prediction reconstructed from the attributions: ``values.sum(axis=1) + base_values``.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, n_outputs)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Attribution(values=np.ones((1, 3, 1)), base_values=[[0.5]], method="demo").completeness().tolist()
+        [[3.5]]
+        """
+        return self._values.sum(axis=1) + self._base_values  # type: ignore[no-any-return]
+
+    # -- display -----------------------------------------------------------------------
+
+    def _repr_fields(self) -> list[tuple[str, Any]]:
+        return [("n_rows", self.n_rows), ("n_features", self.n_features), ("n_outputs", self.n_outputs)]
+
+    def _repr_html_(self) -> str:
+        """A small HTML table of the top 10 features by mean |value| for each output."""
+        scores = self.mean_abs()
+        head = (
+            f"<p><b>Attribution</b> method={html.escape(repr(self._method))}, n_rows={self.n_rows}, "
+            f"n_features={self.n_features}, n_outputs={self.n_outputs}</p>"
+        )
+        tables = []
+        for j, out_name in enumerate(self._output_names):
+            order = np.argsort(-scores[:, j], kind="stable")[:10]
+            rows = "".join(
+                f"<tr><td>{rank}</td><td>{html.escape(self._feature_names[i])}</td>"
+                f"<td style=\"text-align:right\">{scores[i, j]:.4g}</td></tr>"
+                for rank, i in enumerate(order, start=1)
+            )
+            tables.append(
+                "<table style=\"border-collapse:collapse;margin-bottom:0.5em\">"
+                f"<caption>{html.escape(out_name)}: top features by mean |value|</caption>"
+                "<thead><tr><th>#</th><th>feature</th><th>mean |value|</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>"
+            )
+        return f"<div class=\"xaikit-attribution\">{head}{''.join(tables)}</div>"

@@ -1,0 +1,84 @@
+"""The value function of a cooperative game built from a model, a masker and one row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from xaikit._validation import check_int
+from xaikit.models.base import AdaptedModel
+
+__all__ = ["ValueFunction", "DEFAULT_BATCH_ROWS"]
+
+#: Default number of model input rows per model call.
+DEFAULT_BATCH_ROWS = 100_000
+
+
+class ValueFunction:
+    """``v(S)``: the mean model output when only the players in S keep the row's values.
+
+    Parameters
+    ----------
+    model : AdaptedModel
+    masker : TabularMasker (or any masker with ``synthesize``, ``decode``, ``weights``)
+    x : ndarray (d,)
+        The row, encoded as the masker expects.
+    batch_size : int, optional
+        Maximum number of model input rows per model call (coalitions x background rows);
+        memory stays bounded whatever the number of coalitions.
+    as_frame : bool, optional
+        Passed to ``masker.decode``.
+
+    Attributes
+    ----------
+    n_coalitions : int
+        Coalitions evaluated so far (each is one pass over the background).
+    n_rows : int
+        Model input rows predicted so far.
+
+    Examples
+    --------
+    >>> from xaikit.maskers.tabular import TabularMasker
+    >>> from xaikit.models import adapt
+    >>> vf = ValueFunction(adapt(lambda X: X.sum(axis=1)), TabularMasker(np.zeros((4, 2))), np.array([1.0, 2.0]))
+    >>> vf(np.array([[True, False], [True, True]]))
+    array([[1.],
+           [3.]])
+    """
+
+    def __init__(
+        self,
+        model: AdaptedModel,
+        masker: Any,
+        x: np.ndarray,
+        *,
+        batch_size: int | None = None,
+        as_frame: bool | None = None,
+    ) -> None:
+        self.model = model
+        self.masker = masker
+        self.x = np.asarray(x, dtype=np.float64)
+        self.batch_size = DEFAULT_BATCH_ROWS if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
+        self.as_frame = as_frame
+        self.n_players = masker.n_groups
+        self.n_coalitions = 0
+        self.n_rows = 0
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        """Values of the coalitions in ``masks`` (bool ``(s, n_players)``): ``(s, n_outputs)``."""
+        masks = np.asarray(masks, dtype=bool)
+        m = self.masker.n_background
+        per_call = max(1, self.batch_size // m)
+        w = self.masker.weights
+        outs = []
+        for start in range(0, masks.shape[0], per_call):
+            chunk = masks[start : start + per_call]
+            Z = self.masker.synthesize(self.x, chunk)
+            y = self.model.predict(self.masker.decode(Z, as_frame=self.as_frame))
+            outs.append(np.einsum("smo,m->so", y.reshape(chunk.shape[0], m, -1), w))
+            self.n_rows += Z.shape[0]
+        self.n_coalitions += masks.shape[0]
+        if not outs:
+            return np.zeros((0, 0))
+        return np.concatenate(outs, axis=0)

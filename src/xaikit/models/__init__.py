@@ -1,0 +1,60 @@
+"""Models: adapters that give every supported model one interface.
+
+:func:`adapt` recognises a model by the dotted name of its type (nothing is imported to
+detect it) and wraps it once; adapting an adapted model returns it unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xaikit._validation import check_choice
+from xaikit.errors import UnsupportedModelError
+from xaikit.models.base import OUTPUTS, AdaptedModel, Model, check_model_output
+from xaikit.models.function import FunctionModel
+
+__all__ = ["Model", "AdaptedModel", "FunctionModel", "adapt", "check_model_output"]
+
+
+def _type_path(obj: Any) -> str:
+    t = type(obj)
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
+    """Wrap ``model`` so that ``predict(X)`` returns float64 ``(n, n_outputs)``.
+
+    Parameters
+    ----------
+    model : estimator, Pipeline, callable, or an already adapted model
+    output : {"auto", "probability", "log_odds", "raw"}
+        The response to explain; ``"auto"`` is probabilities for classifiers, the
+        prediction for regressors, and the return value for plain functions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = adapt(lambda X: X[:, 0] * 2)
+    >>> adapt(m) is m
+    True
+    >>> m.predict(np.array([[1.0, 5.0]]))
+    array([[2.]])
+    """
+    check_choice(output, "output", OUTPUTS)
+    if isinstance(model, AdaptedModel):
+        if output not in ("auto", model.output):
+            raise UnsupportedModelError(
+                f"output: the model is already adapted with output={model.output!r}, got output={output!r}; "
+                "adapt the original model instead"
+            )
+        return model
+    path = _type_path(model)
+    from xaikit.models.sklearn import SklearnModel, is_sklearn_like
+
+    if path.startswith("sklearn.") or is_sklearn_like(model):
+        return SklearnModel(model, output=output)
+    if callable(model):
+        return FunctionModel(model, output=output)
+    raise UnsupportedModelError(
+        f"model: expected a scikit-learn style estimator, a Pipeline or a function of a batch, got {path}"
+    )
