@@ -29,6 +29,7 @@ from xaikit.explainers import (
     KernelShap,
     LeverageShap,
     PermutationShap,
+    RegressionAdjustedShap,
     explain,
 )
 from xaikit.explanation import Attribution, Explanation
@@ -45,6 +46,7 @@ __all__ = [
     "KernelShap",
     "LeverageShap",
     "PermutationShap",
+    "RegressionAdjustedShap",
     "TabularMasker",
     "ValueFunction",
     "Explanation",

@@ -306,7 +306,9 @@ def _resolve_index(key: Any, axis: str, length: int, names: Sequence[str] | None
             return (arr % length).astype(np.intp)
         if arr.dtype.kind in "UO" and all(isinstance(k, str) for k in arr.tolist()):
             if names is None:
-                raise InvalidParameterError(f"{axis}: cannot be selected by name; expected {accepted}, got {describe(key)}")
+                raise InvalidParameterError(
+                    f"{axis}: cannot be selected by name; expected {accepted}, got {describe(key)}"
+                )
             return np.array([_position_of(k, axis, names) for k in arr.tolist()], dtype=np.intp)
     raise InvalidParameterError(f"{axis}: expected {accepted}, got {describe(key)}")
 

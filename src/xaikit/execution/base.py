@@ -55,7 +55,7 @@ def chunk_indices(n: int, n_chunks: int) -> list[range]:
     """Split ``range(n)`` into at most ``n_chunks`` contiguous, nearly equal ranges.
 
     >>> chunk_indices(5, 2)
-    [range(0, 3), range(3, 5)]
+    [range(0, 2), range(2, 5)]
     """
     n_chunks = max(1, min(n, n_chunks))
     bounds = [round(i * n / n_chunks) for i in range(n_chunks + 1)]

@@ -6,6 +6,7 @@ from xaikit.explainers.exact_shapley import ExactShapley
 from xaikit.explainers.kernel_shap import KernelShap
 from xaikit.explainers.leverage_shap import LeverageShap
 from xaikit.explainers.permutation_shap import PermutationShap
+from xaikit.explainers.regression_adjusted_shap import RegressionAdjustedShap
 
 __all__ = [
     "Explainer",
@@ -17,4 +18,5 @@ __all__ = [
     "KernelShap",
     "LeverageShap",
     "PermutationShap",
+    "RegressionAdjustedShap",
 ]

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers._coalitions import build_design
+from xaikit.explainers._coalitions import Design, build_design
 from xaikit.explainers._games import Game
 from xaikit.explainers._shapley_base import RowEstimate, ShapleyExplainer
 from xaikit.explainers._shapley_regression import min_budget, regression_std_err, solve_constrained
@@ -63,9 +63,13 @@ class KernelShap(ShapleyExplainer):
         while True:
             design = build_design(k, pairs, self.strategy, np.random.default_rng(design_seed))
             y = game(design.masks) - game.v_empty
-            phi, Q = solve_constrained(design, y, game.delta)
-            se = regression_std_err(design, y, phi, Q)
+            phi, se = self._solve(design, y, game.delta)
             if tol is None or design.exact or pairs >= budget_pairs or np.nanmax(se) <= tol:
                 break
             pairs = min(budget_pairs, 2 * pairs)
         return RowEstimate(phi, se, game.n_evaluations, exact=design.exact)
+
+    def _solve(self, design: Design, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Estimates and standard errors ``(k, o)`` from the design's centred values ``y``."""
+        phi, Q = solve_constrained(design, y, delta)
+        return phi, regression_std_err(design, y, phi, Q)
