@@ -472,7 +472,9 @@ def test_repr_html_escapes_and_limits() -> None:
     names = ["<b>"] + [f"f{i}" for i in range(14)]
     values = np.zeros((2, 15, 1))
     values[:, 0, 0] = 100.0
-    exp = Attribution(values=values, base_values=np.zeros((2, 1)), feature_names=names, output_names=["o&k"], method="m")
+    exp = Attribution(
+        values=values, base_values=np.zeros((2, 1)), feature_names=names, output_names=["o&k"], method="m"
+    )
     text = exp._repr_html_()
     assert "&lt;b&gt;" in text
     assert "<b>" not in text.replace("<b>Attribution</b>", "")

@@ -159,8 +159,10 @@ def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) 
     caps = np.array([n_units(k, s) for s in sizes], dtype=float)
     share = stratum_shares(k, strategy)
     n_pairs = int(min(n_pairs, caps.sum()))
-    # water-filling: strata whose share covers all their units are enumerated
+    # water-filling: strata whose share covers all their units are enumerated; the singletons
+    # (and their complements) always are when the budget allows, which makes the regression full rank
     enumerated = np.zeros(len(sizes), dtype=bool)
+    enumerated[0] = n_pairs >= caps[0]
     while True:
         free = ~enumerated
         budget = n_pairs - caps[enumerated].sum()

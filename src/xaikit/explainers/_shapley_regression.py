@@ -75,5 +75,5 @@ def regression_std_err(design: Design, y: np.ndarray, phi: np.ndarray, Q: np.nda
 
 
 def min_budget(k: int) -> int:
-    """Fewest coalitions that determine the regression: ``2 (k - 1)`` pairs' worth, or all of them."""
-    return int(min(2**k - 2, 2 * (k - 1))) if k > 1 else 0
+    """Fewest coalitions for a well-determined regression: every singleton and its complement (``2 k``), or all coalitions."""
+    return int(min(2**k - 2, 2 * k)) if k > 1 else 0

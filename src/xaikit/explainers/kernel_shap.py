@@ -26,9 +26,10 @@ class KernelShap(ShapleyExplainer):
     * Standard errors per value from the linearised variance of the estimator; ``tol=`` stops
       once every standard error is below it.
 
-    ``n_samples`` (default ``2 d + 2048``) counts coalitions per row, each evaluated over the
-    background; the empty and full coalitions are not counted. With ``n_samples >= 2**d - 2``
-    the result is exact.
+    ``n_samples`` (default ``2 d + 2048``, at least ``2 d``) counts coalitions per row, each
+    evaluated over the background; the empty and full coalitions are not counted. With
+    ``n_samples >= 2**d - 2`` the result is exact. With ``tol=``, ``n_samples`` is the most
+    that will be spent.
 
     Examples
     --------
@@ -48,7 +49,7 @@ class KernelShap(ShapleyExplainer):
         if params["n_samples"] < need:
             raise InvalidParameterError(
                 f"n_samples: expected at least {need} coalitions for {n_players} features "
-                f"(2 x (d - 1), so that the regression is determined), got {params['n_samples']}"
+                f"(every single feature and its complement, so that the regression is determined), got {params['n_samples']}"
             )
         return params
 
@@ -64,9 +65,13 @@ class KernelShap(ShapleyExplainer):
             design = build_design(k, pairs, self.strategy, np.random.default_rng(design_seed))
             y = game(design.masks) - game.v_empty
             phi, se = self._solve(design, y, game.delta)
-            if tol is None or design.exact or pairs >= budget_pairs or np.nanmax(se) <= tol:
+            if tol is None or design.exact or np.nanmax(se) <= tol:
                 break
-            pairs = min(budget_pairs, 2 * pairs)
+            # the next, larger design may share few coalitions with this one: never exceed n_samples in all
+            remaining = (params["n_samples"] - game.n_evaluations) // 2
+            if min(2 * pairs, remaining) <= pairs:
+                break
+            pairs = min(2 * pairs, remaining)
         return RowEstimate(phi, se, game.n_evaluations, exact=design.exact)
 
     def _solve(self, design: Design, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
