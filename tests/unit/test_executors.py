@@ -81,10 +81,6 @@ class TestGetExecutor:
         with pytest.raises(InvalidParameterError, match="n_workers.*>= 1"):
             get_executor("processes:0")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="'processes:\\u00b2' passes str.isdigit() but int() refuses it: a bare ValueError escapes",
-    )
     def test_non_ascii_digit_rejected_cleanly(self):
         with pytest.raises(InvalidParameterError, match="^executor:"):
             get_executor("processes:\u00b2")
@@ -154,11 +150,6 @@ class TestChunkIndices:
     def test_even_split(self):
         assert chunk_indices(6, 3) == [range(0, 2), range(2, 4), range(4, 6)]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="documented example chunk_indices(5, 2) == [range(0, 3), range(3, 5)]; round() rounds "
-        "half to even and gives [range(0, 2), range(2, 5)] (the module's doctest fails)",
-    )
     def test_documented_example(self):
         assert chunk_indices(5, 2) == [range(0, 3), range(3, 5)]
 

@@ -211,11 +211,6 @@ class TestSklearnClassifiers:
             m.predict(X[:4])
         assert "0 or 1" in str(info.value) and "log-odds" in str(info.value)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a classifier with decision_function but no predict_proba (SVC(probability=False)) is "
-        "taken for a regressor: output='raw' explains predict() labels, not decision_function",
-    )
     def test_raw_output_of_classifier_without_predict_proba(self, iris):
         X, y = iris
         svc = SVC().fit(X, y)

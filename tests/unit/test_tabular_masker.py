@@ -123,12 +123,6 @@ class TestCodec:
         with raises_naming("X", repr(column), repr(value)):
             codec.encode(other)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="unknown categories are detected through a pandas behaviour deprecated in pandas 3 "
-        "(Pandas4Warning: 'will raise in a future version'); once it raises, the error is not an "
-        "InvalidParameterError",
-    )
     def test_unknown_category_detection_does_not_rely_on_deprecated_pandas(self):
         codec = TabularCodec.from_frame(pd.DataFrame({"city": ["paris", "lyon"]}))
         with warnings.catch_warnings():
@@ -147,26 +141,22 @@ class TestCodec:
         Z = np.array([[1.0], [2.0]])
         assert numeric.to_objects(Z) is Z
 
-    @pytest.mark.xfail(strict=True, reason="decode turns an explicit object-dtype column into pandas' str dtype")
     def test_round_trip_object_dtype(self):
         df = pd.DataFrame({"s": pd.Series(["a", "b", "a"], dtype=object)})
         codec = TabularCodec.from_frame(df)
         pd.testing.assert_frame_equal(codec.decode(codec.encode(df)), df)
 
-    @pytest.mark.xfail(strict=True, reason="decode returns float64 for a float32 column")
     def test_round_trip_float32(self):
         df = pd.DataFrame({"f": pd.Series([1.5, np.nan, -2.0], dtype="float32")})
         codec = TabularCodec.from_frame(df)
         pd.testing.assert_frame_equal(codec.decode(codec.encode(df)), df)
 
-    @pytest.mark.xfail(strict=True, reason="decode of a nullable 'boolean' column turns <NA> into True")
     def test_round_trip_nullable_boolean_keeps_missing(self):
         df = pd.DataFrame({"b": pd.Series([True, None, False], dtype="boolean")})
         codec = TabularCodec.from_frame(df)
         out = codec.decode(codec.encode(df))
         assert out["b"].isna().tolist() == [False, True, False]
 
-    @pytest.mark.xfail(strict=True, reason="decode returns float64 for a nullable Int64 column")
     def test_round_trip_nullable_int(self):
         df = pd.DataFrame({"i": pd.Series([1, None, 3], dtype="Int64")})
         codec = TabularCodec.from_frame(df)
@@ -467,10 +457,6 @@ class TestMaskerEncode:
         np.testing.assert_array_equal(m2.data, masker.data)
         pd.testing.assert_frame_equal(m2.decode(Z), X.reset_index(drop=True))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a non-numeric value in a numeric column escapes as a plain pandas ValueError",
-    )
     def test_string_in_numeric_column_rejected(self):
         masker = TabularMasker(pd.DataFrame({"age": [30, 40], "city": ["a", "b"]}))
         with raises_naming("X", "'age'"):

@@ -29,7 +29,7 @@ def get_executor(spec: Any = None) -> Executor:
         return spec
     if isinstance(spec, str) and (spec == "processes" or spec.startswith("processes:")):
         _, _, count = spec.partition(":")
-        if count and not count.isdigit():
+        if count and not (count.isascii() and count.isdigit()):
             raise InvalidParameterError(f"executor: expected 'processes:N' with N a positive integer, got {spec!r}")
         return LocalExecutor(int(count) if count else None)
     raise InvalidParameterError(

@@ -55,8 +55,14 @@ def chunk_indices(n: int, n_chunks: int) -> list[range]:
     """Split ``range(n)`` into at most ``n_chunks`` contiguous, nearly equal ranges.
 
     >>> chunk_indices(5, 2)
-    [range(0, 2), range(2, 5)]
+    [range(0, 3), range(3, 5)]
     """
     n_chunks = max(1, min(n, n_chunks))
-    bounds = [round(i * n / n_chunks) for i in range(n_chunks + 1)]
-    return [range(bounds[i], bounds[i + 1]) for i in range(n_chunks) if bounds[i + 1] > bounds[i]]
+    size, extra = divmod(n, n_chunks)
+    out, start = [], 0
+    for i in range(n_chunks):
+        stop = start + size + (1 if i < extra else 0)
+        if stop > start:
+            out.append(range(start, stop))
+        start = stop
+    return out

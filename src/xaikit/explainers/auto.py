@@ -66,17 +66,12 @@ def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> An
     import xaikit.explainers  # noqa: F401  (fills the registry)
 
     if method == "auto":
-        background = params.get("background")
         masker = params.get("masker")
-        if masker is not None:
-            k = masker.n_groups
-        elif params.get("groups"):
+        if masker is None:
             from xaikit.maskers.tabular import TabularMasker
 
-            k = TabularMasker(background, groups=params["groups"]).n_groups
-        else:
-            width = getattr(X, "shape", None)
-            k = int(width[1]) if width is not None and len(width) == 2 else len(X[0])
+            masker = TabularMasker(params.get("background"), groups=params.get("groups"))
+        k = masker.n_groups
         method = choose_method(k, params.get("n_samples"))
         if method == "exact_shapley":
             params.pop("n_samples", None)

@@ -101,10 +101,17 @@ class TabularCodec:
         for j, col in enumerate(self.columns):
             s = df.iloc[:, j]
             if col.kind in ("numeric", "bool"):
-                out[:, j] = pd.to_numeric(s, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+                try:
+                    out[:, j] = pd.to_numeric(s, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+                except (TypeError, ValueError) as exc:
+                    raise InvalidParameterError(
+                        f"X: column {col.name!r} should be numeric, as in the background, but holds a value "
+                        f"that is not a number ({exc})"
+                    ) from None
             else:
-                codes = pd.Categorical(s, categories=list(col.categories)).codes.astype(np.float64)
-                unknown = (codes < 0) & ~s.isna().to_numpy()
+                codes = pd.Index(list(col.categories)).get_indexer(s).astype(np.float64)
+                missing = s.isna().to_numpy()
+                unknown = (codes < 0) & ~missing
                 if unknown.any():
                     bad = s[unknown].iloc[0]
                     raise InvalidParameterError(
@@ -121,12 +128,10 @@ class TabularCodec:
         data: dict[str, Any] = {}
         for j, col in enumerate(self.columns):
             z = Z[:, j]
-            if col.kind == "numeric":
-                data[col.name] = z.astype(col.dtype) if col.dtype.kind in "iu" and not np.isnan(z).any() else z
-            elif col.kind == "bool":
-                data[col.name] = z.astype(bool)
+            missing = np.isnan(z)
+            if col.kind in ("numeric", "bool"):
+                data[col.name] = _restore_numeric(z, missing, col.dtype, col.kind)
             else:
-                missing = np.isnan(z)
                 codes = np.where(missing, -1, z).astype(np.int64)
                 if col.kind == "category":
                     data[col.name] = pd.Categorical.from_codes(
@@ -134,7 +139,7 @@ class TabularCodec:
                     )
                 else:
                     lookup = np.array(list(col.categories) + [np.nan], dtype=object)
-                    data[col.name] = lookup[codes]
+                    data[col.name] = pd.Series(lookup[codes], dtype=col.dtype, index=None, copy=False)
         return pd.DataFrame(data, columns=self.names)
 
     def to_objects(self, Z: np.ndarray) -> np.ndarray:
@@ -149,6 +154,24 @@ class TabularCodec:
             else:
                 out[:, j] = Z[:, j].tolist()
         return out
+
+
+def _restore_numeric(z: np.ndarray, missing: np.ndarray, dtype: Any, kind: str) -> Any:
+    """Encoded numbers back to the column's dtype (numpy or pandas nullable), keeping missing values."""
+    import pandas as pd
+
+    if isinstance(dtype, np.dtype):
+        if missing.any() and dtype.kind in "iub":
+            return z  # a numpy integer or bool column cannot hold NaN
+        return z.astype(dtype)
+    values = z.astype(object)
+    if kind == "bool":
+        values = np.array([None if m else bool(v) for v, m in zip(z, missing)], dtype=object)
+    elif getattr(dtype, "kind", "f") in "iu":
+        values = np.array([None if m else int(v) for v, m in zip(z, missing)], dtype=object)
+    else:
+        values[missing] = None
+    return pd.array(values, dtype=dtype)
 
 
 def _is_missing(v: Any) -> bool:

@@ -23,7 +23,8 @@ def is_sklearn_like(model: Any) -> bool:
 
 
 def _is_classifier(model: Any) -> bool:
-    return callable(getattr(model, "predict_proba", None)) and hasattr(model, "classes_")
+    has_scores = callable(getattr(model, "predict_proba", None)) or callable(getattr(model, "decision_function", None))
+    return has_scores and hasattr(model, "classes_")
 
 
 class SklearnModel(AdaptedModel):
@@ -61,7 +62,14 @@ class SklearnModel(AdaptedModel):
         self.wants_frame = self.feature_names_in is not None
         classes = [str(c) for c in getattr(estimator, "classes_", [])]
         if self.is_classifier:
-            self.output = "probability" if output == "auto" else output
+            has_proba = callable(getattr(estimator, "predict_proba", None))
+            if output == "auto":
+                output = "probability" if has_proba else "raw"
+            if output in ("probability", "log_odds") and not has_proba:
+                raise InvalidParameterError(
+                    f"output: {output!r} needs predict_proba, which {type(estimator).__name__} lacks; use output='raw'"
+                )
+            self.output = output
             if self.output == "raw":
                 if not callable(getattr(estimator, "decision_function", None)):
                     raise InvalidParameterError(
