@@ -12,7 +12,7 @@ __all__ = ["explain", "choose_method"]
 
 #: The sampled Shapley estimator with the lowest error per model evaluation in
 #: ``benchmarks/shapley_accuracy.py``.
-BEST_SAMPLED = "leverage_shap"
+BEST_SAMPLED = "regression_adjusted_shap"
 
 
 def choose_method(n_players: int, n_samples: int | None = None) -> str:
@@ -22,7 +22,7 @@ def choose_method(n_players: int, n_samples: int | None = None) -> str:
     ``2 d + 2048``), else the most accurate sampled estimator.
 
     >>> choose_method(8), choose_method(30)
-    ('exact_shapley', 'leverage_shap')
+    ('exact_shapley', 'regression_adjusted_shap')
     """
     budget = 2 * n_players + 2048 if n_samples is None else n_samples
     if 2**n_players - 2 <= budget:
