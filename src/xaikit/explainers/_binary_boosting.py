@@ -70,9 +70,9 @@ def fit_surrogate(
     y: np.ndarray,
     w: np.ndarray,
     *,
-    n_trees: int = 50,
-    depth: int = 4,
-    learning_rate: float = 0.1,
+    n_trees: int = 20,
+    depth: int = 5,
+    learning_rate: float = 0.25,
     min_leaf: int = 3,
 ) -> BoostedSurrogate:
     """Fit boosted trees to ``y`` (q,) over coalitions ``Z`` (bool (q, k)) with weights ``w`` (q,).
