@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import xaikit as xk
+from xaikit.testing import ten_feature_game
 
 # --------------------------------------------------------------------------------------
 # the reference
@@ -98,20 +99,6 @@ def interacting_two_outputs(X):
         a = a + np.maximum(X[:, 6], 0.0) * X[:, 3]
         b = b + X[:, 6] * X[:, 6] * X[:, 0]
     return np.stack([a, b], axis=1)
-
-
-def ten_feature_game(X):
-    """One output of 10 columns with interactions of order 2 and 3."""
-    X = np.asarray(X, dtype=np.float64)
-    return (
-        np.sin(X[:, 0] * X[:, 1] + X[:, 2])
-        + X[:, 2] * X[:, 3] * X[:, 4]
-        + np.tanh(X[:, 5] - X[:, 6] * X[:, 7])
-        + 0.5 * X[:, 7] ** 2
-        + np.exp(0.3 * X[:, 8]) * X[:, 9] * X[:, 1]
-        + X[:, 0]
-    )
-
 
 # --------------------------------------------------------------------------------------
 # the reference itself

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import xaikit as xk
+from xaikit.testing import ten_feature_game as ten_features
 
 EXACT = xk.ExactShapley
 SAMPLED = [xk.KernelShap, xk.LeverageShap, xk.PermutationShap, xk.RegressionAdjustedShap]
@@ -48,20 +48,6 @@ def other_two_outputs(X):
 def combined_outputs(X):
     """``two_outputs + 2 * other_two_outputs``."""
     return two_outputs(X) + 2.0 * other_two_outputs(X)
-
-
-def ten_features(X):
-    """One output of 10 columns, interactions of order 2 and 3."""
-    X = np.asarray(X, dtype=np.float64)
-    return (
-        np.sin(X[:, 0] * X[:, 1] + X[:, 2])
-        + X[:, 2] * X[:, 3] * X[:, 4]
-        + np.tanh(X[:, 5] - X[:, 6] * X[:, 7])
-        + 0.5 * X[:, 7] ** 2
-        + np.exp(0.3 * X[:, 8]) * X[:, 9] * X[:, 1]
-        + X[:, 0]
-    )
-
 
 def symmetric_in_0_and_1(X):
     """Enters through x0 + x1 and x0 * x1 only, so features 0 and 1 are interchangeable."""

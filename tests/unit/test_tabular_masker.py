@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -12,20 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from xaikit.errors import InvalidParameterError, XaikitError
 from xaikit.maskers import TabularCodec, TabularMasker
-
-
-@contextlib.contextmanager
-def raises_naming(name: str, *fragments: str):
-    """An InvalidParameterError (a XaikitError) whose message starts with ``name:`` and holds ``fragments``."""
-    with pytest.raises(InvalidParameterError) as info:
-        yield info
-    msg = str(info.value)
-    assert isinstance(info.value, XaikitError)
-    assert msg.startswith(f"{name}:"), msg
-    for frag in fragments:
-        assert frag in msg, (frag, msg)
+from xaikit.testing import assert_raises_naming as raises_naming
 
 
 def mixed_frame() -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import pandas as pd
@@ -17,19 +16,7 @@ from xaikit._validation import (
     describe,
     spawn_seeds,
 )
-from xaikit.errors import InvalidParameterError, XaikitError
-
-
-@contextlib.contextmanager
-def raises_naming(name: str, *fragments: str):
-    """An InvalidParameterError (a XaikitError) whose message starts with ``name:`` and holds ``fragments``."""
-    with pytest.raises(InvalidParameterError) as info:
-        yield info
-    msg = str(info.value)
-    assert isinstance(info.value, XaikitError)
-    assert msg.startswith(f"{name}:"), msg
-    for frag in fragments:
-        assert frag in msg, (frag, msg)
+from xaikit.testing import assert_raises_naming as raises_naming
 
 
 # ---------------------------------------------------------------- check_array

@@ -6,13 +6,24 @@ by how much, and take explicit tolerances.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from xaikit.errors import InvalidParameterError
 from xaikit.explanation import Attribution
 
-__all__ = ["assert_completeness", "assert_dummy", "assert_symmetry", "LinearModel", "InteractionModel"]
+__all__ = [
+    "assert_completeness",
+    "assert_dummy",
+    "assert_symmetry",
+    "assert_raises_naming",
+    "LinearModel",
+    "InteractionModel",
+    "ten_feature_game",
+]
 
 
 def assert_completeness(exp: Attribution, predictions: Any, *, atol: float = 1e-8) -> None:
@@ -59,6 +70,49 @@ def assert_symmetry(exp: Attribution, a: int | str, b: int | str, *, atol: float
         raise AssertionError(
             f"symmetry fails: features {exp.feature_names[ia]!r} and {exp.feature_names[ib]!r} differ by up to {worst:.3g}"
         )
+
+
+@contextlib.contextmanager
+def assert_raises_naming(name: str, *fragments: str) -> Iterator[None]:
+    """Check that the block raises :class:`InvalidParameterError` whose message starts with ``name:``
+    and contains every fragment; any other exception passes through.
+
+    >>> with assert_raises_naming("n_samples", ">= 1"):
+    ...     raise InvalidParameterError("n_samples: expected an integer >= 1, got 0")
+    >>> with assert_raises_naming("X"):
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    AssertionError: expected an InvalidParameterError naming 'X'; nothing was raised
+    """
+    try:
+        yield
+    except InvalidParameterError as exc:
+        msg = str(exc)
+        if not msg.startswith(f"{name}:"):
+            raise AssertionError(f"the message does not start with {name + ':'!r}: {msg}") from exc
+        missing = [frag for frag in fragments if frag not in msg]
+        if missing:
+            raise AssertionError(f"the message lacks {missing}: {msg}") from exc
+    else:
+        raise AssertionError(f"expected an InvalidParameterError naming {name!r}; nothing was raised")
+
+
+def ten_feature_game(X: Any) -> np.ndarray:
+    """One output of 10 columns with interactions of order 2 and 3 (module level, so it pickles).
+
+    >>> ten_feature_game(np.zeros((1, 10))).tolist()
+    [0.0]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    return (
+        np.sin(X[:, 0] * X[:, 1] + X[:, 2])
+        + X[:, 2] * X[:, 3] * X[:, 4]
+        + np.tanh(X[:, 5] - X[:, 6] * X[:, 7])
+        + 0.5 * X[:, 7] ** 2
+        + np.exp(0.3 * X[:, 8]) * X[:, 9] * X[:, 1]
+        + X[:, 0]
+    )
 
 
 class LinearModel:
