@@ -21,7 +21,7 @@ from xaikit.maskers.value_function import ValueFunction
 from xaikit.models import adapt
 from xaikit.models.base import AdaptedModel
 
-__all__ = ["ShapleyExplainer", "RowEstimate"]
+__all__ = ["ShapleyExplainer", "RowEstimate", "make_masker"]
 
 
 @dataclass
@@ -32,6 +32,41 @@ class RowEstimate:
     std_err: np.ndarray  # (k, o)
     n_evaluations: int
     exact: bool = False
+
+
+def make_masker(
+    model: AdaptedModel,
+    *,
+    background: Any = None,
+    masker: TabularMasker | None = None,
+    feature_names: Sequence[str] | None = None,
+    groups: Mapping[str, Sequence[int | str]] | None = None,
+) -> TabularMasker:
+    """The masker an explainer of ``model`` uses: ``masker`` as given, or one built on ``background``.
+
+    Feature names come from ``feature_names``, the background's columns, or the names the model
+    was fitted with; they must match the latter when the model has them.
+    """
+    if masker is None:
+        if background is None:
+            raise InvalidParameterError(
+                "background: expected rows (an array or DataFrame) to stand for unknown features, got None; "
+                "pass background= or masker="
+            )
+        names = feature_names
+        if names is None and model.feature_names_in is not None and not hasattr(background, "columns"):
+            names = model.feature_names_in
+        masker = TabularMasker(background, feature_names=names, groups=groups)
+    elif not isinstance(masker, TabularMasker):
+        raise InvalidParameterError(f"masker: expected a TabularMasker, got {type(masker).__name__}")
+    elif background is not None or groups is not None:
+        raise InvalidParameterError("masker: give either masker= or background=/groups=, not both")
+    if model.feature_names_in is not None and model.feature_names_in != masker.feature_names:
+        raise InvalidParameterError(
+            f"background: the model was fitted on the features {model.feature_names_in[:20]}, "
+            f"got {masker.feature_names[:20]}"
+        )
+    return masker
 
 
 def _provenance(model: AdaptedModel, masker: TabularMasker, seed: Any) -> dict[str, Any]:
@@ -107,25 +142,7 @@ class ShapleyExplainer(Explainer):
         groups: Mapping[str, Sequence[int | str]] | None = None,
     ) -> None:
         self.model = adapt(model, output=output)
-        if masker is None:
-            if background is None:
-                raise InvalidParameterError(
-                    "background: expected rows (an array or DataFrame) to stand for unknown features, got None; "
-                    "pass background= or masker="
-                )
-            names = feature_names
-            if names is None and self.model.feature_names_in is not None and not hasattr(background, "columns"):
-                names = self.model.feature_names_in
-            masker = TabularMasker(background, feature_names=names, groups=groups)
-        elif not isinstance(masker, TabularMasker):
-            raise InvalidParameterError(f"masker: expected a TabularMasker, got {type(masker).__name__}")
-        elif background is not None or groups is not None:
-            raise InvalidParameterError("masker: give either masker= or background=/groups=, not both")
-        if self.model.feature_names_in is not None and self.model.feature_names_in != masker.feature_names:
-            raise InvalidParameterError(
-                f"background: the model was fitted on the features {self.model.feature_names_in[:20]}, "
-                f"got {masker.feature_names[:20]}"
-            )
+        masker = make_masker(self.model, background=background, masker=masker, feature_names=feature_names, groups=groups)
         self.masker = masker
         self._as_frame = masker.is_frame or self.model.wants_frame
 

@@ -66,13 +66,19 @@ def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> An
     import xaikit.explainers  # noqa: F401  (fills the registry)
 
     if method == "auto":
-        masker = params.get("masker")
-        if masker is None:
-            from xaikit.maskers.tabular import TabularMasker
+        # build the masker once, here, and hand it to the explainer chosen
+        from xaikit.explainers._shapley_base import make_masker
+        from xaikit.models import adapt
 
-            masker = TabularMasker(params.get("background"), groups=params.get("groups"))
-        k = masker.n_groups
-        method = choose_method(k, params.get("n_samples"))
+        model = adapt(model, output=params.pop("output", "auto"))
+        params["masker"] = make_masker(
+            model,
+            background=params.pop("background", None),
+            masker=params.get("masker"),
+            feature_names=params.pop("feature_names", None),
+            groups=params.pop("groups", None),
+        )
+        method = choose_method(params["masker"].n_groups, params.get("n_samples"))
         if method == "exact_shapley":
             params.pop("n_samples", None)
     elif method not in REGISTRY:
