@@ -21,7 +21,7 @@ from xaikit.errors import (
     UnsupportedModelError,
     XaikitError,
 )
-from xaikit.execution import LocalExecutor, SerialExecutor, get_executor
+from xaikit.execution import LocalExecutor, SerialExecutor, ThreadExecutor, get_executor
 from xaikit.explainers import (
     REGISTRY,
     ExactShapley,
@@ -30,11 +30,13 @@ from xaikit.explainers import (
     LeverageShap,
     PermutationShap,
     RegressionAdjustedShap,
+    TreeShap,
     explain,
 )
-from xaikit.explanation import Attribution, Explanation
+from xaikit.explanation import Attribution, Explanation, Interaction
 from xaikit.maskers import TabularMasker, ValueFunction
 from xaikit.models import adapt
+from xaikit.models.trees import TreeEnsemble
 
 __all__ = [
     "__version__",
@@ -47,12 +49,16 @@ __all__ = [
     "LeverageShap",
     "PermutationShap",
     "RegressionAdjustedShap",
+    "TreeShap",
+    "TreeEnsemble",
     "TabularMasker",
     "ValueFunction",
     "Explanation",
     "Attribution",
+    "Interaction",
     "SerialExecutor",
     "LocalExecutor",
+    "ThreadExecutor",
     "get_executor",
     "XaikitError",
     "InvalidParameterError",

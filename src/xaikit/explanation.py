@@ -94,6 +94,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Explanation",
     "Attribution",
+    "Interaction",
 ]
 
 FORMAT_NAME = "xaikit-explanation"
@@ -1194,3 +1195,152 @@ class Attribution(Explanation):
                 f"<tbody>{rows}</tbody></table>"
             )
         return f"<div class=\"xaikit-attribution\">{head}{''.join(tables)}</div>"
+
+
+class Interaction(Explanation):
+    """Pairwise interaction attributions (e.g. SHAP interaction values).
+
+    Parameters
+    ----------
+    values : array-like of shape (n_rows, n_features, n_features, n_outputs)
+        ``values[r, i, j]`` for ``i != j`` is half the interaction of features ``i`` and ``j``
+        (the matrix is symmetric); ``values[r, i, i]`` is the main effect of ``i``. Summing over
+        the last feature axis gives per-feature attributions.
+    base_values : array-like of shape (n_rows, n_outputs)
+    data, feature_names, output_names, method, params, diagnostics, provenance
+        As for :class:`Attribution`; diagnostics may be declared along the axes ``n`` and ``o``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.zeros((1, 2, 2, 1)); v[0, 0, 0, 0] = 1.0; v[0, 0, 1, 0] = v[0, 1, 0, 0] = 0.5
+    >>> inter = Interaction(values=v, base_values=[[0.0]], feature_names=["a", "b"], method="demo")
+    >>> inter.to_attribution().values[0, :, 0].tolist()
+    [1.5, 0.5]
+    >>> inter.main_effects()[0, :, 0].tolist()
+    [1.0, 0.0]
+    """
+
+    kind_name: ClassVar[str] = "interaction"
+    _array_fields: ClassVar[tuple[str, ...]] = ("values", "base_values", "data")
+    _json_fields: ClassVar[tuple[str, ...]] = ("feature_names", "output_names")
+    _axis_letters: ClassVar[str] = "no"
+    _default_diagnostic_axes: ClassVar[Mapping[str, str]] = {"completeness_gap": "no"}
+
+    def __init__(
+        self,
+        *,
+        values: Any,
+        base_values: Any,
+        data: Any = None,
+        feature_names: Sequence[str] | None = None,
+        output_names: Sequence[str] | None = None,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        diagnostics: Mapping[str, Any] | None = None,
+        provenance: Mapping[str, Any] | None = None,
+        diagnostic_axes: Mapping[str, str] | None = None,
+    ) -> None:
+        vals = _as_float_array(values, "values", 4, "(n_rows, n_features, n_features, n_outputs)")
+        n, d, d2, o = vals.shape
+        if d2 != d:
+            raise InvalidParameterError(
+                f"values: expected shape (n_rows, n_features, n_features, n_outputs), got {describe(vals)}"
+            )
+        base = _as_float_array(base_values, "base_values", 2, "(n_rows, n_outputs)")
+        if base.shape != (n, o):
+            raise InvalidParameterError(
+                f"base_values: expected shape (n_rows, n_outputs) = {(n, o)} to match values, got {describe(base)}"
+            )
+        if feature_names is None and data is not None:
+            columns = getattr(data, "columns", None)
+            if columns is not None and len(columns) == d:
+                feature_names = [str(c) for c in columns]
+        self._set("_values", vals)
+        self._set("_base_values", base)
+        self._set("_data", Attribution._check_data(data, n, d))
+        self._set("_feature_names", _check_names(feature_names, "feature_names", d, "x"))
+        self._set("_output_names", _check_names(output_names, "output_names", o, "output"))
+        super().__init__(
+            method=method, params=params, diagnostics=diagnostics, provenance=provenance,
+            diagnostic_axes=diagnostic_axes,
+        )
+
+    @property
+    def values(self) -> np.ndarray:
+        """Read-only float64 array of shape (n_rows, n_features, n_features, n_outputs)."""
+        return self._values  # type: ignore[no-any-return]
+
+    @property
+    def base_values(self) -> np.ndarray:
+        """Read-only float64 array of shape (n_rows, n_outputs)."""
+        return self._base_values  # type: ignore[no-any-return]
+
+    @property
+    def data(self) -> np.ndarray | None:
+        """The explained inputs (n_rows, n_features), or None."""
+        return self._data  # type: ignore[no-any-return]
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the features (a copy)."""
+        return list(self._feature_names)
+
+    @property
+    def output_names(self) -> list[str]:
+        """Names of the outputs (a copy)."""
+        return list(self._output_names)
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """``values.shape``."""
+        return self._values.shape  # type: ignore[no-any-return]
+
+    def __len__(self) -> int:
+        return int(self._values.shape[0])
+
+    def _axis_lengths(self) -> dict[str, int]:
+        n, _, _, o = self._values.shape
+        return {"n": n, "o": o}
+
+    def __getitem__(self, rows: Any) -> Interaction:
+        """Select rows (an int keeps a length-1 axis)."""
+        sel = _resolve_index(rows, "rows", len(self), None)
+        return Interaction(
+            values=self._values[sel],
+            base_values=self._base_values[sel],
+            data=None if self._data is None else self._data[sel],
+            feature_names=self._feature_names,
+            output_names=self._output_names,
+            method=self._method,
+            params=self._params,
+            diagnostics=self._sliced_diagnostics({"n": sel, "o": np.arange(self._values.shape[3])}),
+            provenance=self._provenance,
+            diagnostic_axes=self._diagnostic_axes,
+        )
+
+    def main_effects(self) -> np.ndarray:
+        """The diagonal, shape (n_rows, n_features, n_outputs)."""
+        d = self._values.shape[1]
+        return self._values[:, np.arange(d), np.arange(d), :]  # type: ignore[no-any-return]
+
+    def mean_abs(self) -> np.ndarray:
+        """Mean absolute interaction over rows, shape (n_features, n_features, n_outputs)."""
+        return np.abs(self._values).mean(axis=0)  # type: ignore[no-any-return]
+
+    def to_attribution(self) -> Attribution:
+        """Per-feature attributions: the sum over the last feature axis."""
+        return Attribution(
+            values=self._values.sum(axis=2),
+            base_values=self._base_values,
+            data=self._data,
+            feature_names=self._feature_names,
+            output_names=self._output_names,
+            method=self._method,
+            params=self._params,
+            provenance=self._provenance,
+        )
+
+    def _repr_fields(self) -> list[tuple[str, Any]]:
+        n, d, _, o = self._values.shape
+        return [("n_rows", n), ("n_features", d), ("n_outputs", o)]

@@ -349,7 +349,7 @@ class TestOtherParameters:
         np.testing.assert_array_equal(by_name.values[:, :, 0], full.values[:, :, 1])
         np.testing.assert_array_equal(by_negative.values, by_name.values)
 
-    @pytest.mark.parametrize("bad", ["threads", "processes:x", 4])
+    @pytest.mark.parametrize("bad", ["thread", "processes:x", 4])
     def test_invalid_executor(self, data, bad):
         X, _ = data
         with raises_param("executor"):

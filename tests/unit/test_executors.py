@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import xaikit as xk
 from xaikit.errors import InvalidParameterError, XaikitError
-from xaikit.execution import Executor, LocalExecutor, SerialExecutor, chunk_indices, get_executor
+from xaikit.execution import Executor, LocalExecutor, SerialExecutor, ThreadExecutor, chunk_indices, get_executor
 
 
 def square_plus_pid(v: int) -> tuple[int, int]:
@@ -69,7 +69,10 @@ class TestGetExecutor:
     def test_public_alias(self):
         assert xk.get_executor is get_executor
 
-    @pytest.mark.parametrize("spec", ["processes:x", "processes:-1", "processes:1.5", "threads", "", "Serial", 3, 2.0, True])
+    @pytest.mark.parametrize(
+        "spec", ["processes:x", "processes:-1", "processes:1.5", "processes:0", "threads:x", "threads:0", "thread", "",
+                 "Serial", 3, 2.0, True]
+    )
     def test_bad_specs(self, spec):
         with pytest.raises(InvalidParameterError) as info:
             get_executor(spec)
@@ -79,7 +82,15 @@ class TestGetExecutor:
 
     def test_zero_workers_rejected(self):
         with pytest.raises(InvalidParameterError, match="n_workers.*>= 1"):
-            get_executor("processes:0")
+            LocalExecutor(0)
+        with pytest.raises(InvalidParameterError, match="n_workers.*>= 1"):
+            ThreadExecutor(0)
+
+    def test_threads(self):
+        with get_executor("threads:2") as ex:
+            assert isinstance(ex, ThreadExecutor) and ex.n_workers == 2
+            assert ex.map(abs, [-1, -2, 3]) == [1, 2, 3]
+        assert get_executor("threads").n_workers >= 1
 
     def test_non_ascii_digit_rejected_cleanly(self):
         with pytest.raises(InvalidParameterError, match="^executor:"):

@@ -7,6 +7,7 @@ from xaikit.explainers.kernel_shap import KernelShap
 from xaikit.explainers.leverage_shap import LeverageShap
 from xaikit.explainers.permutation_shap import PermutationShap
 from xaikit.explainers.regression_adjusted_shap import RegressionAdjustedShap
+from xaikit.explainers.tree_shap import TreeShap
 
 __all__ = [
     "Explainer",
@@ -19,4 +20,5 @@ __all__ = [
     "LeverageShap",
     "PermutationShap",
     "RegressionAdjustedShap",
+    "TreeShap",
 ]

@@ -30,6 +30,35 @@ def choose_method(n_players: int, n_samples: int | None = None) -> str:
     return BEST_SAMPLED
 
 
+_SAMPLING_PARAMS = ("n_samples", "tol", "batch_size")
+
+
+def _tree_route(model: Any, params: dict[str, Any]) -> tuple[Any, str] | None:
+    """The parsed ensemble and ``"raw"`` or ``"probability"`` when TreeShap should explain ``model``.
+
+    TreeShap is exact for the margin and for models whose margin already is the response
+    (forests of classification trees, regressors). For a logistic or exp link on the probability
+    scale it rescales margin values, so exact enumeration is preferred while it is affordable.
+    """
+    from xaikit.errors import UnsupportedModelError
+    from xaikit.models.trees import tree_ensemble
+
+    if params.get("masker") is not None or params.get("groups") is not None:
+        return None
+    try:
+        ens = tree_ensemble(model)
+    except (UnsupportedModelError, InvalidParameterError):
+        return None
+    output = params.get("output", "auto")
+    if ens.transform == "identity" or output == "raw" or (output == "log_odds" and ens.transform == "logistic"):
+        return ens, "raw"
+    if output not in ("auto", "probability") or ens.transform == "softmax" or params.get("background") is None:
+        return None
+    if 2**ens.n_features - 2 <= (params.get("n_samples") or 2 * ens.n_features + 2048):
+        return None  # exact enumeration of the probability game is affordable
+    return ens, "probability"
+
+
 def _split(cls: type, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     init_names = set(inspect.signature(cls.__init__).parameters) - {"self", "model"}
     call_names = set(inspect.signature(cls.explain).parameters) - {"self", "X"}
@@ -50,8 +79,11 @@ def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> An
     X : array-like or DataFrame
     method : str
         ``"auto"`` or a registered method (``"exact_shapley"``, ``"kernel_shap"``,
-        ``"leverage_shap"``, ``"permutation_shap"``). ``"auto"`` enumerates exactly when the
-        budget allows, else uses the most accurate sampled estimator.
+        ``"leverage_shap"``, ``"permutation_shap"``, ``"tree_shap"``...). ``"auto"`` uses
+        :class:`TreeShap` for tree ensembles of scikit-learn, XGBoost and LightGBM (interventional
+        with a background, path-dependent without), except for a probability output of a
+        boosted classifier with few features, which is enumerated exactly; for other models it
+        enumerates exactly when the budget allows, else uses the most accurate sampled estimator.
     **params
         Constructor parameters (``background``, ``output``, ``groups``...) and ``explain``
         parameters (``n_samples``, ``tol``, ``random_state``, ``executor``...).
@@ -65,7 +97,13 @@ def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> An
     """
     import xaikit.explainers  # noqa: F401  (fills the registry)
 
-    if method == "auto":
+    route = _tree_route(model, params) if method == "auto" else None
+    if route is not None:
+        params["output"] = route[1]
+        method = "tree_shap"
+        for name in _SAMPLING_PARAMS:
+            params.pop(name, None)
+    elif method == "auto":
         # build the masker once, here, and hand it to the explainer chosen
         from xaikit.explainers._shapley_base import make_masker
         from xaikit.models import adapt

@@ -12,9 +12,17 @@ Routing a value ``x`` at an internal node (see :func:`_go_left`):
   sends zeros (``|x| <= 1e-35``) there; 2 (LightGBM ``None``) treats NaN as 0.0 and compares it;
 * numeric splits: left iff ``x <= threshold`` (``x < threshold`` when ``strict``), after
   rounding ``x`` to float32 when ``input_float32`` (libraries that compare in float32);
-* categorical splits: left iff category ``int(x)`` is set in the node's bitset ``cat_bits
-  [cat_offset : cat_offset + cat_len]`` (bit ``c % 32`` of word ``c // 32``); a negative or
-  non-integral value goes where missing values go when ``cat_invalid_missing``, else right.
+* categorical splits, by ``cat_mode``: the node's bitset is ``cat_bits[cat_offset : cat_offset +
+  cat_len]`` (category ``c`` is bit ``c % 32`` of word ``c // 32``);
+
+  - 0 (scikit-learn): left iff ``x`` is a set category; a negative or non-integral value goes
+    where missing values go when ``cat_invalid_missing``, else right;
+  - 1 (LightGBM): the category is ``x`` truncated toward zero; left iff it is set; ``x <= -1``
+    goes right;
+  - 2 (XGBoost): the set holds the categories going *right*; ``x`` is truncated; a negative
+    value, one from 2**24 up, or one past the bitset goes left.
+
+  NaN at a categorical node follows ``missing_left`` (``missing_kind`` must not be 2 there).
 
 Parsers: :func:`tree_ensemble` dispatches on the model's dotted type name.
 """
@@ -30,7 +38,7 @@ import numpy as np
 from xaikit._validation import check_array, check_choice
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 
-__all__ = ["TreeEnsemble", "tree_ensemble", "is_tree_model", "TRANSFORMS"]
+__all__ = ["TRANSFORMS", "TreeEnsemble", "is_tree_model", "tree_ensemble"]
 
 #: Maps from the raw margin to the model's probability scale.
 TRANSFORMS = ("identity", "logistic", "softmax", "exp")
@@ -38,6 +46,9 @@ TRANSFORMS = ("identity", "logistic", "softmax", "exp")
 MISSING_NAN = 0
 MISSING_ZERO = 1
 MISSING_NONE = 2
+
+#: LightGBM's zero band for ``missing_type=Zero``: |x| <= float32(1e-35).
+_ZERO_BAND = float(np.float32(1e-35))
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,7 +71,8 @@ class TreeEnsemble:
     base_offset : float64 (n_outputs,)
     strict : bool                   ``x < threshold`` goes left (XGBoost) rather than ``<=``
     input_float32 : bool            inputs are rounded to float32 before routing
-    cat_invalid_missing : bool      invalid categories follow the missing direction
+    cat_invalid_missing : bool      (cat_mode 0) invalid categories follow the missing direction
+    cat_mode : int                  0 scikit-learn, 1 LightGBM, 2 XGBoost categorical semantics
     n_features : int
     transform : {"identity", "logistic", "softmax", "exp"}   raw margin -> the model's response scale
     library : str                   the model type parsed, e.g. ``"xgboost.XGBRegressor"``
@@ -98,6 +110,7 @@ class TreeEnsemble:
     strict: bool = False
     input_float32: bool = False
     cat_invalid_missing: bool = False
+    cat_mode: int = 0
     transform: str = "identity"
     library: str = ""
     output_names: list[str] | None = None
@@ -177,6 +190,7 @@ class TreeEnsemble:
                 f"base_offset: expected shape ({self.value.shape[1]},), got {self.base_offset.shape}"
             )
         check_choice(self.transform, "transform", TRANSFORMS)
+        check_choice(self.cat_mode, "cat_mode", (0, 1, 2))
         leaf = self.left < 0
         if np.any((self.right < 0) != leaf):
             raise InvalidParameterError("left/right: a node has exactly one child")
@@ -262,7 +276,8 @@ class TreeEnsemble:
     def _routing(self) -> tuple[Any, ...]:
         return (
             self.left, self.right, self.feature, self.threshold, self.missing_left, self.missing_kind,
-            self.categorical, self.cat_offset, self.cat_len, self.cat_bits, self.strict, self.cat_invalid_missing,
+            self.categorical, self.cat_offset, self.cat_len, self.cat_bits, self.strict,
+            self.cat_invalid_missing + 2 * self.cat_mode,
         )
 
     def __repr__(self) -> str:
@@ -288,25 +303,36 @@ def apply_transform(margin: np.ndarray, transform: str) -> np.ndarray:
 # ---------------------------------------------------------------------- compiled helpers
 @numba.njit(cache=True, nogil=True, inline="always")
 def _go_left(x, node, threshold, missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits,
-             strict, cat_invalid_missing):  # pragma: no cover - compiled
+             strict, cat_flags):  # pragma: no cover - compiled
+    """Whether ``x`` goes left at ``node``; ``cat_flags`` = ``cat_invalid_missing + 2 * cat_mode``."""
     kind = missing_kind[node]
     if np.isnan(x):
         if kind == MISSING_NONE:
             x = 0.0
         else:
             return missing_left[node]
-    elif kind == MISSING_ZERO and abs(x) <= 1e-35:
+    elif kind == MISSING_ZERO and abs(x) <= _ZERO_BAND:
         return missing_left[node]
     if categorical[node]:
-        if x < 0.0 or x != np.floor(x):
-            if cat_invalid_missing:
-                return missing_left[node]
-            return False
+        mode = cat_flags >> 1
+        if mode == 0:
+            if x < 0.0 or x != np.floor(x):
+                if cat_flags & 1:
+                    return missing_left[node]
+                return False
+        elif mode == 1:
+            if x <= -1.0:
+                return False
+            x = abs(x)  # truncation toward zero: -0.5 is category 0
+        else:
+            if x < 0.0 or x >= 16777216.0:
+                return True
+        if x >= 32.0 * cat_len[node]:  # past the bitset (checked before the cast, which could overflow)
+            return mode == 2
         c = np.int64(x)
         word = c >> 5
-        if word >= cat_len[node]:
-            return False
-        return (cat_bits[cat_offset[node] + word] >> np.uint32(c & 31)) & np.uint32(1) == np.uint32(1)
+        hit = (cat_bits[cat_offset[node] + word] >> np.uint32(c & 31)) & np.uint32(1) == np.uint32(1)
+        return (not hit) if mode == 2 else hit
     if strict:
         return x < threshold[node]
     return x <= threshold[node]
@@ -314,7 +340,7 @@ def _go_left(x, node, threshold, missing_left, missing_kind, categorical, cat_of
 
 @numba.njit(cache=True, nogil=True)
 def _directions(X, left, right, feature, threshold, missing_left, missing_kind, categorical, cat_offset,
-                cat_len, cat_bits, strict, cat_invalid_missing):  # pragma: no cover - compiled
+                cat_len, cat_bits, strict, cat_flags):  # pragma: no cover - compiled
     n = X.shape[0]
     m = left.shape[0]
     out = np.zeros((n, m), dtype=np.bool_)
@@ -322,13 +348,13 @@ def _directions(X, left, right, feature, threshold, missing_left, missing_kind, 
         for node in range(m):
             if left[node] >= 0:
                 out[r, node] = _go_left(X[r, feature[node]], node, threshold, missing_left, missing_kind,
-                                        categorical, cat_offset, cat_len, cat_bits, strict, cat_invalid_missing)
+                                        categorical, cat_offset, cat_len, cat_bits, strict, cat_flags)
     return out
 
 
 @numba.njit(cache=True, nogil=True)
 def _predict(X, roots, value, base_offset, left, right, feature, threshold, missing_left, missing_kind,
-             categorical, cat_offset, cat_len, cat_bits, strict, cat_invalid_missing):  # pragma: no cover
+             categorical, cat_offset, cat_len, cat_bits, strict, cat_flags):  # pragma: no cover
     n = X.shape[0]
     o = value.shape[1]
     out = np.empty((n, o))
@@ -339,7 +365,7 @@ def _predict(X, roots, value, base_offset, left, right, feature, threshold, miss
             node = roots[t]
             while left[node] >= 0:
                 if _go_left(X[r, feature[node]], node, threshold, missing_left, missing_kind, categorical,
-                            cat_offset, cat_len, cat_bits, strict, cat_invalid_missing):
+                            cat_offset, cat_len, cat_bits, strict, cat_flags):
                     node = left[node]
                 else:
                     node = right[node]
@@ -362,8 +388,7 @@ def _tree_depths(roots, left, right):  # pragma: no cover - compiled
             node = stack[top]
             lv = level[top]
             top -= 1
-            if lv > best:
-                best = lv
+            best = max(best, lv)
             if left[node] >= 0:
                 top += 1
                 stack[top] = left[node]

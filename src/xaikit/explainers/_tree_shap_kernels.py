@@ -1,0 +1,505 @@
+"""Compiled TreeSHAP kernels over :class:`~xaikit.models.trees.TreeEnsemble` arrays.
+
+Path-dependent values
+    For a leaf with value ``v`` whose path splits on the distinct features ``U``, let ``z_j`` be the
+    product of the cover fractions of the path's edges on feature ``j`` and ``o_j`` whether the row
+    follows all of them. The leaf's game is ``v * prod_{j in S} o_j * prod_{j not in S} z_j`` and its
+    Shapley value for ``i in U`` is::
+
+        v * (o_i - z_i) * integral_0^1 prod_{j in U, j != i} (z_j (1 - t) + o_j t) dt
+
+    (the Shapley weight ``s! (m-s-1)! / m!`` is a Beta integral). The integrand is a polynomial of
+    degree ``< depth``, so Gauss-Legendre quadrature on ``ceil(depth / 2)`` nodes is exact. One
+    depth-first pass per row and tree carries the path product at the quadrature nodes down, sums
+    ``v * product`` over leaves back up, and credits each edge once: ``O(nodes * depth / 2)`` per
+    row and tree, memory bounded by the depth.
+
+Interventional values
+    For a row ``x`` and one background row ``b`` the game ``f(x_S, b_-S)`` of a tree reaches a leaf
+    iff the features where ``x`` and ``b`` part ways on its path are split into those taking ``x``'s
+    side (``A``) and those taking ``b``'s side (``C``), consistently; that leaf credits
+    ``v (|A|-1)! |C|! / (|A|+|C|)!`` to each of ``A`` and ``-v |A|! (|C|-1)! / (|A|+|C|)!`` to each of ``C``.
+
+Interaction values (path-dependent)
+    ``phi_ij = v (o_i - z_i)(o_j - z_j) / 2 * integral prod_{k != i, j} (...) dt`` per leaf for
+    ``i != j``, and ``phi_ii = phi_i - sum_{j != i} phi_ij``.
+"""
+
+from __future__ import annotations
+
+from math import factorial
+
+import numba
+import numpy as np
+
+from xaikit.models.trees import _go_left
+
+__all__ = ["interactions", "interventional", "pair_weights", "path_dependent", "quadrature", "tree_columns"]
+
+
+def quadrature(max_depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [0, 1] for 1..ceil(max_depth/2) points.
+
+    Row ``g - 1`` holds the ``g``-point rule (padded with zeros); weights sum to 1.
+
+    >>> t, w = quadrature(6)
+    >>> t.shape, round(float(w[2].sum()), 12)
+    ((3, 3), 1.0)
+    """
+    n = max(1, (max_depth + 1) // 2)
+    nodes = np.zeros((n, n))
+    weights = np.zeros((n, n))
+    for g in range(1, n + 1):
+        x, w = np.polynomial.legendre.leggauss(g)
+        nodes[g - 1, :g] = (x + 1.0) / 2.0
+        weights[g - 1, :g] = w / 2.0
+    return nodes, weights
+
+
+def pair_weights(max_depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shapley weights of the single-reference leaf game: ``(a-1)! c! / (a+c)!`` and ``a! (c-1)! / (a+c)!``."""
+    n = max_depth + 2
+    wa = np.zeros((n, n))
+    wc = np.zeros((n, n))
+    for a in range(n):
+        for c in range(n):
+            if a + c == 0:
+                continue
+            if a > 0:
+                wa[a, c] = factorial(a - 1) * factorial(c) / factorial(a + c)
+            if c > 0:
+                wc[a, c] = factorial(a) * factorial(c - 1) / factorial(a + c)
+    return wa, wc
+
+
+def tree_columns(roots: np.ndarray, left: np.ndarray, right: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Per tree, the only output column its leaves touch, or -1 when several are non-zero."""
+    return _tree_columns(roots, left, right, value)
+
+
+@numba.njit(cache=True, nogil=True)
+def _tree_columns(roots, left, right, value):  # pragma: no cover - compiled
+    o = value.shape[1]
+    out = np.full(roots.shape[0], -1, dtype=np.int64)
+    if o == 1:
+        out[:] = 0
+        return out
+    stack = np.empty(left.shape[0] + 1, dtype=np.int64)
+    for t in range(roots.shape[0]):
+        col = -2
+        top = 0
+        stack[0] = roots[t]
+        while top >= 0:
+            node = stack[top]
+            top -= 1
+            if left[node] >= 0:
+                top += 1
+                stack[top] = left[node]
+                top += 1
+                stack[top] = right[node]
+            else:
+                for k in range(o):
+                    if value[node, k] != 0.0:
+                        if col == -2 or col == k:
+                            col = k
+                        else:
+                            col = -1
+        out[t] = 0 if col == -2 else col
+    return out
+
+
+# ---------------------------------------------------------------------- path-dependent
+@numba.njit(cache=True, nogil=True)
+def path_dependent(X, roots, depths, tree_col, value, cover, qnodes, qweights, left, right, feature, threshold,
+                   missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
+                   cat_flags):  # pragma: no cover - compiled
+    n, d = X.shape
+    o = value.shape[1]
+    max_levels = depths.max() + 2
+    gmax = qnodes.shape[0]
+    phi = np.zeros((n, d, o))
+    node_at = np.empty(max_levels, dtype=np.int64)
+    state = np.zeros(max_levels, dtype=np.int64)
+    feat = np.empty(max_levels, dtype=np.int64)
+    zc = np.empty(max_levels)
+    oc = np.empty(max_levels)
+    prev = np.empty(max_levels, dtype=np.int64)
+    last = np.empty(d, dtype=np.int64)  # deepest level whose incoming edge splits on each feature
+    P = np.empty((max_levels, gmax))
+    gval = np.empty((max_levels, gmax))
+    H = np.zeros((max_levels, gmax, o))
+    S = np.zeros((max_levels, gmax, o))
+    went_left = np.empty(max_levels, dtype=np.bool_)
+    for r in range(n):
+        x = X[r]
+        for t in range(roots.shape[0]):
+            root = roots[t]
+            if left[root] < 0:
+                continue
+            G = max(1, (depths[t] + 1) // 2)
+            tn = qnodes[G - 1]
+            tw = qweights[G - 1]
+            col = tree_col[t]
+            k0 = max(col, 0)
+            k1 = o if col < 0 else col + 1
+            last[:] = -1
+            level = 0
+            node_at[0] = root
+            state[0] = 0
+            for g in range(G):
+                P[0, g] = 1.0
+                for k in range(k0, k1):
+                    H[0, g, k] = 0.0
+            while level >= 0:
+                node = node_at[level]
+                if left[node] < 0:
+                    # leaf: H = v * P
+                    for g in range(G):
+                        for k in range(k0, k1):
+                            H[level, g, k] = value[node, k] * P[level, g]
+                    st = 2
+                else:
+                    st = state[level]
+                    if st == 0:
+                        went_left[level] = _go_left(x[feature[node]], node, threshold, missing_left, missing_kind,
+                                                    categorical, cat_offset, cat_len, cat_bits, strict,
+                                                    cat_flags)
+                if st < 2:
+                    # descend into child st (0: left, 1: right)
+                    state[level] = st + 1
+                    child = left[node] if st == 0 else right[node]
+                    f = feature[node]
+                    c = cover[node]
+                    ratio = cover[child] / c if c > 0.0 else 0.0
+                    follows = 1.0 if (went_left[level] == (st == 0)) else 0.0
+                    p = last[f]
+                    nl = level + 1
+                    if p >= 0:
+                        z = zc[p] * ratio
+                        on = oc[p] * follows
+                    else:
+                        z = ratio
+                        on = follows
+                    node_at[nl] = child
+                    state[nl] = 0
+                    feat[nl] = f
+                    zc[nl] = z
+                    oc[nl] = on
+                    prev[nl] = p
+                    last[f] = nl
+                    for g in range(G):
+                        gv = z * (1.0 - tn[g]) + on * tn[g]
+                        gval[nl, g] = gv
+                        if p >= 0:
+                            gp = gval[p, g]
+                            P[nl, g] = P[level, g] * gv / gp if gp != 0.0 else 0.0
+                        else:
+                            P[nl, g] = P[level, g] * gv
+                        for k in range(k0, k1):
+                            H[nl, g, k] = 0.0
+                            S[nl, g, k] = 0.0
+                    level = nl
+                    continue
+                # node finished: credit its incoming edge, pass H up
+                if level == 0:
+                    break
+                f = feat[level]
+                diff = oc[level] - zc[level]
+                if diff != 0.0:
+                    for k in range(k0, k1):
+                        acc = 0.0
+                        for g in range(G):
+                            acc += tw[g] * (H[level, g, k] - S[level, g, k]) / gval[level, g]
+                        phi[r, f, k] += diff * acc
+                up = level - 1
+                p = prev[level]
+                for g in range(G):
+                    for k in range(k0, k1):
+                        H[up, g, k] += H[level, g, k]
+                        if p >= 0:
+                            S[p, g, k] += H[level, g, k]
+                last[f] = p
+                level = up
+    return phi
+
+
+# ---------------------------------------------------------------------- interactions
+@numba.njit(cache=True, nogil=True)
+def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, left, right, feature, threshold,
+                 missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
+                 cat_flags):  # pragma: no cover - compiled
+    n, d = X.shape
+    o = value.shape[1]
+    max_levels = depths.max() + 2
+    gmax = qnodes.shape[0]
+    out = np.zeros((n, d, d, o))
+    node_at = np.empty(max_levels, dtype=np.int64)
+    state = np.zeros(max_levels, dtype=np.int64)
+    feat = np.empty(max_levels, dtype=np.int64)
+    zc = np.empty(max_levels)
+    oc = np.empty(max_levels)
+    prev = np.empty(max_levels, dtype=np.int64)
+    active = np.ones(max_levels, dtype=np.bool_)
+    last = np.empty(d, dtype=np.int64)
+    P = np.empty((max_levels, gmax))
+    gval = np.empty((max_levels, gmax))
+    went_left = np.empty(max_levels, dtype=np.bool_)
+    act = np.empty(max_levels, dtype=np.int64)
+    main = np.zeros((d, o))
+    for r in range(n):
+        x = X[r]
+        main[:, :] = 0.0
+        for t in range(roots.shape[0]):
+            root = roots[t]
+            if left[root] < 0:
+                continue
+            G = max(1, (depths[t] + 1) // 2)
+            tn = qnodes[G - 1]
+            tw = qweights[G - 1]
+            col = tree_col[t]
+            k0 = max(col, 0)
+            k1 = o if col < 0 else col + 1
+            last[:] = -1
+            level = 0
+            node_at[0] = root
+            state[0] = 0
+            for g in range(G):
+                P[0, g] = 1.0
+            while level >= 0:
+                node = node_at[level]
+                if left[node] < 0:
+                    # active path features with o != z
+                    na = 0
+                    for lv in range(1, level + 1):
+                        if active[lv] and oc[lv] != zc[lv]:
+                            act[na] = lv
+                            na += 1
+                    for a in range(na):
+                        la = act[a]
+                        fa = feat[la]
+                        da = oc[la] - zc[la]
+                        s1 = 0.0
+                        for g in range(G):
+                            s1 += tw[g] * P[level, g] / gval[la, g]
+                        for k in range(k0, k1):
+                            main[fa, k] += value[node, k] * da * s1
+                        for b in range(a + 1, na):
+                            lb = act[b]
+                            fb = feat[lb]
+                            s2 = 0.0
+                            for g in range(G):
+                                s2 += tw[g] * P[level, g] / (gval[la, g] * gval[lb, g])
+                            coef = 0.5 * da * (oc[lb] - zc[lb]) * s2
+                            for k in range(k0, k1):
+                                cv = coef * value[node, k]
+                                out[r, fa, fb, k] += cv
+                                out[r, fb, fa, k] += cv
+                    st = 2
+                else:
+                    st = state[level]
+                    if st == 0:
+                        went_left[level] = _go_left(x[feature[node]], node, threshold, missing_left, missing_kind,
+                                                    categorical, cat_offset, cat_len, cat_bits, strict,
+                                                    cat_flags)
+                if st < 2:
+                    state[level] = st + 1
+                    child = left[node] if st == 0 else right[node]
+                    f = feature[node]
+                    c = cover[node]
+                    ratio = cover[child] / c if c > 0.0 else 0.0
+                    follows = 1.0 if (went_left[level] == (st == 0)) else 0.0
+                    p = last[f]
+                    nl = level + 1
+                    if p >= 0:
+                        z = zc[p] * ratio
+                        on = oc[p] * follows
+                        active[p] = False
+                    else:
+                        z = ratio
+                        on = follows
+                    node_at[nl] = child
+                    state[nl] = 0
+                    feat[nl] = f
+                    zc[nl] = z
+                    oc[nl] = on
+                    prev[nl] = p
+                    active[nl] = True
+                    last[f] = nl
+                    for g in range(G):
+                        gv = z * (1.0 - tn[g]) + on * tn[g]
+                        gval[nl, g] = gv
+                        if p >= 0:
+                            gp = gval[p, g]
+                            P[nl, g] = P[level, g] * gv / gp if gp != 0.0 else 0.0
+                        else:
+                            P[nl, g] = P[level, g] * gv
+                    level = nl
+                    continue
+                if level == 0:
+                    break
+                p = prev[level]
+                if p >= 0:
+                    active[p] = True
+                last[feat[level]] = p
+                level -= 1
+        for i in range(d):
+            for k in range(o):
+                s = main[i, k]
+                for j in range(d):
+                    if j != i:
+                        s -= out[r, i, j, k]
+                out[r, i, i, k] = s
+    return out
+
+
+# ---------------------------------------------------------------------- interventional
+@numba.njit(cache=True, nogil=True)
+def interventional(X, dirX, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_col, value, left, right,
+                   feature, wa, wc):  # pragma: no cover - compiled
+    """``transform_kind``: 0 identity (margin), 1 logistic, 2 exp; rows of ``dirX``/``dirB`` are the
+    go-left flags of each node for the rows of ``X`` / the background."""
+    n, d = X.shape
+    nb = dirB.shape[0]
+    o = value.shape[1]
+    max_levels = depths.max() + 2
+    phi = np.zeros((n, d, o))
+    pair = np.zeros((d, o))
+    assign = np.zeros(d, dtype=np.int64)  # 0 free, 1 x-side, 2 b-side
+    alist = np.empty(max_levels, dtype=np.int64)
+    # stack entries
+    cap = 2 * max_levels + 2
+    s_node = np.empty(cap, dtype=np.int64)
+    s_len = np.empty(cap, dtype=np.int64)
+    s_feat = np.empty(cap, dtype=np.int64)
+    s_side = np.empty(cap, dtype=np.int64)
+    s_a = np.empty(cap, dtype=np.int64)
+    s_c = np.empty(cap, dtype=np.int64)
+    touched = np.zeros(d, dtype=np.bool_)
+    tlist = np.empty(d, dtype=np.int64)
+    scale = np.empty(o)
+    for r in range(n):
+        for b in range(nb):
+            nt = 0
+            for t in range(roots.shape[0]):
+                col = tree_col[t]
+                k0 = max(col, 0)
+                k1 = o if col < 0 else col + 1
+                n_assigned = 0
+                top = 0
+                s_node[0] = roots[t]
+                s_len[0] = 0
+                s_feat[0] = -1
+                s_side[0] = 0
+                s_a[0] = 0
+                s_c[0] = 0
+                while top >= 0:
+                    node = s_node[top]
+                    ln = s_len[top]
+                    fnew = s_feat[top]
+                    side = s_side[top]
+                    a = s_a[top]
+                    c = s_c[top]
+                    top -= 1
+                    while n_assigned > ln:
+                        n_assigned -= 1
+                        assign[alist[n_assigned]] = 0
+                    if fnew >= 0:
+                        assign[fnew] = side
+                        alist[n_assigned] = fnew
+                        n_assigned += 1
+                    if left[node] < 0:
+                        if a + c == 0:
+                            continue
+                        ua = wa[a, c]
+                        uc = wc[a, c]
+                        for q in range(n_assigned):
+                            f = alist[q]
+                            if not touched[f]:
+                                touched[f] = True
+                                tlist[nt] = f
+                                nt += 1
+                            if assign[f] == 1:
+                                for k in range(k0, k1):
+                                    pair[f, k] += ua * value[node, k]
+                            else:
+                                for k in range(k0, k1):
+                                    pair[f, k] -= uc * value[node, k]
+                        continue
+                    xl = dirX[r, node]
+                    bl = dirB[b, node]
+                    if xl == bl:
+                        top += 1
+                        s_node[top] = left[node] if xl else right[node]
+                        s_len[top] = n_assigned
+                        s_feat[top] = -1
+                        s_side[top] = 0
+                        s_a[top] = a
+                        s_c[top] = c
+                        continue
+                    f = feature[node]
+                    xchild = left[node] if xl else right[node]
+                    bchild = right[node] if xl else left[node]
+                    st = assign[f]
+                    if st == 1:
+                        top += 1
+                        s_node[top] = xchild
+                        s_len[top] = n_assigned
+                        s_feat[top] = -1
+                        s_side[top] = 0
+                        s_a[top] = a
+                        s_c[top] = c
+                    elif st == 2:
+                        top += 1
+                        s_node[top] = bchild
+                        s_len[top] = n_assigned
+                        s_feat[top] = -1
+                        s_side[top] = 0
+                        s_a[top] = a
+                        s_c[top] = c
+                    else:
+                        top += 1
+                        s_node[top] = bchild
+                        s_len[top] = n_assigned
+                        s_feat[top] = f
+                        s_side[top] = 2
+                        s_a[top] = a
+                        s_c[top] = c + 1
+                        top += 1
+                        s_node[top] = xchild
+                        s_len[top] = n_assigned
+                        s_feat[top] = f
+                        s_side[top] = 1
+                        s_a[top] = a + 1
+                        s_c[top] = c
+                while n_assigned > 0:
+                    n_assigned -= 1
+                    assign[alist[n_assigned]] = 0
+            # rescale the pair's margin values to the output scale, accumulate, reset
+            for k in range(o):
+                if transform_kind == 0:
+                    scale[k] = 1.0
+                else:
+                    fx = raw_x[r, k]
+                    fb = raw_b[b, k]
+                    delta = fx - fb
+                    if transform_kind == 1:
+                        px = 1.0 / (1.0 + np.exp(-fx))
+                        pb = 1.0 / (1.0 + np.exp(-fb))
+                        if abs(delta) > 1e-12:
+                            scale[k] = (px - pb) / delta
+                        else:
+                            scale[k] = px * (1.0 - px)
+                    else:
+                        ex = np.exp(fx)
+                        eb = np.exp(fb)
+                        if abs(delta) > 1e-12:
+                            scale[k] = (ex - eb) / delta
+                        else:
+                            scale[k] = ex
+            for q in range(nt):
+                f = tlist[q]
+                touched[f] = False
+                for k in range(o):
+                    phi[r, f, k] += pair[f, k] * scale[k]
+                    pair[f, k] = 0.0
+    return phi / nb

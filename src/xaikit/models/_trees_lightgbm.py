@@ -1,0 +1,263 @@
+"""Parse LightGBM tree models into a :class:`~xaikit.models.trees.TreeEnsemble`.
+
+Accepted models: :class:`lightgbm.Booster` and the scikit-learn wrappers (``LGBMRegressor``,
+``LGBMClassifier``; ``LGBMRanker`` is refused by its objective). The model is read from
+``Booster.dump_model()``, which, like ``Booster.predict``, keeps the trees up to ``best_iteration``
+when the model was trained with early stopping (all trees otherwise).
+
+Objectives (the first word of the dumped ``objective``) and the transform from the raw score to the
+response scale:
+
+* identity: ``regression``, ``regression_l1``, ``huber``, ``fair``, ``quantile``, ``mape``, and a
+  custom (callable) objective, for which LightGBM itself predicts the raw score;
+* logistic: ``binary`` and ``multiclassova`` (one output per class) with ``sigmoid:1``, ``cross_entropy``;
+* softmax: ``multiclass``;
+* exp: ``poisson``, ``gamma``, ``tweedie``.
+
+Refused (:class:`~xaikit.errors.UnsupportedModelError` naming the objective): ``binary`` or
+``multiclassova`` with a ``sigmoid`` other than 1 (the probability is not the logistic of the raw
+score), ``regression`` with ``reg_sqrt`` (its response is ``sign(s) * s**2``), ``cross_entropy_lambda``,
+the ranking objectives ``lambdarank`` and ``rank_xendcg`` (refused like XGBoost's ``rank:*``, so that
+the two parsers accept the same kinds of model) and any other; linear trees (``linear_tree=True``),
+whose leaves are linear models rather than constants.
+
+What is read:
+
+* ``leaf_value`` into ``value`` (shrinkage and the initial score are already folded into it by
+  LightGBM), in column ``tree_index % num_tree_per_iteration`` (the class, for multi-class models);
+  random forests (``boosting="rf"``, dumped with ``average_output``) have their leaf values divided by
+  the number of iterations, as LightGBM averages them; ``base_offset`` is zero;
+* ``internal_count`` / ``leaf_count`` (training rows reaching the node) into ``cover``.
+
+Routing, as LightGBM predicts (checked against its predictions; values are compared as float64):
+
+* numeric splits (``decision_type "<="``): left iff ``x <= threshold``. ``missing_type "NaN"``: NaN goes to
+  the ``default_left`` side; ``"Zero"`` (``zero_as_missing=True``): NaN and zeros (``|x| <= 1e-35``) go to the
+  ``default_left`` side; ``"None"`` (``use_missing=False``, or no missing value seen in training): NaN is
+  compared as 0.0. These are ``missing_kind`` 0, 1 and 2 of :class:`TreeEnsemble`.
+* categorical splits (``decision_type "=="``, threshold ``"a||b||c"``): the listed categories go LEFT,
+  anything else goes right: unseen categories, NaN (whatever ``missing_type`` and ``default_left`` say) and
+  values whose integer part is negative. A non-integral value is truncated toward zero first (``2.7`` is
+  category 2, ``-0.5`` is category 0). The parser stores categorical nodes with ``missing_kind`` 0 and
+  ``missing_left`` False so that NaN goes right, and ``cat_mode=1`` (truncation toward zero).
+  Categorical inputs are the values LightGBM was trained on: the integers of ``categorical_feature``
+  columns, or for pandas data the codes of the training categories (``Series.cat.codes``).
+
+Examples
+--------
+>>> import numpy as np, pytest
+>>> lgb = pytest.importorskip("lightgbm")
+>>> X = np.arange(40.0).reshape(20, 2)
+>>> model = lgb.LGBMRegressor(n_estimators=3, min_child_samples=2, verbose=-1).fit(X, X[:, 0])
+>>> ens = from_lightgbm(model)
+>>> ens.n_trees, ens.strict, ens.input_float32
+(3, False, False)
+>>> bool(np.allclose(ens.predict(X)[:, 0], model.predict(X), rtol=0, atol=1e-10))
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from xaikit._optional import import_optional
+from xaikit.errors import InvalidParameterError, UnsupportedModelError
+from xaikit.models.trees import MISSING_NAN, MISSING_NONE, MISSING_ZERO, TreeEnsemble
+
+__all__ = ["OBJECTIVES", "from_lightgbm"]
+
+#: Supported objectives -> transform from the raw score to the response scale.
+OBJECTIVES: dict[str, str] = {
+    "regression": "identity",
+    "regression_l1": "identity",
+    "huber": "identity",
+    "fair": "identity",
+    "quantile": "identity",
+    "mape": "identity",
+    "custom": "identity",
+    "binary": "logistic",
+    "cross_entropy": "logistic",
+    "multiclassova": "logistic",
+    "multiclass": "softmax",
+    "poisson": "exp",
+    "gamma": "exp",
+    "tweedie": "exp",
+}
+
+_MISSING_KINDS = {"NaN": MISSING_NAN, "Zero": MISSING_ZERO, "None": MISSING_NONE}
+
+
+def from_lightgbm(model: Any) -> TreeEnsemble:
+    """Parse a LightGBM ``Booster`` or scikit-learn wrapper into a :class:`TreeEnsemble`.
+
+    Raises :class:`UnsupportedModelError` for an unsupported objective or linear trees, and
+    :class:`InvalidParameterError` for an unfitted wrapper.
+    """
+    lgb = import_optional("lightgbm", "trees")
+    booster = _unwrap(model, lgb)
+    name = type(model).__name__
+    dump = booster.dump_model()
+    transform = _objective(dump.get("objective"), name)
+    n_outputs = int(dump.get("num_tree_per_iteration", 1))
+    trees = dump["tree_info"]
+    if not trees:
+        raise UnsupportedModelError(f"model: expected a LightGBM model with at least one tree, got none ({name})")
+    scale = 1.0
+    if dump.get("average_output"):
+        scale = 1.0 / (len(trees) // n_outputs)
+    arrays = _flatten(trees, n_outputs, scale, name)
+    return TreeEnsemble.from_arrays(
+        **arrays,
+        n_features=int(dump["max_feature_idx"]) + 1,
+        strict=False,
+        input_float32=False,
+        cat_invalid_missing=False,
+        cat_mode=1,
+        transform=transform,
+        library=f"lightgbm.{name}",
+        output_names=_output_names(model, n_outputs),
+    )
+
+
+# ---------------------------------------------------------------------- helpers
+def _unwrap(model: Any, lgb: Any) -> Any:
+    """The model's :class:`lightgbm.Booster`."""
+    if isinstance(model, lgb.Booster):
+        return model
+    if isinstance(model, lgb.LGBMModel):
+        try:
+            return model.booster_
+        except Exception as exc:  # LGBMNotFittedError
+            raise InvalidParameterError(
+                f"model: expected a fitted {type(model).__name__}, got one that is not fitted"
+            ) from exc
+    raise UnsupportedModelError(
+        f"model: expected a lightgbm.Booster or a LightGBM scikit-learn estimator, got {type(model).__name__}"
+    )
+
+
+def _objective(text: str | None, name: str) -> str:
+    """The objective's transform, from the dumped ``"binary sigmoid:1"``-style string."""
+    words = (text or "custom").split()
+    objective = words[0]
+    options = dict(w.split(":", 1) for w in words[1:] if ":" in w)
+    if objective not in OBJECTIVES:
+        raise UnsupportedModelError(
+            f"model: expected a LightGBM objective among {sorted(OBJECTIVES)}, got objective {objective!r} ({name})"
+        )
+    if "sqrt" in words[1:]:
+        raise UnsupportedModelError(
+            f"model: expected objective {objective!r} without reg_sqrt, got {text!r} ({name}); its response is "
+            "sign(s) * s**2 of the raw score, which is not a supported transform"
+        )
+    sigmoid = options.get("sigmoid")
+    if sigmoid is not None and float(sigmoid) != 1.0:
+        raise UnsupportedModelError(
+            f"model: expected objective {objective!r} with sigmoid 1, got sigmoid {float(sigmoid):g} ({name}); "
+            "its probability is not the logistic of the raw score"
+        )
+    return OBJECTIVES[objective]
+
+
+def _flatten(trees: list[dict[str, Any]], n_outputs: int, scale: float, name: str) -> dict[str, Any]:
+    """Walk every dumped tree (iteratively: trees can be deep) into flat node arrays."""
+    left: list[int] = []
+    right: list[int] = []
+    feature: list[int] = []
+    threshold: list[float] = []
+    missing_left: list[bool] = []
+    missing_kind: list[int] = []
+    categorical: list[bool] = []
+    cover: list[float] = []
+    leaf_out: list[tuple[int, int, float]] = []  # (node, output, value)
+    cat_sets: dict[int, list[int]] = {}
+    roots = np.zeros(len(trees), dtype=np.int64)
+    for t, tree in enumerate(trees):
+        out = int(tree.get("tree_index", t)) % n_outputs
+        stack: list[tuple[dict[str, Any], int, bool]] = [(tree["tree_structure"], -1, False)]
+        roots[t] = len(left)
+        while stack:
+            node, parent, is_left = stack.pop()
+            idx = len(left)
+            if parent >= 0:
+                (left if is_left else right)[parent] = idx
+            left.append(-1)
+            right.append(-1)
+            if "leaf_value" in node:
+                if "leaf_coeff" in node or "leaf_const" in node:
+                    raise UnsupportedModelError(
+                        f"model: expected constant leaves, got linear trees (linear_tree=True) ({name})"
+                    )
+                feature.append(-1)
+                threshold.append(0.0)
+                missing_left.append(False)
+                missing_kind.append(MISSING_NAN)
+                categorical.append(False)
+                cover.append(float(node.get("leaf_count", 0)))
+                leaf_out.append((idx, out, float(node["leaf_value"]) * scale))
+                continue
+            feature.append(int(node["split_feature"]))
+            cover.append(float(node.get("internal_count", 0)))
+            if node.get("decision_type", "<=") == "==":
+                # categorical: listed categories go left; NaN and anything else go right
+                cat_sets[idx] = [int(c) for c in str(node["threshold"]).split("||") if c != ""]
+                threshold.append(0.0)
+                missing_left.append(False)
+                missing_kind.append(MISSING_NAN)
+                categorical.append(True)
+            elif node.get("decision_type", "<=") == "<=":
+                threshold.append(float(node["threshold"]))
+                missing_left.append(bool(node.get("default_left", False)))
+                missing_kind.append(_MISSING_KINDS[str(node.get("missing_type", "None"))])
+                categorical.append(False)
+            else:
+                raise UnsupportedModelError(
+                    f"model: expected split decision types '<=' or '==', got {node.get('decision_type')!r} ({name})"
+                )
+            stack.append((node["right_child"], idx, False))
+            stack.append((node["left_child"], idx, True))
+    n = len(left)
+    value = np.zeros((n, n_outputs))
+    for idx, out, v in leaf_out:
+        value[idx, out] = v
+    cat_offset = np.zeros(n, dtype=np.int64)
+    cat_len = np.zeros(n, dtype=np.int64)
+    words: list[np.ndarray] = []
+    n_words = 0
+    for idx, cats in cat_sets.items():
+        cats = [c for c in cats if c >= 0]
+        size = (max(cats) // 32 + 1) if cats else 0
+        packed = np.zeros(size, dtype=np.uint32)
+        for c in cats:
+            packed[c >> 5] |= np.uint32(1) << np.uint32(c & 31)
+        cat_offset[idx], cat_len[idx] = n_words, size
+        words.append(packed)
+        n_words += size
+    return {
+        "roots": roots,
+        "left": left,
+        "right": right,
+        "feature": feature,
+        "threshold": threshold,
+        "missing_left": missing_left,
+        "missing_kind": missing_kind,
+        "categorical": categorical,
+        "cover": cover,
+        "value": value,
+        "cat_offset": cat_offset,
+        "cat_len": cat_len,
+        "cat_bits": np.concatenate(words) if words else np.zeros(0, dtype=np.uint32),
+    }
+
+
+def _output_names(model: Any, n_outputs: int) -> list[str] | None:
+    """Class labels for classifiers (the positive class for binary), else None."""
+    classes = getattr(model, "classes_", None) if hasattr(model, "booster_") else None
+    if classes is None:
+        return None
+    labels = [str(c) for c in np.asarray(classes).tolist()]
+    if n_outputs == 1 and len(labels) == 2:
+        return labels[1:]
+    return labels if len(labels) == n_outputs else None
