@@ -2,15 +2,15 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench bench-trees clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[test,sklearn,pandas,plot]" "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[test,sklearn,pandas,plot,trees]" "torch==2.13.0"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -24,6 +24,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/shapley_accuracy.py
+
+bench-trees: $(STAMP)
+	$(PY) benchmarks/tree_shap.py
 
 clean:
 	rm -rf $(VENV) demo-output build *.egg-info src/*.egg-info

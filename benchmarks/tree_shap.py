@@ -1,0 +1,214 @@
+"""TreeSHAP speed and agreement: xaikit.TreeShap against shap.TreeExplainer, in one run.
+
+Cases (10,000 x 50 synthetic training rows with interactions and a non-linear signal):
+
+(a) XGBoost regressor, 500 trees of depth 6;
+(b) scikit-learn RandomForestClassifier, 100 trees, max_depth 12;
+(c) LightGBM classifier, 500 trees of 63 leaves;
+
+each for path-dependent values (``--rows`` rows), interventional values (100 background rows) and
+path-dependent interaction values (``--interaction-rows`` rows: shap's interaction values are slow).
+Everything single-threaded (the libraries' own thread counts set to 1; shap delegates
+path-dependent XGBoost and LightGBM values to the libraries' ``pred_contribs``), then xaikit on 2
+workers. First-call compile times are measured in fresh processes with an empty and with a warm
+numba cache.
+
+Run: ``python benchmarks/tree_shap.py`` (``--quick`` for a small smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+import xaikit as xk
+
+
+def make_data(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = (
+        X[:, 0] * X[:, 1]
+        + np.sin(2 * X[:, 2])
+        + 0.5 * np.abs(X[:, 3]) * X[:, 4]
+        + X[:, 5:15] @ rng.normal(size=10) * 0.3
+        + 0.2 * rng.normal(size=n)
+    )
+    return X, y
+
+
+def build_models(quick: bool) -> dict[str, tuple[str, Any]]:
+    import lightgbm as lgb
+    import xgboost as xgb
+    from sklearn.ensemble import RandomForestClassifier
+
+    n_train = 2000 if quick else 10_000
+    X, y = make_data(n_train, 50)
+    y_cls = (y > np.median(y)).astype(int)
+    scale = 10 if quick else 1
+    models: dict[str, tuple[str, Any]] = {}
+    t = time.perf_counter()
+    models["a"] = (
+        "XGBoost regressor, 500 trees, depth 6",
+        xgb.XGBRegressor(n_estimators=500 // scale, max_depth=6, n_jobs=2, random_state=0).fit(X, y),
+    )
+    models["b"] = (
+        "sklearn RandomForestClassifier, 100 trees, max_depth 12",
+        RandomForestClassifier(n_estimators=100 // scale, max_depth=12, n_jobs=2, random_state=0).fit(X, y_cls),
+    )
+    models["c"] = (
+        "LightGBM classifier, 500 trees, 63 leaves",
+        lgb.LGBMClassifier(n_estimators=500 // scale, num_leaves=63, n_jobs=2, verbose=-1, random_state=0).fit(
+            X, y_cls
+        ),
+    )
+    print(f"trained the models on {n_train} x 50 rows in {time.perf_counter() - t:.1f} s")
+    for _, model in models.values():  # single-threaded from here on (shap calls the libraries' own code)
+        if hasattr(model, "set_params"):
+            model.set_params(n_jobs=1)
+        if hasattr(model, "get_booster"):
+            model.get_booster().set_param({"nthread": 1})
+    return models
+
+
+def shap_array(values: Any, interactions: bool = False) -> np.ndarray:
+    if isinstance(values, list):
+        values = np.stack(values, axis=-1)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == (3 if interactions else 2):
+        values = values[..., None]
+    return values
+
+
+def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def compile_times() -> tuple[float, float]:
+    """Seconds of the first TreeShap calls (all three algorithms) in a fresh process: cold and warm cache."""
+    code = (
+        "import time, numpy as np\n"
+        "from sklearn.tree import DecisionTreeRegressor\n"
+        "X = np.random.default_rng(0).normal(size=(200, 4))\n"
+        "m = DecisionTreeRegressor(max_depth=4).fit(X, X[:, 0] * X[:, 1])\n"
+        "import xaikit as xk\n"
+        "t = time.perf_counter()\n"
+        "xk.TreeShap(m).explain(X[:3]); xk.TreeShap(m, background=X[:5]).explain(X[:3])\n"
+        "xk.TreeShap(m).interactions(X[:3])\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+                for _ in range(2)]
+    return float(runs[0].stdout.split()[-1]), float(runs[1].stdout.split()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--interaction-rows", type=int, default=100)
+    parser.add_argument("--background", type=int, default=100)
+    parser.add_argument("--cases", default="abc")
+    parser.add_argument("--algorithms", default="path_dependent,interventional,interactions")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+
+    import lightgbm
+    import shap
+    import sklearn
+    import xgboost
+
+    print("TreeSHAP benchmark: xaikit.TreeShap vs shap.TreeExplainer, same models and rows, one run")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, shap {shap.__version__}, "
+        f"xgboost {xgboost.__version__}, lightgbm {lightgbm.__version__}, scikit-learn {sklearn.__version__}, "
+        f"xaikit {xk.__version__}, CPUs {os.cpu_count()}"
+    )
+    cold, warm = compile_times()
+    print(f"first call, all three algorithms, fresh process: {cold:.1f} s with an empty numba cache, "
+          f"{warm:.2f} s with the cache")
+
+    models = build_models(args.quick)
+    warm_x = make_data(4, 50, seed=2)[0]
+    for _, model in models.values():  # load the compiled kernels once (measured above)
+        xk.TreeShap(model).explain(warm_x[:2])
+        xk.TreeShap(model).interactions(warm_x[:2])
+        xk.TreeShap(model, background=warm_x[2:]).explain(warm_x[:2])
+    X_eval, _ = make_data(args.rows + args.background, 50, seed=1)
+    rows, bg = X_eval[: args.rows], X_eval[args.rows :]
+    inter_rows = rows[: args.interaction_rows]
+
+    header = (f"{'case':<4} {'algorithm':<15} {'rows':>5} {'shap s':>8} {'xaikit s':>9} {'speed-up':>8} "
+              f"{'xaikit 2w s':>11} {'2w gain':>7} {'max|diff|':>10} {'max|gap| shap':>13} {'max|gap| xaikit':>15}")
+    print("\n" + header)
+    print("-" * len(header))
+    results = []
+    for case in args.cases:
+        title, model = models[case]
+        print(f"({case}) {title}")
+        for algo in args.algorithms.split(","):
+            X = inter_rows if algo == "interactions" else rows
+            if algo == "interventional":
+                ref = shap.TreeExplainer(model, data=bg, feature_perturbation="interventional")
+                ours = xk.TreeShap(model, background=bg)
+            else:
+                ref = shap.TreeExplainer(model)
+                ours = xk.TreeShap(model)
+            if algo == "interactions":
+                ref_values, t_ref = timed(ref.shap_interaction_values, X)
+                ref_values = shap_array(ref_values, interactions=True)
+                out, t_ours = timed(ours.interactions, X)
+                _, t_two = timed(ours.interactions, X, executor="threads:2")
+                shap_sum = ref_values.sum(axis=(1, 2))
+            else:
+                ref_values, t_ref = timed(ref.shap_values, X)
+                ref_values = shap_array(ref_values)
+                out, t_ours = timed(ours.explain, X)
+                _, t_two = timed(ours.explain, X, executor="threads:2")
+                shap_sum = ref_values.sum(axis=1)
+            values = out.values
+            if values.shape[-1] != ref_values.shape[-1]:  # shap gives one margin for binary boosting
+                values = values[..., -ref_values.shape[-1] :]
+            diff = float(np.abs(values - ref_values).max())
+            expected = np.atleast_1d(ref.expected_value)
+            margin = ours.ensemble.predict_raw(X)[:, -ref_values.shape[-1] :]
+            if algo == "interventional":
+                target = margin - ours.ensemble.predict_raw(bg)[:, -ref_values.shape[-1] :].mean(axis=0)
+            else:
+                target = margin - ours.ensemble.expected_value()[-ref_values.shape[-1] :]
+            gap_shap = float(np.abs(shap_sum - target).max()) if expected.size else float("nan")
+            gap_ours = float(np.abs(out.diagnostics["completeness_gap"]).max())
+            line = (f"{case:<4} {algo:<15} {X.shape[0]:>5} {t_ref:>8.2f} {t_ours:>9.2f} {t_ref / t_ours:>7.2f}x "
+                    f"{t_two:>11.2f} {t_ours / t_two:>6.2f}x {diff:>10.1e} {gap_shap:>13.1e} {gap_ours:>15.1e}")
+            print(line, flush=True)
+            results.append((case, algo, t_ref / t_ours, t_ours / t_two, diff))
+
+    print("\nBar: single-threaded speed-up >= 2 on path-dependent (a, b, c), >= 1 elsewhere; 2 workers >= 1.7x;")
+    print("max |diff| <= 1e-6 (for XGBoost, shap and xgboost compute in float32: see the completeness gaps).")
+    for case, algo, speed, gain, diff in results:
+        need = 2.0 if algo == "path_dependent" else 1.0
+        flags = []
+        if speed < need:
+            flags.append(f"speed-up {speed:.2f} < {need}")
+        if gain < 1.7:
+            flags.append(f"2-worker gain {gain:.2f} < 1.7")
+        if diff > 1e-6:
+            flags.append(f"max|diff| {diff:.1e} > 1e-6")
+        print(f"  ({case}) {algo:<15} {'met' if not flags else 'NOT met: ' + '; '.join(flags)}")
+
+
+if __name__ == "__main__":
+    main()
