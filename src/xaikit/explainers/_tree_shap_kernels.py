@@ -354,10 +354,11 @@ def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, lef
 
 # ---------------------------------------------------------------------- interventional
 @numba.njit(cache=True, nogil=True)
-def interventional(X, dirX, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_col, value, left, right,
-                   feature, wa, wc):  # pragma: no cover - compiled
-    """``transform_kind``: 0 identity (margin), 1 logistic, 2 exp; rows of ``dirX``/``dirB`` are the
-    go-left flags of each node for the rows of ``X`` / the background."""
+def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_col, value, wa, wc, left, right,
+                   feature, threshold, missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
+                   cat_flags):  # pragma: no cover - compiled
+    """``transform_kind``: 0 identity (margin), 1 logistic, 2 exp; the rows of ``dirB`` are the go-left
+    flags of each node for the background rows. Memory: one row of flags for the explained row."""
     n, d = X.shape
     nb = dirB.shape[0]
     o = value.shape[1]
@@ -371,13 +372,18 @@ def interventional(X, dirX, dirB, raw_x, raw_b, transform_kind, roots, depths, t
     s_node = np.empty(cap, dtype=np.int64)
     s_len = np.empty(cap, dtype=np.int64)
     s_feat = np.empty(cap, dtype=np.int64)
-    s_side = np.empty(cap, dtype=np.int64)
     s_a = np.empty(cap, dtype=np.int64)
     s_c = np.empty(cap, dtype=np.int64)
     touched = np.zeros(d, dtype=np.bool_)
     tlist = np.empty(d, dtype=np.int64)
     scale = np.empty(o)
+    n_nodes = left.shape[0]
+    dx = np.zeros(n_nodes, dtype=np.bool_)
     for r in range(n):
+        for node in range(n_nodes):
+            if left[node] >= 0:
+                dx[node] = _go_left(X[r, feature[node]], node, threshold, missing_left, missing_kind, categorical,
+                                    cat_offset, cat_len, cat_bits, strict, cat_flags)
         for b in range(nb):
             nt = 0
             for t in range(roots.shape[0]):
@@ -389,14 +395,12 @@ def interventional(X, dirX, dirB, raw_x, raw_b, transform_kind, roots, depths, t
                 s_node[0] = roots[t]
                 s_len[0] = 0
                 s_feat[0] = -1
-                s_side[0] = 0
                 s_a[0] = 0
                 s_c[0] = 0
                 while top >= 0:
                     node = s_node[top]
                     ln = s_len[top]
                     fnew = s_feat[top]
-                    side = s_side[top]
                     a = s_a[top]
                     c = s_c[top]
                     top -= 1
@@ -404,73 +408,49 @@ def interventional(X, dirX, dirB, raw_x, raw_b, transform_kind, roots, depths, t
                         n_assigned -= 1
                         assign[alist[n_assigned]] = 0
                     if fnew >= 0:
-                        assign[fnew] = side
+                        assign[fnew] = 2  # entries on the stack are always the background's side
                         alist[n_assigned] = fnew
                         n_assigned += 1
-                    if left[node] < 0:
-                        if a + c == 0:
+                    # walk down; only a split between x and b on a free feature leaves work on the stack
+                    while left[node] >= 0:
+                        xl = dx[node]
+                        if xl == dirB[b, node]:
+                            node = left[node] if xl else right[node]
                             continue
-                        ua = wa[a, c]
-                        uc = wc[a, c]
-                        for q in range(n_assigned):
-                            f = alist[q]
-                            if not touched[f]:
-                                touched[f] = True
-                                tlist[nt] = f
-                                nt += 1
-                            if assign[f] == 1:
-                                for k in range(k0, k1):
-                                    pair[f, k] += ua * value[node, k]
-                            else:
-                                for k in range(k0, k1):
-                                    pair[f, k] -= uc * value[node, k]
+                        f = feature[node]
+                        st = assign[f]
+                        if st == 1:
+                            node = left[node] if xl else right[node]
+                        elif st == 2:
+                            node = right[node] if xl else left[node]
+                        else:
+                            top += 1
+                            s_node[top] = right[node] if xl else left[node]
+                            s_len[top] = n_assigned
+                            s_feat[top] = f
+                            s_a[top] = a
+                            s_c[top] = c + 1
+                            assign[f] = 1
+                            alist[n_assigned] = f
+                            n_assigned += 1
+                            a += 1
+                            node = left[node] if xl else right[node]
+                    if a + c == 0:
                         continue
-                    xl = dirX[r, node]
-                    bl = dirB[b, node]
-                    if xl == bl:
-                        top += 1
-                        s_node[top] = left[node] if xl else right[node]
-                        s_len[top] = n_assigned
-                        s_feat[top] = -1
-                        s_side[top] = 0
-                        s_a[top] = a
-                        s_c[top] = c
-                        continue
-                    f = feature[node]
-                    xchild = left[node] if xl else right[node]
-                    bchild = right[node] if xl else left[node]
-                    st = assign[f]
-                    if st == 1:
-                        top += 1
-                        s_node[top] = xchild
-                        s_len[top] = n_assigned
-                        s_feat[top] = -1
-                        s_side[top] = 0
-                        s_a[top] = a
-                        s_c[top] = c
-                    elif st == 2:
-                        top += 1
-                        s_node[top] = bchild
-                        s_len[top] = n_assigned
-                        s_feat[top] = -1
-                        s_side[top] = 0
-                        s_a[top] = a
-                        s_c[top] = c
-                    else:
-                        top += 1
-                        s_node[top] = bchild
-                        s_len[top] = n_assigned
-                        s_feat[top] = f
-                        s_side[top] = 2
-                        s_a[top] = a
-                        s_c[top] = c + 1
-                        top += 1
-                        s_node[top] = xchild
-                        s_len[top] = n_assigned
-                        s_feat[top] = f
-                        s_side[top] = 1
-                        s_a[top] = a + 1
-                        s_c[top] = c
+                    ua = wa[a, c]
+                    uc = wc[a, c]
+                    for q in range(n_assigned):
+                        f = alist[q]
+                        if not touched[f]:
+                            touched[f] = True
+                            tlist[nt] = f
+                            nt += 1
+                        if assign[f] == 1:
+                            for k in range(k0, k1):
+                                pair[f, k] += ua * value[node, k]
+                        else:
+                            for k in range(k0, k1):
+                                pair[f, k] -= uc * value[node, k]
                 while n_assigned > 0:
                     n_assigned -= 1
                     assign[alist[n_assigned]] = 0

@@ -63,12 +63,16 @@ def _model_feature_names(model: Any, d: int) -> list[str] | None:
 
 @dataclass
 class _TreeJob:
-    """Rows to explain with one algorithm; sent whole to an executor's worker."""
+    """Rows to explain with one algorithm; sent whole to an executor's worker.
+
+    ``dir_b`` (the background's go-left flags) and ``cols`` are computed once per call and shared
+    by all chunks."""
 
     ensemble: TreeEnsemble
     X: np.ndarray
     what: str  # "path_dependent" | "interventional" | "interactions"
-    background: np.ndarray | None = None
+    cols: np.ndarray
+    dir_b: np.ndarray | None = None
     raw_x: np.ndarray | None = None
     raw_b: np.ndarray | None = None
     transform_kind: int = 0
@@ -76,21 +80,18 @@ class _TreeJob:
 
 def _run_tree_job(job: _TreeJob) -> np.ndarray:
     ens = job.ensemble
-    cols = kernels.tree_columns(ens.roots, ens.left, ens.right, ens.value)
-    if job.what == "interventional" and job.background is not None:
-        dir_x = ens.decision_paths(job.X)
-        dir_b = ens.decision_paths(job.background)
+    if job.what == "interventional" and job.dir_b is not None:
         wa, wc = kernels.pair_weights(ens.max_depth)
         n_out = ens.n_outputs
         raw_x = np.zeros((job.X.shape[0], n_out)) if job.raw_x is None else job.raw_x
-        raw_b = np.zeros((job.background.shape[0], n_out)) if job.raw_b is None else job.raw_b
+        raw_b = np.zeros((job.dir_b.shape[0], n_out)) if job.raw_b is None else job.raw_b
         return kernels.interventional(
-            job.X, dir_x, dir_b, raw_x, raw_b, job.transform_kind, ens.roots, ens.depths, cols, ens.value,
-            ens.left, ens.right, ens.feature, wa, wc,
+            job.X, job.dir_b, raw_x, raw_b, job.transform_kind, ens.roots, ens.depths, job.cols, ens.value, wa, wc,
+            *ens._routing(),
         )
     qn, qw = kernels.quadrature(ens.max_depth)
     kernel = kernels.path_dependent if job.what == "path_dependent" else kernels.interactions
-    return kernel(job.X, ens.roots, ens.depths, cols, ens.value, ens.cover, qn, qw, *ens._routing())
+    return kernel(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw, *ens._routing())
 
 
 class TreeShap(Explainer):
@@ -231,15 +232,18 @@ class TreeShap(Explainer):
     def _run(self, X: np.ndarray, what: str, executor: Any, **extra: Any) -> np.ndarray:
         ex = get_executor(executor)
         n = X.shape[0]
+        ens = self.ensemble
+        cols = kernels.tree_columns(ens.roots, ens.left, ens.right, ens.value)
         try:
-            chunks = chunk_indices(n, 4 * ex.n_workers if ex.n_workers > 1 else 1)
+            # rows cost about the same, so one chunk per worker balances the load
+            chunks = chunk_indices(n, ex.n_workers)
             jobs = []
             for c in chunks:
                 sel = np.arange(c.start, c.stop)
                 kw = dict(extra)
                 if "raw_x" in kw:
                     kw["raw_x"] = kw["raw_x"][sel]
-                jobs.append(_TreeJob(self.ensemble, X[sel], what, **kw))
+                jobs.append(_TreeJob(ens, X[sel], what, cols, **kw))
             parts = ex.map(_run_tree_job, jobs)
         finally:
             if ex is not executor:
@@ -307,7 +311,7 @@ class TreeShap(Explainer):
             raw_b = ens.predict_raw(self.background)
             kind = _TRANSFORM_KIND[ens.transform] if prob else 0
             values = self._run(
-                Xp, "interventional", executor, background=self.background, raw_x=raw_x, raw_b=raw_b,
+                Xp, "interventional", executor, dir_b=ens.decision_paths(self.background), raw_x=raw_x, raw_b=raw_b,
                 transform_kind=kind,
             )
             fb = apply_transform(raw_b, ens.transform) if prob else raw_b

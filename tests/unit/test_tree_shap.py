@@ -1,0 +1,143 @@
+"""TreeShap's interface: executors, routing by xk.explain, results, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import xaikit as xk
+from xaikit.errors import UnsupportedModelError
+from xaikit.testing import assert_raises_naming
+
+sklearn_ensemble = pytest.importorskip("sklearn.ensemble")
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    y = X[:, 0] * X[:, 1] + X[:, 2] + 0.1 * rng.normal(size=300)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def forest(data):
+    X, y = data
+    return sklearn_ensemble.RandomForestRegressor(n_estimators=8, max_depth=5, random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def gbc(data):
+    X, y = data
+    return sklearn_ensemble.GradientBoostingClassifier(n_estimators=10, max_depth=3, random_state=0).fit(X, y > 0)
+
+
+@pytest.mark.parametrize("algorithm", ["path_dependent", "interventional"])
+def test_every_executor_gives_identical_values(data, forest, algorithm: str) -> None:
+    X, _ = data
+    bg = X[200:230] if algorithm == "interventional" else None
+    explainer = xk.TreeShap(forest, background=bg)
+    serial = explainer.explain(X[:20]).values
+    threads = explainer.explain(X[:20], executor="threads:2").values
+    with xk.LocalExecutor(2) as pool:
+        processes = explainer.explain(X[:20], executor=pool).values
+    np.testing.assert_array_equal(serial, threads)
+    np.testing.assert_array_equal(serial, processes)
+
+
+def test_interactions_on_threads_and_saved(data, forest, tmp_path) -> None:
+    X, _ = data
+    explainer = xk.TreeShap(forest)
+    inter = explainer.interactions(X[:6])
+    np.testing.assert_array_equal(inter.values, explainer.interactions(X[:6], executor="threads:2").values)
+    assert inter.shape == (6, 5, 5, 1)
+    np.testing.assert_allclose(inter.values, np.swapaxes(inter.values, 1, 2), atol=1e-12)  # symmetric
+    path = tmp_path / "inter.xai"
+    inter.save(path)
+    back = xk.Explanation.load(path)
+    assert isinstance(back, xk.Interaction)
+    np.testing.assert_array_equal(back.values, inter.values)
+    assert back[2:4].shape == (2, 5, 5, 1)
+
+
+def test_result_fields(data, forest) -> None:
+    X, _ = data
+    exp = xk.TreeShap(forest, feature_names=list("abcde")).explain(X[:4])
+    assert exp.method == "tree_shap" and exp.feature_names == list("abcde")
+    assert exp.diagnostics["exact"] is True
+    np.testing.assert_array_equal(exp.diagnostics["n_model_calls"], 0)
+    np.testing.assert_array_equal(exp.diagnostics["std_err"], 0.0)
+    np.testing.assert_allclose(exp.completeness()[:, 0], forest.predict(X[:4]), atol=1e-10)
+    assert exp.params == {"algorithm": "path_dependent", "output": "raw"}
+
+
+def test_dataframe_columns_are_checked(data) -> None:
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    model = sklearn_ensemble.RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0).fit(frame, y)
+    exp = xk.TreeShap(model).explain(frame.iloc[:3])
+    assert exp.feature_names == list("abcde")
+    with assert_raises_naming("X"):
+        xk.TreeShap(model).explain(frame.iloc[:3, ::-1])
+
+
+def test_explain_routes_tree_models_to_tree_shap(data, forest, gbc) -> None:
+    X, _ = data
+    assert xk.explain(forest, X[:3]).params["algorithm"] == "path_dependent"
+    exp = xk.explain(forest, X[:3], background=X[:20], n_samples=100)  # sampling parameters are ignored
+    assert exp.method == "tree_shap" and exp.params["algorithm"] == "interventional"
+    # a boosted classifier on probabilities with few features: exact enumeration of the probability game
+    assert xk.explain(gbc, X[:3], background=X[:20]).method == "exact_shapley"
+    raw = xk.explain(gbc, X[:3], output="log_odds")
+    assert raw.method == "tree_shap" and raw.params["output"] == "raw"
+    # with groups, the model-agnostic route
+    assert xk.explain(forest, X[:2], background=X[:20], groups={"ab": [0, 1]}).method == "exact_shapley"
+
+
+def test_probability_output_of_a_binary_classifier_has_both_classes(data, gbc) -> None:
+    X, _ = data
+    exp = xk.TreeShap(gbc, background=X[:30], output="probability").explain(X[:5])
+    assert exp.output_names == ["False", "True"]
+    np.testing.assert_allclose(exp.completeness(), gbc.predict_proba(X[:5]), atol=1e-10)
+    assert xk.TreeShap(gbc, background=X[:30], output="probability").explain(X[:5], target="True").shape == (5, 5, 1)
+
+
+def test_bad_input(data, forest, gbc) -> None:
+    X, _ = data
+    with assert_raises_naming("X"):
+        xk.TreeShap(forest).explain(X[:3, :4])
+    with assert_raises_naming("X"):
+        xk.TreeShap(forest).explain(np.array([[np.inf, 0, 0, 0, 0]]))
+    with assert_raises_naming("output"):
+        xk.TreeShap(gbc, output="probability")
+    with assert_raises_naming("output"):
+        xk.TreeShap(forest, output="margin")
+    with assert_raises_naming("background"):
+        xk.TreeShap(forest, algorithm="interventional")
+    with assert_raises_naming("background"):
+        xk.TreeShap(forest, background=X[:5], algorithm="path_dependent")
+    with assert_raises_naming("background"):
+        xk.TreeShap(forest, background=X[:5]).interactions(X[:2])
+    with assert_raises_naming("background"):
+        xk.TreeShap(forest, background=X[:5, :3])
+    with assert_raises_naming("target"):
+        xk.TreeShap(forest).explain(X[:2], target=3)
+    with assert_raises_naming("feature_names"):
+        xk.TreeShap(forest, feature_names=["a"])
+    with pytest.raises(UnsupportedModelError, match="^model:"):
+        xk.TreeShap(lambda Z: Z[:, 0])
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with pytest.raises(UnsupportedModelError, match="^model:"):
+        xk.TreeShap(make_pipeline(StandardScaler(), sklearn_ensemble.RandomForestRegressor(n_estimators=2)).fit(X, X[:, 0]))
+
+
+def test_missing_values_are_routed_like_the_model(data) -> None:
+    X, y = data
+    Xn = X.copy()
+    Xn[np.random.default_rng(1).random(Xn.shape) < 0.1] = np.nan
+    model = sklearn_ensemble.HistGradientBoostingRegressor(max_iter=20, random_state=0).fit(Xn, y)
+    exp = xk.TreeShap(model).explain(Xn[:30])
+    np.testing.assert_allclose(exp.completeness()[:, 0], model.predict(Xn[:30]), atol=1e-10)
