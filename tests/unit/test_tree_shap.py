@@ -141,3 +141,12 @@ def test_missing_values_are_routed_like_the_model(data) -> None:
     model = sklearn_ensemble.HistGradientBoostingRegressor(max_iter=20, random_state=0).fit(Xn, y)
     exp = xk.TreeShap(model).explain(Xn[:30])
     np.testing.assert_allclose(exp.completeness()[:, 0], model.predict(Xn[:30]), atol=1e-10)
+
+
+def test_blocks_of_rows_give_the_values_of_single_rows(data, forest) -> None:
+    """Rows are walked through each tree in blocks; values must not depend on the block a row is in."""
+    X, _ = data
+    explainer = xk.TreeShap(forest)
+    together = explainer.explain(X[:150]).values
+    alone = np.concatenate([explainer.explain(X[i : i + 1]).values for i in (0, 63, 64, 65, 127, 128, 149)])
+    np.testing.assert_allclose(together[[0, 63, 64, 65, 127, 128, 149]], alone, rtol=0, atol=1e-13)

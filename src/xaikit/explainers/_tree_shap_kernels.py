@@ -10,9 +10,11 @@ Path-dependent values
 
     (the Shapley weight ``s! (m-s-1)! / m!`` is a Beta integral). The integrand is a polynomial of
     degree ``< depth``, so Gauss-Legendre quadrature on ``ceil(depth / 2)`` nodes is exact. One
-    depth-first pass per row and tree carries the path product at the quadrature nodes down, sums
+    depth-first pass per tree carries the path product at the quadrature nodes down, sums
     ``v * product`` over leaves back up, and credits each edge once: ``O(nodes * depth / 2)`` per
-    row and tree, memory bounded by the depth.
+    row and tree, memory bounded by the depth. The row-independent factors of every edge are
+    computed once (:func:`edge_plan`), and blocks of 64 rows share each walk, the arithmetic running
+    over the rows of the block.
 
 Interventional values
     For a row ``x`` and one background row ``b`` the game ``f(x_S, b_-S)`` of a tree reaches a leaf
@@ -109,115 +111,215 @@ def _tree_columns(roots, left, right, value):  # pragma: no cover - compiled
 
 
 # ---------------------------------------------------------------------- path-dependent
+def edge_plan(roots: np.ndarray, left: np.ndarray, right: np.ndarray, feature: np.ndarray, cover: np.ndarray,
+              depths: np.ndarray, qnodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row-independent factors of each node's incoming edge for the path-dependent kernel.
+
+    ``z[node]``: product of the cover fractions of the edges on the path that split on the same
+    feature, down to this node; ``g1[node, g] = z + (1 - z) t_g`` (the factor when the row follows
+    every one of those edges) and ``inv_g1`` its inverse, at the tree's quadrature nodes.
+    """
+    return _edge_plan(roots, left, right, feature, cover, depths, qnodes)
+
+
 @numba.njit(cache=True, nogil=True)
-def path_dependent(X, roots, depths, tree_col, value, cover, qnodes, qweights, left, right, feature, threshold,
-                   missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
+def _edge_plan(roots, left, right, feature, cover, depths, qnodes):  # pragma: no cover - compiled
+    n_nodes = left.shape[0]
+    gmax = qnodes.shape[0]
+    z = np.ones(n_nodes)
+    g1 = np.ones((n_nodes, gmax))
+    inv_g1 = np.ones((n_nodes, gmax))
+    stack = np.empty(n_nodes + 1, dtype=np.int64)
+    parent = np.full(n_nodes, -1, dtype=np.int64)
+    for t in range(roots.shape[0]):
+        G = max(1, (depths[t] + 1) // 2)
+        tn = qnodes[G - 1]
+        top = 0
+        stack[0] = roots[t]
+        parent[roots[t]] = -1
+        while top >= 0:
+            node = stack[top]
+            top -= 1
+            if left[node] < 0:
+                continue
+            f = feature[node]
+            c = cover[node]
+            for child in (left[node], right[node]):
+                parent[child] = node
+                ratio = cover[child] / c if c > 0.0 else 0.0
+                # the nearest ancestor edge splitting on f: walk up (paths are short)
+                zz = ratio
+                a = node
+                while parent[a] >= 0:
+                    pa = parent[a]
+                    if feature[pa] == f:
+                        zz *= z[a]
+                        break
+                    a = pa
+                z[child] = zz
+                for g in range(G):
+                    v = zz + (1.0 - zz) * tn[g]
+                    g1[child, g] = v
+                    inv_g1[child, g] = 1.0 / v
+                top += 1
+                stack[top] = child
+    return z, g1, inv_g1
+
+
+@numba.njit(cache=True, nogil=True)
+def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qweights, left, right, feature,
+                   threshold, missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
                    cat_flags):  # pragma: no cover - compiled
     n, d = X.shape
     o = value.shape[1]
+    R = 64  # rows walked through a tree together: the walk is shared, the arithmetic runs over rows
     max_levels = depths.max() + 2
     gmax = qnodes.shape[0]
     phi = np.zeros((n, d, o))
     node_at = np.empty(max_levels, dtype=np.int64)
     state = np.zeros(max_levels, dtype=np.int64)
     feat = np.empty(max_levels, dtype=np.int64)
-    zc = np.empty(max_levels)
-    oc = np.empty(max_levels)
     prev = np.empty(max_levels, dtype=np.int64)
-    last = np.empty(d, dtype=np.int64)  # deepest level whose incoming edge splits on each feature
-    P = np.empty((max_levels, gmax))
-    gval = np.empty((max_levels, gmax))
-    H = np.zeros((max_levels, gmax, o))
-    S = np.zeros((max_levels, gmax, o))
-    went_left = np.empty(max_levels, dtype=np.bool_)
-    for r in range(n):
-        x = X[r]
+    has_s = np.zeros(max_levels, dtype=np.bool_)
+    last = np.full(d, -1, dtype=np.int64)  # deepest level whose incoming edge splits on each feature
+    on_at = np.zeros((max_levels, R))  # 1.0 where the row follows every edge on the feature so far
+    went_left = np.zeros((max_levels, R))
+    P = np.empty((max_levels, gmax, R))
+    H = np.empty((max_levels, gmax, o, R))
+    S = np.empty((max_levels, gmax, o, R))
+    acc = np.empty(R)
+    # an edge the row does not follow has the factor z (1 - t): tables of 1 - t, 1 / (1 - t), w / (1 - t)
+    omt = np.zeros((gmax, gmax))
+    iomt = np.zeros((gmax, gmax))
+    cold = np.zeros((gmax, gmax))
+    for G in range(1, gmax + 1):
+        for g in range(G):
+            omt[G - 1, g] = 1.0 - qnodes[G - 1, g]
+            iomt[G - 1, g] = 1.0 / (1.0 - qnodes[G - 1, g])
+            cold[G - 1, g] = qweights[G - 1, g] / (1.0 - qnodes[G - 1, g])
+    for r0 in range(0, n, R):
+        nr = min(R, n - r0)
         for t in range(roots.shape[0]):
             root = roots[t]
             if left[root] < 0:
                 continue
             G = max(1, (depths[t] + 1) // 2)
-            tn = qnodes[G - 1]
             tw = qweights[G - 1]
+            tc = cold[G - 1]
+            om = omt[G - 1]
+            iom = iomt[G - 1]
             col = tree_col[t]
-            k0 = max(col, 0)
+            k0 = 0 if col < 0 else col
             k1 = o if col < 0 else col + 1
-            last[:] = -1
             level = 0
             node_at[0] = root
             state[0] = 0
             for g in range(G):
-                P[0, g] = 1.0
-                for k in range(k0, k1):
-                    H[0, g, k] = 0.0
-            while level >= 0:
+                for r in range(nr):
+                    P[0, g, r] = 1.0
+            while True:
                 node = node_at[level]
                 if left[node] < 0:
-                    # leaf: H = v * P
                     for g in range(G):
                         for k in range(k0, k1):
-                            H[level, g, k] = value[node, k] * P[level, g]
+                            v = value[node, k]
+                            for r in range(nr):
+                                H[level, g, k, r] = v * P[level, g, r]
                     st = 2
                 else:
                     st = state[level]
                     if st == 0:
-                        went_left[level] = _go_left(x[feature[node]], node, threshold, missing_left, missing_kind,
-                                                    categorical, cat_offset, cat_len, cat_bits, strict,
-                                                    cat_flags)
+                        fx = feature[node]
+                        for r in range(nr):
+                            went_left[level, r] = 1.0 if _go_left(
+                                X[r0 + r, fx], node, threshold, missing_left, missing_kind, categorical, cat_offset,
+                                cat_len, cat_bits, strict, cat_flags) else 0.0
                 if st < 2:
-                    # descend into child st (0: left, 1: right)
                     state[level] = st + 1
                     child = left[node] if st == 0 else right[node]
                     f = feature[node]
-                    c = cover[node]
-                    ratio = cover[child] / c if c > 0.0 else 0.0
-                    follows = 1.0 if (went_left[level] == (st == 0)) else 0.0
                     p = last[f]
                     nl = level + 1
-                    if p >= 0:
-                        z = zc[p] * ratio
-                        on = oc[p] * follows
-                    else:
-                        z = ratio
-                        on = follows
+                    for r in range(nr):
+                        w = went_left[level, r] if st == 0 else 1.0 - went_left[level, r]
+                        on_at[nl, r] = w * on_at[p, r] if p >= 0 else w
                     node_at[nl] = child
                     state[nl] = 0
                     feat[nl] = f
-                    zc[nl] = z
-                    oc[nl] = on
                     prev[nl] = p
+                    has_s[nl] = False
                     last[f] = nl
-                    for g in range(G):
-                        gv = z * (1.0 - tn[g]) + on * tn[g]
-                        gval[nl, g] = gv
-                        if p >= 0:
-                            gp = gval[p, g]
-                            P[nl, g] = P[level, g] * gv / gp if gp != 0.0 else 0.0
-                        else:
-                            P[nl, g] = P[level, g] * gv
-                        for k in range(k0, k1):
-                            H[nl, g, k] = 0.0
-                            S[nl, g, k] = 0.0
+                    zc = z[child]
+                    if p >= 0:
+                        pnode = node_at[p]
+                        zp = z[pnode]
+                        izp = 1.0 / zp if zp > 0.0 else 0.0
+                        for g in range(G):
+                            a1 = g1[child, g]
+                            a0 = zc * om[g]
+                            b1 = inv_g1[pnode, g]
+                            b0 = izp * iom[g]
+                            for r in range(nr):
+                                on = on_at[nl, r]
+                                onp = on_at[p, r]
+                                gv = a0 + on * (a1 - a0)
+                                ip = b0 + onp * (b1 - b0)
+                                P[nl, g, r] = P[level, g, r] * gv * ip
+                    else:
+                        for g in range(G):
+                            a1 = g1[child, g]
+                            a0 = zc * om[g]
+                            for r in range(nr):
+                                P[nl, g, r] = P[level, g, r] * (a0 + on_at[nl, r] * (a1 - a0))
                     level = nl
                     continue
                 # node finished: credit its incoming edge, pass H up
                 if level == 0:
                     break
                 f = feat[level]
-                diff = oc[level] - zc[level]
-                if diff != 0.0:
-                    for k in range(k0, k1):
-                        acc = 0.0
-                        for g in range(G):
-                            acc += tw[g] * (H[level, g, k] - S[level, g, k]) / gval[level, g]
-                        phi[r, f, k] += diff * acc
+                zc = z[node]
+                izc = 1.0 / zc if zc > 0.0 else 0.0
+                hs = has_s[level]
+                for k in range(k0, k1):
+                    for r in range(nr):
+                        acc[r] = 0.0
+                    for g in range(G):
+                        c1 = tw[g] * inv_g1[node, g]
+                        c0 = tc[g] * izc
+                        if hs:
+                            for r in range(nr):
+                                on = on_at[level, r]
+                                acc[r] += (c0 + on * (c1 - c0)) * (H[level, g, k, r] - S[level, g, k, r])
+                        else:
+                            for r in range(nr):
+                                on = on_at[level, r]
+                                acc[r] += (c0 + on * (c1 - c0)) * H[level, g, k, r]
+                    for r in range(nr):
+                        phi[r0 + r, f, k] += (on_at[level, r] - zc) * acc[r]
                 up = level - 1
                 p = prev[level]
-                for g in range(G):
-                    for k in range(k0, k1):
-                        H[up, g, k] += H[level, g, k]
-                        if p >= 0:
-                            S[p, g, k] += H[level, g, k]
+                if state[up] == 1:  # the left child just finished: its H starts the parent's sum
+                    for g in range(G):
+                        for k in range(k0, k1):
+                            for r in range(nr):
+                                H[up, g, k, r] = H[level, g, k, r]
+                else:
+                    for g in range(G):
+                        for k in range(k0, k1):
+                            for r in range(nr):
+                                H[up, g, k, r] += H[level, g, k, r]
+                if p >= 0:
+                    if has_s[p]:
+                        for g in range(G):
+                            for k in range(k0, k1):
+                                for r in range(nr):
+                                    S[p, g, k, r] += H[level, g, k, r]
+                    else:
+                        has_s[p] = True
+                        for g in range(G):
+                            for k in range(k0, k1):
+                                for r in range(nr):
+                                    S[p, g, k, r] = H[level, g, k, r]
                 last[f] = p
                 level = up
     return phi

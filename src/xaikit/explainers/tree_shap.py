@@ -73,6 +73,7 @@ class _TreeJob:
     what: str  # "path_dependent" | "interventional" | "interactions"
     cols: np.ndarray
     dir_b: np.ndarray | None = None
+    plan: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     raw_x: np.ndarray | None = None
     raw_b: np.ndarray | None = None
     transform_kind: int = 0
@@ -90,8 +91,12 @@ def _run_tree_job(job: _TreeJob) -> np.ndarray:
             *ens._routing(),
         )
     qn, qw = kernels.quadrature(ens.max_depth)
-    kernel = kernels.path_dependent if job.what == "path_dependent" else kernels.interactions
-    return kernel(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw, *ens._routing())
+    if job.what == "path_dependent" and job.plan is not None:
+        z, g1, inv_g1 = job.plan
+        return kernels.path_dependent(job.X, ens.roots, ens.depths, job.cols, ens.value, z, g1, inv_g1, qn, qw,
+                                      *ens._routing())
+    return kernels.interactions(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw,
+                                *ens._routing())
 
 
 class TreeShap(Explainer):
@@ -302,7 +307,9 @@ class TreeShap(Explainer):
         raw_x = ens.predict_raw(Xp)
         prob = self.output == "probability" and ens.transform != "identity"
         if self.algorithm == "path_dependent":
-            values = self._run(Xp, "path_dependent", executor)
+            qn, _ = kernels.quadrature(ens.max_depth)
+            plan = kernels.edge_plan(ens.roots, ens.left, ens.right, ens.feature, ens.cover, ens.depths, qn)
+            values = self._run(Xp, "path_dependent", executor, plan=plan)
             base = np.repeat(ens.expected_value()[None, :], Xp.shape[0], axis=0)
             fx = raw_x
         else:
