@@ -166,23 +166,31 @@ def main() -> None:
     for case in args.cases:
         title, model = models[case]
         print(f"({case}) {title}")
-        for algo in args.algorithms.split(","):
+        runs = [(algo, algo, None) for algo in args.algorithms.split(",")]
+        if case == "a":
+            # shap hands XGBoost's path-dependent values to xgboost's float32 pred_contribs; shap's own C++
+            # TreeSHAP on its parsed trees (float64) is run as well, on the float32 inputs XGBoost sees
+            internal = shap.TreeExplainer(shap.TreeExplainer(model).model.trees)
+            runs += [(algo + "*", algo, internal) for algo in ("path_dependent", "interactions")
+                     if algo in args.algorithms]
+        for label, algo, ref in runs:
             X = inter_rows if algo == "interactions" else rows
             if algo == "interventional":
                 ref = shap.TreeExplainer(model, data=bg, feature_perturbation="interventional")
                 ours = xk.TreeShap(model, background=bg)
             else:
-                ref = shap.TreeExplainer(model)
+                ref = ref or shap.TreeExplainer(model)
                 ours = xk.TreeShap(model)
+            X_ref = ours.ensemble.prepare(X) if label.endswith("*") else X
             if algo == "interactions":
-                ref_values, t_ref = timed(ref.shap_interaction_values, X)
+                ref_values, t_ref = timed(ref.shap_interaction_values, X_ref)
                 ref_values = shap_array(ref_values, interactions=True)
                 out, t_ours = timed(ours.interactions, X)
                 _, t_two = timed(ours.interactions, X, executor="threads:2")
                 _, t_proc = timed(ours.interactions, X, executor=pool)
                 shap_sum = ref_values.sum(axis=(1, 2))
             else:
-                ref_values, t_ref = timed(ref.shap_values, X)
+                ref_values, t_ref = timed(ref.shap_values, X_ref)
                 ref_values = shap_array(ref_values)
                 out, t_ours = timed(ours.explain, X)
                 _, t_two = timed(ours.explain, X, executor="threads:2")
@@ -192,31 +200,33 @@ def main() -> None:
             if values.shape[-1] != ref_values.shape[-1]:  # shap gives one margin for binary boosting
                 values = values[..., -ref_values.shape[-1] :]
             diff = float(np.abs(values - ref_values).max())
-            expected = np.atleast_1d(ref.expected_value)
             margin = ours.ensemble.predict_raw(X)[:, -ref_values.shape[-1] :]
             if algo == "interventional":
                 target = margin - ours.ensemble.predict_raw(bg)[:, -ref_values.shape[-1] :].mean(axis=0)
             else:
                 target = margin - ours.ensemble.expected_value()[-ref_values.shape[-1] :]
-            gap_shap = float(np.abs(shap_sum - target).max()) if expected.size else float("nan")
+            gap_shap = float(np.abs(shap_sum - target).max())
             gap_ours = float(np.abs(out.diagnostics["completeness_gap"]).max())
-            line = (f"{case:<4} {algo:<15} {X.shape[0]:>5} {t_ref:>8.2f} {t_ours:>9.2f} {t_ref / t_ours:>7.2f}x "
+            line = (f"{case:<4} {label:<15} {X.shape[0]:>5} {t_ref:>8.2f} {t_ours:>9.2f} {t_ref / t_ours:>7.2f}x "
                     f"{t_two:>9.2f} {t_ours / t_two:>5.2f}x {t_proc:>8.2f} {t_ours / t_proc:>5.2f}x "
                     f"{diff:>10.1e} {gap_shap:>13.1e} {gap_ours:>15.1e}")
             print(line, flush=True)
-            results.append((case, algo, t_ref / t_ours, max(t_ours / t_two, t_ours / t_proc), diff))
+            results.append((case, label, t_ref / t_ours, max(t_ours / t_two, t_ours / t_proc), diff))
     pool.close()
 
-    print("\nBar: single-threaded speed-up >= 2 on path-dependent (a, b, c), >= 1 elsewhere; 2 workers >= 1.7x;")
-    print("max |diff| <= 1e-6 (for XGBoost, shap and xgboost compute in float32: see the completeness gaps).")
+    print("\n* shap's own C++ TreeSHAP (float64) on shap's parse of the XGBoost trees, instead of xgboost's float32")
+    print("  pred_contribs that shap.TreeExplainer calls by default (see max|gap| shap: xgboost's values do not add")
+    print("  up to the margin closer than ~1e-6).")
+    print("Bar: single-threaded speed-up >= 2 on path-dependent (a, b, c), >= 1 elsewhere; 2 workers >= 1.7x;")
+    print("max |diff| <= 1e-6 against shap's C++ TreeSHAP (rows marked * for XGBoost).")
     for case, algo, speed, gain, diff in results:
-        need = 2.0 if algo == "path_dependent" else 1.0
+        need = 2.0 if algo.startswith("path_dependent") else 1.0
         flags = []
         if speed < need:
             flags.append(f"speed-up {speed:.2f} < {need}")
         if gain < 1.7:
             flags.append(f"2-worker gain {gain:.2f} < 1.7")
-        if diff > 1e-6:
+        if diff > 1e-6 and not (case == "a" and algo in ("path_dependent", "interactions")):
             flags.append(f"max|diff| {diff:.1e} > 1e-6")
         print(f"  ({case}) {algo:<15} {'met' if not flags else 'NOT met: ' + '; '.join(flags)}")
 
