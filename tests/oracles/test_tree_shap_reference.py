@@ -196,3 +196,43 @@ def test_lightgbm_interventional_equals_exact_enumeration(lgb_models) -> None:
     exp = xk.TreeShap(model, background=bg).explain(rows)
     exact = xk.ExactShapley(lambda Z: model.predict(Z), background=bg).explain(rows)
     np.testing.assert_allclose(exp.values, exact.values, rtol=0, atol=1e-8)
+
+
+# ---------------------------------------------------------------------- pandas category columns
+def _category_frame(seed: int = 4):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(seed)
+    n = 500
+    frame = pd.DataFrame({
+        "color": pd.Categorical(rng.choice(["red", "green", "blue", "grey"], n)),
+        "size": rng.normal(size=n),
+        "shape": pd.Categorical(rng.choice(["round", "square"], n)),
+    })
+    frame.loc[rng.random(n) < 0.05, "size"] = np.nan
+    y = (frame["color"] == "green") * 2.0 + frame["size"].fillna(0) * (frame["shape"] == "round") + rng.normal(size=n)
+    # rows to explain: the same categories listed in another order, and a category never seen in training
+    rows = frame.iloc[:30].copy()
+    rows["color"] = pd.Categorical(rows["color"].astype(str), categories=["purple", "grey", "red", "green", "blue"])
+    rows.loc[rows.index[:2], "color"] = "purple"
+    return frame, y.to_numpy(), rows
+
+
+def test_lightgbm_category_columns_are_coded_as_in_training() -> None:
+    frame, y, rows = _category_frame()
+    model = lgb.LGBMRegressor(n_estimators=20, num_leaves=8, min_child_samples=5, verbose=-1).fit(frame, y)
+    exp = xk.TreeShap(model).explain(rows)
+    ref = np.asarray(model.predict(rows, pred_contrib=True), dtype=np.float64)
+    np.testing.assert_allclose(exp.values[..., 0], ref[:, :-1], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(exp.completeness()[:, 0], model.predict(rows), atol=1e-9)
+
+
+def test_xgboost_category_columns_are_coded_as_in_training() -> None:
+    frame, y, rows = _category_frame()
+    rows = rows.iloc[2:]  # xgboost refuses categories it has not seen
+    rows["color"] = rows["color"].cat.remove_unused_categories()
+    model = xgb.XGBRegressor(n_estimators=20, max_depth=3, enable_categorical=True, tree_method="hist").fit(frame, y)
+    exp = xk.TreeShap(model).explain(rows)
+    ref = model.get_booster().predict(xgb.DMatrix(rows, enable_categorical=True), pred_contribs=True)
+    scale = max(1.0, float(np.abs(exp.completeness()).max()))
+    np.testing.assert_allclose(exp.values[..., 0], ref[:, :-1], rtol=0, atol=2e-6 * scale)
+    np.testing.assert_allclose(exp.completeness()[:, 0], model.predict(rows), rtol=0, atol=2e-6 * scale)

@@ -185,8 +185,9 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
     on_at = np.zeros((max_levels, R))  # 1.0 where the row follows every edge on the feature so far
     went_left = np.zeros((max_levels, R))
     P = np.empty((max_levels, gmax, R))
-    H = np.empty((max_levels, gmax, o, R))
-    S = np.empty((max_levels, gmax, o, R))
+    # zero-filled once: stale entries are finite, so "0 * stale" below clears them without branches
+    H = np.zeros((max_levels, gmax, o, R))
+    S = np.zeros((max_levels, gmax, o, R))
     acc = np.empty(R)
     # an edge the row does not follow has the factor z (1 - t): tables of 1 - t, 1 / (1 - t), w / (1 - t)
     omt = np.zeros((gmax, gmax))
@@ -209,7 +210,7 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
             om = omt[G - 1]
             iom = iomt[G - 1]
             col = tree_col[t]
-            k0 = 0 if col < 0 else col
+            k0 = max(col, 0)
             k1 = o if col < 0 else col + 1
             level = 0
             node_at[0] = root
@@ -279,47 +280,32 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
                 f = feat[level]
                 zc = z[node]
                 izc = 1.0 / zc if zc > 0.0 else 0.0
-                hs = has_s[level]
+                sm = 1.0 if has_s[level] else 0.0
                 for k in range(k0, k1):
                     for r in range(nr):
                         acc[r] = 0.0
                     for g in range(G):
                         c1 = tw[g] * inv_g1[node, g]
                         c0 = tc[g] * izc
-                        if hs:
-                            for r in range(nr):
-                                on = on_at[level, r]
-                                acc[r] += (c0 + on * (c1 - c0)) * (H[level, g, k, r] - S[level, g, k, r])
-                        else:
-                            for r in range(nr):
-                                on = on_at[level, r]
-                                acc[r] += (c0 + on * (c1 - c0)) * H[level, g, k, r]
+                        for r in range(nr):
+                            on = on_at[level, r]
+                            acc[r] += (c0 + on * (c1 - c0)) * (H[level, g, k, r] - sm * S[level, g, k, r])
                     for r in range(nr):
                         phi[r0 + r, f, k] += (on_at[level, r] - zc) * acc[r]
                 up = level - 1
                 p = prev[level]
-                if state[up] == 1:  # the left child just finished: its H starts the parent's sum
-                    for g in range(G):
-                        for k in range(k0, k1):
-                            for r in range(nr):
-                                H[up, g, k, r] = H[level, g, k, r]
-                else:
-                    for g in range(G):
-                        for k in range(k0, k1):
-                            for r in range(nr):
-                                H[up, g, k, r] += H[level, g, k, r]
+                keep = 0.0 if state[up] == 1 else 1.0  # after the left child, H starts the parent's sum
+                for g in range(G):
+                    for k in range(k0, k1):
+                        for r in range(nr):
+                            H[up, g, k, r] = keep * H[up, g, k, r] + H[level, g, k, r]
                 if p >= 0:
-                    if has_s[p]:
-                        for g in range(G):
-                            for k in range(k0, k1):
-                                for r in range(nr):
-                                    S[p, g, k, r] += H[level, g, k, r]
-                    else:
-                        has_s[p] = True
-                        for g in range(G):
-                            for k in range(k0, k1):
-                                for r in range(nr):
-                                    S[p, g, k, r] = H[level, g, k, r]
+                    sp = 1.0 if has_s[p] else 0.0
+                    has_s[p] = True
+                    for g in range(G):
+                        for k in range(k0, k1):
+                            for r in range(nr):
+                                S[p, g, k, r] = sp * S[p, g, k, r] + H[level, g, k, r]
                 last[f] = p
                 level = up
     return phi
@@ -459,26 +445,27 @@ def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, lef
 def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_col, value, wa, wc, left, right,
                    feature, threshold, missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
                    cat_flags):  # pragma: no cover - compiled
-    """``transform_kind``: 0 identity (margin), 1 logistic, 2 exp; the rows of ``dirB`` are the go-left
-    flags of each node for the background rows. Memory: one row of flags for the explained row."""
+    """``transform_kind``: 0 identity (margin), 1 logistic, 2 exp; ``dirB[node, b]`` is the go-left
+    flag of each node for the background rows. For each explained row, trees are taken one at a
+    time with every background row (the tree's flags stay in cache); memory: one row of flags and,
+    for a link, the per-background-row margin values of the row."""
     n, d = X.shape
-    nb = dirB.shape[0]
+    nb = dirB.shape[1]
     o = value.shape[1]
     max_levels = depths.max() + 2
     phi = np.zeros((n, d, o))
-    pair = np.zeros((d, o))
+    linked = transform_kind != 0
+    pair = np.zeros((nb if linked else 1, d, o))
     assign = np.zeros(d, dtype=np.int64)  # 0 free, 1 x-side, 2 b-side
     alist = np.empty(max_levels, dtype=np.int64)
-    # stack entries
-    cap = 2 * max_levels + 2
+    cap = max_levels + 2  # at most one pending branch per level
     s_node = np.empty(cap, dtype=np.int64)
     s_len = np.empty(cap, dtype=np.int64)
     s_feat = np.empty(cap, dtype=np.int64)
     s_a = np.empty(cap, dtype=np.int64)
     s_c = np.empty(cap, dtype=np.int64)
-    touched = np.zeros(d, dtype=np.bool_)
-    tlist = np.empty(d, dtype=np.int64)
     scale = np.empty(o)
+    inv_nb = 1.0 / nb
     n_nodes = left.shape[0]
     dx = np.zeros(n_nodes, dtype=np.bool_)
     for r in range(n):
@@ -486,12 +473,15 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
             if left[node] >= 0:
                 dx[node] = _go_left(X[r, feature[node]], node, threshold, missing_left, missing_kind, categorical,
                                     cat_offset, cat_len, cat_bits, strict, cat_flags)
-        for b in range(nb):
-            nt = 0
-            for t in range(roots.shape[0]):
-                col = tree_col[t]
-                k0 = max(col, 0)
-                k1 = o if col < 0 else col + 1
+        if linked:
+            pair[:, :, :] = 0.0
+        for t in range(roots.shape[0]):
+            col = tree_col[t]
+            k0 = max(col, 0)
+            k1 = o if col < 0 else col + 1
+            for b in range(nb):
+                pb = b if linked else 0
+                w = 1.0 if linked else inv_nb
                 n_assigned = 0
                 top = 0
                 s_node[0] = roots[t]
@@ -516,7 +506,7 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
                     # walk down; only a split between x and b on a free feature leaves work on the stack
                     while left[node] >= 0:
                         xl = dx[node]
-                        if xl == dirB[b, node]:
+                        if xl == dirB[node, b]:
                             node = left[node] if xl else right[node]
                             continue
                         f = feature[node]
@@ -539,49 +529,40 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
                             node = left[node] if xl else right[node]
                     if a + c == 0:
                         continue
-                    ua = wa[a, c]
-                    uc = wc[a, c]
+                    ua = wa[a, c] * w
+                    uc = wc[a, c] * w
                     for q in range(n_assigned):
                         f = alist[q]
-                        if not touched[f]:
-                            touched[f] = True
-                            tlist[nt] = f
-                            nt += 1
                         if assign[f] == 1:
                             for k in range(k0, k1):
-                                pair[f, k] += ua * value[node, k]
+                                pair[pb, f, k] += ua * value[node, k]
                         else:
                             for k in range(k0, k1):
-                                pair[f, k] -= uc * value[node, k]
+                                pair[pb, f, k] -= uc * value[node, k]
                 while n_assigned > 0:
                     n_assigned -= 1
                     assign[alist[n_assigned]] = 0
-            # rescale the pair's margin values to the output scale, accumulate, reset
-            for k in range(o):
-                if transform_kind == 0:
-                    scale[k] = 1.0
-                else:
-                    fx = raw_x[r, k]
-                    fb = raw_b[b, k]
-                    delta = fx - fb
-                    if transform_kind == 1:
-                        px = 1.0 / (1.0 + np.exp(-fx))
-                        pb = 1.0 / (1.0 + np.exp(-fb))
-                        if abs(delta) > 1e-12:
-                            scale[k] = (px - pb) / delta
-                        else:
-                            scale[k] = px * (1.0 - px)
-                    else:
-                        ex = np.exp(fx)
-                        eb = np.exp(fb)
-                        if abs(delta) > 1e-12:
-                            scale[k] = (ex - eb) / delta
-                        else:
-                            scale[k] = ex
-            for q in range(nt):
-                f = tlist[q]
-                touched[f] = False
+        if not linked:
+            for f in range(d):
                 for k in range(o):
-                    phi[r, f, k] += pair[f, k] * scale[k]
-                    pair[f, k] = 0.0
-    return phi / nb
+                    phi[r, f, k] = pair[0, f, k]
+                    pair[0, f, k] = 0.0
+            continue
+        # a link: scale each background row's margin values to the change of the response, then average
+        for b in range(nb):
+            for k in range(o):
+                fx = raw_x[r, k]
+                fb = raw_b[b, k]
+                delta = fx - fb
+                if transform_kind == 1:
+                    px = 1.0 / (1.0 + np.exp(-fx))
+                    pb_ = 1.0 / (1.0 + np.exp(-fb))
+                    scale[k] = (px - pb_) / delta if abs(delta) > 1e-12 else px * (1.0 - px)
+                else:
+                    ex = np.exp(fx)
+                    eb = np.exp(fb)
+                    scale[k] = (ex - eb) / delta if abs(delta) > 1e-12 else ex
+            for f in range(d):
+                for k in range(o):
+                    phi[r, f, k] += pair[b, f, k] * scale[k] * inv_nb
+    return phi

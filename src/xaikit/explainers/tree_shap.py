@@ -61,6 +61,85 @@ def _model_feature_names(model: Any, d: int) -> list[str] | None:
     return None
 
 
+def _training_categories(model: Any) -> list[list[Any]] | None:
+    """The category lists of the pandas ``category`` columns a LightGBM or XGBoost model was trained
+    on, in column order, or None when the model recorded none."""
+    booster = getattr(model, "booster_", None) or model
+    cats = getattr(booster, "pandas_categorical", None)  # LightGBM
+    if cats:
+        return [list(c) for c in cats]
+    get_booster = getattr(model, "get_booster", None)
+    booster = get_booster() if callable(get_booster) else model
+    get_categories = getattr(booster, "get_categories", None)  # XGBoost >= 3.0
+    if callable(get_categories):
+        try:
+            table = get_categories(export_to_arrow=True)
+        except (ImportError, TypeError, ValueError, AttributeError):  # exporting needs pyarrow
+            return _xgboost_json_categories(booster)
+        arrays = [a for _, a in table] if table else []
+        out = [list(a.to_pylist()) for a in arrays if a is not None]
+        return out or None
+    return None
+
+
+def _xgboost_json_categories(booster: Any) -> list[list[Any]] | None:
+    """Training categories stored in an XGBoost model's JSON (``cats.enc``: per feature, string
+    categories as UTF-8 bytes cut at ``offsets``, or numeric categories), in column order."""
+    import json
+
+    try:
+        body = json.loads(bytes(booster.save_raw("json")))
+        enc = body["learner"]["gradient_booster"]["model"]["cats"]["enc"]
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
+    out: list[list[Any]] = []
+    for column in enc or []:
+        offsets, values = column.get("offsets") or [], column.get("values") or []
+        if offsets:
+            raw = bytes(values)
+            out.append([raw[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(len(offsets) - 1)])
+        elif values:
+            out.append(list(values))
+    return out or None
+
+
+def _frame_to_numbers(frame: Any, name: str, categories: list[list[Any]] | None) -> np.ndarray:
+    """A DataFrame as numbers, ``category`` columns as the codes of the training categories (NaN for
+    missing or unseen values), as LightGBM and XGBoost encode them."""
+    import pandas as pd
+
+    columns = []
+    cat_index = 0
+    for col_name in frame.columns:
+        col = frame[col_name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            if categories is None:
+                raise InvalidParameterError(
+                    f"{name}: column {col_name!r} is categorical but the model recorded no training categories; "
+                    "pass the category codes the model was trained on as numbers"
+                )
+            if cat_index >= len(categories):
+                raise InvalidParameterError(
+                    f"{name}: expected {len(categories)} categorical columns (as the model was trained), got more"
+                )
+            known = categories[cat_index]
+            cat_index += 1
+            if list(col.cat.categories) != known:
+                col = col.cat.set_categories(known)
+            codes = col.cat.codes.to_numpy().astype(np.float64)
+            codes[codes < 0] = np.nan
+            columns.append(codes)
+        else:
+            try:
+                columns.append(col.to_numpy(dtype=np.float64, na_value=np.nan))
+            except (TypeError, ValueError) as exc:
+                raise InvalidParameterError(
+                    f"{name}: expected numeric or category columns, got column {col_name!r} of dtype {col.dtype} "
+                    f"({exc})"
+                ) from None
+    return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+
+
 @dataclass
 class _TreeJob:
     """Rows to explain with one algorithm; sent whole to an executor's worker.
@@ -85,7 +164,7 @@ def _run_tree_job(job: _TreeJob) -> np.ndarray:
         wa, wc = kernels.pair_weights(ens.max_depth)
         n_out = ens.n_outputs
         raw_x = np.zeros((job.X.shape[0], n_out)) if job.raw_x is None else job.raw_x
-        raw_b = np.zeros((job.dir_b.shape[0], n_out)) if job.raw_b is None else job.raw_b
+        raw_b = np.zeros((job.dir_b.shape[1], n_out)) if job.raw_b is None else job.raw_b
         return kernels.interventional(
             job.X, job.dir_b, raw_x, raw_b, job.transform_kind, ens.roots, ens.depths, job.cols, ens.value, wa, wc,
             *ens._routing(),
@@ -145,6 +224,7 @@ class TreeShap(Explainer):
         algorithm: str = "auto",
     ) -> None:
         self.ensemble = tree_ensemble(model)
+        self._categories = _training_categories(model)
         self.output = check_choice(output, "output", _OUTPUTS)
         algorithm = check_choice(algorithm, "algorithm", _ALGORITHMS)
         if algorithm == "auto":
@@ -202,13 +282,7 @@ class TreeShap(Explainer):
                     f"got {cols[:20]}"
                 )
         if columns is not None:
-            try:
-                X = X.to_numpy(dtype=np.float64, na_value=np.nan)
-            except (TypeError, ValueError) as exc:
-                raise InvalidParameterError(
-                    f"{name}: expected numeric columns (encode categories as integer codes, as the trees were "
-                    f"trained), got a DataFrame that cannot be converted ({exc})"
-                ) from None
+            X = _frame_to_numbers(X, name, self._categories)
         X = check_array(X, name, ndim=2, allow_nan=True)
         return self.ensemble.prepare(X, name)
 
@@ -287,7 +361,8 @@ class TreeShap(Explainer):
 
         Parameters
         ----------
-        X : array-like (n, d) or DataFrame of numbers (NaN = missing, categories as integer codes)
+        X : array-like (n, d) or DataFrame: numbers (NaN = missing), categories as the integer codes the
+            model was trained on, or pandas ``category`` columns of a LightGBM / XGBoost model trained on them
         target : int, str or list, optional
             Outputs to return (index or name); all by default.
         executor : None, "serial", "processes[:N]" or Executor
@@ -318,7 +393,8 @@ class TreeShap(Explainer):
             raw_b = ens.predict_raw(self.background)
             kind = _TRANSFORM_KIND[ens.transform] if prob else 0
             values = self._run(
-                Xp, "interventional", executor, dir_b=ens.decision_paths(self.background), raw_x=raw_x, raw_b=raw_b,
+                Xp, "interventional", executor, dir_b=np.ascontiguousarray(ens.decision_paths(self.background).T),
+                raw_x=raw_x, raw_b=raw_b,
                 transform_kind=kind,
             )
             fb = apply_transform(raw_b, ens.transform) if prob else raw_b

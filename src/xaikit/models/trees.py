@@ -301,7 +301,7 @@ def apply_transform(margin: np.ndarray, transform: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- compiled helpers
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _go_left(x, node, threshold, missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits,
              strict, cat_flags):  # pragma: no cover - compiled
     """Whether ``x`` goes left at ``node``; ``cat_flags`` = ``cat_invalid_missing + 2 * cat_mode``."""
