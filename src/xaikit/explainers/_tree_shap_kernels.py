@@ -13,7 +13,7 @@ Path-dependent values
     depth-first pass per tree carries the path product at the quadrature nodes down, sums
     ``v * product`` over leaves back up, and credits each edge once: ``O(nodes * depth / 2)`` per
     row and tree, memory bounded by the depth. The row-independent factors of every edge are
-    computed once (:func:`edge_plan`), and blocks of 64 rows share each walk, the arithmetic running
+    computed once (:func:`edge_plan`), and blocks of 32 rows share each walk, the arithmetic running
     over the rows of the block.
 
 Interventional values
@@ -172,7 +172,7 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
                    cat_flags):  # pragma: no cover - compiled
     n, d = X.shape
     o = value.shape[1]
-    R = 64  # rows walked through a tree together: the walk is shared, the arithmetic runs over rows
+    R = 32  # rows walked through a tree together: the walk is shared, the arithmetic runs over rows
     max_levels = depths.max() + 2
     gmax = qnodes.shape[0]
     phi = np.zeros((n, d, o))
@@ -189,6 +189,7 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
     H = np.zeros((max_levels, gmax, o, R))
     S = np.zeros((max_levels, gmax, o, R))
     acc = np.empty(R)
+    block = np.zeros((d, o, R))  # the block's values, rows last: one cache line holds 8 rows
     # an edge the row does not follow has the factor z (1 - t): tables of 1 - t, 1 / (1 - t), w / (1 - t)
     omt = np.zeros((gmax, gmax))
     iomt = np.zeros((gmax, gmax))
@@ -291,7 +292,7 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
                             on = on_at[level, r]
                             acc[r] += (c0 + on * (c1 - c0)) * (H[level, g, k, r] - sm * S[level, g, k, r])
                     for r in range(nr):
-                        phi[r0 + r, f, k] += (on_at[level, r] - zc) * acc[r]
+                        block[f, k, r] += (on_at[level, r] - zc) * acc[r]
                 up = level - 1
                 p = prev[level]
                 keep = 0.0 if state[up] == 1 else 1.0  # after the left child, H starts the parent's sum
@@ -308,6 +309,11 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
                                 S[p, g, k, r] = sp * S[p, g, k, r] + H[level, g, k, r]
                 last[f] = p
                 level = up
+        for f in range(d):
+            for k in range(o):
+                for r in range(nr):
+                    phi[r0 + r, f, k] = block[f, k, r]
+                    block[f, k, r] = 0.0
     return phi
 
 

@@ -153,29 +153,38 @@ class _TreeJob:
     cols: np.ndarray
     dir_b: np.ndarray | None = None
     plan: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-    raw_x: np.ndarray | None = None
     raw_b: np.ndarray | None = None
     transform_kind: int = 0
 
 
-def _run_tree_job(job: _TreeJob) -> np.ndarray:
+def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk's values and its rows' raw margins (predicted here, in parallel)."""
     ens = job.ensemble
+    raw_x = _predict_prepared(ens, job.X)
     if job.what == "interventional" and job.dir_b is not None:
         wa, wc = kernels.pair_weights(ens.max_depth)
-        n_out = ens.n_outputs
-        raw_x = np.zeros((job.X.shape[0], n_out)) if job.raw_x is None else job.raw_x
-        raw_b = np.zeros((job.dir_b.shape[1], n_out)) if job.raw_b is None else job.raw_b
-        return kernels.interventional(
+        raw_b = np.zeros((job.dir_b.shape[1], ens.n_outputs)) if job.raw_b is None else job.raw_b
+        values = kernels.interventional(
             job.X, job.dir_b, raw_x, raw_b, job.transform_kind, ens.roots, ens.depths, job.cols, ens.value, wa, wc,
             *ens._routing(),
         )
+        return values, raw_x
     qn, qw = kernels.quadrature(ens.max_depth)
     if job.what == "path_dependent" and job.plan is not None:
         z, g1, inv_g1 = job.plan
-        return kernels.path_dependent(job.X, ens.roots, ens.depths, job.cols, ens.value, z, g1, inv_g1, qn, qw,
-                                      *ens._routing())
-    return kernels.interactions(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw,
-                                *ens._routing())
+        values = kernels.path_dependent(job.X, ens.roots, ens.depths, job.cols, ens.value, z, g1, inv_g1, qn, qw,
+                                        *ens._routing())
+        return values, raw_x
+    values = kernels.interactions(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw,
+                                  *ens._routing())
+    return values, raw_x
+
+
+def _predict_prepared(ens: TreeEnsemble, X: np.ndarray) -> np.ndarray:
+    """Raw margins of rows already through :meth:`TreeEnsemble.prepare`."""
+    from xaikit.models.trees import _predict
+
+    return _predict(X, ens.roots, ens.value, ens.base_offset, *ens._routing())
 
 
 class TreeShap(Explainer):
@@ -308,7 +317,8 @@ class TreeShap(Explainer):
             raise InvalidParameterError(f"target: expected each output at most once, got {items}")
         return idx, [names[i] for i in idx]
 
-    def _run(self, X: np.ndarray, what: str, executor: Any, **extra: Any) -> np.ndarray:
+    def _run(self, X: np.ndarray, what: str, executor: Any, **extra: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Values and raw margins of the rows of ``X``, the rows split over the executor's workers."""
         ex = get_executor(executor)
         n = X.shape[0]
         ens = self.ensemble
@@ -319,15 +329,12 @@ class TreeShap(Explainer):
             jobs = []
             for c in chunks:
                 sel = np.arange(c.start, c.stop)
-                kw = dict(extra)
-                if "raw_x" in kw:
-                    kw["raw_x"] = kw["raw_x"][sel]
-                jobs.append(_TreeJob(ens, X[sel], what, cols, **kw))
+                jobs.append(_TreeJob(ens, X[sel], what, cols, **extra))
             parts = ex.map(_run_tree_job, jobs)
         finally:
             if ex is not executor:
                 ex.close()
-        return np.concatenate(parts, axis=0)
+        return np.concatenate([p[0] for p in parts], axis=0), np.concatenate([p[1] for p in parts], axis=0)
 
     def _provenance(self) -> dict[str, Any]:
         from xaikit import __version__
@@ -379,12 +386,11 @@ class TreeShap(Explainer):
         Xp = self._prepare(X, "X")
         out_idx, out_names = self._outputs(target)
         ens = self.ensemble
-        raw_x = ens.predict_raw(Xp)
         prob = self.output == "probability" and ens.transform != "identity"
         if self.algorithm == "path_dependent":
             qn, _ = kernels.quadrature(ens.max_depth)
             plan = kernels.edge_plan(ens.roots, ens.left, ens.right, ens.feature, ens.cover, ens.depths, qn)
-            values = self._run(Xp, "path_dependent", executor, plan=plan)
+            values, raw_x = self._run(Xp, "path_dependent", executor, plan=plan)
             base = np.repeat(ens.expected_value()[None, :], Xp.shape[0], axis=0)
             fx = raw_x
         else:
@@ -392,10 +398,9 @@ class TreeShap(Explainer):
                 raise InvalidParameterError("background: the interventional algorithm needs reference rows")
             raw_b = ens.predict_raw(self.background)
             kind = _TRANSFORM_KIND[ens.transform] if prob else 0
-            values = self._run(
+            values, raw_x = self._run(
                 Xp, "interventional", executor, dir_b=np.ascontiguousarray(ens.decision_paths(self.background).T),
-                raw_x=raw_x, raw_b=raw_b,
-                transform_kind=kind,
+                raw_b=raw_b, transform_kind=kind,
             )
             fb = apply_transform(raw_b, ens.transform) if prob else raw_b
             fx = apply_transform(raw_x, ens.transform) if prob else raw_x
@@ -449,10 +454,11 @@ class TreeShap(Explainer):
         Xp = self._prepare(X, "X")
         out_idx, out_names = self._outputs(target)
         ens = self.ensemble
-        values = self._run(Xp, "interactions", executor)[..., out_idx]
+        values, raw_x = self._run(Xp, "interactions", executor)
+        values = values[..., out_idx]
         n = Xp.shape[0]
         base = np.repeat(ens.expected_value()[None, out_idx], n, axis=0)
-        gap = values.sum(axis=(1, 2)) - (ens.predict_raw(Xp)[:, out_idx] - base)
+        gap = values.sum(axis=(1, 2)) - (raw_x[:, out_idx] - base)
         return Interaction(
             values=values,
             base_values=base,
