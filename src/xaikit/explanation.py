@@ -1,7 +1,8 @@
 """Typed, immutable explanation results and their file format.
 
-Every explainer returns an :class:`Explanation`. The only kind so far is
-:class:`Attribution`: one value per (row, feature, output), e.g. Shapley values.
+Every explainer returns an :class:`Explanation`. The kinds so far: :class:`Attribution`, one
+value per (row, feature, output), e.g. Shapley values; :class:`Interaction`, one value per (row,
+feature, feature, output), e.g. SHAP interaction values.
 
 Results are frozen: attributes cannot be set after construction and every stored array is
 read-only. They can be sliced (:meth:`Attribution.__getitem__`), turned into a tidy table
@@ -853,7 +854,43 @@ def _read_entry(zf: zipfile.ZipFile, entry: dict[str, Any], source: str) -> np.n
 # --------------------------------------------------------------------------------------
 
 
-class Attribution(Explanation):
+class _PerFeatureResult:
+    """The fields shared by results with rows, features and outputs (Attribution, Interaction)."""
+
+    _values: np.ndarray
+    _base_values: np.ndarray
+    _data: np.ndarray | None
+    _feature_names: tuple[str, ...]
+    _output_names: tuple[str, ...]
+
+    @property
+    def values(self) -> np.ndarray:
+        """Read-only float64 array: (n_rows, n_features, n_outputs) for an Attribution,
+        (n_rows, n_features, n_features, n_outputs) for an Interaction."""
+        return self._values
+
+    @property
+    def base_values(self) -> np.ndarray:
+        """Read-only float64 array of shape (n_rows, n_outputs)."""
+        return self._base_values
+
+    @property
+    def data(self) -> np.ndarray | None:
+        """The explained inputs, (n_rows, n_features) float64 or object array, or None."""
+        return self._data
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the features (a copy)."""
+        return list(self._feature_names)
+
+    @property
+    def output_names(self) -> list[str]:
+        """Names of the outputs (a copy)."""
+        return list(self._output_names)
+
+
+class Attribution(_PerFeatureResult, Explanation):
     """Per-row, per-feature, per-output attributions (e.g. Shapley values).
 
     Parameters
@@ -963,30 +1000,6 @@ class Attribution(Explanation):
 
     # -- attributes --------------------------------------------------------------------
 
-    @property
-    def values(self) -> np.ndarray:
-        """Read-only float64 array of shape (n_rows, n_features, n_outputs)."""
-        return self._values  # type: ignore[no-any-return]
-
-    @property
-    def base_values(self) -> np.ndarray:
-        """Read-only float64 array of shape (n_rows, n_outputs)."""
-        return self._base_values  # type: ignore[no-any-return]
-
-    @property
-    def data(self) -> np.ndarray | None:
-        """The explained inputs, (n_rows, n_features) float64 or object array, or None."""
-        return self._data  # type: ignore[no-any-return]
-
-    @property
-    def feature_names(self) -> list[str]:
-        """Names of the features (a copy)."""
-        return list(self._feature_names)
-
-    @property
-    def output_names(self) -> list[str]:
-        """Names of the outputs (a copy)."""
-        return list(self._output_names)
 
     @property
     def n_rows(self) -> int:
@@ -1197,7 +1210,7 @@ class Attribution(Explanation):
         return f"<div class=\"xaikit-attribution\">{head}{''.join(tables)}</div>"
 
 
-class Interaction(Explanation):
+class Interaction(_PerFeatureResult, Explanation):
     """Pairwise interaction attributions (e.g. SHAP interaction values).
 
     Parameters
@@ -1266,30 +1279,6 @@ class Interaction(Explanation):
             diagnostic_axes=diagnostic_axes,
         )
 
-    @property
-    def values(self) -> np.ndarray:
-        """Read-only float64 array of shape (n_rows, n_features, n_features, n_outputs)."""
-        return self._values  # type: ignore[no-any-return]
-
-    @property
-    def base_values(self) -> np.ndarray:
-        """Read-only float64 array of shape (n_rows, n_outputs)."""
-        return self._base_values  # type: ignore[no-any-return]
-
-    @property
-    def data(self) -> np.ndarray | None:
-        """The explained inputs (n_rows, n_features), or None."""
-        return self._data  # type: ignore[no-any-return]
-
-    @property
-    def feature_names(self) -> list[str]:
-        """Names of the features (a copy)."""
-        return list(self._feature_names)
-
-    @property
-    def output_names(self) -> list[str]:
-        """Names of the outputs (a copy)."""
-        return list(self._output_names)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
