@@ -91,6 +91,11 @@ def test_explain_routes_tree_models_to_tree_shap(data, forest, gbc) -> None:
     assert xk.explain(gbc, X[:3], background=X[:20]).method == "exact_shapley"
     raw = xk.explain(gbc, X[:3], output="log_odds")
     assert raw.method == "tree_shap" and raw.params["output"] == "raw"
+    # a forest's raw output is a probability: its log-odds go the model-agnostic way
+    forest_clf = sklearn_ensemble.RandomForestClassifier(n_estimators=50, min_samples_leaf=40, random_state=0)
+    forest_clf.fit(X, X[:, 0] + 0.5 * np.random.default_rng(3).normal(size=len(X)) > 0)
+    log_odds = xk.explain(forest_clf, X[:2], background=X[:20], output="log_odds")
+    assert log_odds.method == "exact_shapley" and log_odds.params["output"] == "log_odds"
     # with groups, the model-agnostic route
     assert xk.explain(forest, X[:2], background=X[:20], groups={"ab": [0, 1]}).method == "exact_shapley"
 

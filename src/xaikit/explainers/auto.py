@@ -50,7 +50,9 @@ def _tree_route(model: Any, params: dict[str, Any]) -> tuple[Any, str] | None:
     except (UnsupportedModelError, InvalidParameterError):
         return None
     output = params.get("output", "auto")
-    if ens.transform == "identity" or output == "raw" or (output == "log_odds" and ens.transform == "logistic"):
+    if output == "log_odds":  # the margin is the log-odds only for a logistic link
+        return (ens, "raw") if ens.transform == "logistic" else None
+    if ens.transform == "identity" or output == "raw":
         return ens, "raw"
     if output not in ("auto", "probability") or ens.transform == "softmax" or params.get("background") is None:
         return None
