@@ -170,6 +170,7 @@ CASES = [
     {"n_trees": 4, "max_depth": 3, "n_features": 6, "n_outputs": 3, "categorical_features": (1, 4)},
     {"n_trees": 2, "max_depth": 5, "n_features": 5, "n_outputs": 1, "strict": True},
     {"n_trees": 1, "max_depth": 1, "n_features": 3, "n_outputs": 1},
+    {"n_trees": 1, "max_depth": 11, "n_features": 5, "n_outputs": 1},  # 6 quadrature nodes, long paths
 ]
 
 
@@ -216,22 +217,28 @@ def test_interactions_equal_enumeration(case: int) -> None:
     np.testing.assert_allclose(inter.to_attribution().values, xk.TreeShap(ens).explain(X).values, atol=1e-10)
 
 
-def test_probability_output_rescales_margin_values_per_background_row() -> None:
+@pytest.mark.parametrize("link", ["logistic", "exp"])
+def test_probability_output_rescales_margin_values_per_background_row(link: str) -> None:
     rng = np.random.default_rng(7)
     spec = {"n_trees": 3, "max_depth": 3, "n_features": 4, "n_outputs": 1}
     base = random_ensemble(rng, **spec)
-    ens = TreeEnsemble(**{**base.__dict__, "transform": "logistic", "_depths": None})
+    ens = TreeEnsemble(**{**base.__dict__, "transform": link, "_depths": None})
     X = random_rows(rng, 3, 4)
     bg = random_rows(rng, 5, 4)
     exp = xk.TreeShap(ens, background=bg, output="probability").explain(X)
-    sig = lambda m: 1 / (1 + np.exp(-m))
+    if link == "logistic":
+        sig = lambda m: 1 / (1 + np.exp(-m))
+        slope_at = lambda m: sig(m) * (1 - sig(m))
+    else:
+        sig = np.exp
+        slope_at = np.exp
     for r in range(3):
         expected = np.zeros((4, 1))
         for b in range(5):
             margin = shapley_by_enumeration(lambda S, r=r, b=b: interventional_game(ens, X[r], bg[b : b + 1], S), 4)
             fx, fb = ens.predict_raw(X[r : r + 1])[0], ens.predict_raw(bg[b : b + 1])[0]
             same = abs(fx - fb) < 1e-12  # the limit: the slope of the link
-            slope = sig(fx) * (1 - sig(fx)) if same else (sig(fx) - sig(fb)) / (fx - fb)
+            slope = slope_at(fx) if same else (sig(fx) - sig(fb)) / (fx - fb)
             expected += margin * slope / 5
         np.testing.assert_allclose(exp.values[r], expected, atol=1e-10)
     np.testing.assert_allclose(exp.completeness(), sig(ens.predict_raw(X)), atol=1e-10)
