@@ -21,6 +21,9 @@ Interventional values
     iff the features where ``x`` and ``b`` part ways on its path are split into those taking ``x``'s
     side (``A``) and those taking ``b``'s side (``C``), consistently; that leaf credits
     ``v (|A|-1)! |C|! / (|A|+|C|)!`` to each of ``A`` and ``-v |A|! (|C|-1)! / (|A|+|C|)!`` to each of ``C``.
+    For trees whose paths have at most 8 distinct features (margin output), the credits of all
+    background rows are tabulated per leaf and per row mask once (:func:`leaf_mask_plan`), so a row
+    costs one pass over the tree; deeper trees (and a link) walk the tree per background row.
 
 Interaction values (path-dependent)
     ``phi_ij = v (o_i - z_i)(o_j - z_j) / 2 * integral prod_{k != i, j} (...) dt`` per leaf for
@@ -448,8 +451,9 @@ def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, lef
 
 # ---------------------------------------------------------------------- interventional
 @numba.njit(cache=True, nogil=True)
-def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_col, value, wa, wc, left, right,
-                   feature, threshold, missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
+def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_col, value, wa, wc, use_tree,
+                   leaf_start, leaf_m, leaf_feat, table_start, table, left, right, feature, threshold, missing_left,
+                   missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
                    cat_flags):  # pragma: no cover - compiled
     """``transform_kind``: 0 identity (margin), 1 logistic, 2 exp; ``dirB[node, b]`` is the go-left
     flag of each node for the background rows. For each explained row, trees are taken one at a
@@ -474,6 +478,63 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
     inv_nb = 1.0 / nb
     n_nodes = left.shape[0]
     dx = np.zeros(n_nodes, dtype=np.bool_)
+    any_walk = linked
+    if not linked:
+        for t in range(roots.shape[0]):
+            if not use_tree[t]:
+                any_walk = True
+                continue
+            # a shallow tree: per-leaf tables hold every background row's credit for each row mask; the
+            # tree's tables stay in cache while every row goes through it
+            col = tree_col[t]
+            k0 = max(col, 0)
+            k1 = o if col < 0 else col + 1
+            for r in range(n):
+                top = 0
+                s_node[0] = roots[t]
+                s_len[0] = 0  # level
+                s_a[0] = 0  # distinct features so far
+                s_c[0] = 0  # mask of the features whose conditions the row fails
+                while top >= 0:
+                    node = s_node[top]
+                    lv = s_len[top]
+                    kk = s_a[top]
+                    fail = s_c[top]
+                    top -= 1
+                    if left[node] >= 0:
+                        f = feature[node]
+                        bit = -1
+                        for j in range(lv):
+                            if alist[j] == f:
+                                bit = s_feat[j]
+                                break
+                        nk = kk
+                        if bit < 0:
+                            bit = kk
+                            nk = kk + 1
+                        alist[lv] = f  # the path's features by level
+                        s_feat[lv] = bit  # and their bits (entries of shallower levels stay valid)
+                        xl = _go_left(X[r, f], node, threshold, missing_left, missing_kind, categorical,
+                                      cat_offset, cat_len, cat_bits, strict, cat_flags)
+                        for side in range(2):
+                            child = right[node] if side == 0 else left[node]
+                            top += 1
+                            s_node[top] = child
+                            s_len[top] = lv + 1
+                            s_a[top] = nk
+                            s_c[top] = fail if (side == 1) == xl else fail | (1 << bit)
+                        continue
+                    m = leaf_m[node]
+                    base = table_start[node] + (((1 << m) - 1) & ~fail) * m
+                    st = leaf_start[node]
+                    for j in range(m):
+                        credit = table[base + j] * inv_nb
+                        if credit != 0.0:
+                            f = leaf_feat[st + j]
+                            for k in range(k0, k1):
+                                phi[r, f, k] += credit * value[node, k]
+    if not any_walk:
+        return phi
     for r in range(n):
         for node in range(n_nodes):
             if left[node] >= 0:
@@ -485,6 +546,8 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
             col = tree_col[t]
             k0 = max(col, 0)
             k1 = o if col < 0 else col + 1
+            if use_tree[t] and not linked:
+                continue  # done above, tree by tree
             for b in range(nb):
                 pb = b if linked else 0
                 w = 1.0 if linked else inv_nb
@@ -551,7 +614,7 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
         if not linked:
             for f in range(d):
                 for k in range(o):
-                    phi[r, f, k] = pair[0, f, k]
+                    phi[r, f, k] += pair[0, f, k]
                     pair[0, f, k] = 0.0
             continue
         # a link: scale each background row's margin values to the change of the response, then average
@@ -572,3 +635,207 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
                 for k in range(o):
                     phi[r, f, k] += pair[b, f, k] * scale[k] * inv_nb
     return phi
+
+
+# ---------------------------------------------------------------------- interventional, by leaf masks
+def leaf_mask_plan(roots: np.ndarray, left: np.ndarray, right: np.ndarray, feature: np.ndarray,
+                   dir_b: np.ndarray, max_unique: int = 8) -> tuple[np.ndarray, ...]:
+    """Per-leaf tables for the interventional values of shallow trees (margin output).
+
+    For a leaf whose path splits on the distinct features ``f_1..f_m`` (``m <= max_unique``), a
+    row's mask has bit ``j`` set when the row meets every condition of the path on ``f_j``. A pair
+    (x, b) reaches the leaf in its single-reference game iff ``mask_x | mask_b`` is full; then the
+    leaf credits ``(a-1)! c! / (a+c)!`` to the features of ``A = mask_x & ~mask_b`` and
+    ``-a! (c-1)! / (a+c)!`` to those of ``C = ~mask_x``. Counting the background rows per mask once,
+    ``table[leaf, mask_x, j]`` holds every background row's credit to ``f_j`` (before the leaf value
+    and the 1/|background| factor), so a row costs one mask and ``m`` additions per leaf.
+
+    Returns ``(use_tree, leaf_start, leaf_m, leaf_feat, table_start, table)``: per tree whether
+    every leaf qualifies; per node the offset of its features in ``leaf_feat`` (leaves only), their
+    count, and the offset of its table in ``table``.
+    """
+    return _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique)
+
+
+@numba.njit(cache=True, nogil=True)
+def _popcount(v):  # pragma: no cover - compiled
+    c = 0
+    while v:
+        v &= v - 1
+        c += 1
+    return c
+
+
+@numba.njit(cache=True, nogil=True)
+def _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique):  # pragma: no cover - compiled
+    n_nodes = left.shape[0]
+    nb = dir_b.shape[1]
+    depth_cap = 128
+    use_tree = np.zeros(roots.shape[0], dtype=np.bool_)
+    leaf_m = np.zeros(n_nodes, dtype=np.int64)
+    leaf_start = np.zeros(n_nodes, dtype=np.int64)
+    table_start = np.zeros(n_nodes, dtype=np.int64)
+    # pass 1: which trees qualify, and the sizes
+    stack = np.empty(depth_cap, dtype=np.int64)
+    lvl = np.empty(depth_cap, dtype=np.int64)
+    path_feat = np.empty(depth_cap, dtype=np.int64)
+    n_feat_total = 0
+    n_table_total = 0
+    for t in range(roots.shape[0]):
+        ok = True
+        top = 0
+        stack[0] = roots[t]
+        lvl[0] = 0
+        while top >= 0 and ok:
+            node = stack[top]
+            lv = lvl[top]
+            top -= 1
+            if lv >= depth_cap - 2:
+                ok = False
+                break
+            if left[node] >= 0:
+                path_feat[lv] = feature[node]
+                for child in (right[node], left[node]):
+                    top += 1
+                    stack[top] = child
+                    lvl[top] = lv + 1
+            else:
+                m = 0
+                for i in range(lv):
+                    seen = False
+                    for j in range(i):
+                        if path_feat[j] == path_feat[i]:
+                            seen = True
+                            break
+                    if not seen:
+                        m += 1
+                if m > max_unique:
+                    ok = False
+        use_tree[t] = ok and left[roots[t]] >= 0
+    # pass 2: per leaf features and sizes
+    for t in range(roots.shape[0]):
+        if not use_tree[t]:
+            continue
+        top = 0
+        stack[0] = roots[t]
+        lvl[0] = 0
+        while top >= 0:
+            node = stack[top]
+            lv = lvl[top]
+            top -= 1
+            if left[node] >= 0:
+                path_feat[lv] = feature[node]
+                for child in (right[node], left[node]):
+                    top += 1
+                    stack[top] = child
+                    lvl[top] = lv + 1
+            else:
+                m = 0
+                for i in range(lv):
+                    seen = False
+                    for j in range(i):
+                        if path_feat[j] == path_feat[i]:
+                            seen = True
+                            break
+                    if not seen:
+                        m += 1
+                leaf_m[node] = m
+                leaf_start[node] = n_feat_total
+                n_feat_total += m
+                table_start[node] = n_table_total
+                n_table_total += (1 << m) * m
+    leaf_feat = np.zeros(max(n_feat_total, 1), dtype=np.int64)
+    table = np.zeros(max(n_table_total, 1))
+    counts = np.zeros(1 << max_unique)
+    # pass 3: the features of each leaf, the background masks, the tables
+    bitpos = np.empty(depth_cap, dtype=np.int64)  # bit of the feature split at each level
+    went = np.empty(depth_cap, dtype=np.bool_)    # the path's direction at each level
+    pnode = np.empty(depth_cap, dtype=np.int64)
+    for t in range(roots.shape[0]):
+        if not use_tree[t]:
+            continue
+        top = 0
+        stack[0] = roots[t]
+        lvl[0] = 0
+        while top >= 0:
+            node = stack[top]
+            lv = lvl[top]
+            top -= 1
+            if left[node] >= 0:
+                pnode[lv] = node
+                path_feat[lv] = feature[node]
+                for side in range(2):
+                    child = right[node] if side == 0 else left[node]
+                    top += 1
+                    stack[top] = child
+                    lvl[top] = lv + 1
+                continue
+            # the leaf's distinct features in order of first use, and the path's directions
+            m = leaf_m[node]
+            s = leaf_start[node]
+            k = 0
+            for i in range(lv):
+                found = -1
+                for j in range(i):
+                    if path_feat[j] == path_feat[i]:
+                        found = bitpos[j]
+                        break
+                if found < 0:
+                    bitpos[i] = k
+                    leaf_feat[s + k] = path_feat[i]
+                    k += 1
+                else:
+                    bitpos[i] = found
+                nxt = pnode[i + 1] if i + 1 < lv else node
+                went[i] = left[pnode[i]] == nxt
+            full = (1 << m) - 1
+            counts[: 1 << m] = 0.0
+            for b in range(nb):
+                fail = 0
+                for i in range(lv):
+                    if dir_b[pnode[i], b] != went[i]:
+                        fail |= 1 << bitpos[i]
+                counts[full & ~fail] += 1.0
+            base = table_start[node]
+            for mx in range(1 << m):
+                need = full & ~mx
+                c = _popcount(need)
+                sub = mx
+                while True:
+                    mb = need | sub
+                    cnt = counts[mb]
+                    if cnt != 0.0:
+                        amask = mx & ~mb
+                        a = _popcount(amask)
+                        if a + c > 0:
+                            ua = 0.0
+                            uc = 0.0
+                            for j in range(m):
+                                bit = 1 << j
+                                if amask & bit:
+                                    if ua == 0.0:
+                                        ua = _shapley_a(a, c)
+                                    table[base + mx * m + j] += cnt * ua
+                                elif need & bit:
+                                    if uc == 0.0:
+                                        uc = _shapley_c(a, c)
+                                    table[base + mx * m + j] -= cnt * uc
+                    if sub == 0:
+                        break
+                    sub = (sub - 1) & mx
+    return use_tree, leaf_start, leaf_m, leaf_feat, table_start, table
+
+
+@numba.njit(cache=True, nogil=True)
+def _shapley_a(a, c):  # pragma: no cover - compiled
+    """(a-1)! c! / (a+c)!"""
+    out = 1.0 / a
+    for i in range(1, c + 1):
+        out *= i / (a + i)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _shapley_c(a, c):  # pragma: no cover - compiled
+    """a! (c-1)! / (a+c)!"""
+    return _shapley_a(c, a)

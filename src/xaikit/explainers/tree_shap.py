@@ -164,9 +164,12 @@ def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
     if job.what == "interventional" and job.dir_b is not None:
         wa, wc = kernels.pair_weights(ens.max_depth)
         raw_b = np.zeros((job.dir_b.shape[1], ens.n_outputs)) if job.raw_b is None else job.raw_b
+        # shallow trees (<= 8 distinct features per path) on the margin: per-leaf tables over the background
+        max_unique = 8 if job.transform_kind == 0 else 0
+        masks = kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, job.dir_b, max_unique)
         values = kernels.interventional(
             job.X, job.dir_b, raw_x, raw_b, job.transform_kind, ens.roots, ens.depths, job.cols, ens.value, wa, wc,
-            *ens._routing(),
+            *masks, *ens._routing(),
         )
         return values, raw_x
     qn, qw = kernels.quadrature(ens.max_depth)
