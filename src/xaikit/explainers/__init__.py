@@ -5,6 +5,7 @@ from xaikit.explainers.base import REGISTRY, Explainer, get_explainer_class
 from xaikit.explainers.exact_shapley import ExactShapley
 from xaikit.explainers.kernel_shap import KernelShap
 from xaikit.explainers.leverage_shap import LeverageShap
+from xaikit.explainers.lime import Lime
 from xaikit.explainers.permutation_shap import PermutationShap
 from xaikit.explainers.regression_adjusted_shap import RegressionAdjustedShap
 from xaikit.explainers.tree_shap import TreeShap
@@ -18,6 +19,7 @@ __all__ = [
     "ExactShapley",
     "KernelShap",
     "LeverageShap",
+    "Lime",
     "PermutationShap",
     "RegressionAdjustedShap",
     "TreeShap",

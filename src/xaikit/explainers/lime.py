@@ -1,0 +1,499 @@
+"""LIME for tables: a weighted linear surrogate fitted around each row.
+
+For a row ``x`` the masker draws ``n_samples`` perturbations (:meth:`TabularMasker.sample_neighbourhood`):
+an interpretable representation ``S`` (bin or category indicators, or standardised values) and the
+model inputs. Each sample is weighted by a kernel of its Euclidean distance to ``x`` in ``S``,
+the model is called in batches, and per output a ridge regression of the model output on the
+selected columns of ``S`` is fitted with those weights. Its coefficients are the attributions and
+its intercept the base value.
+
+Diagnostics
+-----------
+``local_fidelity`` (n, o)
+    Weighted R^2 of a surrogate with the same features, fitted on 80% of the samples (row 0, ``x``
+    itself, always among them) and scored on the other 20%: how well a linear model predicts
+    the model on perturbations it has not seen. The reported coefficients use all samples.
+``std_err`` (n, d, o)
+    Heteroskedasticity-robust (sandwich, HC0) standard errors of the ridge coefficients;
+    0 for unselected features.
+``n_model_calls`` (n,)
+    Model input rows predicted per row (``n_samples``, times ``stability + 1`` with ``stability``).
+``interpretable_features`` (n, d)
+    The readable name of each interpretable feature for that row (e.g. ``"age > 40.00"``).
+``local_prediction`` (n, o)
+    The surrogate's prediction at ``x``.
+``stability`` (n, o), only with ``explain(..., stability=k)``
+    Mean pairwise Jaccard overlap of the top-``n_features`` feature sets over ``k`` re-seeded runs.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from xaikit._optional import import_optional
+from xaikit._validation import (
+    RandomState,
+    check_choice,
+    check_float,
+    check_int,
+    check_random_state,
+    describe,
+    spawn_seeds,
+)
+from xaikit.errors import InvalidParameterError
+from xaikit.execution import chunk_indices, get_executor
+from xaikit.explainers._shapley_base import make_masker
+from xaikit.explainers.base import Explainer
+from xaikit.explanation import Attribution
+from xaikit.maskers.tabular import TabularMasker
+from xaikit.models import adapt
+
+__all__ = ["FEATURE_SELECTIONS", "Lime", "lime_kernel", "select_features", "weighted_r2", "weighted_ridge"]
+
+#: Accepted values of ``feature_selection``.
+FEATURE_SELECTIONS: tuple[str, ...] = ("auto", "forward", "lasso_path", "highest_weights", "none")
+
+Kernel = Callable[[np.ndarray, float], np.ndarray]
+
+
+def lime_kernel(distances: np.ndarray, kernel_width: float) -> np.ndarray:
+    """LIME's default weights ``sqrt(exp(-d^2 / w^2))``.
+
+    >>> lime_kernel(np.array([0.0, 1.0]), 1.0).round(4).tolist()
+    [1.0, 0.6065]
+    """
+    return np.sqrt(np.exp(-(np.asarray(distances) ** 2) / kernel_width**2))
+
+
+@dataclass
+class RidgeFit:
+    """A weighted ridge regression: ``y ~ intercept + X @ coef``."""
+
+    coef: np.ndarray  # (k,)
+    intercept: float
+    std_err: np.ndarray  # (k,)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predictions for the rows of ``X``."""
+        return self.intercept + X @ self.coef
+
+
+def weighted_ridge(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> RidgeFit:
+    """Ridge regression with sample weights and an unpenalised intercept, with sandwich standard errors.
+
+    Minimises ``sum_i w_i (y_i - b0 - x_i . b)^2 + alpha |b|^2``. The standard errors are the
+    HC0 sandwich ``A^-1 (Xc' diag(w^2 r^2) Xc) A^-1`` with ``A = Xc' W Xc + alpha I`` and ``Xc``
+    centred on the weighted means.
+
+    >>> X = np.arange(5.0)[:, None]; fit = weighted_ridge(X, 1 + 2 * X[:, 0], np.ones(5), 0.0)
+    >>> round(fit.intercept, 6), fit.coef.round(6).tolist(), fit.std_err.round(6).tolist()
+    (1.0, [2.0], [0.0])
+    """
+    sw = w.sum()
+    xbar = (w @ X) / sw
+    ybar = float(w @ y) / sw
+    Xc = X - xbar
+    yc = y - ybar
+    A = Xc.T @ (Xc * w[:, None]) + alpha * np.eye(X.shape[1])
+    b = np.linalg.lstsq(A, Xc.T @ (w * yc), rcond=None)[0]
+    r = yc - Xc @ b
+    Ainv = np.linalg.pinv(A)
+    meat = Xc.T @ (Xc * ((w * r) ** 2)[:, None])
+    cov = Ainv @ meat @ Ainv
+    return RidgeFit(b, float(ybar - xbar @ b), np.sqrt(np.clip(np.diag(cov), 0.0, None)))
+
+
+def weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
+    """``1 - sum w (y - pred)^2 / sum w (y - ybar_w)^2`` (1 for a perfect fit of a constant, else 0 then).
+
+    >>> weighted_r2(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]), np.ones(3))
+    1.0
+    """
+    ybar = (w @ y) / w.sum()
+    num = float(w @ (y - pred) ** 2)
+    den = float(w @ (y - ybar) ** 2)
+    if den <= 0:
+        return 1.0 if num <= 1e-24 else 0.0
+    return 1.0 - num / den
+
+
+def _forward(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """Greedy forward selection of ``k`` columns by weighted R^2 of least squares (via the Gram matrix)."""
+    sw = w.sum()
+    Sc = S - (w @ S) / sw
+    yc = y - (w @ y) / sw
+    G = Sc.T @ (Sc * w[:, None])
+    c = Sc.T @ (w * yc)
+    chosen: list[int] = []
+    for _ in range(min(k, S.shape[1])):
+        best, best_gain = -1, -np.inf
+        for j in range(S.shape[1]):
+            if j in chosen:
+                continue
+            idx = chosen + [j]
+            b = np.linalg.lstsq(G[np.ix_(idx, idx)], c[idx], rcond=None)[0]
+            gain = float(c[idx] @ b)  # explained weighted sum of squares
+            if gain > best_gain:
+                best, best_gain = j, gain
+        chosen.append(best)
+    return np.array(chosen, dtype=np.int64)
+
+
+def _lasso_path(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """The largest set on the weighted lasso path with at most ``k`` non-zero coefficients."""
+    linear_model = import_optional("sklearn.linear_model", "sklearn")
+    sw = np.sqrt(w)
+    Sw = (S - np.average(S, axis=0, weights=w)) * sw[:, None]
+    yw = (y - np.average(y, weights=w)) * sw
+    _, _, coefs = linear_model.lars_path(Sw, yw, method="lasso", verbose=False)
+    chosen = np.arange(S.shape[1])
+    for i in range(coefs.shape[1] - 1, 0, -1):
+        chosen = np.flatnonzero(coefs[:, i])
+        if chosen.size <= k:
+            break
+    return chosen
+
+
+def select_features(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method: str) -> np.ndarray:
+    """Indices of the columns of ``S`` the surrogate uses.
+
+    ``"auto"`` is ``"forward"`` for ``k <= 6``, else ``"highest_weights"`` (the ``k`` largest
+    ``|coef_j * S[0, j]|`` of a ridge fit with ``alpha=0.01`` on all columns).
+
+    >>> S = np.random.default_rng(0).normal(size=(200, 4)); y = 3 * S[:, 2] - S[:, 0]
+    >>> sorted(select_features(S, y, np.ones(200), 2, "forward").tolist())
+    [0, 2]
+    """
+    if method == "auto":
+        method = "forward" if k <= 6 else "highest_weights"
+    if method == "none" or (k >= S.shape[1] and method != "lasso_path"):
+        return np.arange(S.shape[1])
+    if method == "forward":
+        return _forward(S, y, w, k)
+    if method == "highest_weights":
+        coef = weighted_ridge(S, y, w, 0.01).coef
+        order = np.argsort(-np.abs(coef * S[0]), kind="stable")
+        return np.sort(order[:k])
+    return _lasso_path(S, y, w, k)
+
+
+@dataclass
+class _RowResult:
+    coef: np.ndarray  # (d, o)
+    intercept: np.ndarray  # (o,)
+    std_err: np.ndarray  # (d, o)
+    fidelity: np.ndarray  # (o,)
+    local_prediction: np.ndarray  # (o,)
+    n_rows: int
+    stability: np.ndarray | None  # (o,)
+
+
+@dataclass
+class _LimeJob:
+    """A chunk of rows to explain; sent whole to an executor's worker."""
+
+    explainer: Lime
+    masker: TabularMasker
+    rows: np.ndarray  # (r, d) encoded
+    seeds: list[np.random.SeedSequence]
+    outputs: list[int]
+    params: dict[str, Any]
+
+    def __call__(self) -> list[_RowResult]:
+        return [self.explainer._explain_row(self.masker, x, seed, self.outputs, self.params)
+                for x, seed in zip(self.rows, self.seeds)]
+
+
+def _run_job(job: _LimeJob) -> list[_RowResult]:
+    return job()
+
+
+class Lime(Explainer):
+    """Local surrogate explanations (LIME) of tabular models.
+
+    Parameters
+    ----------
+    model : estimator, Pipeline, callable or adapted model
+    masker : TabularMasker
+        Training rows and how to perturb them (``discretize``, ``categorical_features``).
+    kernel_width : float, optional
+        Width of the proximity kernel; default ``0.75 * sqrt(d)``.
+    kernel : callable ``(distances, kernel_width) -> weights``, optional
+        Default :func:`lime_kernel`. Must be picklable for process executors.
+    feature_selection : {"auto", "forward", "lasso_path", "highest_weights", "none"}
+    n_features : int
+        Features kept in each surrogate (others get coefficient 0); ignored by ``"none"``.
+    alpha : float
+        Ridge penalty of the surrogate.
+    output : {"auto", "probability", "log_odds", "raw"}
+
+    Examples
+    --------
+    >>> import numpy as np, xaikit as xk
+    >>> X = np.random.default_rng(0).normal(size=(200, 3))
+    >>> lime = xk.Lime(lambda X: 2 * X[:, 0] - X[:, 2], masker=xk.TabularMasker(X))
+    >>> exp = lime.explain(X[:2], n_samples=1000, random_state=0)
+    >>> exp.values.shape, bool(exp.values[0, 0, 0] > 1.8), bool(abs(exp.values[0, 1, 0]) < 0.05)
+    ((2, 3, 1), True, True)
+    """
+
+    name = "lime"
+
+    def __init__(
+        self,
+        model: Any,
+        /,
+        *,
+        masker: TabularMasker,
+        kernel_width: float | None = None,
+        kernel: Kernel | None = None,
+        feature_selection: str = "auto",
+        n_features: int = 10,
+        alpha: float = 1.0,
+        output: str = "auto",
+    ) -> None:
+        if masker is None:
+            raise InvalidParameterError("masker: expected a TabularMasker built on training rows, got None")
+        self.model = adapt(model, output=output)
+        self.masker = make_masker(self.model, masker=masker)
+        d = self.masker.n_features
+        self.kernel_width = (
+            0.75 * float(np.sqrt(d)) if kernel_width is None
+            else check_float(kernel_width, "kernel_width", minimum=0.0, strict_minimum=True)
+        )
+        if kernel is not None and not callable(kernel):
+            raise InvalidParameterError(
+                f"kernel: expected a callable (distances, kernel_width) -> weights, got {describe(kernel)}"
+            )
+        self.kernel: Kernel = lime_kernel if kernel is None else kernel
+        self.feature_selection = check_choice(feature_selection, "feature_selection", FEATURE_SELECTIONS)
+        self.n_features = check_int(n_features, "n_features", minimum=1)
+        self.alpha = check_float(alpha, "alpha", minimum=0.0)
+        self._as_frame = self.masker.is_frame or self.model.wants_frame
+
+    # ---------------------------------------------------------------- public
+    def explain(
+        self,
+        X: Any,
+        /,
+        *,
+        target: int | str | Sequence[int | str] | None = None,
+        labels: Sequence[int | str] | None = None,
+        top_labels: int | None = None,
+        n_samples: int = 5000,
+        batch_size: int | None = None,
+        executor: Any = None,
+        random_state: RandomState = None,
+        stability: int | None = None,
+    ) -> Attribution:
+        """Fit one local surrogate per row of ``X`` and output.
+
+        Parameters
+        ----------
+        X : array-like (n, d) or DataFrame
+        target, labels : int, str or list, optional
+            Outputs to explain (index or name; ``labels`` is LIME's name); all by default.
+        top_labels : int, optional
+            Explain the outputs that are among the ``top_labels`` largest predictions of some row
+            (their union over the rows, so that every row has the same outputs).
+        n_samples : int
+            Perturbations per row (row 0 is the row itself); at least 2.
+        batch_size : int, optional
+            Maximum rows per model call.
+        executor : None, "serial", "processes[:N]" or Executor
+        random_state : int, Generator or None
+        stability : int, optional
+            Also refit with this many re-seeded samples and report the top-``n_features`` Jaccard
+            overlap (at least 2).
+
+        Returns
+        -------
+        Attribution
+            ``values`` (n, d, o): surrogate coefficients on the interpretable features;
+            ``base_values`` (n, o): intercepts; diagnostics as described in the module.
+        """
+        start = time.perf_counter()
+        Z, masker = self.masker.encode(X, "X")
+        if np.isnan(Z).any():
+            where = tuple(int(i) for i in np.argwhere(np.isnan(Z))[0])
+            raise InvalidParameterError(f"X: LIME needs complete rows, got a missing value at index {where}")
+        params: dict[str, Any] = {
+            "n_samples": check_int(n_samples, "n_samples", minimum=2),
+            "batch_size": None if batch_size is None else check_int(batch_size, "batch_size", minimum=1),
+            "stability": None if stability is None else check_int(stability, "stability", minimum=2),
+        }
+        seed_seq = check_random_state(random_state)
+        fx = self._predict(masker, Z, params["batch_size"])
+        outputs, out_names, top = self._select_outputs(target, labels, top_labels, fx)
+
+        n = Z.shape[0]
+        seeds = spawn_seeds(seed_seq, n)
+        ex = get_executor(executor)
+        chunks = chunk_indices(n, 4 * ex.n_workers if ex.n_workers > 1 else 1)
+        jobs = [_LimeJob(self, masker, Z[list(c)], [seeds[i] for i in c], outputs, params) for c in chunks]
+        try:
+            results = [r for chunk in ex.map(_run_job, jobs) for r in chunk]
+        finally:
+            if ex is not executor:
+                ex.close()
+
+        diagnostics: dict[str, Any] = {
+            "std_err": np.stack([r.std_err for r in results]),
+            "local_fidelity": np.stack([r.fidelity for r in results]),
+            "local_prediction": np.stack([r.local_prediction for r in results]),
+            "n_model_calls": np.array([r.n_rows for r in results], dtype=np.int64),
+            "interpretable_features": np.array([masker.interpretable_names(x) for x in Z], dtype=str),
+            "runtime_s": time.perf_counter() - start,
+            "seed": int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None,
+        }
+        axes = {"interpretable_features": "nd", "local_prediction": "no"}
+        if params["stability"] is not None:
+            diagnostics["stability"] = np.stack([r.stability for r in results])
+            axes["stability"] = "no"
+        if top is not None:
+            diagnostics["top_labels"] = top.tolist()  # per row, best first; not sliced with the rows
+        data = masker.codec.to_objects(Z) if masker.codec is not None else Z
+        return Attribution(
+            values=np.stack([r.coef for r in results]),
+            base_values=np.stack([r.intercept for r in results]),
+            data=data,
+            feature_names=list(masker.feature_names),
+            output_names=out_names,
+            method=self.name,
+            params={
+                **params,
+                "kernel_width": self.kernel_width,
+                "kernel": getattr(self.kernel, "__name__", type(self.kernel).__name__),
+                "feature_selection": self.feature_selection,
+                "n_features": self.n_features,
+                "alpha": self.alpha,
+                "discretize": masker.discretize,
+                "output": self.model.output,
+            },
+            diagnostics=diagnostics,
+            provenance=self._provenance(masker, diagnostics["seed"]),
+            diagnostic_axes=axes,
+        )
+
+    # ---------------------------------------------------------------- per row
+    def _explain_row(
+        self, masker: TabularMasker, x: np.ndarray, seed: np.random.SeedSequence, outputs: list[int],
+        params: dict[str, Any],
+    ) -> _RowResult:
+        coef, intercept, se, fid, local, _ = self._surrogates(masker, x, seed, outputs, params)
+        n_rows = params["n_samples"]
+        stab = None
+        if params["stability"] is not None:
+            runs = []
+            for r in range(params["stability"]):
+                child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
+                runs.append(self._surrogates(masker, x, child, outputs, params)[5])
+                n_rows += params["n_samples"]
+            stab = np.array([
+                np.mean([len(a[o] & b[o]) / max(1, len(a[o] | b[o])) for a, b in combinations(runs, 2)])
+                for o in range(len(outputs))
+            ])
+        return _RowResult(coef, intercept, se, fid, local, n_rows, stab)
+
+    def _surrogates(
+        self, masker: TabularMasker, x: np.ndarray, seed: np.random.SeedSequence, outputs: list[int],
+        params: dict[str, Any],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[set[int]]]:
+        """Surrogates of every output for one neighbourhood drawn from ``seed``."""
+        rng = np.random.default_rng(seed)
+        n = params["n_samples"]
+        S, Zs = masker.sample_neighbourhood(x, n, rng)
+        y = self._predict(masker, Zs, params["batch_size"])[:, outputs]
+        w = np.asarray(self.kernel(np.sqrt(((S - S[0]) ** 2).sum(axis=1)), self.kernel_width), dtype=np.float64)
+        perm = 1 + rng.permutation(n - 1)
+        n_test = round(0.2 * n)
+        test, train = perm[:n_test], np.concatenate([[0], perm[n_test:]])
+        d, o = S.shape[1], len(outputs)
+        coef, se = np.zeros((d, o)), np.zeros((d, o))
+        intercept, fid, local = np.zeros(o), np.full(o, np.nan), np.zeros(o)
+        sets: list[set[int]] = []
+        k = min(self.n_features, d)
+        for t in range(o):
+            sel = select_features(S, y[:, t], w, self.n_features, self.feature_selection)
+            fit = weighted_ridge(S[:, sel], y[:, t], w, self.alpha)
+            coef[sel, t], se[sel, t], intercept[t] = fit.coef, fit.std_err, fit.intercept
+            local[t] = float(fit.predict(S[:1, sel])[0])
+            if n_test >= 2 and train.size >= 2 and w[test].sum() > 0:
+                held = weighted_ridge(S[np.ix_(train, sel)], y[train, t], w[train], self.alpha)
+                fid[t] = weighted_r2(y[test, t], held.predict(S[np.ix_(test, sel)]), w[test])
+            order = np.argsort(-np.abs(coef[:, t]), kind="stable")[:k]
+            sets.append({int(j) for j in order if coef[j, t] != 0})
+        return coef, intercept, se, fid, local, sets
+
+    # ---------------------------------------------------------------- helpers
+    def _predict(self, masker: TabularMasker, Z: np.ndarray, batch_size: int | None) -> np.ndarray:
+        """Model outputs for encoded rows, at most ``batch_size`` rows per call."""
+        step = Z.shape[0] if batch_size is None else batch_size
+        parts = [
+            self.model.predict(masker.decode(Z[i : i + step], as_frame=self._as_frame))
+            for i in range(0, Z.shape[0], step)
+        ]
+        return np.concatenate(parts, axis=0)
+
+    def _select_outputs(
+        self, target: Any, labels: Any, top_labels: int | None, fx: np.ndarray
+    ) -> tuple[list[int], list[str], np.ndarray | None]:
+        o = fx.shape[1]
+        names = self.model.output_names
+        if names is None or len(names) != o:
+            names = [f"output{j}" for j in range(o)] if o > 1 else ["output"]
+        options = (("target", target), ("labels", labels), ("top_labels", top_labels))
+        given = [(key, v) for key, v in options if v is not None]
+        if len(given) > 1:
+            raise InvalidParameterError(
+                f"{given[1][0]}: give at most one of target=, labels= and top_labels=, got {[g[0] for g in given]}"
+            )
+        if top_labels is not None:
+            k = check_int(top_labels, "top_labels", minimum=1, maximum=o)
+            top = np.argsort(-fx, axis=1, kind="stable")[:, :k]
+            idx = sorted({int(j) for j in top.ravel()})
+            return idx, [names[i] for i in idx], top
+        chosen, name = (target, "target") if target is not None else (labels, "labels")
+        if chosen is None:
+            return list(range(o)), list(names), None
+        items = list(chosen) if isinstance(chosen, (list, tuple, np.ndarray, range)) else [chosen]
+        idx = []
+        for t in items:
+            if isinstance(t, str) and t in names:
+                idx.append(names.index(t))
+            elif isinstance(t, (int, np.integer)) and not isinstance(t, bool) and -o <= int(t) < o:
+                idx.append(int(t) % o)
+            else:
+                raise InvalidParameterError(
+                    f"{name}: expected an output index in [0, {o}) or one of {names}, got {describe(t)}"
+                )
+        if len(set(idx)) != len(idx):
+            raise InvalidParameterError(f"{name}: expected each output at most once, got {items}")
+        return idx, [names[i] for i in idx], None
+
+    def _provenance(self, masker: TabularMasker, seed: Any) -> dict[str, Any]:
+        from xaikit import __version__
+
+        return {
+            "xaikit_version": __version__,
+            "numpy_version": np.__version__,
+            "python_version": platform.python_version(),
+            "model": self.model.describe(),
+            "output": self.model.output,
+            "surrogate": "weighted ridge on the interpretable representation",
+            "background": masker.summary(),
+            "seed": seed,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Lime(model={self.model!r}, n_background={self.masker.n_background}, "
+            f"discretize={self.masker.discretize!r})"
+        )
