@@ -639,7 +639,8 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
 
 # ---------------------------------------------------------------------- interventional, by leaf masks
 def leaf_mask_plan(roots: np.ndarray, left: np.ndarray, right: np.ndarray, feature: np.ndarray,
-                   dir_b: np.ndarray, max_unique: int = 8) -> tuple[np.ndarray, ...]:
+                   dir_b: np.ndarray, max_unique: int = 8, trees: tuple[int, int] | None = None
+                   ) -> tuple[np.ndarray, ...]:
     """Per-leaf tables for the interventional values of shallow trees (margin output).
 
     For a leaf whose path splits on the distinct features ``f_1..f_m`` (``m <= max_unique``), a
@@ -652,9 +653,37 @@ def leaf_mask_plan(roots: np.ndarray, left: np.ndarray, right: np.ndarray, featu
 
     Returns ``(use_tree, leaf_start, leaf_m, leaf_feat, table_start, table)``: per tree whether
     every leaf qualifies; per node the offset of its features in ``leaf_feat`` (leaves only), their
-    count, and the offset of its table in ``table``.
+    count, and the offset of its table in ``table``. ``trees=(lo, hi)`` builds the tables of those
+    trees only (the others are marked unused); :func:`merge_leaf_mask_plans` joins such parts.
     """
-    return _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique)
+    lo, hi = (0, roots.shape[0]) if trees is None else trees
+    return _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique, lo, hi)
+
+
+def merge_leaf_mask_plans(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Join plans built for disjoint ranges of trees into one (offsets shifted, tables concatenated)."""
+    use = np.zeros_like(parts[0][0])
+    leaf_start = np.zeros_like(parts[0][1])
+    leaf_m = np.zeros_like(parts[0][2])
+    table_start = np.zeros_like(parts[0][4])
+    feats: list[np.ndarray] = []
+    tables: list[np.ndarray] = []
+    feat_off = table_off = 0
+    for p_use, p_start, p_m, p_feat, p_tstart, p_table in parts:
+        use |= p_use
+        nodes = p_m > 0
+        n_feat = int((p_start + p_m)[nodes].max()) if nodes.any() else 0
+        n_tab = int((p_tstart + (1 << p_m) * p_m)[nodes].max()) if nodes.any() else 0
+        leaf_m[nodes] = p_m[nodes]
+        leaf_start[nodes] = p_start[nodes] + feat_off
+        table_start[nodes] = p_tstart[nodes] + table_off
+        feats.append(p_feat[:n_feat])
+        tables.append(p_table[:n_tab])
+        feat_off += n_feat
+        table_off += n_tab
+    leaf_feat = np.concatenate(feats) if feat_off else np.zeros(1, dtype=np.int64)
+    table = np.concatenate(tables) if table_off else np.zeros(1)
+    return use, leaf_start, leaf_m, leaf_feat, table_start, table
 
 
 @numba.njit(cache=True, nogil=True)
@@ -667,7 +696,7 @@ def _popcount(v):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique):  # pragma: no cover - compiled
+def _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique, t_lo, t_hi):  # pragma: no cover - compiled
     n_nodes = left.shape[0]
     nb = dir_b.shape[1]
     depth_cap = 128
@@ -681,7 +710,7 @@ def _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique):  # pragma: 
     path_feat = np.empty(depth_cap, dtype=np.int64)
     n_feat_total = 0
     n_table_total = 0
-    for t in range(roots.shape[0]):
+    for t in range(t_lo, t_hi):
         ok = True
         top = 0
         stack[0] = roots[t]
@@ -713,7 +742,7 @@ def _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique):  # pragma: 
                     ok = False
         use_tree[t] = ok and left[roots[t]] >= 0
     # pass 2: per leaf features and sizes
-    for t in range(roots.shape[0]):
+    for t in range(t_lo, t_hi):
         if not use_tree[t]:
             continue
         top = 0
@@ -751,7 +780,7 @@ def _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique):  # pragma: 
     bitpos = np.empty(depth_cap, dtype=np.int64)  # bit of the feature split at each level
     went = np.empty(depth_cap, dtype=np.bool_)    # the path's direction at each level
     pnode = np.empty(depth_cap, dtype=np.int64)
-    for t in range(roots.shape[0]):
+    for t in range(t_lo, t_hi):
         if not use_tree[t]:
             continue
         top = 0

@@ -30,7 +30,7 @@ import numpy as np
 
 from xaikit._validation import RandomState, check_array, check_choice, describe
 from xaikit.errors import InvalidParameterError
-from xaikit.execution import chunk_indices, get_executor
+from xaikit.execution import LocalExecutor, chunk_indices, get_executor
 from xaikit.explainers import _tree_shap_kernels as kernels
 from xaikit.explainers.base import Explainer
 from xaikit.explanation import Attribution, Interaction
@@ -155,6 +155,7 @@ class _TreeJob:
     plan: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     raw_b: np.ndarray | None = None
     transform_kind: int = 0
+    masks: tuple[np.ndarray, ...] | None = None
 
 
 def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
@@ -164,9 +165,7 @@ def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
     if job.what == "interventional" and job.dir_b is not None:
         wa, wc = kernels.pair_weights(ens.max_depth)
         raw_b = np.zeros((job.dir_b.shape[1], ens.n_outputs)) if job.raw_b is None else job.raw_b
-        # shallow trees (<= 8 distinct features per path) on the margin: per-leaf tables over the background
-        max_unique = 8 if job.transform_kind == 0 else 0
-        masks = kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, job.dir_b, max_unique)
+        masks = job.masks if job.masks is not None else _leaf_tables(ens, job.dir_b, job.transform_kind)
         values = kernels.interventional(
             job.X, job.dir_b, raw_x, raw_b, job.transform_kind, ens.roots, ens.depths, job.cols, ens.value, wa, wc,
             *masks, *ens._routing(),
@@ -181,6 +180,18 @@ def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
     values = kernels.interactions(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw,
                                   *ens._routing())
     return values, raw_x
+
+
+def _leaf_tables(ens: TreeEnsemble, dir_b: np.ndarray, transform_kind: int) -> tuple[np.ndarray, ...]:
+    """Per-leaf tables over the background for trees with at most 8 distinct features per path, on
+    the margin (with a link every background row is kept apart, so no tree uses them)."""
+    max_unique = 8 if transform_kind == 0 else 0
+    return kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, dir_b, max_unique)
+
+
+def _leaf_tables_job(args: tuple[TreeEnsemble, np.ndarray, tuple[int, int]]) -> tuple[np.ndarray, ...]:
+    ens, dir_b, trees = args
+    return kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, dir_b, 8, trees)
 
 
 def _predict_prepared(ens: TreeEnsemble, X: np.ndarray) -> np.ndarray:
@@ -329,6 +340,12 @@ class TreeShap(Explainer):
         try:
             # rows cost about the same, so one chunk per worker balances the load
             chunks = chunk_indices(n, ex.n_workers)
+            if what == "interventional" and not isinstance(ex, LocalExecutor) and extra.get("transform_kind", 0) == 0:
+                # in this process: the workers build the leaf tables of a share of the trees each, once for
+                # all chunks (processes build their own rather than receive them pickled)
+                groups = chunk_indices(ens.n_trees, ex.n_workers)
+                parts = ex.map(_leaf_tables_job, [(ens, extra["dir_b"], (g.start, g.stop)) for g in groups])
+                extra = {**extra, "masks": kernels.merge_leaf_mask_plans(parts)}
             jobs = []
             for c in chunks:
                 sel = np.arange(c.start, c.stop)
