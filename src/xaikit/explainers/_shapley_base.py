@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import RandomState, check_float, check_int, check_random_state, describe, spawn_seeds
+from xaikit._validation import RandomState, check_float, check_int, check_random_state, spawn_seeds
 from xaikit.errors import InvalidParameterError
 from xaikit.execution import chunk_indices, get_executor
 from xaikit.explainers._games import Game
-from xaikit.explainers.base import Explainer
+from xaikit.explainers.base import Explainer, output_names, select_outputs
 from xaikit.explanation import Attribution
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.maskers.value_function import ValueFunction
@@ -269,25 +269,7 @@ class ShapleyExplainer(Explainer):
             ) from exc
 
     def _select_outputs(self, target: Any, n_outputs: int) -> tuple[list[int], list[str]]:
-        names = self.model.output_names
-        if names is None or len(names) != n_outputs:
-            names = [f"output{j}" for j in range(n_outputs)] if n_outputs > 1 else ["output"]
-        if target is None:
-            return list(range(n_outputs)), list(names)
-        items = list(target) if isinstance(target, (list, tuple, np.ndarray)) else [target]
-        idx = []
-        for t in items:
-            if isinstance(t, str):
-                if t not in names:
-                    raise InvalidParameterError(f"target: expected an output index or one of {names}, got {t!r}")
-                idx.append(names.index(t))
-            elif isinstance(t, (int, np.integer)) and not isinstance(t, bool) and -n_outputs <= int(t) < n_outputs:
-                idx.append(int(t) % n_outputs)
-            else:
-                raise InvalidParameterError(
-                    f"target: expected an output index in [0, {n_outputs}) or one of {names}, got {describe(t)}"
-                )
-        return idx, [names[i] for i in idx]
+        return select_outputs(target, output_names(self.model.output_names, n_outputs))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, n_background={self.masker.n_background})"

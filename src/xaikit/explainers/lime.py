@@ -50,7 +50,7 @@ from xaikit._validation import (
 from xaikit.errors import InvalidParameterError
 from xaikit.execution import chunk_indices, get_executor
 from xaikit.explainers._shapley_base import make_masker
-from xaikit.explainers.base import Explainer
+from xaikit.explainers.base import Explainer, output_names, select_outputs
 from xaikit.explanation import Attribution
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.models import adapt
@@ -446,9 +446,7 @@ class Lime(Explainer):
         self, target: Any, labels: Any, top_labels: int | None, fx: np.ndarray
     ) -> tuple[list[int], list[str], np.ndarray | None]:
         o = fx.shape[1]
-        names = self.model.output_names
-        if names is None or len(names) != o:
-            names = [f"output{j}" for j in range(o)] if o > 1 else ["output"]
+        names = output_names(self.model.output_names, o)
         options = (("target", target), ("labels", labels), ("top_labels", top_labels))
         given = [(key, v) for key, v in options if v is not None]
         if len(given) > 1:
@@ -461,22 +459,8 @@ class Lime(Explainer):
             idx = sorted({int(j) for j in top.ravel()})
             return idx, [names[i] for i in idx], top
         chosen, name = (target, "target") if target is not None else (labels, "labels")
-        if chosen is None:
-            return list(range(o)), list(names), None
-        items = list(chosen) if isinstance(chosen, (list, tuple, np.ndarray, range)) else [chosen]
-        idx = []
-        for t in items:
-            if isinstance(t, str) and t in names:
-                idx.append(names.index(t))
-            elif isinstance(t, (int, np.integer)) and not isinstance(t, bool) and -o <= int(t) < o:
-                idx.append(int(t) % o)
-            else:
-                raise InvalidParameterError(
-                    f"{name}: expected an output index in [0, {o}) or one of {names}, got {describe(t)}"
-                )
-        if len(set(idx)) != len(idx):
-            raise InvalidParameterError(f"{name}: expected each output at most once, got {items}")
-        return idx, [names[i] for i in idx], None
+        idx, chosen_names = select_outputs(chosen, names, name=name)
+        return idx, chosen_names, None
 
     def _provenance(self, masker: TabularMasker, seed: Any) -> dict[str, Any]:
         from xaikit import __version__

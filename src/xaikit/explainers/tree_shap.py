@@ -28,11 +28,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xaikit._validation import RandomState, check_array, check_choice, describe
+from xaikit._validation import RandomState, check_array, check_choice
 from xaikit.errors import InvalidParameterError
 from xaikit.execution import LocalExecutor, chunk_indices, get_executor
 from xaikit.explainers import _tree_shap_kernels as kernels
-from xaikit.explainers.base import Explainer
+from xaikit.explainers.base import Explainer, output_names, select_outputs
 from xaikit.explanation import Attribution, Interaction
 from xaikit.models.trees import TreeEnsemble, apply_transform, tree_ensemble
 
@@ -310,26 +310,9 @@ class TreeShap(Explainer):
         return self.ensemble.prepare(X, name)
 
     def _outputs(self, target: Any) -> tuple[list[int], list[str]]:
-        o = self.ensemble.n_outputs if self._two_classes is None else 2
-        names = self.ensemble.output_names if self._two_classes is None else self._two_classes
-        if names is None or len(names) != o:
-            names = [f"output{j}" for j in range(o)] if o > 1 else ["output"]
-        if target is None:
-            return list(range(o)), list(names)
-        items = list(target) if isinstance(target, (list, tuple, np.ndarray)) else [target]
-        if not items:
-            raise InvalidParameterError("target: expected at least one output, got an empty list")
-        idx: list[int] = []
-        for t in items:
-            if isinstance(t, str) and t in names:
-                idx.append(names.index(t))
-            elif isinstance(t, (int, np.integer)) and not isinstance(t, bool) and -o <= int(t) < o:
-                idx.append(int(t) % o)
-            else:
-                raise InvalidParameterError(f"target: expected an output index in [0, {o}) or one of {names}, got {describe(t)}")
-        if len(set(idx)) != len(idx):
-            raise InvalidParameterError(f"target: expected each output at most once, got {items}")
-        return idx, [names[i] for i in idx]
+        if self._two_classes is not None:
+            return select_outputs(target, self._two_classes)
+        return select_outputs(target, output_names(self.ensemble.output_names, self.ensemble.n_outputs))
 
     def _run(self, X: np.ndarray, what: str, executor: Any, **extra: Any) -> tuple[np.ndarray, np.ndarray]:
         """Values and raw margins of the rows of ``X``, the rows split over the executor's workers."""
