@@ -1,8 +1,8 @@
 """``xaikit``: the command line.
 
 ``xaikit demo`` trains a gradient-boosting classifier on the bundled breast-cancer data,
-explains 100 test rows with interventional Shapley values (``xaikit.explain`` picks TreeSHAP for
-the trees), prints the top features of a few
+explains 100 test rows with interventional TreeSHAP (``xaikit.explain`` picks it for the trees: exact
+for the log-odds, rescaled per background row to the probability), prints the top features of a few
 rows and the global ranking, and saves the explanation.
 """
 
