@@ -14,8 +14,9 @@
 ``output="probability"`` explains the response scale (logistic / exp link): per background row, the
 margin values are scaled so that they sum to the change in the response (the rescaling used by
 shap's interventional TreeExplainer). This is exact Shapley for the margin and efficient for the
-response, but not the Shapley value of the response game, which no polynomial algorithm computes;
-for that, use :class:`~xaikit.ExactShapley` or a sampled estimator on the model.
+response, but not the Shapley value of the response game, whose exact computation grows
+exponentially with the features where a row and a background row part ways; for that, use
+:class:`~xaikit.ExactShapley` or a sampled estimator on the model.
 """
 
 from __future__ import annotations
