@@ -704,14 +704,17 @@ def _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique, t_lo, t_hi):
     leaf_m = np.zeros(n_nodes, dtype=np.int64)
     leaf_start = np.zeros(n_nodes, dtype=np.int64)
     table_start = np.zeros(n_nodes, dtype=np.int64)
-    # pass 1: which trees qualify, and the sizes
+    # pass 1: each leaf's number of distinct path features; trees whose leaves all have at most
+    # max_unique of them get offsets into the feature list and the tables
     stack = np.empty(depth_cap, dtype=np.int64)
     lvl = np.empty(depth_cap, dtype=np.int64)
     path_feat = np.empty(depth_cap, dtype=np.int64)
+    leaves = np.empty(n_nodes, dtype=np.int64)
     n_feat_total = 0
     n_table_total = 0
     for t in range(t_lo, t_hi):
-        ok = True
+        ok = left[roots[t]] >= 0
+        n_leaves = 0
         top = 0
         stack[0] = roots[t]
         lvl[0] = 0
@@ -721,58 +724,29 @@ def _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique, t_lo, t_hi):
             top -= 1
             if lv >= depth_cap - 2:
                 ok = False
-                break
-            if left[node] >= 0:
+            elif left[node] >= 0:
                 path_feat[lv] = feature[node]
                 for child in (right[node], left[node]):
                     top += 1
                     stack[top] = child
                     lvl[top] = lv + 1
             else:
-                m = 0
-                for i in range(lv):
-                    seen = False
-                    for j in range(i):
-                        if path_feat[j] == path_feat[i]:
-                            seen = True
-                            break
-                    if not seen:
-                        m += 1
-                if m > max_unique:
-                    ok = False
-        use_tree[t] = ok and left[roots[t]] >= 0
-    # pass 2: per leaf features and sizes
-    for t in range(t_lo, t_hi):
-        if not use_tree[t]:
-            continue
-        top = 0
-        stack[0] = roots[t]
-        lvl[0] = 0
-        while top >= 0:
-            node = stack[top]
-            lv = lvl[top]
-            top -= 1
-            if left[node] >= 0:
-                path_feat[lv] = feature[node]
-                for child in (right[node], left[node]):
-                    top += 1
-                    stack[top] = child
-                    lvl[top] = lv + 1
-            else:
-                m = 0
-                for i in range(lv):
-                    seen = False
-                    for j in range(i):
-                        if path_feat[j] == path_feat[i]:
-                            seen = True
-                            break
-                    if not seen:
-                        m += 1
+                m = _distinct(path_feat, lv)
                 leaf_m[node] = m
-                leaf_start[node] = n_feat_total
-                n_feat_total += m
-                table_start[node] = n_table_total
-                n_table_total += (1 << m) * m
+                leaves[n_leaves] = node
+                n_leaves += 1
+                ok = m <= max_unique
+        use_tree[t] = ok
+        for i in range(n_leaves):
+            node = leaves[i]
+            if not ok:
+                leaf_m[node] = 0  # only leaves of tabulated trees carry a count
+                continue
+            m = leaf_m[node]
+            leaf_start[node] = n_feat_total
+            n_feat_total += m
+            table_start[node] = n_table_total
+            n_table_total += (1 << m) * m
     leaf_feat = np.zeros(max(n_feat_total, 1), dtype=np.int64)
     table = np.zeros(max(n_table_total, 1))
     counts = np.zeros(1 << max_unique)
@@ -853,6 +827,21 @@ def _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique, t_lo, t_hi):
                         break
                     sub = (sub - 1) & mx
     return use_tree, leaf_start, leaf_m, leaf_feat, table_start, table
+
+
+@numba.njit(cache=True, nogil=True)
+def _distinct(path_feat, depth):  # pragma: no cover - compiled
+    """How many distinct values ``path_feat[:depth]`` holds."""
+    m = 0
+    for i in range(depth):
+        seen = False
+        for j in range(i):
+            if path_feat[j] == path_feat[i]:
+                seen = True
+                break
+        if not seen:
+            m += 1
+    return m
 
 
 @numba.njit(cache=True, nogil=True)
