@@ -889,6 +889,47 @@ class _PerFeatureResult:
         """Names of the outputs (a copy)."""
         return list(self._output_names)
 
+    def _store(self, vals: np.ndarray, base_values: Any, data: Any, feature_names: Any, output_names: Any) -> None:
+        """Check the arguments shared by every such result against ``vals`` (rows first, outputs last,
+        features second) and store them."""
+        n, d, o = vals.shape[0], vals.shape[1], vals.shape[-1]
+        base = _as_float_array(base_values, "base_values", 2, "(n_rows, n_outputs)")
+        if base.shape != (n, o):
+            raise InvalidParameterError(
+                f"base_values: expected shape (n_rows, n_outputs) = {(n, o)} to match values, got {describe(base)}"
+            )
+        if feature_names is None and data is not None:
+            columns = getattr(data, "columns", None)
+            if columns is not None and len(columns) == d:
+                feature_names = [str(c) for c in columns]
+        object.__setattr__(self, "_values", vals)
+        object.__setattr__(self, "_base_values", base)
+        object.__setattr__(self, "_data", self._check_data(data, n, d))
+        object.__setattr__(self, "_feature_names", _check_names(feature_names, "feature_names", d, "x"))
+        object.__setattr__(self, "_output_names", _check_names(output_names, "output_names", o, "output"))
+
+    @staticmethod
+    def _check_data(data: Any, n: int, d: int) -> np.ndarray | None:
+        if data is None:
+            return None
+        if isinstance(data, (str, bytes)):
+            raise InvalidParameterError(f"data: expected an array of shape (n_rows, n_features), got {describe(data)}")
+        try:
+            arr = np.asarray(data)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameterError(
+                f"data: expected an array of shape (n_rows, n_features), got {describe(data)} ({exc})"
+            ) from None
+        if arr.dtype.kind in "biuf":
+            arr = np.array(arr, dtype=np.float64, copy=True)
+        else:
+            arr = np.array(arr, dtype=object, copy=True)
+        if arr.shape != (n, d):
+            raise InvalidParameterError(
+                f"data: expected shape (n_rows, n_features) = {(n, d)} to match values, got {describe(arr)}"
+            )
+        return _readonly(arr)
+
 
 class Attribution(_PerFeatureResult, Explanation):
     """Per-row, per-feature, per-output attributions (e.g. Shapley values).
@@ -953,21 +994,7 @@ class Attribution(_PerFeatureResult, Explanation):
         diagnostic_axes: Mapping[str, str] | None = None,
     ) -> None:
         vals = _as_float_array(values, "values", 3, "(n_rows, n_features, n_outputs)")
-        n, d, o = vals.shape
-        base = _as_float_array(base_values, "base_values", 2, "(n_rows, n_outputs)")
-        if base.shape != (n, o):
-            raise InvalidParameterError(
-                f"base_values: expected shape (n_rows, n_outputs) = {(n, o)} to match values, got {describe(base)}"
-            )
-        if feature_names is None and data is not None:
-            columns = getattr(data, "columns", None)
-            if columns is not None and len(columns) == d:
-                feature_names = [str(c) for c in columns]
-        self._set("_values", vals)
-        self._set("_base_values", base)
-        self._set("_data", self._check_data(data, n, d))
-        self._set("_feature_names", _check_names(feature_names, "feature_names", d, "x"))
-        self._set("_output_names", _check_names(output_names, "output_names", o, "output"))
+        self._store(vals, base_values, data, feature_names, output_names)
         super().__init__(
             method=method,
             params=params,
@@ -976,27 +1003,6 @@ class Attribution(_PerFeatureResult, Explanation):
             diagnostic_axes=diagnostic_axes,
         )
 
-    @staticmethod
-    def _check_data(data: Any, n: int, d: int) -> np.ndarray | None:
-        if data is None:
-            return None
-        if isinstance(data, (str, bytes)):
-            raise InvalidParameterError(f"data: expected an array of shape (n_rows, n_features), got {describe(data)}")
-        try:
-            arr = np.asarray(data)
-        except (TypeError, ValueError) as exc:
-            raise InvalidParameterError(
-                f"data: expected an array of shape (n_rows, n_features), got {describe(data)} ({exc})"
-            ) from None
-        if arr.dtype.kind in "biuf":
-            arr = np.array(arr, dtype=np.float64, copy=True)
-        else:
-            arr = np.array(arr, dtype=object, copy=True)
-        if arr.shape != (n, d):
-            raise InvalidParameterError(
-                f"data: expected shape (n_rows, n_features) = {(n, d)} to match values, got {describe(arr)}"
-            )
-        return _readonly(arr)
 
     # -- attributes --------------------------------------------------------------------
 
@@ -1255,25 +1261,11 @@ class Interaction(_PerFeatureResult, Explanation):
         diagnostic_axes: Mapping[str, str] | None = None,
     ) -> None:
         vals = _as_float_array(values, "values", 4, "(n_rows, n_features, n_features, n_outputs)")
-        n, d, d2, o = vals.shape
-        if d2 != d:
+        if vals.shape[1] != vals.shape[2]:
             raise InvalidParameterError(
                 f"values: expected shape (n_rows, n_features, n_features, n_outputs), got {describe(vals)}"
             )
-        base = _as_float_array(base_values, "base_values", 2, "(n_rows, n_outputs)")
-        if base.shape != (n, o):
-            raise InvalidParameterError(
-                f"base_values: expected shape (n_rows, n_outputs) = {(n, o)} to match values, got {describe(base)}"
-            )
-        if feature_names is None and data is not None:
-            columns = getattr(data, "columns", None)
-            if columns is not None and len(columns) == d:
-                feature_names = [str(c) for c in columns]
-        self._set("_values", vals)
-        self._set("_base_values", base)
-        self._set("_data", Attribution._check_data(data, n, d))
-        self._set("_feature_names", _check_names(feature_names, "feature_names", d, "x"))
-        self._set("_output_names", _check_names(output_names, "output_names", o, "output"))
+        self._store(vals, base_values, data, feature_names, output_names)
         super().__init__(
             method=method, params=params, diagnostics=diagnostics, provenance=provenance,
             diagnostic_axes=diagnostic_axes,

@@ -340,6 +340,14 @@ class TreeShap(Explainer):
                 ex.close()
         return np.concatenate([p[0] for p in parts], axis=0), np.concatenate([p[1] for p in parts], axis=0)
 
+    def _result(self, kind: type[Any], values: np.ndarray, base: np.ndarray, Xp: np.ndarray,
+                out_names: list[str], diagnostics: dict[str, Any]) -> Any:
+        return kind(
+            values=values, base_values=base, data=Xp, feature_names=self.feature_names, output_names=out_names,
+            method=self.name, params={"algorithm": self.algorithm, "output": self.output},
+            diagnostics=diagnostics, provenance=self._provenance(),
+        )
+
     def _provenance(self) -> dict[str, Any]:
         from xaikit import __version__
 
@@ -424,17 +432,7 @@ class TreeShap(Explainer):
             "exact": True,
             "runtime_s": time.perf_counter() - start,
         }
-        return Attribution(
-            values=values,
-            base_values=base,
-            data=Xp,
-            feature_names=self.feature_names,
-            output_names=out_names,
-            method=self.name,
-            params={"algorithm": self.algorithm, "output": self.output},
-            diagnostics=diagnostics,
-            provenance=self._provenance(),
-        )
+        return self._result(Attribution, values, base, Xp, out_names, diagnostics)
 
     def interactions(
         self,
@@ -463,17 +461,8 @@ class TreeShap(Explainer):
         n = Xp.shape[0]
         base = np.repeat(ens.expected_value()[None, out_idx], n, axis=0)
         gap = values.sum(axis=(1, 2)) - (raw_x[:, out_idx] - base)
-        return Interaction(
-            values=values,
-            base_values=base,
-            data=Xp,
-            feature_names=self.feature_names,
-            output_names=out_names,
-            method=self.name,
-            params={"algorithm": self.algorithm, "output": self.output},
-            diagnostics={"completeness_gap": gap, "exact": True, "runtime_s": time.perf_counter() - start},
-            provenance=self._provenance(),
-        )
+        diagnostics = {"completeness_gap": gap, "exact": True, "runtime_s": time.perf_counter() - start}
+        return self._result(Interaction, values, base, Xp, out_names, diagnostics)
 
     def __repr__(self) -> str:
         return f"TreeShap({self.ensemble!r}, algorithm={self.algorithm!r}, output={self.output!r})"
