@@ -34,7 +34,7 @@ from xaikit.explainers import (
     TreeShap,
     explain,
 )
-from xaikit.explanation import Attribution, Explanation, Interaction
+from xaikit.explanation import Attribution, Explanation, Interaction, RaggedAttribution
 from xaikit.maskers import TabularMasker, ValueFunction
 from xaikit.models import adapt
 from xaikit.models.trees import TreeEnsemble
@@ -58,6 +58,7 @@ __all__ = [
     "Explanation",
     "Attribution",
     "Interaction",
+    "RaggedAttribution",
     "SerialExecutor",
     "LocalExecutor",
     "ThreadExecutor",

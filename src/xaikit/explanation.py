@@ -2,7 +2,8 @@
 
 Every explainer returns an :class:`Explanation`. The kinds so far: :class:`Attribution`, one
 value per (row, feature, output), e.g. Shapley values; :class:`Interaction`, one value per (row,
-feature, feature, output), e.g. SHAP interaction values.
+feature, feature, output), e.g. SHAP interaction values; :class:`RaggedAttribution`, an Attribution whose
+rows have their own features (LIME on documents and images).
 
 Results are frozen: attributes cannot be set after construction and every stored array is
 read-only. They can be sliced (:meth:`Attribution.__getitem__`), turned into a tidy table
@@ -47,6 +48,9 @@ given; no extension is added or changed. The archive holds:
         Fields without an entry are ``None`` (e.g. ``data`` when it was not recorded).
     kind-specific fields
         For ``"attribution"``: ``feature_names`` and ``output_names`` (lists of str).
+        For ``"ragged-attribution"``: ``output_names``, ``row_feature_names`` (a list of lists
+        of str), ``spans`` (per row, per feature, a list of ``[start, end]``) and ``texts``
+        (list of str), each ``null`` when absent; ``segments`` is an NPY array entry.
 
 ``*.npy``
     One NPY file per numeric array (``values``, ``base_values``, numeric ``data``,
@@ -96,6 +100,7 @@ __all__ = [
     "Explanation",
     "Attribution",
     "Interaction",
+    "RaggedAttribution",
 ]
 
 FORMAT_NAME = "xaikit-explanation"
@@ -1325,3 +1330,267 @@ class Interaction(_PerFeatureResult, Explanation):
     def _repr_fields(self) -> list[tuple[str, Any]]:
         n, d, _, o = self._values.shape
         return [("n_rows", n), ("n_features", d), ("n_outputs", o)]
+
+
+class RaggedAttribution(Attribution):
+    """Attributions of rows that each have their own features: the tokens of each document, the
+    segments of each image.
+
+    The collection is stored padded: ``values`` is ``(n_rows, max_features, n_outputs)`` with
+    zeros after each row's ``lengths[i]`` features, and the collection's ``feature_names`` are
+    positions (``x0``, ``x1``, ...). One row, ``exp[i]``, is trimmed to its own features and
+    named by them (``exp[i].feature_names`` are document ``i``'s tokens, ``exp[i].values`` their
+    weights). Slicing several rows keeps the padding; features are selected one row at a time.
+
+    Parameters
+    ----------
+    values, base_values, output_names, method, params, diagnostics, provenance, diagnostic_axes
+        As for :class:`Attribution` (``values`` padded with zeros).
+    row_feature_names : list of list of str
+        Each row's feature names (unique within the row); their lengths are the rows' lengths.
+    spans : list (per row) of list (per feature) of ``[start, end]`` pairs, optional
+        Text: where each feature occurs in the row's document (``texts[i][start:end]``).
+    texts : list of str, optional
+        Text: the explained documents.
+    segments : array-like of int, shape (n_rows, height, width), optional
+        Images: each pixel's feature (segment) index.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> exp = RaggedAttribution(values=[[[0.5], [-0.2]], [[0.9], [0.0]]], base_values=[[0.1], [0.2]],
+    ...                         row_feature_names=[["good", "film"], ["bad"]], method="demo")
+    >>> exp.shape, exp.lengths.tolist()
+    ((2, 2, 1), [2, 1])
+    >>> exp[1].feature_names, exp[1].values.ravel().tolist()
+    (['bad'], [0.9])
+    >>> exp.ranking()
+    [('bad', 0.9), ('good', 0.5), ('film', 0.2)]
+    """
+
+    kind_name: ClassVar[str] = "ragged-attribution"
+    _array_fields: ClassVar[tuple[str, ...]] = ("values", "base_values", "segments")
+    _json_fields: ClassVar[tuple[str, ...]] = ("output_names", "row_feature_names", "spans", "texts")
+
+    def __init__(
+        self,
+        *,
+        values: Any,
+        base_values: Any,
+        row_feature_names: Sequence[Sequence[str]],
+        output_names: Sequence[str] | None = None,
+        spans: Sequence[Sequence[Sequence[Sequence[int]]]] | None = None,
+        texts: Sequence[str] | None = None,
+        segments: Any = None,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        diagnostics: Mapping[str, Any] | None = None,
+        provenance: Mapping[str, Any] | None = None,
+        diagnostic_axes: Mapping[str, str] | None = None,
+    ) -> None:
+        vals = _as_float_array(values, "values", 3, "(n_rows, max_features, n_outputs)")
+        n, width = vals.shape[0], vals.shape[1]
+        if not isinstance(row_feature_names, Sequence) or len(row_feature_names) != n:
+            raise InvalidParameterError(
+                f"row_feature_names: expected {n} lists of names (one per row), got {describe(row_feature_names)}"
+            )
+        for i, names in enumerate(row_feature_names):
+            if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+                raise InvalidParameterError(f"row_feature_names[{i}]: expected a list of str, got {describe(names)}")
+        rows = tuple(
+            _check_names(names, f"row_feature_names[{i}]", len(names), "x") for i, names in enumerate(row_feature_names)
+        )
+        lengths = np.array([len(r) for r in rows], dtype=np.int64)
+        if (lengths > width).any():
+            i = int(np.argmax(lengths > width))
+            raise InvalidParameterError(
+                f"row_feature_names: row {i} has {lengths[i]} names, more than the {width} feature columns of values"
+            )
+        padding = np.arange(width)[None, :] >= lengths[:, None]
+        if (vals[padding] != 0).any():
+            raise InvalidParameterError("values: expected zeros after each row's features (the padding)")
+        names = list(rows[0]) if n == 1 and lengths[0] == width else None
+        self._store(vals, base_values, None, names, output_names)
+        object.__setattr__(self, "_row_feature_names", rows)
+        object.__setattr__(self, "_lengths", _readonly(lengths))
+        object.__setattr__(self, "_spans", self._check_spans(spans, lengths))
+        if texts is not None and (isinstance(texts, str) or len(texts) != n or not all(isinstance(t, str) for t in texts)):
+            raise InvalidParameterError(f"texts: expected {n} strings (one per row), got {describe(texts)}")
+        object.__setattr__(self, "_texts", None if texts is None else tuple(texts))
+        seg = None
+        if segments is not None:
+            seg = np.asarray(segments)
+            if seg.ndim != 3 or seg.shape[0] != n or seg.dtype.kind not in "iu":
+                raise InvalidParameterError(
+                    f"segments: expected integer labels of shape (n_rows={n}, height, width), got {describe(seg)}"
+                )
+            seg = _readonly(np.array(seg, dtype=np.int64))
+        object.__setattr__(self, "_segments", seg)
+        Explanation.__init__(
+            self, method=method, params=params, diagnostics=diagnostics, provenance=provenance,
+            diagnostic_axes=diagnostic_axes,
+        )
+
+    @staticmethod
+    def _check_spans(spans: Any, lengths: np.ndarray) -> tuple[tuple[tuple[tuple[int, int], ...], ...], ...] | None:
+        if spans is None:
+            return None
+        if isinstance(spans, (str, bytes)) or len(spans) != len(lengths):
+            raise InvalidParameterError(f"spans: expected {len(lengths)} lists (one per row), got {describe(spans)}")
+        out = []
+        for i, (row, m) in enumerate(zip(spans, lengths)):
+            if len(row) != m:
+                raise InvalidParameterError(f"spans[{i}]: expected {m} lists of spans (one per feature), got {len(row)}")
+            try:
+                out.append(tuple(tuple((int(s), int(e)) for s, e in feature) for feature in row))
+            except (TypeError, ValueError):
+                raise InvalidParameterError(
+                    f"spans[{i}]: expected lists of [start, end] integer pairs, got {describe(row)}"
+                ) from None
+        return tuple(out)
+
+    # -- attributes --------------------------------------------------------------------
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Number of features of each row, shape (n_rows,)."""
+        return self._lengths  # type: ignore[no-any-return]
+
+    @property
+    def row_feature_names(self) -> list[list[str]]:
+        """Each row's feature names (a copy)."""
+        return [list(r) for r in self._row_feature_names]
+
+    @property
+    def spans(self) -> list[list[list[tuple[int, int]]]] | None:
+        """Text: per row and feature the ``(start, end)`` character spans of its occurrences."""
+        return None if self._spans is None else [[list(f) for f in row] for row in self._spans]
+
+    @property
+    def texts(self) -> list[str] | None:
+        """Text: the explained documents."""
+        return None if self._texts is None else list(self._texts)
+
+    @property
+    def segments(self) -> np.ndarray | None:
+        """Images: the segment map of each row, (n_rows, height, width)."""
+        return self._segments  # type: ignore[no-any-return]
+
+    # -- slicing -----------------------------------------------------------------------
+
+    def __getitem__(self, key: Any) -> RaggedAttribution:
+        """``exp[i]``: row ``i`` with its own features; ``exp[rows]`` or ``exp[rows, :, outputs]``:
+        several rows, padded; ``exp[i, features, outputs]``: features of one row, by position or name.
+        """
+        parts = key if isinstance(key, tuple) else (key,)
+        if len(parts) > 3:
+            raise InvalidParameterError(f"key: expected at most 3 parts (rows, features, outputs), got {len(parts)}")
+        parts = tuple(parts) + (slice(None),) * (3 - len(parts))
+        n, _, o = self._values.shape
+        rows = _resolve_index(parts[0], "rows", n, None)
+        outs = _resolve_index(parts[2], "outputs", o, self._output_names)
+        if len(np.unique(outs)) != len(outs):
+            raise InvalidParameterError("outputs: expected each output at most once, got a repeated output")
+        width = int(self._lengths[rows].max()) if len(rows) else 0
+        feats = np.arange(width)
+        row_names = [self._row_feature_names[i] for i in rows]
+        if not (isinstance(parts[1], slice) and parts[1] == slice(None)):
+            if len(rows) != 1:
+                raise InvalidParameterError(
+                    "features: rows have their own features here, so features can be selected for one row "
+                    f"at a time (e.g. exp[i, features]); got {len(rows)} rows"
+                )
+            feats = _resolve_index(parts[1], "features", width, row_names[0])
+            if len(np.unique(feats)) != len(feats):
+                raise InvalidParameterError("features: expected each feature at most once, got a repeated feature")
+            row_names = [tuple(row_names[0][j] for j in feats)]
+        spans = None
+        if self._spans is not None:
+            spans = [[self._spans[i][j] for j in (feats if len(rows) == 1 else range(self._lengths[i]))] for i in rows]
+        return RaggedAttribution(
+            values=self._values[np.ix_(rows, feats, outs)],
+            base_values=self._base_values[np.ix_(rows, outs)],
+            row_feature_names=row_names,
+            output_names=[self._output_names[i] for i in outs],
+            spans=spans,
+            texts=None if self._texts is None else [self._texts[i] for i in rows],
+            segments=None if self._segments is None else self._segments[rows],
+            method=self._method,
+            params=self._params,
+            diagnostics=self._sliced_diagnostics({"n": rows, "d": feats, "o": outs}),
+            provenance=self._provenance,
+            diagnostic_axes=self._diagnostic_axes,
+        )
+
+    # -- summaries ---------------------------------------------------------------------
+
+    def to_frame(self) -> pd.DataFrame:
+        """A tidy DataFrame with one line per (row, own feature, output): columns ``row``,
+        ``feature``, ``output``, ``value`` and ``std_err`` when the diagnostics hold it.
+
+        >>> import numpy as np
+        >>> RaggedAttribution(values=[[[1.0], [2.0]], [[3.0], [0.0]]], base_values=np.zeros((2, 1)),
+        ...                   row_feature_names=[["a", "b"], ["c"]], method="demo").to_frame()["feature"].tolist()
+        ['a', 'b', 'c']
+        """
+        import pandas as pd
+
+        n, width, o = self._values.shape
+        real = np.arange(width)[None, :] < self._lengths[:, None]  # (n, width)
+        r_idx, f_idx = np.nonzero(real)
+        frame: dict[str, Any] = {
+            "row": np.repeat(r_idx, o),
+            "feature": np.repeat(np.array([self._row_feature_names[r][f] for r, f in zip(r_idx, f_idx)], dtype=object), o),
+            "output": np.tile(np.array(self._output_names, dtype=object), len(r_idx)),
+            "value": self._values[r_idx, f_idx].reshape(-1).copy(),
+        }
+        std_err = self._diagnostics.get("std_err")
+        if isinstance(std_err, np.ndarray) and std_err.shape == self._values.shape:
+            frame["std_err"] = std_err[r_idx, f_idx].reshape(-1).copy()
+        return pd.DataFrame(frame)
+
+    def mean_abs(self) -> np.ndarray:
+        """Mean absolute attribution over rows, (n_features, n_outputs); only for one row or rows
+        of the same features (use :meth:`ranking` to compare features across rows)."""
+        names = set(self._row_feature_names)
+        if len(names) > 1:
+            raise InvalidParameterError(
+                "mean_abs: the rows have different features; use ranking() (mean |value| of each feature "
+                "name over the rows that have it) or to_frame()"
+            )
+        return super().mean_abs()
+
+    def ranking(self, output: int | str = 0) -> list[tuple[str, float]]:
+        """Feature names by decreasing mean absolute value over the rows that have them (ties: first seen first)."""
+        j = self._output_position(output)
+        total: dict[str, float] = {}
+        count: dict[str, int] = {}
+        for i, names in enumerate(self._row_feature_names):
+            for f, name in enumerate(names):
+                total[name] = total.get(name, 0.0) + abs(float(self._values[i, f, j]))
+                count[name] = count.get(name, 0) + 1
+        scores = [(name, total[name] / count[name]) for name in total]
+        return sorted(scores, key=lambda item: -item[1])
+
+    def _repr_fields(self) -> list[tuple[str, Any]]:
+        return [("n_rows", self.n_rows), ("max_features", self.n_features), ("n_outputs", self.n_outputs)]
+
+    def _repr_html_(self) -> str:
+        """A small HTML table of the top 10 feature names by mean |value| for each output."""
+        head = (
+            f"<p><b>RaggedAttribution</b> method={html.escape(repr(self._method))}, n_rows={self.n_rows}, "
+            f"n_outputs={self.n_outputs}</p>"
+        )
+        tables = []
+        for j, out_name in enumerate(self._output_names):
+            rows = "".join(
+                f"<tr><td>{rank}</td><td>{html.escape(name)}</td><td style=\"text-align:right\">{score:.4g}</td></tr>"
+                for rank, (name, score) in enumerate(self.ranking(j)[:10], start=1)
+            )
+            tables.append(
+                "<table style=\"border-collapse:collapse;margin-bottom:0.5em\">"
+                f"<caption>{html.escape(out_name)}: top features by mean |value|</caption>"
+                "<thead><tr><th>#</th><th>feature</th><th>mean |value|</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>"
+            )
+        return f"<div class=\"xaikit-attribution\">{head}{''.join(tables)}</div>"

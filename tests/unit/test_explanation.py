@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import xaikit as xk
 from xaikit import explanation as explanation_module
 from xaikit.errors import FormatError, InvalidParameterError
 from xaikit.explanation import DIAGNOSTIC_AXES, Attribution, Explanation
@@ -816,3 +817,75 @@ def test_random_round_trip_is_exact(exp: Attribution) -> None:
         assert os.listdir(tmp) == ["random.xai"]
     assert isinstance(loaded, Attribution)
     assert_same(exp, loaded)
+
+
+# ----------------------------------------------------------------------------- ragged collections
+def _ragged() -> xk.RaggedAttribution:
+    values = np.zeros((3, 3, 2))
+    values[0, :2] = [[0.5, -0.5], [-0.2, 0.2]]
+    values[1, :3] = [[0.9, -0.9], [0.1, -0.1], [0.3, -0.3]]
+    values[2, :1] = [[0.4, -0.4]]
+    return xk.RaggedAttribution(
+        values=values, base_values=np.ones((3, 2)),
+        row_feature_names=[["good", "film"], ["bad", "film", "plot"], ["good"]],
+        output_names=["neg", "pos"],
+        spans=[[[[0, 4]], [[5, 9]]], [[[0, 3]], [[4, 8]], [[9, 13]]], [[[0, 4]]]],
+        texts=["good film", "bad film plot", "good"],
+        method="lime", diagnostics={"std_err": np.abs(values) / 10},
+    )
+
+
+def test_ragged_row_has_its_own_features_and_spans() -> None:
+    exp = _ragged()
+    row = exp[1]
+    assert row.feature_names == ["bad", "film", "plot"]
+    assert row.values[0, :, 1].tolist() == [-0.9, -0.1, -0.3]
+    assert row.diagnostics["std_err"].shape == (1, 3, 2)
+    text, spans = row.texts[0], row.spans[0]
+    assert [text[s:e] for (s, e), in spans] == row.feature_names
+    one = exp[1, ["plot", "bad"], "pos"]
+    assert one.feature_names == ["plot", "bad"] and one.values.ravel().tolist() == [-0.3, -0.9]
+    assert [one.texts[0][s:e] for (s, e), in one.spans[0]] == ["plot", "bad"]
+
+
+def test_ragged_rows_keep_padding_and_refuse_feature_selection() -> None:
+    exp = _ragged()
+    two = exp[[0, 2]]
+    assert two.shape == (2, 2, 2) and two.lengths.tolist() == [2, 1]
+    assert two.values[1, 1].tolist() == [0.0, 0.0]
+    with pytest.raises(InvalidParameterError, match="features: rows have their own features"):
+        exp[:, "good"]
+    with pytest.raises(InvalidParameterError, match="mean_abs"):
+        exp.mean_abs()
+    assert exp.ranking("neg")[0] == ("bad", 0.9)
+    assert dict(exp.ranking("neg"))["good"] == pytest.approx(0.45)  # mean over the two rows that have it
+    frame = exp.to_frame()
+    assert len(frame) == (2 + 3 + 1) * 2 and set(frame["feature"]) == {"good", "film", "bad", "plot"}
+
+
+def test_ragged_round_trip(tmp_path) -> None:
+    exp = _ragged()
+    seg = np.arange(3 * 4 * 5).reshape(3, 4, 5) % 2
+    img = xk.RaggedAttribution(values=exp.values, base_values=exp.base_values,
+                               row_feature_names=exp.row_feature_names, segments=seg, method="lime")
+    for original in (exp, img):
+        path = tmp_path / "r.xai"
+        original.save(path)
+        back = xk.Explanation.load(path)
+        assert type(back) is xk.RaggedAttribution
+        np.testing.assert_array_equal(back.values, original.values)
+        assert back.row_feature_names == original.row_feature_names
+        assert back.spans == original.spans and back.texts == original.texts
+        assert (back.segments is None) == (original.segments is None)
+    np.testing.assert_array_equal(xk.Explanation.load(path).segments, seg)
+
+
+def test_ragged_bad_input_names_the_parameter() -> None:
+    values = np.ones((1, 2, 1))
+    with pytest.raises(InvalidParameterError, match="values: expected zeros after"):
+        xk.RaggedAttribution(values=values, base_values=[[0.0]], row_feature_names=[["a"]], method="m")
+    with pytest.raises(InvalidParameterError, match=r"row_feature_names\[0\]: expected unique"):
+        xk.RaggedAttribution(values=values, base_values=[[0.0]], row_feature_names=[["a", "a"]], method="m")
+    with pytest.raises(InvalidParameterError, match=r"spans\[0\]: expected 2"):
+        xk.RaggedAttribution(values=values, base_values=[[0.0]], row_feature_names=[["a", "b"]],
+                             spans=[[[[0, 1]]]], method="m")
