@@ -35,7 +35,7 @@ from xaikit.explainers import (
     explain,
 )
 from xaikit.explanation import Attribution, Explanation, Interaction, RaggedAttribution
-from xaikit.maskers import TabularMasker, ValueFunction
+from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
 from xaikit.models import adapt
 from xaikit.models.trees import TreeEnsemble
 
@@ -54,6 +54,8 @@ __all__ = [
     "TreeShap",
     "TreeEnsemble",
     "TabularMasker",
+    "TextMasker",
+    "ImageMasker",
     "ValueFunction",
     "Explanation",
     "Attribution",

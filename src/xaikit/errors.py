@@ -13,6 +13,8 @@ XaikitError
     ModelOutputError (also a ValueError): the model returned NaN/inf, strings or the wrong shape.
     CompletenessError (also an ArithmeticError): attributions do not add up within the tolerance asked for.
     FormatError (also a ValueError): a saved file is not a valid xaikit file or has an unknown version.
+    DataNotFoundError (also a FileNotFoundError): an external dataset is not on this machine (xaikit
+        never downloads data); the message names the path and the ``XAIKIT_DATA`` variable.
 
 XaikitWarning
     ConvergenceWarning: a sampled estimator stopped before reaching the tolerance asked for.
@@ -35,6 +37,7 @@ __all__ = [
     "ModelOutputError",
     "CompletenessError",
     "FormatError",
+    "DataNotFoundError",
     "XaikitWarning",
     "ConvergenceWarning",
     "ApproximationWarning",
@@ -67,6 +70,10 @@ class CompletenessError(XaikitError, ArithmeticError):
 
 class FormatError(XaikitError, ValueError):
     """A file is not a valid xaikit file, or was written by an unknown format version."""
+
+
+class DataNotFoundError(XaikitError, FileNotFoundError):
+    """An external dataset is not on this machine."""
 
 
 class XaikitWarning(UserWarning):

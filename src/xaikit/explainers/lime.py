@@ -1,11 +1,22 @@
-"""LIME for tables: a weighted linear surrogate fitted around each row.
+"""LIME: a weighted linear surrogate fitted around each row, document or image.
 
-For a row ``x`` the masker draws ``n_samples`` perturbations (:meth:`TabularMasker.sample_neighbourhood`):
-an interpretable representation ``S`` (bin or category indicators, or standardised values) and the
-model inputs. Each sample is weighted by a kernel of its Euclidean distance to ``x`` in ``S``,
-the model is called in batches, and per output a ridge regression of the model output on the
-selected columns of ``S`` is fitted with those weights. Its coefficients are the attributions and
-its intercept the base value.
+For a row ``x`` the masker draws ``n_samples`` perturbations: an interpretable representation
+``S`` and the model inputs. Each sample is weighted by a kernel of its distance to ``x``, the
+model is called in batches of ``batch_size``, and per output a ridge regression of the model
+output on the selected columns of ``S`` is fitted with those weights. Its coefficients are the
+attributions and its intercept the base value.
+
+* Tables (:class:`~xaikit.maskers.TabularMasker`): ``S`` holds bin or category indicators, or
+  standardised values (:meth:`TabularMasker.sample_neighbourhood`); distances are Euclidean in
+  ``S``; default kernel width ``0.75 * sqrt(d)``. The result is an :class:`Attribution`.
+* Documents (:class:`~xaikit.maskers.TextMasker`) and images (:class:`~xaikit.maskers.ImageMasker`):
+  ``S`` says which tokens or segments are kept; distances are cosine distances to the unperturbed
+  input (times 100 for text); default kernel widths 25 (text) and 0.25 (images), as LIME's. Each
+  document or image has its own features, so the result is a
+  :class:`~xaikit.explanation.RaggedAttribution`: ``exp[i].feature_names`` are document ``i``'s
+  tokens (or image ``i``'s segments) and ``exp[i].values`` their weights; the collection's
+  ``values`` are padded with zeros to the longest row (``exp.lengths`` tells each row's count),
+  ``exp.spans``/``exp.texts`` locate the tokens, ``exp.segments`` holds the segment maps.
 
 Diagnostics
 -----------
@@ -18,7 +29,7 @@ Diagnostics
     0 for unselected features.
 ``n_model_calls`` (n,)
     Model input rows predicted per row (``n_samples``, times ``stability + 1`` with ``stability``).
-``interpretable_features`` (n, d)
+``interpretable_features`` (n, d), tables only
     The readable name of each interpretable feature for that row (e.g. ``"age > 40.00"``).
 ``local_prediction`` (n, o)
     The surrogate's prediction at ``x``.
@@ -51,7 +62,7 @@ from xaikit.errors import InvalidParameterError
 from xaikit.execution import chunk_indices, get_executor
 from xaikit.explainers._shapley_base import make_masker
 from xaikit.explainers.base import Explainer, output_names, select_outputs
-from xaikit.explanation import Attribution
+from xaikit.explanation import Attribution, RaggedAttribution
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.models import adapt
 
@@ -111,16 +122,24 @@ def weighted_ridge(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) ->
 
 
 def weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
-    """``1 - sum w (y - pred)^2 / sum w (y - ybar_w)^2`` (1 for a perfect fit of a constant, else 0 then).
+    """``1 - sum w (y - pred)^2 / sum w (y - ybar_w)^2``.
+
+    When ``y`` is constant (to 1e-12 relative) there is nothing to explain: 1 if ``pred`` matches
+    it to the same precision, else 0.
 
     >>> weighted_r2(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]), np.ones(3))
     1.0
+    >>> weighted_r2(np.full(3, 0.2), np.full(3, 0.2 + 1e-17), np.ones(3))
+    1.0
     """
+    tiny = 1e-12 * max(1.0, float(np.abs(y).max(initial=0.0)))
+    if float(np.ptp(y)) <= tiny if y.size else True:
+        return 1.0 if float(np.abs(y - pred).max(initial=0.0)) <= tiny else 0.0
     ybar = (w @ y) / w.sum()
     num = float(w @ (y - pred) ** 2)
     den = float(w @ (y - ybar) ** 2)
-    if den <= 0:
-        return 1.0 if num <= 1e-24 else 0.0
+    if den <= 0:  # the weight sits on equal outputs only
+        return 1.0 if num <= tiny**2 * float(w.sum()) else 0.0
     return 1.0 - num / den
 
 
@@ -195,13 +214,18 @@ class _RowResult:
     stability: np.ndarray | None  # (o,)
 
 
+#: Model inputs per call when ``batch_size`` is not given, by masker kind (an image batch of 50
+#: 224x224x3 float32 images is 30 MB).
+DEFAULT_BATCH_SIZE: dict[str, int | None] = {"tabular": None, "text": 1000, "image": 50}
+
+
 @dataclass
 class _LimeJob:
-    """A chunk of rows to explain; sent whole to an executor's worker."""
+    """A chunk of rows (or documents, images) to explain; sent whole to an executor's worker."""
 
     explainer: Lime
-    masker: TabularMasker
-    rows: np.ndarray  # (r, d) encoded
+    masker: Any  # TabularMasker, TextMasker or ImageMasker
+    rows: Any  # (r, d) encoded rows, or a list of TextItem / ImageItem
     seeds: list[np.random.SeedSequence]
     outputs: list[int]
     params: dict[str, Any]
@@ -215,16 +239,32 @@ def _run_job(job: _LimeJob) -> list[_RowResult]:
     return job()
 
 
+def _masker_kind(masker: Any) -> str:
+    """``"tabular"``, ``"text"`` or ``"image"``: which neighbourhood ``masker`` draws."""
+    if isinstance(masker, TabularMasker):
+        return "tabular"
+    kind = getattr(masker, "kind", None)
+    if kind in ("text", "image") and all(hasattr(masker, a) for a in ("prepare", "sample", "render", "distances")):
+        return str(kind)
+    raise InvalidParameterError(
+        f"masker: expected a TabularMasker, TextMasker or ImageMasker, got {describe(masker)}"
+    )
+
+
 class Lime(Explainer):
     """Local surrogate explanations (LIME) of tabular models.
 
     Parameters
     ----------
     model : estimator, Pipeline, callable or adapted model
-    masker : TabularMasker
-        Training rows and how to perturb them (``discretize``, ``categorical_features``).
+        For documents, anything that maps a list of strings to predictions (e.g. a text
+        Pipeline); for images, a function of a batch of images in the layout given.
+    masker : TabularMasker, TextMasker or ImageMasker
+        Tables: training rows and how to perturb them (``discretize``, ``categorical_features``).
+        Documents: the tokenizer and how tokens are hidden. Images: the segmentation and fill.
     kernel_width : float, optional
-        Width of the proximity kernel; default ``0.75 * sqrt(d)``.
+        Width of the proximity kernel; default ``0.75 * sqrt(d)`` for tables, 25 for documents
+        and 0.25 for images (LIME's).
     kernel : callable ``(distances, kernel_width) -> weights``, optional
         Default :func:`lime_kernel`. Must be picklable for process executors.
     feature_selection : {"auto", "forward", "lasso_path", "highest_weights", "none"}
@@ -251,7 +291,7 @@ class Lime(Explainer):
         model: Any,
         /,
         *,
-        masker: TabularMasker,
+        masker: Any,
         kernel_width: float | None = None,
         kernel: Kernel | None = None,
         feature_selection: str = "auto",
@@ -260,12 +300,19 @@ class Lime(Explainer):
         output: str = "auto",
     ) -> None:
         if masker is None:
-            raise InvalidParameterError("masker: expected a TabularMasker built on training rows, got None")
+            raise InvalidParameterError(
+                "masker: expected a TabularMasker built on training rows, a TextMasker or an ImageMasker, got None"
+            )
         self.model = adapt(model, output=output)
-        self.masker = make_masker(self.model, masker=masker)
-        d = self.masker.n_features
+        self._kind = _masker_kind(masker)
+        if self._kind == "tabular":
+            self.masker = make_masker(self.model, masker=masker)
+            default_width = 0.75 * float(np.sqrt(self.masker.n_features))
+        else:
+            self.masker = masker
+            default_width = float(masker.default_kernel_width)
         self.kernel_width = (
-            0.75 * float(np.sqrt(d)) if kernel_width is None
+            default_width if kernel_width is None
             else check_float(kernel_width, "kernel_width", minimum=0.0, strict_minimum=True)
         )
         if kernel is not None and not callable(kernel):
@@ -276,7 +323,7 @@ class Lime(Explainer):
         self.feature_selection = check_choice(feature_selection, "feature_selection", FEATURE_SELECTIONS)
         self.n_features = check_int(n_features, "n_features", minimum=1)
         self.alpha = check_float(alpha, "alpha", minimum=0.0)
-        self._as_frame = self.masker.is_frame or self.model.wants_frame
+        self._as_frame = self._kind == "tabular" and (self.masker.is_frame or self.model.wants_frame)
 
     # ---------------------------------------------------------------- public
     def explain(
@@ -320,24 +367,34 @@ class Lime(Explainer):
             ``base_values`` (n, o): intercepts; diagnostics as described in the module.
         """
         start = time.perf_counter()
-        Z, masker = self.masker.encode(X, "X")
-        if np.isnan(Z).any():
-            where = tuple(int(i) for i in np.argwhere(np.isnan(Z))[0])
-            raise InvalidParameterError(f"X: LIME needs complete rows, got a missing value at index {where}")
         params: dict[str, Any] = {
             "n_samples": check_int(n_samples, "n_samples", minimum=2),
-            "batch_size": None if batch_size is None else check_int(batch_size, "batch_size", minimum=1),
+            "batch_size": (DEFAULT_BATCH_SIZE[self._kind] if batch_size is None
+                           else check_int(batch_size, "batch_size", minimum=1)),
             "stability": None if stability is None else check_int(stability, "stability", minimum=2),
         }
+        if self._kind == "tabular":
+            units, masker = self.masker.encode(X, "X")
+            if np.isnan(units).any():
+                where = tuple(int(i) for i in np.argwhere(np.isnan(units))[0])
+                raise InvalidParameterError(f"X: LIME needs complete rows, got a missing value at index {where}")
+            fx = self._predict(masker, units, params["batch_size"])
+        else:
+            masker = self.masker
+            units = masker.prepare(X, "X")
+            fx = self._predict_originals(units, params["batch_size"])
         seed_seq = check_random_state(random_state)
-        fx = self._predict(masker, Z, params["batch_size"])
         outputs, out_names, top = self._select_outputs(target, labels, top_labels, fx)
 
-        n = Z.shape[0]
+        n = len(units)
         seeds = spawn_seeds(seed_seq, n)
         ex = get_executor(executor)
         chunks = chunk_indices(n, 4 * ex.n_workers if ex.n_workers > 1 else 1)
-        jobs = [_LimeJob(self, masker, Z[list(c)], [seeds[i] for i in c], outputs, params) for c in chunks]
+        jobs = [
+            _LimeJob(self, masker, units[list(c)] if self._kind == "tabular" else [units[i] for i in c],
+                     [seeds[i] for i in c], outputs, params)
+            for c in chunks
+        ]
         try:
             results = [r for chunk in ex.map(_run_job, jobs) for r in chunk]
         finally:
@@ -345,47 +402,78 @@ class Lime(Explainer):
                 ex.close()
 
         diagnostics: dict[str, Any] = {
-            "std_err": np.stack([r.std_err for r in results]),
             "local_fidelity": np.stack([r.fidelity for r in results]),
             "local_prediction": np.stack([r.local_prediction for r in results]),
             "n_model_calls": np.array([r.n_rows for r in results], dtype=np.int64),
-            "interpretable_features": np.array([masker.interpretable_names(x) for x in Z], dtype=str),
-            "runtime_s": time.perf_counter() - start,
-            "seed": int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None,
         }
-        axes = {"interpretable_features": "nd", "local_prediction": "no"}
+        axes = {"local_prediction": "no"}
         if params["stability"] is not None:
             diagnostics["stability"] = np.stack([r.stability for r in results])
             axes["stability"] = "no"
         if top is not None:
             diagnostics["top_labels"] = top.tolist()  # per row, best first; not sliced with the rows
-        data = masker.codec.to_objects(Z) if masker.codec is not None else Z
+        seed = int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None
+        run_params = {
+            **params,
+            "kernel_width": self.kernel_width,
+            "kernel": getattr(self.kernel, "__name__", type(self.kernel).__name__),
+            "feature_selection": self.feature_selection,
+            "n_features": self.n_features,
+            "alpha": self.alpha,
+            "output": self.model.output,
+        }
+        common: dict[str, Any] = {
+            "base_values": np.stack([r.intercept for r in results]),
+            "output_names": out_names,
+            "method": self.name,
+            "provenance": self._provenance(masker, seed),
+            "diagnostic_axes": axes,
+        }
+        if self._kind != "tabular":
+            return self._ragged_result(units, results, diagnostics, {**run_params, "masker": masker.summary()},
+                                       common, start, seed)
+        diagnostics["std_err"] = np.stack([r.std_err for r in results])
+        diagnostics["interpretable_features"] = np.array([masker.interpretable_names(x) for x in units], dtype=str)
+        axes["interpretable_features"] = "nd"
+        diagnostics["runtime_s"] = time.perf_counter() - start
+        diagnostics["seed"] = seed
         return Attribution(
             values=np.stack([r.coef for r in results]),
-            base_values=np.stack([r.intercept for r in results]),
-            data=data,
+            data=masker.codec.to_objects(units) if masker.codec is not None else units,
             feature_names=list(masker.feature_names),
-            output_names=out_names,
-            method=self.name,
-            params={
-                **params,
-                "kernel_width": self.kernel_width,
-                "kernel": getattr(self.kernel, "__name__", type(self.kernel).__name__),
-                "feature_selection": self.feature_selection,
-                "n_features": self.n_features,
-                "alpha": self.alpha,
-                "discretize": masker.discretize,
-                "output": self.model.output,
-            },
+            params={**run_params, "discretize": masker.discretize},
             diagnostics=diagnostics,
-            provenance=self._provenance(masker, diagnostics["seed"]),
-            diagnostic_axes=axes,
+            **common,
+        )
+
+    def _ragged_result(self, items: list[Any], results: list[_RowResult], diagnostics: dict[str, Any],
+                       params: dict[str, Any], common: dict[str, Any], start: float, seed: int | None
+                       ) -> RaggedAttribution:
+        """Documents or images: every row has its own features, so values are padded to the longest."""
+        lengths = [item.n_features for item in items]
+        width, o = max(lengths, default=0), len(common["output_names"])
+        values = np.zeros((len(items), width, o))
+        std_err = np.zeros_like(values)
+        for i, (m, r) in enumerate(zip(lengths, results)):
+            values[i, :m], std_err[i, :m] = r.coef, r.std_err
+        diagnostics["std_err"] = std_err
+        diagnostics["runtime_s"] = time.perf_counter() - start
+        diagnostics["seed"] = seed
+        text = self._kind == "text"
+        return RaggedAttribution(
+            values=values,
+            row_feature_names=[list(item.feature_names) for item in items],
+            spans=[[[list(sp) for sp in feature] for feature in item.spans] for item in items] if text else None,
+            texts=[item.text for item in items] if text else None,
+            segments=np.stack([item.segments for item in items]) if self._kind == "image" and items else None,
+            params=params,
+            diagnostics=diagnostics,
+            **common,
         )
 
     # ---------------------------------------------------------------- per row
     def _explain_row(
-        self, masker: TabularMasker, x: np.ndarray, seed: np.random.SeedSequence, outputs: list[int],
-        params: dict[str, Any],
+        self, masker: Any, x: Any, seed: np.random.SeedSequence, outputs: list[int], params: dict[str, Any],
     ) -> _RowResult:
         coef, intercept, se, fid, local, _ = self._surrogates(masker, x, seed, outputs, params)
         n_rows = params["n_samples"]
@@ -402,16 +490,28 @@ class Lime(Explainer):
             ])
         return _RowResult(coef, intercept, se, fid, local, n_rows, stab)
 
+    def _neighbourhood(self, masker: Any, x: Any, n: int, rng: np.random.Generator, batch_size: int | None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(S, y, w)``: interpretable samples, the model's outputs on them and their kernel weights."""
+        if self._kind == "tabular":
+            S, Zs = masker.sample_neighbourhood(x, n, rng)
+            y = self._predict(masker, Zs, batch_size)
+            distances = np.sqrt(((S - S[0]) ** 2).sum(axis=1))
+        else:
+            S = masker.sample(x, n, rng)
+            step = n if batch_size is None else batch_size
+            y = np.concatenate([self.model.predict(masker.render(x, S[i : i + step])) for i in range(0, n, step)])
+            distances = masker.distances(S)
+        return S, y, np.asarray(self.kernel(distances, self.kernel_width), dtype=np.float64)
+
     def _surrogates(
-        self, masker: TabularMasker, x: np.ndarray, seed: np.random.SeedSequence, outputs: list[int],
-        params: dict[str, Any],
+        self, masker: Any, x: Any, seed: np.random.SeedSequence, outputs: list[int], params: dict[str, Any],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[set[int]]]:
         """Surrogates of every output for one neighbourhood drawn from ``seed``."""
         rng = np.random.default_rng(seed)
         n = params["n_samples"]
-        S, Zs = masker.sample_neighbourhood(x, n, rng)
-        y = self._predict(masker, Zs, params["batch_size"])[:, outputs]
-        w = np.asarray(self.kernel(np.sqrt(((S - S[0]) ** 2).sum(axis=1)), self.kernel_width), dtype=np.float64)
+        S, y, w = self._neighbourhood(masker, x, n, rng, params["batch_size"])
+        y = y[:, outputs]
         perm = 1 + rng.permutation(n - 1)
         n_test = round(0.2 * n)
         test, train = perm[:n_test], np.concatenate([[0], perm[n_test:]])
@@ -421,6 +521,10 @@ class Lime(Explainer):
         sets: list[set[int]] = []
         k = min(self.n_features, d)
         for t in range(o):
+            if d == 0:  # nothing to perturb (e.g. a document without tokens): the surrogate is a constant
+                intercept[t] = local[t] = y[0, t]
+                sets.append(set())
+                continue
             sel = select_features(S, y[:, t], w, self.n_features, self.feature_selection)
             fit = weighted_ridge(S[:, sel], y[:, t], w, self.alpha)
             coef[sel, t], se[sel, t], intercept[t] = fit.coef, fit.std_err, fit.intercept
@@ -440,6 +544,16 @@ class Lime(Explainer):
             self.model.predict(masker.decode(Z[i : i + step], as_frame=self._as_frame))
             for i in range(0, Z.shape[0], step)
         ]
+        return np.concatenate(parts, axis=0)
+
+    def _predict_originals(self, items: list[Any], batch_size: int | None) -> np.ndarray:
+        """Model outputs for the unperturbed documents or images, at most ``batch_size`` per call."""
+        step = max(1, len(items) if batch_size is None else batch_size)
+        parts = []
+        for i in range(0, len(items), step):
+            inputs = [self.masker.render(item, np.ones((1, item.n_features))) for item in items[i : i + step]]
+            joined = [t for part in inputs for t in part] if isinstance(inputs[0], list) else np.concatenate(inputs)
+            parts.append(self.model.predict(joined))
         return np.concatenate(parts, axis=0)
 
     def _select_outputs(
@@ -462,7 +576,7 @@ class Lime(Explainer):
         idx, chosen_names = select_outputs(chosen, names, name=name)
         return idx, chosen_names, None
 
-    def _provenance(self, masker: TabularMasker, seed: Any) -> dict[str, Any]:
+    def _provenance(self, masker: Any, seed: Any) -> dict[str, Any]:
         from xaikit import __version__
 
         return {
@@ -472,11 +586,13 @@ class Lime(Explainer):
             "model": self.model.describe(),
             "output": self.model.output,
             "surrogate": "weighted ridge on the interpretable representation",
-            "background": masker.summary(),
+            ("background" if self._kind == "tabular" else "masker"): masker.summary(),
             "seed": seed,
         }
 
     def __repr__(self) -> str:
+        if self._kind != "tabular":
+            return f"Lime(model={self.model!r}, masker={self.masker!r})"
         return (
             f"Lime(model={self.model!r}, n_background={self.masker.n_background}, "
             f"discretize={self.masker.discretize!r})"
