@@ -31,8 +31,10 @@ from xaikit.explainers import (
     Lime,
     PermutationShap,
     RegressionAdjustedShap,
+    SubmodularPick,
     TreeShap,
     explain,
+    submodular_pick,
 )
 from xaikit.explanation import Attribution, Explanation, Interaction, RaggedAttribution
 from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
@@ -52,6 +54,8 @@ __all__ = [
     "PermutationShap",
     "RegressionAdjustedShap",
     "TreeShap",
+    "submodular_pick",
+    "SubmodularPick",
     "TreeEnsemble",
     "TabularMasker",
     "TextMasker",

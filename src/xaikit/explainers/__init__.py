@@ -8,6 +8,7 @@ from xaikit.explainers.leverage_shap import LeverageShap
 from xaikit.explainers.lime import Lime
 from xaikit.explainers.permutation_shap import PermutationShap
 from xaikit.explainers.regression_adjusted_shap import RegressionAdjustedShap
+from xaikit.explainers.submodular_pick import SubmodularPick, submodular_pick
 from xaikit.explainers.tree_shap import TreeShap
 
 __all__ = [
@@ -23,4 +24,6 @@ __all__ = [
     "PermutationShap",
     "RegressionAdjustedShap",
     "TreeShap",
+    "SubmodularPick",
+    "submodular_pick",
 ]
