@@ -1199,18 +1199,13 @@ class Attribution(_PerFeatureResult, Explanation):
 
     def _repr_html_(self) -> str:
         """A small HTML table of the top 10 features by mean |value| for each output."""
-        scores = self.mean_abs()
-        head = (
-            f"<p><b>Attribution</b> method={html.escape(repr(self._method))}, n_rows={self.n_rows}, "
-            f"n_features={self.n_features}, n_outputs={self.n_outputs}</p>"
-        )
+        fields = ", ".join(f"{k}={v}" for k, v in self._repr_fields())
+        head = f"<p><b>{type(self).__name__}</b> method={html.escape(repr(self._method))}, {fields}</p>"
         tables = []
         for j, out_name in enumerate(self._output_names):
-            order = np.argsort(-scores[:, j], kind="stable")[:10]
             rows = "".join(
-                f"<tr><td>{rank}</td><td>{html.escape(self._feature_names[i])}</td>"
-                f"<td style=\"text-align:right\">{scores[i, j]:.4g}</td></tr>"
-                for rank, i in enumerate(order, start=1)
+                f"<tr><td>{rank}</td><td>{html.escape(name)}</td><td style=\"text-align:right\">{score:.4g}</td></tr>"
+                for rank, (name, score) in enumerate(self.ranking(j)[:10], start=1)
             )
             tables.append(
                 "<table style=\"border-collapse:collapse;margin-bottom:0.5em\">"
@@ -1574,23 +1569,3 @@ class RaggedAttribution(Attribution):
 
     def _repr_fields(self) -> list[tuple[str, Any]]:
         return [("n_rows", self.n_rows), ("max_features", self.n_features), ("n_outputs", self.n_outputs)]
-
-    def _repr_html_(self) -> str:
-        """A small HTML table of the top 10 feature names by mean |value| for each output."""
-        head = (
-            f"<p><b>RaggedAttribution</b> method={html.escape(repr(self._method))}, n_rows={self.n_rows}, "
-            f"n_outputs={self.n_outputs}</p>"
-        )
-        tables = []
-        for j, out_name in enumerate(self._output_names):
-            rows = "".join(
-                f"<tr><td>{rank}</td><td>{html.escape(name)}</td><td style=\"text-align:right\">{score:.4g}</td></tr>"
-                for rank, (name, score) in enumerate(self.ranking(j)[:10], start=1)
-            )
-            tables.append(
-                "<table style=\"border-collapse:collapse;margin-bottom:0.5em\">"
-                f"<caption>{html.escape(out_name)}: top features by mean |value|</caption>"
-                "<thead><tr><th>#</th><th>feature</th><th>mean |value|</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table>"
-            )
-        return f"<div class=\"xaikit-attribution\">{head}{''.join(tables)}</div>"

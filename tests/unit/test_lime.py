@@ -206,7 +206,8 @@ class TestOutputsAndSelection:
         assert exp.values.shape == (2, 4, 1) and exp.output_names == ["1"]
         p = model.predict_proba(X[:2])
         top = lime.explain(X[:2], top_labels=1, n_samples=200, random_state=0)
-        assert top.diagnostics["top_labels"] == [[int(np.argmax(p[0]))], [int(np.argmax(p[1]))]]
+        names = [str(c) for c in model.classes_]
+        assert top.diagnostics["top_labels"] == [[names[int(np.argmax(p[0]))]], [names[int(np.argmax(p[1]))]]]
 
     @pytest.mark.parametrize("method", ["forward", "lasso_path", "highest_weights", "auto"])
     def test_selection_finds_the_informative(self, method):

@@ -1,7 +1,7 @@
 """Real datasets read from a folder on disk, not shipped with xaikit (their licences are unclear).
 
 The folder is ``$XAIKIT_DATA`` when that environment variable is set, else ``../shared/data``
-relative to the working directory (the layout of the project's checkout). Each dataset lives in a
+(from the working directory, or beside the checkout xaikit runs from: see :func:`data_dir`). Each dataset lives in a
 sub-folder with its ``SOURCE.md`` (origin, citation, licence note). Nothing is downloaded: a
 missing file raises :class:`DataNotFoundError` naming the path and the variable to set.
 
@@ -51,14 +51,25 @@ class TextDataset:
 
 
 def data_dir() -> Path:
-    """The folder of external datasets: ``$XAIKIT_DATA`` or ``../shared/data``.
+    """The folder of external datasets.
+
+    ``$XAIKIT_DATA`` when set; else ``../shared/data`` from the working directory when it exists;
+    else ``shared/data`` beside the checkout xaikit is installed from (editable installs); else
+    ``../shared/data`` (which then does not exist, and loaders say so).
 
     >>> import os
     >>> os.environ["XAIKIT_DATA"] = "/tmp/somewhere"; str(data_dir())
     '/tmp/somewhere'
     >>> del os.environ["XAIKIT_DATA"]
     """
-    return Path(os.environ.get(DATA_ENV) or Path("..") / "shared" / "data")
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env)
+    here = Path("..") / "shared" / "data"
+    if here.is_dir():
+        return here
+    beside_checkout = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    return beside_checkout if beside_checkout.is_dir() else here
 
 
 def _file(*parts: str) -> Path:

@@ -252,7 +252,7 @@ def _masker_kind(masker: Any) -> str:
 
 
 class Lime(Explainer):
-    """Local surrogate explanations (LIME) of tabular models.
+    """Local surrogate explanations (LIME) of models of tables, documents or images.
 
     Parameters
     ----------
@@ -349,7 +349,8 @@ class Lime(Explainer):
             Outputs to explain (index or name; ``labels`` is LIME's name); all by default.
         top_labels : int, optional
             Explain the outputs that are among the ``top_labels`` largest predictions of some row
-            (their union over the rows, so that every row has the same outputs).
+            (their union over the rows, so that every row has the same outputs);
+            ``diagnostics["top_labels"]`` lists each row's own top output names, best first.
         n_samples : int
             Perturbations per row (row 0 is the row itself); at least 2.
         batch_size : int, optional
@@ -362,7 +363,7 @@ class Lime(Explainer):
 
         Returns
         -------
-        Attribution
+        Attribution, or RaggedAttribution for documents and images
             ``values`` (n, d, o): surrogate coefficients on the interpretable features;
             ``base_values`` (n, o): intercepts; diagnostics as described in the module.
         """
@@ -411,7 +412,7 @@ class Lime(Explainer):
             diagnostics["stability"] = np.stack([r.stability for r in results])
             axes["stability"] = "no"
         if top is not None:
-            diagnostics["top_labels"] = top.tolist()  # per row, best first; not sliced with the rows
+            diagnostics["top_labels"] = top  # per row, best first; not sliced with the rows
         seed = int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None
         run_params = {
             **params,
@@ -558,7 +559,7 @@ class Lime(Explainer):
 
     def _select_outputs(
         self, target: Any, labels: Any, top_labels: int | None, fx: np.ndarray
-    ) -> tuple[list[int], list[str], np.ndarray | None]:
+    ) -> tuple[list[int], list[str], list[list[str]] | None]:
         o = fx.shape[1]
         names = output_names(self.model.output_names, o)
         options = (("target", target), ("labels", labels), ("top_labels", top_labels))
@@ -571,7 +572,7 @@ class Lime(Explainer):
             k = check_int(top_labels, "top_labels", minimum=1, maximum=o)
             top = np.argsort(-fx, axis=1, kind="stable")[:, :k]
             idx = sorted({int(j) for j in top.ravel()})
-            return idx, [names[i] for i in idx], top
+            return idx, [names[i] for i in idx], [[names[int(j)] for j in row] for row in top]
         chosen, name = (target, "target") if target is not None else (labels, "labels")
         idx, chosen_names = select_outputs(chosen, names, name=name)
         return idx, chosen_names, None
