@@ -39,9 +39,11 @@ def test_every_executor_gives_identical_values(data, forest, algorithm: str) -> 
     explainer = xk.TreeShap(forest, background=bg)
     serial = explainer.explain(X[:20]).values
     threads = explainer.explain(X[:20], executor="threads:2").values
+    many = explainer.explain(X[:20], executor="threads:20").values  # rows split as well as trees
     with xk.LocalExecutor(2) as pool:
         processes = explainer.explain(X[:20], executor=pool).values
     np.testing.assert_array_equal(serial, threads)
+    np.testing.assert_array_equal(serial, many)
     np.testing.assert_array_equal(serial, processes)
 
 

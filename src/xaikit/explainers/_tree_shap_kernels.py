@@ -454,9 +454,10 @@ def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, lef
 def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_col, value, wa, wc, use_tree,
                    leaf_start, leaf_m, leaf_feat, table_start, table, left, right, feature, threshold, missing_left,
                    missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
-                   cat_flags):  # pragma: no cover - compiled
+                   cat_flags, node_lo, node_hi):  # pragma: no cover - compiled
     """``transform_kind``: 0 identity (margin), 1 logistic, 2 exp; ``dirB[node, b]`` is the go-left
-    flag of each node for the background rows. For each explained row, trees are taken one at a
+    flag of each node for the background rows; ``node_lo:node_hi`` holds every node of the trees
+    in ``roots`` (a group of trees may be given). For each explained row, trees are taken one at a
     time with every background row (the tree's flags stay in cache); memory: one row of flags and,
     for a link, the per-background-row margin values of the row."""
     n, d = X.shape
@@ -536,7 +537,7 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
     if not any_walk:
         return phi
     for r in range(n):
-        for node in range(n_nodes):
+        for node in range(node_lo, node_hi):
             if left[node] >= 0:
                 dx[node] = _go_left(X[r, feature[node]], node, threshold, missing_left, missing_kind, categorical,
                                     cat_offset, cat_len, cat_bits, strict, cat_flags)
@@ -654,36 +655,10 @@ def leaf_mask_plan(roots: np.ndarray, left: np.ndarray, right: np.ndarray, featu
     Returns ``(use_tree, leaf_start, leaf_m, leaf_feat, table_start, table)``: per tree whether
     every leaf qualifies; per node the offset of its features in ``leaf_feat`` (leaves only), their
     count, and the offset of its table in ``table``. ``trees=(lo, hi)`` builds the tables of those
-    trees only (the others are marked unused); :func:`merge_leaf_mask_plans` joins such parts.
+    trees only (the others are marked unused).
     """
     lo, hi = (0, roots.shape[0]) if trees is None else trees
     return _leaf_mask_plan(roots, left, right, feature, dir_b, max_unique, lo, hi)
-
-
-def merge_leaf_mask_plans(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
-    """Join plans built for disjoint ranges of trees into one (offsets shifted, tables concatenated)."""
-    use = np.zeros_like(parts[0][0])
-    leaf_start = np.zeros_like(parts[0][1])
-    leaf_m = np.zeros_like(parts[0][2])
-    table_start = np.zeros_like(parts[0][4])
-    feats: list[np.ndarray] = []
-    tables: list[np.ndarray] = []
-    feat_off = table_off = 0
-    for p_use, p_start, p_m, p_feat, p_tstart, p_table in parts:
-        use |= p_use
-        nodes = p_m > 0
-        n_feat = int((p_start + p_m)[nodes].max()) if nodes.any() else 0
-        n_tab = int((p_tstart + (1 << p_m) * p_m)[nodes].max()) if nodes.any() else 0
-        leaf_m[nodes] = p_m[nodes]
-        leaf_start[nodes] = p_start[nodes] + feat_off
-        table_start[nodes] = p_tstart[nodes] + table_off
-        feats.append(p_feat[:n_feat])
-        tables.append(p_table[:n_tab])
-        feat_off += n_feat
-        table_off += n_tab
-    leaf_feat = np.concatenate(feats) if feat_off else np.zeros(1, dtype=np.int64)
-    table = np.concatenate(tables) if table_off else np.zeros(1)
-    return use, leaf_start, leaf_m, leaf_feat, table_start, table
 
 
 @numba.njit(cache=True, nogil=True)

@@ -25,13 +25,14 @@ import platform
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, ClassVar
 
 import numpy as np
 
 from xaikit._validation import RandomState, check_array, check_choice
 from xaikit.errors import InvalidParameterError
-from xaikit.execution import LocalExecutor, chunk_indices, get_executor
+from xaikit.execution import chunk_indices, get_executor
 from xaikit.explainers import _tree_shap_kernels as kernels
 from xaikit.explainers.base import Explainer, output_names, select_outputs
 from xaikit.explanation import Attribution, Interaction
@@ -141,12 +142,18 @@ def _frame_to_numbers(frame: Any, name: str, categories: list[list[Any]] | None)
     return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
 
 
+#: Tree groups of the interventional margin values: a fixed number, so that every executor sums
+#: the same parts in the same order and gives identical values.
+_N_TREE_GROUPS = 8
+
+
 @dataclass
 class _TreeJob:
     """Rows to explain with one algorithm; sent whole to an executor's worker.
 
     ``dir_b`` (the background's go-left flags) and ``cols`` are computed once per call and shared
-    by all chunks."""
+    by all chunks. ``trees=(lo, hi)`` restricts the job to those trees (interventional margin
+    values add up over trees; the job then builds its trees' leaf tables itself)."""
 
     ensemble: TreeEnsemble
     X: np.ndarray
@@ -156,22 +163,32 @@ class _TreeJob:
     plan: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     raw_b: np.ndarray | None = None
     transform_kind: int = 0
-    masks: tuple[np.ndarray, ...] | None = None
+    trees: tuple[int, int] | None = None
 
 
 def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
-    """The chunk's values and its rows' raw margins (predicted here, in parallel)."""
+    """The chunk's values and its rows' raw margins (predicted here, in parallel).
+
+    With ``job.trees`` the margins are those trees' sums, without the ensemble's base offset."""
     ens = job.ensemble
-    raw_x = _predict_prepared(ens, job.X)
     if job.what == "interventional" and job.dir_b is not None:
         wa, wc = kernels.pair_weights(ens.max_depth)
+        if job.trees is None:
+            lo, hi, node_lo, node_hi = 0, ens.n_trees, 0, ens.left.shape[0]
+            raw_x = _predict_prepared(ens, job.X)
+        else:
+            (lo, hi), (node_lo, node_hi) = job.trees, _node_range(ens, *job.trees)
+            raw_x = _predict_prepared(ens, job.X, job.trees)
         raw_b = np.zeros((job.dir_b.shape[1], ens.n_outputs)) if job.raw_b is None else job.raw_b
-        masks = job.masks if job.masks is not None else _leaf_tables(ens, job.dir_b, job.transform_kind)
+        max_unique = 8 if job.transform_kind == 0 else 0  # a link keeps every background row apart
+        use, *masks = kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, job.dir_b, max_unique,
+                                             (lo, hi))
         values = kernels.interventional(
-            job.X, job.dir_b, raw_x, raw_b, job.transform_kind, ens.roots, ens.depths, job.cols, ens.value, wa, wc,
-            *masks, *ens._routing(),
+            job.X, job.dir_b, raw_x, raw_b, job.transform_kind, ens.roots[lo:hi], ens.depths[lo:hi],
+            job.cols[lo:hi], ens.value, wa, wc, use[lo:hi], *masks, *ens._routing(), node_lo, node_hi,
         )
         return values, raw_x
+    raw_x = _predict_prepared(ens, job.X)
     qn, qw = kernels.quadrature(ens.max_depth)
     if job.what == "path_dependent" and job.plan is not None:
         z, g1, inv_g1 = job.plan
@@ -183,23 +200,32 @@ def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
     return values, raw_x
 
 
-def _leaf_tables(ens: TreeEnsemble, dir_b: np.ndarray, transform_kind: int) -> tuple[np.ndarray, ...]:
-    """Per-leaf tables over the background for trees with at most 8 distinct features per path, on
-    the margin (with a link every background row is kept apart, so no tree uses them)."""
-    max_unique = 8 if transform_kind == 0 else 0
-    return kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, dir_b, max_unique)
+def _node_range(ens: TreeEnsemble, lo: int, hi: int) -> tuple[int, int]:
+    """The nodes of trees ``lo:hi`` (the parsers store each tree's nodes contiguously, in tree order)."""
+    if lo == 0 and hi == ens.n_trees:
+        return 0, int(ens.left.shape[0])
+    return int(ens.roots[lo]), int(ens.roots[hi]) if hi < ens.n_trees else int(ens.left.shape[0])
 
 
-def _leaf_tables_job(args: tuple[TreeEnsemble, np.ndarray, tuple[int, int]]) -> tuple[np.ndarray, ...]:
-    ens, dir_b, trees = args
-    return kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, dir_b, 8, trees)
+def _tree_groups(ens: TreeEnsemble, n_groups: int) -> list[tuple[int, int]]:
+    """At most ``n_groups`` contiguous ranges of trees with about the same number of nodes each."""
+    n_trees = ens.n_trees
+    if n_trees == 0 or ens.roots[0] != 0 or (np.diff(ens.roots) <= 0).any():
+        return [(0, n_trees)]  # not stored tree by tree: one group
+    ends = np.append(ens.roots[1:], ens.left.shape[0]).astype(np.float64)
+    cuts = np.searchsorted(ends, ens.left.shape[0] * np.arange(1, n_groups) / n_groups, side="left") + 1
+    bounds = np.unique(np.concatenate([[0], np.clip(cuts, 1, n_trees), [n_trees]]))
+    return [(int(a), int(b)) for a, b in pairwise(bounds) if b > a]
 
 
-def _predict_prepared(ens: TreeEnsemble, X: np.ndarray) -> np.ndarray:
-    """Raw margins of rows already through :meth:`TreeEnsemble.prepare`."""
+def _predict_prepared(ens: TreeEnsemble, X: np.ndarray, trees: tuple[int, int] | None = None) -> np.ndarray:
+    """Raw margins of rows already through :meth:`TreeEnsemble.prepare`; with ``trees=(lo, hi)``
+    the sums of those trees' leaf values only (no base offset)."""
     from xaikit.models.trees import _predict
 
-    return _predict(X, ens.roots, ens.value, ens.base_offset, *ens._routing())
+    if trees is None:
+        return _predict(X, ens.roots, ens.value, ens.base_offset, *ens._routing())
+    return _predict(X, ens.roots[trees[0]:trees[1]], ens.value, np.zeros(ens.n_outputs), *ens._routing())
 
 
 class TreeShap(Explainer):
@@ -322,23 +348,32 @@ class TreeShap(Explainer):
         ens = self.ensemble
         cols = kernels.tree_columns(ens.roots, ens.left, ens.right, ens.value)
         try:
+            if what == "interventional" and extra.get("transform_kind", 0) == 0:
+                return self._run_by_trees(X, ex, cols, extra)
             # rows cost about the same, so one chunk per worker balances the load
-            chunks = chunk_indices(n, ex.n_workers)
-            if what == "interventional" and not isinstance(ex, LocalExecutor) and extra.get("transform_kind", 0) == 0:
-                # in this process: the workers build the leaf tables of a share of the trees each, once for
-                # all chunks (processes build their own rather than receive them pickled)
-                groups = chunk_indices(ens.n_trees, ex.n_workers)
-                parts = ex.map(_leaf_tables_job, [(ens, extra["dir_b"], (g.start, g.stop)) for g in groups])
-                extra = {**extra, "masks": kernels.merge_leaf_mask_plans(parts)}
-            jobs = []
-            for c in chunks:
-                sel = np.arange(c.start, c.stop)
-                jobs.append(_TreeJob(ens, X[sel], what, cols, **extra))
+            jobs = [_TreeJob(ens, X[c.start:c.stop], what, cols, **extra) for c in chunk_indices(n, ex.n_workers)]
             parts = ex.map(_run_tree_job, jobs)
         finally:
             if ex is not executor:
                 ex.close()
         return np.concatenate([p[0] for p in parts], axis=0), np.concatenate([p[1] for p in parts], axis=0)
+
+    def _run_by_trees(self, X: np.ndarray, ex: Any, cols: np.ndarray, extra: dict[str, Any]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Interventional margin values as sums over a fixed number of tree groups (each job builds
+        the leaf tables of its trees only); rows are split too when there are more workers than groups."""
+        ens = self.ensemble
+        groups = _tree_groups(ens, _N_TREE_GROUPS)
+        row_chunks = chunk_indices(X.shape[0], -(-ex.n_workers // len(groups)))
+        jobs = [_TreeJob(ens, X[c.start:c.stop], "interventional", cols, trees=g, **extra)
+                for c in row_chunks for g in groups]
+        parts = ex.map(_run_tree_job, jobs)
+        values, raw = [], []
+        for i in range(len(row_chunks)):
+            chunk = parts[i * len(groups):(i + 1) * len(groups)]
+            values.append(np.sum([p[0] for p in chunk], axis=0))  # same order whatever the executor
+            raw.append(ens.base_offset + np.sum([p[1] for p in chunk], axis=0))
+        return np.concatenate(values, axis=0), np.concatenate(raw, axis=0)
 
     def _result(self, kind: type[Any], values: np.ndarray, base: np.ndarray, Xp: np.ndarray,
                 out_names: list[str], diagnostics: dict[str, Any]) -> Any:
