@@ -209,6 +209,9 @@ class TabularMasker:
         DataFrame columns (categories, strings, booleans) always are.
     training_labels : array-like (m,), optional
         Labels of the background rows, for ``discretize="entropy"``.
+    sample_around_instance : bool
+        LIME: draw continuous (not binned) features around the explained row's value instead
+        of the training mean (the spread is the training standard deviation either way).
 
     Examples
     --------
@@ -231,7 +234,13 @@ class TabularMasker:
         discretize: str | None = None,
         categorical_features: Sequence[int | str] | None = None,
         training_labels: Any = None,
+        sample_around_instance: bool = False,
     ) -> None:
+        if not isinstance(sample_around_instance, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"sample_around_instance: expected True or False, got {describe(sample_around_instance)}"
+            )
+        self.sample_around_instance = bool(sample_around_instance)
         if background is None:
             raise InvalidParameterError("background: expected an array or DataFrame of rows, got None")
         self.is_frame = is_frame(background)
@@ -418,6 +427,8 @@ class TabularMasker:
         if self.discretize is not None or self.categorical_features:
             out["discretize"] = self.discretize
             out["categorical_features"] = [self.feature_names[j] for j in self.categorical_features]
+        if self.sample_around_instance:
+            out["sample_around_instance"] = True
         return out
 
     # ------------------------------------------------------------------ LIME neighbourhood
@@ -487,8 +498,9 @@ class TabularMasker:
           equals ``x``'s, else 0;
         * binned (``discretize`` set): a bin drawn with its training frequency, the value drawn
           from the bin's truncated normal; interpretable 1 when the bin is ``x``'s, else 0;
-        * continuous: ``N(0, 1) * std + mean`` with the training mean and standard deviation;
-          interpretable the standardised value ``(value - mean) / std``.
+        * continuous: ``N(0, 1) * std + mean`` with the training mean and standard deviation
+          (``+ x`` instead of ``+ mean`` with ``sample_around_instance``); interpretable the
+          standardised value ``(value - mean) / std``.
 
         Examples
         --------
@@ -511,8 +523,9 @@ class TabularMasker:
         if continuous:
             mean, std = stats["mean"][continuous], stats["std"][continuous]
             normal = rng.standard_normal((n - 1, len(continuous)))
-            Z[1:, continuous] = normal * std + mean
-            S[1:, continuous] = normal
+            centre = x[continuous] if self.sample_around_instance else mean
+            Z[1:, continuous] = normal * std + centre
+            S[1:, continuous] = (Z[1:, continuous] - mean) / std if self.sample_around_instance else normal
             S[0, continuous] = (x[continuous] - mean) / std
         for j in range(d):
             if j in stats["categories"]:
