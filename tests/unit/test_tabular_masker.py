@@ -464,3 +464,15 @@ def test_sample_around_instance_centres_continuous_features_on_the_row() -> None
     np.testing.assert_allclose(Z_mean[1:].mean(axis=0), bg.mean(axis=0), atol=0.15)
     with pytest.raises(InvalidParameterError, match="sample_around_instance"):
         TabularMasker(bg, sample_around_instance="yes")
+
+
+@pytest.mark.parametrize("a, b", [(-0.5, 0.3), (1.0, np.inf), (-np.inf, -6.0), (7.0, 7.5), (-np.inf, np.inf), (-40.0, -39.0)])
+def test_truncated_normal_draws_follow_scipy_truncnorm(a: float, b: float) -> None:
+    from scipy import stats
+
+    from xaikit.maskers.discretize import truncated_standard_normal
+
+    z = truncated_standard_normal(np.full(4000, a), np.full(4000, b), np.random.default_rng(0))
+    assert np.isfinite(z).all() and (z >= a).all() and (z <= b).all()
+    if a > -30:  # the last interval's probability underflows: only the bounds are checked
+        assert stats.kstest(z, stats.truncnorm(a, b).cdf).pvalue > 1e-3

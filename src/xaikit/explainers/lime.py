@@ -96,26 +96,44 @@ class RidgeFit:
         return self.intercept + X @ self.coef
 
 
-def weighted_ridge(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> RidgeFit:
-    """Ridge regression with sample weights and an unpenalised intercept, with sandwich standard errors.
-
-    Minimises ``sum_i w_i (y_i - b0 - x_i . b)^2 + alpha |b|^2``. The standard errors are the
-    HC0 sandwich ``A^-1 (Xc' diag(w^2 r^2) Xc) A^-1`` with ``A = Xc' W Xc + alpha I`` and ``Xc``
-    centred on the weighted means.
-
-    >>> X = np.arange(5.0)[:, None]; fit = weighted_ridge(X, 1 + 2 * X[:, 0], np.ones(5), 0.0)
-    >>> round(fit.intercept, 6), fit.coef.round(6).tolist(), fit.std_err.round(6).tolist()
-    (1.0, [2.0], [0.0])
-    """
+def _centred_system(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float
+                    ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
+    """``(Xc, yc, ybar, xbar, A, rhs)`` of the weighted ridge normal equations ``A b = rhs``."""
     sw = w.sum()
     xbar = (w @ X) / sw
     ybar = float(w @ y) / sw
     Xc = X - xbar
     yc = y - ybar
     A = Xc.T @ (Xc * w[:, None]) + alpha * np.eye(X.shape[1])
-    b = np.linalg.lstsq(A, Xc.T @ (w * yc), rcond=None)[0]
+    return Xc, yc, ybar, xbar, A, Xc.T @ (w * yc)
+
+
+def ridge_coef(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> np.ndarray:
+    """The coefficients of :func:`weighted_ridge` alone (no standard errors), by one least-squares solve.
+
+    >>> ridge_coef(np.arange(5.0)[:, None], 1 + 2 * np.arange(5.0), np.ones(5), 0.0).round(6).tolist()
+    [2.0]
+    """
+    _, _, _, _, A, rhs = _centred_system(X, y, w, alpha)
+    return np.linalg.lstsq(A, rhs, rcond=None)[0]
+
+
+def weighted_ridge(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> RidgeFit:
+    """Ridge regression with sample weights and an unpenalised intercept, with sandwich standard errors.
+
+    Minimises ``sum_i w_i (y_i - b0 - x_i . b)^2 + alpha |b|^2``. The standard errors are the
+    HC0 sandwich ``A^-1 (Xc' diag(w^2 r^2) Xc) A^-1`` with ``A = Xc' W Xc + alpha I`` and ``Xc``
+    centred on the weighted means. One pseudo-inverse of ``A`` gives both the coefficients
+    (the minimum-norm solution when ``A`` is singular) and the covariance.
+
+    >>> X = np.arange(5.0)[:, None]; fit = weighted_ridge(X, 1 + 2 * X[:, 0], np.ones(5), 0.0)
+    >>> round(fit.intercept, 6), fit.coef.round(6).tolist(), fit.std_err.round(6).tolist()
+    (1.0, [2.0], [0.0])
+    """
+    Xc, yc, ybar, xbar, A, rhs = _centred_system(X, y, w, alpha)
+    Ainv = np.linalg.pinv(A, hermitian=True)
+    b = Ainv @ rhs
     r = yc - Xc @ b
-    Ainv = np.linalg.pinv(A)
     meat = Xc.T @ (Xc * ((w * r) ** 2)[:, None])
     cov = Ainv @ meat @ Ainv
     return RidgeFit(b, float(ybar - xbar @ b), np.sqrt(np.clip(np.diag(cov), 0.0, None)))
@@ -197,7 +215,7 @@ def select_features(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method:
     if method == "forward":
         return _forward(S, y, w, k)
     if method == "highest_weights":
-        coef = weighted_ridge(S, y, w, 0.01).coef
+        coef = ridge_coef(S, y, w, 0.01)
         order = np.argsort(-np.abs(coef * S[0]), kind="stable")
         return np.sort(order[:k])
     return _lasso_path(S, y, w, k)
