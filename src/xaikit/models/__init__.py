@@ -21,15 +21,21 @@ def _type_path(obj: Any) -> str:
     return f"{t.__module__}.{t.__qualname__}"
 
 
+def _is_torch_module(obj: Any) -> bool:
+    """Whether ``obj`` is a ``torch.nn.Module``, judged by the names of its type's bases (torch is not imported)."""
+    return any(f"{c.__module__}.{c.__qualname__}" == "torch.nn.modules.module.Module" for c in type(obj).__mro__)
+
+
 def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
     """Wrap ``model`` so that ``predict(X)`` returns float64 ``(n, n_outputs)``.
 
     Parameters
     ----------
-    model : estimator, Pipeline, callable, or an already adapted model
+    model : estimator, Pipeline, torch.nn.Module, callable, or an already adapted model
     output : {"auto", "probability", "log_odds", "raw"}
         The response to explain; ``"auto"`` is probabilities for classifiers, the
-        prediction for regressors, and the return value for plain functions.
+        prediction for regressors, and the return value for plain functions and torch
+        modules (see :class:`xaikit.models.torch.TorchModel`).
 
     Examples
     --------
@@ -49,6 +55,10 @@ def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
             )
         return model
     path = _type_path(model)
+    if _is_torch_module(model):
+        from xaikit.models.torch import TorchModel
+
+        return TorchModel(model, output=output)
     from xaikit.models.sklearn import SklearnModel, is_sklearn_like
 
     if path.startswith("sklearn.") or is_sklearn_like(model):
@@ -56,5 +66,6 @@ def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
     if callable(model):
         return FunctionModel(model, output=output)
     raise UnsupportedModelError(
-        f"model: expected a scikit-learn style estimator, a Pipeline or a function of a batch, got {path}"
+        f"model: expected a scikit-learn style estimator, a Pipeline, a torch.nn.Module or a function of a batch, "
+        f"got {path}"
     )

@@ -1,0 +1,204 @@
+"""Class activation maps from a layer's activations and gradients: Grad-CAM and Grad-CAM++.
+
+Both are written over the ``"layer_gradients"`` capability: ``model.layer_gradients(X, layer,
+target)`` returns the layer's output ``A`` (n, channels, *grid) and the gradient ``G`` of the target
+output with respect to it. The map lives on the layer's grid; with ``upsample=True`` it is
+resized to the input's spatial size by linear interpolation (bilinear for 2-D grids), as Captum's
+``LayerAttribution.interpolate(..., "bilinear")``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from xaikit.errors import InvalidParameterError
+from xaikit.explainers.base import Explainer
+from xaikit.explainers.gradients import (
+    _adapt,
+    _as_input,
+    _batch_size,
+    _result,
+    resolve_target,
+)
+from xaikit.explanation import Attribution
+
+__all__ = ["GradCam", "GradCamPlusPlus", "interpolate_linear"]
+
+
+def _linear_axis(arr: np.ndarray, axis: int, size: int) -> np.ndarray:
+    """Resize one axis by linear interpolation with half-pixel centres (``align_corners=False``)."""
+    n_in = arr.shape[axis]
+    if n_in == size:
+        return arr
+    src = (np.arange(size) + 0.5) * (n_in / size) - 0.5
+    src = np.maximum(src, 0.0)
+    lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = src - lo
+    shape = [1] * arr.ndim
+    shape[axis] = size
+    frac = frac.reshape(shape)
+    return np.take(arr, lo, axis=axis) * (1.0 - frac) + np.take(arr, hi, axis=axis) * frac
+
+
+def interpolate_linear(maps: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
+    """Resize ``maps`` (n, *grid) to (n, *size) by (multi)linear interpolation.
+
+    Sample positions follow ``torch.nn.functional.interpolate(..., mode="bilinear",
+    align_corners=False)`` (``"linear"`` / ``"trilinear"`` for 1-D / 3-D grids): output element ``j``
+    reads input position ``(j + 0.5) * in / out - 0.5``, clamped at the borders.
+
+    Examples
+    --------
+    >>> interpolate_linear(np.array([[0.0, 1.0]]), (4,)).tolist()
+    [[0.0, 0.25, 0.75, 1.0]]
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim - 1 != len(size):
+        raise InvalidParameterError(
+            f"size: expected {maps.ndim - 1} lengths for maps of shape {maps.shape}, got {tuple(size)}"
+        )
+    for k, length in enumerate(size):
+        maps = _linear_axis(maps, k + 1, int(length))
+    return maps
+
+
+class GradCam(Explainer):
+    """Grad-CAM (Selvaraju et al. 2017): a layer's channels weighted by their mean gradient.
+
+    ``cam = relu(sum_k w_k A_k)`` with ``w_k`` the gradient of the target output averaged over the
+    layer's grid, as Captum's ``LayerGradCam``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or a model with the ``"layer_gradients"`` capability
+    layer : str or module
+        The layer explained, by name (``dict(module.named_modules())``, e.g. ``"features.6"``) or
+        the submodule itself. Its output must have a channel axis and a grid: (n, channels, *grid).
+    upsample : bool
+        Resize the map to the input's spatial size (``X.shape[2:]``, channels first) by linear
+        interpolation; ``False`` keeps the layer's grid.
+    relu : bool
+        Keep only the positive part of the map, as the paper does (Captum's
+        ``relu_attributions=True``; its default is ``False``).
+    output : str
+
+    Examples
+    --------
+    >>> import numpy as np, torch, xaikit as xk
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(),
+    ...                           torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(2, 3))
+    >>> exp = xk.GradCam(net, layer="1", upsample=False).explain(np.ones((1, 1, 4, 4)), target=0)
+    >>> exp.shape, exp.diagnostics["attribution_shape"]
+    ((1, 16, 1), [4, 4])
+    """
+
+    name = "grad_cam"
+    requires = frozenset({"layer_gradients"})
+    exact = True
+
+    def __init__(
+        self, model: Any, /, *, layer: Any, upsample: bool = True, relu: bool = True, output: str = "auto"
+    ) -> None:
+        self.model = _adapt(model, output, self.requires, type(self).__name__)
+        resolve = getattr(self.model, "resolve_layer", None)
+        self.layer_name, self.layer = resolve(layer) if resolve is not None else (str(layer), layer)
+        self.upsample = bool(upsample)
+        self.relu = bool(relu)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model.describe()}, layer={self.layer_name!r})"
+
+    @staticmethod
+    def _weights(A: np.ndarray, G: np.ndarray) -> np.ndarray:
+        """Channel weights (n, channels)."""
+        return G.reshape(G.shape[0], G.shape[1], -1).mean(axis=2)
+
+    def explain(self, X: Any, /, *, target: Any = None, batch_size: int | None = None) -> Attribution:
+        """Class activation maps of every row of ``X``.
+
+        Parameters
+        ----------
+        X : array or tensor (n, channels, *spatial)
+        target : int, str, array of n ints, "predicted" or callable, optional
+        batch_size : int, optional
+
+        Returns
+        -------
+        Attribution
+            ``values`` (n, prod(grid), 1) with ``diagnostics["attribution_shape"]`` the grid: the
+            input's spatial shape when upsampled, else the layer's.
+        """
+        start = time.perf_counter()
+        Xa = _as_input(X)
+        bs = _batch_size(batch_size)
+        idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
+        acts, grads = [], []
+        for i in range(0, Xa.shape[0], bs):
+            a, g = self.model.layer_gradients(Xa[i : i + bs], self.layer, idx[i : i + bs])  # type: ignore[attr-defined]
+            acts.append(np.asarray(a, dtype=np.float64))
+            grads.append(np.asarray(g, dtype=np.float64))
+        A, G = np.concatenate(acts), np.concatenate(grads)
+        if A.ndim < 3:
+            raise InvalidParameterError(
+                f"layer: {type(self).__name__} needs a layer whose output has channels and a grid "
+                f"(n, channels, ...), got output of shape {A.shape} from {self.layer_name!r}"
+            )
+        w = self._weights(A, G)
+        cam = np.einsum("nc,nc...->n...", w, A)
+        if self.relu:
+            cam = np.maximum(cam, 0.0)
+        if self.upsample:
+            size = Xa.shape[2:]
+            if len(size) != cam.ndim - 1:
+                raise InvalidParameterError(
+                    f"upsample: the layer's grid {cam.shape[1:]} and the input's spatial shape {tuple(size)} "
+                    "(X.shape[2:]) have different numbers of axes; use upsample=False"
+                )
+            cam = interpolate_linear(cam, tuple(size))
+        return _result(
+            self,
+            cam,
+            X=Xa,
+            target=idx,
+            output_name=out_name,
+            start=start,
+            params={"layer": self.layer_name, "upsample": self.upsample, "relu": self.relu},
+            diagnostics={"layer_shape": list(A.shape[1:])},
+            keep_data=False,
+        )
+
+
+class GradCamPlusPlus(GradCam):
+    """Grad-CAM++ (Chattopadhay et al. 2018): channel weights from positive gradients, each grid cell
+    weighted by ``alpha = G^2 / (2 G^2 + sum(A) G^3)``.
+
+    ``w_k = sum_ij alpha_kij relu(G_kij)`` with ``sum(A)`` the channel's activation summed over the
+    grid (``alpha = 0`` where the gradient is 0); then ``cam = relu(sum_k w_k A_k)``. Parameters as
+    :class:`GradCam`.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, xaikit as xk
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(),
+    ...                           torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(2, 3))
+    >>> xk.GradCamPlusPlus(net, layer="1").explain(np.ones((2, 1, 4, 4)), target=[0, 2]).shape
+    (2, 16, 1)
+    """
+
+    name = "grad_cam_plus_plus"
+
+    @staticmethod
+    def _weights(A: np.ndarray, G: np.ndarray) -> np.ndarray:
+        n, c = G.shape[:2]
+        g = G.reshape(n, c, -1)
+        a_sum = A.reshape(n, c, -1).sum(axis=2, keepdims=True)
+        g2 = g * g
+        denom = 2.0 * g2 + a_sum * g2 * g
+        safe = np.where(denom != 0.0, denom, 1.0)
+        alpha = np.where((g != 0.0) & (denom != 0.0), g2 / safe, 0.0)
+        return (alpha * np.maximum(g, 0.0)).sum(axis=2)
+

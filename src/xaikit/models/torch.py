@@ -1,0 +1,408 @@
+"""Adapter for PyTorch modules: predictions, input gradients and layer gradients.
+
+This is the only xaikit module that imports :mod:`torch`; :func:`xaikit.models.adapt` imports it
+when it is given a ``torch.nn.Module``. Everything it offers goes through public autograd:
+:func:`torch.autograd.grad`, :meth:`torch.nn.Module.register_forward_hook` and
+:meth:`torch.Tensor.register_hook`. The explainers built on it (:mod:`xaikit.explainers.gradients`,
+:mod:`~xaikit.explainers.grad_cam`) see numpy arrays only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+
+from xaikit._validation import check_choice, check_int, describe
+from xaikit.errors import ApproximationWarning, InvalidParameterError, ModelOutputError
+from xaikit.models.base import AdaptedModel
+
+__all__ = ["TorchModel"]
+
+#: The ways :meth:`TorchModel.gradient` can propagate through ``torch.nn.ReLU`` modules.
+RELU_RULES = ("standard", "guided")
+
+_MAX_LISTED_LAYERS = 12
+
+
+def _first_tensor(out: Any) -> torch.Tensor:
+    """The prediction tensor in what a module returned: a tensor, the first item of a tuple or
+    list, or the ``logits`` of an output object or dict (as in Hugging Face models)."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, dict) and "logits" in out:
+        return _first_tensor(out["logits"])
+    logits = getattr(out, "logits", None)
+    if isinstance(logits, torch.Tensor):
+        return logits
+    if isinstance(out, (tuple, list)) and out:
+        return _first_tensor(out[0])
+    raise ModelOutputError(
+        f"the module returned {describe(out)}; expected a tensor, a tuple whose first item is one, "
+        "or an object with a 'logits' tensor"
+    )
+
+
+class TorchModel(AdaptedModel):
+    """A ``torch.nn.Module`` as an xaikit model, with gradients.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Called on a batch ``(n, ...)``; its output is flattened to ``(n, n_outputs)``. The module is
+        never moved, copied or modified: inputs go to its device and parameter dtype.
+    output : {"auto", "raw", "probability"}
+        ``"auto"`` and ``"raw"`` explain the module's output as it is (e.g. logits);
+        ``"probability"`` applies a softmax over the outputs (a sigmoid when there is one output)
+        before predictions and gradients.
+    output_names : list of str, optional
+    device : str or torch.device, optional
+        Where inputs are sent; default the device of the module's first parameter or buffer
+        (the CPU for a module without any).
+    eval_mode : bool
+        Run every call with the module in evaluation mode (dropout off, batch norm on its running
+        statistics), so that rows are independent and results deterministic. The train/eval flag of
+        every submodule is restored after each call. ``False`` runs the module in the mode it is in.
+
+    Notes
+    -----
+    Inputs may be numpy arrays or tensors. Floating-point inputs are converted to the module's
+    parameter dtype; integer inputs (token ids) are passed as ``int64`` and can be predicted and
+    explained at a layer, but have no input gradient. Predictions are returned as float64;
+    gradients in the parameter dtype (float32 or float64).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> net = torch.nn.Linear(3, 2).double()
+    >>> _ = torch.nn.init.constant_(net.weight, 1.0); _ = torch.nn.init.zeros_(net.bias)
+    >>> model = TorchModel(net)
+    >>> model.predict(np.ones((1, 3)))
+    array([[3., 3.]])
+    >>> model.gradient(np.ones((2, 3)), [0, 1])
+    array([[1., 1., 1.],
+           [1., 1., 1.]])
+    """
+
+    capabilities = frozenset({"gradient", "layer_gradients"})
+
+    def __init__(
+        self,
+        module: Any,
+        *,
+        output: str = "auto",
+        output_names: list[str] | None = None,
+        device: Any = None,
+        eval_mode: bool = True,
+    ) -> None:
+        super().__init__()
+        if not isinstance(module, torch.nn.Module):
+            raise InvalidParameterError(f"module: expected a torch.nn.Module, got {type(module).__name__}")
+        check_choice(output, "output", ("auto", "raw", "probability"))
+        self.module = module
+        self.output = "raw" if output == "auto" else output
+        self._output_names = list(output_names) if output_names is not None else None
+        tensors = [*module.parameters(), *module.buffers()]
+        floating = [t for t in tensors if t.is_floating_point()]
+        self.dtype: torch.dtype = floating[0].dtype if floating else torch.get_default_dtype()
+        if device is None:
+            device = tensors[0].device if tensors else torch.device("cpu")
+        self.device = torch.device(device)
+        self.eval_mode = bool(eval_mode)
+
+    # ---------------------------------------------------------------- helpers
+    def describe(self) -> str:
+        return f"torch {type(self.module).__name__}"
+
+    @contextmanager
+    def _mode(self) -> Iterator[None]:
+        """Evaluation mode for the duration of a call; every submodule's flag restored after."""
+        if not self.eval_mode:
+            yield
+            return
+        flags = [(m, m.training) for m in self.module.modules()]
+        self.module.eval()
+        try:
+            yield
+        finally:
+            for m, flag in flags:
+                m.training = flag
+
+    def _tensor(self, X: Any, name: str = "X") -> torch.Tensor:
+        """``X`` as a tensor on the model's device: floating point in the parameter dtype, integers as int64."""
+        if isinstance(X, torch.Tensor):
+            t = X.detach()
+        else:
+            arr = np.asarray(X)
+            if arr.dtype.kind not in "biuf":
+                raise InvalidParameterError(f"{name}: expected a numeric array or tensor, got {describe(arr)}")
+            t = torch.from_numpy(np.ascontiguousarray(arr))
+        if t.ndim == 0:
+            raise InvalidParameterError(f"{name}: expected a batch (n, ...) of inputs, got a scalar")
+        if t.is_floating_point() or t.dtype == torch.bool:
+            t = t.to(device=self.device, dtype=self.dtype)
+        else:
+            t = t.to(device=self.device, dtype=torch.int64)
+        return t
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The module's output for ``x`` as ``(n, n_outputs)``, transformed per ``output``."""
+        out = _first_tensor(self.module(x))
+        if out.ndim == 0 or out.shape[0] != x.shape[0]:
+            raise ModelOutputError(
+                f"the model ({self.describe()}) returned a tensor of shape {tuple(out.shape)} for "
+                f"{x.shape[0]} input rows; expected ({x.shape[0]}, ...)"
+            )
+        out = out.reshape(out.shape[0], -1)
+        if self.output == "probability":
+            out = torch.sigmoid(out) if out.shape[1] == 1 else torch.softmax(out, dim=1)
+        return out
+
+    @staticmethod
+    def _chunks(n: int, batch_size: int | None) -> list[slice]:
+        size = n if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
+        size = max(size, 1)
+        return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+    def _targets(self, target: Any, n: int, n_outputs: int) -> torch.Tensor:
+        """``target`` (an int or one int per row) as an int64 tensor of ``n`` indices in ``[0, n_outputs)``."""
+        try:
+            arr = np.asarray(target)
+        except (TypeError, ValueError):
+            arr = np.asarray([None])
+        if arr.dtype.kind not in "iu" or arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
+            raise InvalidParameterError(
+                f"target: expected an output index or one per row ({n} integers), got {describe(target)}"
+            )
+        arr = np.broadcast_to(arr, (n,)).astype(np.int64)
+        bad = (arr < 0) | (arr >= n_outputs)
+        if bad.any():
+            raise InvalidParameterError(
+                f"target: expected output indices in [0, {n_outputs}), got {int(arr[bad][0])} "
+                f"(row {int(np.flatnonzero(bad)[0])})"
+            )
+        return torch.from_numpy(np.ascontiguousarray(arr)).to(self.device)
+
+    def _selected(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Sum over the rows of ``out[i, target[i]]``; each row's gradient is its own because rows are independent."""
+        picked = out.gather(1, target[:, None])
+        if not torch.isfinite(picked).all():
+            raise ModelOutputError(f"the model ({self.describe()}) returned NaN or infinite outputs for the target")
+        return picked.sum()
+
+    def _n_rows(self, X: Any) -> int:
+        n = len(X)
+        if n == 0:
+            raise InvalidParameterError("X: expected at least 1 row, got 0")
+        return n
+
+    # ---------------------------------------------------------------- predictions
+    def _predict(self, X: Any) -> np.ndarray:
+        x = self._tensor(X)
+        with self._mode(), torch.no_grad():
+            out = self._forward(x)
+        return out.detach().to("cpu", torch.float64).numpy()
+
+    def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
+        """Predictions ``(n, n_outputs)`` float64, computed ``batch_size`` rows at a time (all at once by default).
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = TorchModel(torch.nn.Identity())
+        >>> m.predict(torch.ones(2, 2), batch_size=1).tolist()
+        [[1.0, 1.0], [1.0, 1.0]]
+        """
+        n = self._n_rows(X)
+        parts = [super(TorchModel, self).predict(X[s]) for s in self._chunks(n, batch_size)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+    # ---------------------------------------------------------------- gradients
+    def gradient(
+        self, X: Any, target: Any, *, batch_size: int | None = None, relu: str = "standard"
+    ) -> np.ndarray:
+        """Gradient of ``output[i, target[i]]`` with respect to input row ``i``, for every row.
+
+        Parameters
+        ----------
+        X : array or tensor (n, ...)
+            Floating-point inputs.
+        target : int or array of n ints
+            Output index per row (of the flattened output).
+        batch_size : int, optional
+            Rows per backward pass; default all at once.
+        relu : {"standard", "guided"}
+            ``"guided"`` applies guided backpropagation (Springenberg et al. 2015): while the
+            gradient is computed, the gradient flowing back through every ``torch.nn.ReLU``
+            *module* is clipped to its positive part (so only positive signals pass, and only where
+            the ReLU input was positive). ``torch.nn.functional.relu`` / ``torch.relu`` calls in
+            ``forward`` are not modules and keep their ordinary gradient, as in Captum. The hooks
+            that do this are removed before the call returns.
+
+        Returns
+        -------
+        ndarray like ``X``, in the parameter dtype.
+
+        Notes
+        -----
+        One backward pass per chunk, of the sum over its rows of ``output[i, target[i]]``: each
+        row's gradient is exact because rows do not interact in evaluation mode (batch norm uses
+        its running statistics). With ``eval_mode=False`` and a module in training mode they may.
+        """
+        check_choice(relu, "relu", RELU_RULES)
+        n = self._n_rows(X)
+        x_all = self._tensor(X)
+        if not x_all.is_floating_point():
+            raise InvalidParameterError(
+                f"X: gradients need floating-point inputs, got {describe(X)}; for token ids, explain a "
+                "layer (e.g. the embedding) with layer_gradients"
+            )
+        handles = self._guided_hooks() if relu == "guided" else []
+        grads = []
+        try:
+            with self._mode(), torch.enable_grad():
+                for s in self._chunks(n, batch_size):
+                    x = x_all[s].clone().requires_grad_(True)
+                    out = self._forward(x)
+                    t = self._targets(target, n, out.shape[1])[s]
+                    (g,) = torch.autograd.grad(self._selected(out, t), x, allow_unused=True)
+                    grads.append(torch.zeros_like(x) if g is None else g.detach())
+        finally:
+            for h in handles:
+                h.remove()
+        return torch.cat(grads).cpu().numpy()
+
+    def _guided_hooks(self) -> list[Any]:
+        relus = [m for m in self.module.modules() if isinstance(m, torch.nn.ReLU)]
+        if not relus:
+            warnings.warn(
+                f"relu: the model ({self.describe()}) has no torch.nn.ReLU modules, so guided "
+                "backpropagation equals the plain gradient (functional relu calls are not modified)",
+                ApproximationWarning,
+                stacklevel=3,
+            )
+
+        def clip_gradient(grad: torch.Tensor) -> torch.Tensor:
+            return grad.clamp(min=0)
+
+        def hook(module: torch.nn.Module, inputs: Any, output: Any) -> None:
+            # The ReLU's own backward multiplies by (input > 0); clipping the incoming gradient first
+            # gives relu(grad_out) * (input > 0) = relu(grad_out * (input > 0)).
+            if isinstance(output, torch.Tensor) and output.requires_grad:
+                output.register_hook(clip_gradient)
+
+        return [m.register_forward_hook(hook) for m in relus]
+
+    # ---------------------------------------------------------------- layers
+    def layer_names(self) -> list[str]:
+        """Names of the submodules, as accepted by ``layer=`` (``dict(module.named_modules())``)."""
+        return [name for name, _ in self.module.named_modules() if name]
+
+    def resolve_layer(self, layer: Any) -> tuple[str, Any]:
+        """The ``(name, module)`` of ``layer``: a name from :meth:`layer_names` or a submodule.
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = TorchModel(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU()))
+        >>> m.resolve_layer("1")[0]
+        '1'
+        >>> m.resolve_layer("fc")
+        Traceback (most recent call last):
+        ...
+        xaikit.errors.InvalidParameterError: layer: unknown layer 'fc' (str); available: '0', '1'
+        """
+        modules = dict(self.module.named_modules())
+        if isinstance(layer, str) and layer in modules:
+            return layer, modules[layer]
+        if isinstance(layer, torch.nn.Module):
+            for name, m in modules.items():
+                if m is layer:
+                    return name, m
+            raise InvalidParameterError(
+                f"layer: the module {type(layer).__name__} is not part of the model ({self.describe()})"
+            )
+        names = self.layer_names()
+        shown = ", ".join(repr(nm) for nm in names[:_MAX_LISTED_LAYERS])
+        if len(names) > _MAX_LISTED_LAYERS:
+            shown += f", ... (and {len(names) - _MAX_LISTED_LAYERS} more)"
+        raise InvalidParameterError(f"layer: unknown layer {describe(layer)}; available: {shown}")
+
+    def layer_gradients(
+        self, X: Any, layer: Any, target: Any, *, batch_size: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A layer's output and the gradient of ``output[i, target[i]]`` with respect to it, per row.
+
+        Parameters
+        ----------
+        X : array or tensor (n, ...)
+        layer : str or torch.nn.Module
+            A name from :meth:`layer_names` (e.g. ``"features.6"``) or the submodule itself. It must
+            run once per forward pass; when it returns a tuple, its first tensor is used.
+        target : int or array of n ints
+        batch_size : int, optional
+
+        Returns
+        -------
+        (activations, gradients) : ndarrays of the layer's output shape ``(n, ...)``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Identity(), torch.nn.Linear(2, 1, bias=False)).double()
+        >>> _ = net[1].weight.data.fill_(3.0)
+        >>> acts, grads = TorchModel(net).layer_gradients([[1.0, 2.0]], "0", 0)
+        >>> acts.tolist(), grads.tolist()
+        ([[1.0, 2.0]], [[3.0, 3.0]])
+        """
+        name, module = self.resolve_layer(layer)
+        n = self._n_rows(X)
+        x_all = self._tensor(X)
+        acts, grads = [], []
+        for s in self._chunks(n, batch_size):
+            captured: list[torch.Tensor] = []
+            handle = module.register_forward_hook(self._capture(captured))
+            try:
+                with self._mode(), torch.enable_grad():
+                    out = self._forward(x_all[s])
+                    if len(captured) != 1:
+                        raise InvalidParameterError(
+                            f"layer: {name!r} ran {len(captured)} times in one forward pass; "
+                            "choose a layer that runs exactly once"
+                        )
+                    t = self._targets(target, n, out.shape[1])[s]
+                    (g,) = torch.autograd.grad(self._selected(out, t), captured[0], allow_unused=True)
+            finally:
+                handle.remove()
+            a = captured[0].detach()
+            acts.append(a)
+            grads.append(torch.zeros_like(a) if g is None else g.detach())
+        return torch.cat(acts).cpu().numpy(), torch.cat(grads).cpu().numpy()
+
+    @staticmethod
+    def _capture(store: list[Any]) -> Callable[..., Any]:
+        def hook(module: torch.nn.Module, inputs: Any, output: Any) -> Any:
+            # Replace the layer's output by an identical leaf tensor: the gradient with respect to
+            # it is the layer gradient, whether or not the layers before it need gradients.
+            first = _first_tensor(output) if not isinstance(output, torch.Tensor) else output
+            if not first.is_floating_point():
+                raise InvalidParameterError(
+                    f"layer: its output has dtype {first.dtype}; choose a layer with floating-point output"
+                )
+            leaf = first.detach().requires_grad_(True)
+            store.append(leaf)
+            passed_on = leaf.clone()  # later in-place operations (ReLU(inplace=True)) must not touch the leaf
+            if isinstance(output, torch.Tensor):
+                return passed_on
+            if isinstance(output, tuple) and output and output[0] is first:
+                return (passed_on, *output[1:])
+            raise InvalidParameterError(
+                f"layer: its output is {type(output).__name__}; choose a layer that returns a tensor "
+                "or a tuple whose first item is one"
+            )
+
+        return hook
