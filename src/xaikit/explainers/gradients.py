@@ -627,14 +627,20 @@ class IntegratedGradients(GradientExplainer):
         out = np.zeros(X.shape)
         total = n * m * k
         pad = (1,) * (X.ndim - 1)
+        # path points in the model's own precision (half the memory of float64 for a float32 network,
+        # and the points the network would compute itself); the sums stay in float64
+        dt = getattr(self.model, "input_dtype", np.dtype(np.float64))
+        Xd, Bd, ad = X.astype(dt, copy=False), B.astype(dt, copy=False), alphas.astype(dt)
         for lo in range(0, total, batch_size):
             flat = np.arange(lo, min(lo + batch_size, total))
             r, b, s = flat // (m * k), (flat // k) % m, flat % k
-            base = B[rows[r] if nb > 1 else 0, b]
-            diff = X[r] - base
-            points = base + alphas[s].reshape(-1, *pad) * diff
+            base = Bd[rows[r] if nb > 1 else 0, b]
+            diff = Xd[r] - base
+            points = base + ad[s].reshape(-1, *pad) * diff
             g = np.asarray(self.model.gradient(points, target[r]), dtype=np.float64)  # type: ignore[attr-defined]
-            _accumulate(out, r, (weights[s] / m).reshape(-1, *pad) * g * diff)
+            g *= (weights[s] / m).reshape(-1, *pad)
+            g *= diff
+            _accumulate(out, r, g)
         return out
 
     def explain(  # type: ignore[override]

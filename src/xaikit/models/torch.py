@@ -113,6 +113,8 @@ class TorchModel(AdaptedModel):
             device = tensors[0].device if tensors else torch.device("cpu")
         self.device = torch.device(device)
         self.eval_mode = bool(eval_mode)
+        #: The numpy dtype inputs are computed in (the parameters' float64, else float32).
+        self.input_dtype = np.dtype(np.float64) if self.dtype == torch.float64 else np.dtype(np.float32)
 
     # ---------------------------------------------------------------- helpers
     def describe(self) -> str:
