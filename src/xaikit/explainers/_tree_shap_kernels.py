@@ -638,6 +638,22 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
     return phi
 
 
+@numba.njit(cache=True, nogil=True)
+def background_directions(Xb, node_lo, node_hi, left, right, feature, threshold, missing_left, missing_kind,
+                          categorical, cat_offset, cat_len, cat_bits, strict, cat_flags):  # pragma: no cover
+    """``dirB[node, b]``: whether background row ``b`` goes left at ``node``, for the nodes
+    ``node_lo:node_hi`` (the others stay False); the layout :func:`interventional` reads."""
+    nb = Xb.shape[0]
+    out = np.zeros((left.shape[0], nb), dtype=np.bool_)
+    for node in range(node_lo, node_hi):
+        if left[node] >= 0:
+            f = feature[node]
+            for b in range(nb):
+                out[node, b] = _go_left(Xb[b, f], node, threshold, missing_left, missing_kind, categorical,
+                                        cat_offset, cat_len, cat_bits, strict, cat_flags)
+    return out
+
+
 # ---------------------------------------------------------------------- interventional, by leaf masks
 def leaf_mask_plan(roots: np.ndarray, left: np.ndarray, right: np.ndarray, feature: np.ndarray,
                    dir_b: np.ndarray, max_unique: int = 8, trees: tuple[int, int] | None = None

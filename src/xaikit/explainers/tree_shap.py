@@ -153,13 +153,15 @@ class _TreeJob:
 
     ``dir_b`` (the background's go-left flags) and ``cols`` are computed once per call and shared
     by all chunks. ``trees=(lo, hi)`` restricts the job to those trees (interventional margin
-    values add up over trees; the job then builds its trees' leaf tables itself)."""
+    values add up over trees); the job then works out the go-left flags of the ``background``
+    rows and the leaf tables of its trees itself."""
 
     ensemble: TreeEnsemble
     X: np.ndarray
     what: str  # "path_dependent" | "interventional" | "interactions"
     cols: np.ndarray
     dir_b: np.ndarray | None = None
+    background: np.ndarray | None = None
     plan: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     raw_b: np.ndarray | None = None
     transform_kind: int = 0
@@ -171,7 +173,7 @@ def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
 
     With ``job.trees`` the margins are those trees' sums, without the ensemble's base offset."""
     ens = job.ensemble
-    if job.what == "interventional" and job.dir_b is not None:
+    if job.what == "interventional":
         wa, wc = kernels.pair_weights(ens.max_depth)
         if job.trees is None:
             lo, hi, node_lo, node_hi = 0, ens.n_trees, 0, ens.left.shape[0]
@@ -179,12 +181,15 @@ def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
         else:
             (lo, hi), (node_lo, node_hi) = job.trees, _node_range(ens, *job.trees)
             raw_x = _predict_prepared(ens, job.X, job.trees)
-        raw_b = np.zeros((job.dir_b.shape[1], ens.n_outputs)) if job.raw_b is None else job.raw_b
+        dir_b = job.dir_b
+        if dir_b is None:
+            dir_b = kernels.background_directions(job.background, node_lo, node_hi, *ens._routing())
+        raw_b = np.zeros((dir_b.shape[1], ens.n_outputs)) if job.raw_b is None else job.raw_b
         max_unique = 8 if job.transform_kind == 0 else 0  # a link keeps every background row apart
-        use, *masks = kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, job.dir_b, max_unique,
+        use, *masks = kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, dir_b, max_unique,
                                              (lo, hi))
         values = kernels.interventional(
-            job.X, job.dir_b, raw_x, raw_b, job.transform_kind, ens.roots[lo:hi], ens.depths[lo:hi],
+            job.X, dir_b, raw_x, raw_b, job.transform_kind, ens.roots[lo:hi], ens.depths[lo:hi],
             job.cols[lo:hi], ens.value, wa, wc, use[lo:hi], *masks, *ens._routing(), node_lo, node_hi,
         )
         return values, raw_x
@@ -198,6 +203,22 @@ def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
     values = kernels.interactions(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw,
                                   *ens._routing())
     return values, raw_x
+
+
+@dataclass
+class _TreeGroupsJob:
+    """Rows and a run of tree groups for the interventional margin values; one part per group."""
+
+    ensemble: TreeEnsemble
+    X: np.ndarray
+    cols: np.ndarray
+    groups: list[tuple[int, int]]
+    extra: dict[str, Any]
+
+
+def _run_tree_groups_job(job: _TreeGroupsJob) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [_run_tree_job(_TreeJob(job.ensemble, job.X, "interventional", job.cols, trees=g, **job.extra))
+            for g in job.groups]
 
 
 def _node_range(ens: TreeEnsemble, lo: int, hi: int) -> tuple[int, int]:
@@ -350,6 +371,9 @@ class TreeShap(Explainer):
         try:
             if what == "interventional" and extra.get("transform_kind", 0) == 0:
                 return self._run_by_trees(X, ex, cols, extra)
+            if what == "interventional":  # rows split: the background's go-left flags once for all chunks
+                background = extra.pop("background")
+                extra["dir_b"] = kernels.background_directions(background, 0, ens.left.shape[0], *ens._routing())
             # rows cost about the same, so one chunk per worker balances the load
             jobs = [_TreeJob(ens, X[c.start:c.stop], what, cols, **extra) for c in chunk_indices(n, ex.n_workers)]
             parts = ex.map(_run_tree_job, jobs)
@@ -360,18 +384,21 @@ class TreeShap(Explainer):
 
     def _run_by_trees(self, X: np.ndarray, ex: Any, cols: np.ndarray, extra: dict[str, Any]
                       ) -> tuple[np.ndarray, np.ndarray]:
-        """Interventional margin values as sums over a fixed number of tree groups (each job builds
-        the leaf tables of its trees only); rows are split too when there are more workers than groups."""
+        """Interventional margin values as sums over a fixed number of tree groups (each builds the
+        leaf tables of its own trees). A job takes a contiguous run of groups (one run per worker,
+        so a process pool receives the ensemble once per worker) and returns each group's part;
+        rows are split too when there are more workers than groups."""
         ens = self.ensemble
         groups = _tree_groups(ens, _N_TREE_GROUPS)
         row_chunks = chunk_indices(X.shape[0], -(-ex.n_workers // len(groups)))
-        jobs = [_TreeJob(ens, X[c.start:c.stop], "interventional", cols, trees=g, **extra)
-                for c in row_chunks for g in groups]
-        parts = ex.map(_run_tree_job, jobs)
+        runs = chunk_indices(len(groups), max(1, ex.n_workers // len(row_chunks)))
+        jobs = [_TreeGroupsJob(ens, X[c.start:c.stop], cols, [groups[g] for g in run], extra)
+                for c in row_chunks for run in runs]
+        parts = ex.map(_run_tree_groups_job, jobs)
         values, raw = [], []
         for i in range(len(row_chunks)):
-            chunk = parts[i * len(groups):(i + 1) * len(groups)]
-            values.append(np.sum([p[0] for p in chunk], axis=0))  # same order whatever the executor
+            chunk = [p for job in parts[i * len(runs):(i + 1) * len(runs)] for p in job]
+            values.append(np.sum([p[0] for p in chunk], axis=0))  # group by group, whatever the executor
             raw.append(ens.base_offset + np.sum([p[1] for p in chunk], axis=0))
         return np.concatenate(values, axis=0), np.concatenate(raw, axis=0)
 
@@ -446,7 +473,7 @@ class TreeShap(Explainer):
             raw_b = ens.predict_raw(self.background)
             kind = _TRANSFORM_KIND[ens.transform] if prob else 0
             values, raw_x = self._run(
-                Xp, "interventional", executor, dir_b=np.ascontiguousarray(ens.decision_paths(self.background).T),
+                Xp, "interventional", executor, background=ens.prepare(self.background, "background"),
                 raw_b=raw_b, transform_kind=kind,
             )
             fb = apply_transform(raw_b, ens.transform) if prob else raw_b
