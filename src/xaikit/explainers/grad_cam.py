@@ -2,9 +2,10 @@
 
 Both are written over the ``"layer_gradients"`` capability: ``model.layer_gradients(X, layer,
 target)`` returns the layer's output ``A`` (n, channels, *grid) and the gradient ``G`` of the target
-output with respect to it. The map lives on the layer's grid; with ``upsample=True`` it is
-resized to the input's spatial size by linear interpolation (bilinear for 2-D grids), as Captum's
-``LayerAttribution.interpolate(..., "bilinear")``.
+output with respect to it; models whose ``channels_last`` attribute is true (Keras) give
+(n, *grid, channels) and inputs (n, *spatial, channels). The map lives on the layer's grid; with
+``upsample=True`` it is resized to the input's spatial size by linear interpolation (bilinear
+for 2-D grids), as Captum's ``LayerAttribution.interpolate(..., "bilinear")``.
 """
 
 from __future__ import annotations
@@ -77,10 +78,11 @@ class GradCam(Explainer):
     model : torch.nn.Module or a model with the ``"layer_gradients"`` capability
     layer : str or module
         The layer explained, by name (``dict(module.named_modules())``, e.g. ``"features.6"``) or
-        the submodule itself. Its output must have a channel axis and a grid: (n, channels, *grid).
+        the submodule itself. Its output must have a channel axis and a grid: (n, channels, *grid),
+        or (n, *grid, channels) for a channels-last model.
     upsample : bool
-        Resize the map to the input's spatial size (``X.shape[2:]``, channels first) by linear
-        interpolation; ``False`` keeps the layer's grid.
+        Resize the map to the input's spatial size (``X.shape[2:]``, or ``X.shape[1:-1]`` for a
+        channels-last model) by linear interpolation; ``False`` keeps the layer's grid.
     relu : bool
         Keep only the positive part of the map, as the paper does (Captum's
         ``relu_attributions=True``; its default is ``False``).
@@ -147,16 +149,21 @@ class GradCam(Explainer):
                 f"layer: {type(self).__name__} needs a layer whose output has channels and a grid "
                 f"(n, channels, ...), got output of shape {A.shape} from {self.layer_name!r}"
             )
+        layer_shape = list(A.shape[1:])
+        channels_last = bool(getattr(self.model, "channels_last", False))
+        if channels_last:  # work channels first
+            A, G = np.moveaxis(A, -1, 1), np.moveaxis(G, -1, 1)
         w = self._weights(A, G)
         cam = np.einsum("nc,nc...->n...", w, A)
         if self.relu:
             cam = np.maximum(cam, 0.0)
         if self.upsample:
-            size = Xa.shape[2:]
+            size = Xa.shape[1:-1] if channels_last else Xa.shape[2:]
             if len(size) != cam.ndim - 1:
+                where = "X.shape[1:-1]" if channels_last else "X.shape[2:]"
                 raise InvalidParameterError(
                     f"upsample: the layer's grid {cam.shape[1:]} and the input's spatial shape {tuple(size)} "
-                    "(X.shape[2:]) have different numbers of axes; use upsample=False"
+                    f"({where}) have different numbers of axes; use upsample=False"
                 )
             cam = interpolate_linear(cam, tuple(size))
         return _result(
@@ -167,7 +174,7 @@ class GradCam(Explainer):
             output_name=out_name,
             start=start,
             params={"layer": self.layer_name, "upsample": self.upsample, "relu": self.relu},
-            diagnostics={"layer_shape": list(A.shape[1:])},
+            diagnostics={"layer_shape": layer_shape},
             keep_data=False,
         )
 

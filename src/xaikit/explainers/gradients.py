@@ -512,9 +512,13 @@ def _baselines(
     background: Any,
     sigma: float,
     rngs: list[np.random.Generator] | None,
+    *,
+    channels_last: bool = False,
 ) -> tuple[np.ndarray, str]:
     """Baselines as an array ``(nb, m, *input_shape)``: ``nb`` is 1 (shared) or n (one per row),
-    ``m`` the number of baselines averaged over; and a JSON description."""
+    ``m`` the number of baselines averaged over; and a JSON description. ``"blur"`` blurs the
+    spatial axes only: the channel axis (first, or last when ``channels_last``) of inputs with 3 or
+    more axes is kept apart."""
     n, shape = X.shape[0], X.shape[1:]
     if background is not None:
         if baseline is not None:
@@ -537,8 +541,8 @@ def _baselines(
             from scipy.ndimage import gaussian_filter
 
             s = check_float(sigma, "sigma", minimum=0.0)
-            # channels-first: the first axis of an input with 3 or more axes is not blurred
-            per_axis = [0.0 if (k == 0 and len(shape) >= 3) else s for k in range(len(shape))]
+            channel = len(shape) - 1 if channels_last else 0
+            per_axis = [0.0 if (k == channel and len(shape) >= 3) else s for k in range(len(shape))]
             blurred = np.stack([gaussian_filter(x, sigma=per_axis) for x in X])
             return blurred[:, None], f"blur(sigma={s})"
         if rngs is None:  # pragma: no cover - every caller passes generators
@@ -606,7 +610,8 @@ class IntegratedGradients(GradientExplainer):
         sigma: float = 5.0,
     ) -> dict[str, Any]:
         alphas, weights = integration_rule(method, n_steps)
-        B, _ = _baselines(X, baseline, background, sigma, rngs)
+        B, _ = _baselines(X, baseline, background, sigma, rngs,
+                          channels_last=bool(getattr(self.model, "channels_last", False)))
         return {"B": B, "alphas": alphas, "weights": weights}
 
     def _attribute(
@@ -712,7 +717,8 @@ class IntegratedGradients(GradientExplainer):
             max_steps = check_int(max_steps, "max_steps", minimum=steps)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         seed_seq = check_random_state(random_state)
-        B, description = _baselines(Xa, baseline, background, sigma, _row_rngs(seed_seq, n))
+        B, description = _baselines(Xa, baseline, background, sigma, _row_rngs(seed_seq, n),
+                                    channels_last=bool(getattr(self.model, "channels_last", False)))
         alphas, weights = integration_rule(method, steps)
         prepared = {"B": B, "alphas": alphas, "weights": weights}
         fx = _predict(self.model, Xa, bs)[np.arange(n), idx]

@@ -26,16 +26,26 @@ def _is_torch_module(obj: Any) -> bool:
     return any(f"{c.__module__}.{c.__qualname__}" == "torch.nn.modules.module.Module" for c in type(obj).__mro__)
 
 
+def _is_keras_layer(obj: Any) -> bool:
+    """Whether ``obj`` is a Keras layer or model (``keras.Layer``, or a tf_keras one), judged by the names of
+    its type's bases (keras is not imported). Checked before torch: on Keras' torch backend, layers are modules too."""
+    return any(
+        c.__qualname__ == "Layer" and c.__module__.split(".")[0] in ("keras", "tf_keras") for c in type(obj).__mro__
+    )
+
+
 def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
     """Wrap ``model`` so that ``predict(X)`` returns float64 ``(n, n_outputs)``.
 
     Parameters
     ----------
-    model : estimator, Pipeline, torch.nn.Module, callable, or an already adapted model
+    model : estimator, Pipeline, torch.nn.Module, keras.Model, callable, or an already adapted model
     output : {"auto", "probability", "log_odds", "raw"}
         The response to explain; ``"auto"`` is probabilities for classifiers, the
         prediction for regressors, and the return value for plain functions and torch
-        modules (see :class:`xaikit.models.torch.TorchModel`).
+        modules (see :class:`xaikit.models.torch.TorchModel`); for Keras models, probabilities
+        when the model ends with a softmax or sigmoid, else the output as it is
+        (see :class:`xaikit.models.keras.KerasModel`).
 
     Examples
     --------
@@ -55,6 +65,10 @@ def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
             )
         return model
     path = _type_path(model)
+    if _is_keras_layer(model):
+        from xaikit.models.keras import KerasModel
+
+        return KerasModel(model, output=output)
     if _is_torch_module(model):
         from xaikit.models.torch import TorchModel
 
@@ -66,6 +80,6 @@ def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
     if callable(model):
         return FunctionModel(model, output=output)
     raise UnsupportedModelError(
-        f"model: expected a scikit-learn style estimator, a Pipeline, a torch.nn.Module or a function of a batch, "
-        f"got {path}"
+        "model: expected a scikit-learn style estimator, a Pipeline, a torch.nn.Module, a Keras model or a "
+        f"function of a batch, got {path}"
     )
