@@ -12,10 +12,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from xaikit._validation import describe
-from xaikit.errors import ModelOutputError
+from xaikit._validation import check_int, describe
+from xaikit.errors import InvalidParameterError, ModelOutputError
 
-__all__ = ["Model", "AdaptedModel", "OUTPUTS", "check_model_output"]
+__all__ = ["Model", "AdaptedModel", "BatchedModel", "OUTPUTS", "check_model_output"]
 
 #: The responses a model can be explained on.
 OUTPUTS = ("auto", "probability", "log_odds", "raw")
@@ -128,3 +128,52 @@ class AdaptedModel:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.describe()}, output={self.output!r})"
+
+
+class BatchedModel(AdaptedModel):
+    """What the deep-learning adapters share: predictions and gradients ``batch_size`` rows at a
+    time, and the check of per-row target indices."""
+
+    @staticmethod
+    def _chunks(n: int, batch_size: int | None) -> list[slice]:
+        """Slices of ``range(n)`` of at most ``batch_size`` rows (one slice when it is None)."""
+        size = n if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
+        size = max(size, 1)
+        return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+    @staticmethod
+    def _n_rows(X: Any) -> int:
+        n = len(X)
+        if n == 0:
+            raise InvalidParameterError("X: expected at least 1 row, got 0")
+        return n
+
+    @staticmethod
+    def _target_indices(target: Any, n: int, n_outputs: int) -> np.ndarray:
+        """``target`` (an int or one int per row, numpy-convertible) as ``n`` int64 indices in ``[0, n_outputs)``.
+
+        >>> BatchedModel._target_indices(1, 3, 2).tolist()
+        [1, 1, 1]
+        """
+        try:
+            arr = np.asarray(target)
+        except (TypeError, ValueError):
+            arr = np.asarray([None])
+        if arr.dtype.kind not in "iu" or arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
+            raise InvalidParameterError(
+                f"target: expected an output index or one per row ({n} integers), got {describe(target)}"
+            )
+        arr = np.broadcast_to(arr, (n,)).astype(np.int64)
+        bad = (arr < 0) | (arr >= n_outputs)
+        if bad.any():
+            raise InvalidParameterError(
+                f"target: expected output indices in [0, {n_outputs}), got {int(arr[bad][0])} "
+                f"(row {int(np.flatnonzero(bad)[0])})"
+            )
+        return arr
+
+    def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:  # type: ignore[override]
+        """Predictions ``(n, n_outputs)`` float64, computed ``batch_size`` rows at a time (all at once by default)."""
+        n = self._n_rows(X)
+        parts = [AdaptedModel.predict(self, X[s]) for s in self._chunks(n, batch_size)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from xaikit._optional import import_optional
-from xaikit._validation import check_choice, check_int, describe
+from xaikit._validation import check_choice, describe
 from xaikit.errors import (
     ApproximationWarning,
     InvalidParameterError,
@@ -40,7 +40,7 @@ from xaikit.errors import (
     ModelOutputError,
     UnsupportedModelError,
 )
-from xaikit.models.base import AdaptedModel
+from xaikit.models.base import BatchedModel
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported, through Keras or not
 keras = import_optional("keras", "tensorflow")
@@ -194,7 +194,7 @@ def _has_layer_graph(model: Any) -> bool:
     return isinstance(model, keras.Model) and getattr(model, "inputs", None) is not None
 
 
-class KerasModel(AdaptedModel):
+class KerasModel(BatchedModel):
     """A Keras 3 model (or layer) as an xaikit model, with gradients.
 
     Parameters
@@ -350,31 +350,10 @@ class KerasModel(AdaptedModel):
     def _forward(self, x: Any, model: Any = None) -> Any:
         return self._transform((self.model if model is None else model)(x, training=False), x.shape[0])
 
-    @staticmethod
-    def _chunks(n: int, batch_size: int | None) -> list[slice]:
-        size = n if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
-        size = max(size, 1)
-        return [slice(i, min(i + size, n)) for i in range(0, n, size)]
-
-    @staticmethod
-    def _targets(target: Any, n: int, n_outputs: int) -> np.ndarray:
+    @classmethod
+    def _targets(cls, target: Any, n: int, n_outputs: int) -> np.ndarray:
         """``target`` (an int or one int per row) as ``n`` indices in ``[0, n_outputs)``."""
-        try:
-            arr = np.asarray(_as_numpy(target))
-        except (TypeError, ValueError):
-            arr = np.asarray([None])
-        if arr.dtype.kind not in "iu" or arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
-            raise InvalidParameterError(
-                f"target: expected an output index or one per row ({n} integers), got {describe(target)}"
-            )
-        arr = np.broadcast_to(arr, (n,)).astype(np.int64)
-        bad = (arr < 0) | (arr >= n_outputs)
-        if bad.any():
-            raise InvalidParameterError(
-                f"target: expected output indices in [0, {n_outputs}), got {int(arr[bad][0])} "
-                f"(row {int(np.flatnonzero(bad)[0])})"
-            )
-        return arr
+        return cls._target_indices(_as_numpy(target), n, n_outputs)
 
     def _selected(self, out: Any, target: np.ndarray) -> Any:
         """Sum over the rows of ``out[i, target[i]]``; each row's gradient is its own because rows are independent."""
@@ -387,25 +366,12 @@ class KerasModel(AdaptedModel):
             raise ModelOutputError(f"the model ({self.describe()}) returned NaN or infinite outputs for the target")
         return keras.ops.sum(picked)
 
-    @staticmethod
-    def _n_rows(X: Any) -> int:
-        n = len(X)
-        if n == 0:
-            raise InvalidParameterError("X: expected at least 1 row, got 0")
-        return n
-
     # ---------------------------------------------------------------- predictions
     def _predict(self, X: Any) -> np.ndarray:
         x = self._tensor(X)
         with self._autodiff.no_grad():
             out = self._forward(x)
         return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
-
-    def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
-        """Predictions ``(n, n_outputs)`` float64, computed ``batch_size`` rows at a time (all at once by default)."""
-        n = self._n_rows(X)
-        parts = [super(KerasModel, self).predict(X[s]) for s in self._chunks(n, batch_size)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
     # ---------------------------------------------------------------- gradients
     def gradient(

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from xaikit._validation import check_choice, check_int, describe
+from xaikit._validation import check_choice, describe
 from xaikit.errors import ApproximationWarning, InvalidParameterError, ModelOutputError
-from xaikit.models.base import AdaptedModel
+from xaikit.models.base import BatchedModel
 
 __all__ = ["TorchModel"]
 
@@ -47,7 +47,7 @@ def _first_tensor(out: Any) -> torch.Tensor:
     )
 
 
-class TorchModel(AdaptedModel):
+class TorchModel(BatchedModel):
     """A ``torch.nn.Module`` as an xaikit model, with gradients.
 
     Parameters
@@ -164,29 +164,11 @@ class TorchModel(AdaptedModel):
             out = torch.sigmoid(out) if out.shape[1] == 1 else torch.softmax(out, dim=1)
         return out
 
-    @staticmethod
-    def _chunks(n: int, batch_size: int | None) -> list[slice]:
-        size = n if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
-        size = max(size, 1)
-        return [slice(i, min(i + size, n)) for i in range(0, n, size)]
-
     def _targets(self, target: Any, n: int, n_outputs: int) -> torch.Tensor:
         """``target`` (an int or one int per row) as an int64 tensor of ``n`` indices in ``[0, n_outputs)``."""
-        try:
-            arr = np.asarray(target)
-        except (TypeError, ValueError):
-            arr = np.asarray([None])
-        if arr.dtype.kind not in "iu" or arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
-            raise InvalidParameterError(
-                f"target: expected an output index or one per row ({n} integers), got {describe(target)}"
-            )
-        arr = np.broadcast_to(arr, (n,)).astype(np.int64)
-        bad = (arr < 0) | (arr >= n_outputs)
-        if bad.any():
-            raise InvalidParameterError(
-                f"target: expected output indices in [0, {n_outputs}), got {int(arr[bad][0])} "
-                f"(row {int(np.flatnonzero(bad)[0])})"
-            )
+        if isinstance(target, torch.Tensor):
+            target = target.detach().cpu().numpy()
+        arr = self._target_indices(target, n, n_outputs)
         return torch.from_numpy(np.ascontiguousarray(arr)).to(self.device)
 
     def _selected(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -196,32 +178,12 @@ class TorchModel(AdaptedModel):
             raise ModelOutputError(f"the model ({self.describe()}) returned NaN or infinite outputs for the target")
         return picked.sum()
 
-    def _n_rows(self, X: Any) -> int:
-        n = len(X)
-        if n == 0:
-            raise InvalidParameterError("X: expected at least 1 row, got 0")
-        return n
-
     # ---------------------------------------------------------------- predictions
     def _predict(self, X: Any) -> np.ndarray:
         x = self._tensor(X)
         with self._mode(), torch.no_grad():
             out = self._forward(x)
         return out.detach().to("cpu", torch.float64).numpy()
-
-    def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
-        """Predictions ``(n, n_outputs)`` float64, computed ``batch_size`` rows at a time (all at once by default).
-
-        Examples
-        --------
-        >>> import torch
-        >>> m = TorchModel(torch.nn.Identity())
-        >>> m.predict(torch.ones(2, 2), batch_size=1).tolist()
-        [[1.0, 1.0], [1.0, 1.0]]
-        """
-        n = self._n_rows(X)
-        parts = [super(TorchModel, self).predict(X[s]) for s in self._chunks(n, batch_size)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
     # ---------------------------------------------------------------- gradients
     def gradient(
