@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install bench bench-trees clean
+.PHONY: demo test install bench bench-trees bench-lime bench-gradients clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ bench: $(STAMP)
 
 bench-trees: $(STAMP)
 	$(PY) benchmarks/tree_shap.py
+
+bench-lime: $(STAMP)
+	$(PY) benchmarks/lime.py
+
+bench-gradients: $(STAMP)
+	$(PY) benchmarks/gradients.py
 
 clean:
 	rm -rf $(VENV) demo-output build *.egg-info src/*.egg-info
