@@ -391,6 +391,11 @@ def test_attention_rollout_against_a_direct_computation():
     np.testing.assert_allclose(exp.values.sum(axis=1), 1.0, rtol=0, atol=1e-12)
     last = xk.AttentionRollout(lambda X: att[X[:, 0].astype(int)]).explain(ids, token=-1)
     np.testing.assert_allclose(last.values[:, :, 0], expected[:, -1, :], rtol=0, atol=1e-14)
+    mean = xk.AttentionRollout(lambda X: att[X[:, 0].astype(int)]).explain(ids, token="mean")
+    np.testing.assert_allclose(mean.values[:, :, 0], expected.mean(axis=1), rtol=0, atol=1e-14)
+    assert mean.output_names == ["mean_token"]
+    with pytest.raises(InvalidParameterError, match="token: expected one of 'mean'"):
+        xk.AttentionRollout(per_layer).explain(ids, token="cls")
     maxed = xk.attention_rollout(att, head_fusion="max")
     assert np.abs(maxed - expected).max() > 1e-3
     with pytest.raises(xk.ModelOutputError, match="tokens, tokens"):

@@ -125,15 +125,17 @@ class AttentionRollout(Explainer):
         return f"AttentionRollout({self.model.describe()}, head_fusion={self.head_fusion!r})"
 
     def explain(
-        self, X: Any, /, *, token: int = 0, batch_size: int | None = None, feature_names: Sequence[str] | None = None
+        self, X: Any, /, *, token: int | str = 0, batch_size: int | None = None,
+        feature_names: Sequence[str] | None = None,
     ) -> Attribution:
         """Rollout attributions of ``token`` (the first, e.g. ``[CLS]``, by default) over the input tokens.
 
         Parameters
         ----------
         X : batch accepted by ``attention_fn`` (array, tensor, list...), ``len(X)`` rows
-        token : int
-            The output token whose rollout row is returned (negative counts from the end).
+        token : int or "mean"
+            The output token whose rollout row is returned (negative counts from the end), or
+            ``"mean"``: the average of the rows, for models that pool every position (mean pooling).
         batch_size : int, optional
             Rows per call of ``attention_fn`` (all at once by default).
         feature_names : list of str, optional
@@ -159,8 +161,12 @@ class AttentionRollout(Explainer):
             parts.append(attention_rollout(att, head_fusion=self.head_fusion))
         rollout = np.concatenate(parts)
         T = rollout.shape[-1]
-        t = check_int(token, "token", minimum=-T, maximum=T - 1) % T
-        values = rollout[:, t, :]
+        if isinstance(token, str):
+            check_choice(token, "token", ["mean"])
+            values, t, out_name = rollout.mean(axis=1), "mean", "mean_token"
+        else:
+            t = check_int(token, "token", minimum=-T, maximum=T - 1) % T
+            values, out_name = rollout[:, t, :], f"token{t}"
         names = list(feature_names) if feature_names is not None else [f"token{j}" for j in range(T)]
         data = None
         if hasattr(X, "shape") or isinstance(X, (list, tuple)):
@@ -174,7 +180,7 @@ class AttentionRollout(Explainer):
             base_values=np.zeros((n, 1)),
             data=data,
             feature_names=names,
-            output_names=[f"token{t}"],
+            output_names=[out_name],
             method=self.name,
             params={"head_fusion": self.head_fusion, "token": t},
             diagnostics={"exact": True, "runtime_s": time.perf_counter() - start},
