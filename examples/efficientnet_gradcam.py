@@ -72,6 +72,7 @@ from xaikit.datasets.pretrained import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     load_efficientnet_lite0,
+    preprocess_imagenet,
 )
 
 #: ImageNet classes that are domestic cats' coat patterns: tabby, tiger cat, Egyptian cat.
@@ -90,14 +91,9 @@ GRADCAM_LAYER = "_bn1"
 SIZE = 224
 
 
-def whole_photo(image: np.ndarray, size: int = SIZE) -> np.ndarray:
-    """The whole RGB photo (H, W, 3) uint8 resized to (size, size, 3) in [0, 1], without cropping."""
-    from PIL import Image
-
-    resized = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).resize(
-        (size, size), Image.Resampling.BILINEAR
-    )
-    return np.asarray(resized, dtype=np.float32) / 255.0
+def whole_photo(image: np.ndarray) -> np.ndarray:
+    """The whole RGB photo (H, W, 3) uint8 resized to (224, 224, 3) in [0, 1], without cropping."""
+    return preprocess_imagenet(image, normalize=False, crop=False)
 
 
 def normalise(images: np.ndarray) -> np.ndarray:

@@ -133,12 +133,14 @@ def _resize_bilinear(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.stack(channels, axis=-1).astype(np.float32)
 
 
-def preprocess_imagenet(image: Any, *, normalize: bool = True) -> np.ndarray:
+def preprocess_imagenet(image: Any, *, normalize: bool = True, crop: bool = True) -> np.ndarray:
     """ImageNet evaluation preprocessing of one RGB image.
 
     The short side is resized to 256 pixels (bilinear), the centre 224 x 224 is cropped, values
     are scaled to [0, 1] and, with ``normalize``, standardised per channel with
-    :data:`IMAGENET_MEAN` and :data:`IMAGENET_STD`.
+    :data:`IMAGENET_MEAN` and :data:`IMAGENET_STD`. With ``crop=False`` the whole image is
+    resized to 224 x 224 instead (the aspect ratio changes; nothing is cut off, e.g. to check
+    where in the photo an explanation lands).
 
     Parameters
     ----------
@@ -148,6 +150,8 @@ def preprocess_imagenet(image: Any, *, normalize: bool = True) -> np.ndarray:
         Standardise the channels and return channels-first ``(3, 224, 224)`` (ready for the
         network); ``False`` returns the [0, 1] image channels-last ``(224, 224, 3)`` (for display
         and for maskers that perturb pixels before normalisation).
+    crop : bool
+        Centre-crop after resizing the short side to 256 (the standard), or resize the whole image.
 
     Returns
     -------
@@ -160,6 +164,8 @@ def preprocess_imagenet(image: Any, *, normalize: bool = True) -> np.ndarray:
     ((3, 224, 224), (224, 224, 3))
     >>> round(float(preprocess_imagenet(img)[0, 0, 0]), 4)  # (0 - 0.485) / 0.229
     -2.1179
+    >>> preprocess_imagenet(img, normalize=False, crop=False).shape
+    (224, 224, 3)
     """
     arr = check_array(image, "image", ndim=3, dtype=None)
     if arr.shape[2] != 3:
@@ -173,14 +179,17 @@ def preprocess_imagenet(image: Any, *, normalize: bool = True) -> np.ndarray:
     h, w = scaled.shape[:2]
     if min(h, w) < 1:
         raise InvalidParameterError(f"image: expected a non-empty image, got shape {arr.shape}")
-    ratio = 256.0 / min(h, w)
-    new_h, new_w = max(256, round(h * ratio)), max(256, round(w * ratio))
-    resized = _resize_bilinear(scaled, new_h, new_w)
-    top, left = (new_h - 224) // 2, (new_w - 224) // 2
-    crop = np.clip(resized[top : top + 224, left : left + 224], 0.0, 1.0)
+    if crop:
+        ratio = 256.0 / min(h, w)
+        new_h, new_w = max(256, round(h * ratio)), max(256, round(w * ratio))
+        resized = _resize_bilinear(scaled, new_h, new_w)
+        top, left = (new_h - 224) // 2, (new_w - 224) // 2
+        square = np.clip(resized[top : top + 224, left : left + 224], 0.0, 1.0)
+    else:
+        square = np.clip(_resize_bilinear(scaled, 224, 224), 0.0, 1.0)
     if not normalize:
-        return np.ascontiguousarray(crop, dtype=np.float32)
-    out = (crop - np.array(IMAGENET_MEAN, dtype=np.float32)) / np.array(IMAGENET_STD, dtype=np.float32)
+        return np.ascontiguousarray(square, dtype=np.float32)
+    out = (square - np.array(IMAGENET_MEAN, dtype=np.float32)) / np.array(IMAGENET_STD, dtype=np.float32)
     return np.ascontiguousarray(out.transpose(2, 0, 1), dtype=np.float32)
 
 
