@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
 import xaikit as xk
+from example_loader import EXAMPLES, load_example as _load
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _load(name: str) -> ModuleType:
-    """Import ``examples/<name>.py`` by path (the folder is not a package)."""
-    path = EXAMPLES / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"xaikit_example_{name}", path)
-    assert spec is not None and spec.loader is not None, path
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _check_saved(path: str | None, exp: xk.Attribution) -> None:

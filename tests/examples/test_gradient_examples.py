@@ -7,7 +7,6 @@ They need torch, and the first and last the offline model packages (extras ``vis
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,21 +15,13 @@ import numpy as np
 import pytest
 
 import xaikit as xk
+from example_loader import load_example as _load
 from xaikit.errors import DataNotFoundError
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 pytestmark = pytest.mark.slow
 
 
-def _load(name: str) -> ModuleType:
-    """Import ``examples/<name>.py`` by path (the folder is not a package)."""
-    path = EXAMPLES / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"xaikit_example_{name}", path)
-    assert spec is not None and spec.loader is not None, path
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _require(*modules: str, extra: str) -> None:

@@ -7,7 +7,6 @@ data folder; each test skips with the reason when one is missing.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 from types import ModuleType
@@ -17,19 +16,11 @@ import numpy as np
 import pytest
 
 import xaikit as xk
+from example_loader import load_example as _load
 from xaikit.errors import DataNotFoundError
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _load(name: str) -> ModuleType:
-    """Import ``examples/<name>.py`` by path (the folder is not a package)."""
-    path = EXAMPLES / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"xaikit_example_{name}", path)
-    assert spec is not None and spec.loader is not None, path
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _require(*modules: str, extra: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
 import subprocess
@@ -15,23 +14,15 @@ import numpy as np
 import pytest
 
 import xaikit as xk
+from example_loader import EXAMPLES, load_example as _load
 from xaikit.errors import DataNotFoundError
 
 pytest.importorskip("sklearn")
 pytest.importorskip("pandas")
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PETALS = {"petal length (cm)", "petal width (cm)"}
 
 
-def _load(name: str) -> ModuleType:
-    """Import ``examples/<name>.py`` by path (the folder is not a package)."""
-    path = EXAMPLES / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"xaikit_example_{name}", path)
-    assert spec is not None and spec.loader is not None, path
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ---------------------------------------------------------------------------------------- iris
