@@ -73,7 +73,7 @@ def test_efficientnet_gradcam_lands_on_the_cat(efficientnet: tuple[ModuleType, d
     assert heatmap.shape == (224, 224) and heatmap.min() >= 0 and heatmap.max() > 0
     assert cat["in_cat_box"]["gradcam"] == pytest.approx(heatmap[cat_mask].sum() / heatmap.sum())
     assert cat["in_cat_box"]["gradcam"] > 0.97
-    assert 1 - cat["in_cat_box"]["gradcam"] < (1 - cat["cat_box_area"]) / 4
+    assert cat["in_cat_box"]["gradcam"] > 1 - (1 - cat["cat_box_area"]) / 4  # background share < 1/4 of chance
     assert cat["in_face_box"]["gradcam"] > 0.45
     assert cat["peak_in_cat_box"]["gradcam"] and cat["peak_in_face_box"]["gradcam"]
     assert exp.params["layer"] == module.GRADCAM_LAYER and exp.diagnostics["layer_shape"] == [1280, 7, 7]
