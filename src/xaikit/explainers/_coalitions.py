@@ -22,7 +22,7 @@ from math import comb
 
 import numpy as np
 
-__all__ = ["Design", "build_design", "stratum_shares", "kernel_weight"]
+__all__ = ["Design", "ReferenceDesigns", "build_design", "build_reference_designs", "is_exhaustive", "stratum_shares", "kernel_weight"]
 
 #: Strata with at most this many units are sampled by permuting their full list.
 _ENUMERATE_LIMIT = 50_000
@@ -153,8 +153,20 @@ def _largest_remainder(targets: np.ndarray, total: int) -> np.ndarray:
     return base
 
 
-def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) -> Design:
-    """A paired, stratified design of ``n_pairs`` units (``2 * n_pairs`` coalitions) for ``k`` players."""
+@dataclass
+class _Plan:
+    """How a budget of pairs is shared: strata enumerated, sampling groups and their draws."""
+
+    sizes: list[int]
+    caps: np.ndarray  # units per stratum
+    share: np.ndarray  # budget share per stratum
+    enumerated: np.ndarray  # bool per stratum
+    groups: list[list[int]]  # strata sampled together
+    draws: np.ndarray  # units drawn per group
+
+
+def _plan(k: int, n_pairs: int, strategy: str) -> _Plan:
+    """Share ``n_pairs`` units among the strata of ``k`` players (see the module docstring)."""
     sizes = stratum_sizes(k)
     caps = np.array([n_units(k, s) for s in sizes], dtype=float)
     share = stratum_shares(k, strategy)
@@ -192,6 +204,7 @@ def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) 
             groups[-1].extend(acc)
         else:
             groups.append(acc)
+
     def allocate(gs: list[list[int]]) -> np.ndarray:
         if not gs:
             return np.zeros(0, dtype=int)
@@ -207,7 +220,19 @@ def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) 
         groups[lo] = groups[lo] + groups[hi]
         del groups[hi]
         draws = allocate(groups)
+    # a stratum sampled alone never draws more units than it has
+    for gid, members in enumerate(groups):
+        if len(members) == 1:
+            draws[gid] = int(min(draws[gid], caps[members[0]]))
+    return _Plan(sizes, caps, share, enumerated, groups, draws)
 
+
+def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) -> Design:
+    """A paired, stratified design of ``n_pairs`` units (``2 * n_pairs`` coalitions) for ``k`` players."""
+    plan = _plan(k, n_pairs, strategy)
+    sizes, caps, share, enumerated, groups, draws = (
+        plan.sizes, plan.caps, plan.share, plan.enumerated, plan.groups, plan.draws
+    )
     masks: list[np.ndarray] = []
     weights: list[np.ndarray] = []
     unit_group: list[np.ndarray] = []
@@ -254,4 +279,133 @@ def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) 
         unit_scale=np.concatenate(unit_scale),
         exact=bool(enumerated.all()),
         group_sizes=[int(x) for x in draws],
+    )
+
+
+# --------------------------------------------------------------------------- one design per background row
+@dataclass
+class ReferenceDesigns:
+    """One paired, stratified design per background row (*reference*), all with the same allocation.
+
+    Attributes
+    ----------
+    masks : bool (m, q, k)
+        Reference ``r``'s coalitions, complementary pairs adjacent.
+    weights : float (m, q)
+        Estimator weights (kernel weight times inverse inclusion rate).
+    unit_group, group_fpc, group_sizes, exact
+        As in :class:`Design`; the units of every reference fall in the same groups.
+    """
+
+    masks: np.ndarray
+    weights: np.ndarray
+    unit_group: np.ndarray
+    group_fpc: np.ndarray
+    group_sizes: list[int]
+    exact: bool = False
+
+
+def is_exhaustive(k: int, n_pairs: int) -> bool:
+    """True when ``n_pairs`` units enumerate every coalition of ``k`` players."""
+    return bool(_plan(k, n_pairs, "kernel").enumerated.all())
+
+
+def _dealt_units(k: int, s: int, n: int, n_refs: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` distinct units of stratum ``s`` for each of ``n_refs`` references, ``(n_refs, n, k)``.
+
+    The references take consecutive slices of a stream of random permutations of the stratum,
+    so that between them every unit is used about equally often; each slice is still a uniformly
+    random ``n``-subset (the construction is symmetric in the units), and a slice that spans two
+    permutations is kept free of repeats by drawing the head of the next one among the units
+    the slice does not hold yet.
+    """
+    total = n_units(k, s)
+    need = n * n_refs
+    stream = np.empty(need, dtype=np.intp)
+    start = 0
+    while start < need:
+        lap = rng.permutation(total)
+        offset = start % n  # units of the current slice already taken from the previous permutation
+        if offset:
+            clash = np.isin(lap, stream[start - offset : start])
+            keep, moved = lap[~clash], lap[clash]
+            head = keep[: n - offset]
+            lap = np.concatenate([head, rng.permutation(np.concatenate([keep[n - offset :], moved]))])
+        stop = min(start + total, need)
+        stream[start:stop] = lap[: stop - start]
+        start = stop
+    return _all_units(k, s)[stream.reshape(n_refs, n)]
+
+
+def _distinct_units_per_reference(k: int, s: int, n: int, n_refs: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` distinct units of a large stratum ``s`` for each reference, drawn independently, ``(n_refs, n, k)``."""
+    units = _random_units(k, s, n * n_refs, rng).reshape(n_refs, n, k)
+    # repeats within a reference are found through a random 64-bit hash of each mask (wrapping sums)
+    salt = rng.integers(1, 2**63 - 1, size=k, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        keys = (units.astype(np.uint64) * salt).sum(axis=2, dtype=np.uint64)
+    keys.sort(axis=1)
+    for r in np.flatnonzero((keys[:, 1:] == keys[:, :-1]).any(axis=1)):
+        units[r] = _distinct_units(k, s, n, rng)
+    return units
+
+
+def build_reference_designs(
+    k: int, n_pairs: int, strategy: str, n_refs: int, rng: np.random.Generator
+) -> ReferenceDesigns:
+    """A design of ``n_pairs`` units for each of ``n_refs`` references (see :func:`build_design`).
+
+    Enumerated strata are the same for every reference; sampled units are drawn per reference,
+    dealt out so that the references together cover each stratum evenly.
+    """
+    plan = _plan(k, n_pairs, strategy)
+    unit_masks: list[np.ndarray] = []  # (n_refs, u, k)
+    unit_weights: list[np.ndarray] = []  # (n_refs, u)
+    unit_group: list[np.ndarray] = []
+    group_fpc = np.ones(len(plan.groups))
+    sizes = np.asarray(plan.sizes)
+    kw = np.asarray(kernel_weight(k, sizes), dtype=float)
+    for st in np.flatnonzero(plan.enumerated):
+        units = _all_units(k, plan.sizes[st])
+        unit_masks.append(np.broadcast_to(units, (n_refs, *units.shape)))
+        unit_weights.append(np.full((n_refs, units.shape[0]), kw[st]))
+        unit_group.append(np.full(units.shape[0], -1))
+    for gid, (members, m) in enumerate(zip(plan.groups, plan.draws)):
+        m = int(m)
+        if m == 0:
+            continue
+        if len(members) == 1:
+            st = members[0]
+            N, s = plan.caps[st], plan.sizes[st]
+            if N <= _ENUMERATE_LIMIT:
+                units = _dealt_units(k, s, m, n_refs, rng)
+            else:
+                units = _distinct_units_per_reference(k, s, m, n_refs, rng)
+            unit_masks.append(units)
+            unit_weights.append(np.full((n_refs, m), kw[st] * N / m))
+            group_fpc[gid] = 1.0 - m / N
+        else:
+            q = plan.share[members] / plan.share[members].sum()
+            picks = rng.choice(len(members), size=(n_refs, m), p=q)
+            strata = np.asarray(members)[picks]
+            ranks = rng.random((n_refs, m, k)).argsort(axis=2).argsort(axis=2)
+            unit_masks.append(ranks < sizes[strata][..., None])
+            unit_weights.append(kw[strata] * plan.caps[strata] / q[picks] / m)
+        unit_group.append(np.full(m, gid))
+    if not unit_masks:
+        return ReferenceDesigns(
+            np.zeros((n_refs, 0, k), dtype=bool), np.zeros((n_refs, 0)), np.zeros(0, dtype=int), group_fpc, []
+        )
+    units = np.concatenate(unit_masks, axis=1)
+    w = np.concatenate(unit_weights, axis=1)
+    masks = np.empty((n_refs, 2 * units.shape[1], k), dtype=bool)
+    masks[:, 0::2] = units
+    masks[:, 1::2] = ~units
+    return ReferenceDesigns(
+        masks=masks,
+        weights=np.repeat(w, 2, axis=1),  # a complement has its unit's kernel weight
+        unit_group=np.concatenate(unit_group),
+        group_fpc=group_fpc,
+        group_sizes=[int(x) for x in plan.draws],
+        exact=bool(plan.enumerated.all()),
     )

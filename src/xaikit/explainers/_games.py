@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Game"]
+__all__ = ["Game", "ReferenceGames"]
 
 
 class Game:
@@ -20,6 +20,8 @@ class Game:
         ``v`` of the empty coalition (the base value) and of the full one (the prediction).
     cache : bool
         Remember evaluated coalitions so that a growing design never pays twice for one.
+    references : ReferenceGames, optional
+        The same row's single-reference games, for estimators that sample per background row.
 
     Examples
     --------
@@ -29,8 +31,17 @@ class Game:
            [1.]]), 1)
     """
 
-    def __init__(self, value_function: Any, v_empty: np.ndarray, v_full: np.ndarray, *, cache: bool = False) -> None:
+    def __init__(
+        self,
+        value_function: Any,
+        v_empty: np.ndarray,
+        v_full: np.ndarray,
+        *,
+        cache: bool = False,
+        references: ReferenceGames | None = None,
+    ) -> None:
         self.value_function = value_function
+        self.references = references
         self.v_empty = np.asarray(v_empty, dtype=np.float64)
         self.v_full = np.asarray(v_full, dtype=np.float64)
         self.n_outputs = self.v_empty.shape[0]
@@ -41,6 +52,11 @@ class Game:
     def delta(self) -> np.ndarray:
         """``v(N) - v(empty)``: what the values must add up to."""
         return self.v_full - self.v_empty
+
+    @property
+    def total_evaluations(self) -> int:
+        """Coalitions paid for so far, by this game and its single-reference games together."""
+        return self.n_evaluations + (self.references.n_evaluations if self.references is not None else 0)
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
         masks = np.asarray(masks, dtype=bool)
@@ -61,3 +77,49 @@ class Game:
             for key, val in zip(todo, vals):
                 self._cache[key] = val
         return np.stack([self._cache[key] for key in keys])
+
+
+class ReferenceGames:
+    """The single-reference games of one explained row: ``v_r(S) = f(x_S, b_r)`` per background row.
+
+    The interventional value function is their weighted mean, and so are its Shapley values;
+    estimators that sample coalitions per background row play these games. Each game's empty
+    coalition is the background row's own prediction and its full coalition the row's.
+
+    Parameters
+    ----------
+    value_function : ValueFunction
+        Its ``per_reference(masks (m, s, k)) -> (m, s, o)`` evaluates the games.
+    v_empty : ndarray (m, o)
+        ``f(b_r)`` for every background row.
+    v_full : ndarray (o,)
+        ``f(x)``.
+    weights : ndarray (m,)
+        Background row weights (sum to one).
+
+    Examples
+    --------
+    >>> g = ReferenceGames(lambda m: m.sum(axis=2, keepdims=True) * 1.0, np.zeros((2, 1)), np.ones(1), np.full(2, 0.5))
+    >>> g(np.ones((2, 3, 2), dtype=bool)).shape, g.n_evaluations
+    ((2, 3, 1), 3)
+    """
+
+    def __init__(self, value_function: Any, v_empty: np.ndarray, v_full: np.ndarray, weights: np.ndarray) -> None:
+        self.value_function = value_function
+        self.v_empty = np.asarray(v_empty, dtype=np.float64)
+        self.v_full = np.asarray(v_full, dtype=np.float64)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.n_references, self.n_outputs = self.v_empty.shape
+        self.n_evaluations = 0  # coalitions per reference (each one costs a pass over the background)
+
+    @property
+    def delta(self) -> np.ndarray:
+        """``v_r(N) - v_r(empty)`` per reference ``(m, o)``: what each game's values add up to."""
+        return self.v_full[None, :] - self.v_empty
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        masks = np.asarray(masks, dtype=bool)
+        self.n_evaluations += masks.shape[1]
+        if masks.shape[1] == 0:
+            return np.zeros((self.n_references, 0, self.n_outputs))
+        return self.value_function(masks)

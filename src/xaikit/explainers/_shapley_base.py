@@ -13,7 +13,7 @@ import numpy as np
 from xaikit._validation import RandomState, check_float, check_int, check_random_state, spawn_seeds
 from xaikit.errors import InvalidParameterError
 from xaikit.execution import chunk_indices, get_executor
-from xaikit.explainers._games import Game
+from xaikit.explainers._games import Game, ReferenceGames
 from xaikit.explainers.base import Explainer, output_names, select_outputs
 from xaikit.explanation import Attribution
 from xaikit.maskers.tabular import TabularMasker
@@ -92,6 +92,7 @@ class _RowJob:
     masker: TabularMasker
     rows: np.ndarray  # encoded (r, d)
     fx: np.ndarray  # (r, o)
+    fbg: np.ndarray  # (m, o) predictions of the background rows
     base: np.ndarray  # (o,)
     seeds: list[np.random.SeedSequence]
     params: dict[str, Any]
@@ -103,7 +104,8 @@ class _RowJob:
                 self.explainer.model, self.masker, x,
                 batch_size=self.params.get("batch_size"), as_frame=self.explainer._as_frame,
             )
-            game = Game(vf, self.base, f, cache=self.explainer._needs_cache(self.params))
+            refs = ReferenceGames(vf.per_reference, self.fbg, f, self.masker.weights)
+            game = Game(vf, self.base, f, cache=self.explainer._needs_cache(self.params), references=refs)
             out.append(self.explainer._estimate(game, np.random.default_rng(seed), **self.params))
         return out
 
@@ -221,7 +223,7 @@ class ShapleyExplainer(Explainer):
         ex = get_executor(executor)
         chunks = chunk_indices(n, 4 * ex.n_workers if ex.n_workers > 1 else 1)
         jobs = [
-            _RowJob(self, masker, Z[list(c)], fx[list(c)], base, [seeds[i] for i in c], params) for c in chunks
+            _RowJob(self, masker, Z[list(c)], fx[list(c)], fbg, base, [seeds[i] for i in c], params) for c in chunks
         ]
         results = [r for chunk in ex.map(_run_job, jobs) for r in chunk]
         if ex is not executor:

@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers._coalitions import Design, build_design
-from xaikit.explainers._games import Game
+from xaikit.explainers._coalitions import Design, build_design, build_reference_designs, is_exhaustive
+from xaikit.explainers._games import Game, ReferenceGames
 from xaikit.explainers._shapley_base import RowEstimate, ShapleyExplainer
-from xaikit.explainers._shapley_regression import min_budget, regression_std_err, solve_constrained
+from xaikit.explainers._shapley_regression import min_budget, regression_std_err, solve_constrained, solve_references
 
 __all__ = ["KernelShap"]
 
@@ -43,6 +43,8 @@ class KernelShap(ShapleyExplainer):
     name = "kernel_shap"
     #: How the sampled budget is shared among coalition sizes.
     strategy: ClassVar[str] = "kernel"
+    #: Sample coalitions separately for every background row (see the class docstring).
+    per_reference: ClassVar[bool] = True
 
     def _check_params(self, n_players: int, params: dict[str, Any]) -> dict[str, Any]:
         need = min_budget(n_players)
@@ -57,6 +59,9 @@ class KernelShap(ShapleyExplainer):
         k = self.masker.n_groups
         if k == 1:
             return RowEstimate(game.delta[None, :].copy(), np.zeros((1, game.n_outputs)), 0, exact=True)
+        refs = game.references
+        if refs is not None and self._samples_per_reference(k, params["n_samples"]):
+            return self._estimate_per_reference(refs, rng, k, params)
         budget_pairs = params["n_samples"] // 2
         tol = params.get("tol")
         design_seed = int(rng.integers(0, 2**63 - 1))
@@ -73,6 +78,41 @@ class KernelShap(ShapleyExplainer):
                 break
             pairs = min(2 * pairs, remaining)
         return RowEstimate(phi, se, game.n_evaluations, exact=design.exact)
+
+    def _samples_per_reference(self, k: int, n_samples: int) -> bool:
+        """Whether to draw coalitions per background row (not when the budget enumerates them all)."""
+        return self.per_reference and not is_exhaustive(k, n_samples // 2)
+
+    def _estimate_per_reference(
+        self, refs: ReferenceGames, rng: np.random.Generator, k: int, params: dict[str, Any]
+    ) -> RowEstimate:
+        """One regression per background row on coalitions of its own; the results averaged.
+
+        With ``tol=``, rounds of independent designs (``p, p, 2p, 4p, ...`` pairs) are run until the
+        pooled standard errors meet it; the rounds are averaged in proportion to their sizes.
+        """
+        budget_pairs = params["n_samples"] // 2
+        tol = params.get("tol")
+        first = budget_pairs if tol is None else min(budget_pairs, max(2 * k, 32))
+        sizes: list[int] = []
+        total = np.zeros((k, refs.n_outputs))
+        var = np.zeros((k, refs.n_outputs))
+        while True:
+            spent = sum(sizes)
+            pairs = min(first if len(sizes) < 2 else spent, budget_pairs - spent)
+            if sizes and pairs < k:  # too few to determine another regression
+                break
+            designs = build_reference_designs(k, pairs, self.strategy, refs.n_references, rng)
+            y = refs(designs.masks) - refs.v_empty[:, None, :]
+            phi, se = solve_references(designs, y, refs.delta, refs.weights)
+            total += pairs * phi
+            var += (pairs * se) ** 2
+            sizes.append(pairs)
+            n = sum(sizes)
+            if tol is None or np.nanmax(np.sqrt(var) / n) <= tol or n >= budget_pairs:
+                break
+        n = sum(sizes)
+        return RowEstimate(total / n, np.sqrt(var) / n, refs.n_evaluations)
 
     def _solve(self, design: Design, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Estimates and standard errors ``(k, o)`` from the design's centred values ``y``."""

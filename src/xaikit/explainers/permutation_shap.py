@@ -24,9 +24,12 @@ def permutation_masks(orders: np.ndarray) -> np.ndarray:
 
 
 def marginal_contributions(orders: np.ndarray, values: np.ndarray, v_empty: np.ndarray, v_full: np.ndarray) -> np.ndarray:
-    """Each player's marginal contribution along each order: ``(p, k, o)``."""
+    """Each player's marginal contribution along each order: ``(p, k, o)``.
+
+    ``v_empty`` is ``(o,)``, or ``(p, o)`` when every order plays its own game.
+    """
     p, k = orders.shape
-    o = v_empty.shape[0]
+    o = v_empty.shape[-1]
     chain = np.empty((p, k + 1, o))
     chain[:, 0] = v_empty
     chain[:, k] = v_full
@@ -41,9 +44,17 @@ class PermutationShap(ShapleyExplainer):
     """Shapley values as the mean marginal contribution over random feature orders.
 
     Orders come in antithetic pairs (an order and its reverse; Mitchell et al. 2022), which
-    cancels much of the variance. Every order's contributions add up to ``f(x) - E f(background)``
-    exactly. Standard errors are those of the mean over pairs; ``tol=`` adds pairs until every
-    standard error is below it. Each order costs ``d - 1`` coalitions of ``n_samples``.
+    cancels much of the variance (it is exact for games without interactions of order three or
+    more). Every background row gets orders of its own and plays its single-reference game
+    ``f(x_S, b)``: each order's contributions add up exactly to ``f(x) - f(b)``, so the
+    differences between background rows never enter the error (the sampling of
+    Strumbelj & Kononenko 2014, stratified by background row). The result is the background-weighted
+    mean. Each order costs ``d - 1`` coalitions of ``n_samples``; every background row gets
+    ``n_samples // (2 (d - 1))`` pairs. Standard errors are those of the stratified mean over
+    pairs; with a single pair per background row they are the bound ``|c - c'| / 2`` from the two
+    orders of each pair (never below the truth when the two orders' contributions are not
+    positively correlated, as antithetic orders' are not). ``tol=`` adds pairs until every
+    standard error is below it.
 
     Examples
     --------
@@ -71,23 +82,40 @@ class PermutationShap(ShapleyExplainer):
         k = self.masker.n_groups
         if k == 1:
             return RowEstimate(game.delta[None, :].copy(), np.zeros((1, game.n_outputs)), 0, exact=True)
+        refs = game.references
+        assert refs is not None
+        m, o = refs.n_references, refs.n_outputs
         max_pairs = params["n_samples"] // (2 * (k - 1))
         tol = params.get("tol")
         step = max_pairs if tol is None else min(max_pairs, max(8, 64 // k))
-        units: list[np.ndarray] = []
+        pair_means: list[np.ndarray] = []  # (m, p, k, o) per round
+        half_gaps: list[np.ndarray] = []
         done = 0
         while done < max_pairs:
             p = min(step, max_pairs - done)
-            orders = rng.random((p, k)).argsort(axis=1)
-            both = np.concatenate([orders, orders[:, ::-1]])
-            contrib = marginal_contributions(both, game(permutation_masks(both)), game.v_empty, game.v_full)
-            units.append(0.5 * (contrib[:p] + contrib[p:]))
+            orders = rng.random((m, p, k)).argsort(axis=2)
+            both = np.concatenate([orders, orders[:, :, ::-1]], axis=1).reshape(m * 2 * p, k)
+            masks = permutation_masks(both).reshape(m, 2 * p * (k - 1), k)
+            values = refs(masks).reshape(m * 2 * p * (k - 1), o)
+            v_empty = np.repeat(refs.v_empty, 2 * p, axis=0)
+            contrib = marginal_contributions(both, values, v_empty, refs.v_full).reshape(m, 2 * p, k, o)
+            pair_means.append(0.5 * (contrib[:, :p] + contrib[:, p:]))
+            half_gaps.append(0.5 * (contrib[:, :p] - contrib[:, p:]))
             done += p
-            if tol is not None and done >= 2:
-                se = np.concatenate(units).std(axis=0, ddof=1) / np.sqrt(done)
-                if se.max() <= tol:
-                    break
+            if tol is not None and _std_err(pair_means, half_gaps, refs.weights).max() <= tol:
+                break
             step = done  # double
-        u = np.concatenate(units)
-        se = u.std(axis=0, ddof=1) / np.sqrt(u.shape[0]) if u.shape[0] > 1 else np.full(u.shape[1:], np.nan)
-        return RowEstimate(u.mean(axis=0), se, game.n_evaluations)
+        u = np.concatenate(pair_means, axis=1)
+        values = np.einsum("r,rko->ko", refs.weights, u.mean(axis=1))
+        return RowEstimate(values, _std_err(pair_means, half_gaps, refs.weights), refs.n_evaluations)
+
+
+def _std_err(pair_means: list[np.ndarray], half_gaps: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
+    """Standard errors ``(k, o)`` of the weighted mean over background rows of each row's mean over pairs."""
+    u = np.concatenate(pair_means, axis=1)  # (m, p, k, o)
+    p = u.shape[1]
+    if p > 1:
+        var = u.var(axis=1, ddof=1) / p
+    else:  # one pair per row: bound its variance by the spread of its two orders
+        var = np.concatenate(half_gaps, axis=1)[:, 0] ** 2
+    return np.sqrt(np.einsum("r,rko->ko", weights**2, var))

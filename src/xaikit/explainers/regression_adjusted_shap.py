@@ -49,6 +49,11 @@ class RegressionAdjustedShap(KernelShap):
     #: Pairs per player below which the surrogate is not fitted.
     min_pairs_per_player: ClassVar[int] = 4
 
+    def _samples_per_reference(self, k: int, n_samples: int) -> bool:
+        # the surrogate is fitted to the background-averaged game, on coalitions shared by all rows;
+        # below its budget the result is Leverage SHAP's, sampled per background row
+        return n_samples // 2 < self.min_pairs_per_player * k and super()._samples_per_reference(k, n_samples)
+
     def _solve(self, design: Design, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         phi, Q = solve_constrained(design, y, delta)
         se = regression_std_err(design, y, phi, Q)

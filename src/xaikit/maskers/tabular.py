@@ -399,7 +399,7 @@ class TabularMasker:
         return pd.DataFrame(Z, columns=self.feature_names)
 
     def feature_masks(self, masks: np.ndarray) -> np.ndarray:
-        """Player masks ``(s, k)`` -> feature masks ``(s, d)``."""
+        """Player masks ``(..., k)`` -> feature masks ``(..., d)``."""
         if not self.groups:
             return masks
         return (masks.astype(np.uint8) @ self.group_matrix.astype(np.uint8)) > 0
@@ -408,6 +408,16 @@ class TabularMasker:
         """Hybrid rows ``(s * m, d)``: x where the mask is on, each background row elsewhere."""
         fm = self.feature_masks(masks)
         out = np.where(fm[:, None, :], x[None, None, :], self.data[None, :, :])
+        return out.reshape(-1, self.n_features)
+
+    def synthesize_per_reference(self, x: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """Hybrid rows ``(m * s, d)`` with each background row under its own coalitions.
+
+        ``masks`` is bool ``(m, s, n_groups)``: background row ``r`` is combined with ``x`` under
+        ``masks[r]`` only (rows ordered background row first).
+        """
+        fm = self.feature_masks(masks)
+        out = np.where(fm, x[None, None, :], self.data[:, None, :])
         return out.reshape(-1, self.n_features)
 
     def __call__(self, x: np.ndarray, masks: np.ndarray) -> Any:

@@ -82,3 +82,24 @@ class ValueFunction:
         if not outs:
             return np.zeros((0, 0))
         return np.concatenate(outs, axis=0)
+
+    def per_reference(self, masks: np.ndarray) -> np.ndarray:
+        """Values of single-reference games: ``f(x_S, b_r)`` for background row ``r`` and each
+        coalition ``S`` in ``masks[r]`` (bool ``(m, s, n_players)``), as ``(m, s, n_outputs)``.
+
+        Costs ``m * s`` model rows, as ``s`` coalitions evaluated over the whole background do.
+        """
+        masks = np.asarray(masks, dtype=bool)
+        m, s = masks.shape[:2]
+        per_call = max(1, self.batch_size // m)
+        outs = []
+        for start in range(0, s, per_call):
+            chunk = masks[:, start : start + per_call]
+            Z = self.masker.synthesize_per_reference(self.x, chunk)
+            y = self.model.predict(self.masker.decode(Z, as_frame=self.as_frame))
+            outs.append(y.reshape(m, chunk.shape[1], -1))
+            self.n_rows += Z.shape[0]
+        self.n_coalitions += s
+        if not outs:
+            return np.zeros((m, 0, 0))
+        return np.concatenate(outs, axis=1)
