@@ -22,6 +22,8 @@ from math import comb
 
 import numpy as np
 
+from xaikit.explainers._shapley_kernels import dealt_indices, draw_subsets
+
 __all__ = ["Design", "ReferenceDesigns", "build_design", "build_reference_designs", "is_exhaustive", "stratum_shares", "kernel_weight"]
 
 #: Strata with at most this many units are sampled by permuting their full list.
@@ -78,14 +80,10 @@ def _all_units(k: int, s: int) -> np.ndarray:
 
 def _random_units(k: int, s: int, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` units of stratum ``s`` drawn uniformly, with replacement."""
-    if 2 * s == k:
-        order = rng.random((n, k - 1)).argsort(axis=1)[:, : s - 1] + 1
-        order = np.concatenate([np.zeros((n, 1), dtype=order.dtype), order], axis=1)
-    else:
-        order = rng.random((n, k)).argsort(axis=1)[:, :s]
-    out = np.zeros((n, k), dtype=bool)
-    np.put_along_axis(out, order, True, axis=1)
-    return out
+    if 2 * s == k:  # a unit of the middle stratum is named by its member that holds player 0
+        rest = draw_subsets(np.full(n, s - 1), k - 1, rng)
+        return np.concatenate([np.ones((n, 1), dtype=bool), rest], axis=1)
+    return draw_subsets(np.full(n, s), k, rng)
 
 
 def _distinct_units(k: int, s: int, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -311,43 +309,10 @@ def is_exhaustive(k: int, n_pairs: int) -> bool:
 
 
 def _dealt_units(k: int, s: int, n: int, n_refs: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` distinct units of stratum ``s`` for each of ``n_refs`` references, ``(n_refs, n, k)``.
-
-    The references take consecutive slices of a stream of random permutations of the stratum,
-    so that between them every unit is used about equally often; each slice is still a uniformly
-    random ``n``-subset (the construction is symmetric in the units), and a slice that spans two
-    permutations is kept free of repeats by drawing the head of the next one among the units
-    the slice does not hold yet.
-    """
-    total = n_units(k, s)
-    need = n * n_refs
-    stream = np.empty(need, dtype=np.intp)
-    start = 0
-    while start < need:
-        lap = rng.permutation(total)
-        offset = start % n  # units of the current slice already taken from the previous permutation
-        if offset:
-            clash = np.isin(lap, stream[start - offset : start])
-            keep, moved = lap[~clash], lap[clash]
-            head = keep[: n - offset]
-            lap = np.concatenate([head, rng.permutation(np.concatenate([keep[n - offset :], moved]))])
-        stop = min(start + total, need)
-        stream[start:stop] = lap[: stop - start]
-        start = stop
-    return _all_units(k, s)[stream.reshape(n_refs, n)]
-
-
-def _distinct_units_per_reference(k: int, s: int, n: int, n_refs: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` distinct units of a large stratum ``s`` for each reference, drawn independently, ``(n_refs, n, k)``."""
-    units = _random_units(k, s, n * n_refs, rng).reshape(n_refs, n, k)
-    # repeats within a reference are found through a random 64-bit hash of each mask (wrapping sums)
-    salt = rng.integers(1, 2**63 - 1, size=k, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        keys = (units.astype(np.uint64) * salt).sum(axis=2, dtype=np.uint64)
-    keys.sort(axis=1)
-    for r in np.flatnonzero((keys[:, 1:] == keys[:, :-1]).any(axis=1)):
-        units[r] = _distinct_units(k, s, n, rng)
-    return units
+    """``n`` distinct units of stratum ``s`` for each of ``n_refs`` references, ``(n_refs, n, k)``,
+    dealt from a stream of permutations of the stratum (see :func:`dealt_indices`)."""
+    idx = dealt_indices(n_units(k, s), n, n_refs, int(rng.integers(0, 2**32 - 1)))
+    return _all_units(k, s)[idx]
 
 
 def build_reference_designs(
@@ -355,8 +320,9 @@ def build_reference_designs(
 ) -> ReferenceDesigns:
     """A design of ``n_pairs`` units for each of ``n_refs`` references (see :func:`build_design`).
 
-    Enumerated strata are the same for every reference; sampled units are drawn per reference,
-    dealt out so that the references together cover each stratum evenly.
+    Enumerated strata are the same for every reference; sampled units are drawn per reference:
+    dealt out so that the references together cover each stratum evenly (strata of up to
+    ``_ENUMERATE_LIMIT`` units), or drawn with replacement from larger strata.
     """
     plan = _plan(k, n_pairs, strategy)
     unit_masks: list[np.ndarray] = []  # (n_refs, u, k)
@@ -378,18 +344,16 @@ def build_reference_designs(
             st = members[0]
             N, s = plan.caps[st], plan.sizes[st]
             if N <= _ENUMERATE_LIMIT:
-                units = _dealt_units(k, s, m, n_refs, rng)
-            else:
-                units = _distinct_units_per_reference(k, s, m, n_refs, rng)
-            unit_masks.append(units)
+                unit_masks.append(_dealt_units(k, s, m, n_refs, rng))
+                group_fpc[gid] = 1.0 - m / N
+            else:  # with replacement: repeats are rare (about m**2 / 2N per reference) and cost no bias
+                unit_masks.append(_random_units(k, s, m * n_refs, rng).reshape(n_refs, m, k))
             unit_weights.append(np.full((n_refs, m), kw[st] * N / m))
-            group_fpc[gid] = 1.0 - m / N
         else:
             q = plan.share[members] / plan.share[members].sum()
             picks = rng.choice(len(members), size=(n_refs, m), p=q)
             strata = np.asarray(members)[picks]
-            ranks = rng.random((n_refs, m, k)).argsort(axis=2).argsort(axis=2)
-            unit_masks.append(ranks < sizes[strata][..., None])
+            unit_masks.append(draw_subsets(sizes[strata].ravel(), k, rng).reshape(n_refs, m, k))
             unit_weights.append(kw[strata] * plan.caps[strata] / q[picks] / m)
         unit_group.append(np.full(m, gid))
     if not unit_masks:

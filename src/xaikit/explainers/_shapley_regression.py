@@ -15,15 +15,18 @@ from __future__ import annotations
 import numpy as np
 
 from xaikit.explainers._coalitions import Design, ReferenceDesigns
+from xaikit.explainers._shapley_kernels import paired_normal_equations, paired_residual_moments
 
 __all__ = ["solve_constrained", "regression_std_err", "solve_references", "min_budget"]
 
 
 def _constrained_operators(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``Q`` (m, k, k) and ``c`` (m, k) with ``phi = Q b + c * delta`` for each normal matrix ``A`` (m, k, k)."""
+    k = A.shape[-1]
     try:
         Ainv = np.linalg.inv(A)
-        if not np.isfinite(Ainv).all() or (np.linalg.cond(A) > 1e12).any():
+        # an ill-conditioned system shows in the residual of the inverse
+        if not np.isfinite(Ainv).all() or np.abs(np.matmul(A, Ainv) - np.eye(k)).max() > 1e-6:
             raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:
         Ainv = np.linalg.pinv(A, rcond=1e-12, hermitian=True)
@@ -34,12 +37,14 @@ def _constrained_operators(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return Q, c
 
 
+def _units(masks: np.ndarray) -> np.ndarray:
+    """The first member of every pair, as uint8 ``(m, u, k)`` (what the compiled loops read)."""
+    return np.ascontiguousarray(masks[:, 0::2]).view(np.uint8)
+
+
 def _solve_batch(masks: np.ndarray, weights: np.ndarray, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``phi`` (m, k, o) and ``Q`` (m, k, k) from masks (m, q, k), weights (m, q), y (m, q, o), delta (m, o)."""
-    Z = masks.astype(np.float64)
-    ZW = Z * weights[:, :, None]
-    A = np.matmul(ZW.transpose(0, 2, 1), Z)
-    b = np.matmul(ZW.transpose(0, 2, 1), y)
+    """``phi`` (m, k, o) and ``Q`` (m, k, k) from paired masks (m, q, k), weights (m, q), y (m, q, o), delta (m, o)."""
+    A, b = paired_normal_equations(_units(masks), np.ascontiguousarray(weights[:, 0::2]), y)
     Q, c = _constrained_operators(A)
     phi = np.matmul(Q, b) + c[:, :, None] * delta[:, None, :]
     return phi, Q
@@ -56,24 +61,19 @@ def _std_err_batch(
     group_fpc: np.ndarray,
 ) -> np.ndarray:
     """Variances (m, k, o) of each design's estimates (see :func:`regression_std_err`)."""
-    m_refs, _, k = masks.shape
-    o = y.shape[2]
-    var = np.zeros((m_refs, k, o))
-    pair_group = np.repeat(unit_group, 2)
-    for gid, size in enumerate(group_sizes):
-        sel = pair_group == gid
-        if size == 0 or not sel.any():
-            continue
-        if size < 2:
-            return np.full((m_refs, k, o), np.nan)
-        Z = masks[:, sel].astype(np.float64)  # (m, 2u, k)
-        r = y[:, sel] - np.matmul(Z, phi)  # (m, 2u, o)
-        wr = weights[:, sel, None] * r
-        # each unit's contribution to the normal equations, then through Q: (m, u, k, o)
-        contrib = Z[:, :, :, None] * wr[:, :, None, :]
-        t = size * (contrib[:, 0::2] + contrib[:, 1::2])
-        h = np.einsum("rij,rujo->ruio", Q, t, optimize=True)
-        var += group_fpc[gid] * h.var(axis=1, ddof=1) / size
+    M, unknown = paired_residual_moments(
+        _units(masks),
+        np.ascontiguousarray(weights[:, 0::2]),
+        y,
+        phi,
+        np.asarray(unit_group, dtype=np.int64),
+        np.asarray(group_sizes, dtype=np.int64),
+        np.asarray(group_fpc, dtype=np.float64),
+    )
+    QM = np.matmul(Q[:, None], M)  # (m, o, k, k)
+    var = np.einsum("rokj,rkj->rko", QM, Q)
+    var = np.maximum(var, 0.0)
+    var[unknown] = np.nan
     return var
 
 

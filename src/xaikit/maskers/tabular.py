@@ -16,6 +16,7 @@ import numpy as np
 
 from xaikit._validation import check_array, check_choice, describe
 from xaikit.errors import InvalidParameterError
+from xaikit.maskers._synthesis import hybrid_rows, hybrid_rows_per_reference
 from xaikit.maskers.discretize import DISCRETIZERS, Discretizer
 
 __all__ = ["TabularMasker", "TabularCodec", "is_frame"]
@@ -280,6 +281,8 @@ class TabularMasker:
             self.weights = w / w.sum()
         self.groups = dict(groups) if groups else {}
         self.group_names, self.group_matrix = self._build_groups(self.groups)
+        #: The group (player) of every feature.
+        self.feature_group = np.argmax(self.group_matrix, axis=0).astype(np.int64)
         self._init_neighbourhood(discretize, categorical_features, training_labels)
 
     # ------------------------------------------------------------------ groups
@@ -400,15 +403,12 @@ class TabularMasker:
 
     def feature_masks(self, masks: np.ndarray) -> np.ndarray:
         """Player masks ``(..., k)`` -> feature masks ``(..., d)``."""
-        if not self.groups:
-            return masks
-        return (masks.astype(np.uint8) @ self.group_matrix.astype(np.uint8)) > 0
+        masks = np.asarray(masks, dtype=bool)
+        return masks if not self.groups else masks[..., self.feature_group]
 
     def synthesize(self, x: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """Hybrid rows ``(s * m, d)``: x where the mask is on, each background row elsewhere."""
-        fm = self.feature_masks(masks)
-        out = np.where(fm[:, None, :], x[None, None, :], self.data[None, :, :])
-        return out.reshape(-1, self.n_features)
+        return hybrid_rows(np.asarray(x, dtype=np.float64), self.data, self.feature_masks(masks))
 
     def synthesize_per_reference(self, x: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """Hybrid rows ``(m * s, d)`` with each background row under its own coalitions.
@@ -416,9 +416,7 @@ class TabularMasker:
         ``masks`` is bool ``(m, s, n_groups)``: background row ``r`` is combined with ``x`` under
         ``masks[r]`` only (rows ordered background row first).
         """
-        fm = self.feature_masks(masks)
-        out = np.where(fm, x[None, None, :], self.data[:, None, :])
-        return out.reshape(-1, self.n_features)
+        return hybrid_rows_per_reference(np.asarray(x, dtype=np.float64), self.data, self.feature_masks(masks))
 
     def __call__(self, x: np.ndarray, masks: np.ndarray) -> Any:
         """Model inputs for row ``x`` under each mask (``masks``: bool ``(s, n_groups)``)."""
