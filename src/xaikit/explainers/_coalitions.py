@@ -24,7 +24,7 @@ import numpy as np
 
 from xaikit.explainers._shapley_kernels import dealt_indices, draw_subsets
 
-__all__ = ["Design", "ReferenceDesigns", "build_design", "build_reference_designs", "is_exhaustive", "stratum_shares", "kernel_weight"]
+__all__ = ["Design", "ReferenceDesigns", "build_design", "build_reference_designs", "is_exhaustive", "prefix_masks", "stratum_shares", "kernel_weight"]
 
 #: Strata with at most this many units are sampled by permuting their full list.
 _ENUMERATE_LIMIT = 50_000
@@ -287,20 +287,49 @@ class ReferenceDesigns:
 
     Attributes
     ----------
-    masks : bool (m, q, k)
-        Reference ``r``'s coalitions, complementary pairs adjacent.
-    weights : float (m, q)
-        Estimator weights (kernel weight times inverse inclusion rate).
+    units : bool (m, u, k)
+        Reference ``r``'s units, each given by its smaller member ``S`` (the pair is ``S`` and its
+        complement).
+    pair_weights : float (m, u)
+        Estimator weight of each member of a pair (kernel weight times inverse inclusion rate).
     unit_group, group_fpc, group_sizes, exact
         As in :class:`Design`; the units of every reference fall in the same groups.
     """
 
-    masks: np.ndarray
-    weights: np.ndarray
+    units: np.ndarray
+    pair_weights: np.ndarray
     unit_group: np.ndarray
     group_fpc: np.ndarray
     group_sizes: list[int]
     exact: bool = False
+
+    @property
+    def masks(self) -> np.ndarray:
+        """Every coalition, complementary pairs adjacent: bool ``(m, 2u, k)``."""
+        m, u, k = self.units.shape
+        out = np.empty((m, 2 * u, k), dtype=bool)
+        out[:, 0::2] = self.units
+        out[:, 1::2] = ~self.units
+        return out
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Weight of every coalition of :attr:`masks` ``(m, 2u)``."""
+        return np.repeat(self.pair_weights, 2, axis=1)
+
+
+def prefix_masks(orders: np.ndarray) -> np.ndarray:
+    """Coalitions met along each order of the players: its first ``1 .. k - 1`` players, ``(..., k - 1, k)``.
+
+    >>> prefix_masks(np.array([[2, 0, 1]])).astype(int)
+    array([[[0, 0, 1],
+            [1, 0, 1]]])
+    """
+    orders = np.asarray(orders)
+    k = orders.shape[-1]
+    rank = np.empty_like(orders)
+    np.put_along_axis(rank, orders, np.broadcast_to(np.arange(k), orders.shape), axis=-1)
+    return rank[..., None, :] < np.arange(1, k)[:, None]
 
 
 def is_exhaustive(k: int, n_pairs: int) -> bool:
@@ -360,14 +389,9 @@ def build_reference_designs(
         return ReferenceDesigns(
             np.zeros((n_refs, 0, k), dtype=bool), np.zeros((n_refs, 0)), np.zeros(0, dtype=int), group_fpc, []
         )
-    units = np.concatenate(unit_masks, axis=1)
-    w = np.concatenate(unit_weights, axis=1)
-    masks = np.empty((n_refs, 2 * units.shape[1], k), dtype=bool)
-    masks[:, 0::2] = units
-    masks[:, 1::2] = ~units
     return ReferenceDesigns(
-        masks=masks,
-        weights=np.repeat(w, 2, axis=1),  # a complement has its unit's kernel weight
+        units=np.concatenate(unit_masks, axis=1),
+        pair_weights=np.concatenate(unit_weights, axis=1),  # a complement has its unit's kernel weight
         unit_group=np.concatenate(unit_group),
         group_fpc=group_fpc,
         group_sizes=[int(x) for x in plan.draws],

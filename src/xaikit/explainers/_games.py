@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from xaikit.explainers._coalitions import prefix_masks
+
 __all__ = ["Game", "ReferenceGames"]
 
 
@@ -88,8 +90,9 @@ class ReferenceGames:
 
     Parameters
     ----------
-    value_function : ValueFunction
-        Its ``per_reference(masks (m, s, k)) -> (m, s, o)`` evaluates the games.
+    value_function : ValueFunction or callable
+        A :class:`~xaikit.maskers.ValueFunction` (its ``per_reference`` and ``pairs_per_reference``
+        evaluate the games), or any callable ``masks (m, s, k) -> (m, s, o)``.
     v_empty : ndarray (m, o)
         ``f(b_r)`` for every background row.
     v_full : ndarray (o,)
@@ -105,7 +108,7 @@ class ReferenceGames:
     """
 
     def __init__(self, value_function: Any, v_empty: np.ndarray, v_full: np.ndarray, weights: np.ndarray) -> None:
-        self.value_function = value_function
+        self.value_function = value_function  # a ValueFunction, or any callable masks -> values
         self.v_empty = np.asarray(v_empty, dtype=np.float64)
         self.v_full = np.asarray(v_full, dtype=np.float64)
         self.weights = np.asarray(weights, dtype=np.float64)
@@ -118,8 +121,36 @@ class ReferenceGames:
         return self.v_full[None, :] - self.v_empty
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
+        """Values ``(m, s, o)`` of each reference's own coalitions ``masks[r]`` (bool ``(m, s, k)``)."""
         masks = np.asarray(masks, dtype=bool)
         self.n_evaluations += masks.shape[1]
         if masks.shape[1] == 0:
             return np.zeros((self.n_references, 0, self.n_outputs))
-        return self.value_function(masks)
+        vf = self.value_function
+        return vf.per_reference(masks) if hasattr(vf, "per_reference") else vf(masks)
+
+    def chains(self, orders: np.ndarray) -> np.ndarray:
+        """Values ``(m, p, k - 1, o)`` of the coalitions met along each reference's orders ``orders[r]``
+        (int ``(m, p, k)``): the first ``t + 1`` players of each order, ``t < k - 1``."""
+        orders = np.asarray(orders, dtype=np.int64)
+        m, p, k = orders.shape
+        vf = self.value_function
+        if not hasattr(vf, "chains_per_reference"):
+            masks = prefix_masks(orders).reshape(m, p * (k - 1), k)
+            return self(masks).reshape(m, p, k - 1, self.n_outputs)
+        self.n_evaluations += p * (k - 1)
+        return vf.chains_per_reference(orders)
+
+    def pairs(self, units: np.ndarray) -> np.ndarray:
+        """Values ``(m, 2u, o)`` of every coalition ``units[r, i]`` and its complement (rows ``2i``, ``2i + 1``)."""
+        units = np.asarray(units, dtype=bool)
+        vf = self.value_function
+        if not hasattr(vf, "pairs_per_reference"):
+            masks = np.empty((units.shape[0], 2 * units.shape[1], units.shape[2]), dtype=bool)
+            masks[:, 0::2] = units
+            masks[:, 1::2] = ~units
+            return self(masks)
+        self.n_evaluations += 2 * units.shape[1]
+        if units.shape[1] == 0:
+            return np.zeros((self.n_references, 0, self.n_outputs))
+        return vf.pairs_per_reference(units)

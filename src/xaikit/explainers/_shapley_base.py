@@ -104,7 +104,7 @@ class _RowJob:
                 self.explainer.model, self.masker, x,
                 batch_size=self.params.get("batch_size"), as_frame=self.explainer._as_frame,
             )
-            refs = ReferenceGames(vf.per_reference, self.fbg, f, self.masker.weights)
+            refs = ReferenceGames(vf, self.fbg, f, self.masker.weights)
             game = Game(vf, self.base, f, cache=self.explainer._needs_cache(self.params), references=refs)
             out.append(self.explainer._estimate(game, np.random.default_rng(seed), **self.params))
         return out

@@ -37,22 +37,18 @@ def _constrained_operators(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return Q, c
 
 
-def _units(masks: np.ndarray) -> np.ndarray:
-    """The first member of every pair, as uint8 ``(m, u, k)`` (what the compiled loops read)."""
-    return np.ascontiguousarray(masks[:, 0::2]).view(np.uint8)
-
-
-def _solve_batch(masks: np.ndarray, weights: np.ndarray, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``phi`` (m, k, o) and ``Q`` (m, k, k) from paired masks (m, q, k), weights (m, q), y (m, q, o), delta (m, o)."""
-    A, b = paired_normal_equations(_units(masks), np.ascontiguousarray(weights[:, 0::2]), y)
+def _solve_batch(units: np.ndarray, pair_weights: np.ndarray, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``phi`` (m, k, o) and ``Q`` (m, k, k) of paired designs: units bool (m, u, k) (each pair's
+    smaller member), pair weights (m, u), centred values y (m, 2u, o) (pairs adjacent), delta (m, o)."""
+    A, b = paired_normal_equations(_as_u8(units), np.ascontiguousarray(pair_weights, dtype=np.float64), y)
     Q, c = _constrained_operators(A)
     phi = np.matmul(Q, b) + c[:, :, None] * delta[:, None, :]
     return phi, Q
 
 
-def _std_err_batch(
-    masks: np.ndarray,
-    weights: np.ndarray,
+def _variances(
+    units: np.ndarray,
+    pair_weights: np.ndarray,
     y: np.ndarray,
     phi: np.ndarray,
     Q: np.ndarray,
@@ -62,8 +58,8 @@ def _std_err_batch(
 ) -> np.ndarray:
     """Variances (m, k, o) of each design's estimates (see :func:`regression_std_err`)."""
     M, unknown = paired_residual_moments(
-        _units(masks),
-        np.ascontiguousarray(weights[:, 0::2]),
+        _as_u8(units),
+        np.ascontiguousarray(pair_weights, dtype=np.float64),
         y,
         phi,
         np.asarray(unit_group, dtype=np.int64),
@@ -71,10 +67,13 @@ def _std_err_batch(
         np.asarray(group_fpc, dtype=np.float64),
     )
     QM = np.matmul(Q[:, None], M)  # (m, o, k, k)
-    var = np.einsum("rokj,rkj->rko", QM, Q)
-    var = np.maximum(var, 0.0)
+    var = np.maximum(np.einsum("rokj,rkj->rko", QM, Q), 0.0)
     var[unknown] = np.nan
     return var
+
+
+def _as_u8(units: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(units, dtype=bool).view(np.uint8)
 
 
 def solve_constrained(design: Design, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +81,7 @@ def solve_constrained(design: Design, y: np.ndarray, delta: np.ndarray) -> tuple
 
     Returns the estimates and the operator ``Q`` used by :func:`regression_std_err`.
     """
-    phi, Q = _solve_batch(design.masks[None], design.weights[None], y[None], np.asarray(delta)[None])
+    phi, Q = _solve_batch(design.masks[None, 0::2], design.weights[None, 0::2], y[None], np.asarray(delta)[None])
     return phi[0], Q[0]
 
 
@@ -96,8 +95,8 @@ def regression_std_err(design: Design, y: np.ndarray, phi: np.ndarray, Q: np.nda
     k, o = phi.shape
     if design.exact or design.masks.shape[0] == 0:
         return np.zeros((k, o))
-    var = _std_err_batch(
-        design.masks[None], design.weights[None], y[None], phi[None], Q[None],
+    var = _variances(
+        design.masks[None, 0::2], design.weights[None, 0::2], y[None], phi[None], Q[None],
         design.unit_group, design.group_sizes, design.group_fpc,
     )
     return np.sqrt(var[0])
@@ -111,16 +110,18 @@ def solve_references(
     ``y`` (m, q, o) holds ``v_r(S) - v_r(0)`` of reference ``r``'s single-reference game on its own
     coalitions, ``delta`` (m, o) each game's ``v_r(N) - v_r(0)``. Each game's values are solved with
     its own exact efficiency constraint; the result is their ``ref_weights`` mean, with variance
-    ``sum_r w_r^2 Var(phi_r)`` (the designs are drawn independently given the dealing).
+    ``sum_r w_r^2 Var(phi_r)``. (Dealing a small stratum out among the rows makes their designs
+    cover it evenly, which can only make the errors of different rows less alike, so the sum
+    does not understate the variance when the rows' games resemble each other.)
 
     Returns the estimates ``(k, o)`` and their standard errors ``(k, o)``.
     """
-    phi, Q = _solve_batch(designs.masks, designs.weights, y, delta)
+    phi, Q = _solve_batch(designs.units, designs.pair_weights, y, delta)
     est = np.einsum("r,rko->ko", ref_weights, phi)
     if designs.exact:
         return est, np.zeros_like(est)
-    var = _std_err_batch(
-        designs.masks, designs.weights, y, phi, Q, designs.unit_group, designs.group_sizes, designs.group_fpc
+    var = _variances(
+        designs.units, designs.pair_weights, y, phi, Q, designs.unit_group, designs.group_sizes, designs.group_fpc
     )
     return est, np.sqrt(np.einsum("r,rko->ko", ref_weights**2, var))
 

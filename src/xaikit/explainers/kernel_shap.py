@@ -18,13 +18,21 @@ __all__ = ["KernelShap"]
 class KernelShap(ShapleyExplainer):
     """KernelSHAP (Lundberg & Lee 2017) with the improvements of Covert & Lee (2021).
 
+    * Every background row ``b`` gets coalitions of its own: the Shapley values of the
+      interventional game are the mean of those of the single-reference games ``f(x_S, b)``, and
+      each of these is solved with its own exact efficiency constraint ``f(x) - f(b)``. So the
+      spread of ``f`` over the background never enters the error, and the model rows cover many
+      more distinct coalitions than when one set of coalitions is shared by all rows.
     * Coalitions come in complementary (antithetic) pairs.
     * Coalition sizes form strata; a stratum whose share of the budget covers all of it is
-      enumerated exactly (the smallest and largest sizes first), the rest are sampled without
-      replacement in proportion to the Shapley kernel's mass.
+      enumerated exactly (the smallest and largest sizes first), the rest are sampled in
+      proportion to the Shapley kernel's mass: without replacement and dealt out so that the
+      background rows together cover the stratum evenly when it is small, with replacement
+      when it is large.
     * The efficiency constraint is solved exactly (KKT), not with a large weight.
-    * Standard errors per value from the linearised variance of the estimator; ``tol=`` stops
-      once every standard error is below it.
+    * Standard errors per value from the linearised variance of the estimator (summed over the
+      background rows' regressions); ``tol=`` adds independent rounds of designs until every
+      standard error is below it.
 
     ``n_samples`` (default ``2 d + 2048``, at least ``2 d``) counts coalitions per row, each
     evaluated over the background; the empty and full coalitions are not counted. With
@@ -103,7 +111,7 @@ class KernelShap(ShapleyExplainer):
             if sizes and pairs < k:  # too few to determine another regression
                 break
             designs = build_reference_designs(k, pairs, self.strategy, refs.n_references, rng)
-            y = refs(designs.masks) - refs.v_empty[:, None, :]
+            y = refs.pairs(designs.units) - refs.v_empty[:, None, :]
             phi, se = solve_references(designs, y, refs.delta, refs.weights)
             total += pairs * phi
             var += (pairs * se) ** 2

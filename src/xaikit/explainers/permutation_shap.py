@@ -13,16 +13,6 @@ from xaikit.explainers._shapley_base import RowEstimate, ShapleyExplainer
 __all__ = ["PermutationShap"]
 
 
-def permutation_masks(orders: np.ndarray) -> np.ndarray:
-    """Coalitions met along each order: prefixes of lengths ``1..k-1`` ``(p * (k - 1), k)``."""
-    p, k = orders.shape
-    rank = np.empty_like(orders)
-    np.put_along_axis(rank, orders, np.arange(k)[None, :], axis=1)
-    lengths = np.arange(1, k)
-    masks = rank[:, None, :] < lengths[None, :, None]  # (p, k-1, k)
-    return masks.reshape(-1, k)
-
-
 def marginal_contributions(orders: np.ndarray, values: np.ndarray, v_empty: np.ndarray, v_full: np.ndarray) -> np.ndarray:
     """Each player's marginal contribution along each order: ``(p, k, o)``.
 
@@ -94,11 +84,11 @@ class PermutationShap(ShapleyExplainer):
         while done < max_pairs:
             p = min(step, max_pairs - done)
             orders = rng.random((m, p, k)).argsort(axis=2)
-            both = np.concatenate([orders, orders[:, :, ::-1]], axis=1).reshape(m * 2 * p, k)
-            masks = permutation_masks(both).reshape(m, 2 * p * (k - 1), k)
-            values = refs(masks).reshape(m * 2 * p * (k - 1), o)
+            both = np.concatenate([orders, orders[:, :, ::-1]], axis=1)
+            values = refs.chains(both).reshape(m * 2 * p * (k - 1), o)
             v_empty = np.repeat(refs.v_empty, 2 * p, axis=0)
-            contrib = marginal_contributions(both, values, v_empty, refs.v_full).reshape(m, 2 * p, k, o)
+            contrib = marginal_contributions(both.reshape(m * 2 * p, k), values, v_empty, refs.v_full)
+            contrib = contrib.reshape(m, 2 * p, k, o)
             pair_means.append(0.5 * (contrib[:, :p] + contrib[:, p:]))
             half_gaps.append(0.5 * (contrib[:, :p] - contrib[:, p:]))
             done += p

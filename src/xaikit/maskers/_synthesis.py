@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["hybrid_rows", "hybrid_rows_per_reference"]
+__all__ = ["hybrid_rows", "hybrid_rows_per_reference", "paired_rows_per_reference", "chain_rows_per_reference"]
 
 
 @njit(cache=True, nogil=True)
@@ -37,6 +37,45 @@ def _hybrid_rows_per_reference(x: np.ndarray, data: np.ndarray, masks: np.ndarra
             for j in range(d):
                 sel = np.uint64(0) - np.uint64(masks[r, i, j])
                 out[row, j] = (x[j] & sel) | (data[r, j] & ~sel)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _paired_rows_per_reference(x: np.ndarray, data: np.ndarray, units: np.ndarray) -> np.ndarray:
+    m, u = units.shape[0], units.shape[1]
+    d = data.shape[1]
+    out = np.empty((m * 2 * u, d), dtype=np.uint64)
+    for r in range(m):
+        for i in range(u):
+            row = (r * u + i) * 2
+            for j in range(d):
+                sel = np.uint64(0) - np.uint64(units[r, i, j])
+                out[row, j] = (x[j] & sel) | (data[r, j] & ~sel)
+                out[row + 1, j] = (data[r, j] & sel) | (x[j] & ~sel)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _chain_rows_per_reference(
+    x: np.ndarray, data: np.ndarray, orders: np.ndarray, group_ptr: np.ndarray, group_features: np.ndarray
+) -> np.ndarray:
+    m, p, k = orders.shape
+    d = data.shape[1]
+    out = np.empty((m * p * (k - 1), d))
+    cur = np.empty(d)
+    row = 0
+    for r in range(m):
+        for o in range(p):
+            for j in range(d):
+                cur[j] = data[r, j]
+            for t in range(k - 1):
+                g = orders[r, o, t]
+                for q in range(group_ptr[g], group_ptr[g + 1]):
+                    j = group_features[q]
+                    cur[j] = x[j]
+                for j in range(d):
+                    out[row, j] = cur[j]
+                row += 1
     return out
 
 
@@ -71,3 +110,36 @@ def hybrid_rows_per_reference(x: np.ndarray, data: np.ndarray, masks: np.ndarray
     """
     m8 = np.ascontiguousarray(masks, dtype=bool).view(np.uint8)
     return _hybrid_rows_per_reference(_bits(x), _bits(data), m8).view(np.float64)
+
+
+def paired_rows_per_reference(x: np.ndarray, data: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """Rows ``(m * 2u, d)``: background row ``r`` under each feature mask ``units[r, i]`` (bool ``(m, u, d)``)
+    and under its complement (rows ``2i`` and ``2i + 1`` of background row ``r``'s block).
+
+    >>> paired_rows_per_reference(np.array([9.0, 9.0]), np.array([[0.0, 1.0]]), np.array([[[True, False]]]))
+    array([[9., 1.],
+           [0., 9.]])
+    """
+    u8 = np.ascontiguousarray(units, dtype=bool).view(np.uint8)
+    return _paired_rows_per_reference(_bits(x), _bits(data), u8).view(np.float64)
+
+
+def chain_rows_per_reference(
+    x: np.ndarray, data: np.ndarray, orders: np.ndarray, group_ptr: np.ndarray, group_features: np.ndarray
+) -> np.ndarray:
+    """Rows ``(m * p * (k - 1), d)`` along orders of the players: for background row ``r`` and order
+    ``orders[r, o]`` (a permutation of the ``k`` players), row ``t`` holds ``x`` on the features of the
+    first ``t + 1`` players and ``data[r]`` elsewhere. Player ``g`` owns features
+    ``group_features[group_ptr[g]:group_ptr[g + 1]]``.
+
+    >>> chain_rows_per_reference(np.array([9.0, 9.0]), np.array([[0.0, 1.0]]), np.array([[[1, 0]]]),
+    ...                          np.array([0, 1, 2]), np.array([0, 1]))
+    array([[0., 9.]])
+    """
+    return _chain_rows_per_reference(
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(data, dtype=np.float64),
+        np.ascontiguousarray(orders, dtype=np.int64),
+        group_ptr,
+        group_features,
+    )

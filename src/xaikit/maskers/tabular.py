@@ -16,7 +16,12 @@ import numpy as np
 
 from xaikit._validation import check_array, check_choice, describe
 from xaikit.errors import InvalidParameterError
-from xaikit.maskers._synthesis import hybrid_rows, hybrid_rows_per_reference
+from xaikit.maskers._synthesis import (
+    chain_rows_per_reference,
+    hybrid_rows,
+    hybrid_rows_per_reference,
+    paired_rows_per_reference,
+)
 from xaikit.maskers.discretize import DISCRETIZERS, Discretizer
 
 __all__ = ["TabularMasker", "TabularCodec", "is_frame"]
@@ -417,6 +422,18 @@ class TabularMasker:
         ``masks[r]`` only (rows ordered background row first).
         """
         return hybrid_rows_per_reference(np.asarray(x, dtype=np.float64), self.data, self.feature_masks(masks))
+
+    def synthesize_pairs_per_reference(self, x: np.ndarray, units: np.ndarray) -> np.ndarray:
+        """Hybrid rows ``(m * 2u, d)`` for complementary pairs: background row ``r`` under each
+        coalition ``units[r, i]`` (bool ``(m, u, n_groups)``) and then under its complement."""
+        return paired_rows_per_reference(np.asarray(x, dtype=np.float64), self.data, self.feature_masks(units))
+
+    def synthesize_chains_per_reference(self, x: np.ndarray, orders: np.ndarray) -> np.ndarray:
+        """Hybrid rows ``(m * p * (k - 1), d)`` along orders of the players: for background row ``r``
+        and order ``orders[r, o]``, row ``t`` holds ``x`` on the first ``t + 1`` players' features."""
+        order = np.argsort(self.feature_group, kind="stable")
+        ptr = np.searchsorted(self.feature_group[order], np.arange(self.n_groups + 1))
+        return chain_rows_per_reference(np.asarray(x, dtype=np.float64), self.data, orders, ptr, order)
 
     def __call__(self, x: np.ndarray, masks: np.ndarray) -> Any:
         """Model inputs for row ``x`` under each mask (``masks``: bool ``(s, n_groups)``)."""
