@@ -1,0 +1,244 @@
+"""Sampling coalitions per background row: the compiled loops against plain numpy, the designs'
+statistics, and the estimators' exactness where theory says they are exact."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+import xaikit as xk
+from xaikit.explainers._coalitions import (
+    _all_units,
+    build_design,
+    build_reference_designs,
+    kernel_weight,
+    prefix_masks,
+)
+from xaikit.explainers._games import ReferenceGames
+from xaikit.explainers._shapley_kernels import dealt_indices, draw_subsets
+from xaikit.explainers._shapley_regression import _solve_batch, _variances, regression_std_err, solve_constrained
+from xaikit.maskers._synthesis import chain_rows_per_reference, hybrid_rows, paired_rows_per_reference
+from xaikit.maskers.value_function import ValueFunction
+from xaikit.models import adapt
+
+
+# ------------------------------------------------------------------ plain-numpy references
+def dense_solve(masks, weights, y, delta):
+    """The constrained weighted regression written out with dense matrices (one design)."""
+    Z = masks.astype(float)
+    A = Z.T @ (weights[:, None] * Z)
+    b = Z.T @ (weights[:, None] * y)
+    k = A.shape[0]
+    kkt = np.zeros((k + 1, k + 1))
+    kkt[:k, :k] = A
+    kkt[:k, k] = kkt[k, :k] = 1.0
+    rhs = np.vstack([b, delta[None, :]])
+    return np.linalg.solve(kkt, rhs)[:k], A
+
+
+def dense_variance(masks, weights, y, phi, A, unit_group, group_sizes, group_fpc):
+    """Stratified sandwich variance: per sampled pair t_u = n_g * sum_S w z r, Var(Q t) by group."""
+    k = A.shape[0]
+    Ainv = np.linalg.inv(A)
+    a1 = Ainv @ np.ones(k)
+    Q = Ainv - np.outer(a1, a1) / a1.sum()
+    Z = masks.astype(float)
+    r = y - Z @ phi
+    contrib = Z[:, :, None] * (weights[:, None] * r)[:, None, :]
+    per_unit = contrib[0::2] + contrib[1::2]
+    var = np.zeros_like(phi)
+    for g, n in enumerate(group_sizes):
+        sel = unit_group == g
+        if n == 0 or not sel.any():
+            continue
+        h = np.einsum("ij,ujo->uio", Q, n * per_unit[sel])
+        var += group_fpc[g] * h.var(axis=0, ddof=1) / n
+    return var
+
+
+@pytest.mark.parametrize(("k", "pairs", "strategy"), [(5, 8, "kernel"), (8, 40, "leverage"), (12, 90, "leverage"), (30, 200, "kernel")])
+def test_compiled_regression_equals_dense_formulas(k, pairs, strategy):
+    rng = np.random.default_rng(k)
+    designs = build_reference_designs(k, pairs, strategy, 4, rng)
+    masks, weights = designs.masks, designs.weights
+    y = rng.normal(size=(4, masks.shape[1], 2))
+    delta = rng.normal(size=(4, 2))
+    phi, Q = _solve_batch(designs.units, designs.pair_weights, y, delta)
+    var = _variances(designs.units, designs.pair_weights, y, phi, Q, designs.unit_group, designs.group_sizes, designs.group_fpc)
+    for r in range(4):
+        ref_phi, A = dense_solve(masks[r], weights[r], y[r], delta[r])
+        np.testing.assert_allclose(phi[r], ref_phi, rtol=1e-9, atol=1e-10)
+        ref_var = dense_variance(
+            masks[r], weights[r], y[r], ref_phi, A, designs.unit_group, designs.group_sizes, designs.group_fpc
+        )
+        np.testing.assert_allclose(var[r], ref_var, rtol=1e-7, atol=1e-12)
+
+
+def test_shared_design_regression_equals_dense_formulas():
+    rng = np.random.default_rng(3)
+    design = build_design(9, 60, "leverage", rng)
+    y = rng.normal(size=(design.masks.shape[0], 1))
+    phi, Q = solve_constrained(design, y, np.array([0.7]))
+    ref_phi, A = dense_solve(design.masks, design.weights, y, np.array([0.7]))
+    np.testing.assert_allclose(phi, ref_phi, rtol=1e-9, atol=1e-12)
+    se = regression_std_err(design, y, phi, Q)
+    ref = dense_variance(design.masks, design.weights, y, ref_phi, A, design.unit_group, design.group_sizes, design.group_fpc)
+    np.testing.assert_allclose(se, np.sqrt(ref), rtol=1e-7)
+
+
+# ------------------------------------------------------------------ drawing coalitions
+def test_draw_subsets_sizes_and_uniformity():
+    rng = np.random.default_rng(0)
+    sizes = np.full(30_000, 2)
+    subsets = draw_subsets(sizes, 5, rng)
+    assert (subsets.sum(axis=1) == 2).all()
+    codes = subsets.astype(int) @ (1 << np.arange(5))
+    counts = np.bincount(codes, minlength=32)[[sum(1 << j for j in c) for c in combinations(range(5), 2)]]
+    expected = 30_000 / 10
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert chi2 < 30, counts  # 9 degrees of freedom: p < 0.001 beyond 27.9
+    mixed = draw_subsets(np.array([0, 1, 4, 7]), 7, rng)
+    assert mixed.sum(axis=1).tolist() == [0, 1, 4, 7]
+
+
+def test_dealt_indices_are_distinct_balanced_and_uniform():
+    for n_units, n, refs in [(10, 3, 20), (66, 25, 50), (7, 7, 4), (495, 60, 50)]:
+        idx = dealt_indices(n_units, n, refs, 11)
+        assert all(len(set(row)) == n for row in idx)
+        counts = np.bincount(idx.ravel(), minlength=n_units)
+        assert counts.max() - counts.min() <= 1  # every permutation of the stream covers all units once
+    # each reference's slice is a uniformly random subset, whatever its place in the stream
+    n_units, n, refs, draws = 8, 3, 6, 6000
+    for ref in (0, 2, 5):
+        freq = np.zeros(n_units)
+        for seed in range(draws):
+            freq[dealt_indices(n_units, n, refs, seed)[ref]] += 1
+        expected = draws * n / n_units
+        assert (((freq - expected) ** 2) / expected).sum() < 24.3  # 7 df, p = 0.001
+
+
+def test_reference_designs_weights_are_unbiased():
+    # for any coalition function g, sum_i w_i g(S_i) estimates sum_S kernel(S) g(S); take g = z z'
+    k = 7
+    exact = np.zeros((k, k))
+    for s in range(1, k):
+        for combo in combinations(range(k), s):
+            z = np.zeros(k)
+            z[list(combo)] = 1
+            exact += kernel_weight(k, s) * np.outer(z, z)
+    rng = np.random.default_rng(5)
+    total = np.zeros((k, k))
+    n_designs = 0
+    for _ in range(60):
+        designs = build_reference_designs(k, 14, "leverage", 10, rng)
+        Z = designs.masks.astype(float)
+        total += np.einsum("rqi,rq,rqj->ij", Z, designs.weights, Z)
+        n_designs += 10
+    np.testing.assert_allclose(total / n_designs, exact, rtol=0.03)
+
+
+def test_reference_designs_enumerate_and_deal():
+    designs = build_reference_designs(6, 31, "kernel", 3, np.random.default_rng(0))
+    assert designs.exact and designs.units.shape == (3, 31, 6)
+    designs = build_reference_designs(12, 60, "leverage", 20, np.random.default_rng(0))
+    singles = _all_units(12, 1)
+    for r in range(20):  # the singletons are enumerated for every row, the rest are distinct
+        assert (designs.units[r, :12] == singles).all()
+        assert len({row.tobytes() for row in designs.units[r]}) == 60
+
+
+# ------------------------------------------------------------------ model rows
+def test_hybrid_rows_copy_values_bit_for_bit():
+    x = np.array([np.nan, -0.0, np.inf, 1e-310])
+    bg = np.array([[1.0, 2.0, -np.inf, np.nan]])
+    rows = hybrid_rows(x, bg, np.array([[True, True, False, True], [False, True, True, False]]))
+    expected = np.array([[np.nan, -0.0, -np.inf, 1e-310], [1.0, -0.0, np.inf, np.nan]])
+    assert np.array_equal(rows.view(np.uint64), expected.view(np.uint64))
+
+
+def test_paired_and_chain_rows_match_masks():
+    rng = np.random.default_rng(1)
+    masker = xk.TabularMasker(rng.normal(size=(3, 5)), groups={"ab": [0, 3]})
+    x = rng.normal(size=5)
+    units = rng.random((3, 4, masker.n_groups)) < 0.5
+    masks = np.empty((3, 8, masker.n_groups), dtype=bool)
+    masks[:, 0::2], masks[:, 1::2] = units, ~units
+    np.testing.assert_array_equal(masker.synthesize_pairs_per_reference(x, units), masker.synthesize_per_reference(x, masks))
+    orders = np.stack([np.stack([rng.permutation(masker.n_groups) for _ in range(2)]) for _ in range(3)])
+    chain = masker.synthesize_chains_per_reference(x, orders)
+    via_masks = masker.synthesize_per_reference(x, prefix_masks(orders).reshape(3, -1, masker.n_groups))
+    np.testing.assert_array_equal(chain, via_masks)
+    np.testing.assert_array_equal(
+        chain_rows_per_reference(x, masker.data, orders[:1, :1], *_ptr(masker)), via_masks[: masker.n_groups - 1]
+    )
+    np.testing.assert_array_equal(paired_rows_per_reference(x, masker.data, masker.feature_masks(units)), masker.synthesize_per_reference(x, masks))
+
+
+def _ptr(masker):
+    order = np.argsort(masker.feature_group, kind="stable")
+    return np.searchsorted(masker.feature_group[order], np.arange(masker.n_groups + 1)), order
+
+
+def test_value_function_per_reference_batches_and_counts():
+    bg = np.arange(12.0).reshape(4, 3)
+    calls = []
+
+    def f(X):
+        calls.append(len(X))
+        return X.sum(axis=1)
+
+    vf = ValueFunction(adapt(f), xk.TabularMasker(bg), np.full(3, 100.0), batch_size=10)
+    units = np.zeros((4, 5, 3), dtype=bool)
+    units[:, :, 0] = True
+    values = vf.pairs_per_reference(units)
+    assert values.shape == (4, 10, 1) and max(calls) <= 10 and sum(calls) == 40
+    np.testing.assert_allclose(values[:, 0, 0], 100 + bg[:, 1] + bg[:, 2])
+    np.testing.assert_allclose(values[:, 1, 0], bg[:, 0] + 200)
+    assert vf.n_rows == 40 and vf.n_coalitions == 10
+    games = ReferenceGames(vf, f(bg)[:, None], np.array([300.0]), np.full(4, 0.25))
+    chains = games.chains(np.tile(np.array([2, 0, 1]), (4, 1, 1)))
+    np.testing.assert_allclose(chains[:, 0, :, 0], np.stack([bg[:, 0] + bg[:, 1] + 100, bg[:, 1] + 200], axis=1))
+    assert games.n_evaluations == 2
+
+
+# ------------------------------------------------------------------ estimators
+def pairwise_game(X):
+    """Every single-reference game of this model has interactions of order two at most."""
+    X = np.asarray(X, dtype=float)
+    return X[:, 0] * X[:, 1] - 2 * X[:, 2] * X[:, 3] + np.sin(X[:, 4]) + X[:, 1] * X[:, 5]
+
+
+@pytest.mark.parametrize("cls", [xk.KernelShap, xk.LeverageShap, xk.PermutationShap])
+def test_exact_for_games_of_order_two_at_the_smallest_budget(cls):
+    # paired coalitions make each background row's regression exact for order-2 games, and so do
+    # antithetic orders: sampling per background row keeps that exactness for the averaged game
+    rng = np.random.default_rng(2)
+    bg, X = rng.normal(size=(7, 6)), rng.normal(size=(3, 6))
+    exact = xk.ExactShapley(pairwise_game, background=bg).explain(X).values
+    budget = 12 if cls is not xk.PermutationShap else 10
+    est = cls(pairwise_game, background=bg).explain(X, n_samples=budget, random_state=0)
+    np.testing.assert_allclose(est.values, exact, rtol=0, atol=1e-10)
+    assert (est.diagnostics["n_model_calls"] <= budget).all()
+
+
+def test_per_reference_beats_shared_sampling_on_a_game_with_higher_order_terms():
+    def f(X):
+        X = np.asarray(X, dtype=float)
+        return np.tanh(X[:, 0] * X[:, 1] * X[:, 2]) + X[:, 3] * X[:, 4] * X[:, 5] + np.exp(0.5 * X[:, 6]) * X[:, 7]
+
+    rng = np.random.default_rng(4)
+    bg, X = rng.normal(size=(30, 10)), rng.normal(size=(8, 10))
+    exact = xk.ExactShapley(f, background=bg).explain(X).values
+    errors = {}
+    for name, cls in [("per_reference", xk.LeverageShap), ("shared", SharedLeverage)]:
+        err = [np.abs(cls(f, background=bg).explain(X, n_samples=60, random_state=s).values - exact).mean() for s in range(4)]
+        errors[name] = np.mean(err)
+    assert errors["per_reference"] < 0.6 * errors["shared"], errors
+
+
+class SharedLeverage(xk.LeverageShap):
+    """Leverage SHAP on one set of coalitions shared by all background rows (shap's way)."""
+
+    per_reference = False
