@@ -11,7 +11,8 @@ scalar ``a_u`` per output.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 __all__ = ["random_subsets", "draw_subsets", "dealt_indices", "paired_normal_equations", "paired_residual_moments"]
 
@@ -113,12 +114,30 @@ def _members(unit: np.ndarray, scale: float, zrow: np.ndarray, members: np.ndarr
     return s
 
 
+@intrinsic
+def _popcount(typingctx, x):  # type: ignore[no-untyped-def]
+    """Number of set bits of a 64-bit word (the processor's population count)."""
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+#: Runs of at least this many equally weighted pairs have their co-occurrences counted with bitsets.
+BITSET_RUN = 64
+
+
 @njit(cache=True, nogil=True)
 def paired_normal_equations(units: np.ndarray, weights: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted normal equations ``A`` (m, k, k) and ``b`` (m, k, o) of paired designs.
 
     ``units`` uint8 (m, u, k) mark the smaller members, ``weights`` (m, u) are each pair's weight and
     ``y`` (m, 2u, o) the centred values of ``S`` (row ``2i``) and its complement (row ``2i + 1``).
+    Pairs of one stratum share a weight: for a run of at least :data:`BITSET_RUN` of them, every
+    player's pairs are kept as a bitset and each co-occurrence count is a population count of
+    two bitsets' intersection (``k^2 / 2`` words per 64 pairs instead of ``|S| k`` per pair).
     """
     m, u, k = units.shape
     o = y.shape[2]
@@ -129,30 +148,72 @@ def paired_normal_equations(units: np.ndarray, weights: np.ndarray, y: np.ndarra
     zz = np.empty((k, k))
     col = np.empty(k)
     ysum = np.empty(o)
+    bits = np.empty((k, (u + 63) // 64), dtype=np.uint64)
     for r in range(m):
         zz[:] = 0.0
         col[:] = 0.0
         ysum[:] = 0.0
         wsum = 0.0
-        for i in range(u):
+        i = 0
+        while i < u:
             w = weights[r, i]
-            s = _members(units[r, i], w, zrow, members)
-            for q in range(s):
-                a = members[q]
-                col[a] += w
-                row = zz[a]
-                for c in range(k):
-                    row[c] += zrow[c]
-                for t in range(o):
-                    b[r, a, t] += w * (y[r, 2 * i, t] - y[r, 2 * i + 1, t])
-            wsum += w
-            for t in range(o):
-                ysum[t] += w * y[r, 2 * i + 1, t]
+            j = i + 1
+            while j < u and weights[r, j] == w:
+                j += 1
+            bitset = j - i >= BITSET_RUN
+            if bitset:
+                words = (j - i + 63) // 64
+                bits[:, :words] = 0
+                for t in range(i, j):
+                    unit = units[r, t]
+                    s = 0
+                    for c in range(k):
+                        members[s] = c
+                        s += unit[c]
+                    off = t - i
+                    bit = np.uint64(1) << np.uint64(off & 63)
+                    word = off >> 6
+                    for q in range(s):
+                        bits[members[q], word] |= bit
+                    for v in range(o):
+                        dy = w * (y[r, 2 * t, v] - y[r, 2 * t + 1, v])
+                        for q in range(s):
+                            b[r, members[q], v] += dy
+                        ysum[v] += w * y[r, 2 * t + 1, v]
+                wsum += w * (j - i)
+            else:
+                for t in range(i, j):
+                    s = _members(units[r, t], w, zrow, members)
+                    for q in range(s):
+                        a = members[q]
+                        col[a] += w
+                        row = zz[a]
+                        for c in range(k):
+                            row[c] += zrow[c]
+                    for v in range(o):
+                        dy = w * (y[r, 2 * t, v] - y[r, 2 * t + 1, v])
+                        for q in range(s):
+                            b[r, members[q], v] += dy
+                        ysum[v] += w * y[r, 2 * t + 1, v]
+                    wsum += w
+            if bitset:
+                for a in range(k):
+                    for c in range(a, k):
+                        cnt = np.uint64(0)
+                        for wd in range(words):
+                            cnt += _popcount(bits[a, wd] & bits[c, wd])
+                        add = w * np.float64(cnt)
+                        zz[a, c] += add
+                        if c != a:
+                            zz[c, a] += add
+                        else:
+                            col[a] += add
+            i = j
         for a in range(k):
             for c in range(k):
                 A[r, a, c] = 2.0 * zz[a, c] - col[a] - col[c] + wsum
-            for t in range(o):
-                b[r, a, t] += ysum[t]
+            for v in range(o):
+                b[r, a, v] += ysum[v]
     return A, b
 
 
@@ -165,16 +226,19 @@ def paired_residual_moments(
     unit_group: np.ndarray,
     group_sizes: np.ndarray,
     group_fpc: np.ndarray,
+    max_pairs: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The matrices ``M`` (m, o, k, k) with ``Var(phi_r) = diag(Q_r M_r Q_r')`` (sandwich variance).
 
     A sampled unit of group ``g`` (``n_g`` draws) adds ``h_u = n_g Q t_u`` to its group's draws,
     with ``t_u = w (z r_S + (1 - z) r_Sc)`` and ``r`` the residuals at ``phi``; since ``Q 1 = 0``,
     ``h_u = n_g a_u Q z`` with ``a_u = w (r_S - r_Sc)``. The variance ``sum_g fpc_g Var_u(h_u) / n_g``
-    is then ``Q M Q'`` with ``M = sum_g fpc_g n_g / (n_g - 1) (sum_u a_u^2 z z' - S_g S_g' / n_g)``,
-    ``S_g = sum_u a_u z``. Enumerated units (group ``-1``) add nothing; a reference with a group of
-    one draw is flagged (its variance is unknown). ``y`` holds centred values, so the complement's
-    fit is ``sum(phi) - z . phi``.
+    is then ``Q M Q'`` with ``M = sum_g fpc_g n_g / (n'_g - 1) (sum_u a_u^2 z z' - S_g S_g' / n'_g)``,
+    ``S_g = sum_u a_u z``, the sums running over the group's first ``n'_g = min(n_g, max_pairs)``
+    units: the units of a group come in random order, so these are a random subsample and the
+    sample variance over them is unbiased. Enumerated units (group ``-1``) add nothing; a reference
+    with a group of one draw is flagged (its variance is unknown). ``y`` holds centred values, so
+    the complement's fit is ``sum(phi) - z . phi``.
     """
     m, u, k = units.shape
     o = y.shape[2]
@@ -183,8 +247,9 @@ def paired_residual_moments(
     unknown = np.zeros(m, dtype=np.bool_)
     coef = np.zeros(n_groups)
     for g in range(n_groups):
-        if group_sizes[g] >= 2:
-            coef[g] = group_fpc[g] * group_sizes[g] / (group_sizes[g] - 1)
+        used = min(group_sizes[g], max_pairs)
+        if used >= 2:
+            coef[g] = group_fpc[g] * group_sizes[g] / (used - 1)
     zrow = np.empty(k)
     members = np.empty(k, dtype=np.int64)
     sums = np.empty((n_groups, o, k))
@@ -201,7 +266,7 @@ def paired_residual_moments(
             total[t] = acc
         for i in range(u):
             g = unit_group[i]
-            if g < 0:
+            if g < 0 or counts[g] >= max_pairs:
                 continue
             counts[g] += 1
             s = _members(units[r, i], 1.0, zrow, members)
