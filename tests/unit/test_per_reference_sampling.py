@@ -242,3 +242,26 @@ class SharedLeverage(xk.LeverageShap):
     """Leverage SHAP on one set of coalitions shared by all background rows (shap's way)."""
 
     per_reference = False
+
+
+def twelve_feature_model(X):
+    X = np.asarray(X, dtype=float)
+    return np.tanh(X[:, 0] * X[:, 1] * X[:, 2]) + X[:, 3] * X[:, 4] * X[:, 5] + np.sin(X[:, 6] + X[:, 7] * X[:, 8]) + X[:, 9:].prod(axis=1)
+
+
+@pytest.mark.parametrize("cls", [xk.LeverageShap, xk.PermutationShap])
+def test_std_err_honest_when_the_variance_is_estimated_from_a_subsample(cls):
+    # 1000 coalitions for 12 features: Leverage SHAP's groups hold more than VARIANCE_PAIRS pairs,
+    # so their variance comes from a random subsample of them
+    rng = np.random.default_rng(8)
+    bg, X = rng.normal(size=(10, 12)), rng.normal(size=(3, 12))
+    exact = xk.ExactShapley(twelve_feature_model, background=bg).explain(X).values
+    design = build_reference_designs(12, 500, "leverage", 10, rng)
+    assert max(design.group_sizes) > 64
+    covered = []
+    for seed in range(30):
+        exp = cls(twelve_feature_model, background=bg).explain(X, n_samples=1000, random_state=seed)
+        se = exp.diagnostics["std_err"]
+        assert np.isfinite(se).all() and (se > 0).all()
+        covered.append(np.abs(exp.values - exact) <= 2 * se)
+    assert np.mean(covered) >= 0.9, np.mean(covered)

@@ -163,8 +163,13 @@ class _Plan:
     draws: np.ndarray  # units drawn per group
 
 
+@lru_cache(maxsize=256)
 def _plan(k: int, n_pairs: int, strategy: str) -> _Plan:
-    """Share ``n_pairs`` units among the strata of ``k`` players (see the module docstring)."""
+    """Share ``n_pairs`` units among the strata of ``k`` players (see the module docstring).
+
+    Cached: every row and every background row of an explanation shares one plan (treat it as
+    read-only).
+    """
     sizes = stratum_sizes(k)
     caps = np.array([n_units(k, s) for s in sizes], dtype=float)
     share = stratum_shares(k, strategy)
@@ -222,6 +227,8 @@ def _plan(k: int, n_pairs: int, strategy: str) -> _Plan:
     for gid, members in enumerate(groups):
         if len(members) == 1:
             draws[gid] = int(min(draws[gid], caps[members[0]]))
+    for arr in (caps, share, enumerated, draws):
+        arr.setflags(write=False)
     return _Plan(sizes, caps, share, enumerated, groups, draws)
 
 

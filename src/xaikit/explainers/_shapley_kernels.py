@@ -27,18 +27,24 @@ def random_subsets(sizes: np.ndarray, k: int, bits: np.ndarray) -> np.ndarray:
     """
     n = sizes.shape[0]
     out = np.zeros((n, k), dtype=np.bool_)
-    perm = np.empty(k, dtype=np.int64)
+    perm = np.arange(k)
+    picks = np.empty(k, dtype=np.int64)
     for i in range(n):
-        for j in range(k):
-            perm[j] = j
-        for t in range(sizes[i]):
+        s = sizes[i]
+        for t in range(s):
             word = bits[i, t >> 1]
             half = (word >> np.uint64(32)) if t & 1 else (word & np.uint64(0xFFFFFFFF))
             pick = t + np.int64((half * np.uint64(k - t)) >> np.uint64(32))
+            picks[t] = pick
             tmp = perm[t]
             perm[t] = perm[pick]
             perm[pick] = tmp
             out[i, perm[t]] = True
+        for t in range(s - 1, -1, -1):  # undo the swaps: perm is the identity again
+            pick = picks[t]
+            tmp = perm[t]
+            perm[t] = perm[pick]
+            perm[pick] = tmp
     return out
 
 
