@@ -73,7 +73,8 @@ class PermutationShap(ShapleyExplainer):
         if k == 1:
             return RowEstimate(game.delta[None, :].copy(), np.zeros((1, game.n_outputs)), 0, exact=True)
         refs = game.references
-        assert refs is not None
+        if refs is None:
+            raise InvalidParameterError("game: permutation sampling needs the row's single-reference games (game.references)")
         m, o = refs.n_references, refs.n_outputs
         max_pairs = params["n_samples"] // (2 * (k - 1))
         tol = params.get("tol")

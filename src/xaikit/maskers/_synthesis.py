@@ -13,45 +13,23 @@ __all__ = ["hybrid_rows", "hybrid_rows_per_reference", "paired_rows_per_referenc
 
 
 @njit(cache=True, nogil=True)
-def _hybrid_rows(x: np.ndarray, data: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    s = masks.shape[0]
+def _rows(x: np.ndarray, data: np.ndarray, masks: np.ndarray, per_reference: bool, paired: bool) -> np.ndarray:
+    """The one loop behind the public functions: ``masks`` is ``(m, s, d)`` per reference, else ``(1, s, d)``."""
     m, d = data.shape
-    out = np.empty((s * m, d), dtype=np.uint64)
-    for i in range(s):
-        for r in range(m):
-            row = i * m + r
-            for j in range(d):
-                sel = np.uint64(0) - np.uint64(masks[i, j])
-                out[row, j] = (x[j] & sel) | (data[r, j] & ~sel)
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _hybrid_rows_per_reference(x: np.ndarray, data: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    m, s = masks.shape[0], masks.shape[1]
-    d = data.shape[1]
-    out = np.empty((m * s, d), dtype=np.uint64)
+    s = masks.shape[1]
+    width = 2 if paired else 1
+    out = np.empty((m * s * width, d), dtype=np.uint64)
     for r in range(m):
+        mr = r if per_reference else 0
         for i in range(s):
-            row = r * s + i
+            row = (r * s + i) * width if per_reference else i * m + r
             for j in range(d):
-                sel = np.uint64(0) - np.uint64(masks[r, i, j])
+                sel = np.uint64(0) - np.uint64(masks[mr, i, j])
                 out[row, j] = (x[j] & sel) | (data[r, j] & ~sel)
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _paired_rows_per_reference(x: np.ndarray, data: np.ndarray, units: np.ndarray) -> np.ndarray:
-    m, u = units.shape[0], units.shape[1]
-    d = data.shape[1]
-    out = np.empty((m * 2 * u, d), dtype=np.uint64)
-    for r in range(m):
-        for i in range(u):
-            row = (r * u + i) * 2
-            for j in range(d):
-                sel = np.uint64(0) - np.uint64(units[r, i, j])
-                out[row, j] = (x[j] & sel) | (data[r, j] & ~sel)
-                out[row + 1, j] = (data[r, j] & sel) | (x[j] & ~sel)
+            if paired:  # the complement
+                for j in range(d):
+                    sel = np.uint64(0) - np.uint64(masks[mr, i, j])
+                    out[row + 1, j] = (data[r, j] & sel) | (x[j] & ~sel)
     return out
 
 
@@ -79,6 +57,10 @@ def _chain_rows_per_reference(
     return out
 
 
+def _u8(masks: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(masks, dtype=bool).view(np.uint8)
+
+
 def _bits(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64).view(np.uint64)
 
@@ -93,8 +75,7 @@ def hybrid_rows(x: np.ndarray, data: np.ndarray, masks: np.ndarray) -> np.ndarra
     array([[9., 1.],
            [9., 3.]])
     """
-    m8 = np.ascontiguousarray(masks, dtype=bool).view(np.uint8)
-    return _hybrid_rows(_bits(x), _bits(data), m8).view(np.float64)
+    return _rows(_bits(x), _bits(data), _u8(masks)[None], False, False).view(np.float64)
 
 
 def hybrid_rows_per_reference(x: np.ndarray, data: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -108,8 +89,7 @@ def hybrid_rows_per_reference(x: np.ndarray, data: np.ndarray, masks: np.ndarray
     array([[9., 1.],
            [2., 9.]])
     """
-    m8 = np.ascontiguousarray(masks, dtype=bool).view(np.uint8)
-    return _hybrid_rows_per_reference(_bits(x), _bits(data), m8).view(np.float64)
+    return _rows(_bits(x), _bits(data), _u8(masks), True, False).view(np.float64)
 
 
 def paired_rows_per_reference(x: np.ndarray, data: np.ndarray, units: np.ndarray) -> np.ndarray:
@@ -120,8 +100,7 @@ def paired_rows_per_reference(x: np.ndarray, data: np.ndarray, units: np.ndarray
     array([[9., 1.],
            [0., 9.]])
     """
-    u8 = np.ascontiguousarray(units, dtype=bool).view(np.uint8)
-    return _paired_rows_per_reference(_bits(x), _bits(data), u8).view(np.float64)
+    return _rows(_bits(x), _bits(data), _u8(units), True, True).view(np.float64)
 
 
 def chain_rows_per_reference(
