@@ -55,11 +55,6 @@ class Game:
         """``v(N) - v(empty)``: what the values must add up to."""
         return self.v_full - self.v_empty
 
-    @property
-    def total_evaluations(self) -> int:
-        """Coalitions paid for so far, by this game and its single-reference games together."""
-        return self.n_evaluations + (self.references.n_evaluations if self.references is not None else 0)
-
     def __call__(self, masks: np.ndarray) -> np.ndarray:
         masks = np.asarray(masks, dtype=bool)
         if masks.shape[0] == 0:
