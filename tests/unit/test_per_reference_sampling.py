@@ -18,7 +18,13 @@ from xaikit.explainers._coalitions import (
 )
 from xaikit.explainers._games import ReferenceGames
 from xaikit.explainers._shapley_kernels import dealt_indices, draw_subsets
-from xaikit.explainers._shapley_regression import _solve_batch, _variances, regression_std_err, solve_constrained
+from xaikit.explainers._shapley_regression import (
+    VARIANCE_PAIRS,
+    _solve_batch,
+    _variances,
+    regression_std_err,
+    solve_constrained,
+)
 from xaikit.maskers._synthesis import chain_rows_per_reference, hybrid_rows, paired_rows_per_reference
 from xaikit.maskers.value_function import ValueFunction
 from xaikit.models import adapt
@@ -251,13 +257,14 @@ def twelve_feature_model(X):
 
 @pytest.mark.parametrize("cls", [xk.LeverageShap, xk.PermutationShap])
 def test_std_err_honest_when_the_variance_is_estimated_from_a_subsample(cls):
-    # 1000 coalitions for 12 features: Leverage SHAP's groups hold more than VARIANCE_PAIRS pairs,
-    # so their variance comes from a random subsample of them
+    # 1000 coalitions for 12 features and 40 background rows: Leverage SHAP's groups hold more pairs
+    # than their share of VARIANCE_PAIRS, so their variance comes from a random subsample of them
     rng = np.random.default_rng(8)
-    bg, X = rng.normal(size=(10, 12)), rng.normal(size=(3, 12))
+    bg, X = rng.normal(size=(40, 12)), rng.normal(size=(3, 12))
     exact = xk.ExactShapley(twelve_feature_model, background=bg).explain(X).values
-    design = build_reference_designs(12, 500, "leverage", 10, rng)
-    assert max(design.group_sizes) > 64
+    design = build_reference_designs(12, 500, "leverage", 40, rng)
+    share = max(16, -(-VARIANCE_PAIRS // (40 * len(design.group_sizes))))
+    assert max(design.group_sizes) > share
     covered = []
     for seed in range(30):
         exp = cls(twelve_feature_model, background=bg).explain(X, n_samples=1000, random_state=seed)

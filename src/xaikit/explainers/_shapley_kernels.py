@@ -131,8 +131,9 @@ def _popcount(typingctx, x):  # type: ignore[no-untyped-def]
     return sig, codegen
 
 
-#: Runs of at least this many equally weighted pairs have their co-occurrences counted with bitsets.
-BITSET_RUN = 64
+#: Runs of at least this many equally weighted pairs have their co-occurrences counted with bitsets
+#: (a run costs k (k + 1) / 2 population counts per 64 pairs, a pair otherwise |S| k additions).
+BITSET_RUN = 8
 
 
 @njit(cache=True, nogil=True)

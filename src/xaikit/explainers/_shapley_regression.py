@@ -37,10 +37,11 @@ def _constrained_operators(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return Q, c
 
 
-#: Sampled pairs per group and design from which the variance is estimated (a random subsample
-#: when a group has more: its own relative error is then about ``sqrt(2 / 64)`` per group, far
-#: below that once summed over groups and background rows).
-VARIANCE_PAIRS = 64
+#: Pairs, over all groups and designs, from which a variance is estimated at least. Each group of
+#: each design uses a random subsample of its pairs (at least 16) when it has more than its share:
+#: a group's variance estimate is then off by about ``sqrt(2 / n)``, and the sum over thousands of
+#: pairs by about 2%.
+VARIANCE_PAIRS = 4096
 
 
 def _solve_batch(units: np.ndarray, pair_weights: np.ndarray, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +72,7 @@ def _variances(
         np.asarray(unit_group, dtype=np.int64),
         np.asarray(group_sizes, dtype=np.int64),
         np.asarray(group_fpc, dtype=np.float64),
-        VARIANCE_PAIRS,
+        max(16, -(-VARIANCE_PAIRS // max(1, units.shape[0] * len(group_sizes)))),
     )
     QM = np.matmul(Q[:, None], M)  # (m, o, k, k)
     var = np.maximum(np.einsum("rokj,rkj->rko", QM, Q), 0.0)
