@@ -19,16 +19,23 @@ def _rows(x: np.ndarray, data: np.ndarray, masks: np.ndarray, per_reference: boo
     s = masks.shape[1]
     width = 2 if paired else 1
     out = np.empty((m * s * width, d), dtype=np.uint64)
-    for r in range(m):
-        mr = r if per_reference else 0
+    if not per_reference:  # rows in coalition-major order, written in that order
         for i in range(s):
-            row = (r * s + i) * width if per_reference else i * m + r
+            for r in range(m):
+                row = i * m + r
+                for j in range(d):
+                    sel = np.uint64(0) - np.uint64(masks[0, i, j])
+                    out[row, j] = (x[j] & sel) | (data[r, j] & ~sel)
+        return out
+    for r in range(m):
+        for i in range(s):
+            row = (r * s + i) * width
             for j in range(d):
-                sel = np.uint64(0) - np.uint64(masks[mr, i, j])
+                sel = np.uint64(0) - np.uint64(masks[r, i, j])
                 out[row, j] = (x[j] & sel) | (data[r, j] & ~sel)
             if paired:  # the complement
                 for j in range(d):
-                    sel = np.uint64(0) - np.uint64(masks[mr, i, j])
+                    sel = np.uint64(0) - np.uint64(masks[r, i, j])
                     out[row + 1, j] = (data[r, j] & sel) | (x[j] & ~sel)
     return out
 
