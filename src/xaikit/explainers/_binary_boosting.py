@@ -78,11 +78,11 @@ def _fit(Z, y, w, n_trees, depth, learning_rate, min_leaf, fact):  # pragma: no 
                     i = idx[p]
                     wi = w[i]
                     ri = wi * resid[i]
-                    for j in range(k):
-                        if Z[i, j]:
-                            W1[j] += wi
-                            R1[j] += ri
-                            N1[j] += 1
+                    for j in range(k):  # branch-free, so that it vectorises
+                        zij = Z[i, j]
+                        W1[j] += wi * zij
+                        R1[j] += ri * zij
+                        N1[j] += zij
                 base = R * R / W
                 best_gain = 1e-12 * (abs(R) + 1e-300)
                 for j in range(k):
@@ -205,7 +205,7 @@ def fit_surrogate(
     [1.0, 0.0]
     """
     feature, child, value, fitted, phi = _fit(
-        np.ascontiguousarray(Z, dtype=np.bool_),
+        np.ascontiguousarray(Z, dtype=np.bool_).view(np.uint8),
         np.ascontiguousarray(y, dtype=np.float64),
         np.ascontiguousarray(w, dtype=np.float64),
         int(n_trees), int(depth), float(learning_rate), int(min_leaf), _FACT,
