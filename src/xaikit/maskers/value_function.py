@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -70,41 +71,46 @@ class ValueFunction:
         self.n_coalitions = 0
         self.n_rows = 0
 
+    def _batches(
+        self, n_items: int, rows_per_item: int, build: Callable[[int, int], np.ndarray]
+    ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Predict ``build(start, stop)`` (the model rows of items ``start:stop``) for consecutive
+        slices of ``range(n_items)``, at most ``batch_size`` rows a call; yields ``(start, stop, y)``."""
+        per_call = max(1, self.batch_size // max(1, rows_per_item))
+        for start in range(0, n_items, per_call):
+            stop = min(start + per_call, n_items)
+            Z = build(start, stop)
+            y = self.model.predict(self.masker.decode(Z, as_frame=self.as_frame))
+            self.n_rows += Z.shape[0]
+            yield start, stop, y
+
     def __call__(self, masks: np.ndarray) -> np.ndarray:
         """Values of the coalitions in ``masks`` (bool ``(s, n_players)``): ``(s, n_outputs)``."""
         masks = np.asarray(masks, dtype=bool)
         m = self.masker.n_background
-        per_call = max(1, self.batch_size // m)
         w = self.masker.weights
-        outs = []
-        for start in range(0, masks.shape[0], per_call):
-            chunk = masks[start : start + per_call]
-            Z = self.masker.synthesize(self.x, chunk)
-            y = self.model.predict(self.masker.decode(Z, as_frame=self.as_frame))
-            outs.append(np.einsum("smo,m->so", y.reshape(chunk.shape[0], m, -1), w))
-            self.n_rows += Z.shape[0]
+        outs = [
+            np.einsum("smo,m->so", y.reshape(stop - start, m, -1), w)
+            for start, stop, y in self._batches(
+                masks.shape[0], m, lambda a, b: self.masker.synthesize(self.x, masks[a:b])
+            )
+        ]
         self.n_coalitions += masks.shape[0]
-        if not outs:
-            return np.zeros((0, 0))
-        return np.concatenate(outs, axis=0)
+        return np.concatenate(outs, axis=0) if outs else np.zeros((0, 0))
 
     def pairs_per_reference(self, units: np.ndarray) -> np.ndarray:
         """:meth:`per_reference` for complementary pairs: the values of each coalition ``units[r, i]``
         (bool ``(m, u, n_players)``) and of its complement, as ``(m, 2u, n_outputs)`` (pairs adjacent)."""
         units = np.asarray(units, dtype=bool)
         m, u = units.shape[:2]
-        per_call = max(1, self.batch_size // (2 * m))
-        out: np.ndarray | None = None
-        for start in range(0, u, per_call):
-            chunk = units[:, start : start + per_call]
-            Z = self.masker.synthesize_pairs_per_reference(self.x, chunk)
-            y = self.model.predict(self.masker.decode(Z, as_frame=self.as_frame))
-            if out is None:
-                out = np.empty((m, 2 * u, y.shape[1]))
-            out[:, 2 * start : 2 * (start + chunk.shape[1])] = y.reshape(m, 2 * chunk.shape[1], -1)
-            self.n_rows += Z.shape[0]
+        outs = [
+            y.reshape(m, 2 * (stop - start), -1)
+            for start, stop, y in self._batches(
+                u, 2 * m, lambda a, b: self.masker.synthesize_pairs_per_reference(self.x, units[:, a:b])
+            )
+        ]
         self.n_coalitions += 2 * u
-        return out if out is not None else np.zeros((m, 0, 0))
+        return np.concatenate(outs, axis=1) if outs else np.zeros((m, 0, 0))
 
     def chains_per_reference(self, orders: np.ndarray) -> np.ndarray:
         """Values along orders of the players: for background row ``r`` and order ``orders[r, o]``
@@ -112,18 +118,14 @@ class ValueFunction:
         ``t < k - 1``; ``(m, p, k - 1, n_outputs)``."""
         orders = np.asarray(orders, dtype=np.int64)
         m, p, k = orders.shape
-        per_call = max(1, self.batch_size // (m * max(k - 1, 1)))
-        out: np.ndarray | None = None
-        for start in range(0, p, per_call):
-            chunk = orders[:, start : start + per_call]
-            Z = self.masker.synthesize_chains_per_reference(self.x, chunk)
-            y = self.model.predict(self.masker.decode(Z, as_frame=self.as_frame))
-            if out is None:
-                out = np.empty((m, p, k - 1, y.shape[1]))
-            out[:, start : start + chunk.shape[1]] = y.reshape(m, chunk.shape[1], k - 1, -1)
-            self.n_rows += Z.shape[0]
+        outs = [
+            y.reshape(m, stop - start, k - 1, -1)
+            for start, stop, y in self._batches(
+                p, m * (k - 1), lambda a, b: self.masker.synthesize_chains_per_reference(self.x, orders[:, a:b])
+            )
+        ]
         self.n_coalitions += p * (k - 1)
-        return out if out is not None else np.zeros((m, p, k - 1, 0))
+        return np.concatenate(outs, axis=1) if outs else np.zeros((m, p, k - 1, 0))
 
     def per_reference(self, masks: np.ndarray) -> np.ndarray:
         """Values of single-reference games: ``f(x_S, b_r)`` for background row ``r`` and each
@@ -133,15 +135,11 @@ class ValueFunction:
         """
         masks = np.asarray(masks, dtype=bool)
         m, s = masks.shape[:2]
-        per_call = max(1, self.batch_size // m)
-        outs = []
-        for start in range(0, s, per_call):
-            chunk = masks[:, start : start + per_call]
-            Z = self.masker.synthesize_per_reference(self.x, chunk)
-            y = self.model.predict(self.masker.decode(Z, as_frame=self.as_frame))
-            outs.append(y.reshape(m, chunk.shape[1], -1))
-            self.n_rows += Z.shape[0]
+        outs = [
+            y.reshape(m, stop - start, -1)
+            for start, stop, y in self._batches(
+                s, m, lambda a, b: self.masker.synthesize_per_reference(self.x, masks[:, a:b])
+            )
+        ]
         self.n_coalitions += s
-        if not outs:
-            return np.zeros((m, 0, 0))
-        return np.concatenate(outs, axis=1)
+        return np.concatenate(outs, axis=1) if outs else np.zeros((m, 0, 0))
