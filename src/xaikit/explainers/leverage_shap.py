@@ -14,9 +14,10 @@ class LeverageShap(KernelShap):
 
     The leverage scores of the Shapley regression are equal for every coalition *size*, so the
     budget is split equally among sizes (rather than by the kernel's mass, which crowds the
-    smallest and largest sizes); coalitions are paired, drawn without replacement, weighted by
-    their inverse inclusion rate, and the constrained regression is solved exactly. Everything
-    else (exact strata, standard errors, ``tol=``) is shared with :class:`KernelShap`.
+    smallest and largest sizes); coalitions are paired, weighted by their inverse inclusion rate,
+    and the constrained regression is solved exactly. Everything else (one regression per
+    background row, exact strata, dealt and drawn coalitions, standard errors, ``tol=``) is
+    shared with :class:`KernelShap`.
 
     Examples
     --------
