@@ -14,12 +14,15 @@ from xaikit.explainers._coalitions import (
     build_design,
     build_reference_designs,
     kernel_weight,
+    pack_coalitions,
     prefix_masks,
+    unpack_coalitions,
 )
 from xaikit.explainers._games import ReferenceGames
 from xaikit.explainers._shapley_kernels import dealt_indices, draw_subsets
 from xaikit.explainers._shapley_regression import (
     VARIANCE_PAIRS,
+    _constrained_operators,
     _solve_batch,
     _variances,
     regression_std_err,
@@ -64,15 +67,15 @@ def dense_variance(masks, weights, y, phi, A, unit_group, group_sizes, group_fpc
     return var
 
 
-@pytest.mark.parametrize(("k", "pairs", "strategy"), [(5, 8, "kernel"), (8, 40, "leverage"), (12, 90, "leverage"), (30, 200, "kernel")])
+@pytest.mark.parametrize(("k", "pairs", "strategy"), [(5, 8, "kernel"), (8, 40, "leverage"), (12, 90, "leverage"), (30, 200, "kernel"), (70, 300, "leverage")])
 def test_compiled_regression_equals_dense_formulas(k, pairs, strategy):
     rng = np.random.default_rng(k)
     designs = build_reference_designs(k, pairs, strategy, 4, rng)
     masks, weights = designs.masks, designs.weights
     y = rng.normal(size=(4, masks.shape[1], 2))
     delta = rng.normal(size=(4, 2))
-    phi, Q = _solve_batch(designs.units, designs.pair_weights, y, delta)
-    var = _variances(designs.units, designs.pair_weights, y, phi, Q, designs.unit_group, designs.group_sizes, designs.group_fpc)
+    phi, Q = _solve_batch(designs.codes, k, designs.pair_weights, y, delta)
+    var = _variances(designs.codes, k, designs.pair_weights, y, phi, Q, designs.unit_group, designs.group_sizes, designs.group_fpc)
     for r in range(4):
         ref_phi, A = dense_solve(masks[r], weights[r], y[r], delta[r])
         np.testing.assert_allclose(phi[r], ref_phi, rtol=1e-9, atol=1e-10)
@@ -80,6 +83,20 @@ def test_compiled_regression_equals_dense_formulas(k, pairs, strategy):
             masks[r], weights[r], y[r], ref_phi, A, designs.unit_group, designs.group_sizes, designs.group_fpc
         )
         np.testing.assert_allclose(var[r], ref_var, rtol=1e-7, atol=1e-12)
+
+
+def test_constrained_operators_cholesky_and_pseudo_inverse():
+    rng = np.random.default_rng(9)
+    Z = rng.random((3, 40, 6))
+    A = np.einsum("rui,ruj->rij", Z, Z)
+    A[1] = np.outer(Z[1, 0], Z[1, 0])  # rank one: no Cholesky factor, the pseudo-inverse serves
+    Q, c = _constrained_operators(A)
+    for r in range(3):
+        Ainv = np.linalg.pinv(A[r], hermitian=True) if r == 1 else np.linalg.inv(A[r])
+        a = Ainv.sum(axis=1)
+        np.testing.assert_allclose(Q[r], Ainv - np.outer(a, a) / a.sum(), rtol=1e-9, atol=1e-9 * np.abs(Ainv).max())
+        np.testing.assert_allclose(c[r], a / a.sum(), rtol=1e-9, atol=1e-12)
+    assert np.allclose(Q[0] @ np.ones(6), 0.0, atol=1e-9)  # Q 1 = 0: the constraint holds whatever b
 
 
 def test_shared_design_regression_equals_dense_formulas():
@@ -98,15 +115,33 @@ def test_shared_design_regression_equals_dense_formulas():
 def test_draw_subsets_sizes_and_uniformity():
     rng = np.random.default_rng(0)
     sizes = np.full(30_000, 2)
-    subsets = draw_subsets(sizes, 5, rng)
+    subsets = unpack_coalitions(draw_subsets(sizes, 5, rng), 5)
     assert (subsets.sum(axis=1) == 2).all()
     codes = subsets.astype(int) @ (1 << np.arange(5))
     counts = np.bincount(codes, minlength=32)[[sum(1 << j for j in c) for c in combinations(range(5), 2)]]
     expected = 30_000 / 10
     chi2 = ((counts - expected) ** 2 / expected).sum()
     assert chi2 < 30, counts  # 9 degrees of freedom: p < 0.001 beyond 27.9
-    mixed = draw_subsets(np.array([0, 1, 4, 7]), 7, rng)
+    mixed = unpack_coalitions(draw_subsets(np.array([0, 1, 4, 7]), 7, rng), 7)
     assert mixed.sum(axis=1).tolist() == [0, 1, 4, 7]
+    wide = unpack_coalitions(draw_subsets(np.array([3, 65, 100]), 130, rng), 130)  # codes of three words
+    assert wide.sum(axis=1).tolist() == [3, 65, 100]
+    # every player is as likely to be drawn, also across word boundaries
+    hits = unpack_coalitions(draw_subsets(np.full(4000, 5), 70, rng), 70).sum(axis=0)
+    expected = 4000 * 5 / 70
+    assert (((hits - expected) ** 2) / expected).sum() < 111.1  # 69 df, p = 0.001
+
+
+def test_coalition_codes_round_trip():
+    rng = np.random.default_rng(3)
+    for k in (1, 7, 64, 65, 130):
+        masks = rng.random((4, 9, k)) < 0.5
+        codes = pack_coalitions(masks)
+        assert codes.dtype == np.uint64 and codes.shape == (4, 9, -(-k // 64))
+        np.testing.assert_array_equal(unpack_coalitions(codes, k), masks)
+    one = np.zeros(70, dtype=bool)
+    one[[0, 63, 64, 69]] = True
+    assert pack_coalitions(one).tolist() == [1 | (1 << 63), 1 | (1 << 5)]
 
 
 def test_dealt_indices_are_distinct_balanced_and_uniform():
@@ -171,7 +206,11 @@ def test_paired_and_chain_rows_match_masks():
     units = rng.random((3, 4, masker.n_groups)) < 0.5
     masks = np.empty((3, 8, masker.n_groups), dtype=bool)
     masks[:, 0::2], masks[:, 1::2] = units, ~units
-    np.testing.assert_array_equal(masker.synthesize_pairs_per_reference(x, units), masker.synthesize_per_reference(x, masks))
+    codes = pack_coalitions(units)
+    np.testing.assert_array_equal(masker.synthesize_pairs_per_reference(x, codes), masker.synthesize_per_reference(x, masks))
+    np.testing.assert_array_equal(
+        masker.synthesize_pairs_per_reference(x, codes, 1, 3), masker.synthesize_per_reference(x, masks[:, 2:6])
+    )
     orders = np.stack([np.stack([rng.permutation(masker.n_groups) for _ in range(2)]) for _ in range(3)])
     chain = masker.synthesize_chains_per_reference(x, orders)
     via_masks = masker.synthesize_per_reference(x, prefix_masks(orders).reshape(3, -1, masker.n_groups))
@@ -179,7 +218,21 @@ def test_paired_and_chain_rows_match_masks():
     np.testing.assert_array_equal(
         chain_rows_per_reference(x, masker.data, orders[:1, :1], *_ptr(masker)), via_masks[: masker.n_groups - 1]
     )
-    np.testing.assert_array_equal(paired_rows_per_reference(x, masker.data, masker.feature_masks(units)), masker.synthesize_per_reference(x, masks))
+    np.testing.assert_array_equal(
+        paired_rows_per_reference(x, masker.data, pack_coalitions(masker.feature_masks(units))),
+        masker.synthesize_per_reference(x, masks),
+    )
+
+
+def test_paired_rows_with_codes_of_several_words():
+    rng = np.random.default_rng(4)
+    masker = xk.TabularMasker(rng.normal(size=(2, 140)), groups={"wide": [0, 64, 130, 139]})
+    x = rng.normal(size=140)
+    units = rng.random((2, 3, masker.n_groups)) < 0.5
+    masks = np.empty((2, 6, masker.n_groups), dtype=bool)
+    masks[:, 0::2], masks[:, 1::2] = units, ~units
+    rows = masker.synthesize_pairs_per_reference(x, pack_coalitions(units))
+    np.testing.assert_array_equal(rows, masker.synthesize_per_reference(x, masks))
 
 
 def _ptr(masker):
@@ -198,7 +251,7 @@ def test_value_function_per_reference_batches_and_counts():
     vf = ValueFunction(adapt(f), xk.TabularMasker(bg), np.full(3, 100.0), batch_size=10)
     units = np.zeros((4, 5, 3), dtype=bool)
     units[:, :, 0] = True
-    values = vf.pairs_per_reference(units)
+    values = vf.pairs_per_reference(pack_coalitions(units))
     assert values.shape == (4, 10, 1) and max(calls) <= 10 and sum(calls) == 40
     np.testing.assert_allclose(values[:, 0, 0], 100 + bg[:, 1] + bg[:, 2])
     np.testing.assert_allclose(values[:, 1, 0], bg[:, 0] + 200)
@@ -207,6 +260,42 @@ def test_value_function_per_reference_batches_and_counts():
     chains = games.chains(np.tile(np.array([2, 0, 1]), (4, 1, 1)))
     np.testing.assert_allclose(chains[:, 0, :, 0], np.stack([bg[:, 0] + bg[:, 1] + 100, bg[:, 1] + 200], axis=1))
     assert games.n_evaluations == 2
+
+
+@pytest.mark.parametrize("method", ["pairs", "chains", "shared", "per_reference"])
+def test_value_function_reuses_its_buffer_only_when_nobody_else_holds_it(method):
+    rng = np.random.default_rng(7)
+    bg, x = rng.normal(size=(5, 4)), rng.normal(size=4)
+    kept, copies = [], []
+
+    def keeps_its_input(X):  # a model that holds on to every input (a cache, a log)
+        kept.append(X)
+        copies.append(X.copy())
+        return X.sum(axis=1)
+
+    def returns_a_view(X):  # an output that is a view of the input
+        return X[:, 1:2]
+
+    units = rng.random((5, 7, 4)) < 0.5
+    orders = np.stack([np.stack([rng.permutation(4) for _ in range(7)]) for _ in range(5)])
+    masks = rng.random((7, 4)) < 0.5
+
+    def evaluate(f, batch_size):
+        vf = ValueFunction(adapt(f), xk.TabularMasker(bg), x, batch_size=batch_size)
+        if method == "pairs":
+            return vf.pairs_per_reference(pack_coalitions(units))
+        if method == "chains":
+            return vf.chains_per_reference(orders)
+        if method == "shared":
+            return vf(masks)
+        return vf.per_reference(units)
+
+    for f in (keeps_its_input, returns_a_view):
+        one_call = evaluate(f, 10**6)
+        np.testing.assert_array_equal(evaluate(f, 10), one_call)  # many calls, one buffer or several
+    assert len(kept) > 2
+    for X, X0 in zip(kept, copies):  # what the model kept was never overwritten
+        np.testing.assert_array_equal(X, X0)
 
 
 # ------------------------------------------------------------------ estimators
@@ -227,6 +316,26 @@ def test_exact_for_games_of_order_two_at_the_smallest_budget(cls):
     est = cls(pairwise_game, background=bg).explain(X, n_samples=budget, random_state=0)
     np.testing.assert_allclose(est.values, exact, rtol=0, atol=1e-10)
     assert (est.diagnostics["n_model_calls"] <= budget).all()
+
+
+@pytest.mark.parametrize("cls", [xk.KernelShap, xk.LeverageShap, xk.PermutationShap, xk.RegressionAdjustedShap])
+def test_more_than_64_features(cls):
+    # coalition codes of two words; the Shapley kernel's binomials exceed 64-bit integers from k = 67
+    rng = np.random.default_rng(6)
+    d = 70
+    w = rng.normal(size=d)
+    bg, X = rng.normal(size=(5, d)), rng.normal(size=(2, d))
+
+    def f(Z):
+        return Z @ w + 0.5 * Z[:, 0] * Z[:, 65]
+
+    # closed form: the linear part gives w (x - b), the product splits (x0 x65 - b0 b65) in halves
+    expected = (X - bg.mean(axis=0)) * w
+    for i in range(2):
+        expected[i, 0] += 0.25 * np.mean((X[i, 0] - bg[:, 0]) * (X[i, 65] + bg[:, 65]))
+        expected[i, 65] += 0.25 * np.mean((X[i, 65] - bg[:, 65]) * (X[i, 0] + bg[:, 0]))
+    est = cls(f, background=bg).explain(X, n_samples=4 * d, random_state=0)
+    np.testing.assert_allclose(est.values[:, :, 0], expected, rtol=0, atol=1e-10)
 
 
 def test_per_reference_beats_shared_sampling_on_a_game_with_higher_order_terms():

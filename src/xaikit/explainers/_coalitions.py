@@ -24,7 +24,18 @@ import numpy as np
 
 from xaikit.explainers._shapley_kernels import dealt_indices, draw_subsets
 
-__all__ = ["Design", "ReferenceDesigns", "build_design", "build_reference_designs", "is_exhaustive", "prefix_masks", "stratum_shares", "kernel_weight"]
+__all__ = [
+    "Design",
+    "ReferenceDesigns",
+    "build_design",
+    "build_reference_designs",
+    "is_exhaustive",
+    "pack_coalitions",
+    "unpack_coalitions",
+    "prefix_masks",
+    "stratum_shares",
+    "kernel_weight",
+]
 
 #: Strata with at most this many units are sampled by permuting their full list.
 _ENUMERATE_LIMIT = 50_000
@@ -33,7 +44,8 @@ _ENUMERATE_LIMIT = 50_000
 def kernel_weight(k: int, s: int | np.ndarray) -> np.ndarray:
     """Shapley kernel weight of one coalition of size ``s`` among ``k`` players."""
     s = np.asarray(s)
-    return (k - 1) / (np.vectorize(comb)(k, s) * s * (k - s))
+    n_coalitions = np.array([float(comb(k, int(v))) for v in s.ravel()]).reshape(s.shape)  # exceeds int64 from k = 67
+    return (k - 1) / (n_coalitions * s * (k - s))
 
 
 def stratum_sizes(k: int) -> list[int]:
@@ -78,12 +90,46 @@ def _all_units(k: int, s: int) -> np.ndarray:
     return out
 
 
+def pack_coalitions(masks: np.ndarray) -> np.ndarray:
+    """Coalition codes of bool masks ``(..., k)``: player ``j`` is bit ``j % 64`` of word ``j // 64``,
+    uint64 ``(..., ceil(k / 64))``.
+
+    >>> pack_coalitions(np.array([[True, False, True], [False, True, False]])).ravel().tolist()
+    [5, 2]
+    """
+    masks = np.asarray(masks, dtype=bool)
+    k = masks.shape[-1]
+    n_words = max(1, -(-k // 64))
+    packed = np.packbits(masks, axis=-1, bitorder="little")
+    out = np.zeros((*masks.shape[:-1], 8 * n_words), dtype=np.uint8)
+    out[..., : packed.shape[-1]] = packed
+    return out.view(np.dtype("<u8")).astype(np.uint64, copy=False)
+
+
+def unpack_coalitions(codes: np.ndarray, k: int) -> np.ndarray:
+    """Bool masks ``(..., k)`` of coalition codes ``(..., ceil(k / 64))`` (see :func:`pack_coalitions`).
+
+    >>> unpack_coalitions(np.array([[5], [2]], dtype=np.uint64), 3).astype(int).tolist()
+    [[1, 0, 1], [0, 1, 0]]
+    """
+    octets = np.ascontiguousarray(codes, dtype=np.dtype("<u8")).view(np.uint8)
+    return np.unpackbits(octets, axis=-1, count=k, bitorder="little").astype(bool)
+
+
+@lru_cache(maxsize=64)
+def _all_codes(k: int, s: int) -> np.ndarray:
+    """:func:`_all_units` as coalition codes."""
+    out = pack_coalitions(_all_units(k, s))
+    out.setflags(write=False)
+    return out
+
+
 def _random_units(k: int, s: int, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` units of stratum ``s`` drawn uniformly, with replacement."""
+    units = unpack_coalitions(draw_subsets(np.full(n, s), k, rng), k)
     if 2 * s == k:  # a unit of the middle stratum is named by its member that holds player 0
-        rest = draw_subsets(np.full(n, s - 1), k - 1, rng)
-        return np.concatenate([np.ones((n, 1), dtype=bool), rest], axis=1)
-    return draw_subsets(np.full(n, s), k, rng)
+        units[~units[:, 0]] ^= True
+    return units
 
 
 def _distinct_units(k: int, s: int, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -294,16 +340,19 @@ class ReferenceDesigns:
 
     Attributes
     ----------
-    units : bool (m, u, k)
-        Reference ``r``'s units, each given by its smaller member ``S`` (the pair is ``S`` and its
-        complement).
+    codes : uint64 (m, u, ceil(k / 64))
+        Reference ``r``'s units, each given by the code of one member ``S`` (see
+        :func:`pack_coalitions`; the pair is ``S`` and its complement).
+    n_players : int
+        ``k``.
     pair_weights : float (m, u)
         Estimator weight of each member of a pair (kernel weight times inverse inclusion rate).
     unit_group, group_fpc, group_sizes, exact
         As in :class:`Design`; the units of every reference fall in the same groups.
     """
 
-    units: np.ndarray
+    codes: np.ndarray
+    n_players: int
     pair_weights: np.ndarray
     unit_group: np.ndarray
     group_fpc: np.ndarray
@@ -311,12 +360,18 @@ class ReferenceDesigns:
     exact: bool = False
 
     @property
+    def units(self) -> np.ndarray:
+        """The units as bool masks ``(m, u, k)``."""
+        return unpack_coalitions(self.codes, self.n_players)
+
+    @property
     def masks(self) -> np.ndarray:
         """Every coalition, complementary pairs adjacent: bool ``(m, 2u, k)``."""
-        m, u, k = self.units.shape
+        units = self.units
+        m, u, k = units.shape
         out = np.empty((m, 2 * u, k), dtype=bool)
-        out[:, 0::2] = self.units
-        out[:, 1::2] = ~self.units
+        out[:, 0::2] = units
+        out[:, 1::2] = ~units
         return out
 
     @property
@@ -344,11 +399,11 @@ def is_exhaustive(k: int, n_pairs: int) -> bool:
     return bool(_plan(k, n_pairs, "kernel").enumerated.all())
 
 
-def _dealt_units(k: int, s: int, n: int, n_refs: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` distinct units of stratum ``s`` for each of ``n_refs`` references, ``(n_refs, n, k)``,
+def _dealt_codes(k: int, s: int, n: int, n_refs: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` distinct units of stratum ``s`` for each of ``n_refs`` references, as codes ``(n_refs, n, W)``,
     dealt from a stream of permutations of the stratum (see :func:`dealt_indices`)."""
     idx = dealt_indices(n_units(k, s), n, n_refs, int(rng.integers(0, 2**32 - 1)))
-    return _all_units(k, s)[idx]
+    return _all_codes(k, s)[idx]
 
 
 def build_reference_designs(
@@ -358,20 +413,22 @@ def build_reference_designs(
 
     Enumerated strata are the same for every reference; sampled units are drawn per reference:
     dealt out so that the references together cover each stratum evenly (strata of up to
-    ``_ENUMERATE_LIMIT`` units), or drawn with replacement from larger strata.
+    ``_ENUMERATE_LIMIT`` units), or drawn with replacement from larger strata (a unit of the
+    middle stratum is then named by either of its members).
     """
     plan = _plan(k, n_pairs, strategy)
-    unit_masks: list[np.ndarray] = []  # (n_refs, u, k)
+    n_words = max(1, -(-k // 64))
+    unit_codes: list[np.ndarray] = []  # (n_refs, u, n_words)
     unit_weights: list[np.ndarray] = []  # (n_refs, u)
     unit_group: list[np.ndarray] = []
     group_fpc = np.ones(len(plan.groups))
     sizes = np.asarray(plan.sizes)
     kw = np.asarray(kernel_weight(k, sizes), dtype=float)
     for st in np.flatnonzero(plan.enumerated):
-        units = _all_units(k, plan.sizes[st])
-        unit_masks.append(np.broadcast_to(units, (n_refs, *units.shape)))
-        unit_weights.append(np.full((n_refs, units.shape[0]), kw[st]))
-        unit_group.append(np.full(units.shape[0], -1))
+        codes = _all_codes(k, plan.sizes[st])
+        unit_codes.append(np.broadcast_to(codes, (n_refs, *codes.shape)))
+        unit_weights.append(np.full((n_refs, codes.shape[0]), kw[st]))
+        unit_group.append(np.full(codes.shape[0], -1))
     for gid, (members, m) in enumerate(zip(plan.groups, plan.draws)):
         m = int(m)
         if m == 0:
@@ -380,24 +437,25 @@ def build_reference_designs(
             st = members[0]
             N, s = plan.caps[st], plan.sizes[st]
             if N <= _ENUMERATE_LIMIT:
-                unit_masks.append(_dealt_units(k, s, m, n_refs, rng))
+                unit_codes.append(_dealt_codes(k, s, m, n_refs, rng))
                 group_fpc[gid] = 1.0 - m / N
             else:  # with replacement: repeats are rare (about m**2 / 2N per reference) and cost no bias
-                unit_masks.append(_random_units(k, s, m * n_refs, rng).reshape(n_refs, m, k))
+                unit_codes.append(draw_subsets(np.full(m * n_refs, s), k, rng).reshape(n_refs, m, n_words))
             unit_weights.append(np.full((n_refs, m), kw[st] * N / m))
         else:
             q = plan.share[members] / plan.share[members].sum()
             picks = rng.choice(len(members), size=(n_refs, m), p=q)
             strata = np.asarray(members)[picks]
-            unit_masks.append(draw_subsets(sizes[strata].ravel(), k, rng).reshape(n_refs, m, k))
+            unit_codes.append(draw_subsets(sizes[strata].ravel(), k, rng).reshape(n_refs, m, n_words))
             unit_weights.append(kw[strata] * plan.caps[strata] / q[picks] / m)
         unit_group.append(np.full(m, gid))
-    if not unit_masks:
+    if not unit_codes:
         return ReferenceDesigns(
-            np.zeros((n_refs, 0, k), dtype=bool), np.zeros((n_refs, 0)), np.zeros(0, dtype=int), group_fpc, []
+            np.zeros((n_refs, 0, n_words), dtype=np.uint64), k, np.zeros((n_refs, 0)), np.zeros(0, dtype=int), group_fpc, []
         )
     return ReferenceDesigns(
-        units=np.concatenate(unit_masks, axis=1),
+        codes=np.concatenate(unit_codes, axis=1),
+        n_players=k,
         pair_weights=np.concatenate(unit_weights, axis=1),  # a complement has its unit's kernel weight
         unit_group=np.concatenate(unit_group),
         group_fpc=group_fpc,

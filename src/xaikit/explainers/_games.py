@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from xaikit.explainers._coalitions import prefix_masks
+from xaikit.explainers._coalitions import prefix_masks, unpack_coalitions
 
 __all__ = ["Game", "ReferenceGames"]
 
@@ -136,16 +136,18 @@ class ReferenceGames:
         self.n_evaluations += p * (k - 1)
         return vf.chains_per_reference(orders)
 
-    def pairs(self, units: np.ndarray) -> np.ndarray:
-        """Values ``(m, 2u, o)`` of every coalition ``units[r, i]`` and its complement (rows ``2i``, ``2i + 1``)."""
-        units = np.asarray(units, dtype=bool)
+    def pairs(self, codes: np.ndarray, n_players: int) -> np.ndarray:
+        """Values ``(m, 2u, o)`` of every coalition ``codes[r, i]`` (uint64 ``(m, u, ceil(k / 64))``,
+        see :func:`~xaikit.explainers._coalitions.pack_coalitions`) and of its complement (rows ``2i``, ``2i + 1``)."""
+        codes = np.ascontiguousarray(codes, dtype=np.uint64)
         vf = self.value_function
         if not hasattr(vf, "pairs_per_reference"):
-            masks = np.empty((units.shape[0], 2 * units.shape[1], units.shape[2]), dtype=bool)
+            units = unpack_coalitions(codes, n_players)
+            masks = np.empty((units.shape[0], 2 * units.shape[1], n_players), dtype=bool)
             masks[:, 0::2] = units
             masks[:, 1::2] = ~units
             return self(masks)
-        self.n_evaluations += 2 * units.shape[1]
-        if units.shape[1] == 0:
+        self.n_evaluations += 2 * codes.shape[1]
+        if codes.shape[1] == 0:
             return np.zeros((self.n_references, 0, self.n_outputs))
-        return vf.pairs_per_reference(units)
+        return vf.pairs_per_reference(codes)

@@ -1,6 +1,7 @@
 """Compiled loops of the sampled Shapley estimators: drawing coalitions and the paired regression.
 
-A *unit* is a complementary pair ``{S, N \\ S}`` given by the mask of ``S``. For a pair of weight
+A *unit* is a complementary pair ``{S, N \\ S}`` given by the *code* of ``S``: one bit per player,
+player ``j`` at bit ``j % 64`` of word ``j // 64`` (uint64 ``(..., ceil(k / 64))``). For a pair of weight
 ``w`` the normal equations of the Shapley regression gain
 ``w (z z' + (1 - z)(1 - z)') = w (2 z z' - z 1' - 1 z' + 1 1')`` and ``w (z y_S + (1 - z) y_Sc)``,
 so every unit costs ``O(|S|^2)`` rather than ``O(k^2)``, and, because the constrained operator
@@ -12,49 +13,73 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, types
+from llvmlite import ir
 from numba.extending import intrinsic
 
-__all__ = ["random_subsets", "draw_subsets", "dealt_indices", "paired_normal_equations", "paired_residual_moments"]
+__all__ = [
+    "random_subsets",
+    "draw_subsets",
+    "dealt_indices",
+    "paired_normal_equations",
+    "paired_residual_moments",
+    "constrained_operators",
+]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _splitmix64(state: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """One step of the SplitMix64 generator (Steele, Lea & Flood 2014): ``(new state, 64 random bits)``."""
+    state = state + np.uint64(0x9E3779B97F4A7C15)
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return state, z ^ (z >> np.uint64(31))
 
 
 @njit(cache=True, nogil=True)
-def random_subsets(sizes: np.ndarray, k: int, bits: np.ndarray) -> np.ndarray:
-    """Uniformly random subsets of ``range(k)``: row ``i`` has ``sizes[i]`` members.
+def random_subsets(sizes: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Uniformly random subsets of ``range(k)`` as coalition codes ``(n, ceil(k / 64))``: row ``i``
+    has ``sizes[i]`` members.
 
-    ``bits`` (n, ceil(max size / 2)) are raw 64-bit random words from the caller's generator;
-    each 32-bit half picks one member of a partial Fisher-Yates shuffle (by multiply-shift,
-    whose bias is below ``k / 2**32``). Returns bool masks ``(n, k)``.
+    Floyd's algorithm: for ``j = k - s .. k - 1`` pick ``t`` uniformly in ``0 .. j`` and add ``t``,
+    or ``j`` itself when ``t`` is already in; every ``s``-subset is equally likely. Each pick takes
+    32 random bits (multiply-shift, whose bias is below ``k / 2**32``) from a SplitMix64 stream
+    started at ``seed``.
     """
     n = sizes.shape[0]
-    out = np.zeros((n, k), dtype=np.bool_)
-    perm = np.arange(k)
-    picks = np.empty(k, dtype=np.int64)
+    n_words = (k + 63) >> 6
+    out = np.zeros((n, n_words), dtype=np.uint64)
+    one = np.uint64(1)
+    low = np.uint64(0xFFFFFFFF)
+    state = np.uint64(seed)
+    word = np.uint64(0)
     for i in range(n):
         s = sizes[i]
+        code = np.uint64(0)  # the first word, kept in a register
         for t in range(s):
-            word = bits[i, t >> 1]
-            half = (word >> np.uint64(32)) if t & 1 else (word & np.uint64(0xFFFFFFFF))
-            pick = t + np.int64((half * np.uint64(k - t)) >> np.uint64(32))
-            picks[t] = pick
-            tmp = perm[t]
-            perm[t] = perm[pick]
-            perm[pick] = tmp
-            out[i, perm[t]] = True
-        for t in range(s - 1, -1, -1):  # undo the swaps: perm is the identity again
-            pick = picks[t]
-            tmp = perm[t]
-            perm[t] = perm[pick]
-            perm[pick] = tmp
+            if t & 1:
+                half = word >> np.uint64(32)
+            else:
+                state, word = _splitmix64(state)
+                half = word & low
+            j = k - s + t
+            pick = np.int64((half * np.uint64(j + 1)) >> np.uint64(32))
+            if n_words == 1:  # branch-free: a taken pick is replaced by j
+                taken = np.int64((code >> np.uint64(pick)) & one)
+                pick += taken * (j - pick)
+                code |= one << np.uint64(pick)
+            else:
+                if (out[i, pick >> 6] >> np.uint64(pick & 63)) & one:
+                    pick = j
+                out[i, pick >> 6] |= one << np.uint64(pick & 63)
+        if n_words == 1:
+            out[i, 0] = code
     return out
 
 
 def draw_subsets(sizes: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """:func:`random_subsets` driven by ``rng``: bool masks ``(len(sizes), k)``."""
-    sizes = np.asarray(sizes, dtype=np.int64)
-    n = sizes.shape[0]
-    words = max(1, (int(sizes.max(initial=0)) + 1) // 2)
-    bits = rng.bit_generator.random_raw(n * words).reshape(n, words)
-    return random_subsets(sizes, k, bits)
+    """:func:`random_subsets` seeded from ``rng``: coalition codes ``(len(sizes), ceil(k / 64))``."""
+    return random_subsets(np.asarray(sizes, dtype=np.int64), k, int(rng.integers(0, 2**63 - 1)))
 
 
 @njit(cache=True, nogil=True)
@@ -109,14 +134,27 @@ def dealt_indices(n_units: int, n: int, n_refs: int, seed: int) -> np.ndarray:
     return out.reshape(n_refs, n)
 
 
-@njit(cache=True, nogil=True)
-def _members(unit: np.ndarray, scale: float, zrow: np.ndarray, members: np.ndarray) -> int:
-    """Fill ``zrow`` with ``scale`` at the unit's members (0 elsewhere) and ``members`` with their indices; return their count."""
+@intrinsic
+def _trailing_zeros(typingctx, x):  # type: ignore[no-untyped-def]
+    """Index of the lowest set bit of a nonzero 64-bit word (the processor's count of trailing zeros)."""
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return sig, codegen
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _members(code: np.ndarray, members: np.ndarray) -> int:
+    """Write the members of a coalition (its code, one bit per player) to ``members``; return their count."""
     s = 0
-    for j in range(unit.shape[0]):
-        zrow[j] = scale * unit[j]
-        members[s] = j
-        s += unit[j]
+    for w in range(code.shape[0]):
+        word = code[w]
+        while word != 0:
+            members[s] = (w << 6) + np.int64(_trailing_zeros(word))
+            s += 1
+            word &= word - np.uint64(1)
     return s
 
 
@@ -132,25 +170,26 @@ def _popcount(typingctx, x):  # type: ignore[no-untyped-def]
 
 
 #: Runs of at least this many equally weighted pairs have their co-occurrences counted with bitsets
-#: (a run costs k (k + 1) / 2 population counts per 64 pairs, a pair otherwise |S| k additions).
+#: (a run costs k (k + 1) / 2 population counts per 64 pairs, a pair otherwise |S|^2 additions).
 BITSET_RUN = 8
 
 
 @njit(cache=True, nogil=True)
-def paired_normal_equations(units: np.ndarray, weights: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def paired_normal_equations(
+    codes: np.ndarray, k: int, weights: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted normal equations ``A`` (m, k, k) and ``b`` (m, k, o) of paired designs.
 
-    ``units`` uint8 (m, u, k) mark the smaller members, ``weights`` (m, u) are each pair's weight and
+    ``codes`` (m, u, W) name each pair's smaller member, ``weights`` (m, u) are each pair's weight and
     ``y`` (m, 2u, o) the centred values of ``S`` (row ``2i``) and its complement (row ``2i + 1``).
     Pairs of one stratum share a weight: for a run of at least :data:`BITSET_RUN` of them, every
     player's pairs are kept as a bitset and each co-occurrence count is a population count of
-    two bitsets' intersection (``k^2 / 2`` words per 64 pairs instead of ``|S| k`` per pair).
+    two bitsets' intersection (``k^2 / 2`` words per 64 pairs instead of ``|S|^2`` per pair).
     """
-    m, u, k = units.shape
+    m, u = weights.shape
     o = y.shape[2]
     A = np.empty((m, k, k))
     b = np.zeros((m, k, o))
-    zrow = np.empty(k)
     members = np.empty(k, dtype=np.int64)
     zz = np.empty((k, k))
     col = np.empty(k)
@@ -171,38 +210,27 @@ def paired_normal_equations(units: np.ndarray, weights: np.ndarray, y: np.ndarra
             if bitset:
                 words = (j - i + 63) // 64
                 bits[:, :words] = 0
-                for t in range(i, j):
-                    unit = units[r, t]
-                    s = 0
-                    for c in range(k):
-                        members[s] = c
-                        s += unit[c]
+            for t in range(i, j):
+                s = _members(codes[r, t], members)
+                if bitset:
                     off = t - i
                     bit = np.uint64(1) << np.uint64(off & 63)
                     word = off >> 6
                     for q in range(s):
                         bits[members[q], word] |= bit
-                    for v in range(o):
-                        dy = w * (y[r, 2 * t, v] - y[r, 2 * t + 1, v])
-                        for q in range(s):
-                            b[r, members[q], v] += dy
-                        ysum[v] += w * y[r, 2 * t + 1, v]
-                wsum += w * (j - i)
-            else:
-                for t in range(i, j):
-                    s = _members(units[r, t], w, zrow, members)
+                else:
                     for q in range(s):
                         a = members[q]
                         col[a] += w
                         row = zz[a]
-                        for c in range(k):
-                            row[c] += zrow[c]
-                    for v in range(o):
-                        dy = w * (y[r, 2 * t, v] - y[r, 2 * t + 1, v])
-                        for q in range(s):
-                            b[r, members[q], v] += dy
-                        ysum[v] += w * y[r, 2 * t + 1, v]
-                    wsum += w
+                        for q2 in range(s):
+                            row[members[q2]] += w
+                for v in range(o):
+                    dy = w * (y[r, 2 * t, v] - y[r, 2 * t + 1, v])
+                    for q in range(s):
+                        b[r, members[q], v] += dy
+                    ysum[v] += w * y[r, 2 * t + 1, v]
+            wsum += w * (j - i)
             if bitset:
                 for a in range(k):
                     for c in range(a, k):
@@ -226,7 +254,8 @@ def paired_normal_equations(units: np.ndarray, weights: np.ndarray, y: np.ndarra
 
 @njit(cache=True, nogil=True)
 def paired_residual_moments(
-    units: np.ndarray,
+    codes: np.ndarray,
+    k: int,
     weights: np.ndarray,
     y: np.ndarray,
     phi: np.ndarray,
@@ -247,7 +276,7 @@ def paired_residual_moments(
     with a group of one draw is flagged (its variance is unknown). ``y`` holds centred values, so
     the complement's fit is ``sum(phi) - z . phi``.
     """
-    m, u, k = units.shape
+    m, u = weights.shape
     o = y.shape[2]
     n_groups = group_sizes.shape[0]
     M = np.zeros((m, o, k, k))
@@ -257,7 +286,6 @@ def paired_residual_moments(
         used = min(group_sizes[g], max_pairs)
         if used >= 2:
             coef[g] = group_fpc[g] * group_sizes[g] / (used - 1)
-    zrow = np.empty(k)
     members = np.empty(k, dtype=np.int64)
     sums = np.empty((n_groups, o, k))
     counts = np.empty(n_groups, dtype=np.int64)
@@ -276,7 +304,7 @@ def paired_residual_moments(
             if g < 0 or counts[g] >= max_pairs:
                 continue
             counts[g] += 1
-            s = _members(units[r, i], 1.0, zrow, members)
+            s = _members(codes[r, i], members)
             for t in range(o):
                 fit = 0.0
                 for q in range(s):
@@ -291,8 +319,8 @@ def paired_residual_moments(
                     a = members[q]
                     sums[g, t, a] += at
                     row = M[r, t, a]
-                    for c in range(k):
-                        row[c] += f * zrow[c]
+                    for q2 in range(s):
+                        row[members[q2]] += f
         for g in range(n_groups):
             if counts[g] == 1:
                 unknown[r] = True
@@ -306,3 +334,79 @@ def paired_residual_moments(
                     for c in range(k):
                         row[c] -= sa * sums[g, t, c]
     return M, unknown
+
+
+@njit(cache=True, nogil=True)
+def constrained_operators(A: np.ndarray, rtol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``Q`` (m, k, k), ``c`` (m, k) with ``phi = Q b + c * delta`` minimising ``phi' A phi - 2 b' phi``
+    subject to ``sum(phi) = delta``, for each positive definite ``A`` (m, k, k).
+
+    ``Q = A^-1 - a a' / (1' a)`` and ``c = a / (1' a)`` with ``a = A^-1 1``, the inverse through a
+    Cholesky factor ``A = L L'`` (``A^-1 = L^-T L^-1``). A matrix whose Cholesky pivot falls below
+    ``rtol`` times its largest diagonal entry, or whose ``A a`` misses ``1`` by more than
+    ``sqrt(rtol)``, is flagged in the third result (bool ``(m,)``) and left for the caller.
+    """
+    m, k, _ = A.shape
+    Q = np.zeros((m, k, k))
+    c = np.zeros((m, k))
+    failed = np.zeros(m, dtype=np.bool_)
+    L = np.zeros((k, k))
+    U = np.zeros((k, k))  # (L^-1)', so that every inner loop runs along rows
+    a = np.empty(k)
+    for r in range(m):
+        Ar = A[r]
+        top = 0.0
+        for j in range(k):
+            top = max(top, Ar[j, j])
+        for j in range(k):  # Cholesky, row by row of the lower factor
+            for i in range(j + 1):
+                s = Ar[j, i]
+                for p in range(i):
+                    s -= L[j, p] * L[i, p]
+                if i < j:
+                    L[j, i] = s / L[i, i]
+                elif s > rtol * top:
+                    L[j, j] = np.sqrt(s)
+                else:
+                    failed[r] = True
+                    break
+            if failed[r]:
+                break
+        if failed[r]:
+            continue
+        for j in range(k):  # column j of L^-1 (row j of U) by forward substitution
+            U[j, j] = 1.0 / L[j, j]
+            for i in range(j + 1, k):
+                s = 0.0
+                for p in range(j, i):
+                    s -= L[i, p] * U[j, p]
+                U[j, i] = s / L[i, i]
+        Qr = Q[r]
+        for i in range(k):  # A^-1 = L^-T L^-1 = U U', symmetric
+            for j in range(i, k):
+                s = 0.0
+                for p in range(j, k):
+                    s += U[i, p] * U[j, p]
+                Qr[i, j] = s
+                Qr[j, i] = s
+        total = 0.0
+        for i in range(k):
+            s = 0.0
+            for j in range(k):
+                s += Qr[i, j]
+            a[i] = s
+            total += s
+        worst = 0.0
+        for i in range(k):  # A a = 1 up to rounding, else the factor is not to be trusted
+            s = 0.0
+            for j in range(k):
+                s += Ar[i, j] * a[j]
+            worst = max(worst, abs(s - 1.0))
+        if not (total > 0.0) or worst > np.sqrt(rtol):
+            failed[r] = True
+            continue
+        for i in range(k):
+            c[r, i] = a[i] / total
+            for j in range(k):
+                Qr[i, j] -= a[i] * a[j] / total
+    return Q, c, failed

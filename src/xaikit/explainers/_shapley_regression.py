@@ -14,26 +14,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from xaikit.explainers._coalitions import Design, ReferenceDesigns
-from xaikit.explainers._shapley_kernels import paired_normal_equations, paired_residual_moments
+from xaikit.explainers._coalitions import Design, ReferenceDesigns, pack_coalitions
+from xaikit.explainers._shapley_kernels import constrained_operators, paired_normal_equations, paired_residual_moments
 
 __all__ = ["solve_constrained", "regression_std_err", "solve_references", "min_budget"]
 
 
 def _constrained_operators(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``Q`` (m, k, k) and ``c`` (m, k) with ``phi = Q b + c * delta`` for each normal matrix ``A`` (m, k, k)."""
-    k = A.shape[-1]
-    try:
-        Ainv = np.linalg.inv(A)
-        # an ill-conditioned system shows in the residual of the inverse
-        if not np.isfinite(Ainv).all() or np.abs(np.matmul(A, Ainv) - np.eye(k)).max() > 1e-6:
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        Ainv = np.linalg.pinv(A, rcond=1e-12, hermitian=True)
-    a1 = Ainv.sum(axis=2)  # Ainv @ 1
-    denom = a1.sum(axis=1)  # 1' Ainv 1
-    Q = Ainv - a1[:, :, None] * a1[:, None, :] / denom[:, None, None]
-    c = a1 / denom[:, None]
+    """``Q`` (m, k, k) and ``c`` (m, k) with ``phi = Q b + c * delta`` for each normal matrix ``A`` (m, k, k).
+
+    Through a Cholesky factor (:func:`constrained_operators`); a matrix that is singular or too
+    ill-conditioned for it goes through the pseudo-inverse instead.
+    """
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    Q, c, failed = constrained_operators(A, 1e-12)
+    if failed.any():
+        Ainv = np.linalg.pinv(A[failed], rcond=1e-12, hermitian=True)
+        a1 = Ainv.sum(axis=2)  # Ainv @ 1
+        denom = a1.sum(axis=1)  # 1' Ainv 1
+        Q[failed] = Ainv - a1[:, :, None] * a1[:, None, :] / denom[:, None, None]
+        c[failed] = a1 / denom[:, None]
     return Q, c
 
 
@@ -44,17 +44,20 @@ def _constrained_operators(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 VARIANCE_PAIRS = 4096
 
 
-def _solve_batch(units: np.ndarray, pair_weights: np.ndarray, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``phi`` (m, k, o) and ``Q`` (m, k, k) of paired designs: units bool (m, u, k) (each pair's
-    smaller member), pair weights (m, u), centred values y (m, 2u, o) (pairs adjacent), delta (m, o)."""
-    A, b = paired_normal_equations(_as_u8(units), np.ascontiguousarray(pair_weights, dtype=np.float64), y)
+def _solve_batch(
+    codes: np.ndarray, k: int, pair_weights: np.ndarray, y: np.ndarray, delta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``phi`` (m, k, o) and ``Q`` (m, k, k) of paired designs: unit codes (m, u, W) (one member of
+    each pair), pair weights (m, u), centred values y (m, 2u, o) (pairs adjacent), delta (m, o)."""
+    A, b = paired_normal_equations(_as_codes(codes), k, np.ascontiguousarray(pair_weights, dtype=np.float64), y)
     Q, c = _constrained_operators(A)
     phi = np.matmul(Q, b) + c[:, :, None] * delta[:, None, :]
     return phi, Q
 
 
 def _variances(
-    units: np.ndarray,
+    codes: np.ndarray,
+    k: int,
     pair_weights: np.ndarray,
     y: np.ndarray,
     phi: np.ndarray,
@@ -65,14 +68,15 @@ def _variances(
 ) -> np.ndarray:
     """Variances (m, k, o) of each design's estimates (see :func:`regression_std_err`)."""
     M, unknown = paired_residual_moments(
-        _as_u8(units),
+        _as_codes(codes),
+        k,
         np.ascontiguousarray(pair_weights, dtype=np.float64),
         y,
         phi,
         np.asarray(unit_group, dtype=np.int64),
         np.asarray(group_sizes, dtype=np.int64),
         np.asarray(group_fpc, dtype=np.float64),
-        max(16, -(-VARIANCE_PAIRS // max(1, units.shape[0] * len(group_sizes)))),
+        max(16, -(-VARIANCE_PAIRS // max(1, codes.shape[0] * len(group_sizes)))),
     )
     QM = np.matmul(Q[:, None], M)  # (m, o, k, k)
     var = np.maximum(np.einsum("rokj,rkj->rko", QM, Q), 0.0)
@@ -80,8 +84,8 @@ def _variances(
     return var
 
 
-def _as_u8(units: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(units, dtype=bool).view(np.uint8)
+def _as_codes(codes: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(codes, dtype=np.uint64)
 
 
 def solve_constrained(design: Design, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +93,9 @@ def solve_constrained(design: Design, y: np.ndarray, delta: np.ndarray) -> tuple
 
     Returns the estimates and the operator ``Q`` used by :func:`regression_std_err`.
     """
-    phi, Q = _solve_batch(design.masks[None, 0::2], design.weights[None, 0::2], y[None], np.asarray(delta)[None])
+    k = design.masks.shape[1]
+    codes = pack_coalitions(design.masks[None, 0::2])
+    phi, Q = _solve_batch(codes, k, design.weights[None, 0::2], y[None], np.asarray(delta)[None])
     return phi[0], Q[0]
 
 
@@ -104,7 +110,7 @@ def regression_std_err(design: Design, y: np.ndarray, phi: np.ndarray, Q: np.nda
     if design.exact or design.masks.shape[0] == 0:
         return np.zeros((k, o))
     var = _variances(
-        design.masks[None, 0::2], design.weights[None, 0::2], y[None], phi[None], Q[None],
+        pack_coalitions(design.masks[None, 0::2]), k, design.weights[None, 0::2], y[None], phi[None], Q[None],
         design.unit_group, design.group_sizes, design.group_fpc,
     )
     return np.sqrt(var[0])
@@ -124,12 +130,13 @@ def solve_references(
 
     Returns the estimates ``(k, o)`` and their standard errors ``(k, o)``.
     """
-    phi, Q = _solve_batch(designs.units, designs.pair_weights, y, delta)
+    k = designs.n_players
+    phi, Q = _solve_batch(designs.codes, k, designs.pair_weights, y, delta)
     est = np.einsum("r,rko->ko", ref_weights, phi)
     if designs.exact:
         return est, np.zeros_like(est)
     var = _variances(
-        designs.units, designs.pair_weights, y, phi, Q, designs.unit_group, designs.group_sizes, designs.group_fpc
+        designs.codes, k, designs.pair_weights, y, phi, Q, designs.unit_group, designs.group_sizes, designs.group_fpc
     )
     return est, np.sqrt(np.einsum("r,rko->ko", ref_weights**2, var))
 

@@ -111,7 +111,7 @@ class KernelShap(ShapleyExplainer):
             if sizes and pairs < k:  # too few to determine another regression
                 break
             designs = build_reference_designs(k, pairs, self.strategy, refs.n_references, rng)
-            y = refs.pairs(designs.units) - refs.v_empty[:, None, :]
+            y = refs.pairs(designs.codes, k) - refs.v_empty[:, None, :]
             phi, se = solve_references(designs, y, refs.delta, refs.weights)
             total += pairs * phi
             var += (pairs * se) ** 2

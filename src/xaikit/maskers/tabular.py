@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -411,29 +412,46 @@ class TabularMasker:
         masks = np.asarray(masks, dtype=bool)
         return masks if not self.groups else masks[..., self.feature_group]
 
-    def synthesize(self, x: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        """Hybrid rows ``(s * m, d)``: x where the mask is on, each background row elsewhere."""
-        return hybrid_rows(np.asarray(x, dtype=np.float64), self.data, self.feature_masks(masks))
+    def synthesize(self, x: np.ndarray, masks: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Hybrid rows ``(s * m, d)``: x where the mask is on, each background row elsewhere.
 
-    def synthesize_per_reference(self, x: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        This and the other ``synthesize`` methods write to the start of ``out`` (a contiguous
+        float64 buffer) when one is given, else to a new array.
+        """
+        return hybrid_rows(np.asarray(x, dtype=np.float64), self.data, self.feature_masks(masks), out)
+
+    def synthesize_per_reference(self, x: np.ndarray, masks: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Hybrid rows ``(m * s, d)`` with each background row under its own coalitions.
 
         ``masks`` is bool ``(m, s, n_groups)``: background row ``r`` is combined with ``x`` under
         ``masks[r]`` only (rows ordered background row first).
         """
-        return hybrid_rows_per_reference(np.asarray(x, dtype=np.float64), self.data, self.feature_masks(masks))
+        return hybrid_rows_per_reference(np.asarray(x, dtype=np.float64), self.data, self.feature_masks(masks), out)
 
-    def synthesize_pairs_per_reference(self, x: np.ndarray, units: np.ndarray) -> np.ndarray:
-        """Hybrid rows ``(m * 2u, d)`` for complementary pairs: background row ``r`` under each
-        coalition ``units[r, i]`` (bool ``(m, u, n_groups)``) and then under its complement."""
-        return paired_rows_per_reference(np.asarray(x, dtype=np.float64), self.data, self.feature_masks(units))
+    def synthesize_pairs_per_reference(
+        self, x: np.ndarray, codes: np.ndarray, start: int = 0, stop: int | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Hybrid rows ``(m * 2s, d)`` for complementary pairs: background row ``r`` under each
+        coalition ``codes[r, i]``, ``start <= i < stop``, and then under its complement. ``codes``
+        are uint64 ``(m, u, ceil(n_groups / 64))``, player ``p`` at bit ``p % 64`` of word ``p // 64``."""
+        x = np.asarray(x, dtype=np.float64)
+        return paired_rows_per_reference(x, self.data, codes, self.feature_group, start, stop, out)
 
-    def synthesize_chains_per_reference(self, x: np.ndarray, orders: np.ndarray) -> np.ndarray:
-        """Hybrid rows ``(m * p * (k - 1), d)`` along orders of the players: for background row ``r``
-        and order ``orders[r, o]``, row ``t`` holds ``x`` on the first ``t + 1`` players' features."""
+    def synthesize_chains_per_reference(
+        self, x: np.ndarray, orders: np.ndarray, start: int = 0, stop: int | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Hybrid rows ``(m * s * (k - 1), d)`` along orders of the players: for background row ``r``
+        and order ``orders[r, o]``, ``start <= o < stop``, row ``t`` holds ``x`` on the first ``t + 1``
+        players' features."""
+        ptr, order = self._group_index
+        return chain_rows_per_reference(np.asarray(x, dtype=np.float64), self.data, orders, ptr, order, start, stop, out)
+
+    @cached_property
+    def _group_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Features ordered by player, and where each player's run starts (``n_groups + 1`` offsets)."""
         order = np.argsort(self.feature_group, kind="stable")
         ptr = np.searchsorted(self.feature_group[order], np.arange(self.n_groups + 1))
-        return chain_rows_per_reference(np.asarray(x, dtype=np.float64), self.data, orders, ptr, order)
+        return ptr, order
 
     def __call__(self, x: np.ndarray, masks: np.ndarray) -> Any:
         """Model inputs for row ``x`` under each mask (``masks``: bool ``(s, n_groups)``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +12,13 @@ from xaikit._validation import check_int
 from xaikit.models.base import AdaptedModel
 
 __all__ = ["ValueFunction", "DEFAULT_BATCH_VALUES"]
+
+
+def _unshared(buffer: np.ndarray) -> bool:
+    """Whether only the caller's own name refers to ``buffer`` (CPython's reference count: that
+    name, this function's argument and ``getrefcount``'s); elsewhere, never assume so."""
+    getrefcount = getattr(sys, "getrefcount", None)
+    return getrefcount is not None and getrefcount(buffer) <= 3
 
 #: Default number of model input values (rows x features) per model call: 8 MB of float64, small
 #: enough to be built and read while in cache, large enough that a call's own cost is negligible.
@@ -72,16 +80,32 @@ class ValueFunction:
         self.n_rows = 0
 
     def _batches(
-        self, n_items: int, rows_per_item: int, build: Callable[[int, int], np.ndarray]
+        self, n_items: int, rows_per_item: int, build: Callable[[int, int, np.ndarray], np.ndarray]
     ) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Predict ``build(start, stop)`` (the model rows of items ``start:stop``) for consecutive
-        slices of ``range(n_items)``, at most ``batch_size`` rows a call; yields ``(start, stop, y)``."""
+        """Predict ``build(start, stop, buffer)`` (the model rows of items ``start:stop``, written to
+        the start of ``buffer``) for consecutive slices of ``range(n_items)``, at most ``batch_size``
+        rows a call; yields ``(start, stop, y)``.
+
+        One buffer serves every call while nothing outside holds on to it: after each call its
+        references are counted, and if the model kept the rows (or a view of them) the next call
+        gets a new buffer. Outputs that share its memory are copied.
+        """
         per_call = max(1, self.batch_size // max(1, rows_per_item))
+        d = self.masker.n_features
+        size = min(per_call, n_items) * rows_per_item * d
+        buffer: np.ndarray | None = None
         for start in range(0, n_items, per_call):
             stop = min(start + per_call, n_items)
-            Z = build(start, stop)
+            if buffer is None:
+                buffer = np.empty(size)
+            Z = build(start, stop, buffer)
             y = self.model.predict(self.masker.decode(Z, as_frame=self.as_frame))
             self.n_rows += Z.shape[0]
+            if np.may_share_memory(y, buffer):
+                y = np.array(y, copy=True)
+            del Z
+            if not _unshared(buffer):
+                buffer = None
             yield start, stop, y
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
@@ -92,21 +116,22 @@ class ValueFunction:
         outs = [
             np.einsum("smo,m->so", y.reshape(stop - start, m, -1), w)
             for start, stop, y in self._batches(
-                masks.shape[0], m, lambda a, b: self.masker.synthesize(self.x, masks[a:b])
+                masks.shape[0], m, lambda a, b, out: self.masker.synthesize(self.x, masks[a:b], out)
             )
         ]
         self.n_coalitions += masks.shape[0]
         return np.concatenate(outs, axis=0) if outs else np.zeros((0, 0))
 
-    def pairs_per_reference(self, units: np.ndarray) -> np.ndarray:
-        """:meth:`per_reference` for complementary pairs: the values of each coalition ``units[r, i]``
-        (bool ``(m, u, n_players)``) and of its complement, as ``(m, 2u, n_outputs)`` (pairs adjacent)."""
-        units = np.asarray(units, dtype=bool)
-        m, u = units.shape[:2]
+    def pairs_per_reference(self, codes: np.ndarray) -> np.ndarray:
+        """:meth:`per_reference` for complementary pairs: the values of each coalition ``codes[r, i]``
+        (uint64 ``(m, u, ceil(n_players / 64))``, player ``p`` at bit ``p % 64`` of word ``p // 64``)
+        and of its complement, as ``(m, 2u, n_outputs)`` (pairs adjacent)."""
+        codes = np.ascontiguousarray(codes, dtype=np.uint64)
+        m, u = codes.shape[:2]
         outs = [
             y.reshape(m, 2 * (stop - start), -1)
             for start, stop, y in self._batches(
-                u, 2 * m, lambda a, b: self.masker.synthesize_pairs_per_reference(self.x, units[:, a:b])
+                u, 2 * m, lambda a, b, out: self.masker.synthesize_pairs_per_reference(self.x, codes, a, b, out)
             )
         ]
         self.n_coalitions += 2 * u
@@ -121,7 +146,7 @@ class ValueFunction:
         outs = [
             y.reshape(m, stop - start, k - 1, -1)
             for start, stop, y in self._batches(
-                p, m * (k - 1), lambda a, b: self.masker.synthesize_chains_per_reference(self.x, orders[:, a:b])
+                p, m * (k - 1), lambda a, b, out: self.masker.synthesize_chains_per_reference(self.x, orders, a, b, out)
             )
         ]
         self.n_coalitions += p * (k - 1)
@@ -138,7 +163,7 @@ class ValueFunction:
         outs = [
             y.reshape(m, stop - start, -1)
             for start, stop, y in self._batches(
-                s, m, lambda a, b: self.masker.synthesize_per_reference(self.x, masks[:, a:b])
+                s, m, lambda a, b, out: self.masker.synthesize_per_reference(self.x, masks[:, a:b], out)
             )
         ]
         self.n_coalitions += s
