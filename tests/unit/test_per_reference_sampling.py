@@ -19,7 +19,7 @@ from xaikit.explainers._coalitions import (
     unpack_coalitions,
 )
 from xaikit.explainers._games import ReferenceGames
-from xaikit.explainers._shapley_kernels import dealt_indices, draw_subsets
+from xaikit.explainers._shapley_kernels import _below, dealt_indices, draw_subsets
 from xaikit.explainers._shapley_regression import (
     VARIANCE_PAIRS,
     _constrained_operators,
@@ -112,14 +112,18 @@ def test_shared_design_regression_equals_dense_formulas():
 
 
 # ------------------------------------------------------------------ drawing coalitions
-def test_draw_subsets_sizes_and_uniformity():
+@pytest.mark.parametrize("alternate", [False, True])
+def test_draw_subsets_sizes_and_uniformity(alternate):
+    # equal sizes are drawn four at a time, mixed sizes one at a time: both must be uniform
     rng = np.random.default_rng(0)
-    sizes = np.full(30_000, 2)
+    sizes = np.full(60_000, 2)
+    if alternate:
+        sizes[1::2] = 3
     subsets = unpack_coalitions(draw_subsets(sizes, 5, rng), 5)
-    assert (subsets.sum(axis=1) == 2).all()
-    codes = subsets.astype(int) @ (1 << np.arange(5))
+    assert (subsets.sum(axis=1) == sizes).all()
+    codes = subsets[sizes == 2].astype(int) @ (1 << np.arange(5))
     counts = np.bincount(codes, minlength=32)[[sum(1 << j for j in c) for c in combinations(range(5), 2)]]
-    expected = 30_000 / 10
+    expected = (sizes == 2).sum() / 10
     chi2 = ((counts - expected) ** 2 / expected).sum()
     assert chi2 < 30, counts  # 9 degrees of freedom: p < 0.001 beyond 27.9
     mixed = unpack_coalitions(draw_subsets(np.array([0, 1, 4, 7]), 7, rng), 7)
@@ -130,6 +134,24 @@ def test_draw_subsets_sizes_and_uniformity():
     hits = unpack_coalitions(draw_subsets(np.full(4000, 5), 70, rng), 70).sum(axis=0)
     expected = 4000 * 5 / 70
     assert (((hits - expected) ** 2) / expected).sum() < 111.1  # 69 df, p = 0.001
+
+
+@pytest.mark.parametrize("span", [1, 7, 30, 40_000, 65_536])
+def test_bounded_draws_are_exactly_uniform(span):
+    # every 16-bit input that is accepted without fresh bits maps to each value equally often,
+    # and the ones that are not are exactly the surplus (2**16 mod span of them)
+    counts = np.zeros(span, dtype=np.int64)
+    redrawn = 0
+    state = np.uint64(12345)
+    for r in range(1 << 16):
+        value, after = _below(np.uint64(r), np.uint64(span), state)
+        assert 0 <= value < span
+        if after == state:
+            counts[value] += 1
+        else:
+            redrawn += 1
+    assert redrawn == (1 << 16) % span
+    assert (counts == (1 << 16) // span).all()
 
 
 def test_coalition_codes_round_trip():

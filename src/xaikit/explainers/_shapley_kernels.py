@@ -36,44 +36,80 @@ def _splitmix64(state: np.uint64) -> tuple[np.uint64, np.uint64]:
     return state, z ^ (z >> np.uint64(31))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _below(r: np.uint64, span: np.uint64, state: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """A uniform integer in ``0 .. span - 1`` (``span <= 2**16``) from 16 random bits ``r``:
+    Lemire's multiply-shift, exact thanks to a rejection step that is taken with probability
+    below ``span / 2**16`` (it draws fresh bits from the SplitMix64 ``state``). ``(value, state)``."""
+    mask = np.uint64(0xFFFF)
+    prod = r * span
+    if (prod & mask) < span:
+        floor = (np.uint64(0x10000) - span) % span
+        while (prod & mask) < floor:
+            state, fresh = _splitmix64(state)
+            prod = (fresh & mask) * span
+    return prod >> np.uint64(16), state
+
+
 @njit(cache=True, nogil=True)
 def random_subsets(sizes: np.ndarray, k: int, seed: int) -> np.ndarray:
     """Uniformly random subsets of ``range(k)`` as coalition codes ``(n, ceil(k / 64))``: row ``i``
     has ``sizes[i]`` members.
 
     Floyd's algorithm: for ``j = k - s .. k - 1`` pick ``t`` uniformly in ``0 .. j`` and add ``t``,
-    or ``j`` itself when ``t`` is already in; every ``s``-subset is equally likely. Each pick takes
-    32 random bits (multiply-shift, whose bias is below ``k / 2**32``) from a SplitMix64 stream
-    started at ``seed``.
+    or ``j`` itself when ``t`` is already in; every ``s``-subset is equally likely. The picks are
+    exactly uniform (:func:`_below`, 16 random bits each for ``k <= 2**16``, else 32 with a bias
+    below ``k / 2**32``) from a SplitMix64 stream started at ``seed``. Four subsets of one size
+    are drawn side by side, so that their independent chains of work overlap.
     """
     n = sizes.shape[0]
     n_words = (k + 63) >> 6
     out = np.zeros((n, n_words), dtype=np.uint64)
     one = np.uint64(1)
-    low = np.uint64(0xFFFFFFFF)
+    mask16 = np.uint64(0xFFFF)
     state = np.uint64(seed)
-    word = np.uint64(0)
-    for i in range(n):
+    i = 0
+    while i < n:
         s = sizes[i]
-        code = np.uint64(0)  # the first word, kept in a register
+        if n_words == 1 and i + 3 < n and sizes[i + 1] == s and sizes[i + 2] == s and sizes[i + 3] == s:
+            c0 = np.uint64(0)
+            c1 = np.uint64(0)
+            c2 = np.uint64(0)
+            c3 = np.uint64(0)
+            for t in range(s):
+                state, w = _splitmix64(state)
+                j = np.uint64(k - s + t)
+                span = j + one
+                p0, state = _below(w & mask16, span, state)
+                p1, state = _below((w >> np.uint64(16)) & mask16, span, state)
+                p2, state = _below((w >> np.uint64(32)) & mask16, span, state)
+                p3, state = _below(w >> np.uint64(48), span, state)
+                p0 = j if (c0 >> p0) & one else p0  # a pick already in is replaced by j
+                p1 = j if (c1 >> p1) & one else p1
+                p2 = j if (c2 >> p2) & one else p2
+                p3 = j if (c3 >> p3) & one else p3
+                c0 |= one << p0
+                c1 |= one << p1
+                c2 |= one << p2
+                c3 |= one << p3
+            out[i, 0] = c0
+            out[i + 1, 0] = c1
+            out[i + 2, 0] = c2
+            out[i + 3, 0] = c3
+            i += 4
+            continue
         for t in range(s):
-            if t & 1:
-                half = word >> np.uint64(32)
-            else:
-                state, word = _splitmix64(state)
-                half = word & low
             j = k - s + t
-            pick = np.int64((half * np.uint64(j + 1)) >> np.uint64(32))
-            if n_words == 1:  # branch-free: a taken pick is replaced by j
-                taken = np.int64((code >> np.uint64(pick)) & one)
-                pick += taken * (j - pick)
-                code |= one << np.uint64(pick)
+            state, w = _splitmix64(state)
+            if k <= 0x10000:
+                pick, state = _below(w & mask16, np.uint64(j + 1), state)
             else:
-                if (out[i, pick >> 6] >> np.uint64(pick & 63)) & one:
-                    pick = j
-                out[i, pick >> 6] |= one << np.uint64(pick & 63)
-        if n_words == 1:
-            out[i, 0] = code
+                pick = ((w & np.uint64(0xFFFFFFFF)) * np.uint64(j + 1)) >> np.uint64(32)
+            q = np.int64(pick)
+            if (out[i, q >> 6] >> np.uint64(q & 63)) & one:
+                q = j
+            out[i, q >> 6] |= one << np.uint64(q & 63)
+        i += 1
     return out
 
 
