@@ -22,6 +22,25 @@ _FACT = np.array([float(factorial(i)) for i in range(64)])
 
 
 @numba.njit(cache=True, nogil=True)
+def _player_sums(Z, w, resid, idx, start, end, W1, R1, N1):  # pragma: no cover - compiled
+    """Over the coalitions ``idx[start:end]`` holding each player: weight, weighted residual, count."""
+    k = Z.shape[1]
+    for j in range(k):
+        W1[j] = 0.0
+        R1[j] = 0.0
+        N1[j] = 0
+    for p in range(start, end):
+        i = idx[p]
+        wi = w[i]
+        ri = wi * resid[i]
+        for j in range(k):  # branch-free, so that it vectorises
+            zij = Z[i, j]
+            W1[j] += wi * zij
+            R1[j] += ri * zij
+            N1[j] += zij
+
+
+@numba.njit(cache=True, nogil=True)
 def _fit(Z, y, w, n_trees, depth, learning_rate, min_leaf, fact):  # pragma: no cover - compiled
     q, k = Z.shape
     max_nodes = 2 ** (depth + 1) - 1
@@ -43,9 +62,11 @@ def _fit(Z, y, w, n_trees, depth, learning_rate, min_leaf, fact):  # pragma: no 
     st_end = np.empty(max_nodes, dtype=np.int64)
     st_node = np.empty(max_nodes, dtype=np.int64)
     st_level = np.empty(max_nodes, dtype=np.int64)
-    W1 = np.empty(k)
-    R1 = np.empty(k)
-    N1 = np.empty(k, dtype=np.int64)
+    # per node, over its coalitions holding player j: weight, weighted residual, count; a child's
+    # are scanned for the smaller child only, the larger one's are its parent's minus those
+    node_W1 = np.empty((max_nodes, k))
+    node_R1 = np.empty((max_nodes, k))
+    node_N1 = np.empty((max_nodes, k), dtype=np.int64)
     for t in range(n_trees):
         for i in range(q):
             idx[i] = i
@@ -70,19 +91,11 @@ def _fit(Z, y, w, n_trees, depth, learning_rate, min_leaf, fact):  # pragma: no 
             n = end - start
             best = -1
             if level < depth and n >= 2 * min_leaf and W > 0.0:
-                for j in range(k):
-                    W1[j] = 0.0
-                    R1[j] = 0.0
-                    N1[j] = 0
-                for p in range(start, end):
-                    i = idx[p]
-                    wi = w[i]
-                    ri = wi * resid[i]
-                    for j in range(k):  # branch-free, so that it vectorises
-                        zij = Z[i, j]
-                        W1[j] += wi * zij
-                        R1[j] += ri * zij
-                        N1[j] += zij
+                if nid == 0:
+                    _player_sums(Z, w, resid, idx, start, end, node_W1[0], node_R1[0], node_N1[0])
+                W1 = node_W1[nid]
+                R1 = node_R1[nid]
+                N1 = node_N1[nid]
                 base = R * R / W
                 best_gain = 1e-12 * (abs(R) + 1e-300)
                 for j in range(k):
@@ -132,6 +145,17 @@ def _fit(Z, y, w, n_trees, depth, learning_rate, min_leaf, fact):  # pragma: no 
                 else:
                     lo += 1
             feature[t, nid] = best
+            if level + 1 < depth:  # the children may split: their per-player sums
+                small, large = n_nodes, n_nodes + 1  # side 0 gets id n_nodes, side 1 the next
+                s_start, s_end = start, lo
+                if lo - start > end - lo:
+                    small, large = large, small
+                    s_start, s_end = lo, end
+                _player_sums(Z, w, resid, idx, s_start, s_end, node_W1[small], node_R1[small], node_N1[small])
+                for j in range(k):
+                    node_W1[large, j] = node_W1[nid, j] - node_W1[small, j]
+                    node_R1[large, j] = node_R1[nid, j] - node_R1[small, j]
+                    node_N1[large, j] = node_N1[nid, j] - node_N1[small, j]
             for side in range(2):
                 cid = n_nodes
                 n_nodes += 1

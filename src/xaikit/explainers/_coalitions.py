@@ -16,7 +16,7 @@ estimates are unbiased; per-group draws allow an honest (stratified) variance es
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import combinations
 from math import comb
 
@@ -186,6 +186,11 @@ class Design:
     unit_scale: np.ndarray
     exact: bool = False
     group_sizes: list[int] = field(default_factory=list)
+
+    @cached_property
+    def unit_codes(self) -> np.ndarray:
+        """Each unit's first coalition as a code (see :func:`pack_coalitions`): uint64 ``(q // 2, W)``."""
+        return pack_coalitions(self.masks[0::2])
 
 
 def _largest_remainder(targets: np.ndarray, total: int) -> np.ndarray:

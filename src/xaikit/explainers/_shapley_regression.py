@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xaikit.explainers._coalitions import Design, ReferenceDesigns, pack_coalitions
+from xaikit.explainers._coalitions import Design, ReferenceDesigns
 from xaikit.explainers._shapley_kernels import constrained_operators, paired_normal_equations, paired_residual_moments
 
 __all__ = ["solve_constrained", "regression_std_err", "solve_references", "min_budget"]
@@ -94,8 +94,7 @@ def solve_constrained(design: Design, y: np.ndarray, delta: np.ndarray) -> tuple
     Returns the estimates and the operator ``Q`` used by :func:`regression_std_err`.
     """
     k = design.masks.shape[1]
-    codes = pack_coalitions(design.masks[None, 0::2])
-    phi, Q = _solve_batch(codes, k, design.weights[None, 0::2], y[None], np.asarray(delta)[None])
+    phi, Q = _solve_batch(design.unit_codes[None], k, design.weights[None, 0::2], y[None], np.asarray(delta)[None])
     return phi[0], Q[0]
 
 
@@ -110,7 +109,7 @@ def regression_std_err(design: Design, y: np.ndarray, phi: np.ndarray, Q: np.nda
     if design.exact or design.masks.shape[0] == 0:
         return np.zeros((k, o))
     var = _variances(
-        pack_coalitions(design.masks[None, 0::2]), k, design.weights[None, 0::2], y[None], phi[None], Q[None],
+        design.unit_codes[None], k, design.weights[None, 0::2], y[None], phi[None], Q[None],
         design.unit_group, design.group_sizes, design.group_fpc,
     )
     return np.sqrt(var[0])

@@ -71,7 +71,10 @@ class RegressionAdjustedShap(KernelShap):
             for train in (fold, ~fold):
                 sur = fit_surrogate(design.masks[train], y[train, o], design.weights[train])
                 g0 = sur(empty)[0]
-                on_all = sur(design.masks) - g0
+                on_all = np.empty(y.shape[0])
+                on_all[train] = sur.fitted  # g on its own training coalitions, summed as the trees predict
+                on_all[~train] = sur(design.masks[~train])
+                on_all -= g0
                 g[:, o] += 0.5 * on_all
                 g_oof[~train, o] = on_all[~train]
                 g_delta[o] += 0.5 * (sur(full)[0] - g0)
