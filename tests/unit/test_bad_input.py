@@ -232,6 +232,16 @@ class TestModelOutput:
         with pytest.raises(xk.ModelOutputError, match="NaN or infinite"):
             xk.ExactShapley(f, background=np.zeros((2, 2))).explain(np.ones((1, 2)))
 
+    @pytest.mark.filterwarnings("error")
+    def test_finite_check_of_outputs(self):
+        from xaikit.models.base import check_model_output
+
+        # finite values whose sum overflows are fine, and say nothing
+        np.testing.assert_array_equal(check_model_output(np.full(3, 1e308), 3)[:, 0], np.full(3, 1e308))
+        for bad in ([1.0, np.nan, 2.0], [np.inf, -np.inf, 0.0], [1e308, 1e308, -np.inf]):
+            with pytest.raises(xk.ModelOutputError, match="NaN or infinite"):
+                check_model_output(np.array(bad), 3)
+
     def test_output_count_changing(self):
         calls = []
 

@@ -74,7 +74,11 @@ def check_model_output(y: Any, n_rows: int, *, who: str = "the model") -> np.nda
         )
     if arr.ndim == 1:
         arr = arr[:, None]
-    if not np.isfinite(arr).all():
+    # the sum is finite when every value is (a NaN or an infinity carries through; an overflow
+    # only sends it to the full check), and costs no temporary array
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total) and not np.isfinite(arr).all():
         bad = ~np.isfinite(arr)
         first = int(np.argwhere(bad)[0][0])
         raise ModelOutputError(
