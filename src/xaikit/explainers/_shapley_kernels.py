@@ -228,11 +228,13 @@ def paired_normal_equations(
     b = np.zeros((m, k, o))
     members = np.empty(k, dtype=np.int64)
     zz = np.empty((k, k))
+    upper = np.empty((k, k))
     col = np.empty(k)
     ysum = np.empty(o)
     bits = np.empty((k, (u + 63) // 64), dtype=np.uint64)
     for r in range(m):
         zz[:] = 0.0
+        upper[:] = 0.0
         col[:] = 0.0
         ysum[:] = 0.0
         wsum = 0.0
@@ -267,19 +269,20 @@ def paired_normal_equations(
                         b[r, members[q], v] += dy
                     ysum[v] += w * y[r, 2 * t + 1, v]
             wsum += w * (j - i)
-            if bitset:
+            if bitset:  # the upper triangle, diagonal included; mirrored once per reference below
                 for a in range(k):
                     for c in range(a, k):
                         cnt = np.uint64(0)
                         for wd in range(words):
                             cnt += _popcount(bits[a, wd] & bits[c, wd])
-                        add = w * np.float64(cnt)
-                        zz[a, c] += add
-                        if c != a:
-                            zz[c, a] += add
-                        else:
-                            col[a] += add
+                        upper[a, c] += w * np.float64(cnt)
             i = j
+        for a in range(k):
+            col[a] += upper[a, a]
+            zz[a, a] += upper[a, a]
+            for c in range(a + 1, k):
+                zz[a, c] += upper[a, c]
+                zz[c, a] += upper[a, c]
         for a in range(k):
             for c in range(k):
                 A[r, a, c] = 2.0 * zz[a, c] - col[a] - col[c] + wsum
@@ -386,58 +389,66 @@ def constrained_operators(A: np.ndarray, rtol: float) -> tuple[np.ndarray, np.nd
     Q = np.zeros((m, k, k))
     c = np.zeros((m, k))
     failed = np.zeros(m, dtype=np.bool_)
-    L = np.zeros((k, k))
-    U = np.zeros((k, k))  # (L^-1)', so that every inner loop runs along rows
+    W = np.empty((k, k))  # the lower triangle becomes L, column by column
+    X = np.empty((k, k))  # L^-1, row by row
+    col = np.empty(k)  # the column of L being applied, contiguous
     a = np.empty(k)
+    # every loop below is an update along a contiguous row (no chain of dependent additions)
     for r in range(m):
         Ar = A[r]
         top = 0.0
         for j in range(k):
             top = max(top, Ar[j, j])
-        for j in range(k):  # Cholesky, row by row of the lower factor
-            for i in range(j + 1):
-                s = Ar[j, i]
-                for p in range(i):
-                    s -= L[j, p] * L[i, p]
-                if i < j:
-                    L[j, i] = s / L[i, i]
-                elif s > rtol * top:
-                    L[j, j] = np.sqrt(s)
-                else:
-                    failed[r] = True
-                    break
-            if failed[r]:
+            for i in range(k):
+                W[j, i] = Ar[j, i]
+        for j in range(k):  # right-looking Cholesky: scale column j, update the trailing rows
+            pivot = W[j, j]
+            if not (pivot > rtol * top):
+                failed[r] = True
                 break
+            d = np.sqrt(pivot)
+            W[j, j] = d
+            for i in range(j + 1, k):
+                W[i, j] /= d
+                col[i] = W[i, j]
+            for i in range(j + 1, k):
+                f = col[i]
+                for q in range(j + 1, i + 1):
+                    W[i, q] -= f * col[q]
         if failed[r]:
             continue
-        for j in range(k):  # column j of L^-1 (row j of U) by forward substitution
-            U[j, j] = 1.0 / L[j, j]
-            for i in range(j + 1, k):
-                s = 0.0
-                for p in range(j, i):
-                    s -= L[i, p] * U[j, p]
-                U[j, i] = s / L[i, i]
+        for i in range(k):  # X = L^-1 by forward substitution, whole rows at a time
+            for q in range(k):
+                X[i, q] = 0.0
+            X[i, i] = 1.0
+            for p in range(i):
+                f = W[i, p]
+                for q in range(p + 1):
+                    X[i, q] -= f * X[p, q]
+            d = 1.0 / W[i, i]
+            for q in range(i + 1):
+                X[i, q] *= d
         Qr = Q[r]
-        for i in range(k):  # A^-1 = L^-T L^-1 = U U', symmetric
-            for j in range(i, k):
-                s = 0.0
-                for p in range(j, k):
-                    s += U[i, p] * U[j, p]
-                Qr[i, j] = s
-                Qr[j, i] = s
+        for p in range(k):  # A^-1 = X' X, one rank-one update per row of X
+            for i in range(p + 1):
+                f = X[p, i]
+                for q in range(p + 1):
+                    Qr[i, q] += f * X[p, q]
+        for q in range(k):  # a = A^-1 1 (rows of symmetric matrices summed as whole rows)
+            a[q] = 0.0
+            col[q] = 0.0
+        for i in range(k):
+            for q in range(k):
+                a[q] += Qr[i, q]
         total = 0.0
         for i in range(k):
-            s = 0.0
-            for j in range(k):
-                s += Qr[i, j]
-            a[i] = s
-            total += s
+            total += a[i]
+            f = a[i]
+            for q in range(k):
+                col[q] += f * Ar[i, q]
         worst = 0.0
-        for i in range(k):  # A a = 1 up to rounding, else the factor is not to be trusted
-            s = 0.0
-            for j in range(k):
-                s += Ar[i, j] * a[j]
-            worst = max(worst, abs(s - 1.0))
+        for q in range(k):  # A a = 1 up to rounding, else the factor is not to be trusted
+            worst = max(worst, abs(col[q] - 1.0))
         if not (total > 0.0) or worst > np.sqrt(rtol):
             failed[r] = True
             continue

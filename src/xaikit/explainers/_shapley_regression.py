@@ -38,10 +38,11 @@ def _constrained_operators(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 #: Pairs, over all groups and designs, from which a variance is estimated at least. Each group of
-#: each design uses a random subsample of its pairs (at least 16) when it has more than its share:
-#: a group's variance estimate is then off by about ``sqrt(2 / n)``, and the sum over thousands of
-#: pairs by about 2%.
+#: each design uses a random subsample of its pairs (at least :data:`MIN_GROUP_PAIRS`) when it has
+#: more than its share: a group's variance estimate is then off by about ``sqrt(2 / n)``, and the
+#: sum over thousands of pairs by a few percent.
 VARIANCE_PAIRS = 4096
+MIN_GROUP_PAIRS = 8
 
 
 def _solve_batch(
@@ -76,7 +77,7 @@ def _variances(
         np.asarray(unit_group, dtype=np.int64),
         np.asarray(group_sizes, dtype=np.int64),
         np.asarray(group_fpc, dtype=np.float64),
-        max(16, -(-VARIANCE_PAIRS // max(1, codes.shape[0] * len(group_sizes)))),
+        max(MIN_GROUP_PAIRS, -(-VARIANCE_PAIRS // max(1, codes.shape[0] * len(group_sizes)))),
     )
     QM = np.matmul(Q[:, None], M)  # (m, o, k, k)
     var = np.maximum(np.einsum("rokj,rkj->rko", QM, Q), 0.0)
