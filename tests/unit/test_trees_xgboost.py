@@ -245,6 +245,47 @@ def test_categorical_pandas_classifier():
     np.testing.assert_allclose(ens.predict(X_codes)[:, 0], model.predict_proba(test)[:, 1], **TOL)
 
 
+def test_training_categories_from_json_and_from_arrow_export():
+    # without pyarrow the categories come from the model's JSON; with it, from get_categories(),
+    # whose result became a Categories container (to_arrow(), empty()) in XGBoost 3.1
+    from xaikit.explainers.tree_shap import _training_categories, _xgboost_json_categories
+
+    rng = np.random.default_rng(5)
+    names = list("pqrs")
+    df = pd.DataFrame({"x": rng.normal(size=200), "c": pd.Categorical(rng.choice(names, 200), categories=names)})
+    model = xgb.XGBRegressor(n_estimators=3, max_depth=2, enable_categorical=True).fit(df, rng.normal(size=200))
+    booster = model.get_booster()
+    assert _xgboost_json_categories(booster) == [names]
+
+    class ArrowArray:
+        def __init__(self, values):
+            self.values = values
+
+        def to_pylist(self):
+            return list(self.values)
+
+    class Exported:  # what XGBoost >= 3.1 returns with export_to_arrow=True
+        def __init__(self, pairs):
+            self.pairs = pairs
+
+        def empty(self):
+            return not any(a is not None for _, a in self.pairs)
+
+        def to_arrow(self):
+            return self.pairs
+
+    class WithArrow:
+        def __init__(self, pairs):
+            self.pairs = pairs
+
+        def get_categories(self, export_to_arrow=False):
+            return Exported(self.pairs)
+
+    assert _training_categories(WithArrow([("x", None), ("c", ArrowArray(names))])) == [names]
+    assert _training_categories(WithArrow([("x", None)])) is None
+    assert _training_categories(model) == [names]  # whichever path this environment takes
+
+
 def test_categorical_values_outside_the_bitset(cat_data):
     X, y = cat_data
     dm = xgb.DMatrix(X, y, feature_types=["c", "q"], enable_categorical=True)

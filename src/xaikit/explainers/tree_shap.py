@@ -76,10 +76,12 @@ def _training_categories(model: Any) -> list[list[Any]] | None:
     if callable(get_categories):
         try:
             table = get_categories(export_to_arrow=True)
+            if hasattr(table, "to_arrow"):  # XGBoost >= 3.1: a container of (name, array) pairs
+                table = None if table.empty() else table.to_arrow()
         except (ImportError, TypeError, ValueError, AttributeError):  # exporting needs pyarrow
             return _xgboost_json_categories(booster)
         arrays = [a for _, a in table] if table else []
-        out = [list(a.to_pylist()) for a in arrays if a is not None]
+        out = [list(a.to_pylist()) for a in arrays if a is not None]  # None: a numeric column
         return out or None
     return None
 
