@@ -138,7 +138,9 @@ class ReferenceGames:
 
     def pairs(self, codes: np.ndarray, n_players: int) -> np.ndarray:
         """Values ``(m, 2u, o)`` of every coalition ``codes[r, i]`` (uint64 ``(m, u, ceil(k / 64))``,
-        see :func:`~xaikit.explainers._coalitions.pack_coalitions`) and of its complement (rows ``2i``, ``2i + 1``)."""
+        see :func:`~xaikit.explainers._coalitions.pack_coalitions`) and of its complement (rows ``2i``, ``2i + 1``).
+
+        The result is a new array, the caller's to change."""
         codes = np.ascontiguousarray(codes, dtype=np.uint64)
         vf = self.value_function
         if not hasattr(vf, "pairs_per_reference"):
@@ -146,7 +148,7 @@ class ReferenceGames:
             masks = np.empty((units.shape[0], 2 * units.shape[1], n_players), dtype=bool)
             masks[:, 0::2] = units
             masks[:, 1::2] = ~units
-            return self(masks)
+            return np.array(self(masks), dtype=np.float64)  # a copy: a callable may return its own array
         self.n_evaluations += 2 * codes.shape[1]
         if codes.shape[1] == 0:
             return np.zeros((self.n_references, 0, self.n_outputs))

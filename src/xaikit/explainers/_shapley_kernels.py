@@ -224,6 +224,7 @@ def paired_normal_equations(
     """
     m, u = weights.shape
     o = y.shape[2]
+    n_words = codes.shape[2]
     A = np.empty((m, k, k))
     b = np.zeros((m, k, o))
     members = np.empty(k, dtype=np.int64)
@@ -249,6 +250,20 @@ def paired_normal_equations(
                 words = (j - i + 63) // 64
                 bits[:, :words] = 0
             for t in range(i, j):
+                if bitset and o == 1:  # one pass over the members: bitsets and b together
+                    off = t - i
+                    bit = np.uint64(1) << np.uint64(off & 63)
+                    word = off >> 6
+                    dy = w * (y[r, 2 * t, 0] - y[r, 2 * t + 1, 0])
+                    ysum[0] += w * y[r, 2 * t + 1, 0]
+                    for cw in range(n_words):
+                        rest = codes[r, t, cw]
+                        while rest != 0:
+                            a = (cw << 6) + np.int64(_trailing_zeros(rest))
+                            bits[a, word] |= bit
+                            b[r, a, 0] += dy
+                            rest &= rest - np.uint64(1)
+                    continue
                 s = _members(codes[r, t], members)
                 if bitset:
                     off = t - i

@@ -111,7 +111,8 @@ class KernelShap(ShapleyExplainer):
             if sizes and pairs < k:  # too few to determine another regression
                 break
             designs = build_reference_designs(k, pairs, self.strategy, refs.n_references, rng)
-            y = refs.pairs(designs.codes, k) - refs.v_empty[:, None, :]
+            y = refs.pairs(designs.codes, k)
+            y -= refs.v_empty[:, None, :]  # centred on each reference's own prediction
             phi, se = solve_references(designs, y, refs.delta, refs.weights)
             total += pairs * phi
             var += (pairs * se) ** 2

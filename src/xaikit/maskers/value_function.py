@@ -128,14 +128,16 @@ class ValueFunction:
         and of its complement, as ``(m, 2u, n_outputs)`` (pairs adjacent)."""
         codes = np.ascontiguousarray(codes, dtype=np.uint64)
         m, u = codes.shape[:2]
-        outs = [
-            y.reshape(m, 2 * (stop - start), -1)
-            for start, stop, y in self._batches(
-                u, 2 * m, lambda a, b, out: self.masker.synthesize_pairs_per_reference(self.x, codes, a, b, out)
-            )
-        ]
+        values: np.ndarray | None = None
+        for start, stop, y in self._batches(
+            u, 2 * m, lambda a, b, out: self.masker.synthesize_pairs_per_reference(self.x, codes, a, b, out)
+        ):
+            y = y.reshape(m, 2 * (stop - start), -1)
+            if values is None:
+                values = np.empty((m, 2 * u, y.shape[2]))
+            values[:, 2 * start : 2 * stop] = y
         self.n_coalitions += 2 * u
-        return np.concatenate(outs, axis=1) if outs else np.zeros((m, 0, 0))
+        return values if values is not None else np.zeros((m, 0, 0))
 
     def chains_per_reference(self, orders: np.ndarray) -> np.ndarray:
         """Values along orders of the players: for background row ``r`` and order ``orders[r, o]``
