@@ -12,8 +12,8 @@ scalar ``a_u`` per output.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
 from llvmlite import ir
+from numba import njit, types
 from numba.extending import intrinsic
 
 __all__ = [

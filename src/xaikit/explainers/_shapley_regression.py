@@ -15,7 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from xaikit.explainers._coalitions import Design, ReferenceDesigns
-from xaikit.explainers._shapley_kernels import constrained_operators, paired_normal_equations, paired_residual_moments
+from xaikit.explainers._shapley_kernels import (
+    constrained_operators,
+    paired_normal_equations,
+    paired_residual_moments,
+)
 
 __all__ = ["solve_constrained", "regression_std_err", "solve_references", "min_budget"]
 

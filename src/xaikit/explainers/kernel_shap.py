@@ -7,10 +7,20 @@ from typing import Any, ClassVar
 import numpy as np
 
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers._coalitions import Design, build_design, build_reference_designs, is_exhaustive
+from xaikit.explainers._coalitions import (
+    Design,
+    build_design,
+    build_reference_designs,
+    is_exhaustive,
+)
 from xaikit.explainers._games import Game, ReferenceGames
 from xaikit.explainers._shapley_base import RowEstimate, ShapleyExplainer
-from xaikit.explainers._shapley_regression import min_budget, regression_std_err, solve_constrained, solve_references
+from xaikit.explainers._shapley_regression import (
+    min_budget,
+    regression_std_err,
+    solve_constrained,
+    solve_references,
+)
 
 __all__ = ["KernelShap"]
 
