@@ -20,6 +20,7 @@ def _unshared(buffer: np.ndarray) -> bool:
     getrefcount = getattr(sys, "getrefcount", None)
     return getrefcount is not None and getrefcount(buffer) <= 3
 
+
 #: Default number of model input values (rows x features) per model call: 8 MB of float64, small
 #: enough to be built and read while in cache, large enough that a call's own cost is negligible.
 DEFAULT_BATCH_VALUES = 1 << 20
@@ -108,6 +109,20 @@ class ValueFunction:
                 buffer = None
             yield start, stop, y
 
+    def _per_reference_values(
+        self, n_items: int, per_item: int, build: Callable[[int, int, np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """Values ``(m, n_items, per_item, n_outputs)`` of the single-reference games, from model rows
+        ordered background row, item, then the item's ``per_item`` coalitions (see :meth:`_batches`)."""
+        m = self.masker.n_background
+        values: np.ndarray | None = None
+        for start, stop, y in self._batches(n_items, m * per_item, build):
+            y = y.reshape(m, stop - start, per_item, -1)
+            if values is None:
+                values = np.empty((m, n_items, per_item, y.shape[-1]))
+            values[:, start:stop] = y
+        return values if values is not None else np.zeros((m, n_items, per_item, 0))
+
     def __call__(self, masks: np.ndarray) -> np.ndarray:
         """Values of the coalitions in ``masks`` (bool ``(s, n_players)``): ``(s, n_outputs)``."""
         masks = np.asarray(masks, dtype=bool)
@@ -128,31 +143,23 @@ class ValueFunction:
         and of its complement, as ``(m, 2u, n_outputs)`` (pairs adjacent)."""
         codes = np.ascontiguousarray(codes, dtype=np.uint64)
         m, u = codes.shape[:2]
-        values: np.ndarray | None = None
-        for start, stop, y in self._batches(
-            u, 2 * m, lambda a, b, out: self.masker.synthesize_pairs_per_reference(self.x, codes, a, b, out)
-        ):
-            y = y.reshape(m, 2 * (stop - start), -1)
-            if values is None:
-                values = np.empty((m, 2 * u, y.shape[2]))
-            values[:, 2 * start : 2 * stop] = y
+        values = self._per_reference_values(
+            u, 2, lambda a, b, out: self.masker.synthesize_pairs_per_reference(self.x, codes, a, b, out)
+        )
         self.n_coalitions += 2 * u
-        return values if values is not None else np.zeros((m, 0, 0))
+        return values.reshape(m, 2 * u, values.shape[-1])
 
     def chains_per_reference(self, orders: np.ndarray) -> np.ndarray:
         """Values along orders of the players: for background row ``r`` and order ``orders[r, o]``
         (int ``(m, p, k)``), ``f`` with the first ``t + 1`` players taken from the row, for
         ``t < k - 1``; ``(m, p, k - 1, n_outputs)``."""
         orders = np.asarray(orders, dtype=np.int64)
-        m, p, k = orders.shape
-        outs = [
-            y.reshape(m, stop - start, k - 1, -1)
-            for start, stop, y in self._batches(
-                p, m * (k - 1), lambda a, b, out: self.masker.synthesize_chains_per_reference(self.x, orders, a, b, out)
-            )
-        ]
+        p, k = orders.shape[1:]
+        values = self._per_reference_values(
+            p, k - 1, lambda a, b, out: self.masker.synthesize_chains_per_reference(self.x, orders, a, b, out)
+        )
         self.n_coalitions += p * (k - 1)
-        return np.concatenate(outs, axis=1) if outs else np.zeros((m, p, k - 1, 0))
+        return values
 
     def per_reference(self, masks: np.ndarray) -> np.ndarray:
         """Values of single-reference games: ``f(x_S, b_r)`` for background row ``r`` and each
@@ -162,11 +169,8 @@ class ValueFunction:
         """
         masks = np.asarray(masks, dtype=bool)
         m, s = masks.shape[:2]
-        outs = [
-            y.reshape(m, stop - start, -1)
-            for start, stop, y in self._batches(
-                s, m, lambda a, b, out: self.masker.synthesize_per_reference(self.x, masks[:, a:b], out)
-            )
-        ]
+        values = self._per_reference_values(
+            s, 1, lambda a, b, out: self.masker.synthesize_per_reference(self.x, masks[:, a:b], out)
+        )
         self.n_coalitions += s
-        return np.concatenate(outs, axis=1) if outs else np.zeros((m, 0, 0))
+        return values.reshape(m, s, values.shape[-1])
