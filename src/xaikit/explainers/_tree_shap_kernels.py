@@ -12,9 +12,9 @@ Path-dependent values
     degree ``< depth``, so Gauss-Legendre quadrature on ``ceil(depth / 2)`` nodes is exact. One
     depth-first pass per tree carries the path product at the quadrature nodes down, sums
     ``v * product`` over leaves back up, and credits each edge once: ``O(nodes * depth / 2)`` per
-    row and tree, memory bounded by the depth. The row-independent factors of every edge are
-    computed once (:func:`edge_plan`), and blocks of 32 rows share each walk, the arithmetic running
-    over the rows of the block.
+    row and tree, memory bounded by the depth. Blocks of 32 rows share each walk: the row-independent
+    factors of an edge are worked out once per block on the way down, the arithmetic runs over the
+    rows of the block, and the ensemble is read once per block (not once per row).
 
 Interventional values
     For a row ``x`` and one background row ``b`` the game ``f(x_S, b_-S)`` of a tree reaches a leaf
@@ -114,64 +114,8 @@ def _tree_columns(roots, left, right, value):  # pragma: no cover - compiled
 
 
 # ---------------------------------------------------------------------- path-dependent
-def edge_plan(roots: np.ndarray, left: np.ndarray, right: np.ndarray, feature: np.ndarray, cover: np.ndarray,
-              depths: np.ndarray, qnodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row-independent factors of each node's incoming edge for the path-dependent kernel.
-
-    ``z[node]``: product of the cover fractions of the edges on the path that split on the same
-    feature, down to this node; ``g1[node, g] = z + (1 - z) t_g`` (the factor when the row follows
-    every one of those edges) and ``inv_g1`` its inverse, at the tree's quadrature nodes.
-    """
-    return _edge_plan(roots, left, right, feature, cover, depths, qnodes)
-
-
 @numba.njit(cache=True, nogil=True)
-def _edge_plan(roots, left, right, feature, cover, depths, qnodes):  # pragma: no cover - compiled
-    n_nodes = left.shape[0]
-    gmax = qnodes.shape[0]
-    z = np.ones(n_nodes)
-    g1 = np.ones((n_nodes, gmax))
-    inv_g1 = np.ones((n_nodes, gmax))
-    stack = np.empty(n_nodes + 1, dtype=np.int64)
-    parent = np.full(n_nodes, -1, dtype=np.int64)
-    for t in range(roots.shape[0]):
-        G = max(1, (depths[t] + 1) // 2)
-        tn = qnodes[G - 1]
-        top = 0
-        stack[0] = roots[t]
-        parent[roots[t]] = -1
-        while top >= 0:
-            node = stack[top]
-            top -= 1
-            if left[node] < 0:
-                continue
-            f = feature[node]
-            c = cover[node]
-            for child in (left[node], right[node]):
-                parent[child] = node
-                ratio = cover[child] / c if c > 0.0 else 0.0
-                # the nearest ancestor edge splitting on f: walk up (paths are short)
-                zz = ratio
-                a = node
-                while parent[a] >= 0:
-                    pa = parent[a]
-                    if feature[pa] == f:
-                        zz *= z[a]
-                        break
-                    a = pa
-                z[child] = zz
-                for g in range(G):
-                    v = zz + (1.0 - zz) * tn[g]
-                    g1[child, g] = v
-                    inv_g1[child, g] = 1.0 / v
-                top += 1
-                stack[top] = child
-    return z, g1, inv_g1
-
-
-@numba.njit(cache=True, nogil=True)
-def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qweights, left, right, feature,
-                   threshold, missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
+def path_dependent(X, roots, depths, tree_col, value, cover, qnodes, qweights, left, right, feature, threshold, missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
                    cat_flags):  # pragma: no cover - compiled
     n, d = X.shape
     o = value.shape[1]
@@ -185,6 +129,12 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
     prev = np.empty(max_levels, dtype=np.int64)
     has_s = np.zeros(max_levels, dtype=np.bool_)
     last = np.full(d, -1, dtype=np.int64)  # deepest level whose incoming edge splits on each feature
+    # the row-independent factors of each level's incoming edge, worked out on the way down (shared by
+    # the block's rows): z, the product of the cover fractions of the path's edges on its feature;
+    # g1 = z + (1 - z) t_g, the factor when the row follows all of them; and 1 / g1
+    zl = np.ones(max_levels)
+    g1l = np.ones((max_levels, gmax))
+    ig1l = np.ones((max_levels, gmax))
     on_at = np.zeros((max_levels, R))  # 1.0 where the row follows every edge on the feature so far
     went_left = np.zeros((max_levels, R))
     P = np.empty((max_levels, gmax, R))
@@ -209,6 +159,7 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
             if left[root] < 0:
                 continue
             G = max(1, (depths[t] + 1) // 2)
+            tn = qnodes[G - 1]
             tw = qweights[G - 1]
             tc = cold[G - 1]
             om = omt[G - 1]
@@ -254,15 +205,22 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
                     prev[nl] = p
                     has_s[nl] = False
                     last[f] = nl
-                    zc = z[child]
+                    c = cover[node]
+                    zc = cover[child] / c if c > 0.0 else 0.0
                     if p >= 0:
-                        pnode = node_at[p]
-                        zp = z[pnode]
+                        zc *= zl[p]
+                    zl[nl] = zc
+                    for g in range(G):
+                        v = zc + (1.0 - zc) * tn[g]
+                        g1l[nl, g] = v
+                        ig1l[nl, g] = 1.0 / v
+                    if p >= 0:
+                        zp = zl[p]
                         izp = 1.0 / zp if zp > 0.0 else 0.0
                         for g in range(G):
-                            a1 = g1[child, g]
+                            a1 = g1l[nl, g]
                             a0 = zc * om[g]
-                            b1 = inv_g1[pnode, g]
+                            b1 = ig1l[p, g]
                             b0 = izp * iom[g]
                             for r in range(nr):
                                 on = on_at[nl, r]
@@ -272,7 +230,7 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
                                 P[nl, g, r] = P[level, g, r] * gv * ip
                     else:
                         for g in range(G):
-                            a1 = g1[child, g]
+                            a1 = g1l[nl, g]
                             a0 = zc * om[g]
                             for r in range(nr):
                                 P[nl, g, r] = P[level, g, r] * (a0 + on_at[nl, r] * (a1 - a0))
@@ -282,14 +240,14 @@ def path_dependent(X, roots, depths, tree_col, value, z, g1, inv_g1, qnodes, qwe
                 if level == 0:
                     break
                 f = feat[level]
-                zc = z[node]
+                zc = zl[level]
                 izc = 1.0 / zc if zc > 0.0 else 0.0
                 sm = 1.0 if has_s[level] else 0.0
                 for k in range(k0, k1):
                     for r in range(nr):
                         acc[r] = 0.0
                     for g in range(G):
-                        c1 = tw[g] * inv_g1[node, g]
+                        c1 = tw[g] * ig1l[level, g]
                         c0 = tc[g] * izc
                         for r in range(nr):
                             on = on_at[level, r]

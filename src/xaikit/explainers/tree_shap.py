@@ -156,8 +156,7 @@ class _TreeJob:
     ``dir_b`` (the background's go-left flags) and ``cols`` are computed once per call and shared
     by all chunks. ``trees=(lo, hi)`` restricts the job to those trees (interventional margin
     values add up over trees); the job then works out the go-left flags of the ``background``
-    rows and the leaf tables of its trees itself. Path-dependent jobs build the row-independent
-    edge factors themselves (a few milliseconds; shipping them to a process costs more)."""
+    rows and the leaf tables of its trees itself."""
 
     ensemble: TreeEnsemble
     X: np.ndarray
@@ -198,8 +197,7 @@ def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
     raw_x = _predict_prepared(ens, job.X)
     qn, qw = kernels.quadrature(ens.max_depth)
     if job.what == "path_dependent":
-        z, g1, inv_g1 = kernels.edge_plan(ens.roots, ens.left, ens.right, ens.feature, ens.cover, ens.depths, qn)
-        values = kernels.path_dependent(job.X, ens.roots, ens.depths, job.cols, ens.value, z, g1, inv_g1, qn, qw,
+        values = kernels.path_dependent(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw,
                                         *ens._routing())
         return values, raw_x
     values = kernels.interactions(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw,
