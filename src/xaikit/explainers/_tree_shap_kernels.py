@@ -27,7 +27,8 @@ Interventional values
 
 Interaction values (path-dependent)
     ``phi_ij = v (o_i - z_i)(o_j - z_j) / 2 * integral prod_{k != i, j} (...) dt`` per leaf for
-    ``i != j``, and ``phi_ii = phi_i - sum_{j != i} phi_ij``.
+    ``i != j``, and ``phi_ii = phi_i - sum_{j != i} phi_ij``. Enumerated at each leaf over the pairs of
+    the path's distinct features, for a block of rows at once (as the path-dependent values).
 """
 
 from __future__ import annotations
@@ -285,25 +286,36 @@ def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, lef
                  cat_flags):  # pragma: no cover - compiled
     n, d = X.shape
     o = value.shape[1]
+    # rows walked through a tree together; their pair sums (d * d * o * R values) stay within about 1 MB
+    R = min(32, max(4, 131072 // max(1, d * d * o)))
     max_levels = depths.max() + 2
     gmax = qnodes.shape[0]
     out = np.zeros((n, d, d, o))
     node_at = np.empty(max_levels, dtype=np.int64)
     state = np.zeros(max_levels, dtype=np.int64)
     feat = np.empty(max_levels, dtype=np.int64)
-    zc = np.empty(max_levels)
-    oc = np.empty(max_levels)
     prev = np.empty(max_levels, dtype=np.int64)
-    active = np.ones(max_levels, dtype=np.bool_)
-    last = np.empty(d, dtype=np.int64)
-    P = np.empty((max_levels, gmax))
-    gval = np.empty((max_levels, gmax))
-    went_left = np.empty(max_levels, dtype=np.bool_)
+    active = np.ones(max_levels, dtype=np.bool_)  # the deepest edge on its feature so far
     act = np.empty(max_levels, dtype=np.int64)
-    main = np.zeros((d, o))
-    for r in range(n):
-        x = X[r]
-        main[:, :] = 0.0
+    last = np.full(d, -1, dtype=np.int64)
+    zl = np.ones(max_levels)  # row-independent: product of the cover fractions on the edge's feature
+    on_at = np.zeros((max_levels, R))  # 1.0 where the row follows every edge on the feature so far
+    dz = np.zeros((max_levels, R))  # o - z
+    went_left = np.zeros((max_levels, R))
+    P = np.empty((max_levels, gmax, R))  # product of the path's factors z (1 - t) + o t
+    ig = np.empty((max_levels, gmax, R))  # 1 / factor of the level's edge (0 where the factor is 0)
+    W = np.empty((gmax, R))
+    s1 = np.empty(R)
+    main = np.zeros((d, o, R))
+    block = np.zeros((d, d, o, R))  # the block's pair values, rows last
+    omt = np.zeros((gmax, gmax))
+    iomt = np.zeros((gmax, gmax))
+    for G in range(1, gmax + 1):
+        for g in range(G):
+            omt[G - 1, g] = 1.0 - qnodes[G - 1, g]
+            iomt[G - 1, g] = 1.0 / (1.0 - qnodes[G - 1, g])
+    for r0 in range(0, n, R):
+        nr = min(R, n - r0)
         for t in range(roots.shape[0]):
             root = roots[t]
             if left[root] < 0:
@@ -311,83 +323,99 @@ def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, lef
             G = max(1, (depths[t] + 1) // 2)
             tn = qnodes[G - 1]
             tw = qweights[G - 1]
+            om = omt[G - 1]
+            iom = iomt[G - 1]
             col = tree_col[t]
             k0 = max(col, 0)
             k1 = o if col < 0 else col + 1
-            last[:] = -1
             level = 0
             node_at[0] = root
             state[0] = 0
             for g in range(G):
-                P[0, g] = 1.0
-            while level >= 0:
+                for r in range(nr):
+                    P[0, g, r] = 1.0
+            while True:
                 node = node_at[level]
                 if left[node] < 0:
-                    # active path features with o != z
                     na = 0
                     for lv in range(1, level + 1):
-                        if active[lv] and oc[lv] != zc[lv]:
+                        if active[lv]:
                             act[na] = lv
                             na += 1
                     for a in range(na):
                         la = act[a]
                         fa = feat[la]
-                        da = oc[la] - zc[la]
-                        s1 = 0.0
+                        for r in range(nr):
+                            s1[r] = 0.0
                         for g in range(G):
-                            s1 += tw[g] * P[level, g] / gval[la, g]
+                            for r in range(nr):
+                                w = tw[g] * P[level, g, r] * ig[la, g, r]
+                                W[g, r] = w
+                                s1[r] += w
                         for k in range(k0, k1):
-                            main[fa, k] += value[node, k] * da * s1
+                            v = value[node, k]
+                            for r in range(nr):
+                                main[fa, k, r] += v * dz[la, r] * s1[r]
                         for b in range(a + 1, na):
                             lb = act[b]
                             fb = feat[lb]
-                            s2 = 0.0
+                            for r in range(nr):
+                                s1[r] = 0.0
                             for g in range(G):
-                                s2 += tw[g] * P[level, g] / (gval[la, g] * gval[lb, g])
-                            coef = 0.5 * da * (oc[lb] - zc[lb]) * s2
+                                for r in range(nr):
+                                    s1[r] += W[g, r] * ig[lb, g, r]
                             for k in range(k0, k1):
-                                cv = coef * value[node, k]
-                                out[r, fa, fb, k] += cv
-                                out[r, fb, fa, k] += cv
+                                v = 0.5 * value[node, k]
+                                for r in range(nr):
+                                    cv = v * dz[la, r] * dz[lb, r] * s1[r]
+                                    block[fa, fb, k, r] += cv
+                                    block[fb, fa, k, r] += cv
                     st = 2
                 else:
                     st = state[level]
                     if st == 0:
-                        went_left[level] = _go_left(x[feature[node]], node, threshold, missing_left, missing_kind,
-                                                    categorical, cat_offset, cat_len, cat_bits, strict,
-                                                    cat_flags)
+                        fx = feature[node]
+                        for r in range(nr):
+                            went_left[level, r] = 1.0 if _go_left(
+                                X[r0 + r, fx], node, threshold, missing_left, missing_kind, categorical, cat_offset,
+                                cat_len, cat_bits, strict, cat_flags) else 0.0
                 if st < 2:
                     state[level] = st + 1
                     child = left[node] if st == 0 else right[node]
                     f = feature[node]
-                    c = cover[node]
-                    ratio = cover[child] / c if c > 0.0 else 0.0
-                    follows = 1.0 if (went_left[level] == (st == 0)) else 0.0
                     p = last[f]
                     nl = level + 1
+                    c = cover[node]
+                    zc = cover[child] / c if c > 0.0 else 0.0
                     if p >= 0:
-                        z = zc[p] * ratio
-                        on = oc[p] * follows
+                        zc *= zl[p]
                         active[p] = False
-                    else:
-                        z = ratio
-                        on = follows
+                    zl[nl] = zc
+                    izc = 1.0 / zc if zc > 0.0 else 0.0
+                    for r in range(nr):
+                        w = went_left[level, r] if st == 0 else 1.0 - went_left[level, r]
+                        on = w * on_at[p, r] if p >= 0 else w
+                        on_at[nl, r] = on
+                        dz[nl, r] = on - zc
+                    for g in range(G):
+                        a1 = zc + (1.0 - zc) * tn[g]  # the row follows: factor z (1 - t) + t >= t > 0
+                        a0 = zc * om[g]  # it does not: z (1 - t)
+                        b1 = 1.0 / a1
+                        b0 = izc * iom[g]
+                        for r in range(nr):
+                            on = on_at[nl, r]
+                            gv = a0 + on * (a1 - a0)
+                            ig[nl, g, r] = b0 + on * (b1 - b0)
+                            if p >= 0:
+                                P[nl, g, r] = P[level, g, r] * gv * ig[p, g, r]
+                            else:
+                                P[nl, g, r] = P[level, g, r] * gv
                     node_at[nl] = child
                     state[nl] = 0
                     feat[nl] = f
-                    zc[nl] = z
-                    oc[nl] = on
                     prev[nl] = p
                     active[nl] = True
                     last[f] = nl
-                    for g in range(G):
-                        gv = z * (1.0 - tn[g]) + on * tn[g]
-                        gval[nl, g] = gv
-                        if p >= 0:
-                            gp = gval[p, g]
-                            P[nl, g] = P[level, g] * gv / gp if gp != 0.0 else 0.0
-                        else:
-                            P[nl, g] = P[level, g] * gv
                     level = nl
                     continue
                 if level == 0:
@@ -397,13 +425,18 @@ def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, lef
                     active[p] = True
                 last[feat[level]] = p
                 level -= 1
-        for i in range(d):
-            for k in range(o):
-                s = main[i, k]
-                for j in range(d):
-                    if j != i:
-                        s -= out[r, i, j, k]
-                out[r, i, i, k] = s
+        for r in range(nr):
+            for i in range(d):
+                for k in range(o):
+                    s = main[i, k, r]
+                    for j in range(d):
+                        if j != i:
+                            v = block[i, j, k, r]
+                            out[r0 + r, i, j, k] = v
+                            s -= v
+                    out[r0 + r, i, i, k] = s
+        main[:, :, :] = 0.0
+        block[:, :, :, :] = 0.0
     return out
 
 
