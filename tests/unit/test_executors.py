@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 import xaikit as xk
 from xaikit.errors import InvalidParameterError, XaikitError
 from xaikit.execution import Executor, LocalExecutor, SerialExecutor, ThreadExecutor, chunk_indices, get_executor
+from xaikit.execution import shared
+from xaikit.execution.shared import MissingShared, WorkerCached, by_reference, forget_all, remember, resolve
 
 
 def square_plus_pid(v: int) -> tuple[int, int]:
@@ -20,6 +22,27 @@ def square_plus_pid(v: int) -> tuple[int, int]:
 
 def square(v: int) -> int:
     return v * v
+
+
+class Table(WorkerCached):
+    """A shared object; counts how often it is pickled (in this process)."""
+
+    pickled = 0
+
+    def __init__(self, values: list[int]) -> None:
+        self.values = list(values)
+
+    def content_key(self) -> str:
+        return repr(self.values)
+
+    def __getstate__(self) -> dict:
+        Table.pickled += 1
+        return self.__dict__
+
+
+def table_sum(job: tuple[Table, int]) -> int:
+    table, k = job
+    return sum(table.values) * k
 
 
 # ---------------------------------------------------------------- serial
@@ -157,6 +180,80 @@ class TestLocalExecutor:
 
 
 # ---------------------------------------------------------------- chunking
+class TestSharedObjects:
+    """Objects deriving from WorkerCached go to each worker once and are kept there."""
+
+    @staticmethod
+    def record_submits(monkeypatch) -> list[bool]:
+        sent: list[bool] = []
+        submit = LocalExecutor._submit
+
+        def recording(pool, payloads, objects):
+            sent.append(objects is not None)
+            return submit(pool, payloads, objects)
+
+        monkeypatch.setattr(LocalExecutor, "_submit", staticmethod(recording))
+        return sent
+
+    def test_sent_with_the_first_call_only(self, monkeypatch):
+        sent = self.record_submits(monkeypatch)
+        table = Table(range(10))
+        with LocalExecutor(2) as ex:
+            Table.pickled = 0
+            first = ex.map(table_sum, [(table, k) for k in range(6)])
+            assert Table.pickled == 1  # once for the six jobs
+            assert sent == [True]
+            second = ex.map(table_sum, [(table, k) for k in range(6)])
+        assert sent[1] is False  # the second call's jobs carry the key alone
+        assert first == second == [45 * k for k in range(6)]
+
+    def test_changed_object_is_sent_again(self, monkeypatch):
+        sent = self.record_submits(monkeypatch)
+        table = Table([1, 2])
+        with LocalExecutor(2) as ex:
+            assert ex.map(table_sum, [(table, 1), (table, 2)]) == [3, 6]
+            table.values.append(10)  # changed in place: a new key, never the workers' stale copy
+            assert ex.map(table_sum, [(table, 1), (table, 2)]) == [13, 26]
+        assert sent == [True, True]
+
+    def test_worker_without_the_object_gets_the_job_again(self, monkeypatch):
+        sent = self.record_submits(monkeypatch)
+        table = Table([4, 5])
+        with LocalExecutor(2) as ex:
+            ex._sent[table.content_key()] = None  # as if sent before: the workers do not have it
+            assert ex.map(table_sum, [(table, 1), (table, 3)]) == [9, 27]
+        assert sent == [False, True]  # by key, then again with the object
+
+    def test_reference_round_trip_in_process(self):
+        forget_all()
+        try:
+            table = Table([7])
+            objects: dict = {}
+            payload = by_reference(("job", [table, table]), objects)
+            assert list(objects) == ["[7]"]
+            with pytest.raises(MissingShared) as info:
+                resolve(payload)
+            assert info.value.key == "[7]"
+            name, (a, b) = resolve(payload, objects)
+            assert name == "job" and a is b is table
+            remember(objects)
+            assert resolve(payload)[1][0] is table
+        finally:
+            forget_all()
+
+    def test_cache_keeps_the_most_recent(self):
+        forget_all()
+        try:
+            tables = [Table([i]) for i in range(shared.CACHE_SIZE + 1)]
+            for t in tables:
+                remember({t.content_key(): t})
+            with pytest.raises(MissingShared):
+                resolve(by_reference(tables[0], {}))
+            assert resolve(by_reference(tables[-1], {})) is tables[-1]
+        finally:
+            forget_all()
+
+
 class TestChunkIndices:
     def test_even_split(self):
         assert chunk_indices(6, 3) == [range(0, 2), range(2, 4), range(4, 6)]

@@ -37,14 +37,28 @@ def test_every_executor_gives_identical_values(data, forest, algorithm: str) -> 
     X, _ = data
     bg = X[200:230] if algorithm == "interventional" else None
     explainer = xk.TreeShap(forest, background=bg)
-    serial = explainer.explain(X[:20]).values
-    threads = explainer.explain(X[:20], executor="threads:2").values
-    many = explainer.explain(X[:20], executor="threads:20").values  # rows split as well as trees
+    # 45 rows: the kernels walk blocks of 32 rows; the executors cut them into other blocks
+    serial = explainer.explain(X[:45]).values
+    threads = explainer.explain(X[:45], executor="threads:2").values
+    many = explainer.explain(X[:45], executor="threads:20").values  # rows split as well as trees
     with xk.LocalExecutor(2) as pool:
-        processes = explainer.explain(X[:20], executor=pool).values
+        processes = explainer.explain(X[:45], executor=pool).values
+        again = explainer.explain(X[:45], executor=pool).values  # the ensemble kept by the workers
     np.testing.assert_array_equal(serial, threads)
     np.testing.assert_array_equal(serial, many)
     np.testing.assert_array_equal(serial, processes)
+    np.testing.assert_array_equal(serial, again)
+
+
+def test_interactions_identical_on_every_executor(data, forest) -> None:
+    """Blocks of 32 rows and blocks of fewer than 8 (computed row by row) give the same bits."""
+    X, _ = data
+    explainer = xk.TreeShap(forest)
+    serial = explainer.interactions(X[:45]).values
+    np.testing.assert_array_equal(serial, explainer.interactions(X[:45], executor="threads:2").values)
+    np.testing.assert_array_equal(serial, explainer.interactions(X[:45], executor="threads:9").values)
+    with xk.LocalExecutor(2) as pool:
+        np.testing.assert_array_equal(serial, explainer.interactions(X[:45], executor=pool).values)
 
 
 def test_interactions_on_threads_and_saved(data, forest, tmp_path) -> None:

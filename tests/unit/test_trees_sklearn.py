@@ -416,3 +416,18 @@ def test_tree_ensemble_dispatches_to_the_sklearn_parser() -> None:
     ens = tree_ensemble(model)
     assert isinstance(ens, TreeEnsemble) and ens.library == "sklearn.ensemble.GradientBoostingRegressor"
     assert_allclose(ens.predict_raw(X)[:, 0], model.predict(X), **TIGHT)
+
+
+def test_content_key_follows_the_content() -> None:
+    """Worker processes keep an ensemble under this key: equal content, equal key; any change, a new one."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 4))
+    model = tree.DecisionTreeRegressor(max_depth=3, random_state=0).fit(X, X[:, 0])
+    a, b = tree_ensemble(model), tree_ensemble(model)
+    assert a is not b and a.content_key() == b.content_key()
+    b.threshold[0] += 1e-12
+    assert a.content_key() != b.content_key()
+    c = dataclasses.replace(a, base_offset=a.base_offset + 1.0)
+    assert c.content_key() != a.content_key()
+    d = dataclasses.replace(a, strict=not a.strict)
+    assert d.content_key() != a.content_key()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from xaikit._validation import check_choice, check_int
 from xaikit.errors import InvalidParameterError
 from xaikit.execution.base import Executor
+from xaikit.execution.shared import CACHE_SIZE, MissingShared, by_reference, remember, resolve
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -19,9 +22,29 @@ R = TypeVar("R")
 __all__ = ["LocalExecutor"]
 
 
-def _run_serialized(payload: bytes) -> Any:
-    fn, item = pickle.loads(payload)
+@dataclass(frozen=True)
+class _Missing:
+    """A worker's answer to a job that referred to a shared object it does not hold."""
+
+    key: str
+
+
+def _run_job(objects: bytes | None, payload: bytes) -> Any:
+    """Run one job in a worker: keep the shared objects sent with it, then call ``fn(item)``."""
+    given = pickle.loads(objects) if objects is not None else {}
+    remember(given)
+    try:
+        fn, item = resolve(payload, given)
+    except MissingShared as missing:
+        return _Missing(missing.key)
     return fn(item)
+
+
+def _cannot_send(exc: BaseException) -> InvalidParameterError:
+    return InvalidParameterError(
+        "executor: the model or function cannot be sent to worker processes "
+        f"({exc}); define it at module level, install cloudpickle, or use executor='serial'"
+    )
 
 
 def _dumps(obj: Any) -> bytes:
@@ -32,10 +55,7 @@ def _dumps(obj: Any) -> bytes:
         try:
             import cloudpickle
         except ImportError:
-            raise InvalidParameterError(
-                "executor: the model or function cannot be sent to worker processes "
-                f"({exc}); define it at module level, install cloudpickle, or use executor='serial'"
-            ) from None
+            raise _cannot_send(exc) from None
         return cloudpickle.dumps(obj)
 
 
@@ -43,7 +63,9 @@ class LocalExecutor(Executor):
     """Runs chunks on ``n_workers`` local processes.
 
     Work is sent to the workers with pickle (cloudpickle when installed, for lambdas); this is
-    transport between this program's own processes only, nothing is saved.
+    transport between this program's own processes only, nothing is saved. Large read-only objects
+    that derive from :class:`~xaikit.execution.shared.WorkerCached` (tree ensembles) are sent once
+    to each worker and kept there (the few most recent), so later jobs carry only their key.
 
     Parameters
     ----------
@@ -68,6 +90,7 @@ class LocalExecutor(Executor):
             start_method = "forkserver" if "forkserver" in methods else "spawn"
         self.start_method = check_choice(start_method, "start_method", methods)
         self._pool: ProcessPoolExecutor | None = None
+        self._sent: OrderedDict[str, None] = OrderedDict()  # keys of shared objects sent to the workers
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -78,13 +101,43 @@ class LocalExecutor(Executor):
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if len(items) <= 1 or self.n_workers == 1:
             return [fn(item) for item in items]
-        payloads = [_dumps((fn, item)) for item in items]
-        return list(self._get_pool().map(_run_serialized, payloads))
+        shared: dict[str, Any] = {}
+        keys: dict[int, str] = {}
+        try:
+            payloads = [by_reference((fn, item), shared, keys) for item in items]
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise _cannot_send(exc) from None
+        pool = self._get_pool()
+        # objects not sent in an earlier call go with every job; a worker that missed them answers
+        # _Missing and gets the job again with them
+        fresh = {key: obj for key, obj in shared.items() if key not in self._sent}
+        results = self._submit(pool, payloads, _dumps(fresh) if fresh else None)
+        for key in fresh:
+            self._sent[key] = None
+        while len(self._sent) > CACHE_SIZE:
+            self._sent.popitem(last=False)
+        missed = [i for i, res in enumerate(results) if isinstance(res, _Missing)]
+        if missed:
+            again = self._submit(pool, [payloads[i] for i in missed], _dumps(shared))
+            for i, res in zip(missed, again, strict=True):
+                results[i] = res
+        return results
+
+    @staticmethod
+    def _submit(pool: ProcessPoolExecutor, payloads: list[bytes], objects: bytes | None) -> list[Any]:
+        futures = [pool.submit(_run_job, objects, payload) for payload in payloads]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._sent.clear()
 
     def __del__(self) -> None:  # pragma: no cover - best effort
         try:

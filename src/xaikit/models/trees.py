@@ -29,7 +29,8 @@ Parsers: :func:`tree_ensemble` dispatches on the model's dotted type name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numba
@@ -37,6 +38,7 @@ import numpy as np
 
 from xaikit._validation import check_array, check_choice
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
+from xaikit.execution.shared import WorkerCached
 
 __all__ = ["TRANSFORMS", "TreeEnsemble", "is_tree_model", "tree_ensemble"]
 
@@ -52,7 +54,7 @@ _ZERO_BAND = float(np.float32(1e-35))
 
 
 @dataclass(frozen=True, eq=False)
-class TreeEnsemble:
+class TreeEnsemble(WorkerCached):
     """Flat arrays of every node of every tree (see the module docstring for routing rules).
 
     Attributes
@@ -272,6 +274,21 @@ class TreeEnsemble:
     def predict(self, X: Any) -> np.ndarray:
         """The output on the response scale (``transform`` applied to :meth:`predict_raw`)."""
         return apply_transform(self.predict_raw(X), self.transform)
+
+    def content_key(self) -> str:
+        """A SHA-256 digest of every array and setting (a few milliseconds per 10 MB): local worker
+        processes keep the ensemble under it between jobs."""
+        digest = hashlib.sha256()
+        for f in fields(self):
+            if f.name == "_depths":  # derived from the arrays
+                continue
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                digest.update(f"{f.name}:{v.dtype.str}:{v.shape};".encode())
+                digest.update(np.ascontiguousarray(v).data)
+            else:
+                digest.update(f"{f.name}={v!r};".encode())
+        return digest.hexdigest()
 
     def _routing(self) -> tuple[Any, ...]:
         return (
