@@ -10,9 +10,23 @@ from hypothesis import strategies as st
 
 import xaikit as xk
 from xaikit.errors import InvalidParameterError, XaikitError
-from xaikit.execution import Executor, LocalExecutor, SerialExecutor, ThreadExecutor, chunk_indices, get_executor
-from xaikit.execution import shared
-from xaikit.execution.shared import MissingShared, WorkerCached, by_reference, forget_all, remember, resolve
+from xaikit.execution import (
+    Executor,
+    LocalExecutor,
+    SerialExecutor,
+    ThreadExecutor,
+    chunk_indices,
+    get_executor,
+    shared,
+)
+from xaikit.execution.shared import (
+    MissingShared,
+    WorkerCached,
+    by_reference,
+    forget_all,
+    remember,
+    resolve,
+)
 
 
 def square_plus_pid(v: int) -> tuple[int, int]:

@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 from xaikit._validation import check_choice, check_int
 from xaikit.errors import InvalidParameterError
 from xaikit.execution.base import Executor
-from xaikit.execution.shared import CACHE_SIZE, MissingShared, by_reference, remember, resolve
+from xaikit.execution.shared import (
+    CACHE_SIZE,
+    MissingShared,
+    by_reference,
+    remember,
+    resolve,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
