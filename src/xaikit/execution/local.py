@@ -118,8 +118,9 @@ class LocalExecutor(Executor):
         # _Missing and gets the job again with them
         fresh = {key: obj for key, obj in shared.items() if key not in self._sent}
         results = self._submit(pool, payloads, _dumps(fresh) if fresh else None)
-        for key in fresh:
+        for key in shared:  # most recently used last, as the workers keep them
             self._sent[key] = None
+            self._sent.move_to_end(key)
         while len(self._sent) > CACHE_SIZE:
             self._sent.popitem(last=False)
         missed = [i for i, res in enumerate(results) if isinstance(res, _Missing)]

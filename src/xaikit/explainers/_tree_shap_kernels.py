@@ -116,6 +116,22 @@ def _tree_columns(roots, left, right, value):  # pragma: no cover - compiled
 
 # ---------------------------------------------------------------------- path-dependent
 @numba.njit(cache=True, nogil=True)
+def _off_path_factors(qnodes, qweights):  # pragma: no cover - compiled
+    """An edge the row does not follow has the factor ``z (1 - t)``: per rule size ``G`` (row
+    ``G - 1``) the tables of ``1 - t``, ``1 / (1 - t)`` and ``w / (1 - t)`` at its nodes."""
+    gmax = qnodes.shape[0]
+    omt = np.zeros((gmax, gmax))
+    iomt = np.zeros((gmax, gmax))
+    cold = np.zeros((gmax, gmax))
+    for G in range(1, gmax + 1):
+        for g in range(G):
+            omt[G - 1, g] = 1.0 - qnodes[G - 1, g]
+            iomt[G - 1, g] = 1.0 / (1.0 - qnodes[G - 1, g])
+            cold[G - 1, g] = qweights[G - 1, g] / (1.0 - qnodes[G - 1, g])
+    return omt, iomt, cold
+
+
+@numba.njit(cache=True, nogil=True)
 def path_dependent(X, roots, depths, tree_col, value, cover, qnodes, qweights, left, right, feature, threshold, missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
                    cat_flags):  # pragma: no cover - compiled
     n, d = X.shape
@@ -144,15 +160,7 @@ def path_dependent(X, roots, depths, tree_col, value, cover, qnodes, qweights, l
     S = np.zeros((max_levels, gmax, o, R))
     acc = np.empty(R)
     block = np.zeros((d, o, R))  # the block's values, rows last: one cache line holds 8 rows
-    # an edge the row does not follow has the factor z (1 - t): tables of 1 - t, 1 / (1 - t), w / (1 - t)
-    omt = np.zeros((gmax, gmax))
-    iomt = np.zeros((gmax, gmax))
-    cold = np.zeros((gmax, gmax))
-    for G in range(1, gmax + 1):
-        for g in range(G):
-            omt[G - 1, g] = 1.0 - qnodes[G - 1, g]
-            iomt[G - 1, g] = 1.0 / (1.0 - qnodes[G - 1, g])
-            cold[G - 1, g] = qweights[G - 1, g] / (1.0 - qnodes[G - 1, g])
+    omt, iomt, cold = _off_path_factors(qnodes, qweights)
     for r0 in range(0, n, R):
         nr = min(R, n - r0)
         for t in range(roots.shape[0]):
@@ -308,12 +316,7 @@ def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, lef
     s1 = np.empty(R)
     main_flat = np.zeros(d * o * R)
     block_flat = np.zeros(d * d * o * R)  # the block's pair values, rows last (a short block packed tight)
-    omt = np.zeros((gmax, gmax))
-    iomt = np.zeros((gmax, gmax))
-    for G in range(1, gmax + 1):
-        for g in range(G):
-            omt[G - 1, g] = 1.0 - qnodes[G - 1, g]
-            iomt[G - 1, g] = 1.0 / (1.0 - qnodes[G - 1, g])
+    omt, iomt, _ = _off_path_factors(qnodes, qweights)
     for r0 in range(0, n, R):
         nr = min(R, n - r0)
         main = main_flat[: d * o * nr].reshape((d, o, nr))

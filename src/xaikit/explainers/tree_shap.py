@@ -249,6 +249,14 @@ def _predict_prepared(ens: TreeEnsemble, X: np.ndarray, trees: tuple[int, int] |
     return _predict(X, ens.roots[trees[0]:trees[1]], ens.value, np.zeros(ens.n_outputs), *ens._routing())
 
 
+def _take_outputs(values: np.ndarray, out_idx: list[int]) -> np.ndarray:
+    """``values[..., out_idx]``, without a copy when that is every output in order (interaction
+    values of 1,000 rows and 50 features take 20 MB per output)."""
+    if out_idx == list(range(values.shape[-1])):
+        return values
+    return values[..., out_idx]
+
+
 class TreeShap(Explainer):
     """Exact Shapley values of a tree ensemble (scikit-learn, XGBoost, LightGBM or a :class:`TreeEnsemble`).
 
@@ -481,7 +489,7 @@ class TreeShap(Explainer):
                 fb = np.concatenate([1.0 - fb, fb], axis=1)
                 fx = np.concatenate([1.0 - fx, fx], axis=1)
             base = np.repeat(fb.mean(axis=0)[None, :], Xp.shape[0], axis=0)
-        values = values[:, :, out_idx]
+        values = _take_outputs(values, out_idx)
         base = base[:, out_idx]
         gap = values.sum(axis=1) - (fx[:, out_idx] - base)
         n = Xp.shape[0]
@@ -517,7 +525,7 @@ class TreeShap(Explainer):
         out_idx, out_names = self._outputs(target)
         ens = self.ensemble
         values, raw_x = self._run(Xp, "interactions", executor)
-        values = values[..., out_idx]
+        values = _take_outputs(values, out_idx)
         n = Xp.shape[0]
         base = np.repeat(ens.expected_value()[None, out_idx], n, axis=0)
         gap = values.sum(axis=(1, 2)) - (raw_x[:, out_idx] - base)
