@@ -14,9 +14,10 @@ path-dependent XGBoost and LightGBM values to the libraries' ``pred_contribs``),
 threads (``executor="threads:2"``; the kernels release the GIL) and on 2 processes (a started
 ``LocalExecutor(2)``, kept between calls as a long-running job keeps it: the workers hold the tree
 ensemble after the first call). The speed-up over shap compares one run of each; the gain of 2
-workers compares the best of ``--repeats`` (5) single-threaded runs with the best of as many parallel
-runs, alternated (a shared 2-vCPU machine's timings vary by 10-30% from run to run, and a parallel run
-takes the slower of its two workers). First-call compile times are measured in fresh processes with
+workers compares the best of ``--repeats`` (5; more for short runs, up to ``--min-seconds`` (10) of
+single-threaded runs) single-threaded runs with the best of as many parallel runs, alternated (a
+shared 2-vCPU machine's timings vary by 10-50% from run to run, and a parallel run takes the slower
+of its two workers). First-call compile times are measured in fresh processes with
 an empty and with a warm numba cache.
 
 Run: ``python benchmarks/tree_shap.py`` (``--quick`` for a small smoke run).
@@ -102,16 +103,18 @@ def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - start
 
 
-def worker_timings(run: Any, X: np.ndarray, pool: Any, repeats: int, first: float | None = None
-                   ) -> tuple[float, float, float]:
-    """Seconds of ``run(X)`` single-threaded, on 2 threads and on 2 processes: the best of ``repeats``
-    alternated runs of each (``first``: a single-threaded run already timed, counted as one)."""
-    t_single = float("inf") if first is None else first
+def worker_timings(run: Any, X: np.ndarray, pool: Any, repeats: int, min_seconds: float,
+                   first: float | None = None) -> tuple[float, float, float]:
+    """Seconds of ``run(X)`` single-threaded, on 2 threads and on 2 processes: the best of alternated
+    runs of each, ``repeats`` of them or more for short runs, so that the single-threaded runs take at
+    least ``min_seconds`` in all (``first``: a single-threaded run already timed, counted as one)."""
+    t_single = timed(run, X)[1] if first is None else first
+    repeats = max(repeats, int(np.ceil(min_seconds / max(t_single, 1e-3))))
     t_two = t_proc = float("inf")
     for repeat in range(repeats):
         t_two = min(t_two, timed(run, X, executor="threads:2")[1])
         t_proc = min(t_proc, timed(run, X, executor=pool)[1])
-        if first is None or repeat < repeats - 1:
+        if repeat < repeats - 1:
             t_single = min(t_single, timed(run, X)[1])
     return t_single, t_two, t_proc
 
@@ -151,6 +154,8 @@ def main() -> None:
     parser.add_argument("--background", type=int, default=100)
     parser.add_argument("--cases", default="abc")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each xaikit timing for the 2-worker gain")
+    parser.add_argument("--min-seconds", type=float, default=10.0,
+                        help="more runs of short timings, until the single-threaded ones take this long in all")
     parser.add_argument("--algorithms", default="path_dependent,interventional,interactions")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
@@ -221,7 +226,7 @@ def main() -> None:
                 run = ours.explain
                 shap_sum = ref_values.sum(axis=1)
             out, t_ours = timed(run, X)  # one run each for the speed-up over shap
-            t_single, t_two, t_proc = worker_timings(run, X, pool, args.repeats, first=t_ours)
+            t_single, t_two, t_proc = worker_timings(run, X, pool, args.repeats, args.min_seconds, first=t_ours)
             values = out.values
             if values.shape[-1] != ref_values.shape[-1]:  # shap gives one margin for binary boosting
                 values = values[..., -ref_values.shape[-1] :]
@@ -242,7 +247,7 @@ def main() -> None:
                 gain = None  # xaikit's run is the one of the row without *: only shap's differs
             elif algo == "interactions" and rows.shape[0] > X.shape[0]:
                 # the gain on as many rows as the other algorithms (shap's interaction values would take minutes)
-                t_single, t_two, t_proc = worker_timings(run, rows, pool, args.repeats)
+                t_single, t_two, t_proc = worker_timings(run, rows, pool, args.repeats, args.min_seconds)
                 print(f"{case:<4} {label:<15} {rows.shape[0]:>5} {'-':>8} {t_single:>9.2f} {'-':>8} "
                       f"{t_two:>9.2f} {t_single / t_two:>5.2f}x {t_proc:>8.2f} {t_single / t_proc:>5.2f}x", flush=True)
                 gain = t_single / t_proc
