@@ -7,7 +7,6 @@ which keeps it under its :meth:`~WorkerCached.content_key`; later jobs carry the
 is a digest of the content, worked out again at every ``map`` call, so an object changed in place
 gets a new key and is sent again: a worker never runs on stale content.
 
->>> from xaikit.execution.shared import by_reference, resolve
 >>> class Table(WorkerCached):
 ...     def __init__(self, rows): self.rows = rows
 ...     def content_key(self): return repr(self.rows)
@@ -15,8 +14,7 @@ gets a new key and is sent again: a worker never runs on stale content.
 >>> payload = by_reference(("job", Table([1, 2])), shared)
 >>> list(shared)
 ['[1, 2]']
->>> remember(shared)
->>> resolve(payload)[1].rows
+>>> resolve(payload, shared)[1].rows  # a worker resolves the key with what it was sent or keeps
 [1, 2]
 """
 
