@@ -14,6 +14,7 @@ from xaikit.errors import (
     ApproximationWarning,
     CompletenessError,
     ConvergenceWarning,
+    ContractError,
     FormatError,
     InvalidParameterError,
     MissingDependencyError,
@@ -21,42 +22,87 @@ from xaikit.errors import (
     UnsupportedModelError,
     XaikitError,
 )
-from xaikit.execution import LocalExecutor, SerialExecutor, ThreadExecutor, get_executor
-from xaikit.explainers import (
-    REGISTRY,
-    AttentionRollout,
-    GradCam,
-    GradCamPlusPlus,
-    GradientShap,
-    GuidedBackprop,
-    InputXGradient,
-    IntegratedGradients,
-    Occlusion,
-    Saliency,
-    SmoothGrad,
-    VarGrad,
-    as_input_shape,
-    attention_rollout,
-    ExactShapley,
-    Explainer,
-    KernelShap,
-    LeverageShap,
-    Lime,
-    PermutationShap,
-    RegressionAdjustedShap,
-    SubmodularPick,
-    TreeShap,
-    explain,
-    submodular_pick,
-)
-from xaikit.explanation import Attribution, Explanation, Interaction, RaggedAttribution
-from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
-from xaikit.models import adapt
-from xaikit.models.trees import TreeEnsemble
+from typing import TYPE_CHECKING, Any
+
+#: Public name -> the module that defines it; imported on first use, so that ``import xaikit`` loads
+#: no numba, scipy, torch, tensorflow, pandas or matplotlib (a method imports what it needs).
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(["LocalExecutor", "SerialExecutor", "ThreadExecutor", "get_executor"], "xaikit.execution"),
+    **dict.fromkeys(
+        [
+            "REGISTRY", "AttentionRollout", "GradCam", "GradCamPlusPlus", "GradientShap", "GuidedBackprop",
+            "InputXGradient", "IntegratedGradients", "Occlusion", "Saliency", "SmoothGrad", "VarGrad",
+            "as_input_shape", "attention_rollout", "ExactShapley", "Explainer", "KernelShap", "LeverageShap",
+            "Lime", "PermutationShap", "RegressionAdjustedShap", "SubmodularPick", "TreeShap", "explain",
+            "submodular_pick", "methods", "MethodInfo",
+        ],
+        "xaikit.explainers",
+    ),
+    **dict.fromkeys(["Attribution", "Explanation", "Interaction", "RaggedAttribution"], "xaikit.explanation"),
+    **dict.fromkeys(["ImageMasker", "TabularMasker", "TextMasker", "ValueFunction"], "xaikit.maskers"),
+    "adapt": "xaikit.models",
+    "TreeEnsemble": "xaikit.models.trees",
+}
+_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "models")
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"xaikit.{name}")
+    raise AttributeError(f"module 'xaikit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from xaikit.execution import LocalExecutor, SerialExecutor, ThreadExecutor, get_executor
+    from xaikit.explainers import (
+        REGISTRY,
+        AttentionRollout,
+        ExactShapley,
+        Explainer,
+        GradCam,
+        GradCamPlusPlus,
+        GradientShap,
+        GuidedBackprop,
+        InputXGradient,
+        IntegratedGradients,
+        KernelShap,
+        LeverageShap,
+        Lime,
+        MethodInfo,
+        Occlusion,
+        PermutationShap,
+        RegressionAdjustedShap,
+        Saliency,
+        SmoothGrad,
+        SubmodularPick,
+        TreeShap,
+        VarGrad,
+        as_input_shape,
+        attention_rollout,
+        explain,
+        methods,
+        submodular_pick,
+    )
+    from xaikit.explanation import Attribution, Explanation, Interaction, RaggedAttribution
+    from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
+    from xaikit.models import adapt
+    from xaikit.models.trees import TreeEnsemble
 
 __all__ = [
     "__version__",
     "explain",
+    "methods",
+    "MethodInfo",
     "adapt",
     "Explainer",
     "REGISTRY",
@@ -102,6 +148,7 @@ __all__ = [
     "ModelOutputError",
     "CompletenessError",
     "FormatError",
+    "ContractError",
     "ConvergenceWarning",
     "ApproximationWarning",
 ]

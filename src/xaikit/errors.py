@@ -13,6 +13,8 @@ XaikitError
     ModelOutputError (also a ValueError): the model returned NaN/inf, strings or the wrong shape.
     CompletenessError (also an ArithmeticError): attributions do not add up within the tolerance asked for.
     FormatError (also a ValueError): a saved file is not a valid xaikit file or has an unknown version.
+    ContractError (also a TypeError): an explainer class does not follow the explainer contract (raised
+        when the class is created, so a method that breaks it cannot be registered).
     DataNotFoundError (also a FileNotFoundError): an external dataset is not on this machine (xaikit
         never downloads data); the message names the path and the ``XAIKIT_DATA`` variable.
 
@@ -37,6 +39,7 @@ __all__ = [
     "ModelOutputError",
     "CompletenessError",
     "FormatError",
+    "ContractError",
     "DataNotFoundError",
     "XaikitWarning",
     "ConvergenceWarning",
@@ -70,6 +73,10 @@ class CompletenessError(XaikitError, ArithmeticError):
 
 class FormatError(XaikitError, ValueError):
     """A file is not a valid xaikit file, or was written by an unknown format version."""
+
+
+class ContractError(XaikitError, TypeError):
+    """An explainer class does not follow the explainer contract."""
 
 
 class DataNotFoundError(XaikitError, FileNotFoundError):

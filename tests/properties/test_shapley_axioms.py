@@ -508,7 +508,7 @@ def test_auto_picks_exact_for_few_features(data6):
 
 
 def test_import_does_not_load_heavy_optional_dependencies():
-    heavy = ["torch", "tensorflow", "matplotlib", "dask"]
+    heavy = ["torch", "tensorflow", "matplotlib", "dask", "numba", "scipy", "pandas", "sklearn"]
     code = (
         "import json, sys; import xaikit; "
         f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})))"

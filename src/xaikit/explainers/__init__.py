@@ -2,7 +2,7 @@
 
 from xaikit.explainers.attention_rollout import AttentionRollout, attention_rollout
 from xaikit.explainers.auto import choose_method, explain
-from xaikit.explainers.base import REGISTRY, Explainer, get_explainer_class
+from xaikit.explainers.base import REGISTRY, Explainer, MethodInfo, get_explainer_class, methods
 from xaikit.explainers.exact_shapley import ExactShapley
 from xaikit.explainers.grad_cam import GradCam, GradCamPlusPlus
 from xaikit.explainers.gradients import (
@@ -28,6 +28,8 @@ __all__ = [
     "Explainer",
     "REGISTRY",
     "get_explainer_class",
+    "methods",
+    "MethodInfo",
     "explain",
     "choose_method",
     "ExactShapley",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,9 +11,8 @@ import numpy as np
 
 from xaikit._validation import RandomState, check_float, check_int, check_random_state, spawn_seeds
 from xaikit.errors import InvalidParameterError
-from xaikit.execution import chunk_indices, get_executor
 from xaikit.explainers._games import Game, ReferenceGames
-from xaikit.explainers.base import Explainer, output_names, select_outputs
+from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
 from xaikit.explanation import Attribution
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.maskers.value_function import ValueFunction
@@ -70,18 +68,10 @@ def make_masker(
 
 
 def _provenance(model: AdaptedModel, masker: TabularMasker, seed: Any) -> dict[str, Any]:
-    from xaikit import __version__
-
-    return {
-        "xaikit_version": __version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "model": model.describe(),
-        "output": model.output,
-        "value_function": "interventional (marginal) expectation over the background",
-        "background": masker.summary(),
-        "seed": seed,
-    }
+    return provenance(
+        model.describe(), model.output, seed,
+        value_function="interventional (marginal) expectation over the background", background=masker.summary(),
+    )
 
 
 @dataclass
@@ -172,7 +162,7 @@ class ShapleyExplainer(Explainer):
         n_samples: int | None = None,
         tol: float | None = None,
         batch_size: int | None = None,
-        executor: Any = None,
+        executor: Any = "auto",
         random_state: RandomState = None,
     ) -> Attribution:
         """Shapley values of every row of ``X``.
@@ -190,7 +180,7 @@ class ShapleyExplainer(Explainer):
             is then the maximum).
         batch_size : int, optional
             Maximum model input rows per model call.
-        executor : None, "serial", "processes[:N]" or Executor
+        executor : "auto", "serial", "threads[:N]", "processes[:N]" or Executor (see ``docs/api.md``)
         random_state : int, Generator or None
 
         Returns
@@ -220,14 +210,11 @@ class ShapleyExplainer(Explainer):
 
         n = Z.shape[0]
         seeds = spawn_seeds(seed_seq, n)
-        ex = get_executor(executor)
-        chunks = chunk_indices(n, 4 * ex.n_workers if ex.n_workers > 1 else 1)
-        jobs = [
-            _RowJob(self, masker, Z[list(c)], fx[list(c)], fbg, base, [seeds[i] for i in c], params) for c in chunks
-        ]
-        results = [r for chunk in ex.map(_run_job, jobs) for r in chunk]
-        if ex is not executor:
-            ex.close()
+        results = map_rows(
+            executor, n,
+            lambda c: _RowJob(self, masker, Z[list(c)], fx[list(c)], fbg, base, [seeds[i] for i in c], params),
+            _run_job,
+        )
 
         values = np.stack([r.values for r in results])[:, :, out_idx]
         std_err = np.stack([r.std_err for r in results])[:, :, out_idx]

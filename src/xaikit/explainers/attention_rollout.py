@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import check_choice, check_int, describe
+from xaikit._validation import RandomState, check_choice, check_int, describe
 from xaikit.errors import InvalidParameterError, ModelOutputError
-from xaikit.explainers.base import Explainer
-from xaikit.explainers.gradients import _provenance
+from xaikit.explainers.base import Explainer, check_shared, provenance
 from xaikit.explanation import Attribution
 from xaikit.models.function import FunctionModel
 
@@ -109,7 +108,7 @@ class AttentionRollout(Explainer):
     """
 
     name = "attention_rollout"
-    requires = frozenset()
+    requires = frozenset({"attention"})
     exact = True
 
     def __init__(self, attention_fn: Callable[[Any], Any], /, *, head_fusion: str = "mean") -> None:
@@ -125,14 +124,25 @@ class AttentionRollout(Explainer):
         return f"AttentionRollout({self.model.describe()}, head_fusion={self.head_fusion!r})"
 
     def explain(
-        self, X: Any, /, *, token: int | str = 0, batch_size: int | None = None,
+        self,
+        X: Any,
+        /,
+        *,
+        target: Any = None,
+        token: int | str = 0,
+        batch_size: int | None = None,
         feature_names: Sequence[str] | None = None,
+        executor: Any = "auto",
+        random_state: RandomState = None,
     ) -> Attribution:
         """Rollout attributions of ``token`` (the first, e.g. ``[CLS]``, by default) over the input tokens.
 
         Parameters
         ----------
         X : batch accepted by ``attention_fn`` (array, tensor, list...), ``len(X)`` rows
+        target : None
+            Rollout reads attention weights, not model outputs, so there is no output to choose
+            (choose the token with ``token=``); anything but None is refused.
         token : int or "mean"
             The output token whose rollout row is returned (negative counts from the end), or
             ``"mean"``: the average of the rows, for models that pool every position (mean pooling).
@@ -140,6 +150,8 @@ class AttentionRollout(Explainer):
             Rows per call of ``attention_fn`` (all at once by default).
         feature_names : list of str, optional
             One name per token (default ``token0``, ``token1``...).
+        executor, random_state
+            Accepted by every method (see ``docs/api.md``); rollout is deterministic and runs in this process.
 
         Returns
         -------
@@ -147,6 +159,12 @@ class AttentionRollout(Explainer):
             ``values`` (n, tokens, 1), each row summing to 1; ``base_values`` 0.
         """
         start = time.perf_counter()
+        check_shared(executor, random_state)
+        if target is not None:
+            raise InvalidParameterError(
+                f"target: attention rollout has no model output to choose (it reads attention weights); "
+                f"expected None and token= to choose the token, got {describe(target)}"
+            )
         n = len(X)
         if n == 0:
             raise InvalidParameterError("X: expected at least 1 row, got 0")
@@ -184,5 +202,5 @@ class AttentionRollout(Explainer):
             method=self.name,
             params={"head_fusion": self.head_fusion, "token": t},
             diagnostics={"exact": True, "runtime_s": time.perf_counter() - start},
-            provenance=_provenance(self.model),
+            provenance=provenance(self.model.describe(), self.model.output),
         )

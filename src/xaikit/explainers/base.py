@@ -1,59 +1,314 @@
-"""The Explainer base class and the registry of methods.
+"""The explainer contract, the registry of methods, and what every explain call shares.
 
 Every explainer is built as ``Explainer(model, /, *, masker=None, **hyperparameters)`` (which only
-stores parameters and adapts the model) and run as ``explain(X, /, *, target=None, executor=None,
-random_state=None, ...)``. Subclasses that set ``name`` join :data:`REGISTRY`, which
-:func:`xaikit.explain` picks from.
+stores parameters and adapts the model) and run as ``explain(X, /, *, target=None,
+executor="auto", random_state=None, ...)``.
+
+The contract is declared on the class and checked when the class is created, so a method that
+breaks it cannot be registered (:class:`~xaikit.errors.ContractError`):
+
+``name``
+    Registry key (``"kernel_shap"``...); a class with a name joins :data:`REGISTRY`, which
+    :func:`xaikit.explain` and :func:`methods` read. Classes without one are bases.
+``kind``
+    One of :data:`KINDS`.
+``result``
+    The result class ``explain`` returns (``explain``'s return annotation must name it).
+``requires``
+    Model capabilities needed, from :data:`CAPABILITIES`; empty for model-agnostic methods.
+``axioms``
+    Properties the method guarantees, from :data:`AXIOMS`; :func:`xaikit.testing.check_explainer`
+    checks each one.
+``exact``
+    Whether results carry no sampling error.
+``parameters``
+    The keyword-only parameters of ``explain`` (read off its signature). Each includes
+    :data:`SHARED_PARAMETERS`, all with defaults.
+
+Examples
+--------
+>>> import numpy as np, xaikit as xk
+>>> from xaikit.explainers.base import Explainer
+>>> class NoSeed(Explainer):
+...     name = "no_seed"
+...     def explain(self, X, /, *, target=None) -> xk.Attribution: ...
+Traceback (most recent call last):
+...
+xaikit.errors.ContractError: NoSeed.explain: expected the keyword-only parameters ['executor', 'random_state', 'target'] (every method accepts them), missing ['random_state', 'executor']
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import inspect
+import platform
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from xaikit._validation import check_choice, describe
-from xaikit.errors import InvalidParameterError
+from xaikit.errors import ContractError, InvalidParameterError
+from xaikit.explanation import Attribution, Explanation
 
-__all__ = ["Explainer", "REGISTRY", "get_explainer_class", "output_names", "select_outputs"]
+__all__ = [
+    "Explainer",
+    "REGISTRY",
+    "KINDS",
+    "CAPABILITIES",
+    "AXIOMS",
+    "SHARED_PARAMETERS",
+    "MethodInfo",
+    "methods",
+    "get_explainer_class",
+    "executor_scope",
+    "check_shared",
+    "map_rows",
+    "provenance",
+    "output_names",
+    "select_outputs",
+]
 
 #: Method name -> explainer class.
 REGISTRY: dict[str, type[Explainer]] = {}
 
+#: What a method explains: one row's prediction, the model as a whole, what would change a
+#: decision, rules that hold it, or the quality of explanations.
+KINDS = ("local", "global", "counterfactual", "rules", "quality")
+
+#: Model capabilities a method may require, and what offers them.
+CAPABILITIES: dict[str, str] = {
+    "gradient": "gradients of the outputs with respect to the inputs (torch and Keras models)",
+    "layer_gradients": "activations and gradients of an inner layer (torch and Keras models with a layer graph)",
+    "trees": "a tree ensemble xaikit can read (scikit-learn, XGBoost, LightGBM trees or a TreeEnsemble)",
+    "attention": "a function returning the model's attention weights (passed to the explainer in place of a model)",
+}
+
+#: Axioms a method may claim; :func:`xaikit.testing.check_explainer` checks each on every case.
+AXIOMS: dict[str, str] = {
+    "efficiency": "the values of a row add up to its prediction minus the base value, per output",
+    "symmetry": "two features the model and the reference data treat alike get equal values",
+    "dummy": "a feature the model ignores gets zero",
+    "linearity": "the values of a f + b g are a times those of f plus b times those of g",
+}
+
+#: Keyword-only ``explain`` parameters every method accepts (recorded; ignored where they cannot apply).
+SHARED_PARAMETERS = ("target", "random_state", "executor")
+
+
+def _contract_error(cls: type, message: str) -> ContractError:
+    return ContractError(f"{cls.__name__}: {message}")
+
+
+def _check_contract(cls: type[Explainer]) -> None:
+    """Raise :class:`ContractError` when a registered class breaks the declared contract."""
+    if not isinstance(cls.name, str) or not cls.name.isidentifier():
+        raise _contract_error(cls, f"name: expected an identifier, got {describe(cls.name)}")
+    if cls.kind not in KINDS:
+        raise _contract_error(cls, f"kind: expected one of {list(KINDS)}, got {describe(cls.kind)}")
+    if not (isinstance(cls.result, type) and issubclass(cls.result, Explanation)):
+        raise _contract_error(cls, f"result: expected a result class (an Explanation), got {describe(cls.result)}")
+    for attr, allowed in (("requires", CAPABILITIES), ("axioms", AXIOMS)):
+        value = getattr(cls, attr)
+        if not isinstance(value, frozenset) or not value <= set(allowed):
+            raise _contract_error(cls, f"{attr}: expected a frozenset of {sorted(allowed)}, got {describe(value)}")
+    if not isinstance(cls.exact, bool):
+        raise _contract_error(cls, f"exact: expected a bool, got {describe(cls.exact)}")
+    sig = inspect.signature(cls.explain)
+    params = list(sig.parameters.values())[1:]  # after self
+    if not params or params[0].kind is not inspect.Parameter.POSITIONAL_ONLY:
+        raise _contract_error(cls, "explain: expected the data as its first, positional-only parameter (X, /)")
+    forwarded = inspect.Parameter.VAR_KEYWORD  # **params passed on to a wrapped method
+    extra_positional = [p.name for p in params[1:] if p.kind not in (inspect.Parameter.KEYWORD_ONLY, forwarded)]
+    if extra_positional:
+        raise _contract_error(cls, f"explain: expected keyword-only parameters after the data, got {extra_positional}")
+    keywords = [p for p in params[1:] if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    names = {p.name for p in keywords}
+    missing = [n for n in SHARED_PARAMETERS if n not in names]
+    if missing:
+        raise ContractError(
+            f"{cls.__name__}.explain: expected the keyword-only parameters {sorted(SHARED_PARAMETERS)} "
+            f"(every method accepts them), missing {missing}"
+        )
+    no_default = [p.name for p in keywords if p.default is inspect.Parameter.empty]
+    if no_default:
+        raise _contract_error(cls, f"explain: expected a default for every keyword-only parameter, got none for {no_default}")
+    returns = sig.return_annotation
+    returns = getattr(returns, "__name__", returns)
+    if returns != cls.result.__name__:
+        raise _contract_error(cls, f"explain: expected the return annotation {cls.result.__name__} (its result), got {returns!r}")
+    declared = cls.__dict__.get("parameters")
+    found = tuple(p.name for p in keywords)
+    if declared is not None and tuple(declared) != found:
+        raise _contract_error(cls, f"parameters: declared {list(declared)}, but explain takes {list(found)}")
+    cls.parameters = found
+
 
 class Explainer:
-    """Base of every explainer.
-
-    Class attributes
-    ----------------
-    name : str
-        Registry key (``"kernel_shap"``...).
-    kind : {"local", "global"}
-    requires : frozenset of str
-        Model capabilities needed (``"gradient"``, ``"trees"``...); empty for model-agnostic methods.
-    axioms : frozenset of str
-        Properties the method guarantees (``"efficiency"``, ``"symmetry"``, ``"dummy"``, ``"linearity"``).
-    exact : bool
-        Whether results are exact (no sampling error).
-    """
+    """Base of every explainer; see the module docstring for the contract a subclass declares."""
 
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "local"
+    result: ClassVar[type[Explanation]] = Attribution
     requires: ClassVar[frozenset[str]] = frozenset()
     axioms: ClassVar[frozenset[str]] = frozenset()
     exact: ClassVar[bool] = False
+    parameters: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("name"):
+            _check_contract(cls)
             REGISTRY[cls.name] = cls
 
-    def explain(self, X: Any, /, **kwargs: Any) -> Any:  # pragma: no cover - abstract
+    def explain(self, X: Any, /, **kwargs: Any) -> Explanation:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """One registered method, and whether it applies to a given model."""
+
+    name: str
+    explainer: type[Explainer]
+    kind: str
+    applies: bool
+    reason: str
+
+    def __repr__(self) -> str:
+        mark = "yes" if self.applies else "no "
+        return f"{mark} {self.name:<26} {self.kind:<8} {self.reason}"
+
+
+def _capabilities_of(model: Any) -> tuple[frozenset[str], str]:
+    """What ``model`` offers (:data:`CAPABILITIES`), and a short description of it."""
+    from xaikit.errors import UnsupportedModelError
+    from xaikit.models import adapt
+    from xaikit.models.trees import tree_ensemble
+
+    caps: set[str] = set()
+    try:
+        adapted = adapt(model)
+        caps |= adapted.capabilities
+        what = adapted.describe()
+    except (UnsupportedModelError, InvalidParameterError) as exc:
+        return frozenset(), f"cannot be adapted ({exc})"
+    try:
+        tree_ensemble(model)
+        caps.add("trees")
+    except (UnsupportedModelError, InvalidParameterError):
+        pass
+    return frozenset(caps), what
+
+
+def methods(model: Any = None) -> list[MethodInfo]:
+    """The registered methods, each saying whether it applies to ``model`` and why (or why not).
+
+    Without a model, every method is listed with what it needs.
+
+    Examples
+    --------
+    >>> import xaikit as xk
+    >>> table = {m.name: m for m in xk.methods(lambda X: X.sum(axis=1))}
+    >>> table["kernel_shap"].applies, table["saliency"].applies
+    (True, False)
+    >>> table["saliency"].reason
+    'needs gradient: gradients of the outputs with respect to the inputs (torch and Keras models); <lambda> offers predictions only'
+    """
+    import xaikit.explainers  # noqa: F401  (registers the built-in methods)
+
+    caps, what = (frozenset(), "") if model is None else _capabilities_of(model)
+    out = []
+    for name in sorted(REGISTRY):
+        cls = REGISTRY[name]
+        missing = sorted(cls.requires - caps)
+        if model is None:
+            applies, reason = True, "needs " + (", ".join(sorted(cls.requires)) or "predictions only")
+        elif what.startswith("cannot be adapted") and not cls.requires <= {"attention"}:
+            applies, reason = False, f"the model {what}"
+        elif missing:
+            offers = ", ".join(sorted(caps)) or "predictions only"
+            needs = "; ".join(f"{m}: {CAPABILITIES[m]}" for m in missing)
+            applies, reason = False, f"needs {needs}; {what} offers {offers}"
+        else:
+            applies, reason = True, "applies: " + (", ".join(sorted(cls.requires)) or "needs predictions only")
+        out.append(MethodInfo(name, cls, cls.kind, applies, reason))
+    return out
+
+
+@contextlib.contextmanager
+def executor_scope(executor: Any) -> Iterator[Any]:
+    """The executor ``executor`` names, closed on leaving when it was made here (always, errors included).
+
+    >>> with executor_scope("serial") as ex:
+    ...     ex.map(abs, [-2])
+    [2]
+    """
+    from xaikit.execution import get_executor
+
+    ex = get_executor(None if executor == "auto" else executor)  # until get_executor knows "auto"
+    try:
+        yield ex
+    finally:
+        if ex is not executor:
+            ex.close()
+
+
+def map_rows(executor: Any, n: int, make_job: Callable[[range], Any], run: Callable[[Any], list[Any]]) -> list[Any]:
+    """Split ``range(n)`` into chunks (four per worker; one when serial), run ``run(make_job(chunk))``
+    for each on the executor, and return the per-row results in row order. The executor is closed
+    when it was made here. Results never depend on the split: each row carries its own seed.
+
+    >>> map_rows("serial", 3, lambda rows: list(rows), lambda job: [10 * i for i in job])
+    [0, 10, 20]
+    """
+    from xaikit.execution import chunk_indices
+
+    with executor_scope(executor) as ex:
+        chunks = chunk_indices(n, 4 * ex.n_workers if ex.n_workers > 1 else 1)
+        return [r for part in ex.map(run, [make_job(c) for c in chunks]) for r in part]
+
+
+def check_shared(executor: Any, random_state: Any) -> np.random.SeedSequence:
+    """Check the parameters every method accepts and returns the seed; for methods that run in this
+    process and draw nothing, they are checked and recorded, and change nothing.
+
+    >>> check_shared("serial", 0).entropy
+    0
+    >>> check_shared("serial", "x")
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: random_state: expected None, a non-negative integer, a numpy Generator or SeedSequence, got 'x' (str)
+    """
+    from xaikit._validation import check_random_state
+
+    seed = check_random_state(random_state)
+    with executor_scope(executor):
+        pass
+    return seed
+
+
+def provenance(model: str, output: str, seed: Any = None, **extra: Any) -> dict[str, Any]:
+    """How a result was made: versions, the model and the output explained, the seed, and ``extra``.
+
+    >>> sorted(provenance("LinearModel", "raw", 0))
+    ['model', 'numpy_version', 'output', 'python_version', 'seed', 'xaikit_version']
+    """
+    from xaikit import __version__
+
+    return {
+        "xaikit_version": __version__,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "model": model,
+        "output": output,
+        "seed": seed,
+        **extra,
+    }
 
 
 def get_explainer_class(method: str) -> type[Explainer]:

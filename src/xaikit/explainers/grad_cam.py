@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.base import Explainer
+from xaikit._validation import RandomState
+from xaikit.explainers.base import Explainer, check_shared
 from xaikit.explainers.gradients import (
     _adapt,
     _as_input,
@@ -119,7 +120,16 @@ class GradCam(Explainer):
         """Channel weights (n, channels)."""
         return G.reshape(G.shape[0], G.shape[1], -1).mean(axis=2)
 
-    def explain(self, X: Any, /, *, target: Any = None, batch_size: int | None = None) -> Attribution:
+    def explain(
+        self,
+        X: Any,
+        /,
+        *,
+        target: Any = None,
+        batch_size: int | None = None,
+        executor: Any = "auto",
+        random_state: RandomState = None,
+    ) -> Attribution:
         """Class activation maps of every row of ``X``.
 
         Parameters
@@ -127,6 +137,8 @@ class GradCam(Explainer):
         X : array or tensor (n, channels, *spatial)
         target : int, str, array of n ints, "predicted" or callable, optional
         batch_size : int, optional
+        executor, random_state
+            Accepted by every method (see ``docs/api.md``); CAM is deterministic and runs in this process.
 
         Returns
         -------
@@ -135,6 +147,7 @@ class GradCam(Explainer):
             input's spatial shape when upsampled, else the layer's.
         """
         start = time.perf_counter()
+        check_shared(executor, random_state)
         Xa = _as_input(X)
         bs = _batch_size(batch_size)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)

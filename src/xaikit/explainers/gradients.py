@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import inspect
 import numbers
-import platform
 import time
 import warnings
 from typing import Any, ClassVar
@@ -54,7 +53,7 @@ from xaikit.errors import (
     InvalidParameterError,
     UnsupportedModelError,
 )
-from xaikit.explainers.base import Explainer, output_names
+from xaikit.explainers.base import Explainer, check_shared, provenance, output_names
 from xaikit.explanation import Attribution
 from xaikit.models import adapt
 from xaikit.models.base import AdaptedModel
@@ -293,19 +292,6 @@ def _accumulate(out: np.ndarray, rows: np.ndarray, contrib: np.ndarray) -> None:
     out[uniq] += np.add.reduceat(contrib, starts, axis=0)
 
 
-def _provenance(model: AdaptedModel, seed: int | None = None) -> dict[str, Any]:
-    from xaikit import __version__
-
-    return {
-        "xaikit_version": __version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "model": model.describe(),
-        "output": model.output,
-        "seed": seed,
-    }
-
-
 def _result(
     explainer: Explainer,
     values: np.ndarray,
@@ -341,7 +327,7 @@ def _result(
         method=explainer.name,
         params={**params, "output": model.output},
         diagnostics=diag,
-        provenance=_provenance(model, seed),
+        provenance=provenance(model.describe(), model.output, seed),
         diagnostic_axes={k: v for k, v in _ROW_DIAGNOSTICS.items() if k in diag},
     )
 
@@ -388,7 +374,16 @@ class GradientExplainer(Explainer):
             parts.append(np.asarray(g, dtype=np.float64))
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
-    def explain(self, X: Any, /, *, target: Any = None, batch_size: int | None = None) -> Attribution:
+    def explain(
+        self,
+        X: Any,
+        /,
+        *,
+        target: Any = None,
+        batch_size: int | None = None,
+        executor: Any = "auto",
+        random_state: RandomState = None,
+    ) -> Attribution:
         """Attributions of every row of ``X``.
 
         Parameters
@@ -398,6 +393,9 @@ class GradientExplainer(Explainer):
             The output explained for each row (see the module documentation).
         batch_size : int, optional
             Rows per model call (default :data:`DEFAULT_BATCH_SIZE`).
+        executor, random_state
+            Accepted by every method (see ``docs/api.md``); these methods are deterministic and run
+            in this process.
 
         Returns
         -------
@@ -405,6 +403,7 @@ class GradientExplainer(Explainer):
             ``values`` (n, d, 1); diagnostics ``input_shape``, ``attribution_shape`` and ``target``.
         """
         start = time.perf_counter()
+        check_shared(executor, random_state)
         Xa = _as_input(X)
         bs = _batch_size(batch_size)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
@@ -662,6 +661,7 @@ class IntegratedGradients(GradientExplainer):
         tol: float | None = None,
         max_steps: int = 1024,
         batch_size: int | None = None,
+        executor: Any = "auto",
         random_state: RandomState = None,
     ) -> Attribution:
         """Integrated Gradients of every row of ``X``.
@@ -716,7 +716,7 @@ class IntegratedGradients(GradientExplainer):
             tol = check_float(tol, "tol", minimum=0.0, strict_minimum=True)
             max_steps = check_int(max_steps, "max_steps", minimum=steps)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
-        seed_seq = check_random_state(random_state)
+        seed_seq = check_shared(executor, random_state)
         B, description = _baselines(Xa, baseline, background, sigma, _row_rngs(seed_seq, n),
                                     channels_last=bool(getattr(self.model, "channels_last", False)))
         alphas, weights = integration_rule(method, steps)
@@ -884,6 +884,7 @@ class GradientShap(GradientExplainer):
         noise: float | None = None,
         noise_abs: float | None = None,
         batch_size: int | None = None,
+        executor: Any = "auto",
         random_state: RandomState = None,
     ) -> Attribution:
         """GradientSHAP values of every row of ``X``.
@@ -915,7 +916,7 @@ class GradientShap(GradientExplainer):
         n = Xa.shape[0]
         bs = _batch_size(batch_size)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
-        seed_seq = check_random_state(random_state)
+        seed_seq = check_shared(executor, random_state)
         prepared = self._prepare(
             Xa, idx, _row_rngs(seed_seq, n), bs,
             background=background, n_samples=n_samples, noise=noise, noise_abs=noise_abs,
@@ -1029,6 +1030,7 @@ class SmoothGrad(GradientExplainer):
         *,
         target: Any = None,
         batch_size: int | None = None,
+        executor: Any = "auto",
         random_state: RandomState = None,
         **params: Any,
     ) -> Attribution:
@@ -1057,7 +1059,7 @@ class SmoothGrad(GradientExplainer):
         inner = self.explainer
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         sigma = _noise_scales(Xa, self.noise, self.noise_abs, 0.15)
-        seed_seq = check_random_state(random_state)
+        seed_seq = check_shared(executor, random_state)
         noise_rngs = _row_rngs(seed_seq, n, stream=0)
         inner_rngs = _row_rngs(seed_seq, n, stream=1)
         accepted = [

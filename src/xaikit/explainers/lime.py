@@ -39,7 +39,6 @@ Diagnostics
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -59,9 +58,8 @@ from xaikit._validation import (
     spawn_seeds,
 )
 from xaikit.errors import InvalidParameterError
-from xaikit.execution import chunk_indices, get_executor
 from xaikit.explainers._shapley_base import make_masker
-from xaikit.explainers.base import Explainer, output_names, select_outputs
+from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
 from xaikit.explanation import Attribution, RaggedAttribution
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.models import adapt
@@ -354,7 +352,7 @@ class Lime(Explainer):
         top_labels: int | None = None,
         n_samples: int = 5000,
         batch_size: int | None = None,
-        executor: Any = None,
+        executor: Any = "auto",
         random_state: RandomState = None,
         stability: int | None = None,
     ) -> Attribution:
@@ -373,7 +371,7 @@ class Lime(Explainer):
             Perturbations per row (row 0 is the row itself); at least 2.
         batch_size : int, optional
             Maximum rows per model call.
-        executor : None, "serial", "processes[:N]" or Executor
+        executor : "auto", "serial", "threads[:N]", "processes[:N]" or Executor (see ``docs/api.md``)
         random_state : int, Generator or None
         stability : int, optional
             Also refit with this many re-seeded samples and report the top-``n_features`` Jaccard
@@ -407,18 +405,12 @@ class Lime(Explainer):
 
         n = len(units)
         seeds = spawn_seeds(seed_seq, n)
-        ex = get_executor(executor)
-        chunks = chunk_indices(n, 4 * ex.n_workers if ex.n_workers > 1 else 1)
-        jobs = [
-            _LimeJob(self, masker, units[list(c)] if self._kind == "tabular" else [units[i] for i in c],
-                     [seeds[i] for i in c], outputs, params)
-            for c in chunks
-        ]
-        try:
-            results = [r for chunk in ex.map(_run_job, jobs) for r in chunk]
-        finally:
-            if ex is not executor:
-                ex.close()
+        results = map_rows(
+            executor, n,
+            lambda c: _LimeJob(self, masker, units[list(c)] if self._kind == "tabular" else [units[i] for i in c],
+                               [seeds[i] for i in c], outputs, params),
+            _run_job,
+        )
 
         diagnostics: dict[str, Any] = {
             "local_fidelity": np.stack([r.fidelity for r in results]),
@@ -596,18 +588,11 @@ class Lime(Explainer):
         return idx, chosen_names, None
 
     def _provenance(self, masker: Any, seed: Any) -> dict[str, Any]:
-        from xaikit import __version__
-
-        return {
-            "xaikit_version": __version__,
-            "numpy_version": np.__version__,
-            "python_version": platform.python_version(),
-            "model": self.model.describe(),
-            "output": self.model.output,
-            "surrogate": "weighted ridge on the interpretable representation",
-            ("background" if self._kind == "tabular" else "masker"): masker.summary(),
-            "seed": seed,
-        }
+        return provenance(
+            self.model.describe(), self.model.output, seed,
+            surrogate="weighted ridge on the interpretable representation",
+            **{("background" if self._kind == "tabular" else "masker"): masker.summary()},
+        )
 
     def __repr__(self) -> str:
         if self._kind != "tabular":

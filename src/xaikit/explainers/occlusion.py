@@ -14,15 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import check_float, describe
+from xaikit._validation import RandomState, describe
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.base import Explainer
+from xaikit.explainers.base import Explainer, check_shared
 from xaikit.explainers.gradients import (
     _adapt,
     _as_input,
+    _baselines,
     _batch_size,
     _predict,
     _result,
+    _row_rngs,
     resolve_target,
 )
 from xaikit.explanation import Attribution
@@ -113,7 +115,16 @@ class Occlusion(Explainer):
         return window, stride, windows
 
     def explain(
-        self, X: Any, /, *, target: Any = None, baseline: Any = 0.0, batch_size: int | None = None
+        self,
+        X: Any,
+        /,
+        *,
+        target: Any = None,
+        baseline: Any = 0.0,
+        sigma: float = 5.0,
+        batch_size: int | None = None,
+        executor: Any = "auto",
+        random_state: RandomState = None,
     ) -> Attribution:
         """Occlusion attributions of every row of ``X``.
 
@@ -121,11 +132,18 @@ class Occlusion(Explainer):
         ----------
         X : array or tensor (n, *input_shape)
         target : int, str, array of n ints, "predicted" or callable, optional
-        baseline : float or array
-            What the window is replaced with: a constant, an array shaped like one input, or one
-            per row ``(n, *input_shape)``.
+        baseline : float, "zeros", "blur", "uniform" or array
+            What the window is replaced with; the baselines of
+            :meth:`~xaikit.IntegratedGradients.explain`: a constant, the input blurred (``sigma``),
+            uniform noise over each input's range (seeded by ``random_state``), an array shaped like
+            one input, or one per row ``(n, *input_shape)``.
+        sigma : float
+            Standard deviation of the blur (in elements) for ``baseline="blur"``.
         batch_size : int, optional
             Occluded inputs per model call.
+        executor, random_state
+            Accepted by every method (see ``docs/api.md``); occlusion runs in this process, and draws
+            only for ``baseline="uniform"``.
 
         Returns
         -------
@@ -137,19 +155,10 @@ class Occlusion(Explainer):
         n, shape = Xa.shape[0], Xa.shape[1:]
         bs = _batch_size(batch_size)
         window, stride, windows = self._geometry(shape)
-        if isinstance(baseline, numbers.Real) and not isinstance(baseline, bool):
-            base = np.full((1, *shape), check_float(baseline, "baseline"))
-        else:
-            arr = _as_input(baseline, "baseline") if np.ndim(baseline) >= 2 else None
-            if arr is not None and arr.shape == shape:
-                base = arr[None]
-            elif arr is not None and arr.shape == (n, *shape):
-                base = arr
-            else:
-                raise InvalidParameterError(
-                    f"baseline: expected a number, an array of shape {shape} (like one input) or {(n, *shape)} "
-                    f"(one per row), got {describe(baseline)}"
-                )
+        seed_seq = check_shared(executor, random_state)
+        B, _ = _baselines(Xa, baseline, None, sigma, _row_rngs(seed_seq, n),
+                          channels_last=bool(getattr(self.model, "channels_last", False)))
+        base = B[:, 0]  # (1 or n, *input_shape)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         fx = _predict(self.model, Xa, bs)[np.arange(n), idx]
         counts = np.zeros(shape)
