@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
+import pickle
+import secrets
+import subprocess
+import sys
+import time
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,11 +23,12 @@ from xaikit.execution import (
     ThreadExecutor,
     chunk_indices,
     get_executor,
+    local,
     shared,
 )
 from xaikit.execution.shared import (
     MissingShared,
-    WorkerCached,
+    Shared,
     by_reference,
     forget_all,
     remember,
@@ -38,8 +45,8 @@ def square(v: int) -> int:
     return v * v
 
 
-class Table(WorkerCached):
-    """A shared object; counts how often it is pickled (in this process)."""
+class Table:
+    """A large object to scatter; counts how often it is pickled (in this process)."""
 
     pickled = 0
 
@@ -54,9 +61,14 @@ class Table(WorkerCached):
         return self.__dict__
 
 
-def table_sum(job: tuple[Table, int]) -> int:
+def weighted_total(job: tuple[Shared[list[int]], int]) -> int:
+    values, k = job
+    return sum(values.get()) * k
+
+
+def table_sum(job: tuple[Shared[Table], int]) -> int:
     table, k = job
-    return sum(table.values) * k
+    return sum(table.get().values) * k
 
 
 # ---------------------------------------------------------------- serial
@@ -195,63 +207,122 @@ class TestLocalExecutor:
 
 # ---------------------------------------------------------------- chunking
 class TestSharedObjects:
-    """Objects deriving from WorkerCached go to each worker once and are kept there."""
+    """Objects wrapped by scatter go to each worker once and are kept there."""
 
     @staticmethod
-    def record_submits(monkeypatch) -> list[bool]:
+    def record_launches(monkeypatch) -> list[bool]:
+        """Whether each job sent to the pool carried shared objects (first sends only: a worker
+        started meanwhile, that lacks an object, gets its job again with it, recorded in
+        ``retries``)."""
         sent: list[bool] = []
-        submit = LocalExecutor._submit
+        launch = local._Lease.launch
 
-        def recording(pool, payloads, objects):
-            sent.append(objects is not None)
-            return submit(pool, payloads, objects)
+        def recording(self, job, batch, payload, objects, *, retried, **kw):
+            (TestSharedObjects.retries if retried else sent).append(objects is not None)
+            return launch(self, job, batch, payload, objects, retried=retried, **kw)
 
-        monkeypatch.setattr(LocalExecutor, "_submit", staticmethod(recording))
+        TestSharedObjects.retries = []
+
+        monkeypatch.setattr(local._Lease, "launch", recording)
         return sent
 
     def test_sent_with_the_first_call_only(self, monkeypatch):
-        sent = self.record_submits(monkeypatch)
-        table = Table(range(10))
+        sent = self.record_launches(monkeypatch)
+        table = Table([*range(10), secrets.randbits(32)])  # content new to the kept workers
+        total = sum(table.values)
         with LocalExecutor(2) as ex:
             Table.pickled = 0
-            first = ex.map(table_sum, [(table, k) for k in range(6)])
+            handle = ex.scatter(table)
+            first = ex.map(table_sum, [(handle, k) for k in range(6)])
             assert Table.pickled == 1  # once for the six jobs
-            assert sent == [True]
-            second = ex.map(table_sum, [(table, k) for k in range(6)])
-        assert sent[1] is False  # the second call's jobs carry the key alone
-        assert first == second == [45 * k for k in range(6)]
+            assert sent == [True] * 6
+            second = ex.map(table_sum, [(ex.scatter(table), k) for k in range(6)])
+            # the second call's jobs carry the key alone
+            assert Table.pickled == 1 + (len(self.retries) > 0)
+        assert sent[6:] == [False] * 6
+        assert first == second == [total * k for k in range(6)]
+
+    def test_a_new_executor_finds_the_objects_kept(self, monkeypatch):
+        # the workers are kept between executors: "processes:2" given anew to each call pays once
+        table = Table([3, secrets.randbits(32)])
+        with LocalExecutor(2) as ex:
+            ex.map(table_sum, [(ex.scatter(table), 1), (ex.scatter(table), 2)])
+        sent = self.record_launches(monkeypatch)
+        Table.pickled = 0
+        with LocalExecutor(2) as ex:
+            handle = ex.scatter(table)
+            assert ex.map(table_sum, [(handle, 1), (handle, 2)]) == [sum(table.values), 2 * sum(table.values)]
+        assert sent == [False, False]
+        assert Table.pickled == (len(self.retries) > 0)
 
     def test_changed_object_is_sent_again(self, monkeypatch):
-        sent = self.record_submits(monkeypatch)
-        table = Table([1, 2])
+        sent = self.record_launches(monkeypatch)
+        table = Table([1, 2, secrets.randbits(32)])
         with LocalExecutor(2) as ex:
-            assert ex.map(table_sum, [(table, 1), (table, 2)]) == [3, 6]
+            handle = ex.scatter(table)
+            base = sum(table.values)
+            assert ex.map(table_sum, [(handle, 1), (handle, 2)]) == [base, 2 * base]
             table.values.append(10)  # changed in place: a new key, never the workers' stale copy
-            assert ex.map(table_sum, [(table, 1), (table, 2)]) == [13, 26]
-        assert sent == [True, True]
+            assert ex.map(table_sum, [(handle, 1), (handle, 2)]) == [base + 10, 2 * base + 20]
+        assert sent == [True, True, True, True]
 
     def test_worker_without_the_object_gets_the_job_again(self, monkeypatch):
-        sent = self.record_submits(monkeypatch)
-        table = Table([4, 5])
+        sent = self.record_launches(monkeypatch)
+        table = Table([4, 5, secrets.randbits(32)])
         with LocalExecutor(2) as ex:
-            ex._sent[table.content_key()] = None  # as if sent before: the workers do not have it
-            assert ex.map(table_sum, [(table, 1), (table, 3)]) == [9, 27]
-        assert sent == [False, True]  # by key, then again with the object
+            local._fresh_keys(ex._lease().pool(), [table.content_key()])  # as if sent: the workers lack it
+            handle = ex.scatter(table)
+            assert ex.map(table_sum, [(handle, 1), (handle, 3)]) == [sum(table.values), 3 * sum(table.values)]
+        assert sent == [False, False]  # by key,
+        assert self.retries == [True, True]  # then again with the object
+
+    def test_submit_uses_the_kept_objects_too(self, monkeypatch):
+        sent = self.record_launches(monkeypatch)
+        table = Table([6, secrets.randbits(32)])
+        with LocalExecutor(2) as ex:
+            handle = ex.scatter(table)
+            first = ex.submit(table_sum, (handle, 1)).result()
+            futures = [ex.submit(table_sum, (handle, k)) for k in (2, 3)]
+            assert sorted(f.result() for f in ex.as_completed(futures)) == [2 * first, 3 * first]
+        assert first == sum(table.values)
+        assert sent[:3] == [True, False, False]
+
+    def test_tree_ensemble_sent_once_on_a_kept_pool(self, monkeypatch):
+        sklearn = pytest.importorskip("sklearn.ensemble")
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(60, 4))
+        y = X[:, 0] + X[:, 1] * X[:, 2] + 0.01 * secrets.randbits(16)  # an ensemble new to the workers
+        model = sklearn.RandomForestRegressor(n_estimators=5, max_depth=4, random_state=0).fit(X, y)
+        explainer = xk.TreeShap(model)
+        assert not any(cls.__name__ == "WorkerCached" for cls in type(explainer.ensemble).__mro__)
+        dumped: list[list[str]] = []
+        dumps = local._dumps
+        monkeypatch.setattr(local, "_dumps", lambda objects: dumped.append(list(objects)) or dumps(objects))
+        sent = self.record_launches(monkeypatch)
+        serial = explainer.explain(X[:10], executor="serial")
+        with LocalExecutor(2) as pool:
+            first = explainer.explain(X[:10], executor=pool)
+            assert sent == [True, True] and dumped == [[explainer.ensemble.content_key()]]
+            second = explainer.explain(X[:10], executor=pool)
+        assert sent[2:] == [False, False]  # the second call's jobs carry its key alone
+        np.testing.assert_array_equal(first.values, serial.values)
+        np.testing.assert_array_equal(second.values, serial.values)
 
     def test_reference_round_trip_in_process(self):
         forget_all()
         try:
             table = Table([7])
             objects: dict = {}
-            payload = by_reference(("job", [table, table]), objects)
+            handle = Shared(table)
+            payload = by_reference(("job", [handle, handle]), objects)
             assert list(objects) == ["[7]"]
             with pytest.raises(MissingShared) as info:
                 resolve(payload)
             assert info.value.key == "[7]"
             name, (a, b) = resolve(payload, objects)
-            assert name == "job" and a is b is table
+            assert name == "job" and a.get() is b.get() is table
             remember(objects)
-            assert resolve(payload)[1][0] is table
+            assert resolve(payload)[1][0].get() is table
         finally:
             forget_all()
 
@@ -262,10 +333,21 @@ class TestSharedObjects:
             for t in tables:
                 remember({t.content_key(): t})
             with pytest.raises(MissingShared):
-                resolve(by_reference(tables[0], {}))
-            assert resolve(by_reference(tables[-1], {})) is tables[-1]
+                resolve(by_reference(Shared(tables[0]), {}))
+            assert resolve(by_reference(Shared(tables[-1]), {})).get() is tables[-1]
         finally:
             forget_all()
+
+    def test_handle_pickled_plainly_carries_its_object(self):
+        handle = pickle.loads(pickle.dumps(Shared(Table([8, 9]))))
+        assert isinstance(handle, Shared) and handle.get().values == [8, 9]
+
+    def test_objects_without_a_key_of_their_own(self):
+        assert shared.content_key({"a": [1, 2]}) == shared.content_key({"a": [1, 2]})
+        assert shared.content_key({"a": [1, 2]}) != shared.content_key({"a": [1, 3]})
+        with LocalExecutor(2) as ex:
+            handle = ex.scatter(list(range(5)))
+            assert ex.map(weighted_total, [(handle, 1), (handle, 2)]) == [10, 20]
 
 
 class TestChunkIndices:

@@ -1,31 +1,64 @@
-"""Run chunks of work on local worker processes."""
+"""Run jobs on local worker processes (joblib's loky).
+
+The workers are fresh Python processes that do not run the caller's main module, so a plain
+script without ``if __name__ == "__main__":`` and a notebook both work; functions and classes
+defined there travel by value (cloudpickle). One pool of workers is kept warm for this process and
+shared by every :class:`LocalExecutor` (loky's reusable executor): a later call skips the start-up
+and finds the objects the workers keep (see :mod:`xaikit.execution.shared`). Idle workers exit
+after :data:`IDLE_TIMEOUT_S` seconds.
+
+Each worker runs one native thread per library: the variables of :data:`WORKER_ENV` are set before
+the worker starts, and threadpoolctl limits the BLAS and OpenMP libraries loaded to one thread, so
+that ``n_workers`` processes share the CPUs instead of each starting a thread per core.
+"""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor as _ThreadPool
+from concurrent.futures import wait as _wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from xaikit._validation import check_choice, check_int
-from xaikit.errors import InvalidParameterError
-from xaikit.execution.base import Executor
-from xaikit.execution.shared import (
-    CACHE_SIZE,
-    MissingShared,
-    by_reference,
-    remember,
-    resolve,
-)
+from xaikit.errors import InvalidParameterError, XaikitError
+from xaikit.execution.base import Executor, gather
+from xaikit.execution.shared import CACHE_SIZE, MissingShared, by_reference, remember, resolve
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["LocalExecutor"]
+__all__ = ["IDLE_TIMEOUT_S", "LocalExecutor", "WORKER_ENV"]
+
+#: Seconds an idle worker process waits for work before it exits.
+IDLE_TIMEOUT_S = 300
+
+#: Environment of the worker processes: one thread for each native thread pool (OpenMP, BLAS
+#: libraries, numexpr, numba).
+WORKER_ENV = {
+    name: "1"
+    for name in (
+        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
+    )
+}
+
+_START_METHODS = ("loky", "spawn", "forkserver")
+_limits: Any = None  # the worker's threadpoolctl limits, kept for the life of the worker
+
+
+def _init_worker() -> None:
+    """Worker initializer: BLAS and OpenMP libraries limited to one thread each."""
+    global _limits
+    import numpy  # noqa: F401  (loads BLAS, so that the limit reaches it)
+    from threadpoolctl import threadpool_limits
+
+    _limits = threadpool_limits(limits=1)
 
 
 @dataclass(frozen=True)
@@ -36,51 +69,207 @@ class _Missing:
 
 
 def _run_job(objects: bytes | None, payload: bytes) -> Any:
-    """Run one job in a worker: keep the shared objects sent with it, then call ``fn(item)``."""
+    """Run one job in a worker: keep the shared objects sent with it, then call ``fn(*args)``."""
     given = pickle.loads(objects) if objects is not None else {}
     remember(given)
     try:
-        fn, item = resolve(payload, given)
+        fn, args = resolve(payload, given)
     except MissingShared as missing:
         return _Missing(missing.key)
-    return fn(item)
+    return fn(*args)
 
 
 def _cannot_send(exc: BaseException) -> InvalidParameterError:
     return InvalidParameterError(
         "executor: the model or function cannot be sent to worker processes "
-        f"({exc}); define it at module level, install cloudpickle, or use executor='serial'"
+        f"({type(exc).__name__}: {exc}); use executor='threads' or 'serial'"
     )
 
 
-def _dumps(obj: Any) -> bytes:
-    """Pickle for transport to a worker; falls back to cloudpickle for lambdas and closures."""
+def _dumps(objects: dict[str, Any]) -> bytes:
+    import cloudpickle
+
     try:
-        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        return cloudpickle.dumps(objects, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise _cannot_send(exc) from None
+
+
+# ------------------------------------------------------------------ the shared pool
+_pool_lock = threading.Lock()
+_sent: OrderedDict[str, None] = OrderedDict()  # keys of objects sent to the current pool's workers
+_sent_pool: Any = None  # the pool _sent describes
+_retrier: _ThreadPool | None = None
+
+
+def _current_pool(n_workers: int, start_method: str) -> Any:
+    """The reusable pool of this process, with ``n_workers`` workers (started, resized or replaced
+    as needed)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(
+        max_workers=n_workers, context=start_method, timeout=IDLE_TIMEOUT_S, initializer=_init_worker,
+        env=dict(WORKER_ENV),
+    )
+
+
+def _fresh_keys(pool: Any, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` were not sent to ``pool`` before; records them all as sent (most recently
+    used last, as the workers keep them)."""
+    global _sent_pool
+    with _pool_lock:
+        if _sent_pool is not pool:  # a new pool: its workers hold nothing
+            _sent.clear()
+            _sent_pool = pool
+        fresh = {key for key in keys if key not in _sent}
+        for key in keys:
+            _sent[key] = None
+            _sent.move_to_end(key)
+        while len(_sent) > CACHE_SIZE:
+            _sent.popitem(last=False)
+    return fresh
+
+
+def _retry(fn: Callable[[], None]) -> None:
+    """Run ``fn`` on a helper thread (never on the pool's own thread, which must not wait on it)."""
+    global _retrier
+    with _pool_lock:
+        if _retrier is None:
+            _retrier = _ThreadPool(max_workers=1, thread_name_prefix="xaikit-retry")
+    _retrier.submit(fn)
+
+
+class _Job(Future[Any]):
+    """The future of one job; cancelling it cancels the pool's job if that has not started."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner: Future[Any] | None = None
+
+    def cancel(self) -> bool:
+        inner = self.inner
+        if inner is not None and not inner.cancel():
+            return False
+        return super().cancel()
+
+
+@dataclass
+class _Batch:
+    """Jobs pickled together: their payloads and the shared objects they refer to."""
+
+    payloads: list[bytes]
+    shared: dict[str, Any]
+    _all: bytes | None = None
+
+    def all_objects(self) -> bytes:
+        if self._all is None:
+            self._all = _dumps(self.shared)
+        return self._all
+
+
+class _Lease:
+    """One executor's use of the shared pool: its jobs in flight; refuses new jobs once released."""
+
+    def __init__(self, n_workers: int, start_method: str) -> None:
+        self.n_workers = n_workers
+        self.start_method = start_method
+        self.jobs: set[_Job] = set()
+        self.released = False
+        self._lock = threading.Lock()
+
+    def pool(self) -> Any:
+        if self.released:
+            raise RuntimeError("cannot schedule new jobs: the executor was closed")
+        return _current_pool(self.n_workers, self.start_method)
+
+    def submit(self, fn: Callable[..., R], /, *args: Any) -> Future[R]:
+        return self.pool().submit(fn, *args)  # type: ignore[no-any-return]
+
+    def launch(self, job: _Job, batch: _Batch, payload: bytes, objects: bytes | None, *, retried: bool,
+               pool: Any = None) -> None:
+        """Send ``payload`` to the pool; a worker that lacks a shared object gets the job again
+        with every object of the batch."""
         try:
-            import cloudpickle
-        except ImportError:
-            raise _cannot_send(exc) from None
-        return cloudpickle.dumps(obj)
+            inner = (self.pool() if pool is None else pool).submit(_run_job, objects, payload)
+        except BaseException as exc:
+            self._settle(job, exc=exc)
+            return
+        job.inner = inner
+        with self._lock:
+            self.jobs.add(job)
+
+        def done(f: Future[Any]) -> None:
+            if f.cancelled():
+                job.cancel()
+                self._forget(job)
+                return
+            exc = f.exception()
+            if exc is None and isinstance(f.result(), _Missing):
+                if retried:  # every object went with the job: cannot happen
+                    exc = XaikitError(f"executor: a worker lost the shared object {f.result().key}")
+                else:
+                    _retry(lambda: self._again(job, batch, payload))
+                    return
+            if exc is not None:
+                self._settle(job, exc=exc)
+            else:
+                self._settle(job, result=f.result())
+
+        inner.add_done_callback(done)
+
+    def _again(self, job: _Job, batch: _Batch, payload: bytes) -> None:
+        try:
+            objects = batch.all_objects()
+        except BaseException as exc:
+            self._settle(job, exc=exc)
+            return
+        self.launch(job, batch, payload, objects, retried=True)
+
+    def _settle(self, job: _Job, *, result: Any = None, exc: BaseException | None = None) -> None:
+        self._forget(job)
+        if job.done():
+            return
+        try:
+            if exc is not None:
+                job.set_exception(exc)
+            else:
+                job.set_result(result)
+        except Exception:  # cancelled meanwhile
+            pass
+
+    def _forget(self, job: _Job) -> None:
+        with self._lock:
+            self.jobs.discard(job)
+
+    def release(self) -> None:
+        """Cancel this executor's jobs not yet started, wait for those running."""
+        self.released = True
+        with self._lock:
+            jobs = list(self.jobs)
+        for job in jobs:
+            job.cancel()
+        _wait(jobs)
 
 
 class LocalExecutor(Executor):
-    """Runs chunks on ``n_workers`` local processes.
+    """Runs jobs on ``n_workers`` local processes.
 
-    Work is sent to the workers with pickle (cloudpickle when installed, for lambdas); this is
-    transport between this program's own processes only, nothing is saved. Large read-only objects
-    that derive from :class:`~xaikit.execution.shared.WorkerCached` (tree ensembles) are sent once
-    to each worker and kept there (the few most recent), so later jobs carry only their key.
+    Works from scripts without a ``__main__`` guard and from notebooks. Jobs go to the workers with
+    cloudpickle (transport between this program's own processes only; nothing is saved); objects
+    wrapped by :meth:`scatter` go to each worker once and are kept there (the
+    :data:`~xaikit.execution.shared.CACHE_SIZE` most recent), later jobs carry their key alone.
+    The workers are shared with the other instances in this process and stay up between calls
+    (see :mod:`xaikit.execution.local`); :meth:`close` cancels this executor's jobs not yet started
+    and waits for its running ones.
 
     Parameters
     ----------
     n_workers : int, optional
         Defaults to the number of CPUs.
-    start_method : {"forkserver", "spawn", "fork"}, optional
-        How workers start. ``"forkserver"`` (the default on Linux) is safe with libraries that
-        use OpenMP threads; scripts must then guard their entry point with
-        ``if __name__ == "__main__":``.
+    start_method : {"loky", "spawn", "forkserver"}, optional
+        How workers start. ``"loky"`` (the default) starts fresh interpreters that do not run the
+        caller's main module; with ``"spawn"`` and ``"forkserver"`` scripts must guard their entry
+        point with ``if __name__ == "__main__":``.
 
     Examples
     --------
@@ -91,60 +280,50 @@ class LocalExecutor(Executor):
 
     def __init__(self, n_workers: int | None = None, *, start_method: str | None = None) -> None:
         self.n_workers = check_int(n_workers, "n_workers", minimum=1) if n_workers is not None else (os.cpu_count() or 1)
-        methods = multiprocessing.get_all_start_methods()
-        if start_method is None:
-            start_method = "forkserver" if "forkserver" in methods else "spawn"
-        self.start_method = check_choice(start_method, "start_method", methods)
-        self._pool: ProcessPoolExecutor | None = None
-        self._sent: OrderedDict[str, None] = OrderedDict()  # keys of shared objects sent to the workers
+        self.start_method = check_choice("loky" if start_method is None else start_method, "start_method",
+                                         _START_METHODS)
+        self._pool: _Lease | None = None
 
-    def _get_pool(self) -> ProcessPoolExecutor:
+    def _lease(self) -> _Lease:
         if self._pool is None:
-            ctx = multiprocessing.get_context(self.start_method)
-            self._pool = ProcessPoolExecutor(max_workers=self.n_workers, mp_context=ctx)
+            self._pool = _Lease(self.n_workers, self.start_method)
         return self._pool
+
+    def _send(self, fn: Callable[..., Any], arg_lists: Sequence[tuple[Any, ...]]) -> list[Future[Any]]:
+        """Pickle the jobs ``fn(*args)`` and send them; objects not yet sent to the pool go with
+        every job of this batch."""
+        shared: dict[str, Any] = {}
+        keys: dict[int, str] = {}
+        try:
+            payloads = [by_reference((fn, args), shared, keys) for args in arg_lists]
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise _cannot_send(exc) from None
+        lease = self._lease()
+        batch = _Batch(payloads, shared)
+        pool = lease.pool()
+        fresh = _fresh_keys(pool, list(shared))
+        objects = _dumps({key: shared[key] for key in shared if key in fresh}) if fresh else None
+        if fresh == set(shared):
+            batch._all = objects
+        futures: list[Future[Any]] = []
+        for payload in payloads:
+            job = _Job()
+            lease.launch(job, batch, payload, objects, retried=False, pool=pool)
+            futures.append(job)
+        return futures
+
+    def submit(self, fn: Callable[..., R], /, *args: Any) -> Future[R]:
+        return self._send(fn, [args])[0]
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if len(items) <= 1 or self.n_workers == 1:
             return [fn(item) for item in items]
-        shared: dict[str, Any] = {}
-        keys: dict[int, str] = {}
-        try:
-            payloads = [by_reference((fn, item), shared, keys) for item in items]
-        except (pickle.PicklingError, AttributeError, TypeError) as exc:
-            raise _cannot_send(exc) from None
-        pool = self._get_pool()
-        # objects not sent in an earlier call go with every job; a worker that missed them answers
-        # _Missing and gets the job again with them
-        fresh = {key: obj for key, obj in shared.items() if key not in self._sent}
-        results = self._submit(pool, payloads, _dumps(fresh) if fresh else None)
-        for key in shared:  # most recently used last, as the workers keep them
-            self._sent[key] = None
-            self._sent.move_to_end(key)
-        while len(self._sent) > CACHE_SIZE:
-            self._sent.popitem(last=False)
-        missed = [i for i, res in enumerate(results) if isinstance(res, _Missing)]
-        if missed:
-            again = self._submit(pool, [payloads[i] for i in missed], _dumps(shared))
-            for i, res in zip(missed, again, strict=True):
-                results[i] = res
-        return results
-
-    @staticmethod
-    def _submit(pool: ProcessPoolExecutor, payloads: list[bytes], objects: bytes | None) -> list[Any]:
-        futures = [pool.submit(_run_job, objects, payload) for payload in payloads]
-        try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+        return gather(self._send(fn, [(item,) for item in items]))
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.release()
             self._pool = None
-        self._sent.clear()
 
     def __del__(self) -> None:  # pragma: no cover - best effort
         try:

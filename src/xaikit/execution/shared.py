@@ -1,48 +1,91 @@
-"""Large read-only objects that local worker processes keep between jobs.
+"""Large read-only objects scattered to worker processes and kept there between jobs.
 
 A job sent to a worker process is pickled whole. When every job carries the same large object (a
 tree ensemble of tens of megabytes), sending it again with each job costs more than the work of a
-short job. An object that derives from :class:`WorkerCached` is instead sent once to each worker,
-which keeps it under its :meth:`~WorkerCached.content_key`; later jobs carry the key alone. The key
-is a digest of the content, worked out again at every ``map`` call, so an object changed in place
-gets a new key and is sent again: a worker never runs on stale content.
+short job. :meth:`Executor.scatter <xaikit.execution.Executor.scatter>` wraps such an object in a
+:class:`Shared` handle; jobs carry the handle and call :meth:`Shared.get` where they need the
+object. When a job goes to a worker process, each handle in it is replaced by a key, a digest of
+the object's content (:func:`content_key`), and the object itself goes to each worker once, which
+keeps the :data:`CACHE_SIZE` most recently used. The key is worked out again for every batch of
+jobs, so an object changed in place gets a new key and is sent again: a worker never runs on stale
+content.
 
->>> class Table(WorkerCached):
-...     def __init__(self, rows): self.rows = rows
-...     def content_key(self): return repr(self.rows)
->>> shared = {}
->>> payload = by_reference(("job", Table([1, 2])), shared)
->>> list(shared)
-['[1, 2]']
->>> resolve(payload, shared)[1].rows  # a worker resolves the key with what it was sent or keeps
+>>> table = Shared([1, 2])
+>>> objects = {}
+>>> payload = by_reference(("job", table), objects)  # what a worker receives
+>>> [obj for obj in objects.values()]
+[[1, 2]]
+>>> name, handle = resolve(payload, objects)  # a worker resolves the key with what it was sent or keeps
+>>> handle.get()
 [1, 2]
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
+import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-__all__ = ["MissingShared", "WorkerCached", "by_reference", "forget_all", "remember", "resolve"]
+__all__ = ["CACHE_SIZE", "MissingShared", "Shared", "by_reference", "content_key", "forget_all", "remember",
+           "resolve"]
+
+T = TypeVar("T")
 
 #: How many shared objects a worker keeps (least recently used dropped first).
 CACHE_SIZE = 4
 
 _cache: OrderedDict[str, Any] = OrderedDict()
+_cache_lock = threading.Lock()
 _TAG = "xaikit.shared"
 
 
-class WorkerCached:
-    """Base of objects sent once to each local worker process and kept there between jobs.
+class Shared(Generic[T]):
+    """A handle on an object sent to an executor's workers once and kept there.
 
-    Subclasses define :meth:`content_key`: a string that changes whenever the content does (a
-    digest of it). Objects with equal keys must be interchangeable.
+    Returned by :meth:`Executor.scatter <xaikit.execution.Executor.scatter>`. Put the handle in jobs
+    in place of the object and call :meth:`get` in the job. Treat the object as read-only: workers
+    may hold a copy.
+
+    Examples
+    --------
+    >>> Shared({"a": 1}).get()
+    {'a': 1}
     """
 
-    def content_key(self) -> str:
-        raise NotImplementedError
+    __slots__ = ("_obj",)
+
+    def __init__(self, obj: T) -> None:
+        self._obj = obj
+
+    def get(self) -> T:
+        """The object."""
+        return self._obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled by anything but an executor's reference pickler: the object travels with the handle
+        return (Shared, (self._obj,))
+
+    def __repr__(self) -> str:
+        return f"Shared({type(self._obj).__name__})"
+
+
+def content_key(obj: Any) -> str:
+    """A string that changes whenever the content of ``obj`` does: ``obj.content_key()`` where the
+    object defines it (a digest of its arrays, cheaper than pickling them), else a SHA-256 of its
+    pickle. Objects with equal keys must be interchangeable.
+
+    >>> content_key([1, 2]) == content_key([1, 2]) != content_key([1, 3])
+    True
+    """
+    own = getattr(obj, "content_key", None)
+    if callable(own):
+        return str(own())
+    import cloudpickle
+
+    return "sha256:" + hashlib.sha256(cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
 
 
 class MissingShared(Exception):
@@ -53,44 +96,46 @@ class MissingShared(Exception):
         self.key = key
 
 
-def _reference_pickler(base: type[pickle.Pickler]) -> type[pickle.Pickler]:
-    class ReferencePickler(base):  # type: ignore[misc, valid-type]
+_pickler_class: type[pickle.Pickler] | None = None
+
+
+def _reference_pickler() -> type[pickle.Pickler]:
+    """The pickler class of :func:`by_reference` (made once: cloudpickle is imported on first use)."""
+    global _pickler_class
+    if _pickler_class is not None:
+        return _pickler_class
+    import cloudpickle
+
+    class ReferencePickler(cloudpickle.Pickler):  # type: ignore[misc]
         def __init__(self, file: Any, shared: dict[str, Any], keys: dict[int, str]) -> None:
             super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
             self._shared = shared
             self._keys = keys
 
         def persistent_id(self, obj: Any) -> Any:
-            if not isinstance(obj, WorkerCached):
+            if not isinstance(obj, Shared):
                 return None
-            key = self._keys.get(id(obj))
+            target = obj.get()
+            key = self._keys.get(id(target))
             if key is None:
-                key = self._keys[id(obj)] = obj.content_key()
-            self._shared[key] = obj
+                key = self._keys[id(target)] = content_key(target)
+            self._shared[key] = target
             return (_TAG, key)
 
+    _pickler_class = ReferencePickler
     return ReferencePickler
 
 
-_StdReferencePickler = _reference_pickler(pickle.Pickler)
-
-
 def by_reference(obj: Any, shared: dict[str, Any], keys: dict[int, str] | None = None) -> bytes:
-    """Pickle ``obj`` with every :class:`WorkerCached` inside it replaced by its key; the objects
-    replaced are added to ``shared`` (key -> object). ``keys`` (``id`` -> key) lets several calls
-    in one ``map`` share the digests; the objects must stay alive meanwhile. Falls back to
-    cloudpickle (when installed) for lambdas and closures; raises what pickle raised otherwise."""
+    """Pickle ``obj`` with every :class:`Shared` handle inside it replaced by the key of its object;
+    the objects are added to ``shared`` (key -> object). ``keys`` (``id`` of an object -> key) lets
+    several calls in one batch share the digests; the objects must stay alive meanwhile.
+
+    Pickled with cloudpickle: functions and classes defined in a script or a notebook travel by
+    value, so workers need not import the caller's main module. Raises what pickling raised."""
     keys = {} if keys is None else keys
     buffer = io.BytesIO()
-    try:
-        _StdReferencePickler(buffer, shared, keys).dump(obj)
-    except (pickle.PicklingError, AttributeError, TypeError) as exc:
-        try:
-            import cloudpickle
-        except ImportError:
-            raise exc from None
-        buffer = io.BytesIO()
-        _reference_pickler(cloudpickle.Pickler)(buffer, shared, keys).dump(obj)
+    _reference_pickler()(buffer, shared, keys).dump(obj)
     return buffer.getvalue()
 
 
@@ -104,31 +149,35 @@ class _ReferenceUnpickler(pickle.Unpickler):
         if tag != _TAG:
             raise pickle.UnpicklingError(f"unknown persistent reference {tag!r}")
         if key in self._given:
-            return self._given[key]
-        try:
-            obj = _cache[key]
-        except KeyError:
-            raise MissingShared(key) from None
-        _cache.move_to_end(key)
-        return obj
+            return Shared(self._given[key])
+        with _cache_lock:
+            try:
+                obj = _cache[key]
+            except KeyError:
+                raise MissingShared(key) from None
+            _cache.move_to_end(key)
+        return Shared(obj)
 
 
 def resolve(payload: bytes, given: dict[str, Any] | None = None) -> Any:
-    """Unpickle a :func:`by_reference` payload with the shared objects ``given`` (key -> object)
-    and those this process holds; raises :class:`MissingShared` naming a key found in neither."""
+    """Unpickle a :func:`by_reference` payload, each key becoming a :class:`Shared` handle on the
+    object ``given`` (key -> object) or held by this process; raises :class:`MissingShared` naming
+    a key found in neither."""
     return _ReferenceUnpickler(io.BytesIO(payload), given or {}).load()
 
 
 def remember(objects: dict[str, Any]) -> None:
     """Keep ``objects`` (key -> object) in this process, dropping the least recently used beyond
     :data:`CACHE_SIZE`."""
-    for key, obj in objects.items():
-        _cache[key] = obj
-        _cache.move_to_end(key)
-    while len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
+    with _cache_lock:
+        for key, obj in objects.items():
+            _cache[key] = obj
+            _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
 
 
 def forget_all() -> None:
     """Drop every shared object this process holds."""
-    _cache.clear()
+    with _cache_lock:
+        _cache.clear()

@@ -32,7 +32,7 @@ import numpy as np
 
 from xaikit._validation import RandomState, check_array, check_choice
 from xaikit.errors import InvalidParameterError
-from xaikit.execution import chunk_indices, get_executor
+from xaikit.execution import Shared, chunk_indices, get_executor
 from xaikit.explainers import _tree_shap_kernels as kernels
 from xaikit.explainers.base import Explainer, output_names, select_outputs
 from xaikit.explanation import Attribution, Interaction
@@ -158,7 +158,7 @@ class _TreeJob:
     values add up over trees); the job then works out the go-left flags of the ``background``
     rows and the leaf tables of its trees itself."""
 
-    ensemble: TreeEnsemble
+    ensemble: Shared[TreeEnsemble]
     X: np.ndarray
     what: str  # "path_dependent" | "interventional" | "interactions"
     cols: np.ndarray
@@ -173,7 +173,7 @@ def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
     """The chunk's values and its rows' raw margins (predicted here, in parallel).
 
     With ``job.trees`` the margins are those trees' sums, without the ensemble's base offset."""
-    ens = job.ensemble
+    ens = job.ensemble.get()
     if job.what == "interventional":
         wa, wc = kernels.pair_weights(ens.max_depth)
         if job.trees is None:
@@ -209,7 +209,7 @@ def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
 class _TreeGroupsJob:
     """Rows and a run of tree groups for the interventional margin values; one part per group."""
 
-    ensemble: TreeEnsemble
+    ensemble: Shared[TreeEnsemble]
     X: np.ndarray
     cols: np.ndarray
     groups: list[tuple[int, int]]
@@ -383,7 +383,8 @@ class TreeShap(Explainer):
                 background = extra.pop("background")
                 extra["dir_b"] = kernels.background_directions(background, 0, ens.left.shape[0], *ens._routing())
             # rows cost about the same, so one chunk per worker balances the load
-            jobs = [_TreeJob(ens, X[c.start:c.stop], what, cols, **extra) for c in chunk_indices(n, ex.n_workers)]
+            shared = ex.scatter(ens)  # sent to each worker process once, kept there between calls
+            jobs = [_TreeJob(shared, X[c.start:c.stop], what, cols, **extra) for c in chunk_indices(n, ex.n_workers)]
             parts = ex.map(_run_tree_job, jobs)
         finally:
             if ex is not executor:
@@ -400,7 +401,8 @@ class TreeShap(Explainer):
         groups = _tree_groups(ens, _N_TREE_GROUPS)
         row_chunks = chunk_indices(X.shape[0], -(-ex.n_workers // len(groups)))
         runs = chunk_indices(len(groups), max(1, ex.n_workers // len(row_chunks)))
-        jobs = [_TreeGroupsJob(ens, X[c.start:c.stop], cols, [groups[g] for g in run], extra)
+        shared = ex.scatter(ens)
+        jobs = [_TreeGroupsJob(shared, X[c.start:c.stop], cols, [groups[g] for g in run], extra)
                 for c in row_chunks for run in runs]
         parts = ex.map(_run_tree_groups_job, jobs)
         values, raw = [], []

@@ -38,7 +38,6 @@ import numpy as np
 
 from xaikit._validation import check_array, check_choice
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
-from xaikit.execution.shared import WorkerCached
 
 __all__ = ["TRANSFORMS", "TreeEnsemble", "is_tree_model", "tree_ensemble"]
 
@@ -54,7 +53,7 @@ _ZERO_BAND = float(np.float32(1e-35))
 
 
 @dataclass(frozen=True, eq=False)
-class TreeEnsemble(WorkerCached):
+class TreeEnsemble:
     """Flat arrays of every node of every tree (see the module docstring for routing rules).
 
     Attributes
@@ -276,8 +275,8 @@ class TreeEnsemble(WorkerCached):
         return apply_transform(self.predict_raw(X), self.transform)
 
     def content_key(self) -> str:
-        """A SHA-256 digest of every array and setting (a few milliseconds per 10 MB): local worker
-        processes keep the ensemble under it between jobs."""
+        """A SHA-256 digest of every array and setting (a few milliseconds per 10 MB): worker
+        processes keep a scattered ensemble under it between jobs (see :mod:`xaikit.execution.shared`)."""
         digest = hashlib.sha256()
         for f in fields(self):
             if f.name == "_depths":  # derived from the arrays
