@@ -20,7 +20,9 @@ breaks it cannot be registered (:class:`~xaikit.errors.ContractError`):
     Properties the method guarantees, from :data:`AXIOMS`; :func:`xaikit.testing.check_explainer`
     checks each one.
 ``exact``
-    Whether results carry no sampling error.
+    Whether results carry no approximation error (no sampling, no quadrature).
+``stochastic``
+    Whether results depend on ``random_state`` with the default parameters (the method samples).
 ``parameters``
     The keyword-only parameters of ``explain`` (read off its signature). Each includes
     :data:`SHARED_PARAMETERS`, all with defaults.
@@ -113,8 +115,11 @@ def _check_contract(cls: type[Explainer]) -> None:
         value = getattr(cls, attr)
         if not isinstance(value, frozenset) or not value <= set(allowed):
             raise _contract_error(cls, f"{attr}: expected a frozenset of {sorted(allowed)}, got {describe(value)}")
-    if not isinstance(cls.exact, bool):
-        raise _contract_error(cls, f"exact: expected a bool, got {describe(cls.exact)}")
+    for flag in ("exact", "stochastic"):
+        if not isinstance(getattr(cls, flag), bool):
+            raise _contract_error(cls, f"{flag}: expected a bool, got {describe(getattr(cls, flag))}")
+    if cls.exact and cls.stochastic:
+        raise _contract_error(cls, "exact and stochastic: an exact method cannot depend on its seed")
     sig = inspect.signature(cls.explain)
     params = list(sig.parameters.values())[1:]  # after self
     if not params or params[0].kind is not inspect.Parameter.POSITIONAL_ONLY:
@@ -136,6 +141,8 @@ def _check_contract(cls: type[Explainer]) -> None:
         raise _contract_error(cls, f"explain: expected a default for every keyword-only parameter, got none for {no_default}")
     returns = sig.return_annotation
     returns = getattr(returns, "__name__", returns)
+    if isinstance(returns, str):
+        returns = returns.rpartition(".")[2]  # "xk.Attribution" under postponed annotations
     if returns != cls.result.__name__:
         raise _contract_error(cls, f"explain: expected the return annotation {cls.result.__name__} (its result), got {returns!r}")
     declared = cls.__dict__.get("parameters")
@@ -154,6 +161,7 @@ class Explainer:
     requires: ClassVar[frozenset[str]] = frozenset()
     axioms: ClassVar[frozenset[str]] = frozenset()
     exact: ClassVar[bool] = False
+    stochastic: ClassVar[bool] = False
     parameters: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -250,7 +258,7 @@ def executor_scope(executor: Any) -> Iterator[Any]:
     """
     from xaikit.execution import get_executor
 
-    ex = get_executor(None if executor == "auto" else executor)  # until get_executor knows "auto"
+    ex = get_executor(executor)
     try:
         yield ex
     finally:

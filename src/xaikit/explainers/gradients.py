@@ -803,6 +803,7 @@ class GradientShap(GradientExplainer):
     """
 
     name = "gradient_shap"
+    stochastic = True
 
     def _prepare(
         self,
@@ -989,6 +990,7 @@ class SmoothGrad(GradientExplainer):
     """
 
     name = "smooth_grad"
+    stochastic = True
     #: "mean" (SmoothGrad) or "variance" (VarGrad).
     statistic: ClassVar[str] = "mean"
 

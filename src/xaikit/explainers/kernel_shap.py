@@ -59,6 +59,7 @@ class KernelShap(ShapleyExplainer):
     """
 
     name = "kernel_shap"
+    stochastic = True
     #: How the sampled budget is shared among coalition sizes.
     strategy: ClassVar[str] = "kernel"
     #: Sample coalitions separately for every background row (see the class docstring).

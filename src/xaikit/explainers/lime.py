@@ -301,6 +301,7 @@ class Lime(Explainer):
     """
 
     name = "lime"
+    stochastic = True
 
     def __init__(
         self,

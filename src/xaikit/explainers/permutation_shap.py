@@ -55,6 +55,7 @@ class PermutationShap(ShapleyExplainer):
     """
 
     name = "permutation_shap"
+    stochastic = True
 
     def _check_params(self, n_players: int, params: dict[str, Any]) -> dict[str, Any]:
         need = 2 * max(n_players - 1, 0)

@@ -14,8 +14,14 @@ import numpy as np
 
 from xaikit.errors import InvalidParameterError
 from xaikit.explanation import Attribution
+from xaikit.testing.cases import Case, default_case
+from xaikit.testing.contract import ContractReport, check_explainer
 
 __all__ = [
+    "check_explainer",
+    "ContractReport",
+    "Case",
+    "default_case",
     "assert_completeness",
     "assert_dummy",
     "assert_symmetry",

@@ -1,0 +1,173 @@
+"""check_explainer catches methods that break the contract: each mutation of a correct toy method
+must be caught by the check named, and the correct toy must pass the whole suite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import xaikit as xk
+from xaikit._validation import check_random_state
+from xaikit.errors import ContractError
+from xaikit.explainers.base import REGISTRY, Explainer
+from xaikit.testing import check_explainer
+from xaikit.testing.cases import DUMMY
+
+
+def _toy(name: str, **overrides: Any) -> type:
+    """A correct method (exact interventional Shapley values, computed by ExactShapley), registered
+    under ``name``, with ``overrides`` as class attributes; ``_mutate(exp, seed, executor)`` changes its values."""
+
+    class Toy(Explainer):
+        axioms = frozenset({"efficiency", "symmetry", "dummy", "linearity"})
+        exact = True
+
+        def __init__(self, model: Any, /, *, background: Any = None) -> None:
+            self.inner = xk.ExactShapley(model, background=background)
+
+        def explain(self, X: Any, /, *, target: Any = None, executor: Any = "auto", random_state: Any = None) -> xk.Attribution:
+            exp = self.inner.explain(X, target=target, executor=executor, random_state=self._seed(random_state))
+            values = self._mutate(np.array(exp.values), random_state, executor)
+            return xk.Attribution(
+                values=values, base_values=exp.base_values, feature_names=exp.feature_names[: values.shape[1]],
+                output_names=exp.output_names, method=self.name,
+            )
+
+        def _seed(self, random_state: Any) -> Any:
+            return random_state
+
+        def _mutate(self, values: np.ndarray, random_state: Any, executor: Any) -> np.ndarray:
+            return values
+
+    return type(name, (Toy,), {"name": name, **overrides})
+
+
+@pytest.fixture
+def register():
+    made: list[str] = []
+
+    def make(name: str, **overrides: Any) -> type:
+        cls = _toy(name, **overrides)
+        made.append(name)
+        return cls
+
+    yield make
+    for name in made:
+        REGISTRY.pop(name, None)
+
+
+def test_a_toy_registered_in_a_test_receives_the_whole_suite(register):
+    cls = register("toy_exact")
+    assert REGISTRY["toy_exact"] is cls
+    report = check_explainer(cls)
+    assert set(report.skipped) == {"batch_size"}  # the toy takes no batch_size
+    assert {"contract", "result", "axiom:efficiency", "axiom:dummy", "axiom:symmetry", "axiom:linearity", "seed",
+            "executor:threads", "executor:processes", "frame", "save_load", "bad:X", "bad:target",
+            "bad:random_state", "bad:executor"} <= set(report.passed)
+
+
+def _scale(values, random_state, executor):
+    return values * 0.9
+
+
+def _drop_feature(values, random_state, executor):
+    return values[:, :-1]
+
+
+def _move_to_dummy(values, random_state, executor):
+    values[:, DUMMY] += 0.1
+    values[:, 2] -= 0.1  # keeps efficiency
+    return values
+
+
+def _unbalance_pair(values, random_state, executor):
+    values[:, 0] += 0.05
+    values[:, 1] -= 0.05
+    return values
+
+
+def _square(values, random_state, executor):
+    """Not linear in the model; keeps efficiency, dummy and symmetry."""
+    sq = 0.01 * values[:, :4] ** 2
+    values[:, :4] += sq - sq.mean(axis=1, keepdims=True)
+    return values
+
+
+def _noise(values, rng):
+    """Noise that keeps efficiency, dummy and symmetry."""
+    eps = rng.normal(scale=1e-3, size=(values.shape[0], values.shape[2]))
+    values[:, 0] += eps
+    values[:, 1] += eps
+    values[:, 2] -= eps
+    values[:, 3] -= eps
+    return values
+
+
+def _unseeded_noise(values, random_state, executor):
+    return _noise(values, np.random.default_rng())
+
+
+def _fixed_noise(values, random_state, executor):
+    return _noise(values, np.random.default_rng(0))
+
+
+def _by_executor(values, random_state, executor):
+    return values + (0.0 if executor in ("serial", "auto") else 1e-12)
+
+
+_SAMPLED = {"exact": False, "stochastic": True, "axioms": frozenset({"efficiency", "symmetry", "dummy"})}
+
+
+@pytest.mark.parametrize(
+    ("mutation", "overrides", "caught_by"),
+    [
+        (_scale, {}, "axiom:efficiency"),
+        (_drop_feature, {}, "result"),
+        (_move_to_dummy, {}, "axiom:dummy"),
+        (_unbalance_pair, {}, "axiom:symmetry"),
+        (_square, {}, "axiom:linearity"),
+        (_unseeded_noise, _SAMPLED, "seed"),
+        (_fixed_noise, _SAMPLED, "seed"),
+        (_by_executor, {}, "executor:threads"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None) if callable(v) else None,
+)
+def test_each_mutation_is_caught_by_its_check(register, mutation, overrides, caught_by):
+    cls = register("toy_mutant", _mutate=lambda self, v, r, e: mutation(v, r, e), **overrides)
+    with pytest.raises(AssertionError, match=f"^{caught_by}:"):
+        check_explainer(cls)
+
+
+def test_a_method_that_ignores_a_bad_seed_is_caught(register):
+    cls = register("toy_lax_seed", _seed=lambda self, r: 0)  # never looks at random_state
+    with pytest.raises(AssertionError, match="^bad:random_state:"):
+        check_explainer(cls, only=["bad:random_state"])
+
+
+def test_a_wrong_result_annotation_is_refused_when_the_class_is_created():
+    with pytest.raises(ContractError, match="return annotation Attribution"):
+
+        class Mislabelled(Explainer):
+            name = "toy_mislabelled"
+
+            def explain(self, X: Any, /, *, target: Any = None, executor: Any = "auto", random_state: Any = None) -> dict:
+                return {}
+
+    assert "toy_mislabelled" not in REGISTRY
+
+
+def test_an_unknown_axiom_or_capability_is_refused():
+    with pytest.raises(ContractError, match="axioms"):
+        type("Boastful", (Explainer,), {"name": "toy_boastful", "axioms": frozenset({"faithfulness"})})
+    with pytest.raises(ContractError, match="requires"):
+        type("Needy", (Explainer,), {"name": "toy_needy", "requires": frozenset({"telepathy"})})
+    assert "toy_boastful" not in REGISTRY and "toy_needy" not in REGISTRY
+
+
+def test_methods_says_what_applies_and_why():
+    table = {m.name: m for m in xk.methods(xk.testing.cases.tabular_game)}
+    assert table["exact_shapley"].applies and table["lime"].applies
+    assert not table["tree_shap"].applies and "trees" in table["tree_shap"].reason
+    assert not table["integrated_gradients"].applies and "gradient" in table["integrated_gradients"].reason
