@@ -65,6 +65,8 @@ def attention_rollout(attentions: Any, *, head_fusion: str = "mean") -> np.ndarr
     attentions : array (n, layers, heads, tokens, tokens) or list of (n, heads, tokens, tokens)
         Attention weights, rows summing to 1, in the order the layers run (first layer first).
     head_fusion : {"mean", "max", "min"}
+    feature_names : list of str, optional
+        One name per token (default ``token0``, ``token1``...).
         How heads are combined; the paper averages them.
 
     Examples
@@ -111,13 +113,23 @@ class AttentionRollout(Explainer):
     requires = frozenset({"attention"})
     exact = True
 
-    def __init__(self, attention_fn: Callable[[Any], Any], /, *, head_fusion: str = "mean") -> None:
+    def __init__(
+        self,
+        attention_fn: Callable[[Any], Any],
+        /,
+        *,
+        head_fusion: str = "mean",
+        feature_names: Sequence[str] | None = None,
+    ) -> None:
         if not callable(attention_fn):
             raise InvalidParameterError(
                 f"attention_fn: expected a callable returning attention weights, got {type(attention_fn).__name__}"
             )
         self.attention_fn = attention_fn
         self.head_fusion = check_choice(head_fusion, "head_fusion", HEAD_FUSIONS)
+        if isinstance(feature_names, str):
+            raise InvalidParameterError(f"feature_names: expected a list of names, one per token, got {describe(feature_names)}")
+        self.feature_names = None if feature_names is None else [str(n) for n in feature_names]
         self.model = FunctionModel(attention_fn)
 
     def __repr__(self) -> str:
@@ -131,7 +143,6 @@ class AttentionRollout(Explainer):
         target: Any = None,
         token: int | str = 0,
         batch_size: int | None = None,
-        feature_names: Sequence[str] | None = None,
         executor: Any = "auto",
         random_state: RandomState = None,
     ) -> Attribution:
@@ -148,8 +159,6 @@ class AttentionRollout(Explainer):
             ``"mean"``: the average of the rows, for models that pool every position (mean pooling).
         batch_size : int, optional
             Rows per call of ``attention_fn`` (all at once by default).
-        feature_names : list of str, optional
-            One name per token (default ``token0``, ``token1``...).
         executor, random_state
             Accepted by every method (see ``docs/api.md``); rollout is deterministic and runs in this process.
 
@@ -185,7 +194,11 @@ class AttentionRollout(Explainer):
         else:
             t = check_int(token, "token", minimum=-T, maximum=T - 1) % T
             values, out_name = rollout[:, t, :], f"token{t}"
-        names = list(feature_names) if feature_names is not None else [f"token{j}" for j in range(T)]
+        if self.feature_names is not None and len(self.feature_names) != T:
+            raise InvalidParameterError(
+                f"feature_names: expected {T} names (one per token of X), got {len(self.feature_names)}"
+            )
+        names = list(self.feature_names) if self.feature_names is not None else [f"token{j}" for j in range(T)]
         data = None
         if hasattr(X, "shape") or isinstance(X, (list, tuple)):
             try:
