@@ -157,8 +157,17 @@ def resolve_target(
     """One output index per row of ``X``, and a name for the explained output.
 
     ``target`` is None (models with one output), an int (negative counts from the end) or an
-    output name for every row, an array of one int per row, ``"predicted"`` or a callable
+    output name for every row, a list or 1-D array of one int per row, ``"predicted"`` (the
+    arg-max of the prediction; models with several outputs) or a callable
     ``f(outputs (n, o)) -> (n,) ints``.
+
+    A tuple is refused: other libraries (Captum) read a tuple as one index into a
+    multi-dimensional output, which xaikit does not support (outputs are flattened to
+    ``(n, n_outputs)``), and reading it as one index per row instead would change the meaning
+    silently whenever its length equals the number of rows. ``"predicted"`` is refused for a model
+    with a single output: its arg-max is always that output, so for a one-output classifier
+    (``P(y=1)``) it would explain ``P(y=1)`` also for the rows predicted 0; pass ``target=0`` to
+    explain the single output on every row.
 
     Examples
     --------
@@ -171,10 +180,27 @@ def resolve_target(
     Traceback (most recent call last):
     ...
     xaikit.errors.InvalidParameterError: target: expected an output index in [0, 2), got 5 (int)
+    >>> resolve_target(model, np.zeros((2, 2)), [1, 0])[0].tolist()  # one index per row: a list
+    [1, 0]
     """
     n = X.shape[0]
+    if isinstance(target, tuple):
+        raise InvalidParameterError(
+            f"target: got a tuple {describe(target)}; a tuple is read elsewhere (Captum) as one index into a "
+            "multi-dimensional output, which xaikit does not support (outputs are flattened to (n, n_outputs)); "
+            f"for one output index per row pass a list or a 1-D array of {n} ints, for the same output on "
+            "every row an int"
+        )
     if isinstance(target, str) and target == "predicted":
-        idx = _predict(model, X, batch_size).argmax(axis=1)
+        fx = _predict(model, X, batch_size)
+        if fx.shape[1] == 1:
+            raise InvalidParameterError(
+                "target: 'predicted' picks the output with the largest prediction, but the model has a single "
+                "output, which it would pick on every row: for a one-output classifier (a sigmoid, P(y=1)) the "
+                "predicted class is 0 on the rows where P(y=1) < 0.5, and no output of the model is that class's "
+                "score; pass target=0 (or None) to explain the single output on every row"
+            )
+        idx = fx.argmax(axis=1)
         return idx.astype(np.int64), "predicted"
     if callable(target):
         fx = _predict(model, X, batch_size)
@@ -239,7 +265,20 @@ def _predict(model: AdaptedModel, X: np.ndarray, batch_size: int) -> np.ndarray:
 
 
 def _as_input(X: Any, name: str = "X") -> np.ndarray:
-    """A float64 array ``(n, ...)`` with at least two axes and finite values; tensors are accepted."""
+    """A float64 array ``(n, ...)`` with at least two axes and finite values; tensors are accepted.
+
+    A tuple or list of arrays or tensors is refused (several inputs are not supported, and rows
+    given apart would be stacked without a word); nested lists of numbers are one array.
+    """
+    if isinstance(X, (tuple, list)) and any(
+        not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1 for item in X
+    ):
+        shapes = ", ".join(str(tuple(getattr(item, "shape", ()))) for item in X[:10])
+        raise InvalidParameterError(
+            f"{name}: expected one array or tensor (n, ...), got a {type(X).__name__} of {len(X)} arrays "
+            f"(shapes {shapes}); models with several inputs are not supported yet, and rows given as "
+            "separate arrays are refused rather than guessed: stack them into one array"
+        )
     if hasattr(X, "detach") and hasattr(X, "numpy"):
         X = X.detach().cpu().numpy()
     return check_array(X, name, ndim=tuple(range(2, 9)))

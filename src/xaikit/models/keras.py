@@ -144,18 +144,44 @@ def _is_plain_relu_layer(layer: Any) -> bool:
 
 
 def _first_tensor(out: Any) -> Any:
-    """The prediction tensor in what a model returned: a tensor, the first item of a list or
-    tuple, or the ``"logits"`` entry of a dict."""
+    """The prediction tensor in what a model returned: a tensor, the only item of a list or tuple,
+    or the ``"logits"`` entry of a dict. Several tensors (several heads) are refused."""
     if keras.ops.is_tensor(out):
         return out
     if isinstance(out, dict) and "logits" in out:
         return _first_tensor(out["logits"])
+    if isinstance(out, (tuple, list)) and len(out) > 1:
+        shapes = ", ".join(str(tuple(getattr(t, "shape", ()))) for t in out[:_MAX_LISTED_LAYERS])
+        raise UnsupportedModelError(
+            f"model: the Keras model returned {len(out)} outputs (shapes {shapes}); xaikit explains models "
+            "with one output: wrap the head to explain, e.g. keras.Model(model.inputs, model.outputs[0])"
+        )
     if isinstance(out, (tuple, list)) and out:
         return _first_tensor(out[0])
     raise ModelOutputError(
-        f"the model returned {describe(out)}; expected a tensor, a list or tuple whose first item is one, "
+        f"the model returned {describe(out)}; expected a tensor, a list or tuple of one, "
         "or a dict with a 'logits' tensor"
     )
+
+
+def _several_inputs(X: Any) -> bool:
+    """Whether ``X`` is a tuple or list of arrays or tensors (several inputs, or rows given apart)
+    rather than one array: a list of lists of numbers is one array."""
+    return isinstance(X, (tuple, list)) and any(
+        not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1 for item in X
+    )
+
+
+def _check_one_input(X: Any, name: str = "X") -> None:
+    """Refuse a tuple or list of arrays: several inputs are not supported, and rows given as
+    separate arrays would be stacked without a word."""
+    if _several_inputs(X):
+        shapes = ", ".join(str(tuple(getattr(item, "shape", ()))) for item in X[:_MAX_LISTED_LAYERS])
+        raise InvalidParameterError(
+            f"{name}: expected one array or tensor (n, ...), got a {type(X).__name__} of {len(X)} arrays "
+            f"(shapes {shapes}); models with several inputs are not supported yet, and rows given as "
+            "separate arrays are refused rather than guessed: stack them into one array"
+        )
 
 
 def _as_numpy(X: Any) -> np.ndarray:
@@ -164,26 +190,110 @@ def _as_numpy(X: Any) -> np.ndarray:
     return np.asarray(X)
 
 
-def _final_activation(model: Any) -> str | None:
-    """``"softmax"`` or ``"sigmoid"`` when the model's (single) output is produced by one, else None.
+#: Final functions whose output is already a probability, by name (Keras', TensorFlow's, torch's).
+_PROBABILITY_FUNCTIONS = {
+    "softmax": "softmax",
+    "softmax_v2": "softmax",
+    "sparsemax": "softmax",
+    "sigmoid": "sigmoid",
+    "hard_sigmoid": "sigmoid",
+}
+#: Final functions known not to give probabilities: their output is taken as logits.
+_LOGIT_FUNCTIONS = frozenset(
+    {
+        "linear", "relu", "relu6", "tanh", "elu", "selu", "gelu", "silu", "swish", "softplus", "softsign",
+        "exponential", "leaky_relu", "log_softmax", "log_softmax_v2", "log_sigmoid", "mish", "celu", "glu",
+        "hard_silu", "hard_swish", "hard_tanh", "squareplus", "sparse_plus", "soft_shrink", "hard_shrink",
+        "tanh_shrink", "identity",
+    }
+)
+#: Keras operations applied as functions in a functional model (``keras.ops.softmax(x)``), by class name.
+_PROBABILITY_OPERATIONS = {"Softmax": "softmax", "Sigmoid": "sigmoid", "HardSigmoid": "sigmoid", "Sparsemax": "softmax"}
 
-    Read from the last layer of a Sequential or single-output functional model (recursively into a
-    nested model); a subclassed model is not inspected.
+
+def _function_kind(function: Any) -> str | None:
+    """``"softmax"``, ``"sigmoid"``, ``"logits"`` (a known function that does not give
+    probabilities) or None (not identified) for an activation function."""
+    if isinstance(function, str):
+        name = function
+    else:
+        name = getattr(function, "__name__", "")
+    name = name.lower()
+    if name in _PROBABILITY_FUNCTIONS:
+        return _PROBABILITY_FUNCTIONS[name]
+    return "logits" if name in _LOGIT_FUNCTIONS else None
+
+
+def _pass_through(layer: Any) -> bool:
+    """Layers that leave a row's values as they are at inference (dropout, noise, flattening)."""
+    kinds = tuple(
+        getattr(keras.layers, name)
+        for name in (
+            "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianDropout",
+            "GaussianNoise", "AlphaDropout", "ActivityRegularization", "Flatten", "Identity",
+        )
+        if hasattr(keras.layers, name)
+    )
+    return isinstance(layer, kinds)
+
+
+def _operation_kind(operation: Any) -> str | None:
+    """The kind (see :func:`_function_kind`) of the output of one layer or operation."""
+    if isinstance(operation, keras.Model):
+        return _final_activation(operation)
+    if isinstance(operation, keras.layers.Softmax):
+        return "softmax"
+    if isinstance(operation, keras.layers.Lambda):
+        return _function_kind(getattr(operation, "function", None))
+    if hasattr(operation, "activation"):
+        return _function_kind(operation.activation)
+    if not isinstance(operation, keras.Layer):  # an operation of keras.ops applied in a functional model
+        return _PROBABILITY_OPERATIONS.get(type(operation).__name__)
+    return None
+
+
+def _final_activation(model: Any) -> str | None:
+    """``"softmax"`` or ``"sigmoid"`` when the model's output is produced by one (a probability),
+    ``"logits"`` when it is produced by a known function that does not give probabilities (a
+    linear ``Dense``, ``tanh``, ...), else None (not identified).
+
+    Read from the operation that produces the output of a Sequential or single-output functional
+    model, through layers that leave values unchanged at inference (dropout, flatten) and into
+    nested models. The function is recognised by identity of name (``"softmax"``,
+    ``keras.activations.softmax``, ``tf.nn.softmax``, ``keras.ops.softmax``, ``Activation``,
+    ``Lambda(tf.nn.softmax)``, the ``Softmax`` layer...). A subclassed model, or a ``Lambda`` of
+    an anonymous function, is not identified.
     """
-    layers = getattr(model, "layers", None)
-    outputs = getattr(model, "outputs", None)
-    if not layers or (outputs is not None and len(outputs) != 1):
+    if not isinstance(model, keras.Model):
+        return _operation_kind(model) if isinstance(model, keras.Layer) else None
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):
+        outputs = None
+    if not outputs:
+        layers = getattr(model, "layers", None)
+        if isinstance(model, keras.Sequential) and layers:
+            for layer in reversed(layers):
+                if not _pass_through(layer):
+                    return _operation_kind(layer)
         return None
-    last = layers[-1]
-    if isinstance(last, keras.Model):
-        return _final_activation(last)
-    if isinstance(last, keras.layers.Softmax):
-        return "softmax"
-    activation = getattr(last, "activation", None)
-    if activation is keras.activations.softmax:
-        return "softmax"
-    if activation is keras.activations.sigmoid:
-        return "sigmoid"
+    if len(outputs) != 1:
+        return None
+    tensor = outputs[0]
+    for _ in range(64):  # through pass-through layers; a bound rather than a loop on a malformed graph
+        history = getattr(tensor, "_keras_history", None)
+        operation = getattr(history, "operation", None)
+        if operation is None:
+            return None
+        if not _pass_through(operation):
+            return _operation_kind(operation)
+        try:
+            inputs = operation._inbound_nodes[history.node_index].input_tensors
+        except (AttributeError, IndexError):
+            return None
+        if len(inputs) != 1:
+            return None
+        tensor = inputs[0]
     return None
 
 
@@ -202,13 +312,24 @@ class KerasModel(BatchedModel):
     model : keras.Model or keras.Layer
         Called on a batch ``(n, ...)`` with ``training=False`` (dropout off, batch normalisation on
         its moving statistics); its output is flattened to ``(n, n_outputs)``. The model is never
-        modified. Models with one input are supported.
+        modified. Models with one input and one output are supported: a model with several
+        outputs (heads) is refused; wrap the head to explain,
+        ``keras.Model(model.inputs, model.outputs[k])``.
     output : {"auto", "raw", "probability"}
         ``"raw"`` explains the model's output as it is. ``"probability"`` explains probabilities:
         the output itself when the model ends with a softmax or sigmoid (as Keras classifiers
-        usually do), else a softmax over the outputs (a sigmoid when there is one output) applied
-        before predictions and gradients. ``"auto"`` is ``"probability"`` for a model that ends
-        with a softmax or sigmoid and ``"raw"`` otherwise; nothing is applied either way.
+        usually do; every spelling is recognised: ``activation="softmax"``,
+        ``keras.activations.softmax``, ``tf.nn.softmax``, ``keras.ops.softmax``, an
+        ``Activation``, ``Lambda(tf.nn.softmax)`` or ``Softmax`` layer), a softmax over the outputs
+        (a sigmoid when there is one output) applied before predictions and gradients when it ends
+        with a known function that does not give probabilities (a linear ``Dense``, ``tanh``...).
+        When the final operation cannot be identified (a subclassed model, a ``Lambda`` of an
+        anonymous function), the outputs of the first call decide: rows of non-negative values
+        summing to 1 (within 1e-6) are probabilities already and are explained as they are; other
+        rows are logits and get the softmax; a single output whose values all lie in [0, 1] could
+        be either, and is refused with :class:`~xaikit.errors.InvalidParameterError`.
+        ``"auto"`` is ``"probability"`` for a model that ends with a softmax or sigmoid and
+        ``"raw"`` otherwise; nothing is applied either way.
     output_names : list of str, optional
     channels_last : bool, optional
         The layout of image inputs and convolutional layers: ``(n, H, W, C)`` when True. Default:
@@ -264,16 +385,31 @@ class KerasModel(BatchedModel):
                 "before Keras is imported)"
             )
         check_choice(output, "output", ("auto", "raw", "probability"))
+        try:
+            outputs = model.outputs if isinstance(model, keras.Model) else None
+        except (AttributeError, ValueError):  # a Sequential without an Input, not called yet
+            outputs = None
+        if outputs is not None and len(outputs) > 1:
+            names = [getattr(getattr(t, "_keras_history", None), "operation", t).name for t in outputs]
+            listed = ", ".join(f"{nm!r} {tuple(t.shape)}" for nm, t in list(zip(names, outputs))[:_MAX_LISTED_LAYERS])
+            raise UnsupportedModelError(
+                f"model: the Keras model has {len(outputs)} outputs ({listed}); xaikit explains models with "
+                "one output, and would otherwise drop the others without a word: wrap the head to explain, "
+                "e.g. keras.Model(model.inputs, model.outputs[0])"
+            )
         self.model = model
         self.backend = backend
         self._autodiff = _autodiff(backend)
         final = _final_activation(model)
         if output == "auto":
-            self.output = "probability" if final is not None else "raw"
+            self.output = "probability" if final in ("softmax", "sigmoid") else "raw"
         else:
             self.output = output
-        # a softmax (sigmoid for one output) on the model's output: not when it is one already
-        self._to_probability = self.output == "probability" and final is None
+        # a softmax (sigmoid for one output) on the model's output: not when it is one already;
+        # None until the first outputs decide, for a model whose final operation is not identified
+        self._to_probability: bool | None = (
+            False if self.output != "probability" else (None if final is None else final == "logits")
+        )
         self._output_names = list(output_names) if output_names is not None else None
         self.channels_last = (
             keras.config.image_data_format() == "channels_last" if channels_last is None else bool(channels_last)
@@ -312,6 +448,7 @@ class KerasModel(BatchedModel):
 
     def _tensor(self, X: Any, name: str = "X") -> Any:
         """``X`` as a backend tensor: floating point in :attr:`dtype`, integers in an integer dtype."""
+        _check_one_input(X, name)
         arr = _as_numpy(X)
         if arr.dtype.kind not in "biuf":
             raise InvalidParameterError(f"{name}: expected a numeric array or tensor, got {describe(arr)}")
@@ -337,9 +474,29 @@ class KerasModel(BatchedModel):
                 f"{n} input rows; expected ({n}, ...)"
             )
         out = keras.ops.reshape(out, (n, -1))
+        if self._to_probability is None:
+            self._to_probability = self._are_logits(out)
         if self._to_probability:
             out = keras.ops.sigmoid(out) if out.shape[1] == 1 else keras.ops.softmax(out, axis=1)
         return out
+
+    def _are_logits(self, out: Any) -> bool:
+        """For ``output="probability"`` on a model whose final operation is not identified: whether
+        its first outputs ``(n, o)`` are logits (to transform) rather than probabilities already."""
+        values = np.asarray(keras.ops.convert_to_numpy(keras.ops.stop_gradient(out)), dtype=np.float64)
+        if values.shape[1] > 1:
+            sums = values.sum(axis=1)
+            return not (bool((values >= 0).all()) and bool(np.abs(sums - 1.0).max() <= 1e-6))
+        if bool(((values < 0) | (values > 1)).any()):
+            return True
+        raise InvalidParameterError(
+            f"output: 'probability' needs to know whether the model's single output is a logit or a "
+            f"probability already; its final operation could not be identified ({self.describe()}), and "
+            f"its {values.shape[0]} value(s) on the first call all lie in [0, 1] (min {values.min():.4g}, "
+            f"max {values.max():.4g}), so it could be either. If it is a probability, pass output='raw' (it is "
+            "explained as it is); if it is a logit, end the model with a recognised sigmoid, e.g. "
+            "keras.Sequential([model, keras.layers.Activation('sigmoid')])"
+        )
 
     def _ensure_built(self, x: Any) -> None:
         """Build a Sequential model given without an ``Input`` (its layer graph exists after a call)."""
@@ -409,6 +566,15 @@ class KerasModel(BatchedModel):
                 f"X: gradients need floating-point inputs, got {describe(X)}; for token ids, explain a "
                 "layer (e.g. the embedding) with layer_gradients"
             )
+        declared = self._graph_input()
+        if declared is not None and "float" not in str(declared.dtype):
+            # the model casts any input to its declared integer dtype: the gradient would be zero
+            raise InvalidParameterError(
+                f"X: gradients need floating-point inputs, but the model's input is declared with dtype "
+                f"{declared.dtype} (token ids or integer data), so gradients with respect to it are "
+                f"undefined (got {describe(X)}); explain a layer (e.g. the embedding) with a layer method "
+                "(layer_gradients, GradCam, ...)"
+            )
         if relu == "guided":
             self._ensure_built(x_all)
         model = self._guided_model() if relu == "guided" else self.model
@@ -421,7 +587,14 @@ class KerasModel(BatchedModel):
 
             x = x_all[s]
             g = self._autodiff.gradient(objective, x)
-            grads.append(keras.ops.convert_to_numpy(keras.ops.zeros_like(x) if g is None else g))
+            if g is None:
+                raise ModelOutputError(
+                    f"X: the output of the model ({self.describe()}) does not depend on its input through "
+                    "differentiable operations (the input is cast to integers, e.g. by an Embedding layer, "
+                    "or its gradient is stopped), so its input gradient is undefined; explain a layer (e.g. "
+                    "the embedding) with a layer method (layer_gradients, GradCam, ...)"
+                )
+            grads.append(keras.ops.convert_to_numpy(g))
         return np.concatenate(grads, axis=0)
 
     def _guided_model(self) -> Any:

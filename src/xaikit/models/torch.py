@@ -9,6 +9,7 @@ when it is given a ``torch.nn.Module``. Everything it offers goes through public
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +48,78 @@ def _first_tensor(out: Any) -> torch.Tensor:
     )
 
 
+def _several_inputs(X: Any) -> bool:
+    """Whether ``X`` is a tuple or list of arrays or tensors (several inputs, or rows given apart)
+    rather than one array: a list of lists of numbers is one array."""
+    return isinstance(X, (tuple, list)) and any(
+        not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1 for item in X
+    )
+
+
+#: Layers that leave a row's values as they are in evaluation mode.
+_PASS_THROUGH = (torch.nn.Identity, torch.nn.Dropout, torch.nn.Flatten, torch.nn.AlphaDropout)
+#: Layers whose output is known not to be a probability.
+_LOGIT_LAYERS = (
+    torch.nn.Linear, torch.nn.Bilinear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d,
+    torch.nn.LogSoftmax, torch.nn.Tanh, torch.nn.ReLU, torch.nn.LeakyReLU, torch.nn.ELU, torch.nn.GELU,
+)
+
+#: Messages of torch errors that mean the input has the wrong shape for the model.
+_SHAPE_MESSAGES = re.compile(
+    r"shapes cannot be multiplied|size mismatch|to have \d+ channels|expected \d+d|input size|"
+    r"must match the size of tensor|should contain \d+ elements|must be equal to input_size|"
+    r"kernel size can't be greater|dimension|expected input|shape '\[",
+    re.IGNORECASE,
+)
+
+
+def _final_layer(module: torch.nn.Module) -> torch.nn.Module:
+    """The last layer of a (nested) ``nn.Sequential``, past layers that leave values unchanged; the
+    module itself otherwise."""
+    while isinstance(module, torch.nn.Sequential) and len(module):
+        layers = [m for m in module if not isinstance(m, _PASS_THROUGH)]
+        if not layers:
+            break
+        module = layers[-1]
+    return module
+
+
+def _final_activation(module: torch.nn.Module) -> str | None:
+    """``"softmax"`` or ``"sigmoid"`` when the module's output is a probability (it ends with
+    ``nn.Softmax`` over its outputs or ``nn.Sigmoid``), ``"logits"`` when it ends with a layer known
+    not to give probabilities (``nn.Linear``, a convolution, ``nn.LogSoftmax``...), else None."""
+    last = _final_layer(module)
+    if isinstance(last, torch.nn.Softmax) and last.dim in (None, 1, -1):
+        return "softmax"
+    if isinstance(last, torch.nn.Sigmoid):
+        return "sigmoid"
+    if isinstance(last, _LOGIT_LAYERS):
+        return "logits"
+    return None
+
+
+def _first_layer(module: torch.nn.Module) -> torch.nn.Module:
+    while isinstance(module, torch.nn.Sequential) and len(module):
+        module = module[0]
+    return module
+
+
+def _expected_input(module: torch.nn.Module) -> str | None:
+    """The input shape a ``nn.Sequential`` expects, read from its first layer (None when unknown)."""
+    first = _first_layer(module)  # a custom module is not looked into: its first layer need not run first
+    if isinstance(first, torch.nn.Linear):
+        return f"(n, ..., {first.in_features}) (its first layer is {first})"
+    for k, conv in ((1, torch.nn.Conv1d), (2, torch.nn.Conv2d), (3, torch.nn.Conv3d)):
+        if isinstance(first, conv):
+            grid = ", ".join(("L",) if k == 1 else ("H", "W") if k == 2 else ("D", "H", "W"))
+            return f"(n, {first.in_channels}, {grid}) (its first layer is {first})"
+    if isinstance(first, torch.nn.Embedding):
+        return f"integer token ids in [0, {first.num_embeddings}) (its first layer is {first})"
+    if isinstance(first, torch.nn.RNNBase):
+        return f"(n, T, {first.input_size}) (its first layer is {first})" if first.batch_first else None
+    return None
+
+
 class TorchModel(BatchedModel):
     """A ``torch.nn.Module`` as an xaikit model, with gradients.
 
@@ -57,8 +130,14 @@ class TorchModel(BatchedModel):
         never moved, copied or modified: inputs go to its device and parameter dtype.
     output : {"auto", "raw", "probability"}
         ``"auto"`` and ``"raw"`` explain the module's output as it is (e.g. logits);
-        ``"probability"`` applies a softmax over the outputs (a sigmoid when there is one output)
-        before predictions and gradients.
+        ``"probability"`` explains probabilities: a softmax over the outputs (a sigmoid when there
+        is one output) is applied before predictions and gradients, except when the module's
+        output is one already. A ``nn.Sequential`` ending with ``nn.Softmax`` or ``nn.Sigmoid`` is
+        explained as it is; one ending with ``nn.Linear``, a convolution or another known layer is
+        transformed. For other modules the outputs of the first call decide: rows of non-negative
+        values summing to 1 (within 1e-6) are probabilities already; other rows are logits; a
+        single output whose values all lie in [0, 1] could be either, and is refused with
+        :class:`~xaikit.errors.InvalidParameterError`.
     output_names : list of str, optional
     device : str or torch.device, optional
         Where inputs are sent; default the device of the module's first parameter or buffer
@@ -70,9 +149,12 @@ class TorchModel(BatchedModel):
 
     Notes
     -----
-    Inputs may be numpy arrays or tensors. Floating-point inputs are converted to the module's
-    parameter dtype; integer inputs (token ids) are passed as ``int64`` and can be predicted and
-    explained at a layer, but have no input gradient. Predictions are returned as float64;
+    Inputs may be numpy arrays or tensors (one input; a tuple of arrays is refused).
+    Floating-point inputs are converted to the module's parameter dtype; integer inputs (token ids)
+    are passed as ``int64`` and can be predicted and explained at a layer, but have no input
+    gradient. Torch errors that say the input has the wrong shape or dtype for the module are
+    raised as :class:`~xaikit.errors.InvalidParameterError` naming ``X`` (the torch error chained);
+    an output without a gradient as :class:`~xaikit.errors.ModelOutputError`. Predictions are returned as float64;
     gradients in the parameter dtype (float32 or float64).
 
     Examples
@@ -105,6 +187,12 @@ class TorchModel(BatchedModel):
         check_choice(output, "output", ("auto", "raw", "probability"))
         self.module = module
         self.output = "raw" if output == "auto" else output
+        final = _final_activation(module)
+        # a softmax (sigmoid for one output) on the module's output: not when it is one already;
+        # None until the first outputs decide, for a module whose final layer is not identified
+        self._to_probability: bool | None = (
+            False if self.output != "probability" else (None if final is None else final == "logits")
+        )
         self._output_names = list(output_names) if output_names is not None else None
         tensors = [*module.parameters(), *module.buffers()]
         floating = [t for t in tensors if t.is_floating_point()]
@@ -136,6 +224,13 @@ class TorchModel(BatchedModel):
 
     def _tensor(self, X: Any, name: str = "X") -> torch.Tensor:
         """``X`` as a tensor on the model's device: floating point in the parameter dtype, integers as int64."""
+        if _several_inputs(X):
+            shapes = ", ".join(str(tuple(item.shape)) for item in X[:_MAX_LISTED_LAYERS])
+            raise InvalidParameterError(
+                f"{name}: expected one array or tensor (n, ...), got a {type(X).__name__} of {len(X)} arrays "
+                f"(shapes {shapes}); models with several inputs are not supported yet, and rows given as "
+                "separate arrays are refused rather than guessed: stack them into one array"
+            )
         if isinstance(X, torch.Tensor):
             t = X.detach()
         else:
@@ -151,9 +246,43 @@ class TorchModel(BatchedModel):
             t = t.to(device=self.device, dtype=torch.int64)
         return t
 
+    def _call(self, x: torch.Tensor) -> Any:
+        """``module(x)``; a torch error that says ``x`` does not fit the module becomes an
+        :class:`~xaikit.errors.InvalidParameterError` naming ``X``, the torch error chained."""
+        try:
+            return self.module(x)
+        except (RuntimeError, IndexError) as exc:
+            error = self._input_error(x, exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    def _input_error(self, x: torch.Tensor, exc: Exception) -> InvalidParameterError | None:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        given = f"rows of shape {tuple(x.shape[1:])} (n, ...) and dtype {x.dtype}"
+        expected = _expected_input(self.module)
+        wanted = f"; it expects {expected}" if expected else ""
+        if "'indices'" in text or ("indices" in text and "Long" in text):
+            return InvalidParameterError(
+                f"X: the model ({self.describe()}) takes integer inputs (token ids, e.g. for an nn.Embedding), "
+                f"got floating-point {given}{wanted}; gradients with respect to integer inputs are undefined: "
+                f"explain a layer (e.g. the embedding) with a layer method (layer_gradients, GradCam, ...) "
+                f"[torch: {text}]"
+            )
+        if isinstance(exc, IndexError) and "index out of range" in text:
+            return InvalidParameterError(
+                f"X: a value of X is out of the range of the model's lookup table ({self.describe()}, "
+                f"{given}{wanted}) [torch: {text}]"
+            )
+        if isinstance(exc, RuntimeError) and _SHAPE_MESSAGES.search(text):
+            return InvalidParameterError(
+                f"X: the model ({self.describe()}) cannot take {given}{wanted} [torch: {text}]"
+            )
+        return None
+
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         """The module's output for ``x`` as ``(n, n_outputs)``, transformed per ``output``."""
-        out = _first_tensor(self.module(x))
+        out = _first_tensor(self._call(x))
         if out.ndim == 0 or out.shape[0] != x.shape[0]:
             raise ModelOutputError(
                 f"the model ({self.describe()}) returned a tensor of shape {tuple(out.shape)} for "
@@ -161,8 +290,45 @@ class TorchModel(BatchedModel):
             )
         out = out.reshape(out.shape[0], -1)
         if self.output == "probability":
-            out = torch.sigmoid(out) if out.shape[1] == 1 else torch.softmax(out, dim=1)
+            if not out.is_floating_point():
+                out = out.to(self.dtype)
+            if self._to_probability is None:
+                self._to_probability = self._are_logits(out)
+            if self._to_probability:
+                out = torch.sigmoid(out) if out.shape[1] == 1 else torch.softmax(out, dim=1)
         return out
+
+    def _are_logits(self, out: torch.Tensor) -> bool:
+        """For ``output="probability"`` on a module whose final layer is not identified: whether its
+        first outputs ``(n, o)`` are logits (to transform) rather than probabilities already."""
+        values = out.detach().to("cpu", torch.float64).numpy()
+        if values.shape[1] > 1:
+            sums = values.sum(axis=1)
+            return not (bool((values >= 0).all()) and bool(np.abs(sums - 1.0).max() <= 1e-6))
+        if bool(((values < 0) | (values > 1)).any()):
+            return True
+        raise InvalidParameterError(
+            f"output: 'probability' needs to know whether the model's single output is a logit or a "
+            f"probability already; its final layer could not be identified ({self.describe()}), and its "
+            f"{values.shape[0]} value(s) on the first call all lie in [0, 1] (min {values.min():.4g}, max "
+            f"{values.max():.4g}), so it could be either. If it is a probability, pass output='raw' (it is "
+            "explained as it is); if it is a logit, end the model with a sigmoid, e.g. "
+            "torch.nn.Sequential(model, torch.nn.Sigmoid())"
+        )
+
+    def _differentiable(self, out: torch.Tensor) -> None:
+        """Refuse an output that has no gradient (detached, or integer)."""
+        if out.requires_grad:
+            return
+        why = (
+            f"is an integer tensor ({out.dtype})"
+            if not out.is_floating_point()
+            else "does not require grad (the forward pass detaches it, or computes it without autograd)"
+        )
+        raise ModelOutputError(
+            f"the output of the model ({self.describe()}) {why}, so it has no gradient with respect to X; "
+            "gradient methods need an output computed from X by differentiable torch operations"
+        )
 
     def _targets(self, target: Any, n: int, n_outputs: int) -> torch.Tensor:
         """``target`` (an int or one int per row) as an int64 tensor of ``n`` indices in ``[0, n_outputs)``."""
@@ -232,9 +398,17 @@ class TorchModel(BatchedModel):
                 for s in self._chunks(n, batch_size):
                     x = x_all[s].clone().requires_grad_(True)
                     out = self._forward(x)
+                    self._differentiable(out)
                     t = self._targets(target, n, out.shape[1])[s]
                     (g,) = torch.autograd.grad(self._selected(out, t), x, allow_unused=True)
-                    grads.append(torch.zeros_like(x) if g is None else g.detach())
+                    if g is None:
+                        raise ModelOutputError(
+                            f"X: the output of the model ({self.describe()}) does not depend on its input "
+                            "through differentiable operations (the input is converted to integers, e.g. for "
+                            "an nn.Embedding, or detached), so its input gradient is undefined; explain a "
+                            "layer (e.g. the embedding) with a layer method (layer_gradients, GradCam, ...)"
+                        )
+                    grads.append(g.detach())
         finally:
             for h in handles:
                 h.remove()
@@ -333,6 +507,7 @@ class TorchModel(BatchedModel):
             try:
                 with self._mode(), torch.enable_grad():
                     out = self._forward(x_all[s])
+                    self._differentiable(out)
                     if len(captured) != 1:
                         raise InvalidParameterError(
                             f"layer: {name!r} ran {len(captured)} times in one forward pass; "
