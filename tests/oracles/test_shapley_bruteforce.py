@@ -172,8 +172,8 @@ def test_exact_matches_brute_force_gradient_boosting_probabilities(breast_cancer
 def test_exact_matches_brute_force_gradient_boosting_log_odds(breast_cancer_gbc):
     model, bg, rows = breast_cancer_gbc
 
-    def log_odds(Z):
-        p = model.predict_proba(Z)
+    def log_odds(Z):  # a binary classifier's log-odds: one output, the positive class's
+        p = model.predict_proba(Z)[:, 1:]
         return np.log(p) - np.log1p(-p)
 
     exp = xk.ExactShapley(model, background=bg, output="log_odds").explain(rows)

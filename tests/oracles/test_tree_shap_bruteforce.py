@@ -228,7 +228,9 @@ def test_probability_output_rescales_margin_values_per_background_row(link: str)
     ens = TreeEnsemble(**{**base.__dict__, "transform": link, "_depths": None})
     X = random_rows(rng, 3, 4)
     bg = random_rows(rng, 5, 4)
-    exp = xk.TreeShap(ens, background=bg, output="probability").explain(X)
+    rescaled = "probability_rescaled" if link == "logistic" else "response_rescaled"
+    exp = xk.TreeShap(ens, background=bg, output=rescaled).explain(X)
+    assert exp.diagnostics["value_definition"]["rescaled"] is True
     if link == "logistic":
         sig = lambda m: 1 / (1 + np.exp(-m))
         slope_at = lambda m: sig(m) * (1 - sig(m))

@@ -92,7 +92,7 @@ def test_sklearn_interventional_matches_shap(sklearn_models, name: str) -> None:
 def test_sklearn_probability_output_matches_shap(sklearn_models) -> None:
     model, X = sklearn_models["gbc_binary"]
     rows, bg = X[:25], X[200:260]
-    exp = xk.TreeShap(model, background=bg, output="probability").explain(rows)
+    exp = xk.TreeShap(model, background=bg, output="probability_rescaled").explain(rows)  # shap's convention
     ref = _shap_values(
         shap.TreeExplainer(model, data=bg, feature_perturbation="interventional", model_output="probability"), rows
     )

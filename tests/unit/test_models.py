@@ -144,11 +144,11 @@ class TestSklearnClassifiers:
         clf = LogisticRegression().fit(X, y)
         m = adapt(clf, output="log_odds")
         out = m.predict(X)
-        assert out.shape == (len(X), 2)
-        np.testing.assert_allclose(out, _log_odds(clf.predict_proba(X)), rtol=1e-9, atol=1e-9)
+        # one output, the positive class's log-odds, named after it (as TreeShap's margin of a binary booster)
+        assert out.shape == (len(X), 1) and m.output_names == ["1"]
+        np.testing.assert_allclose(out, _log_odds(clf.predict_proba(X)[:, 1:]), rtol=1e-9, atol=1e-9)
         # for logistic regression the positive-class log-odds is the decision function
-        np.testing.assert_allclose(out[:, 1], clf.decision_function(X), rtol=1e-7, atol=1e-7)
-        np.testing.assert_allclose(out[:, 0], -clf.decision_function(X), rtol=1e-7, atol=1e-7)
+        np.testing.assert_allclose(out[:, 0], clf.decision_function(X), rtol=1e-7, atol=1e-7)
 
     def test_binary_raw_is_one_output_named_positive_class(self, binary_data):
         X, y = binary_data

@@ -103,25 +103,32 @@ def test_explain_routes_tree_models_to_tree_shap(data, forest, gbc) -> None:
     assert xk.explain(forest, X[:3]).params["algorithm"] == "path_dependent"
     exp = xk.explain(forest, X[:3], background=X[:20], n_samples=100)  # sampling parameters are ignored
     assert exp.method == "tree_shap" and exp.params["algorithm"] == "interventional"
-    # a boosted classifier on probabilities with few features: exact enumeration of the probability game
-    assert xk.explain(gbc, X[:3], background=X[:20]).method == "exact_shapley"
+    # a boosted classifier: its additive output, the log-odds, by default (as TreeShap(gbc))
+    default = xk.explain(gbc, X[:3], background=X[:20])
+    assert default.method == "tree_shap" and default.params["output"] == "log_odds"
+    # its probability: exact enumeration of the probability game, with a warning
+    with pytest.warns(xk.errors.XaikitWarning, match="not additive"):
+        assert xk.explain(gbc, X[:3], background=X[:20], output="probability").method == "exact_shapley"
     raw = xk.explain(gbc, X[:3], output="log_odds")
-    assert raw.method == "tree_shap" and raw.params["output"] == "raw"
+    assert raw.method == "tree_shap" and raw.params["output"] == "log_odds"
     # a forest's raw output is a probability: its log-odds go the model-agnostic way
     forest_clf = sklearn_ensemble.RandomForestClassifier(n_estimators=50, min_samples_leaf=40, random_state=0)
     forest_clf.fit(X, X[:, 0] + 0.5 * np.random.default_rng(3).normal(size=len(X)) > 0)
-    log_odds = xk.explain(forest_clf, X[:2], background=X[:20], output="log_odds")
+    with pytest.warns(xk.errors.XaikitWarning, match="not additive"):
+        log_odds = xk.explain(forest_clf, X[:2], background=X[:20], output="log_odds")
     assert log_odds.method == "exact_shapley" and log_odds.params["output"] == "log_odds"
     # with groups, the model-agnostic route
-    assert xk.explain(forest, X[:2], background=X[:20], groups={"ab": [0, 1]}).method == "exact_shapley"
+    with pytest.warns(xk.errors.XaikitWarning, match="groups"):
+        assert xk.explain(forest, X[:2], background=X[:20], groups={"ab": [0, 1]}).method == "exact_shapley"
 
 
-def test_probability_output_of_a_binary_classifier_has_both_classes(data, gbc) -> None:
+def test_rescaled_probability_output_of_a_binary_classifier_has_both_classes(data, gbc) -> None:
     X, _ = data
-    exp = xk.TreeShap(gbc, background=X[:30], output="probability").explain(X[:5])
+    exp = xk.TreeShap(gbc, background=X[:30], output="probability_rescaled").explain(X[:5])
     assert exp.output_names == ["False", "True"]
     np.testing.assert_allclose(exp.completeness(), gbc.predict_proba(X[:5]), atol=1e-10)
-    assert xk.TreeShap(gbc, background=X[:30], output="probability").explain(X[:5], target="True").shape == (5, 5, 1)
+    explainer = xk.TreeShap(gbc, background=X[:30], output="probability_rescaled")
+    assert explainer.explain(X[:5], target="True").shape == (5, 5, 1)
 
 
 def test_bad_input(data, forest, gbc) -> None:
@@ -131,7 +138,9 @@ def test_bad_input(data, forest, gbc) -> None:
     with assert_raises_naming("X"):
         xk.TreeShap(forest).explain(np.array([[np.inf, 0, 0, 0, 0]]))
     with assert_raises_naming("output"):
-        xk.TreeShap(gbc, output="probability")
+        xk.TreeShap(gbc, output="probability_rescaled")  # needs a background
+    with assert_raises_naming("output", "log_odds", "probability_rescaled", "xk.explain"):
+        xk.TreeShap(gbc, background=X[:5], output="probability")  # not the probability game: refused
     with assert_raises_naming("output"):
         xk.TreeShap(forest, output="margin")
     with assert_raises_naming("background"):

@@ -332,14 +332,26 @@ def test_hist_gradient_boosting_classifier_with_categories(n_classes: int) -> No
     _check_structure(ens, "sklearn.ensemble.HistGradientBoostingClassifier")
 
 
-def test_hist_gradient_boosting_pandas_categories_are_unsupported() -> None:
+def test_hist_gradient_boosting_pandas_categories_are_read_by_position() -> None:
+    """Fitted on a DataFrame with a ``category`` column second (the model's preprocessor moves it first):
+    the ensemble reads the input columns in order, a category as its position in the training categories,
+    and predicts as the model does, unseen categories and NaN included."""
     pd = pytest.importorskip("pandas")
+    from xaikit.models._trees_sklearn import training_categories
+
     X, y = _categorical_data(4, np.arange(4), n=120)
-    frame = pd.DataFrame({"x": X[:, 0], "c": pd.Categorical(np.where(np.isnan(X[:, 1]), "na", X[:, 1].astype(str)))})
+    labels = np.where(np.isnan(X[:, 1]), None, np.array(["d", "b", "a", "c"])[np.nan_to_num(X[:, 1]).astype(int)])
+    frame = pd.DataFrame({"x": X[:, 0], "c": pd.Categorical(labels)})
     model = ensemble.HistGradientBoostingRegressor(max_iter=3, categorical_features="from_dtype").fit(frame, y)
-    with pytest.raises(UnsupportedModelError, match="model") as info:
-        from_sklearn(model)
-    assert "categorical_features=[" in str(info.value)
+    cats = training_categories(model)
+    assert cats == [["a", "b", "c", "d"]]
+    test = pd.DataFrame({"x": X[:12, 0], "c": pd.Categorical(list("abcdz") + [None] + list("dcbaab"))})
+    codes = test["c"].cat.set_categories(cats[0]).cat.codes.to_numpy().astype(float)
+    codes[codes < 0] = np.nan  # unseen ("z") and missing: NaN, as the model's encoder does
+    ens = from_sklearn(model)
+    np.testing.assert_allclose(ens.predict_raw(np.column_stack([test["x"], codes]))[:, 0], model.predict(test),
+                               rtol=0, atol=1e-12)
+    assert training_categories(ensemble.HistGradientBoostingRegressor(max_iter=2).fit(X[:, :1], y)) is None
 
 
 def test_hist_gradient_boosting_negative_training_categories_are_unsupported() -> None:

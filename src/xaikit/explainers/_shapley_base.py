@@ -13,6 +13,7 @@ from xaikit._validation import RandomState, check_float, check_int, check_random
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers._games import Game, ReferenceGames
 from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
+from xaikit.explainers.value_definition import value_definition
 from xaikit.explanation import Attribution
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.maskers.value_function import ValueFunction
@@ -229,6 +230,10 @@ class ShapleyExplainer(Explainer):
             "runtime_s": time.perf_counter() - start,
             "seed": int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None,
             "n_background": int(masker.n_background),
+            "value_definition": value_definition(
+                output=self.model.output, value_function="interventional",
+                background_rows=int(masker.n_background), estimate="exact" if all(r.exact for r in results) else "sampled",
+            ),
         }
         return Attribution(
             values=values,

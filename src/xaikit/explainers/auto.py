@@ -37,32 +37,140 @@ def choose_method(n_players: int, n_samples: int | None = None) -> str:
 _SAMPLING_PARAMS = ("n_samples", "tol", "batch_size")
 
 
-def _tree_route(model: Any, params: dict[str, Any]) -> tuple[Any, str] | None:
-    """The parsed ensemble and ``"raw"`` or ``"probability"`` when TreeShap should explain ``model``.
+def _tree_route(model: Any, params: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``(output, None)`` when TreeShap explains ``model`` (the output it explains), or ``(None, reason)``
+    when a tree model goes the model-agnostic way (``reason`` says why), or ``(None, None)`` for a
+    model that is not a tree model.
 
-    TreeShap is exact for the margin and for models whose margin already is the response
-    (forests of classification trees, regressors). For a logistic or exp link on the probability
-    scale it rescales margin values, so exact enumeration is preferred while it is affordable.
+    TreeShap is exact for a tree model's additive output (its margin): the log-odds of a boosted
+    classifier, the probabilities of a forest, the response of a regressor. Other outputs of a
+    tree model (the probability of a boosted classifier, the log-odds of a forest) are not additive
+    over the trees and go to the model-agnostic estimators.
     """
     from xaikit.errors import UnsupportedModelError
+    from xaikit.explainers.tree_shap import resolve_output
     from xaikit.models.trees import tree_ensemble
 
-    if params.get("masker") is not None or params.get("groups") is not None:
-        return None
     try:
         ens = tree_ensemble(model)
-    except (UnsupportedModelError, InvalidParameterError):
-        return None
+    except UnsupportedModelError as exc:
+        return None, (f"TreeShap cannot parse this model ({str(exc).removeprefix('model: ')})"
+                      if _is_tree_type(model) else None)
+    except InvalidParameterError:  # e.g. not fitted: the model adapter says so
+        return None, None
+    if params.get("masker") is not None or params.get("groups") is not None:
+        return None, "TreeShap explains single features; masker= or groups= needs a model-agnostic method"
     output = params.get("output", "auto")
-    if output == "log_odds":  # the margin is the log-odds only for a logistic link
-        return (ens, "raw") if ens.transform == "logistic" else None
-    if ens.transform == "identity" or output == "raw":
-        return ens, "raw"
-    if output not in ("auto", "probability") or ens.transform == "softmax" or params.get("background") is None:
+    algorithm = "path_dependent" if params.get("background") is None else "interventional"
+    if output == "raw" and ens.transform == "exp":
+        return None, ("the model's raw output (its response) is not additive over its trees (exp link); "
+                      "TreeShap is exact for its log: output='auto'")
+    if output == "raw" and getattr(model, "loss", None) == "exponential":
+        return None, ("decision_function of loss='exponential' is half the log-odds; TreeShap is exact for "
+                      "the log-odds: output='log_odds'")
+    try:
+        return resolve_output(output, ens, model, algorithm), None
+    except InvalidParameterError:
+        reason = _not_additive(output, ens.transform, model)
+        if reason is None:
+            raise
+        return None, reason
+
+
+def _not_additive(output: str, link: str, model: Any) -> str | None:
+    """Why ``output`` of a tree model is not additive over its trees (None: not an output it has)."""
+    forest = link == "identity" and getattr(model, "classes_", None) is not None
+    if output == "probability" and link == "logistic":
+        return ("the probability of a boosted classifier is not additive over its trees (TreeShap is exact for "
+                "its log-odds: output='log_odds', the default)")
+    if output == "probability" and link == "softmax":
+        return ("the class probabilities of a multi-class booster are not additive over its trees (TreeShap is "
+                "exact for its per-class margins: output='auto')")
+    if output == "log_odds" and forest:
+        return ("the log-odds of a forest of classification trees are not additive over its trees (TreeShap is "
+                "exact for its probabilities: output='auto')")
+    if output == "log_odds" and link == "softmax":
+        return ("the per-class log-odds of a multi-class booster are not its margins (TreeShap is exact for the "
+                "margins: output='auto')")
+    return None
+
+
+def _is_tree_type(model: Any) -> bool:
+    """Whether ``model`` is of a tree model type (XGBoost, LightGBM, or a scikit-learn tree model)."""
+    root = type(model).__module__.split(".")[0]
+    if root in ("xgboost", "lightgbm"):
+        return True
+    if root == "sklearn":
+        from xaikit.models._trees_sklearn import is_tree_type
+
+        return is_tree_type(model)
+    return False
+
+
+def _n_rows(X: Any) -> int | None:
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) >= 1:
+        return int(shape[0])
+    try:
+        return len(X)
+    except TypeError:
         return None
-    if 2**ens.n_features - 2 <= (params.get("n_samples") or 2 * ens.n_features + 2048):
-        return None  # exact enumeration of the probability game is affordable
-    return ens, "probability"
+
+
+def _warn_fallback(reason: str, method: str, explainer: Any, X: Any, n_samples: int | None) -> None:
+    """Warn that a tree model goes the model-agnostic way: why, how and what it costs."""
+    import warnings
+
+    from xaikit.errors import ApproximationWarning, XaikitWarning
+
+    k = explainer.masker.n_groups
+    m = int(explainer.masker.n_background)
+    n = _n_rows(X)
+    exact = method == "exact_shapley"
+    coalitions = 2**k - 2 if exact else (n_samples if n_samples is not None else explainer._default_n_samples(k))
+    rows = "?" if n is None else f"{n:,}"
+    total = "" if n is None else f"about {n * coalitions * m:,} model rows: "
+    how = ("exact enumeration" if exact else
+           "sampled estimates with standard errors (pass n_samples= to trade accuracy for time)")
+    warnings.warn(
+        f"model: {reason}; explaining it with {method} instead of TreeShap ({how}); expected cost {total}"
+        f"{rows} rows x {coalitions:,} coalitions x {m:,} background rows",
+        ApproximationWarning if not exact else XaikitWarning,
+        stacklevel=3,
+    )
+
+
+def _check_widths(model: Any, X: Any, background: Any) -> None:
+    """``X`` and ``background`` against the number of columns the model was fitted on (both named
+    when both are wrong: they then agree with each other)."""
+    problems = []
+    for name, value in (("X", X), ("background", background)):
+        if value is None:
+            continue
+        try:
+            model.check_width(value, name)
+        except InvalidParameterError as exc:
+            problems.append(str(exc))
+    if len(problems) == 2:
+        raise InvalidParameterError(f"{problems[0]}; {problems[1]}")
+    if problems:
+        raise InvalidParameterError(problems[0])
+
+
+def _probe(model: Any, masker: Any, X: Any) -> None:
+    """Predict the rows of ``X`` and the background once, as the explainer will, so that a model's own
+    exception names the rows of the argument it came from (rows with NaN are left to the explainer,
+    which says when the model cannot take missing values)."""
+    import numpy as np
+
+    from xaikit.models.base import evaluating
+
+    as_frame = masker.is_frame or model.wants_frame
+    Z, encoded = masker.encode(X, "X")
+    for name, rows in (("X", Z), ("background", encoded.data)):
+        if rows.shape[0] and not np.isnan(rows).any():
+            with evaluating(name):
+                model.predict(encoded.decode(rows, as_frame=as_frame))
 
 
 def _split(cls: type, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -87,9 +195,13 @@ def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> An
         ``"auto"`` or a registered method (``"exact_shapley"``, ``"kernel_shap"``,
         ``"leverage_shap"``, ``"permutation_shap"``, ``"tree_shap"``...). ``"auto"`` uses
         :class:`TreeShap` for tree ensembles of scikit-learn, XGBoost and LightGBM (interventional
-        with a background, path-dependent without), except for a probability output of a
-        boosted classifier with few features, which is enumerated exactly; for other models it
-        enumerates exactly when the budget allows, else uses the most accurate sampled estimator.
+        with a background, path-dependent without) on their additive output: by default the
+        log-odds of boosted classifiers, the probabilities of forests, the response of regressors,
+        as ``TreeShap(model)``. Other outputs of a tree model (``output="probability"`` of a
+        boosted classifier) and other models: exact enumeration when the ``2**d - 2`` coalitions
+        fit the budget, else the most accurate sampled estimator; a tree model sent that way gets a
+        warning with the reason and the cost. ``diagnostics["value_definition"]`` says which game
+        the values belong to, whatever the route.
     **params
         Constructor parameters (``background``, ``output``, ``groups``...) and ``explain``
         parameters (``n_samples``, ``tol``, ``random_state``, ``executor``...).
@@ -103,18 +215,21 @@ def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> An
     """
     import xaikit.explainers  # noqa: F401  (fills the registry)
 
-    route = _tree_route(model, params) if method == "auto" else None
-    if route is not None:
-        params["output"] = route[1]
-        method = "tree_shap"
-        for name in _SAMPLING_PARAMS:
-            params.pop(name, None)
-    elif method == "auto":
+    fallback: str | None = None
+    if method == "auto":
+        tree_output, fallback = _tree_route(model, params)
+        if tree_output is not None:
+            params["output"] = tree_output
+            method = "tree_shap"
+            for name in _SAMPLING_PARAMS:
+                params.pop(name, None)
+    if method == "auto":
         # build the masker once, here, and hand it to the explainer chosen
         from xaikit.explainers._shapley_base import make_masker
         from xaikit.models import adapt
 
         model = adapt(model, output=params.pop("output", "auto"))
+        _check_widths(model, X, params.get("background"))
         params["masker"] = make_masker(
             model,
             background=params.pop("background", None),
@@ -122,6 +237,7 @@ def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> An
             feature_names=params.pop("feature_names", None),
             groups=params.pop("groups", None),
         )
+        _probe(model, params["masker"], X)
         method = choose_method(params["masker"].n_groups, params.get("n_samples"))
         if method == "exact_shapley":
             params.pop("n_samples", None)
@@ -129,4 +245,7 @@ def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> An
         get_explainer_class(method)  # raises with the list of methods
     cls = get_explainer_class(method)
     init_params, call_params = _split(cls, params)
-    return cls(model, **init_params).explain(X, **call_params)
+    explainer = cls(model, **init_params)
+    if fallback is not None:
+        _warn_fallback(fallback, method, explainer, X, call_params.get("n_samples"))
+    return explainer.explain(X, **call_params)

@@ -10,13 +10,18 @@
 * **Interaction values** (path-dependent): the Shapley interaction index split evenly between
   ``(i, j)`` and ``(j, i)``, main effects on the diagonal; rows sum to the SHAP values.
 
-``output="raw"`` explains the ensemble's margin (log-odds for logistic boosting). With a background,
-``output="probability"`` explains the response scale (logistic / exp link): per background row, the
-margin values are scaled so that they sum to the change in the response (the rescaling used by
-shap's interventional TreeExplainer). This is exact Shapley for the margin and efficient for the
-response, but not the Shapley value of the response game, whose exact computation grows
-exponentially with the features where a row and a background row part ways; for that, use
-:class:`~xaikit.ExactShapley` or a sampled estimator on the model.
+Outputs. TreeSHAP is exact for the ensemble's *additive* output, its margin (a sum over trees), and
+``output="auto"`` explains it: the log-odds of a boosted classifier (logistic link), the class
+probabilities of a forest of classification trees, the response of a regressor (its log for an
+exp link, ``"log_response"``), the per-class margins of a multi-class booster.
+``output="probability"`` is the Shapley value of the probability game only where the margin is the
+probability (forests); for a boosted classifier the probability is not additive over trees and
+TreeShap refuses it: use ``xk.explain(model, X, background=..., output="probability")`` (exact
+enumeration or a sampled estimator on the model). With a background, ``"probability_rescaled"``
+(logistic link) and ``"response_rescaled"`` (exp link) give shap's convention: per background row,
+the margin values scaled to add up to the change in the response. Those are efficient on the
+response scale but not the Shapley values of any game on it. Each result records which game it
+holds in ``diagnostics["value_definition"]``.
 """
 
 from __future__ import annotations
@@ -35,13 +40,16 @@ from xaikit.errors import InvalidParameterError
 from xaikit.execution import Shared, chunk_indices, get_executor
 from xaikit.explainers import _tree_shap_kernels as kernels
 from xaikit.explainers.base import Explainer, output_names, select_outputs
+from xaikit.explainers.value_definition import value_definition
 from xaikit.explanation import Attribution, Interaction
 from xaikit.models.trees import TreeEnsemble, apply_transform, tree_ensemble
 
 __all__ = ["TreeShap"]
 
 _ALGORITHMS = ("auto", "path_dependent", "interventional")
-_OUTPUTS = ("raw", "probability")
+_OUTPUTS = ("auto", "raw", "log_odds", "log_response", "probability", "probability_rescaled", "response_rescaled")
+#: Rescaled outputs and the link each needs.
+_RESCALED = {"probability_rescaled": "logistic", "response_rescaled": "exp"}
 _TRANSFORM_KIND = {"identity": 0, "logistic": 1, "exp": 2}
 
 
@@ -63,9 +71,86 @@ def _model_feature_names(model: Any, d: int) -> list[str] | None:
     return None
 
 
+def _is_forest_classifier(model: Any, ens: TreeEnsemble) -> bool:
+    """Whether the ensemble's margin is the class probabilities (identity link, one output per class)."""
+    classes = getattr(model, "classes_", None)
+    return ens.transform == "identity" and classes is not None and len(classes) == ens.n_outputs
+
+
+def resolve_output(output: str, ens: TreeEnsemble, model: Any, algorithm: str) -> str:
+    """The output TreeShap explains for ``output`` (``"auto"``: the additive one), or an error naming
+    ``output`` when TreeShap cannot give the Shapley values of that game exactly.
+
+    >>> from xaikit.models.trees import TreeEnsemble
+    >>> stump = TreeEnsemble.from_arrays(roots=[0], left=[1, -1, -1], right=[2, -1, -1], feature=[0, -1, -1],
+    ...                                  threshold=[0.5, 0, 0], value=[[0.0], [-1.0], [2.0]],
+    ...                                  cover=[2.0, 1.0, 1.0], n_features=1, transform="logistic")
+    >>> resolve_output("auto", stump, stump, "path_dependent")
+    'log_odds'
+    """
+    link = ens.transform
+    forest = _is_forest_classifier(model, ens)
+    if output in ("auto", "raw", "log_response") and link == "exp":
+        return "log_response"  # the margin of an exp link: the log of the response, not the response
+    if output == "log_response":
+        raise InvalidParameterError(f"output: 'log_response' is the margin of an exp link; the model's link is "
+                                    f"{link!r}; use output='auto'")
+    if output == "auto":
+        return "log_odds" if link == "logistic" else "probability" if forest else "raw"
+    if output == "log_odds":
+        if link == "logistic":
+            return output
+        if forest:
+            raise InvalidParameterError(
+                "output: the log-odds of a forest of classification trees are not additive over its trees "
+                "(its raw output is the probability), got output='log_odds'; use output='probability' (exact) "
+                "or xk.explain(model, X, background=..., output='log_odds')"
+            )
+        raise InvalidParameterError(
+            f"output: 'log_odds' is the margin of a logistic link; the model's link is {link!r}; use output='raw'"
+        )
+    if output == "probability":
+        if forest:
+            return output
+        if link == "logistic":
+            raise InvalidParameterError(
+                "output: the probability of a boosted classifier is not additive over its trees, so TreeShap "
+                "cannot give its Shapley values exactly, got output='probability'; use output='log_odds' (exact, "
+                "the margin), output='probability_rescaled' (log-odds values rescaled per background row, "
+                "shap's convention), or xk.explain(model, X, background=..., output='probability') "
+                "(the Shapley values of the probability, by enumeration or sampling)"
+            )
+        if link == "softmax":
+            raise InvalidParameterError(
+                "output: the class probabilities of a multi-class booster (softmax link) are not additive over "
+                "its trees, got output='probability'; use output='raw' (exact per-class margins) or "
+                "xk.explain(model, X, background=..., output='probability')"
+            )
+        raise InvalidParameterError(
+            f"output: 'probability' needs a classifier, but the model ({ens.library or 'TreeEnsemble'}, "
+            f"{link!r} link) is a regressor or has no classes; its outputs are not probabilities; use output='raw'"
+        )
+    if output in _RESCALED:
+        if link != _RESCALED[output]:
+            raise InvalidParameterError(
+                f"output: {output!r} rescales the margin of a {_RESCALED[output]} link, but the model's link is "
+                f"{link!r}; use output='auto'"
+            )
+        if algorithm != "interventional":
+            raise InvalidParameterError(
+                f"output: {output!r} needs the interventional algorithm (pass background=); the path-dependent "
+                f"algorithm explains the margin, got output={output!r}"
+            )
+    return output
+
+
 def _training_categories(model: Any) -> list[list[Any]] | None:
-    """The category lists of the pandas ``category`` columns a LightGBM or XGBoost model was trained
-    on, in column order, or None when the model recorded none."""
+    """The category lists of the pandas ``category`` columns a LightGBM, XGBoost or scikit-learn
+    HistGradientBoosting model was trained on, in column order, or None when the model recorded none."""
+    if type(model).__module__.startswith("sklearn."):
+        from xaikit.models._trees_sklearn import training_categories
+
+        return training_categories(model)
     booster = getattr(model, "booster_", None) or model
     cats = getattr(booster, "pandas_categorical", None)  # LightGBM
     if cats:
@@ -265,10 +350,14 @@ class TreeShap(Explainer):
     model : fitted tree model or TreeEnsemble
     background : array-like (m, d), optional
         Reference rows. Given: interventional values over them; not given: path-dependent values.
-    output : {"raw", "probability"}
-        ``"raw"``: the margin (for forests of classification trees, already the probability).
-        ``"probability"``: the response scale; needs a background (see the module docstring).
-        A binary classifier then has two outputs, one per class, as its ``predict_proba``.
+    output : {"auto", "raw", "log_odds", "log_response", "probability", "probability_rescaled", "response_rescaled"}
+        ``"auto"``: the additive output (log-odds of boosted classifiers, probabilities of forests,
+        the response of regressors, its log for an exp link). ``"raw"``: the margin.
+        ``"probability"``: forests of classification trees only (refused for boosted classifiers,
+        see the module docstring).
+        ``"probability_rescaled"`` / ``"response_rescaled"``: shap's per-background-row rescaling of
+        the margin values (logistic / exp link, with a background); a binary classifier then has two
+        outputs, one per class, as its ``predict_proba``.
     feature_names : list of str, optional
         Default: the names the model was fitted with, or ``x0, x1, ...``.
     algorithm : {"auto", "path_dependent", "interventional"}
@@ -298,13 +387,13 @@ class TreeShap(Explainer):
         /,
         *,
         background: Any = None,
-        output: str = "raw",
+        output: str = "auto",
         feature_names: Sequence[str] | None = None,
         algorithm: str = "auto",
     ) -> None:
         self.ensemble = tree_ensemble(model)
         self._categories = _training_categories(model)
-        self.output = check_choice(output, "output", _OUTPUTS)
+        check_choice(output, "output", _OUTPUTS)
         algorithm = check_choice(algorithm, "algorithm", _ALGORITHMS)
         if algorithm == "auto":
             algorithm = "path_dependent" if background is None else "interventional"
@@ -320,18 +409,8 @@ class TreeShap(Explainer):
             )
         self.algorithm = algorithm
         ens = self.ensemble
-        if self.output == "probability" and ens.transform != "identity":
-            if algorithm == "path_dependent":
-                raise InvalidParameterError(
-                    "output: 'probability' needs the interventional algorithm (pass background=); "
-                    "the path-dependent algorithm explains the raw margin, got output='probability'"
-                )
-            if ens.transform not in _TRANSFORM_KIND:
-                raise InvalidParameterError(
-                    f"output: 'probability' is supported for logistic and exp links, the model's link is "
-                    f"{ens.transform!r} (multi-class softmax couples the outputs); use output='raw' or a "
-                    "model-agnostic explainer such as ExactShapley"
-                )
+        #: The output explained (``"auto"`` resolved): see the module docstring.
+        self.output = resolve_output(output, ens, model, algorithm)
         names = list(feature_names) if feature_names is not None else _model_feature_names(model, ens.n_features)
         if names is not None and len(names) != ens.n_features:
             raise InvalidParameterError(
@@ -341,10 +420,7 @@ class TreeShap(Explainer):
         # a binary classifier on the probability scale has both classes as outputs, as predict_proba
         classes = getattr(model, "classes_", None)
         self._two_classes: list[str] | None = None
-        if (
-            self.output == "probability" and ens.transform == "logistic" and ens.n_outputs == 1
-            and classes is not None and len(classes) == 2
-        ):
+        if self.output == "probability_rescaled" and ens.n_outputs == 1 and classes is not None and len(classes) == 2:
             self._two_classes = [str(c) for c in classes]
         self.background: np.ndarray | None = None
         if background is not None:
@@ -420,6 +496,11 @@ class TreeShap(Explainer):
             diagnostics=diagnostics, provenance=self._provenance(),
         )
 
+    def _value_definition(self) -> dict[str, Any]:
+        m = None if self.background is None else int(self.background.shape[0])
+        return value_definition(output=self.output, value_function=self.algorithm, background_rows=m,
+                                estimate="exact")
+
     def _provenance(self) -> dict[str, Any]:
         from xaikit import __version__
 
@@ -470,7 +551,7 @@ class TreeShap(Explainer):
         Xp = self._prepare(X, "X")
         out_idx, out_names = self._outputs(target)
         ens = self.ensemble
-        prob = self.output == "probability" and ens.transform != "identity"
+        prob = self.output in _RESCALED
         if self.algorithm == "path_dependent":
             values, raw_x = self._run(Xp, "path_dependent", executor)
             base = np.repeat(ens.expected_value()[None, :], Xp.shape[0], axis=0)
@@ -501,6 +582,7 @@ class TreeShap(Explainer):
             "n_model_calls": np.zeros(n, dtype=np.int64),
             "exact": True,
             "runtime_s": time.perf_counter() - start,
+            "value_definition": self._value_definition(),
         }
         return self._result(Attribution, values, base, Xp, out_names, diagnostics)
 
@@ -531,7 +613,8 @@ class TreeShap(Explainer):
         n = Xp.shape[0]
         base = np.repeat(ens.expected_value()[None, out_idx], n, axis=0)
         gap = values.sum(axis=(1, 2)) - (raw_x[:, out_idx] - base)
-        diagnostics = {"completeness_gap": gap, "exact": True, "runtime_s": time.perf_counter() - start}
+        diagnostics = {"completeness_gap": gap, "exact": True, "runtime_s": time.perf_counter() - start,
+                       "value_definition": self._value_definition()}
         return self._result(Interaction, values, base, Xp, out_names, diagnostics)
 
     def __repr__(self) -> str:

@@ -131,7 +131,8 @@ def _unwrap(model: Any, lgb: Any) -> Any:
             return model.booster_
         except Exception as exc:  # LGBMNotFittedError
             raise InvalidParameterError(
-                f"model: expected a fitted {type(model).__name__}, got one that is not fitted"
+                f"model: expected a fitted {type(model).__name__}, got an unfitted one: it is not fitted; "
+                "call fit first"
             ) from exc
     raise UnsupportedModelError(
         f"model: expected a lightgbm.Booster or a LightGBM scikit-learn estimator, got {type(model).__name__}"

@@ -20,6 +20,10 @@ Supported (single-output) models and their raw output (``TreeEnsemble.predict_ra
   training goes to the side its code was assigned to; NaN, a negative, non-integral or unseen value
   goes where missing values go. The parser rewrites each categorical split on the raw values (and
   swaps the children where missing values go left) so that this holds with ``cat_invalid_missing``.
+  Fitted on pandas ``category`` columns (``categorical_features="from_dtype"``), the model's
+  preprocessor moves the categorical columns first; the parser maps every split back to the input
+  column, and a categorical value is its position in the training categories
+  (:func:`training_categories`; TreeShap converts ``category`` columns of a DataFrame to them).
 * ``IsolationForest``: the average path length ``E[h(x)]`` over the trees (leaf depth plus the
   average-path-length correction of the leaf's training sample count); ``score_samples`` is
   ``-2 ** (-E[h(x)] / c(max_samples))``, a monotone function of it.
@@ -47,7 +51,7 @@ import numpy as np
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.models.trees import TreeEnsemble
 
-__all__ = ["from_sklearn"]
+__all__ = ["from_sklearn", "is_tree_type", "training_categories"]
 
 #: Largest raw category value a HistGradientBoosting categorical split may use (bitset size bound).
 MAX_CATEGORY = 2**20
@@ -105,6 +109,12 @@ def from_sklearn(model: Any) -> TreeEnsemble:
     return parser(model, library)
 
 
+def is_tree_type(model: Any) -> bool:
+    """Whether ``model`` is of a scikit-learn tree model type the parser knows (fitted or not, supported
+    in every detail or not)."""
+    return type(model) in _parsers()
+
+
 def _check_fitted(model: Any, library: str) -> None:
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted
@@ -113,7 +123,7 @@ def _check_fitted(model: Any, library: str) -> None:
         check_is_fitted(model)
     except NotFittedError:
         raise InvalidParameterError(
-            f"model: expected a fitted {library}, got an unfitted one; call fit(X, y) before explaining it"
+            f"model: expected a fitted {library}, got an unfitted one: it is not fitted; call fit first"
         ) from None
 
 
@@ -273,13 +283,7 @@ def _hgb_columns(model: Any, library: str) -> tuple[np.ndarray, dict[int, np.nda
     pre = model._preprocessor
     if pre is None:
         return np.arange(n_features), {}
-    cf = model.categorical_features
-    if isinstance(cf, str) and cf == "from_dtype":
-        raise UnsupportedModelError(
-            f"model: expected a {library} with categorical features given as indices or a boolean mask on "
-            "numeric input, got one fitted on pandas categorical dtypes (categorical_features='from_dtype'); "
-            "ordinal-encode the categories as 0..k-1, fit with categorical_features=[...] and pass numeric input"
-        )
+    by_position = _categories_by_position(model)
     columns = np.full(n_features, -1, dtype=np.int64)
     categories: dict[int, np.ndarray] = {}
     for name, transformer, selected in pre.transformers_:
@@ -295,11 +299,50 @@ def _hgb_columns(model: Any, library: str) -> tuple[np.ndarray, dict[int, np.nda
         columns[out] = orig
         if name == "encoder":
             for col, cats in zip(out, transformer.categories_, strict=True):
-                categories[int(col)] = _integer_categories(np.asarray(cats), int(columns[col]), library)
+                if by_position:  # the input holds positions in the training categories (see training_categories)
+                    categories[int(col)] = np.arange(len(_known(cats)), dtype=np.int64)
+                else:
+                    categories[int(col)] = _integer_categories(np.asarray(cats), int(columns[col]), library)
     if np.any(columns < 0):
         raise UnsupportedModelError(f"model: expected every {library} feature to come from one input column, got "
                                     f"an unmapped column layout {columns.tolist()}")
     return columns, categories
+
+
+def _categories_by_position(model: Any) -> bool:
+    """Whether a HistGradientBoosting model's categorical columns are read as positions in its training
+    categories: those fitted on pandas ``category`` columns (``categorical_features="from_dtype"``)."""
+    cf = getattr(model, "categorical_features", None)
+    return isinstance(cf, str) and cf == "from_dtype" and getattr(model, "_preprocessor", None) is not None
+
+
+def _known(cats: Any) -> list[Any]:
+    """Training categories of one column without the missing-value category (NaN or None, always last)."""
+    out = list(np.asarray(cats, dtype=object).tolist())
+    while out and (out[-1] is None or (isinstance(out[-1], float) and np.isnan(out[-1]))):
+        out.pop()
+    return out
+
+
+def training_categories(model: Any) -> list[list[Any]] | None:
+    """The categories of each pandas ``category`` column, in column order, of a HistGradientBoosting model
+    fitted with ``categorical_features="from_dtype"`` (None for any other model).
+
+    Such a model's internal preprocessor puts the categorical columns first and ordinal-encodes them by
+    their position in these lists; the parsed ensemble reads its input columns in the model's own order
+    with each categorical value given as that position (NaN or an unseen category: missing).
+
+    >>> import pandas as pd
+    >>> from sklearn.ensemble import HistGradientBoostingRegressor
+    >>> frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0] * 5, "c": pd.Categorical(list("abba") * 5)})
+    >>> model = HistGradientBoostingRegressor(max_iter=2).fit(frame, frame["x"])
+    >>> training_categories(model)
+    [['a', 'b']]
+    """
+    if not _categories_by_position(model):
+        return None
+    encoder = model._preprocessor.named_transformers_["encoder"]
+    return [_known(c) for c in encoder.categories_] or None
 
 
 def _integer_categories(cats: np.ndarray, column: int, library: str) -> np.ndarray:

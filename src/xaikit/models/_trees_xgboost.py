@@ -182,7 +182,8 @@ def _unwrap(model: Any, xgb: Any) -> tuple[Any, int | None, Any]:
             booster = model.get_booster()
         except Exception as exc:  # sklearn's NotFittedError or xgboost's own error
             raise InvalidParameterError(
-                f"model: expected a fitted {type(model).__name__}, got one that is not fitted"
+                f"model: expected a fitted {type(model).__name__}, got an unfitted one: it is not fitted; "
+                "call fit first"
             ) from exc
         try:
             best = int(model.best_iteration)

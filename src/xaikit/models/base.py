@@ -8,14 +8,56 @@ estimators, pipelines and plain functions into that shape, deciding once which r
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from xaikit._validation import check_int, describe
-from xaikit.errors import InvalidParameterError, ModelOutputError
+from xaikit.errors import InvalidParameterError, ModelOutputError, XaikitError
 
-__all__ = ["Model", "AdaptedModel", "BatchedModel", "OUTPUTS", "check_model_output"]
+__all__ = ["OUTPUTS", "AdaptedModel", "BatchedModel", "Model", "check_model_output", "evaluating"]
+
+_CONTEXT = threading.local()
+
+
+@contextmanager
+def evaluating(what: str) -> Iterator[None]:
+    """Say, for the errors of the model calls made inside, which rows the model is predicting.
+
+    ``what`` names them as the user knows them: ``"X"``, ``"background"``, ``"masked copies of
+    row 3 of X"``. A model's own exception is then reported as coming from them (per thread).
+
+    >>> from xaikit.models import adapt
+    >>> def broken(X):
+    ...     raise KeyError("no")
+    >>> with evaluating("masked copies of row 3 of X"):
+    ...     adapt(broken).predict(np.zeros((2, 1)))
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.ModelOutputError: the model (broken) raised KeyError while predicting masked copies of row 3 of X (2 rows; first failing: row 0): 'no'
+    """
+    stack = getattr(_CONTEXT, "stack", None)
+    if stack is None:
+        stack = _CONTEXT.stack = []
+    stack.append(what)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def _current_context() -> str | None:
+    stack = getattr(_CONTEXT, "stack", None)
+    return stack[-1] if stack else None
+
+
+def _take_rows(X: Any, start: int, stop: int) -> Any:
+    iloc = getattr(X, "iloc", None)
+    return iloc[start:stop] if iloc is not None else X[start:stop]
+
 
 #: The responses a model can be explained on.
 OUTPUTS = ("auto", "probability", "log_odds", "raw")
@@ -100,6 +142,8 @@ class AdaptedModel:
     feature_names_in: list[str] | None = None
     #: Whether the wrapped model wants a pandas DataFrame as input.
     wants_frame: bool = False
+    #: Number of input columns the wrapped model was fitted on (None when unknown).
+    n_features_in: int | None = None
 
     def __init__(self) -> None:
         self._output_names: list[str] | None = None
@@ -108,10 +152,80 @@ class AdaptedModel:
     def _predict(self, X: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def check_width(self, X: Any, name: str) -> None:
+        """Raise :class:`InvalidParameterError` naming ``name`` when ``X`` is 2-D with another number of
+        columns than the model was fitted on (nothing is checked when that number is unknown).
+
+        >>> m = AdaptedModel(); m.n_features_in = 4
+        >>> m.check_width(np.zeros((2, 3)), "background")
+        Traceback (most recent call last):
+        ...
+        xaikit.errors.InvalidParameterError: background: expected 4 columns (the model was fitted on 4 features), got 3
+        """
+        shape = getattr(X, "shape", None)
+        if self.n_features_in is None or shape is None or len(shape) != 2 or shape[1] == self.n_features_in:
+            return
+        raise InvalidParameterError(
+            f"{name}: expected {self.n_features_in} columns (the model was fitted on {self.n_features_in} "
+            f"features), got {shape[1]}"
+        )
+
+    def _failing_row(self, X: Any, n: int) -> int | None:
+        """The first row of ``X`` that fails alone (bisecting, about ``2 log2(n)`` calls), None when the
+        halves of a failing part both pass."""
+        lo, hi = 0, n
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._fails(_take_rows(X, lo, mid)):
+                hi = mid
+            elif self._fails(_take_rows(X, mid, hi)):
+                lo = mid
+            else:
+                return None
+        return lo
+
+    def _fails(self, X: Any) -> bool:
+        try:
+            self._predict(X)
+        except Exception:  # noqa: BLE001 - any failure locates the row
+            return True
+        return False
+
+    def _model_error(self, exc: Exception, X: Any, n: int, offset: int) -> ModelOutputError:
+        """``exc`` (the model's own exception) as a ModelOutputError naming the rows it came from."""
+        context = _current_context()
+        row = self._failing_row(X, n) if n > 1 else 0
+        count = f"{n} row{'s' if n != 1 else ''}"
+        if row is None:
+            detail = f"{count} at positions {offset}..{offset + n - 1}; no row fails alone"
+        else:
+            detail = f"{count}; first failing: row {offset + row}"
+        where = f"{context} ({detail})" if context is not None else detail
+        return ModelOutputError(
+            f"the model ({self.describe()}) raised {type(exc).__name__} while predicting {where}: {str(exc)[:300]}"
+        )
+
     def predict(self, X: Any) -> np.ndarray:
-        """Predict ``X``: a float64 array ``(n, n_outputs)``, checked to be finite."""
+        """Predict ``X``: a float64 array ``(n, n_outputs)``, checked to be finite.
+
+        A model's own exception is raised as :class:`ModelOutputError` naming the rows it came from
+        (see :func:`evaluating`), the original chained.
+        """
+        return self._predict_rows(X, 0)
+
+    def _predict_rows(self, X: Any, offset: int) -> np.ndarray:
         n = len(X)
-        out = check_model_output(self._predict(X), n, who=f"the model ({self.describe()})")
+        try:
+            raw = self._predict(X)
+        except XaikitError:
+            raise
+        except MemoryError:
+            raise
+        except Exception as exc:
+            raise self._model_error(exc, X, n, offset) from exc
+        context = _current_context()
+        who = f"the model ({self.describe()})" + (f" on {context}" if context else "")
+        out = check_model_output(raw, n, who=who)
         if self._n_outputs is None:
             self._n_outputs = out.shape[1]
         elif out.shape[1] != self._n_outputs:
@@ -179,5 +293,5 @@ class BatchedModel(AdaptedModel):
     def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:  # type: ignore[override]
         """Predictions ``(n, n_outputs)`` float64, computed ``batch_size`` rows at a time (all at once by default)."""
         n = self._n_rows(X)
-        parts = [AdaptedModel.predict(self, X[s]) for s in self._chunks(n, batch_size)]
+        parts = [self._predict_rows(X[s], s.start) for s in self._chunks(n, batch_size)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)

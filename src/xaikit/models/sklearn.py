@@ -12,7 +12,7 @@ import numpy as np
 
 from xaikit._validation import check_choice
 from xaikit.errors import InvalidParameterError, ModelOutputError, UnsupportedModelError
-from xaikit.models.base import OUTPUTS, AdaptedModel
+from xaikit.models.base import OUTPUTS, AdaptedModel, _current_context
 
 __all__ = ["SklearnModel", "is_sklearn_like"]
 
@@ -20,6 +20,39 @@ __all__ = ["SklearnModel", "is_sklearn_like"]
 def is_sklearn_like(model: Any) -> bool:
     """Whether ``model`` offers the scikit-learn prediction API (``predict`` or ``predict_proba``)."""
     return callable(getattr(model, "predict_proba", None)) or callable(getattr(model, "predict", None))
+
+
+def _check_fitted(estimator: Any) -> None:
+    """Raise :class:`InvalidParameterError` naming ``model`` when scikit-learn says ``estimator`` is not
+    fitted (checked for scikit-learn, XGBoost and LightGBM estimators and pipelines, and for anything that
+    answers ``__sklearn_is_fitted__``; scikit-learn is imported only then)."""
+    library = type(estimator).__module__.split(".")[0]
+    if library not in ("sklearn", "xgboost", "lightgbm") and not hasattr(estimator, "__sklearn_is_fitted__"):
+        return
+    if not callable(getattr(estimator, "fit", None)):
+        return
+    try:
+        from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
+    except ImportError:  # pragma: no cover - an estimator of these libraries comes with scikit-learn
+        return
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        raise InvalidParameterError(
+            f"model: expected a fitted {type(estimator).__name__}, got an unfitted one: it is not fitted; "
+            "call fit first"
+        ) from None
+    except (TypeError, AttributeError, ValueError):  # not an estimator scikit-learn can judge
+        return
+
+
+def _n_features_in(estimator: Any) -> int | None:
+    try:
+        n = getattr(estimator, "n_features_in_", None)
+    except (AttributeError, TypeError, ValueError):  # a Pipeline whose first step does not know it
+        return None
+    return int(n) if isinstance(n, (int, np.integer)) and not isinstance(n, bool) else None
 
 
 def _is_classifier(model: Any) -> bool:
@@ -36,8 +69,9 @@ class SklearnModel(AdaptedModel):
     output : {"auto", "probability", "log_odds", "raw"}
         For a classifier, ``"auto"`` means ``"probability"`` (``predict_proba``, one output per
         class); ``"log_odds"`` is ``log(p / (1 - p))`` per class; ``"raw"`` is
-        ``decision_function`` (one output for a binary classifier). For a regressor only
-        ``"raw"`` (``predict``) applies.
+        ``decision_function``. A binary classifier's log-odds and raw score are one output,
+        named after the positive class (``classes_[1]``). For a regressor only ``"raw"``
+        (``predict``) applies. Output names are the classifier's ``classes_``.
 
     Examples
     --------
@@ -55,8 +89,11 @@ class SklearnModel(AdaptedModel):
             raise UnsupportedModelError(
                 f"model: expected an estimator with predict or predict_proba, got {type(estimator).__name__}"
             )
+        _check_fitted(estimator)
         self.estimator = estimator
+        self.n_features_in = _n_features_in(estimator)
         self.is_classifier = _is_classifier(estimator)
+        self._binary_margin = False
         names = getattr(estimator, "feature_names_in_", None)
         self.feature_names_in = [str(c) for c in names] if names is not None else None
         self.wants_frame = self.feature_names_in is not None
@@ -70,15 +107,14 @@ class SklearnModel(AdaptedModel):
                     f"output: {output!r} needs predict_proba, which {type(estimator).__name__} lacks; use output='raw'"
                 )
             self.output = output
-            if self.output == "raw":
-                if not callable(getattr(estimator, "decision_function", None)):
-                    raise InvalidParameterError(
-                        f"output: 'raw' needs decision_function, which {type(estimator).__name__} lacks; "
-                        "use output='probability' or 'log_odds'"
-                    )
-                self._output_names = classes[1:] if len(classes) == 2 else classes
-            else:
-                self._output_names = classes
+            if self.output == "raw" and not callable(getattr(estimator, "decision_function", None)):
+                raise InvalidParameterError(
+                    f"output: 'raw' needs decision_function, which {type(estimator).__name__} lacks; "
+                    "use output='probability' or 'log_odds'"
+                )
+            # a binary classifier's raw score and log-odds are one output, named after the positive class
+            self._binary_margin = self.output != "probability" and len(classes) == 2
+            self._output_names = classes[1:] if self._binary_margin else classes
         else:
             if output in ("probability", "log_odds"):
                 raise InvalidParameterError(
@@ -89,6 +125,7 @@ class SklearnModel(AdaptedModel):
             self._output_names = None
 
     def _predict(self, X: Any) -> Any:
+        self.check_width(X, _current_context() or "X")
         est = self.estimator
         if not self.is_classifier:
             return est.predict(X)
@@ -97,6 +134,8 @@ class SklearnModel(AdaptedModel):
         p = np.asarray(est.predict_proba(X), dtype=np.float64)
         if self.output == "probability":
             return p
+        if self._binary_margin and p.ndim == 2 and p.shape[1] == 2:
+            p = p[:, 1:]
         with np.errstate(divide="ignore"):
             logit = np.log(p) - np.log1p(-p)
         if not np.isfinite(logit).all():
