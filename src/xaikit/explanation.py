@@ -60,6 +60,19 @@ Non-finite floats inside ``meta.json`` (e.g. a NaN diagnostic) are written as th
 ``NaN`` / ``Infinity`` / ``-Infinity`` tokens understood by Python's :mod:`json`. Tuples are
 written as lists and numpy scalars and arrays as plain JSON numbers and lists.
 
+``values`` and ``base_values`` hold finite numbers only. :meth:`Explanation.to_bytes` gives the same
+content as bytes, and :meth:`Explanation.from_bytes` reads it back.
+
+Reading is bounded
+------------------
+:meth:`Explanation.load` reads regular files only (never a folder, device or pipe) of at most
+:data:`MAX_FILE_BYTES`. Before decompressing anything it checks the sizes the archive declares: all
+members together at most the larger of :data:`UNCOMPRESSED_ALLOWANCE` and
+:data:`MAX_COMPRESSION_RATIO` times the file's size, ``meta.json`` at most :data:`MAX_META_BYTES`
+(also while reading, as a declared size can lie), and each NPY member exactly the size its header
+claims. Complex, object and structured arrays are refused. A truncated or corrupt file (a missing
+ZIP directory, a bad CRC) raises :class:`~xaikit.errors.FormatError` naming the file.
+
 Examples
 --------
 >>> import numpy as np
@@ -75,14 +88,19 @@ from __future__ import annotations
 import contextlib
 import copy
 import html
+import io
 import json
+import math
 import numbers
 import os
 import re
+import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypeVar
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -97,6 +115,10 @@ __all__ = [
     "DIAGNOSTIC_AXES",
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "MAX_COMPRESSION_RATIO",
+    "MAX_FILE_BYTES",
+    "MAX_META_BYTES",
+    "UNCOMPRESSED_ALLOWANCE",
     "Explanation",
     "Attribution",
     "Interaction",
@@ -121,7 +143,39 @@ DIAGNOSTIC_AXES: dict[str, str] = {
 _KINDS: dict[str, type[Explanation]] = {}
 """Registry of result classes by their ``kind_name``, used by :meth:`Explanation.load`."""
 
+MAX_FILE_BYTES: int = 16 * 1024**3
+"""Largest file :meth:`Explanation.load` reads, in bytes (16 GiB)."""
+
+MAX_META_BYTES: int = 64 * 1024**2
+"""Largest ``meta.json`` read, in bytes once decompressed (64 MiB)."""
+
+MAX_COMPRESSION_RATIO: int = 200
+"""The members of one file may decompress to at most the larger of :data:`UNCOMPRESSED_ALLOWANCE`
+and this many times the file's size."""
+
+UNCOMPRESSED_ALLOWANCE: int = 512 * 1024**2
+"""Bytes the members of any file may decompress to, whatever the file's size (512 MiB)."""
+
 _META_NAME = "meta.json"
+_NPY_KINDS = "biufSU"
+"""dtype kinds read from NPY members: no complex, object, structured or time arrays."""
+_FINITE_FIELDS = ("values", "base_values")
+"""Array fields whose numbers must be finite in a file."""
+_READ_CHUNK_BYTES = 16 * 1024**2
+_TEMP_NAME_CHARS = 64
+_ARCHIVE_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    EOFError,
+    OSError,
+    ValueError,
+    TypeError,
+    OverflowError,
+    NotImplementedError,
+    RuntimeError,
+)
+"""What the standard library raises on a damaged archive or NPY member."""
 _MAX_LISTED_NAMES = 10
 _T = TypeVar("_T", bound="Explanation")
 
@@ -610,19 +664,20 @@ class Explanation:
         """Write the result to ``path`` (one ZIP archive; see the module docstring).
 
         The file is written atomically: the content goes to a temporary file in the same
-        directory, which then replaces ``path``. If anything fails, ``path`` is left as it
+        folder, which then replaces ``path``. If anything fails, ``path`` is left as it
         was and the temporary file is removed.
 
         Parameters
         ----------
         path : str or os.PathLike
-            Destination file, used as given (no extension is added).
+            Destination file, used as given (no extension is added). Its folder must exist.
 
         Raises
         ------
         InvalidParameterError
-            If ``params``, ``provenance``, ``diagnostics`` or object ``data`` hold values that
-            cannot be written as JSON; the message names the key.
+            If ``path`` is not a str or os.PathLike, is a folder, its folder does not exist or
+            cannot be written to; or if ``params``, ``provenance``, ``diagnostics`` or object
+            ``data`` hold values that cannot be written as JSON (the message names the key).
 
         Examples
         --------
@@ -633,30 +688,50 @@ class Explanation:
         ...     exp.save(target)
         ...     Explanation.load(target).feature_names
         ['x0', 'x1']
+        >>> exp.save(os.path.join(tempfile.gettempdir(), "no-such-folder", "result.xai"))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        xaikit.errors.InvalidParameterError: path: cannot save to '...result.xai': the folder '...no-such-folder' does not exist; create it first
         """
-        target = os.fspath(path)
-        if not isinstance(target, str):
-            raise InvalidParameterError(f"path: expected a str or os.PathLike path, got {describe(path)}")
-        meta, members = self._meta_and_arrays()
-        meta_bytes = json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8")
+        target = _check_path(path)
+        if target.endswith(os.sep) or (os.altsep is not None and target.endswith(os.altsep)):
+            raise InvalidParameterError(
+                f"path: expected the path of a file, got {target!r}, which ends with a path separator"
+            )
+        if os.path.isdir(target):
+            raise InvalidParameterError(f"path: expected the path of a file, got {target!r}, which is a folder")
         directory = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(directory):
+            problem = "is not a folder" if os.path.exists(directory) else "does not exist"
+            raise InvalidParameterError(
+                f"path: cannot save to {target!r}: the folder {directory!r} {problem}; create it first"
+            )
+        meta_bytes, members = self._serialised()
         try:
             mode = os.stat(target).st_mode & 0o7777
         except OSError:
             mode = _default_file_mode()
-        fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+        try:
+            fd, tmp_path = tempfile.mkstemp(
+                prefix=f".{os.path.basename(target)[:_TEMP_NAME_CHARS]}.", suffix=".tmp", dir=directory
+            )
+        except OSError as exc:
+            raise InvalidParameterError(
+                f"path: cannot save to {target!r}: cannot create a file in the folder {directory!r} "
+                f"({exc.strerror or type(exc).__name__})"
+            ) from None
         try:
             with os.fdopen(fd, "wb") as fh:
-                with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                    zf.writestr(_META_NAME, meta_bytes)
-                    for member, arr in members:
-                        with zf.open(member, "w", force_zip64=True) as out:
-                            npy_format.write_array(out, arr, allow_pickle=False)
+                _write_archive(fh, meta_bytes, members)
                 fh.flush()
                 os.fsync(fh.fileno())
             with contextlib.suppress(OSError):
                 os.chmod(tmp_path, mode)
-            os.replace(tmp_path, target)
+            try:
+                os.replace(tmp_path, target)
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise InvalidParameterError(f"path: cannot write {target!r} ({reason})") from None
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_path)
@@ -669,16 +744,45 @@ class Explanation:
                 finally:
                     os.close(dir_fd)
 
+    def to_bytes(self) -> bytes:
+        """The content :meth:`save` would write, as bytes (read back with :meth:`from_bytes`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> exp = Attribution(values=np.ones((1, 2, 1)), base_values=np.zeros((1, 1)), method="demo")
+        >>> Explanation.from_bytes(exp.to_bytes()).values.ravel().tolist()
+        [1.0, 1.0]
+        """
+        meta_bytes, members = self._serialised()
+        buffer = io.BytesIO()
+        _write_archive(buffer, meta_bytes, members)
+        return buffer.getvalue()
+
+    def _serialised(self) -> tuple[bytes, list[tuple[str, np.ndarray]]]:
+        """``meta.json`` as bytes and the (member name, array) pairs to write."""
+        for name in _FINITE_FIELDS:
+            found = _non_finite(getattr(self, name, None))
+            if found is not None:
+                raise InvalidParameterError(
+                    f"{name}: expected finite numbers to save the result (files hold finite values only), {found}"
+                )
+        meta, members = self._meta_and_arrays()
+        return json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"), members
+
     @classmethod
     def load(cls: type[_T], path: str | os.PathLike[str]) -> _T:
         """Read a result written by :meth:`save`.
 
         ``Explanation.load`` returns whatever kind the file holds; ``Attribution.load``
-        (or any subclass) also checks that the file holds that kind.
+        (or any subclass) also checks that the file holds that kind. Sizes are checked before
+        anything is allocated (see the module docstring): a file cannot make the reader use
+        more memory than its arrays need.
 
         Parameters
         ----------
         path : str or os.PathLike
+            A regular file (not a folder, device or pipe).
 
         Returns
         -------
@@ -687,10 +791,14 @@ class Explanation:
 
         Raises
         ------
+        InvalidParameterError
+            If ``path`` is not a str or os.PathLike, does not exist, is not a regular file or
+            cannot be read.
         FormatError
-            If the file is not a ZIP archive, has no ``meta.json``, is not an xaikit
-            explanation, was written by a newer format version, has an unknown or unexpected
-            kind, or its content is inconsistent.
+            If the file is not a ZIP archive, is truncated or corrupt, has no ``meta.json``, is
+            not an xaikit explanation, was written by a newer format version, has an unknown or
+            unexpected kind, exceeds a size bound, holds non-finite values or is otherwise
+            inconsistent. The message starts with the path.
 
         Examples
         --------
@@ -704,15 +812,44 @@ class Explanation:
         ...
         xaikit.errors.FormatError: ...bad.xai: not an xaikit explanation file: expected a ZIP archive, found a file starting with b'hello'
         """
-        source = os.fspath(path)
-        try:
-            zf = zipfile.ZipFile(source, "r")
-        except zipfile.BadZipFile:
-            with open(source, "rb") as fh:
-                head = fh.read(16)
-            raise FormatError(
-                f"{source}: not an xaikit explanation file: expected a ZIP archive, found a file starting with {head!r}"
-            ) from None
+        source = _check_path(path, reading=True)
+        fh, size = _open_regular_file(source)
+        with fh:
+            return cls._from_archive(fh, size, source)
+
+    @classmethod
+    def from_bytes(cls: type[_T], data: bytes | bytearray | memoryview) -> _T:
+        """Read a result from the content of a file written by :meth:`save` (or :meth:`to_bytes`).
+
+        The same checks as :meth:`load` apply; messages name ``data`` instead of a path.
+
+        Parameters
+        ----------
+        data : bytes, bytearray or memoryview
+
+        Returns
+        -------
+        Explanation
+
+        Examples
+        --------
+        >>> Explanation.from_bytes(b"PK\\x03\\x04 cut short")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        xaikit.errors.FormatError: data: truncated or corrupt .xai file: ...
+        """
+        if isinstance(data, memoryview):
+            data = data.tobytes()
+        if not isinstance(data, (bytes, bytearray)):
+            raise InvalidParameterError(
+                f"data: expected bytes (the content of an .xai file), got {describe(data)}"
+            )
+        return cls._from_archive(io.BytesIO(data), len(data), "data")
+
+    @classmethod
+    def _from_archive(cls: type[_T], fh: BinaryIO, size: int, source: str) -> _T:
+        """Read the archive in the seekable binary stream ``fh`` of ``size`` bytes."""
+        zf = _open_archive(fh, size, source)
         with zf:
             meta = _read_meta(zf, source)
             kind = meta.get("kind")
@@ -728,6 +865,7 @@ class Explanation:
                     f"use Explanation.load to read any kind"
                 )
             fields = target._fields_from_archive(zf, meta, source)
+        _check_finite_fields(fields, source)
         try:
             return target._from_fields(fields)  # type: ignore[return-value]
         except InvalidParameterError as exc:
@@ -784,6 +922,109 @@ class Explanation:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
+def _check_path(path: Any, *, reading: bool = False) -> str:
+    """``path`` as a str, or an error naming ``path``."""
+    hint = "; to read a file's content held in memory use Explanation.from_bytes" if reading else ""
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        raise InvalidParameterError(f"path: expected a str or os.PathLike path, got {describe(path)}{hint}")
+    try:
+        target = os.fspath(path)
+    except TypeError:
+        raise InvalidParameterError(f"path: expected a str or os.PathLike path, got {describe(path)}") from None
+    if not isinstance(target, str):
+        raise InvalidParameterError(
+            f"path: expected a str or os.PathLike path that gives a str, got {describe(path)} giving {describe(target)}"
+        )
+    if not target:
+        raise InvalidParameterError("path: expected the path of a file, got an empty str")
+    if "\x00" in target:
+        raise InvalidParameterError(f"path: expected a path without NUL characters, got {target!r}")
+    return target
+
+
+def _file_type(mode: int) -> str:
+    """What kind of file ``st_mode`` describes, for messages."""
+    for check, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if check(mode):
+            return name
+    return "not a regular file"
+
+
+def _open_regular_file(source: str) -> tuple[BinaryIO, int]:
+    """Open ``source`` for reading if it is a regular file (never blocking on a pipe or device)."""
+
+    def refuse(exc: OSError) -> InvalidParameterError:
+        if isinstance(exc, FileNotFoundError):
+            return InvalidParameterError(f"path: expected an existing file, got {source!r}, which does not exist")
+        return InvalidParameterError(f"path: cannot read {source!r} ({exc.strerror or type(exc).__name__})")
+
+    try:
+        before = os.stat(source)
+    except OSError as exc:
+        raise refuse(exc) from None
+    if not stat.S_ISREG(before.st_mode):
+        raise InvalidParameterError(
+            f"path: expected a regular file, got {source!r}, which is {_file_type(before.st_mode)}"
+        )
+    try:
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise refuse(exc) from None
+    try:
+        info = os.fstat(fd)  # the file opened may not be the one checked above
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidParameterError(
+                f"path: expected a regular file, got {source!r}, which is {_file_type(info.st_mode)}"
+            )
+        return os.fdopen(fd, "rb"), int(info.st_size)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_archive(fh: BinaryIO, size: int, source: str) -> zipfile.ZipFile:
+    """The ZIP archive in ``fh`` after the size checks, or a FormatError saying what is wrong."""
+    if size > MAX_FILE_BYTES:
+        raise FormatError(
+            f"{source}: the file holds {size} bytes, more than the {MAX_FILE_BYTES} bytes "
+            f"xaikit reads (xaikit.explanation.MAX_FILE_BYTES)"
+        )
+    try:
+        zf = zipfile.ZipFile(fh, "r")
+    except _ARCHIVE_ERRORS as exc:
+        fh.seek(0)
+        head = fh.read(16)
+        if head.startswith(b"PK"):
+            raise FormatError(
+                f"{source}: truncated or corrupt .xai file: it starts as a ZIP archive but its end "
+                f"(the ZIP directory) is missing or damaged ({size} bytes; {exc})"
+            ) from None
+        raise FormatError(
+            f"{source}: not an xaikit explanation file: expected a ZIP archive, found a file starting with {head!r}"
+        ) from None
+    infos = zf.infolist()
+    declared = sum(info.file_size for info in infos)
+    allowed = max(UNCOMPRESSED_ALLOWANCE, MAX_COMPRESSION_RATIO * size)
+    if declared > allowed:
+        zf.close()
+        raise FormatError(
+            f"{source}: the archive declares {declared} bytes once decompressed, more than the {allowed} "
+            f"allowed for a file of {size} bytes (the larger of xaikit.explanation.UNCOMPRESSED_ALLOWANCE and "
+            f"MAX_COMPRESSION_RATIO = {MAX_COMPRESSION_RATIO} times the file size)"
+        )
+    return zf
+
+
+def _member_error(source: str, member: str, exc: BaseException) -> FormatError:
+    return FormatError(f"{source}: truncated or corrupt .xai file: cannot read the member {member!r} ({exc})")
+
+
 def _read_meta(zf: zipfile.ZipFile, source: str) -> dict[str, Any]:
     names = zf.namelist()
     if _META_NAME not in names:
@@ -791,9 +1032,25 @@ def _read_meta(zf: zipfile.ZipFile, source: str) -> dict[str, Any]:
             f"{source}: not an xaikit explanation file: the ZIP archive has no {_META_NAME} "
             f"(found {_list_names(names) or 'no entries'})"
         )
+    info = zf.getinfo(_META_NAME)
+    too_large = (
+        f"{source}: {_META_NAME} holds more than the {MAX_META_BYTES} bytes xaikit reads "
+        f"(xaikit.explanation.MAX_META_BYTES)"
+    )
+    if info.file_size > MAX_META_BYTES:
+        raise FormatError(f"{too_large}: it declares {info.file_size} bytes")
     try:
-        meta = json.loads(zf.read(_META_NAME).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        with zf.open(info) as fh:
+            raw = fh.read(MAX_META_BYTES + 1)  # the declared size may lie: read no more than the bound
+            if len(raw) <= MAX_META_BYTES:
+                fh.read(1)  # reach the end, where the CRC is checked
+    except _ARCHIVE_ERRORS as exc:
+        raise _member_error(source, _META_NAME, exc) from None
+    if len(raw) > MAX_META_BYTES:
+        raise FormatError(too_large)
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
         raise FormatError(f"{source}: {_META_NAME} is not valid UTF-8 JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise FormatError(f"{source}: {_META_NAME}: expected a JSON object, found {describe(meta)}")
@@ -814,19 +1071,67 @@ def _read_meta(zf: zipfile.ZipFile, source: str) -> dict[str, Any]:
     return meta
 
 
+def _read_npy(zf: zipfile.ZipFile, member: str, source: str) -> np.ndarray:
+    """Read one NPY member, checking what its header claims against what the member holds
+    before allocating."""
+    try:
+        info = zf.getinfo(member)
+    except KeyError:
+        raise FormatError(f"{source}: the archive lacks the array member {member!r}") from None
+    try:
+        with zf.open(info) as fh:
+            version = npy_format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran_order, dtype = npy_format.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, fortran_order, dtype = npy_format.read_array_header_2_0(fh)
+            else:
+                raise FormatError(
+                    f"{source}: the array member {member!r} has NPY version {version}, expected 1.0 or 2.0"
+                )
+            if any(length < 0 for length in shape):
+                raise FormatError(f"{source}: the array member {member!r} claims the negative shape {tuple(shape)}")
+            if dtype.hasobject or dtype.kind not in _NPY_KINDS:
+                raise FormatError(
+                    f"{source}: the array member {member!r} has dtype {dtype}; expected a real number, "
+                    f"integer, boolean or string dtype (complex, object and structured arrays are refused)"
+                )
+            count = math.prod(shape)
+            nbytes = count * dtype.itemsize
+            held = info.file_size - fh.tell()
+            if nbytes != held:
+                raise FormatError(
+                    f"{source}: the array member {member!r} is not valid: its header claims shape "
+                    f"{tuple(shape)} of {dtype} ({count} values, {nbytes} bytes) but the member holds {held} bytes"
+                )
+            flat = np.empty(count, dtype=dtype)
+            if nbytes:
+                buffer = flat.view(np.uint8)
+                done = 0
+                while done < nbytes:
+                    chunk = fh.read(min(_READ_CHUNK_BYTES, nbytes - done))
+                    if not chunk:
+                        raise EOFError(f"the data ends after {done} of {nbytes} bytes")
+                    buffer[done : done + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+                    done += len(chunk)
+            if fh.read(1):  # also reaches the end, where the CRC is checked
+                raise ValueError("more data than its header declares")
+    except FormatError:
+        raise
+    except _ARCHIVE_ERRORS as exc:
+        raise _member_error(source, member, exc) from None
+    if fortran_order:
+        return flat.reshape(shape[::-1]).transpose()
+    return flat.reshape(shape)
+
+
 def _read_entry(zf: zipfile.ZipFile, entry: dict[str, Any], source: str) -> np.ndarray:
     storage = entry.get("storage")
     if storage == "npy":
         member = entry.get("file")
         if not isinstance(member, str):
             raise FormatError(f"{source}: meta.json: npy array entry without a str 'file': {entry!r}")
-        try:
-            with zf.open(member) as fh:
-                return npy_format.read_array(fh, allow_pickle=False)
-        except KeyError:
-            raise FormatError(f"{source}: the archive lacks the array member {member!r}") from None
-        except (ValueError, OSError, zipfile.BadZipFile) as exc:
-            raise FormatError(f"{source}: cannot read the array member {member!r} ({exc})") from None
+        return _read_npy(zf, member, source)
     if storage == "json-columns":
         shape = entry.get("shape")
         columns = entry.get("columns")
@@ -852,6 +1157,36 @@ def _read_entry(zf: zipfile.ZipFile, entry: dict[str, Any], source: str) -> np.n
                 arr[i, j] = float("nan") if cell is None else cell
         return arr
     raise FormatError(f"{source}: meta.json: unknown array storage {storage!r} (expected 'npy' or 'json-columns')")
+
+
+def _non_finite(arr: Any) -> str | None:
+    """How many NaN and infinite numbers a float array holds, or None when all are finite."""
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
+        return None
+    finite = np.isfinite(arr)
+    if finite.all():
+        return None
+    n_nan = int(np.isnan(arr).sum())
+    n_inf = int(arr.size - finite.sum()) - n_nan
+    return f"found {n_nan} NaN and {n_inf} infinite among {arr.size} values"
+
+
+def _check_finite_fields(fields: Mapping[str, Any], source: str) -> None:
+    """Refuse NaN or infinite numbers in the fields read from a file that must be finite."""
+    for name in _FINITE_FIELDS:
+        found = _non_finite(fields.get(name))
+        if found is not None:
+            raise FormatError(f"{source}: {name}: expected finite numbers, {found}")
+
+
+def _write_archive(fh: BinaryIO, meta_bytes: bytes, members: Sequence[tuple[str, np.ndarray]]) -> None:
+    """Write ``meta.json`` and the NPY members as one ZIP archive to ``fh``."""
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(_META_NAME, meta_bytes)
+        for member, arr in members:
+            with zf.open(member, "w", force_zip64=True) as out:
+                npy_format.write_array(out, arr, allow_pickle=False)
+
 
 
 # --------------------------------------------------------------------------------------

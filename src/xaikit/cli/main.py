@@ -14,19 +14,22 @@ import sys
 import time
 from collections.abc import Sequence
 
-import numpy as np
-
 __all__ = ["main"]
 
 
 def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda r: "  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(r, widths)))  # noqa: E731
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths)))
+
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
 
 def run_demo(out_dir: str, *, n_rows: int = 100, n_background: int = 100, executor: str = "processes:2", seed: int = 0) -> str:
     """Run the demo; returns the path of the saved explanation."""
+    import numpy as np
+
     from xaikit._optional import import_optional
 
     import_optional("sklearn", "sklearn")
