@@ -2,8 +2,8 @@
 
 ``xaikit demo`` trains a gradient-boosting classifier on the bundled breast-cancer data,
 explains 100 test rows with interventional TreeSHAP (``xaikit.explain`` picks it for the trees: exact
-for the log-odds, rescaled per background row to the probability), prints the top features of a few
-rows and the global ranking, and saves the explanation.
+Shapley values of the log-odds of the positive class, benign), prints the top features of a few rows
+and the global ranking, and saves the explanation.
 """
 
 from __future__ import annotations
@@ -51,33 +51,45 @@ def run_demo(out_dir: str, *, n_rows: int = 100, n_background: int = 100, execut
     rows = X_test[:n_rows]
     start = time.perf_counter()
     exp = xk.explain(
-        model, rows, background=background, feature_names=ds.feature_names,
-        target=1, executor=executor, random_state=seed,
+        model, rows, background=background, feature_names=ds.feature_names, executor=executor, random_state=seed
     )
     took = time.perf_counter() - start
-    calls = exp.diagnostics["n_model_calls"]
+    if exp.n_outputs > 1:  # one output per class: keep the positive class (benign)
+        exp = exp[:, :, exp.n_outputs - 1]
+    definition = exp.diagnostics.get("value_definition")
+    log_odds = isinstance(definition, dict) and definition.get("output") == "log_odds"
+    quantity = "the log-odds of benign" if log_odds else "P(benign)"
+    calls = np.asarray(exp.diagnostics.get("n_model_calls", 0))
     gap = np.abs(exp.diagnostics["completeness_gap"]).max()
+    std_err = exp.diagnostics.get("std_err")
     if calls.sum() > 0:
-        how = (
-            f"{int(calls.mean())} coalitions x {len(background)} background rows per row; "
-            f"median std. error {np.median(exp.diagnostics['std_err']):.1e}"
-        )
+        how = f"{int(calls.mean())} coalitions x {len(background)} background rows per row"
+        if isinstance(std_err, np.ndarray):
+            how += f"; median std. error {np.median(std_err):.1e}"
     else:
         how = f"read from the trees, over {len(background)} background rows, no model calls"
     print(
-        f"\nExplained P(benign) for {len(rows)} test rows with {exp.method} in {took:.1f} s "
+        f"\nExplained {quantity} for {len(rows)} test rows with {exp.method} in {took:.1f} s "
         f"({how}; max |completeness gap| {gap:.1e})"
     )
-    for i in range(3):
+    for i in range(min(3, len(rows))):
         row = exp[i]
         order = np.argsort(-np.abs(row.values[0, :, 0]))[:5]
-        p = float(row.base_values[0, 0] + row.values[0, :, 0].sum())
-        print(f"\nRow {i}: P(benign) = {p:.3f} (base {row.base_values[0, 0]:.3f}), true: {ds.target_names[y_test[i]]}")
-        print(_table(
-            [(row.feature_names[j], f"{row.data[0, j]:.4g}", f"{row.values[0, j, 0]:+.4f}",
-              f"{row.diagnostics['std_err'][0, j, 0]:.1e}") for j in order],
-            ["feature", "value", "shapley", "std_err"],
-        ))
+        base = float(row.base_values[0, 0])
+        total = base + float(row.values[0, :, 0].sum())
+        if log_odds:
+            said = f"log-odds {total:+.3f} (base {base:+.3f}), P(benign) = {1.0 / (1.0 + np.exp(-total)):.3f}"
+        else:
+            said = f"P(benign) = {total:.3f} (base {base:.3f})"
+        print(f"\nRow {i}: {said}, true: {ds.target_names[y_test[i]]}")
+        row_err = row.diagnostics.get("std_err")
+        table = [
+            (row.feature_names[j], f"{row.data[0, j]:.4g}", f"{row.values[0, j, 0]:+.4f}")
+            + ((f"{row_err[0, j, 0]:.1e}",) if isinstance(row_err, np.ndarray) else ())
+            for j in order
+        ]
+        header = ["feature", "value", "shapley"] + (["std_err"] if isinstance(row_err, np.ndarray) else [])
+        print(_table(table, header))
     ranking = exp.ranking()
     print("\nGlobal importance: mean |Shapley value| over the explained rows")
     print(_table([(name, f"{v:.4f}") for name, v in ranking[:15]], ["feature", "mean |value|"]))
