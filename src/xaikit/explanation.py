@@ -688,10 +688,10 @@ class Explanation:
         ...     exp.save(target)
         ...     Explanation.load(target).feature_names
         ['x0', 'x1']
-        >>> exp.save(os.path.join(tempfile.gettempdir(), "no-such-folder", "result.xai"))  # doctest: +ELLIPSIS
+        >>> exp.save(os.path.join(tempfile.gettempdir(), "xaikit-no-such-folder", "result.xai"))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        xaikit.errors.InvalidParameterError: path: cannot save to '...result.xai': the folder '...no-such-folder' does not exist; create it first
+        xaikit.errors.InvalidParameterError: path: cannot save to '...result.xai': the folder '...xaikit-no-such-folder' does not exist; create it first
         """
         target = _check_path(path)
         if target.endswith(os.sep) or (os.altsep is not None and target.endswith(os.altsep)):
@@ -890,6 +890,10 @@ class Explanation:
         entries = meta.get("arrays", [])
         if not isinstance(entries, list):
             raise FormatError(f"{source}: meta.json: expected 'arrays' to be a list, found {describe(entries)}")
+        members = [e.get("file") for e in entries if isinstance(e, dict) and e.get("storage") == "npy"]
+        repeated = [m for i, m in enumerate(members) if m in members[:i]]
+        if repeated:  # each read allocates the member's size: a repeated member would escape the size bounds
+            raise FormatError(f"{source}: meta.json: the array member {repeated[0]!r} is listed more than once")
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("field"), str):
                 raise FormatError(f"{source}: meta.json: malformed array entry {describe(entry)}")

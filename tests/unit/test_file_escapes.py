@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import json
 import math
 import os
 import signal
@@ -306,6 +307,18 @@ def test_bad_npy_members_are_refused(
     members["values.npy"] = npy_with_header(header, data)
     target = write_zip(tmp_path / "bad.xai", members)
     with pytest.raises(FormatError, match=rf"bad\.xai: .*'values\.npy'.*{message}"):
+        Explanation.load(target)
+
+
+def test_member_listed_twice_is_refused(saved: Path, tmp_path: Path) -> None:
+    members = members_of(saved)
+    meta = json.loads(members["meta.json"])
+    meta["arrays"] += [
+        {"field": "diagnostics", "key": f"copy{i}", "storage": "npy", "file": "values.npy"} for i in range(3)
+    ]
+    members["meta.json"] = json.dumps(meta).encode()
+    target = write_zip(tmp_path / "twice.xai", members)
+    with pytest.raises(FormatError, match=r"twice\.xai: meta\.json: the array member 'values\.npy' is listed more than once"):
         Explanation.load(target)
 
 
