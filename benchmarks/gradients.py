@@ -158,8 +158,8 @@ def runner(lib: str, method: str, model: SmallCNN, X: torch.Tensor, y: np.ndarra
                 X, target=y, baseline=0.0, n_steps=cfg["steps"], method=cfg["rule"], batch_size=bs
             )
         elif method == "smoothgrad":
-            exp = xk.SmoothGrad(xk.Saliency(model), n_samples=cfg["samples"], noise_abs=NOISE).explain(
-                X, target=y, batch_size=bs, random_state=cfg["seed"]
+            exp = xk.SmoothGrad(xk.Saliency(model), noise_abs=NOISE).explain(
+                X, target=y, n_samples=cfg["samples"], batch_size=bs, random_state=cfg["seed"]
             )
         elif method == "gradcam":
             exp = xk.GradCam(model, layer="conv3").explain(X, target=y, batch_size=bs)

@@ -215,7 +215,7 @@ def main(out_dir: str | os.PathLike[str] | None = None, *, quick: bool = False) 
                                                                "method": "gausslegendre"}),
         "integrated_gradients_riemann": (xk.IntegratedGradients(net), {"baseline": 0.0, "n_steps": 32,
                                                                        "method": "riemann_middle"}),
-        "smooth_grad": (xk.SmoothGrad(xk.Saliency(net), n_samples=n_smooth, noise=0.15), {"random_state": 0}),
+        "smooth_grad": (xk.SmoothGrad(xk.Saliency(net), noise=0.15), {"n_samples": n_smooth, "random_state": 0}),
         "guided_backprop": (xk.GuidedBackprop(net), {}),
         "grad_cam": (xk.GradCam(net, layer="relu2"), {}),
         "occlusion": (xk.Occlusion(net, window=(1, 2, 2), stride=(1, 1, 1)), {"baseline": 0.0}),

@@ -141,7 +141,7 @@ def test_smoothgrad_and_vargrad(case, wrapper):
     )
     ref = per_sample.mean(axis=0) if wrapper == "smooth_grad" else per_sample.var(axis=0)
     cls = xk.SmoothGrad if wrapper == "smooth_grad" else xk.VarGrad
-    ours = cls(xk.Saliency(net), n_samples=S, noise_abs=sigma).explain(X, target=y, random_state=3, batch_size=5)
+    ours = cls(xk.Saliency(net), noise_abs=sigma).explain(X, target=y, n_samples=S, random_state=3, batch_size=5)
     assert_same(ours, ref, tol, floor=0.05 if wrapper == "smooth_grad" else 0.005)  # variances are small
 
 
@@ -151,7 +151,7 @@ def test_smoothgrad_matches_noise_tunnel_with_zero_noise(case):
     ref = captum_attr.NoiseTunnel(captum_attr.Saliency(net)).attribute(
         Xt, nt_type="smoothgrad", nt_samples=3, stdevs=0.0, target=yt
     )
-    ours = xk.SmoothGrad(xk.Saliency(net), n_samples=3, noise_abs=0.0).explain(X, target=y, random_state=0)
+    ours = xk.SmoothGrad(xk.Saliency(net), noise_abs=0.0).explain(X, target=y, n_samples=3, random_state=0)
     assert_same(ours, flat(ref), tol)
 
 

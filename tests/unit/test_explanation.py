@@ -751,6 +751,7 @@ def test_load_refuses_pickled_arrays(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------
 
 _floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
+_finite = st.floats(allow_nan=False, allow_infinity=False, width=64)  # values and base values are finite
 _names = st.text(min_size=1, max_size=8)
 
 
@@ -759,8 +760,8 @@ def attributions(draw: st.DrawFn) -> Attribution:
     n = draw(st.integers(1, 4))
     d = draw(st.integers(1, 4))
     o = draw(st.integers(1, 4))
-    values = draw(hnp.arrays(np.float64, (n, d, o), elements=_floats))
-    base_values = draw(hnp.arrays(np.float64, (n, o), elements=_floats))
+    values = draw(hnp.arrays(np.float64, (n, d, o), elements=_finite))
+    base_values = draw(hnp.arrays(np.float64, (n, o), elements=_finite))
     data_kind = draw(st.sampled_from(["none", "float", "object"]))
     data: Any = None
     if data_kind == "float":

@@ -561,7 +561,8 @@ def _baselines(
     if background is not None:
         if baseline is not None:
             raise InvalidParameterError(
-                "background: give either baseline= (one reference input) or background= (a set of them), not both"
+                f"baseline: the explainer averages over its background (given to its constructor), so it takes "
+                f"no baseline; got {describe(baseline)}"
             )
         bg = _as_input(background, "background")
         if bg.shape[1:] != shape:
@@ -604,7 +605,7 @@ def _baselines(
     raise InvalidParameterError(
         f"baseline: expected a number, 'zeros', 'blur', 'uniform', an array of shape {shape} (like one "
         f"input) or {(n, *shape)} (one per row), got {describe(baseline)}; for a set of baselines to "
-        "average over, pass background="
+        "average over, give background= to the explainer's constructor"
     )
 
 
@@ -619,6 +620,11 @@ class IntegratedGradients(GradientExplainer):
     Parameters
     ----------
     model : torch.nn.Module or a model with the ``"gradient"`` capability
+    background : array (m, *input_shape), optional
+        A set of baselines: the attributions are the average of Integrated Gradients over them
+        (every baseline, every step: ``m * n_steps`` gradients per row), like expected gradients
+        without the sampling; ``base_values`` are then the mean of ``f(b)``. Given, it replaces
+        ``baseline``.
     output : str
 
     Examples
@@ -634,6 +640,10 @@ class IntegratedGradients(GradientExplainer):
     # completeness (efficiency) holds only up to the quadrature error, reported as completeness_gap
     axioms = frozenset({"dummy", "symmetry", "linearity"})
 
+    def __init__(self, model: Any, /, *, background: Any = None, output: str = "auto") -> None:
+        super().__init__(model, output=output)
+        self.background = None if background is None else _as_input(background, "background")
+
     def _prepare(
         self,
         X: np.ndarray,
@@ -642,13 +652,12 @@ class IntegratedGradients(GradientExplainer):
         batch_size: int,
         *,
         baseline: Any = None,
-        background: Any = None,
         n_steps: int = 50,
         method: str = "gausslegendre",
         sigma: float = 5.0,
     ) -> dict[str, Any]:
         alphas, weights = integration_rule(method, n_steps)
-        B, _ = _baselines(X, baseline, background, sigma, rngs,
+        B, _ = _baselines(X, baseline, self.background, sigma, rngs,
                           channels_last=bool(getattr(self.model, "channels_last", False)))
         return {"B": B, "alphas": alphas, "weights": weights}
 
@@ -693,7 +702,6 @@ class IntegratedGradients(GradientExplainer):
         *,
         target: Any = None,
         baseline: Any = None,
-        background: Any = None,
         n_steps: int = 50,
         method: str = "gausslegendre",
         sigma: float = 5.0,
@@ -716,10 +724,6 @@ class IntegratedGradients(GradientExplainer):
             more axes); ``"uniform"``, noise drawn uniformly between each input's smallest and
             largest value (seeded by ``random_state``); an array shaped like one input, or one per
             row ``(n, *input_shape)``.
-        background : array (m, *input_shape), optional
-            A set of baselines: the attributions are the average of Integrated Gradients over
-            them (every baseline, every step: ``m * n_steps`` gradients per row), like expected
-            gradients without the sampling. ``base_values`` are then the mean of ``f(b)``.
         n_steps : int
             Quadrature nodes (at least 2 for ``riemann_trapezoid``).
         method : {"gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"}
@@ -756,7 +760,7 @@ class IntegratedGradients(GradientExplainer):
             max_steps = check_int(max_steps, "max_steps", minimum=steps)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         seed_seq = check_shared(executor, random_state)
-        B, description = _baselines(Xa, baseline, background, sigma, _row_rngs(seed_seq, n),
+        B, description = _baselines(Xa, baseline, self.background, sigma, _row_rngs(seed_seq, n),
                                     channels_last=bool(getattr(self.model, "channels_last", False)))
         alphas, weights = integration_rule(method, steps)
         prepared = {"B": B, "alphas": alphas, "weights": weights}
@@ -831,18 +835,52 @@ class GradientShap(GradientExplainer):
     background, ``diagnostics["completeness_gap"]`` the difference, ``diagnostics["std_err"]`` the
     sampling standard error of each attribution.
 
+    Parameters
+    ----------
+    model : torch.nn.Module or a model with the ``"gradient"`` capability
+    background : array (m, *input_shape)
+        Baselines drawn from uniformly.
+    noise, noise_abs : float, optional
+        Standard deviation of the Gaussian noise added to the input, as a fraction of each
+        input's value range (``noise``) or absolute (``noise_abs``, Captum's ``stdevs``);
+        no noise by default.
+    output : str
+
     Examples
     --------
     >>> import numpy as np, torch, xaikit as xk
     >>> net = torch.nn.Linear(2, 1, bias=False).double()
     >>> _ = net.weight.data.copy_(torch.tensor([[1.0, 2.0]]))
-    >>> exp = xk.GradientShap(net).explain(np.ones((1, 2)), background=np.zeros((1, 2)), random_state=0)
+    >>> exp = xk.GradientShap(net, background=np.zeros((1, 2))).explain(np.ones((1, 2)), random_state=0)
     >>> exp.values[0, :, 0].tolist()  # a linear model: exactly w * (x - b)
     [1.0, 2.0]
     """
 
     name = "gradient_shap"
     stochastic = True
+
+    def __init__(
+        self,
+        model: Any,
+        /,
+        *,
+        background: Any = None,
+        noise: float | None = None,
+        noise_abs: float | None = None,
+        output: str = "auto",
+    ) -> None:
+        super().__init__(model, output=output)
+        if background is None:
+            raise InvalidParameterError(
+                "background: GradientShap needs a set of baseline inputs (m, *input_shape), got None"
+            )
+        self.background = _as_input(background, "background")
+        for name, value in (("noise", noise), ("noise_abs", noise_abs)):
+            if value is not None:
+                check_float(value, name, minimum=0.0)
+        if noise is not None and noise_abs is not None:
+            _noise_scales(np.zeros((1, 1)), noise, noise_abs, 0.0)  # raises
+        self.noise, self.noise_abs = noise, noise_abs
 
     def _prepare(
         self,
@@ -851,22 +889,15 @@ class GradientShap(GradientExplainer):
         rngs: list[np.random.Generator] | None,
         batch_size: int,
         *,
-        background: Any = None,
         n_samples: int = 25,
-        noise: float | None = None,
-        noise_abs: float | None = None,
     ) -> dict[str, Any]:
-        if background is None:
-            raise InvalidParameterError(
-                "background: GradientShap needs a set of baseline inputs (m, *input_shape), got None"
-            )
-        bg = _as_input(background, "background")
+        bg = self.background
         if bg.shape[1:] != X.shape[1:]:
-            raise InvalidParameterError(f"background: expected rows of shape {X.shape[1:]} like X, got {describe(bg)}")
+            raise InvalidParameterError(f"X: expected rows of shape {bg.shape[1:]} like the background, got {describe(X)}")
         return {
             "background": bg,
             "n_samples": check_int(n_samples, "n_samples", minimum=1),
-            "sigma": _noise_scales(X, noise, noise_abs, 0.0),
+            "sigma": _noise_scales(X, self.noise, self.noise_abs, 0.0),
             "rngs": rngs,
         }
 
@@ -919,10 +950,7 @@ class GradientShap(GradientExplainer):
         /,
         *,
         target: Any = None,
-        background: Any = None,
         n_samples: int = 25,
-        noise: float | None = None,
-        noise_abs: float | None = None,
         batch_size: int | None = None,
         executor: Any = "auto",
         random_state: RandomState = None,
@@ -933,14 +961,8 @@ class GradientShap(GradientExplainer):
         ----------
         X : array or tensor (n, ...)
         target : int, str, array of n ints, "predicted" or callable, optional
-        background : array (m, *input_shape)
-            Baselines drawn from uniformly.
         n_samples : int
             Samples per row (Captum's default is 5).
-        noise, noise_abs : float, optional
-            Standard deviation of the Gaussian noise added to the input, as a fraction of each
-            input's value range (``noise``) or absolute (``noise_abs``, Captum's ``stdevs``);
-            no noise by default.
         batch_size : int, optional
         random_state : int, Generator or None
             Row ``i`` draws from ``numpy.random.default_rng(spawn_seeds(random_state, n)[i])``.
@@ -958,8 +980,7 @@ class GradientShap(GradientExplainer):
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         seed_seq = check_shared(executor, random_state)
         prepared = self._prepare(
-            Xa, idx, _row_rngs(seed_seq, n), bs,
-            background=background, n_samples=n_samples, noise=noise, noise_abs=noise_abs,
+            Xa, idx, _row_rngs(seed_seq, n), bs, n_samples=n_samples,
         )
         second = np.zeros(Xa.shape)
         values = self._attribute(Xa, idx, batch_size=bs, rows=np.arange(n), second_moment=second, **prepared)
@@ -979,8 +1000,8 @@ class GradientShap(GradientExplainer):
             params={
                 "n_samples": S,
                 "n_background": int(prepared["background"].shape[0]),
-                "noise": noise,
-                "noise_abs": noise_abs,
+                "noise": self.noise,
+                "noise_abs": self.noise_abs,
             },
             base_values=fb,
             diagnostics={
@@ -1002,8 +1023,6 @@ class SmoothGrad(GradientExplainer):
     explainer : GradientExplainer or model
         The method smoothed (e.g. ``Saliency(model)``, ``IntegratedGradients(model)``); a model is
         wrapped in :class:`Saliency`.
-    n_samples : int
-        Noisy copies per row.
     noise : float, optional
         Standard deviation of the Gaussian noise as a fraction of each input's value range
         ``max(x) - min(x)`` (the paper's noise level; default 0.15).
@@ -1023,7 +1042,7 @@ class SmoothGrad(GradientExplainer):
     --------
     >>> import numpy as np, torch, xaikit as xk
     >>> net = torch.nn.Linear(3, 1).double()
-    >>> exp = xk.SmoothGrad(xk.Saliency(net), n_samples=4, noise=0.1).explain(np.ones((2, 3)), random_state=0)
+    >>> exp = xk.SmoothGrad(xk.Saliency(net), noise=0.1).explain(np.ones((2, 3)), n_samples=4, random_state=0)
     >>> np.allclose(exp.values[:, :, 0], np.abs(net.weight.detach().numpy()))  # a linear model's gradient is constant
     True
     """
@@ -1038,7 +1057,6 @@ class SmoothGrad(GradientExplainer):
         explainer: Any,
         /,
         *,
-        n_samples: int = 50,
         noise: float | None = None,
         noise_abs: float | None = None,
         output: str = "auto",
@@ -1051,7 +1069,6 @@ class SmoothGrad(GradientExplainer):
             )
         self.explainer = explainer
         self.model = explainer.model
-        self.n_samples = check_int(n_samples, "n_samples", minimum=1 if self.statistic == "mean" else 2)
         if noise is not None:
             check_float(noise, "noise", minimum=0.0)
         if noise_abs is not None:
@@ -1062,7 +1079,7 @@ class SmoothGrad(GradientExplainer):
         self.noise_abs = noise_abs
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.explainer!r}, n_samples={self.n_samples})"
+        return f"{type(self).__name__}({self.explainer!r}, noise={self.noise!r}, noise_abs={self.noise_abs!r})"
 
     def explain(  # type: ignore[override]
         self,
@@ -1070,6 +1087,7 @@ class SmoothGrad(GradientExplainer):
         /,
         *,
         target: Any = None,
+        n_samples: int = 50,
         batch_size: int | None = None,
         executor: Any = "auto",
         random_state: RandomState = None,
@@ -1082,6 +1100,8 @@ class SmoothGrad(GradientExplainer):
         X : array or tensor (n, ...)
         target : int, str, array of n ints, "predicted" or callable, optional
             Resolved once on the noise-free inputs.
+        n_samples : int
+            Noisy copies per row (at least 2 for VarGrad).
         batch_size : int, optional
             Model rows per call: noisy copies of several rows and samples are batched together.
         random_state : int, Generator or None
@@ -1113,7 +1133,7 @@ class SmoothGrad(GradientExplainer):
                     f"expected one of {accepted or 'none'}"
                 )
         prepared = inner._prepare(Xa, idx, inner_rngs, bs, **params)
-        S = self.n_samples
+        S = check_int(n_samples, "n_samples", minimum=1 if self.statistic == "mean" else 2)
         total = np.zeros(Xa.shape)
         total_sq = np.zeros(Xa.shape)
         group = max(1, bs // n)  # samples per call to the wrapped method
@@ -1162,13 +1182,13 @@ class VarGrad(SmoothGrad):
     """VarGrad (Adebayo et al. 2018): the variance of another gradient method's attributions over
     noisy copies of each input, ``E[a^2] - E[a]^2`` as Captum's ``NoiseTunnel(nt_type="vargrad")``.
 
-    Takes the parameters of :class:`SmoothGrad` (``n_samples`` at least 2).
+    Takes the parameters of :class:`SmoothGrad` (``explain``'s ``n_samples`` at least 2).
 
     Examples
     --------
     >>> import numpy as np, torch, xaikit as xk
     >>> net = torch.nn.Linear(3, 1).double()
-    >>> exp = xk.VarGrad(xk.Saliency(net), n_samples=4).explain(np.ones((1, 3)), random_state=0)
+    >>> exp = xk.VarGrad(xk.Saliency(net)).explain(np.ones((1, 3)), n_samples=4, random_state=0)
     >>> float(np.abs(exp.values).max())  # a constant gradient does not vary
     0.0
     """

@@ -225,13 +225,16 @@ def _gradient_case(cls: type) -> Case:
     _, X = _rows()
     f, g = _torch_mlp(0), _torch_mlp(1)
     init = _init_names(cls)
-    if "n_samples" in init:  # SmoothGrad, VarGrad: small and seeded
-        make: Callable[[Any], Any] = lambda model: cls(model, n_samples=4, noise=0.1)  # noqa: E731
+    explain: dict[str, Any] = {"target": 1}
+    if "explainer" in inspect.signature(cls.__init__).parameters:  # SmoothGrad, VarGrad: small and seeded
+        make: Callable[[Any], Any] = lambda model: cls(model, noise=0.1)  # noqa: E731
+        explain["n_samples"] = 4
+    elif "background" in init and cls.stochastic:  # GradientShap
+        background = _rows()[0]
+        make = lambda model: cls(model, background=background)  # noqa: E731
+        explain["n_samples"] = 8
     else:
         make = cls
-    explain: dict[str, Any] = {"target": 1}
-    if "background" in cls.parameters and "baseline" not in cls.parameters:  # GradientShap
-        explain.update(background=_rows()[0], n_samples=8)
     return Case(
         make=make, model=f, X=X, explain=explain, dummy=DUMMY, symmetric=(0, 1),
         combine=lambda a, b: _torch_mix(a, f, b, g), second=g, atol=1e-7, n_features=_D,
