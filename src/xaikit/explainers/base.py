@@ -120,6 +120,8 @@ def _check_contract(cls: type[Explainer]) -> None:
             raise _contract_error(cls, f"{flag}: expected a bool, got {describe(getattr(cls, flag))}")
     if cls.exact and cls.stochastic:
         raise _contract_error(cls, "exact and stochastic: an exact method cannot depend on its seed")
+    if not inspect.isfunction(cls.__dict__.get("explain", getattr(cls, "explain", None))):
+        raise _contract_error(cls, "explain: expected a method explain(self, X, /, *, target, executor, random_state, ...)")
     sig = inspect.signature(cls.explain)
     params = list(sig.parameters.values())[1:]  # after self
     if not params or params[0].kind is not inspect.Parameter.POSITIONAL_ONLY:
@@ -170,8 +172,9 @@ class Explainer:
             _check_contract(cls)
             REGISTRY[cls.name] = cls
 
-    def explain(self, X: Any, /, **kwargs: Any) -> Explanation:  # pragma: no cover - abstract
-        raise NotImplementedError
+    #: ``explain(X, /, *, target=None, executor="auto", random_state=None, ...) -> result``, defined by
+    #: every method (each with its own keyword-only parameters; the contract checks them).
+    explain: Callable[..., Explanation]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
