@@ -26,7 +26,7 @@ def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
 
-def run_demo(out_dir: str, *, n_rows: int = 100, n_background: int = 100, executor: str = "processes:2", seed: int = 0) -> str:
+def run_demo(out_dir: str, *, n_rows: int = 100, n_background: int = 100, executor: str = "auto", seed: int = 0) -> str:
     """Run the demo; returns the path of the saved explanation."""
     import numpy as np
 
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--out", default="demo-output", help="folder for the results (default: demo-output)")
     demo.add_argument("--rows", type=int, default=100, help="rows to explain (default: 100)")
     demo.add_argument("--background", type=int, default=100, help="background rows (default: 100)")
-    demo.add_argument("--executor", default="processes:2", help="serial or processes:N (default: processes:2)")
+    demo.add_argument("--executor", default="auto", help="auto, serial, threads:N or processes:N (default: auto, serial when the job is small)")
     demo.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.command == "demo":
