@@ -1,4 +1,4 @@
-"""Tests of xaikit.explanation: validation, slicing, summaries and the file format."""
+"""Tests of xaikit.results (Attribution, Ragged kinds and the file format): validation, slicing, summaries and the file format."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import xaikit as xk
-from xaikit import explanation as explanation_module
+from xaikit.results import base as base_module
+from xaikit.results import format as explanation_module
 from xaikit.errors import FormatError, InvalidParameterError
-from xaikit.explanation import DIAGNOSTIC_AXES, Attribution, Explanation
+from xaikit.results import DIAGNOSTIC_AXES, Attribution, Explanation
 
 N, D, O = 5, 4, 2
 
@@ -244,11 +245,13 @@ def test_base_class_cannot_be_instantiated() -> None:
 
 
 def test_kind_registry() -> None:
-    assert explanation_module._KINDS["attribution"] is Attribution
+    assert base_module._KINDS["attribution"] is Attribution
     with pytest.raises(TypeError, match="already registered"):
 
         class Clash(Explanation):
-            kind_name = "attribution"
+            kind = "attribution"
+            fields = Attribution.fields
+            axes = Attribution.axes
 
 
 # --------------------------------------------------------------------------------------
@@ -856,8 +859,9 @@ def test_ragged_rows_keep_padding_and_refuse_feature_selection() -> None:
     assert two.values[1, 1].tolist() == [0.0, 0.0]
     with pytest.raises(InvalidParameterError, match="features: rows have their own features"):
         exp[:, "good"]
-    with pytest.raises(InvalidParameterError, match="mean_abs"):
-        exp.mean_abs()
+    # mean_abs: one line per distinct feature name (first seen first), the mean |value| over the rows that have it
+    assert exp.feature_names == ["good", "film", "bad", "plot"]
+    np.testing.assert_allclose(exp.mean_abs()[:, 0], [0.45, 0.15, 0.9, 0.3])
     assert exp.ranking("neg")[0] == ("bad", 0.9)
     assert dict(exp.ranking("neg"))["good"] == pytest.approx(0.45)  # mean over the two rows that have it
     frame = exp.to_frame()

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 from numpy.lib import format as npy_format
 
-from xaikit import explanation as explanation_module
+from xaikit.results import format as explanation_module
 from xaikit.errors import FormatError, InvalidParameterError
-from xaikit.explanation import Attribution, Explanation, Interaction, RaggedAttribution
+from xaikit.results import Attribution, Explanation, Interaction, RaggedAttribution
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -408,7 +408,7 @@ def test_link_to_dev_zero_is_refused_at_once(tmp_path: Path) -> None:
     link.symlink_to("/dev/zero")
     # first in a separate process, so that a reader that hangs in native code fails instead of hanging the tests
     script = (
-        "import sys\nfrom xaikit.explanation import Explanation\nfrom xaikit.errors import InvalidParameterError\n"
+        "import sys\nfrom xaikit.results import Explanation\nfrom xaikit.errors import InvalidParameterError\n"
         "try:\n    Explanation.load(sys.argv[1])\nexcept InvalidParameterError as exc:\n    print(exc)\n"
     )
     done = subprocess.run([sys.executable, "-c", script, str(link)], capture_output=True, text=True, check=False, timeout=60)

@@ -1,0 +1,42 @@
+"""Results: kinds declared with their fields and axes (see :mod:`xaikit.results.base`).
+
+:class:`Attribution` (row, feature, output), :class:`Interaction` (row, feature, feature, output),
+:class:`RaggedAttribution` (rows with their own features: documents, images); the ``.xai`` file
+format is described in :mod:`xaikit.results.format`.
+"""
+
+from __future__ import annotations
+
+from xaikit.results.attribution import DIAGNOSTIC_AXES, Attribution
+from xaikit.results.base import Axis, Field, JsonField, Result
+from xaikit.results.format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_COMPRESSION_RATIO,
+    MAX_FILE_BYTES,
+    MAX_META_BYTES,
+    UNCOMPRESSED_ALLOWANCE,
+)
+from xaikit.results.interaction import Interaction
+from xaikit.results.ragged import RaggedAttribution
+
+Explanation = Result
+"""The former name of :class:`Result`."""
+
+__all__ = [
+    "DIAGNOSTIC_AXES",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MAX_COMPRESSION_RATIO",
+    "MAX_FILE_BYTES",
+    "MAX_META_BYTES",
+    "UNCOMPRESSED_ALLOWANCE",
+    "Attribution",
+    "Axis",
+    "Explanation",
+    "Field",
+    "Interaction",
+    "JsonField",
+    "RaggedAttribution",
+    "Result",
+]

@@ -1,0 +1,228 @@
+"""Attribution: one value per (row, feature, output), e.g. Shapley values."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from xaikit.errors import InvalidParameterError
+from xaikit.results.base import Axis, Field, JsonField, Result
+
+__all__ = ["DIAGNOSTIC_AXES", "Attribution"]
+
+DIAGNOSTIC_AXES: dict[str, str] = {
+    "std_err": "ndo",
+    "completeness_gap": "no",
+    "n_model_calls": "n",
+    "local_fidelity": "no",
+}
+"""Axes of the diagnostics that are sliced with the values: ``n`` rows, ``d`` features,
+``o`` outputs. More can be declared per result with ``diagnostic_axes=``."""
+
+ROWS = Axis("rows")
+FEATURES = Axis("features", names="feature_names", prefix="x")
+OUTPUTS = Axis("outputs", names="output_names", prefix="output")
+
+
+def check_input_shape(value: Any, store: Mapping[str, Any], lengths: Mapping[str, int], axis: str = "d") -> tuple[int, ...]:
+    """``value`` as a tuple of positive ints whose product is the length of ``axis``."""
+    d = lengths[axis]
+    try:
+        shape = tuple(int(s) for s in value)
+        ok = all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in value)
+    except (TypeError, ValueError):
+        shape, ok = (), False
+    if not ok or any(s < 1 for s in shape) or math.prod(shape) != d:
+        raise InvalidParameterError(
+            f"input_shape: expected positive ints whose product is the {d} features of values (the per-row "
+            f"shape the values were flattened from), got {value!r}"
+        )
+    return shape
+
+
+class FeatureSummary:
+    """``ranking`` and the HTML table, for results whose ``mean_abs()`` is aligned with ``feature_names``."""
+
+    feature_names: list[str]
+    output_names: list[str]
+
+    if TYPE_CHECKING:
+
+        def mean_abs(self) -> np.ndarray: ...
+
+        def _output_position(self, output: int | str) -> int: ...
+
+        def _repr_fields(self) -> list[tuple[str, Any]]: ...
+
+    def ranking(self, target: int | str = 0) -> list[tuple[str, float]]:
+        """Features sorted by decreasing mean absolute attribution for one output (ties: first first).
+
+        Parameters
+        ----------
+        target : int or str
+            The output, by position or name.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> exp = Attribution(values=[[[1.0], [-2.0]], [[-3.0], [0.0]]], base_values=np.zeros((2, 1)),
+        ...                   feature_names=["a", "b"], method="demo")
+        >>> exp.ranking()
+        [('a', 2.0), ('b', 1.0)]
+        """
+        j = self._output_position(target)
+        scores = self.mean_abs()[:, j]
+        names = self.feature_names
+        order = np.argsort(-scores, kind="stable")
+        return [(names[i], float(scores[i])) for i in order]
+
+    def _repr_html_(self) -> str:
+        """A small HTML table of the top 10 features by mean |value| for each output."""
+        fields = ", ".join(f"{k}={v}" for k, v in self._repr_fields())
+        head = f"<p><b>{type(self).__name__}</b> method={html.escape(repr(self._method))}, {fields}</p>"  # type: ignore[attr-defined]
+        tables = []
+        for j, out_name in enumerate(self.output_names):
+            rows = "".join(
+                f"<tr><td>{rank}</td><td>{html.escape(name)}</td><td style=\"text-align:right\">{score:.4g}</td></tr>"
+                for rank, (name, score) in enumerate(self.ranking(j)[:10], start=1)
+            )
+            tables.append(
+                "<table style=\"border-collapse:collapse;margin-bottom:0.5em\">"
+                f"<caption>{html.escape(out_name)}: top features by mean |value|</caption>"
+                "<thead><tr><th>#</th><th>feature</th><th>mean |value|</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>"
+            )
+        return f"<div class=\"xaikit-attribution\">{head}{''.join(tables)}</div>"
+
+
+class Attribution(FeatureSummary, Result):
+    """Per-row, per-feature, per-output attributions (e.g. Shapley values).
+
+    Parameters
+    ----------
+    values : array-like of shape (n_rows, n_features, n_outputs)
+        The attributions, finite, always 3-D (a single-output model has ``n_outputs == 1``).
+    base_values : array-like of shape (n_rows, n_outputs)
+        The reference output each row's attributions start from (finite).
+    data : array-like of shape (n_rows, n_features), optional
+        The explained inputs: numeric data is float64 (a float64 array is referenced through a
+        read-only view, not copied), anything else (e.g. mixed strings and numbers from a
+        DataFrame) an object array.
+    feature_names : list of str, optional
+        ``n_features`` unique names; default the DataFrame columns of ``data`` if it has any,
+        else ``x0``, ``x1``, ...
+    output_names : list of str, optional
+        ``n_outputs`` unique names; default ``output0``, ``output1``, ...
+    input_shape : tuple of int, optional
+        The per-row shape the values were flattened from (an image's ``(C, H, W)``, a CAM grid):
+        its product is ``n_features``. Dropped when features are selected.
+    method : str
+        Name of the method, e.g. ``"kernel_shap"``.
+    params, provenance : dict, optional
+        JSON-serialisable hyper-parameters and provenance (checked when saving).
+    diagnostics : dict, optional
+        str -> scalar, list or numpy array. Arrays whose key has declared axes (see
+        :data:`DIAGNOSTIC_AXES`) must have the matching shape and are sliced with the values.
+    diagnostic_axes : dict of str to str, optional
+        More diagnostic axes, e.g. ``{"weights": "nd"}``; letters among ``"ndo"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> values = np.arange(12.0).reshape(2, 3, 2)
+    >>> exp = Attribution(values=values, base_values=np.zeros((2, 2)),
+    ...                   feature_names=["age", "income", "city"], method="demo")
+    >>> exp
+    Attribution(method='demo', n_rows=2, n_features=3, n_outputs=2)
+    >>> exp[0].shape
+    (1, 3, 2)
+    >>> exp[:, "income", 1].values.ravel().tolist()
+    [3.0, 9.0]
+    >>> exp.completeness().tolist()
+    [[6.0, 9.0], [24.0, 27.0]]
+    """
+
+    kind = "attribution"
+    fields = (
+        Field("values", "ndo", finite=True, column="value",
+              doc="Read-only float64 array (n_rows, n_features, n_outputs)."),
+        Field("base_values", "no", finite=True, column=None, doc="Read-only float64 array (n_rows, n_outputs)."),
+        Field("data", "nd", dtype="data", optional=True, copy=False,
+              doc="The explained inputs, (n_rows, n_features) float64 or object array, or None."),
+        JsonField("input_shape", check=check_input_shape, whole="d",
+                  doc="The per-row shape the values were flattened from, or None."),
+    )
+    axes = {"n": ROWS, "d": FEATURES, "o": OUTPUTS}
+    default_diagnostic_axes: ClassVar[Mapping[str, str]] = DIAGNOSTIC_AXES
+
+    values: np.ndarray
+    base_values: np.ndarray
+    data: np.ndarray | None
+    n_rows: int
+    n_features: int
+    n_outputs: int
+
+    def _prepare(self, values: dict[str, Any]) -> dict[str, Any]:
+        data = values.get("data")
+        if values.get("feature_names") is None and data is not None:
+            columns = getattr(data, "columns", None)
+            try:
+                d = np.shape(values.get("values"))[1]
+            except (IndexError, TypeError, ValueError):
+                d = None
+            if columns is not None and len(columns) == d:
+                values["feature_names"] = [str(c) for c in columns]
+        return values
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """The per-row shape the values were flattened from (``values[:, :, j].reshape(n, *input_shape)``), or None."""
+        shape = self._store["input_shape"]
+        return None if shape is None else tuple(shape)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``values.shape``: (n_rows, n_features, n_outputs)."""
+        n, d, o = self._store["values"].shape
+        return int(n), int(d), int(o)
+
+    @classmethod
+    def _upgrade(cls, args: dict[str, Any]) -> dict[str, Any]:
+        """xaikit 0.1 kept the flattened shape in ``diagnostics["attribution_shape"]`` (and the input's in
+        ``["input_shape"]``): they become the ``input_shape`` field."""
+        diagnostics = args.get("diagnostics") or {}
+        if args.get("input_shape") is None and "attribution_shape" in diagnostics:
+            args["input_shape"] = diagnostics.pop("attribution_shape")
+            diagnostics.pop("input_shape", None)
+        return args
+
+    # -- summaries ---------------------------------------------------------------------
+
+    def mean_abs(self) -> np.ndarray:
+        """Mean absolute attribution over rows, shape (n_features, n_outputs); NaN when there are no rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Attribution(values=[[[1.0], [-2.0]], [[-3.0], [0.0]]], base_values=np.zeros((2, 1)),
+        ...             method="demo").mean_abs().tolist()
+        [[2.0], [1.0]]
+        """
+        if self.n_rows == 0:
+            return np.full((self.n_features, self.n_outputs), np.nan)
+        return np.abs(self.values).mean(axis=0)  # type: ignore[no-any-return]
+
+    def completeness(self) -> np.ndarray:
+        """The prediction reconstructed from the attributions: ``values.sum(axis=1) + base_values``, (n_rows, n_outputs).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Attribution(values=np.ones((1, 3, 1)), base_values=[[0.5]], method="demo").completeness().tolist()
+        [[3.5]]
+        """
+        return self.values.sum(axis=1) + self.base_values  # type: ignore[no-any-return]
