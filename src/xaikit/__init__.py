@@ -93,7 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         methods,
         submodular_pick,
     )
-    from xaikit.explanation import Attribution, Explanation, Interaction, RaggedAttribution
+    from xaikit.results import Attribution, Explanation, Interaction, RaggedAttribution
     from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
     from xaikit.models import adapt
     from xaikit.models.trees import TreeEnsemble

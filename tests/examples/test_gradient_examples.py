@@ -84,7 +84,7 @@ def test_efficientnet_gradcam_saved(efficientnet: tuple[ModuleType, dict[str, An
         loaded = xk.Explanation.load(path)
         assert isinstance(loaded, xk.Attribution) and Path(path).parent == out
         np.testing.assert_array_equal(loaded.values, exp.values)
-        assert loaded.diagnostics["attribution_shape"] == exp.diagnostics["attribution_shape"]
+        assert loaded.input_shape == exp.input_shape
     (figure,) = result["figure_paths"]
     assert _is_png(figure)
     assert {p.name for p in out.iterdir()} == {

@@ -162,7 +162,7 @@ def test_grad_cam(case, upsample):
     if upsample:
         cam = captum_attr.LayerAttribution.interpolate(cam, (16, 16), "bilinear")
     ours = xk.GradCam(net, layer="6", upsample=upsample).explain(X, target=y)
-    assert ours.diagnostics["attribution_shape"] == ([16, 16] if upsample else [8, 8])
+    assert ours.input_shape == ((16, 16) if upsample else (8, 8))
     assert_same(ours, flat(cam), tol)
 
 

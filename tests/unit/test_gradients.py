@@ -230,7 +230,7 @@ def test_saliency_input_x_gradient_and_shapes(X):
     np.testing.assert_allclose(xk.Saliency(net, abs=False).explain(X, target=y).values[:, :, 0], g)
     ixg = xk.InputXGradient(net).explain(X, target=y)
     np.testing.assert_allclose(ixg.values[:, :, 0], X.reshape(4, -1) * g)
-    assert sal.shape == (4, 768, 1) and sal.diagnostics["input_shape"] == [3, 16, 16]
+    assert sal.shape == (4, 768, 1) and sal.input_shape == (3, 16, 16)
     assert xk.as_input_shape(sal).shape == (4, 3, 16, 16)
     assert sal.diagnostics["target"].tolist() == y.tolist() and sal.method == "saliency"
     np.testing.assert_allclose(sal.data, X.reshape(4, -1))
@@ -463,7 +463,7 @@ def test_explanations_save_and_load(tmp_path, X):
     exp.save(path)
     back = xk.Explanation.load(path)
     np.testing.assert_allclose(back.values, exp.values)
-    assert back.diagnostics["attribution_shape"] == [3, 16, 16]
+    assert back.input_shape == (3, 16, 16)
     np.testing.assert_allclose(back.diagnostics["completeness_gap"], exp.diagnostics["completeness_gap"])
     sub = exp[1:3]
     assert sub.diagnostics["target"].tolist() == exp.diagnostics["target"][1:3].tolist()

@@ -14,7 +14,7 @@ from xaikit.errors import InvalidParameterError
 from xaikit.explainers._games import Game, ReferenceGames
 from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
 from xaikit.explainers.value_definition import value_definition
-from xaikit.explanation import Attribution
+from xaikit.results import Attribution
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.maskers.value_function import ValueFunction
 from xaikit.models import adapt

@@ -52,7 +52,7 @@ import numpy as np
 
 from xaikit._validation import check_choice, describe
 from xaikit.errors import ContractError, InvalidParameterError
-from xaikit.explanation import Attribution, Explanation
+from xaikit.results import Attribution, Explanation
 
 __all__ = [
     "Explainer",

@@ -25,7 +25,7 @@ from xaikit.explainers.gradients import (
     _result,
     resolve_target,
 )
-from xaikit.explanation import Attribution
+from xaikit.results import Attribution
 
 __all__ = ["GradCam", "GradCamPlusPlus", "interpolate_linear"]
 
@@ -95,8 +95,8 @@ class GradCam(Explainer):
     >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(),
     ...                           torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(2, 3))
     >>> exp = xk.GradCam(net, layer="1", upsample=False).explain(np.ones((1, 1, 4, 4)), target=0)
-    >>> exp.shape, exp.diagnostics["attribution_shape"]
-    ((1, 16, 1), [4, 4])
+    >>> exp.shape, exp.input_shape
+    ((1, 16, 1), (4, 4))
     """
 
     name = "grad_cam"
@@ -143,7 +143,7 @@ class GradCam(Explainer):
         Returns
         -------
         Attribution
-            ``values`` (n, prod(grid), 1) with ``diagnostics["attribution_shape"]`` the grid: the
+            ``values`` (n, prod(grid), 1) with ``input_shape`` the grid: the
             input's spatial shape when upsampled, else the layer's.
         """
         start = time.perf_counter()

@@ -60,7 +60,7 @@ from xaikit._validation import (
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers._shapley_base import make_masker
 from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
-from xaikit.explanation import Attribution, RaggedAttribution
+from xaikit.results import Attribution, RaggedAttribution
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.models import adapt
 

@@ -27,7 +27,7 @@ from xaikit.explainers.gradients import (
     _row_rngs,
     resolve_target,
 )
-from xaikit.explanation import Attribution
+from xaikit.results import Attribution
 
 __all__ = ["Occlusion"]
 

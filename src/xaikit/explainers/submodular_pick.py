@@ -19,7 +19,7 @@ import numpy as np
 
 from xaikit._validation import check_float, check_int, describe
 from xaikit.errors import InvalidParameterError
-from xaikit.explanation import Attribution, RaggedAttribution
+from xaikit.results import Attribution, RaggedAttribution
 
 __all__ = ["SubmodularPick", "submodular_pick"]
 
@@ -91,8 +91,10 @@ def submodular_pick(
     >>> pick.rows, [round(c, 3) for c in pick.coverage]
     ([0, 2], [0.5, 1.0])
     """
-    if not isinstance(exp, Attribution):
-        raise InvalidParameterError(f"exp: expected an Attribution (e.g. from xk.Lime), got {describe(exp)}")
+    if not isinstance(exp, (Attribution, RaggedAttribution)):
+        raise InvalidParameterError(
+            f"exp: expected an Attribution or RaggedAttribution (e.g. from xk.Lime), got {describe(exp)}"
+        )
     n = exp.n_rows
     k = check_int(k, "k", minimum=1, maximum=max(n, 1))
     threshold = check_float(threshold, "threshold", minimum=0.0)

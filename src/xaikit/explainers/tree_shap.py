@@ -41,7 +41,7 @@ from xaikit.execution import Shared, chunk_indices, get_executor
 from xaikit.explainers import _tree_shap_kernels as kernels
 from xaikit.explainers.base import Explainer, output_names, select_outputs
 from xaikit.explainers.value_definition import value_definition
-from xaikit.explanation import Attribution, Interaction
+from xaikit.results import Attribution, Interaction
 from xaikit.models.trees import TreeEnsemble, apply_transform, tree_ensemble
 
 __all__ = ["TreeShap"]

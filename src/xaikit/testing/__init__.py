@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from xaikit.errors import InvalidParameterError
-from xaikit.explanation import Attribution
+from xaikit.results import Attribution
 from xaikit.testing.cases import Case, default_case
 from xaikit.testing.contract import ContractReport, check_explainer
 
