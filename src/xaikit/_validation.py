@@ -7,12 +7,13 @@ parameter, what was expected and what was given.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from xaikit.errors import InvalidParameterError
+from xaikit.errors import InvalidParameterError, ModelOutputError
 
 __all__ = [
     "check_array",
@@ -22,6 +23,14 @@ __all__ = [
     "check_random_state",
     "spawn_seeds",
     "describe",
+    "check_feature_names",
+    "check_memory",
+    "check_work",
+    "check_finite_result",
+    "check_finite_estimate",
+    "check_gradient_budget",
+    "memory_limit",
+    "format_bytes",
 ]
 
 RandomState = int | np.random.Generator | np.random.SeedSequence | None
@@ -55,6 +64,7 @@ def check_array(
     min_rows: int = 1,
     n_features: int | None = None,
     dtype: Any = np.float64,
+    min_features: int | None = None,
 ) -> np.ndarray:
     """Convert ``X`` to a numeric array and check its shape and values.
 
@@ -73,6 +83,12 @@ def check_array(
         Required length of the last axis.
     dtype : numpy dtype
         The target dtype (``None`` keeps the input's numeric dtype).
+    min_features : int, optional
+        Minimum length of every axis after the first (for arrays of two or more dimensions); by
+        default 1 (an input without features cannot be explained), 0 when ``n_features`` is given.
+
+    Complex numbers, strings and other non-numeric values are refused (never cast: a complex
+    array would silently lose its imaginary part, a string array be parsed).
 
     Examples
     --------
@@ -82,15 +98,45 @@ def check_array(
     Traceback (most recent call last):
     ...
     xaikit.errors.InvalidParameterError: X: expected 3 features (columns), got 2
+    >>> check_array([[1 + 2j]], "X")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: X: expected a numeric array of real numbers, got complex values (an ...
     """
     ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
     if isinstance(X, (str, bytes)):
         raise InvalidParameterError(f"{name}: expected a numeric array, got {describe(X)}")
     try:
-        arr = np.asarray(X) if dtype is None else np.asarray(X, dtype=dtype)
+        raw = np.asarray(X)
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(
-            f"{name}: expected a numeric array, got {describe(X)} that cannot be converted ({exc})"
+            f"{name}: expected a numeric array, got {describe(X)} that cannot be converted "
+            f"(rows of different lengths?) ({str(exc)[:200]})"
+        ) from None
+    if raw.dtype.kind == "O" and raw.size:
+        odd = _first_non_real(raw)
+        if odd is not None:
+            kind = "complex values" if isinstance(odd, complex) else "a value that is not a real number"
+            raise InvalidParameterError(
+                f"{name}: expected a numeric array of real numbers, got {kind} ({odd!r:.60}) in {describe(raw)}"
+            )
+    if raw.dtype.kind == "c":
+        raise InvalidParameterError(
+            f"{name}: expected a numeric array of real numbers, got complex values ({describe(raw)}); pass the "
+            f"real part ({name}.real) or split it into two features"
+        )
+    if raw.dtype.kind in "USa":
+        raise InvalidParameterError(
+            f"{name}: expected a numeric array, got text ({describe(raw)}) that cannot be converted here; "
+            "parse it into numbers first (or pass a DataFrame, whose text columns are categories)"
+        )
+    if raw.dtype.kind not in "biufO":
+        raise InvalidParameterError(f"{name}: expected a numeric array, got {describe(raw)}")
+    try:
+        arr = raw if dtype is None else raw.astype(dtype, copy=False)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidParameterError(
+            f"{name}: expected a numeric array, got {describe(raw)} that cannot be converted ({str(exc)[:200]})"
         ) from None
     if arr.dtype.kind not in "biuf":
         raise InvalidParameterError(f"{name}: expected a numeric array, got {describe(arr)}")
@@ -104,6 +150,12 @@ def check_array(
         raise InvalidParameterError(
             f"{name}: expected {n_features} features (columns), got {arr.shape[-1]}"
         )
+    if min_features is None:
+        min_features = 1 if n_features is None else 0
+    if arr.ndim >= 2 and min(arr.shape[1:]) < min_features:
+        raise InvalidParameterError(
+            f"{name}: expected at least {min_features} feature(s) (columns) per row, got {describe(arr)}"
+        )
     if arr.dtype.kind == "f":
         finite = np.isfinite(arr)
         if not finite.all():
@@ -116,6 +168,14 @@ def check_array(
                     f"first at index {where}); impute them, or use a model that accepts missing values"
                 )
     return arr
+
+
+def _first_non_real(arr: np.ndarray) -> Any:
+    """The first element of an object array that is not a real number (None when all are)."""
+    for v in arr.flat:
+        if v is not None and not isinstance(v, numbers.Real):
+            return v
+    return None
 
 
 def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -215,3 +275,186 @@ def spawn_seeds(random_state: RandomState, n: int) -> list[np.random.SeedSequenc
     """
     root = check_random_state(random_state)
     return [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, i)) for i in range(n)]
+
+
+def check_feature_names(names: Any, n_features: int, name: str = "feature_names") -> list[str]:
+    """Check one name per feature: a sequence (not a string) of ``n_features`` distinct names.
+
+    >>> check_feature_names(["a", "b"], 2)
+    ['a', 'b']
+    >>> check_feature_names("ab", 2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: feature_names: expected a list of 2 names, got 'ab' (str); a string ...
+    """
+    if isinstance(names, (str, bytes)):
+        raise InvalidParameterError(
+            f"{name}: expected a list of {n_features} names, got {describe(names)}; a string is one name, "
+            "not a list of names"
+        )
+    if isinstance(names, (Mapping, set, frozenset)) or not isinstance(names, Iterable):
+        raise InvalidParameterError(f"{name}: expected a list of {n_features} names, got {describe(names)}")
+    out = [str(n) for n in names]
+    if len(out) != n_features:
+        raise InvalidParameterError(
+            f"{name}: expected {n_features} names (one per feature), got {len(out)}: {out[:20]}"
+        )
+    seen: set[str] = set()
+    dup = [n for n in out if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
+    if dup:
+        raise InvalidParameterError(f"{name}: expected unique names, got {dup[0]!r} more than once in {out[:20]}")
+    return out
+
+
+def format_bytes(n: float) -> str:
+    """A number of bytes for people.
+
+    >>> format_bytes(3 * 2**30)
+    '3.2 GB'
+    """
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+        if abs(n) < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} PB"  # pragma: no cover
+
+
+def memory_limit() -> int:
+    """Bytes a single computation may hold: half of the memory available now (or of the
+    machine's memory where that is unknown; 4 GB where both are).
+
+    ``XAIKIT_MEMORY_LIMIT`` (bytes) overrides it.
+
+    >>> memory_limit() > 0
+    True
+    """
+    env = os.environ.get("XAIKIT_MEMORY_LIMIT")
+    if env:
+        try:
+            return max(1, int(float(env)))
+        except ValueError:
+            pass
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        available = None
+    if available is None:
+        try:
+            available = int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, ValueError, OSError):
+            available = 8 * 10**9
+    return max(1, available // 2)
+
+
+def check_memory(name: str, given: Any, needed_bytes: float, what: str, hint: str = "") -> None:
+    """Refuse up front a parameter whose computation would hold more than :func:`memory_limit`.
+
+    ``what`` says what would be held (e.g. ``"10**9 coalitions x 5 background rows x 1 output"``).
+
+    >>> check_memory("n_samples", 10**12, 8e15, "10**12 values")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: n_samples: expected a budget that fits in memory, got 1000000000000: ...
+    """
+    limit = memory_limit()
+    if needed_bytes > limit:
+        raise InvalidParameterError(
+            f"{name}: expected a budget that fits in memory, got {given!r}: {what} would take "
+            f"{format_bytes(needed_bytes)}, more than the {format_bytes(limit)} allowed (half the memory "
+            f"available){'; ' + hint if hint else ''}"
+        )
+
+
+#: Most model evaluations (input rows) the explanation of one row may ask for before its budget
+#: is refused as one that cannot be met in time.
+MAX_EVALUATIONS = 10**8
+
+
+def check_work(name: str, given: Any, evaluations: float, what: str, hint: str = "") -> None:
+    """Refuse up front a parameter that asks for more than :data:`MAX_EVALUATIONS` model
+    evaluations for one row (``what`` says how they add up).
+
+    >>> check_work("n_steps", 10**9, 10**9 * 4, "10**9 steps x 4 baselines")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: n_steps: expected a budget of at most 100000000 model evaluations ...
+    """
+    if evaluations > MAX_EVALUATIONS:
+        raise InvalidParameterError(
+            f"{name}: expected a budget of at most {MAX_EVALUATIONS} model evaluations per row, got {given!r}: "
+            f"{what} = {int(evaluations)} evaluations{'; ' + hint if hint else ''}"
+        )
+
+
+def check_finite_result(values: np.ndarray, what: str, who: str = "the model") -> np.ndarray:
+    """Raise :class:`~xaikit.errors.ModelOutputError` when values computed from a model's finite
+    outputs are not finite: the outputs were so large that sums or differences of them overflow.
+
+    >>> check_finite_result(np.array([1.0, np.inf]), "the Shapley values")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.ModelOutputError: the model's outputs overflow: the Shapley values hold 1 infinite or NaN ...
+    """
+    values = np.asarray(values)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ModelOutputError(
+            f"{who}'s outputs overflow: {what} hold {int(bad.sum())} infinite or NaN value(s) (first at index "
+            f"{where}), computed from finite outputs too large to add or subtract in float64 (up to about "
+            "1.8e308); rescale the model's output"
+        )
+    return values
+
+
+def check_finite_estimate(values: np.ndarray, std_err: np.ndarray) -> None:
+    """:func:`check_finite_result` on one row's attributions and their standard errors (where
+    these are defined: NaN standard errors are left alone, infinite ones refused).
+
+    >>> check_finite_estimate(np.ones((2, 1)), np.full((2, 1), np.nan))
+    """
+    check_finite_result(values, "the attributions of a row")
+    se = np.asarray(std_err)
+    check_finite_result(np.where(np.isnan(se), 0.0, se), "the standard errors of a row's attributions")
+
+
+#: Most input values (gradient evaluations x values per input) the explanation of one row may ask for.
+MAX_GRADIENT_VALUES = 10**11
+
+#: Most Gauss-Legendre nodes: the rule solves an ``n x n`` eigenvalue problem (O(n**3) time).
+MAX_GAUSS_LEGENDRE_NODES = 4096
+
+
+def check_gradient_budget(
+    name: str, given: Any, *, per_row: int, input_size: int, what: str, method: str | None = None,
+) -> None:
+    """Refuse up front a gradient budget that cannot be met in time or memory: ``per_row`` gradient
+    evaluations per row of inputs of ``input_size`` values (``what`` says how they add up), and for
+    ``method="gausslegendre"`` at most :data:`MAX_GAUSS_LEGENDRE_NODES` nodes.
+
+    >>> check_gradient_budget("n_steps", 10**9, per_row=10**9, input_size=3, what="10**9 steps")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: n_steps: expected a budget of at most 100000000 model evaluations ...
+    """
+    if method == "gausslegendre" and isinstance(given, int) and given > MAX_GAUSS_LEGENDRE_NODES:
+        raise InvalidParameterError(
+            f"{name}: expected at most {MAX_GAUSS_LEGENDRE_NODES} Gauss-Legendre nodes, got {given}: the rule's "
+            f"nodes come from an {given} x {given} eigenvalue problem ({format_bytes(8.0 * given * given)}, "
+            "O(n_steps**3) time), and 4096 nodes already integrate polynomials of degree 8191 exactly; "
+            "use fewer steps, or method='riemann_trapezoid'"
+        )
+    evaluations = float(per_row)
+    check_work(name, given, evaluations, what, "lower it")
+    if evaluations * input_size > MAX_GRADIENT_VALUES:
+        raise InvalidParameterError(
+            f"{name}: expected a budget of at most {MAX_GRADIENT_VALUES} input values differentiated per row, got "
+            f"{given!r}: {what} x {input_size} values per input = {evaluations * input_size:.3g}; lower it"
+        )
+    # the quadrature's nodes and weights, or the draws, held at once
+    check_memory(name, given, 16.0 * per_row, f"{per_row} nodes or draws per row", "lower it")

@@ -10,7 +10,8 @@ Shapes
 ------
 Inputs have any shape ``(n, *input_shape)`` (images ``(n, C, H, W)``, sequences, tables). The
 :class:`~xaikit.explanation.Attribution` holds ``values`` of shape ``(n, d, 1)`` with ``d`` the
-flattened per-row shape; the result's ``input_shape`` field gives that shape, so :func:`as_input_shape` (or
+flattened per-row shape; ``diagnostics["attribution_shape"]`` gives that shape (and
+``diagnostics["input_shape"]`` the input's), so :func:`as_input_shape` (or
 ``values[..., 0].reshape(n, *shape)``) restores it. The single output is the explained target.
 
 Targets
@@ -42,6 +43,7 @@ from xaikit._validation import (
     check_array,
     check_choice,
     check_float,
+    check_gradient_budget,
     check_int,
     check_random_state,
     describe,
@@ -53,7 +55,7 @@ from xaikit.errors import (
     UnsupportedModelError,
 )
 from xaikit.explainers.base import Explainer, check_shared, provenance, output_names
-from xaikit.results import Attribution
+from xaikit.explanation import Attribution
 from xaikit.models import adapt
 from xaikit.models.base import AdaptedModel
 
@@ -120,7 +122,7 @@ def integration_rule(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def as_input_shape(exp: Attribution, output: int | str = 0) -> np.ndarray:
-    """The attributions of one output reshaped to ``(n, *exp.input_shape)``.
+    """The attributions of one output reshaped to ``(n, *diagnostics["attribution_shape"])``.
 
     Gradient, CAM and occlusion explanations store ``values`` flattened to ``(n, d, o)``; this
     undoes the flattening (for an image explained by Saliency, ``(n, C, H, W)``; for Grad-CAM,
@@ -130,15 +132,15 @@ def as_input_shape(exp: Attribution, output: int | str = 0) -> np.ndarray:
     --------
     >>> import numpy as np
     >>> exp = Attribution(values=np.arange(8.0).reshape(2, 4, 1), base_values=np.zeros((2, 1)),
-    ...                   method="demo", input_shape=(2, 2))
+    ...                   method="demo", diagnostics={"attribution_shape": [2, 2]})
     >>> as_input_shape(exp).shape
     (2, 2, 2)
     """
-    shape = getattr(exp, "input_shape", None)
+    shape = exp.diagnostics.get("attribution_shape", exp.diagnostics.get("input_shape"))
     if shape is None:
         raise InvalidParameterError(
-            "exp: expected an Attribution with an input_shape (from a gradient, CAM or occlusion explainer, "
-            f"and not sliced by features), got {describe(exp)} without one"
+            "exp: expected an explanation with diagnostics['attribution_shape'] (from a gradient, CAM "
+            "or occlusion explainer), got one without"
         )
     names = exp.output_names
     if isinstance(output, str):
@@ -349,6 +351,8 @@ def _result(
     shape = list(values.shape[1:])
     flat = values.reshape(n, -1, 1)
     diag: dict[str, Any] = {
+        "input_shape": list(X.shape[1:]),
+        "attribution_shape": shape,
         "target": target,
         "exact": bool(explainer.exact),
     }
@@ -360,7 +364,6 @@ def _result(
         base_values=np.zeros((n, 1)) if base_values is None else base_values.reshape(n, 1),
         data=X.reshape(n, -1) if keep_data and list(X.shape[1:]) == shape else None,
         output_names=[output_name],
-        input_shape=shape,
         method=explainer.name,
         params={**params, "output": model.output},
         diagnostics=diag,
@@ -437,7 +440,7 @@ class GradientExplainer(Explainer):
         Returns
         -------
         Attribution
-            ``values`` (n, d, 1) with ``input_shape`` the per-row shape; diagnostics ``target``.
+            ``values`` (n, d, 1); diagnostics ``input_shape``, ``attribution_shape`` and ``target``.
         """
         start = time.perf_counter()
         check_shared(executor, random_state)
@@ -753,9 +756,15 @@ class IntegratedGradients(GradientExplainer):
         bs = _batch_size(batch_size)
         check_choice(method, "method", INTEGRATION_METHODS)
         steps = check_int(n_steps, "n_steps", minimum=2 if method == "riemann_trapezoid" else 1)
+        n_baselines = 1 if self.background is None else int(self.background.shape[0])
+        size = int(np.prod(Xa.shape[1:]))
+        check_gradient_budget("n_steps", steps, per_row=steps * n_baselines, input_size=size,
+                              what=f"{steps} steps x {n_baselines} baseline(s)", method=method)
         if tol is not None:
             tol = check_float(tol, "tol", minimum=0.0, strict_minimum=True)
             max_steps = check_int(max_steps, "max_steps", minimum=steps)
+            check_gradient_budget("max_steps", max_steps, per_row=max_steps * n_baselines, input_size=size,
+                                  what=f"{max_steps} steps x {n_baselines} baseline(s)", method=method)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         seed_seq = check_shared(executor, random_state)
         B, description = _baselines(Xa, baseline, self.background, sigma, _row_rngs(seed_seq, n),
@@ -975,6 +984,9 @@ class GradientShap(GradientExplainer):
         Xa = _as_input(X)
         n = Xa.shape[0]
         bs = _batch_size(batch_size)
+        S = check_int(n_samples, "n_samples", minimum=1)
+        check_gradient_budget("n_samples", S, per_row=S, input_size=int(np.prod(Xa.shape[1:])),
+                              what=f"{S} samples")
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         seed_seq = check_shared(executor, random_state)
         prepared = self._prepare(
@@ -1116,6 +1128,22 @@ class SmoothGrad(GradientExplainer):
         n, shape = Xa.shape[0], Xa.shape[1:]
         bs = _batch_size(batch_size)
         inner = self.explainer
+        S = check_int(n_samples, "n_samples", minimum=1 if self.statistic == "mean" else 2)
+        # the wrapped method's own cost per input: IG's steps x baselines, GradientShap's samples
+        inner_steps: Any = 1
+        if isinstance(inner, IntegratedGradients):
+            inner_steps = params.get("n_steps", 50)
+        elif isinstance(inner, GradientShap):
+            inner_steps = params.get("n_samples", 25)
+        if not isinstance(inner_steps, int) or isinstance(inner_steps, bool):
+            inner_steps = 1  # refused with its name by the wrapped method
+        if isinstance(inner, IntegratedGradients):
+            check_gradient_budget("n_steps", inner_steps, per_row=inner_steps, input_size=1,
+                                  what=f"{inner_steps} steps", method=params.get("method", "gausslegendre"))
+            if inner.background is not None:
+                inner_steps *= int(inner.background.shape[0])
+        check_gradient_budget("n_samples", S, per_row=S * max(1, inner_steps),
+                              input_size=int(np.prod(shape)), what=f"{S} samples x {inner_steps} gradient(s) each")
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         sigma = _noise_scales(Xa, self.noise, self.noise_abs, 0.15)
         seed_seq = check_shared(executor, random_state)
@@ -1131,7 +1159,6 @@ class SmoothGrad(GradientExplainer):
                     f"expected one of {accepted or 'none'}"
                 )
         prepared = inner._prepare(Xa, idx, inner_rngs, bs, **params)
-        S = check_int(n_samples, "n_samples", minimum=1 if self.statistic == "mean" else 2)
         total = np.zeros(Xa.shape)
         total_sq = np.zeros(Xa.shape)
         group = max(1, bs // n)  # samples per call to the wrapped method

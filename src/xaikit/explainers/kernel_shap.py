@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from xaikit._validation import check_finite_estimate, check_memory, check_work
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers._coalitions import (
     Design,
@@ -23,6 +24,28 @@ from xaikit.explainers._shapley_regression import (
 )
 
 __all__ = ["KernelShap"]
+
+
+def check_sampling_budget(
+    explainer: ShapleyExplainer, n_players: int, n_samples: int, n_coalitions: int, bytes_per_coalition: int,
+    values_per_output: int,
+) -> None:
+    """Refuse up front an ``n_samples`` whose coalitions cannot be held in memory or evaluated in time.
+
+    ``n_coalitions`` coalitions per row, each evaluated on every background row: their values
+    (``values_per_output`` float64 per output and background row, plus one for bookkeeping) and
+    ``bytes_per_coalition`` for the design itself.
+    """
+    m = explainer.masker.n_background
+    o = getattr(explainer.model, "_n_outputs", None) or 1
+    needed = n_coalitions * (bytes_per_coalition + m * 8 * (values_per_output * o + 1))
+    what = (
+        f"{n_coalitions} coalitions x {m} background row(s) x {o} output(s) (for {n_players} features"
+        f"{'' if n_coalitions == n_samples else ', all of them'})"
+    )
+    hint = "lower n_samples, or pass tol= to stop once the standard errors are small enough"
+    check_memory("n_samples", n_samples, needed, what, hint)
+    check_work("n_samples", n_samples, float(n_coalitions) * m, f"{n_coalitions} coalitions x {m} background row(s)", hint)
 
 
 class KernelShap(ShapleyExplainer):
@@ -72,9 +95,17 @@ class KernelShap(ShapleyExplainer):
                 f"n_samples: expected at least {need} coalitions for {n_players} features "
                 f"(every single feature and its complement, so that the regression is determined), got {params['n_samples']}"
             )
+        check_sampling_budget(self, n_players, params["n_samples"], min(params["n_samples"], 2**n_players - 2), 8 * n_players, 1)
         return params
 
     def _estimate(self, game: Game, rng: np.random.Generator, **params: Any) -> RowEstimate:
+        # outputs near the float64 limit make differences overflow: refused below, without numpy's warnings
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            est = self._estimate_row(game, rng, params)
+        check_finite_estimate(est.values, est.std_err)
+        return est
+
+    def _estimate_row(self, game: Game, rng: np.random.Generator, params: dict[str, Any]) -> RowEstimate:
         k = self.masker.n_groups
         if k == 1:
             return RowEstimate(game.delta[None, :].copy(), np.zeros((1, game.n_outputs)), 0, exact=True)

@@ -51,18 +51,22 @@ from xaikit._optional import import_optional
 from xaikit._validation import (
     RandomState,
     check_choice,
+    check_finite_result,
     check_float,
     check_int,
+    check_memory,
     check_random_state,
+    check_work,
     describe,
     spawn_seeds,
 )
-from xaikit.errors import InvalidParameterError
+from xaikit.errors import InvalidParameterError, ModelOutputError
 from xaikit.explainers._shapley_base import make_masker
 from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
-from xaikit.results import Attribution, RaggedAttribution
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.models import adapt
+from xaikit.models.base import evaluating
+from xaikit.results import Attribution, RaggedAttribution
 
 __all__ = ["FEATURE_SELECTIONS", "Lime", "lime_kernel", "select_features", "weighted_r2", "weighted_ridge"]
 
@@ -245,10 +249,15 @@ class _LimeJob:
     seeds: list[np.random.SeedSequence]
     outputs: list[int]
     params: dict[str, Any]
+    index: Sequence[int] = ()  # the rows' positions in X, for error messages
 
     def __call__(self) -> list[_RowResult]:
-        return [self.explainer._explain_row(self.masker, x, seed, self.outputs, self.params)
-                for x, seed in zip(self.rows, self.seeds)]
+        out = []
+        for j, (x, seed) in enumerate(zip(self.rows, self.seeds)):
+            where = f"perturbed copies of row {self.index[j]} of X" if j < len(self.index) else "perturbed copies of a row of X"
+            with evaluating(where):
+                out.append(self.explainer._explain_row(self.masker, x, seed, self.outputs, self.params))
+        return out
 
 
 def _run_job(job: _LimeJob) -> list[_RowResult]:
@@ -401,15 +410,21 @@ class Lime(Explainer):
             masker = self.masker
             units = masker.prepare(X, "X")
             fx = self._predict_originals(units, params["batch_size"])
+        if fx.shape[1] == 0:
+            raise ModelOutputError(
+                f"the model ({self.model.describe()}) returned no outputs (an array of shape {fx.shape}) for X; "
+                "expected at least one output per row"
+            )
         seed_seq = check_random_state(random_state)
         outputs, out_names, top = self._select_outputs(target, labels, top_labels, fx)
+        self._check_budget(units, params["n_samples"], fx.shape[1])
 
         n = len(units)
         seeds = spawn_seeds(seed_seq, n)
         results = map_rows(
             executor, n,
             lambda c: _LimeJob(self, masker, units[list(c)] if self._kind == "tabular" else [units[i] for i in c],
-                               [seeds[i] for i in c], outputs, params),
+                               [seeds[i] for i in c], outputs, params, list(c)),
             _run_job,
         )
 
@@ -483,6 +498,26 @@ class Lime(Explainer):
             **common,
         )
 
+    def _check_budget(self, units: Any, n_samples: int, n_outputs: int) -> None:
+        """Refuse an ``n_samples`` too small for the surrogate and its fidelity, or too large to hold."""
+        if self._kind == "tabular":
+            d = int(units.shape[1])
+            need = max(8, d + 2)
+            why = (f"for {d} features: d + 2 determine the surrogate's coefficients and intercept with one "
+                   "sample to spare, and at least 8 leave 2 held out for local_fidelity")
+        else:
+            d = max((item.n_features for item in units), default=0)
+            need = 8
+            why = "so that 2 are held out for local_fidelity"
+        if n_samples < need:
+            raise InvalidParameterError(f"n_samples: expected at least {need} perturbations {why}, got {n_samples}")
+        # per sample: the interpretable row, the encoded row, the outputs and the weight
+        check_memory(
+            "n_samples", n_samples, n_samples * 8.0 * (2 * d + n_outputs + 2),
+            f"{n_samples} perturbations x ({d} features x 2 + {n_outputs} output(s)) per row", "lower n_samples",
+        )
+        check_work("n_samples", n_samples, float(n_samples), f"{n_samples} perturbations", "lower n_samples")
+
     # ---------------------------------------------------------------- per row
     def _explain_row(
         self, masker: Any, x: Any, seed: np.random.SeedSequence, outputs: list[int], params: dict[str, Any],
@@ -520,6 +555,18 @@ class Lime(Explainer):
         self, masker: Any, x: Any, seed: np.random.SeedSequence, outputs: list[int], params: dict[str, Any],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[set[int]]]:
         """Surrogates of every output for one neighbourhood drawn from ``seed``."""
+        # outputs near the float64 limit make the fit overflow: refused below, without numpy's warnings
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = self._fit_surrogates(masker, x, seed, outputs, params)
+        coef, intercept, se, _, local, _ = out
+        for values, what in ((coef, "the surrogate's coefficients"), (intercept, "the surrogate's intercept"),
+                             (local, "the surrogate's prediction"), (np.where(np.isnan(se), 0.0, se), "the standard errors")):
+            check_finite_result(values, what + " for a row")
+        return out
+
+    def _fit_surrogates(
+        self, masker: Any, x: Any, seed: np.random.SeedSequence, outputs: list[int], params: dict[str, Any],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[set[int]]]:
         rng = np.random.default_rng(seed)
         n = params["n_samples"]
         S, y, w = self._neighbourhood(masker, x, n, rng, params["batch_size"])

@@ -6,9 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from xaikit._validation import check_finite_estimate
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers._games import Game
 from xaikit.explainers._shapley_base import RowEstimate, ShapleyExplainer
+from xaikit.explainers.kernel_shap import check_sampling_budget
 
 __all__ = ["PermutationShap"]
 
@@ -64,12 +66,23 @@ class PermutationShap(ShapleyExplainer):
                 f"n_samples: expected at least {need} coalitions for {n_players} features "
                 f"(one antithetic pair of orders costs 2 x (d - 1)), got {params['n_samples']}"
             )
+        if n_players > 1:
+            used = params["n_samples"] // (2 * (n_players - 1)) * 2 * (n_players - 1)
+            # per coalition and background row: the order, the value and its marginal contributions
+            check_sampling_budget(self, n_players, params["n_samples"], used, 0, 3)
         return params
 
     def _needs_cache(self, params: Any) -> bool:
         return False
 
     def _estimate(self, game: Game, rng: np.random.Generator, **params: Any) -> RowEstimate:
+        # outputs near the float64 limit make differences overflow: refused below, without numpy's warnings
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            est = self._estimate_row(game, rng, params)
+        check_finite_estimate(est.values, est.std_err)
+        return est
+
+    def _estimate_row(self, game: Game, rng: np.random.Generator, params: dict[str, Any]) -> RowEstimate:
         k = self.masker.n_groups
         if k == 1:
             return RowEstimate(game.delta[None, :].copy(), np.zeros((1, game.n_outputs)), 0, exact=True)

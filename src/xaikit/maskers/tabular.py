@@ -8,14 +8,14 @@ them, so a scikit-learn ``Pipeline`` with a ``ColumnTransformer`` receives what 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from xaikit._validation import check_array, check_choice, describe
+from xaikit._validation import check_array, check_choice, check_feature_names, describe
 from xaikit.errors import InvalidParameterError
 from xaikit.maskers._synthesis import (
     chain_rows_per_reference,
@@ -254,8 +254,13 @@ class TabularMasker:
         if self.is_frame:
             if len(background) == 0:
                 raise InvalidParameterError(f"background: expected at least 1 row, got {describe(background)}")
+            _check_frame_columns(background, "background")
             codec = TabularCodec.from_frame(background)
-            if feature_names is not None and list(feature_names) != codec.names:
+            if feature_names is not None and (
+                isinstance(feature_names, (str, bytes, Mapping, set, frozenset)) or not isinstance(feature_names, Iterable)
+            ):
+                check_feature_names(feature_names, len(codec.names))  # refused: not a list of names
+            if feature_names is not None and [str(n) for n in feature_names] != codec.names:
                 raise InvalidParameterError(
                     f"feature_names: the background DataFrame has columns {codec.names}, got {list(feature_names)}"
                 )
@@ -266,13 +271,10 @@ class TabularMasker:
         else:
             self.codec = None
             data = check_array(background, "background", allow_nan=True)
-            names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(data.shape[1])]
-            if len(names) != data.shape[1]:
-                raise InvalidParameterError(
-                    f"feature_names: expected {data.shape[1]} names (one per background column), got {len(names)}"
-                )
-        if len(set(names)) != len(names):
-            raise InvalidParameterError(f"feature_names: expected unique names, got {names}")
+            names = (
+                check_feature_names(feature_names, data.shape[1]) if feature_names is not None
+                else [f"x{j}" for j in range(data.shape[1])]
+            )
         self.data = data
         self.feature_names = [str(n) for n in names]
         m = data.shape[0]
@@ -285,6 +287,11 @@ class TabularMasker:
                     f"weights: expected {m} non-negative numbers with a positive sum, got {describe(w)}"
                 )
             self.weights = w / w.sum()
+        if groups is not None and not isinstance(groups, Mapping):
+            raise InvalidParameterError(
+                f"groups: expected a mapping of group names to feature names or indices, e.g. "
+                f"{{'size': ['height', 'width']}}, got {describe(groups)}"
+            )
         self.groups = dict(groups) if groups else {}
         self.group_names, self.group_matrix = self._build_groups(self.groups)
         #: The group (player) of every feature.
@@ -359,6 +366,7 @@ class TabularMasker:
         category that appears in ``X`` but not in the background).
         """
         if is_frame(X):
+            _check_frame_columns(X, name)
             cols = [str(c) for c in X.columns]
             if cols != self.feature_names:
                 missing = [c for c in self.feature_names if c not in cols]
@@ -609,6 +617,26 @@ class TabularMasker:
             if col.kind == "bool":
                 return str(bool(value))
         return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _check_frame_columns(df: Any, name: str) -> None:
+    """A DataFrame's columns must be at least one, with distinct names (as text)."""
+    cols = [str(c) for c in df.columns]
+    if not cols:
+        raise InvalidParameterError(f"{name}: expected at least 1 feature (column), got a DataFrame without columns")
+    seen: set[str] = set()
+    dup = [c for c in cols if c in seen or seen.add(c)]  # type: ignore[func-returns-value]
+    if dup:
+        raise InvalidParameterError(
+            f"{name}: expected distinct column names, got {dup[0]!r} more than once in {cols[:20]}; "
+            "rename the columns"
+        )
+    complex_cols = [c for c, dt in zip(cols, df.dtypes) if getattr(dt, "kind", "") == "c"]
+    if complex_cols:
+        raise InvalidParameterError(
+            f"{name}: expected real numbers, got complex values in column {complex_cols[0]!r}; pass the real "
+            "part or split it into two columns"
+        )
 
 
 def _reject_infinite(Z: np.ndarray, name: str) -> None:
