@@ -10,8 +10,7 @@ Shapes
 ------
 Inputs have any shape ``(n, *input_shape)`` (images ``(n, C, H, W)``, sequences, tables). The
 :class:`~xaikit.explanation.Attribution` holds ``values`` of shape ``(n, d, 1)`` with ``d`` the
-flattened per-row shape; ``diagnostics["attribution_shape"]`` gives that shape (and
-``diagnostics["input_shape"]`` the input's), so :func:`as_input_shape` (or
+flattened per-row shape; the result's ``input_shape`` field gives that shape, so :func:`as_input_shape` (or
 ``values[..., 0].reshape(n, *shape)``) restores it. The single output is the explained target.
 
 Targets
@@ -55,7 +54,7 @@ from xaikit.errors import (
     UnsupportedModelError,
 )
 from xaikit.explainers.base import Explainer, check_shared, provenance, output_names
-from xaikit.explanation import Attribution
+from xaikit.results import Attribution
 from xaikit.models import adapt
 from xaikit.models.base import AdaptedModel
 
@@ -122,7 +121,7 @@ def integration_rule(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def as_input_shape(exp: Attribution, output: int | str = 0) -> np.ndarray:
-    """The attributions of one output reshaped to ``(n, *diagnostics["attribution_shape"])``.
+    """The attributions of one output reshaped to ``(n, *exp.input_shape)``.
 
     Gradient, CAM and occlusion explanations store ``values`` flattened to ``(n, d, o)``; this
     undoes the flattening (for an image explained by Saliency, ``(n, C, H, W)``; for Grad-CAM,
@@ -132,15 +131,15 @@ def as_input_shape(exp: Attribution, output: int | str = 0) -> np.ndarray:
     --------
     >>> import numpy as np
     >>> exp = Attribution(values=np.arange(8.0).reshape(2, 4, 1), base_values=np.zeros((2, 1)),
-    ...                   method="demo", diagnostics={"attribution_shape": [2, 2]})
+    ...                   method="demo", input_shape=(2, 2))
     >>> as_input_shape(exp).shape
     (2, 2, 2)
     """
-    shape = exp.diagnostics.get("attribution_shape", exp.diagnostics.get("input_shape"))
+    shape = getattr(exp, "input_shape", None)
     if shape is None:
         raise InvalidParameterError(
-            "exp: expected an explanation with diagnostics['attribution_shape'] (from a gradient, CAM "
-            "or occlusion explainer), got one without"
+            "exp: expected an Attribution with an input_shape (from a gradient, CAM or occlusion explainer, "
+            f"and not sliced by features), got {describe(exp)} without one"
         )
     names = exp.output_names
     if isinstance(output, str):
@@ -351,8 +350,6 @@ def _result(
     shape = list(values.shape[1:])
     flat = values.reshape(n, -1, 1)
     diag: dict[str, Any] = {
-        "input_shape": list(X.shape[1:]),
-        "attribution_shape": shape,
         "target": target,
         "exact": bool(explainer.exact),
     }
@@ -364,6 +361,7 @@ def _result(
         base_values=np.zeros((n, 1)) if base_values is None else base_values.reshape(n, 1),
         data=X.reshape(n, -1) if keep_data and list(X.shape[1:]) == shape else None,
         output_names=[output_name],
+        input_shape=shape,
         method=explainer.name,
         params={**params, "output": model.output},
         diagnostics=diag,
@@ -440,7 +438,7 @@ class GradientExplainer(Explainer):
         Returns
         -------
         Attribution
-            ``values`` (n, d, 1); diagnostics ``input_shape``, ``attribution_shape`` and ``target``.
+            ``values`` (n, d, 1) with ``input_shape`` the per-row shape; diagnostics ``target``.
         """
         start = time.perf_counter()
         check_shared(executor, random_state)
