@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import xaikit as xk
-from xaikit.results import base as base_module
-from xaikit.results import format as explanation_module
 from xaikit.errors import FormatError, InvalidParameterError
 from xaikit.results import DIAGNOSTIC_AXES, Attribution, Explanation
+from xaikit.results import base as base_module
+from xaikit.results import format as explanation_module
 
 N, D, O = 5, 4, 2
 

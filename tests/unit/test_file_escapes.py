@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 from numpy.lib import format as npy_format
 
-from xaikit.results import format as explanation_module
 from xaikit.errors import FormatError, InvalidParameterError
 from xaikit.results import Attribution, Explanation, Interaction, RaggedAttribution
+from xaikit.results import format as explanation_module
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -118,7 +118,10 @@ def test_new_kind_repr() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"std": np.zeros((2, 2))}, r"^std: expected shape \(features, outputs\) = \(3, 2\) to match values, got an array of shape \(2, 2\)"),
+        (
+            {"std": np.zeros((2, 2))},
+            r"^std: expected shape \(features, outputs\) = \(3, 2\) to match values, got an array of shape \(2, 2\)",
+        ),
         ({"values": np.zeros(3)}, r"^values: expected an array with 2 dimensions \(features, outputs\)"),
         ({"values": np.full((3, 2), np.nan)}, r"^values: expected finite numbers .*found 6 NaN and 0 infinite among 6"),
         ({"values": [[1.0, np.inf], [0, 0], [0, 0]]}, r"^values: expected finite numbers .*0 NaN and 1 infinite"),
@@ -156,7 +159,10 @@ def test_built_in_kinds_refuse_non_finite_values_at_construction() -> None:
         Interaction(values=np.zeros((1, 2, 2, 1)), base_values=[[np.nan]], method="m")
     with pytest.raises(InvalidParameterError, match=r"^values: expected finite numbers"):
         RaggedAttribution(values=[[[np.nan]]], base_values=[[0.0]], row_feature_names=[["a"]], method="m")
-    with pytest.raises(InvalidParameterError, match=r"^base_values: expected shape \(rows, outputs\) = \(2, 1\) to match values, got an array of shape \(3, 1\)"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^base_values: expected shape \(rows, outputs\) = \(2, 1\) to match values, got an array of shape \(3, 1\)",
+    ):
         Attribution(values=np.zeros((2, 3, 1)), base_values=np.zeros((3, 1)), method="m")
 
 
@@ -206,8 +212,11 @@ def test_ragged_is_a_sibling_kind_with_typed_rows() -> None:
     seg = np.zeros((2, 4, 5), dtype=np.int32)
     seg[:, :, 2:] = 1
     exp = RaggedAttribution(
-        values=[[[0.5], [-1.0]], [[2.0], [0.0]]], base_values=[[0.0], [1.0]],
-        row_feature_names=[["sky", "dog"], ["cat"]], segments=seg, method="lime",
+        values=[[[0.5], [-1.0]], [[2.0], [0.0]]],
+        base_values=[[0.0], [1.0]],
+        row_feature_names=[["sky", "dog"], ["cat"]],
+        segments=seg,
+        method="lime",
     )
     assert not isinstance(exp, Attribution)
     assert exp.input_shape == (4, 5) and exp.segments is not None and exp.segments.dtype == np.int64
@@ -227,8 +236,13 @@ def test_ragged_is_a_sibling_kind_with_typed_rows() -> None:
 
 def test_interaction_slices_both_feature_axes() -> None:
     values = np.arange(2 * 3 * 3 * 1, dtype=float).reshape(2, 3, 3, 1)
-    inter = Interaction(values=values, base_values=np.zeros((2, 1)), feature_names=["a", "b", "c"],
-                        diagnostics={"completeness_gap": np.zeros((2, 1))}, method="m")
+    inter = Interaction(
+        values=values,
+        base_values=np.zeros((2, 1)),
+        feature_names=["a", "b", "c"],
+        diagnostics={"completeness_gap": np.zeros((2, 1))},
+        method="m",
+    )
     sub = inter[1, ["c", "a"]]
     np.testing.assert_array_equal(sub.values[0, :, :, 0], values[1][np.ix_([2, 0], [2, 0])][:, :, 0])
     assert sub.feature_names == ["c", "a"] and sub.diagnostics["completeness_gap"].shape == (1, 1)

@@ -47,10 +47,13 @@ def check_input_shape(value: Any, store: Mapping[str, Any], lengths: Mapping[str
 class FeatureSummary:
     """``ranking`` and the HTML table, for results whose ``mean_abs()`` is aligned with ``feature_names``."""
 
-    feature_names: list[str]
-    output_names: list[str]
-
     if TYPE_CHECKING:
+
+        @property
+        def feature_names(self) -> list[str]: ...
+
+        @property
+        def output_names(self) -> list[str]: ...
 
         def mean_abs(self) -> np.ndarray: ...
 
@@ -87,16 +90,16 @@ class FeatureSummary:
         tables = []
         for j, out_name in enumerate(self.output_names):
             rows = "".join(
-                f"<tr><td>{rank}</td><td>{html.escape(name)}</td><td style=\"text-align:right\">{score:.4g}</td></tr>"
+                f'<tr><td>{rank}</td><td>{html.escape(name)}</td><td style="text-align:right">{score:.4g}</td></tr>'
                 for rank, (name, score) in enumerate(self.ranking(j)[:10], start=1)
             )
             tables.append(
-                "<table style=\"border-collapse:collapse;margin-bottom:0.5em\">"
+                '<table style="border-collapse:collapse;margin-bottom:0.5em">'
                 f"<caption>{html.escape(out_name)}: top features by mean |value|</caption>"
                 "<thead><tr><th>#</th><th>feature</th><th>mean |value|</th></tr></thead>"
                 f"<tbody>{rows}</tbody></table>"
             )
-        return f"<div class=\"xaikit-attribution\">{head}{''.join(tables)}</div>"
+        return f'<div class="xaikit-attribution">{head}{"".join(tables)}</div>'
 
 
 class Attribution(FeatureSummary, Result):
@@ -148,13 +151,19 @@ class Attribution(FeatureSummary, Result):
 
     kind = "attribution"
     fields = (
-        Field("values", "ndo", finite=True, column="value",
-              doc="Read-only float64 array (n_rows, n_features, n_outputs)."),
+        Field("values", "ndo", finite=True, column="value", doc="Read-only float64 array (n_rows, n_features, n_outputs)."),
         Field("base_values", "no", finite=True, column=None, doc="Read-only float64 array (n_rows, n_outputs)."),
-        Field("data", "nd", dtype="data", optional=True, copy=False,
-              doc="The explained inputs, (n_rows, n_features) float64 or object array, or None."),
-        JsonField("input_shape", check=check_input_shape, whole="d",
-                  doc="The per-row shape the values were flattened from, or None."),
+        Field(
+            "data",
+            "nd",
+            dtype="data",
+            optional=True,
+            copy=False,
+            doc="The explained inputs, (n_rows, n_features) float64 or object array, or None.",
+        ),
+        JsonField(
+            "input_shape", check=check_input_shape, whole="d", doc="The per-row shape the values were flattened from, or None."
+        ),
     )
     axes = {"n": ROWS, "d": FEATURES, "o": OUTPUTS}
     default_diagnostic_axes: ClassVar[Mapping[str, str]] = DIAGNOSTIC_AXES
@@ -170,8 +179,9 @@ class Attribution(FeatureSummary, Result):
         data = values.get("data")
         if values.get("feature_names") is None and data is not None:
             columns = getattr(data, "columns", None)
+            raw: Any = values.get("values")
             try:
-                d = np.shape(values.get("values"))[1]
+                d = np.shape(raw)[1]
             except (IndexError, TypeError, ValueError):
                 d = None
             if columns is not None and len(columns) == d:

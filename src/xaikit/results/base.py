@@ -156,7 +156,7 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
 def _readonly_reference(arr: np.ndarray) -> np.ndarray:
     """A read-only view of a caller's array, without copying and without changing the caller's flags."""
     try:
-        return np.asarray(memoryview(arr).toreadonly())
+        return np.asarray(memoryview(arr).toreadonly())  # type: ignore[arg-type]
     except (TypeError, ValueError, BufferError):
         return _readonly(np.array(arr, copy=True))
 
@@ -254,15 +254,12 @@ def resolve_index(key: Any, axis: Axis, length: int, names: Sequence[str] | None
             bad = (arr < -length) | (arr >= length)
             if bad.any():
                 raise InvalidParameterError(
-                    f"{where}: index {int(arr[bad][0])} is out of range for {length} {where} "
-                    f"(valid: {-length} to {length - 1})"
+                    f"{where}: index {int(arr[bad][0])} is out of range for {length} {where} (valid: {-length} to {length - 1})"
                 )
             return (arr % length).astype(np.intp)
         if arr.dtype.kind in "UO" and all(isinstance(k, str) for k in arr.tolist()):
             if names is None:
-                raise InvalidParameterError(
-                    f"{where}: cannot be selected by name; expected {accepted}, got {describe(key)}"
-                )
+                raise InvalidParameterError(f"{where}: cannot be selected by name; expected {accepted}, got {describe(key)}")
             return np.array([_position_of(k, axis, names) for k in arr.tolist()], dtype=np.intp)
     raise InvalidParameterError(f"{where}: expected {accepted}, got {describe(key)}")
 
@@ -331,7 +328,7 @@ def _convert(field: Field, value: Any, axis_names: str) -> np.ndarray:
     if field.dtype == "int":
         if arr.dtype.kind not in "iu":
             raise InvalidParameterError(f"{name}: expected an integer array of shape {expected}, got {describe(arr)}")
-        target = np.dtype(np.int64)
+        target: np.dtype[Any] = np.dtype(np.int64)
     elif field.dtype == "data" and arr.dtype.kind not in "biuf":
         if arr.dtype.kind == "c":
             raise InvalidParameterError(f"{name}: expected real numbers or objects, got {describe(arr)}")
@@ -426,8 +423,8 @@ class Result:
         cls._array_fields = arrays
         cls._json_fields = jsons
         cls._index = "".join(dict.fromkeys(letter for letter in arrays[0].axes if letter != _FREE))
-        for f in (*arrays, *jsons):
-            cls._add_property(f.name, f.doc or f"The ``{f.name}`` field.")
+        for name, doc in [(f.name, f.doc) for f in arrays] + [(j.name, j.doc) for j in jsons]:
+            cls._add_property(name, doc or f"The ``{name}`` field.")
         for letter, axis in cls.axes.items():
             if axis.names:
                 cls._add_property(axis.names, f"Names of the {axis.name} (a copy).", as_list=True)
@@ -540,13 +537,27 @@ class Result:
         return ", ".join("?" if letter == _FREE else cls.axes[letter].name for letter in letters)
 
     @classmethod
-    def _new(cls: type[_R], store: dict[str, Any], lengths: dict[str, int], method: str, params: dict[str, Any],
-             diagnostics: dict[str, Any], provenance: dict[str, Any], diagnostic_axes: dict[str, str]) -> _R:
+    def _new(
+        cls: type[_R],
+        store: dict[str, Any],
+        lengths: dict[str, int],
+        method: str,
+        params: dict[str, Any],
+        diagnostics: dict[str, Any],
+        provenance: dict[str, Any],
+        diagnostic_axes: dict[str, str],
+    ) -> _R:
         """An instance from parts already checked (slicing)."""
         obj = object.__new__(cls)
-        for key, value in (("_store", store), ("_lengths", lengths), ("_method", method), ("_params", params),
-                           ("_diagnostics", diagnostics), ("_provenance", provenance),
-                           ("_diagnostic_axes", diagnostic_axes)):
+        for key, value in (
+            ("_store", store),
+            ("_lengths", lengths),
+            ("_method", method),
+            ("_params", params),
+            ("_diagnostics", diagnostics),
+            ("_provenance", provenance),
+            ("_diagnostic_axes", diagnostic_axes),
+        ):
             object.__setattr__(obj, key, value)
         return obj
 
@@ -585,7 +596,9 @@ class Result:
                 try:
                     value = np.asarray(value)
                 except (TypeError, ValueError):
-                    raise InvalidParameterError(f"{where}: expected an array with axes {declared!r}, got {describe(value)}") from None
+                    raise InvalidParameterError(
+                        f"{where}: expected an array with axes {declared!r}, got {describe(value)}"
+                    ) from None
             if isinstance(value, np.ndarray):
                 if value.dtype.hasobject:
                     raise InvalidParameterError(
@@ -605,8 +618,7 @@ class Result:
                 out[key] = fmt._to_json(value, where)
             else:
                 raise InvalidParameterError(
-                    f"{where}: expected a scalar (int, float, str, bool or None), a list or a numpy array, "
-                    f"got {describe(value)}"
+                    f"{where}: expected a scalar (int, float, str, bool or None), a list or a numpy array, got {describe(value)}"
                 )
         return out
 
@@ -742,8 +754,9 @@ class Result:
             else value
             for key, value in self._diagnostics.items()
         }
-        return type(self)._new(store, lengths, self._method, self._params, diagnostics, self._provenance,
-                               dict(self._diagnostic_axes))
+        return type(self)._new(
+            store, lengths, self._method, self._params, diagnostics, self._provenance, dict(self._diagnostic_axes)
+        )
 
     # -- save / load -------------------------------------------------------------------
 
@@ -817,7 +830,7 @@ class Result:
         >>> exp.save(os.path.join(tempfile.gettempdir(), "xaikit-no-such-folder-7f3a", "result.xai"))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        xaikit.errors.InvalidParameterError: path: cannot save to '...result.xai': the folder '...xaikit-no-such-folder-7f3a' does not exist; create it first
+        xaikit.errors.InvalidParameterError: path: cannot save to '...': the folder '...-no-such-folder-7f3a' does not exist; create it first
         """
         target, directory = fmt.check_save_path(path)
         meta, members = self._meta_and_members()
@@ -866,7 +879,7 @@ class Result:
         ...     Result.load(bad)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        xaikit.errors.FormatError: ...bad.xai: not an xaikit explanation file: expected a ZIP archive, found a file starting with b'hello'
+        xaikit.errors.FormatError: ...bad.xai: not an xaikit explanation file: expected a ZIP archive, found ... b'hello'
         """
         fh, size, source = fmt.open_path(path)
         with fh:
@@ -897,13 +910,11 @@ class Result:
             target = _KINDS.get(kind) if isinstance(kind, str) else None
             if target is None:
                 raise FormatError(
-                    f"{source}: unknown explanation kind {kind!r}; this version of xaikit knows "
-                    f"{fmt._list_names(sorted(_KINDS))}"
+                    f"{source}: unknown explanation kind {kind!r}; this version of xaikit knows {fmt._list_names(sorted(_KINDS))}"
                 )
             if not issubclass(target, cls):
                 raise FormatError(
-                    f"{source}: expected an explanation of kind {cls.kind!r}, found {kind!r}; "
-                    f"use Result.load to read any kind"
+                    f"{source}: expected an explanation of kind {cls.kind!r}, found {kind!r}; use Result.load to read any kind"
                 )
             method = meta.get("method")
             if not isinstance(method, str):
@@ -914,7 +925,7 @@ class Result:
                 if not isinstance(value, dict):
                     raise FormatError(f"{source}: meta.json: expected {key!r} to be an object, found {describe(value)}")
                 args[key] = dict(value)
-            arrays, diagnostics = fmt.read_arrays(zf, meta, source, kind, [f.name for f in target._array_fields])
+            arrays, diagnostics = fmt.read_arrays(zf, meta, source, str(kind), [f.name for f in target._array_fields])
         args["diagnostics"].update(diagnostics)
         for f in target._array_fields:
             args[f.name] = arrays.get(f.name)
@@ -967,7 +978,8 @@ class Result:
         out["params"] = _json_safe(fmt._to_json(self._params, "params"))
         out["provenance"] = _json_safe(fmt._to_json(self._provenance, "provenance"))
         out["diagnostics"] = {
-            key: _array_to_json(value, f"diagnostics[{key!r}]") if isinstance(value, np.ndarray)
+            key: _array_to_json(value, f"diagnostics[{key!r}]")
+            if isinstance(value, np.ndarray)
             else _json_safe(fmt._to_json(value, f"diagnostics[{key!r}]"))
             for key, value in self._diagnostics.items()
         }
@@ -1043,4 +1055,4 @@ class Result:
             for f in self._array_fields
         )
         table = f"<table><thead><tr><th>field</th><th>axes</th><th>shape</th></tr></thead><tbody>{rows}</tbody></table>"
-        return f"<div class=\"xaikit-{html.escape(self.kind)}\">{head}{table}</div>"
+        return f'<div class="xaikit-{html.escape(self.kind)}">{head}{table}</div>'

@@ -162,10 +162,10 @@ def _to_json(value: Any, key: str) -> Any:
 
     >>> _to_json({"a": np.float64(0.5), "b": (1, np.int32(2)), "c": np.arange(2)}, "params")
     {'a': 0.5, 'b': [1, 2], 'c': [0, 1]}
-    >>> _to_json({"f": print}, "params")
+    >>> _to_json({"f": print}, "params")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    xaikit.errors.InvalidParameterError: params['f']: expected a JSON-serialisable value (None, bool, int, float, str, list, dict with str keys or a numpy array of those), got <built-in function print> (builtin_function_or_method)
+    xaikit.errors.InvalidParameterError: params['f']: expected a JSON-serialisable value (...), got <built-in function print> (...)
     """
     if value is None or isinstance(value, bool):
         return value
@@ -181,9 +181,7 @@ def _to_json(value: Any, key: str) -> Any:
         out: dict[str, Any] = {}
         for k, v in value.items():
             if not isinstance(k, str):
-                raise InvalidParameterError(
-                    f"{key}: expected str keys (JSON objects have text keys), got the key {describe(k)}"
-                )
+                raise InvalidParameterError(f"{key}: expected str keys (JSON objects have text keys), got the key {describe(k)}")
             out[str(k)] = _to_json(v, f"{key}[{k!r}]")
         return out
     if isinstance(value, (list, tuple)):
@@ -229,8 +227,6 @@ def _list_names(names: Sequence[str]) -> str:
     return shown
 
 
-
-
 def _default_file_mode() -> int:
     """Permissions for a new file: 0o666 masked by the process umask (0o644 if unknown)."""
     try:
@@ -245,8 +241,6 @@ def _default_file_mode() -> int:
 
 def _safe_member_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", text)[:40]
-
-
 
 
 def _check_path(path: Any, *, reading: bool = False) -> str:
@@ -296,9 +290,7 @@ def _open_regular_file(source: str) -> tuple[BinaryIO, int]:
     except OSError as exc:
         raise refuse(exc) from None
     if not stat.S_ISREG(before.st_mode):
-        raise InvalidParameterError(
-            f"path: expected a regular file, got {source!r}, which is {_file_type(before.st_mode)}"
-        )
+        raise InvalidParameterError(f"path: expected a regular file, got {source!r}, which is {_file_type(before.st_mode)}")
     try:
         fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
@@ -306,9 +298,7 @@ def _open_regular_file(source: str) -> tuple[BinaryIO, int]:
     try:
         info = os.fstat(fd)  # the file opened may not be the one checked above
         if not stat.S_ISREG(info.st_mode):
-            raise InvalidParameterError(
-                f"path: expected a regular file, got {source!r}, which is {_file_type(info.st_mode)}"
-            )
+            raise InvalidParameterError(f"path: expected a regular file, got {source!r}, which is {_file_type(info.st_mode)}")
         return os.fdopen(fd, "rb"), int(info.st_size)
     except BaseException:
         os.close(fd)
@@ -361,8 +351,7 @@ def _read_meta(zf: zipfile.ZipFile, source: str) -> dict[str, Any]:
         )
     info = zf.getinfo(_META_NAME)
     too_large = (
-        f"{source}: {_META_NAME} holds more than the {MAX_META_BYTES} bytes xaikit reads "
-        f"(xaikit.results.format.MAX_META_BYTES)"
+        f"{source}: {_META_NAME} holds more than the {MAX_META_BYTES} bytes xaikit reads (xaikit.results.format.MAX_META_BYTES)"
     )
     if info.file_size > MAX_META_BYTES:
         raise FormatError(f"{too_large}: it declares {info.file_size} bytes")
@@ -384,8 +373,7 @@ def _read_meta(zf: zipfile.ZipFile, source: str) -> dict[str, Any]:
     found = meta.get("format")
     if found != FORMAT_NAME:
         raise FormatError(
-            f"{source}: not an xaikit explanation file: expected format {FORMAT_NAME!r} in {_META_NAME}, "
-            f"found {found!r}"
+            f"{source}: not an xaikit explanation file: expected format {FORMAT_NAME!r} in {_META_NAME}, found {found!r}"
         )
     version = meta.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -413,9 +401,7 @@ def _read_npy(zf: zipfile.ZipFile, member: str, source: str) -> np.ndarray:
             elif version == (2, 0):
                 shape, fortran_order, dtype = npy_format.read_array_header_2_0(fh)
             else:
-                raise FormatError(
-                    f"{source}: the array member {member!r} has NPY version {version}, expected 1.0 or 2.0"
-                )
+                raise FormatError(f"{source}: the array member {member!r} has NPY version {version}, expected 1.0 or 2.0")
             if any(length < 0 for length in shape):
                 raise FormatError(f"{source}: the array member {member!r} claims the negative shape {tuple(shape)}")
             if dtype.hasobject or dtype.kind not in _NPY_KINDS:
@@ -510,12 +496,8 @@ def _write_archive(fh: BinaryIO, meta_bytes: bytes, members: Sequence[tuple[str,
 def object_entry(field: str, arr: np.ndarray) -> dict[str, Any]:
     """The ``json-columns`` entry of a 2-D object array (cells as JSON scalars, NaN as null)."""
     if arr.ndim != 2:
-        raise InvalidParameterError(
-            f"{field}: an object array can only be saved when it has 2 dimensions, got {describe(arr)}"
-        )
-    columns = [
-        [_cell_to_json(arr[i, j], f"{field}[{i}, {j}]") for i in range(arr.shape[0])] for j in range(arr.shape[1])
-    ]
+        raise InvalidParameterError(f"{field}: an object array can only be saved when it has 2 dimensions, got {describe(arr)}")
+    columns = [[_cell_to_json(arr[i, j], f"{field}[{i}, {j}]") for i in range(arr.shape[0])] for j in range(arr.shape[1])]
     return {"field": field, "storage": "json-columns", "shape": list(arr.shape), "columns": columns}
 
 
@@ -535,17 +517,13 @@ def check_save_path(path: Any) -> tuple[str, str]:
     """The target file and its folder, or an InvalidParameterError naming ``path``."""
     target = _check_path(path)
     if target.endswith(os.sep) or (os.altsep is not None and target.endswith(os.altsep)):
-        raise InvalidParameterError(
-            f"path: expected the path of a file, got {target!r}, which ends with a path separator"
-        )
+        raise InvalidParameterError(f"path: expected the path of a file, got {target!r}, which ends with a path separator")
     if os.path.isdir(target):
         raise InvalidParameterError(f"path: expected the path of a file, got {target!r}, which is a folder")
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         problem = "is not a folder" if os.path.exists(directory) else "does not exist"
-        raise InvalidParameterError(
-            f"path: cannot save to {target!r}: the folder {directory!r} {problem}; create it first"
-        )
+        raise InvalidParameterError(f"path: cannot save to {target!r}: the folder {directory!r} {problem}; create it first")
     return target, directory
 
 
@@ -556,9 +534,7 @@ def write_file(target: str, directory: str, meta_bytes: bytes, members: Sequence
     except OSError:
         mode = _default_file_mode()
     try:
-        fd, tmp_path = tempfile.mkstemp(
-            prefix=f".{os.path.basename(target)[:_TEMP_NAME_CHARS]}.", suffix=".tmp", dir=directory
-        )
+        fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(target)[:_TEMP_NAME_CHARS]}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise InvalidParameterError(
             f"path: cannot save to {target!r}: cannot create a file in the folder {directory!r} "

@@ -42,11 +42,15 @@ class Interaction(Result):
 
     kind = "interaction"
     fields = (
-        Field("values", "nddo", finite=True, column="value",
-              doc="Read-only float64 array (n_rows, n_features, n_features, n_outputs)."),
+        Field(
+            "values",
+            "nddo",
+            finite=True,
+            column="value",
+            doc="Read-only float64 array (n_rows, n_features, n_features, n_outputs).",
+        ),
         Field("base_values", "no", finite=True, column=None, doc="Read-only float64 array (n_rows, n_outputs)."),
-        Field("data", "nd", dtype="data", optional=True, copy=False,
-              doc="The explained inputs, (n_rows, n_features), or None."),
+        Field("data", "nd", dtype="data", optional=True, copy=False, doc="The explained inputs, (n_rows, n_features), or None."),
     )
     axes = {"n": ROWS, "d": FEATURES, "o": OUTPUTS}
     default_diagnostic_axes: ClassVar[Mapping[str, str]] = {"completeness_gap": "no"}

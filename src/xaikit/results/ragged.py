@@ -47,7 +47,9 @@ def _check_spans(value: Any, store: Mapping[str, Any], lengths: Mapping[str, int
         try:
             out.append(tuple(tuple((int(s), int(e)) for s, e in feature) for feature in row))
         except (TypeError, ValueError):
-            raise InvalidParameterError(f"spans[{i}]: expected lists of [start, end] integer pairs, got {describe(row)}") from None
+            raise InvalidParameterError(
+                f"spans[{i}]: expected lists of [start, end] integer pairs, got {describe(row)}"
+            ) from None
     return tuple(out)
 
 
@@ -111,11 +113,22 @@ class RaggedAttribution(FeatureSummary, Result):
 
     kind = "ragged-attribution"
     fields = (
-        Field("values", "ndo", finite=True, column="value",
-              doc="Read-only float64 array (n_rows, max_features, n_outputs), padded with zeros."),
+        Field(
+            "values",
+            "ndo",
+            finite=True,
+            column="value",
+            doc="Read-only float64 array (n_rows, max_features, n_outputs), padded with zeros.",
+        ),
         Field("base_values", "no", finite=True, column=None, doc="Read-only float64 array (n_rows, n_outputs)."),
-        Field("segments", "n..", dtype="int", optional=True, column=None,
-              doc="Images: the segment map of each row, (n_rows, height, width), or None."),
+        Field(
+            "segments",
+            "n..",
+            dtype="int",
+            optional=True,
+            column=None,
+            doc="Images: the segment map of each row, (n_rows, height, width), or None.",
+        ),
         JsonField("row_feature_names", axis="n", check=_check_row_names, optional=False),
         JsonField("spans", axis="n", check=_check_spans),
         JsonField("texts", axis="n", check=_check_texts, doc="Text: the explained documents, or None."),
