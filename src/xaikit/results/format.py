@@ -165,7 +165,7 @@ def _to_json(value: Any, key: str) -> Any:
     >>> _to_json({"f": print}, "params")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    xaikit.errors.InvalidParameterError: params['f']: expected a JSON-serialisable value (...), got <built-in function print> (...)
+    xaikit.errors.InvalidParameterError: params['f']: expected a JSON-serialisable value ..., got <built-in function print> (...)
     """
     if value is None or isinstance(value, bool):
         return value
