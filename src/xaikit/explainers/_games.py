@@ -24,6 +24,9 @@ class Game:
         Remember evaluated coalitions so that a growing design never pays twice for one.
     references : ReferenceGames, optional
         The same row's single-reference games, for estimators that sample per background row.
+    n_players : int, optional
+        The number of players; by default the value function's ``n_players`` (None when it has
+        none). A document's players are its tokens, an image's its segments: every row its own.
 
     Examples
     --------
@@ -41,9 +44,11 @@ class Game:
         *,
         cache: bool = False,
         references: ReferenceGames | None = None,
+        n_players: int | None = None,
     ) -> None:
         self.value_function = value_function
         self.references = references
+        self.n_players: int | None = n_players if n_players is not None else getattr(value_function, "n_players", None)
         self.v_empty = np.asarray(v_empty, dtype=np.float64)
         self.v_full = np.asarray(v_full, dtype=np.float64)
         self.n_outputs = self.v_empty.shape[0]

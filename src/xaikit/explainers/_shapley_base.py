@@ -1,7 +1,21 @@
-"""What every interventional Shapley explainer shares: the boundary, the row loop, the result."""
+"""What every Shapley explainer shares: the boundary, the row loop, the result.
+
+Tables (a :class:`~xaikit.maskers.TabularMasker`, or ``background=``): the players are the
+features (or groups), the game of a row is the interventional value function over the
+background, and the result is an :class:`~xaikit.explanation.Attribution`.
+
+Documents and images (a :class:`~xaikit.maskers.TextMasker` or
+:class:`~xaikit.maskers.ImageMasker`): every row has players of its own, its tokens or segments,
+and its game is ``v(S) = f(the input keeping S)``, the other tokens removed or replaced by the
+mask token, the other segments filled as the masker fills them. ``base_values`` are each row's
+``v(empty)``, the values of a row add up to ``f(x) - v(empty)``, and the result is a
+:class:`~xaikit.explanation.RaggedAttribution` (each row's own feature names, the token spans and
+documents, or the segment maps).
+"""
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -9,16 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import RandomState, check_float, check_int, check_random_state, spawn_seeds
+from xaikit._validation import RandomState, check_float, check_int, check_random_state, describe, spawn_seeds
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers._games import Game, ReferenceGames
 from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
-from xaikit.explainers.value_definition import value_definition
-from xaikit.results import Attribution
+from xaikit.explainers.value_definition import OUTPUT_MEANINGS, value_definition
 from xaikit.maskers.tabular import TabularMasker
-from xaikit.maskers.value_function import ValueFunction
+from xaikit.maskers.value_function import ValueFunction, renders_items
 from xaikit.models import adapt
-from xaikit.models.base import AdaptedModel
+from xaikit.models.base import AdaptedModel, evaluating
+from xaikit.results import Attribution, RaggedAttribution
 
 __all__ = ["ShapleyExplainer", "RowEstimate", "make_masker"]
 
@@ -68,11 +82,61 @@ def make_masker(
     return masker
 
 
-def _provenance(model: AdaptedModel, masker: TabularMasker, seed: Any) -> dict[str, Any]:
+def _provenance(model: AdaptedModel, masker: Any, seed: Any) -> dict[str, Any]:
+    if renders_items(masker):
+        return provenance(
+            model.describe(), model.output, seed,
+            value_function="the model on the masked input (the masker's masking of the coalition's complement)",
+            masker=masker.summary(),
+        )
     return provenance(
         model.describe(), model.output, seed,
         value_function="interventional (marginal) expectation over the background", background=masker.summary(),
     )
+
+
+def _masking(masker: Any) -> str:
+    """How ``masker`` hides the players outside a coalition, in words."""
+    if masker.kind == "text":
+        unit = "document" if masker.features == "bag_of_words" else "document (each occurrence a player)"
+        how = "removed" if masker.mode == "remove" else f"replaced by {masker.mask_token!r}"
+        return f"the model on each {unit} with the coalition's tokens kept and the others {how}"
+    fill = {"mean": "their mean colour", "blur": "a blurred copy of the image",
+            "constant": f"the value {masker.fill_value:g}"}[masker.fill]
+    return f"the model on each image with the coalition's segments kept and the others filled with {fill}"
+
+
+def masked_value_definition(output: str, masker: Any, estimate: str) -> dict[str, Any]:
+    """``diagnostics["value_definition"]`` of the game of a text or image masker: the keys of
+    :func:`~xaikit.explainers.value_definition.value_definition`, ``value_function="masked"``
+    (no background: each coalition is one input, as the masker renders it) and ``masker`` (its kind).
+
+    >>> from xaikit.maskers import TextMasker
+    >>> d = masked_value_definition("raw", TextMasker(mode="mask"), "exact")
+    >>> d["value_function"], d["estimate"], d["text"].split(": ")[1]
+    ('masked', 'exact', "the model on each document with the coalition's tokens kept and the others replaced by 'UNKWORDZ'.")
+    """
+    definition = value_definition(output=output, value_function="interventional", background_rows=1, estimate=estimate)
+    how = "Exact" if estimate == "exact" else "Sampled estimates of the"
+    meaning = OUTPUT_MEANINGS.get(output, f"the output {output!r}")
+    definition.update(
+        value_function="masked", background_rows=None, masker=str(masker.kind),
+        text=f"{how} Shapley values of {meaning}, masked: {_masking(masker)}.",
+    )
+    return definition
+
+
+@dataclass(frozen=True)
+class _RowPlayers:
+    """What an estimator reads of its masker while it plays one document's or image's game: the
+    row's own number of players, and a single reference (each coalition is one model input)."""
+
+    n_groups: int
+    n_background: int = 1
+
+    @property
+    def weights(self) -> np.ndarray:
+        return np.ones(1)
 
 
 @dataclass
@@ -80,25 +144,37 @@ class _RowJob:
     """A chunk of rows to explain; sent whole to an executor's worker."""
 
     explainer: ShapleyExplainer
-    masker: TabularMasker
-    rows: np.ndarray  # encoded (r, d)
+    masker: Any  # TabularMasker, TextMasker or ImageMasker
+    rows: Any  # encoded (r, d), or a list of TextItem / ImageItem
     fx: np.ndarray  # (r, o)
-    fbg: np.ndarray  # (m, o) predictions of the background rows
-    base: np.ndarray  # (o,)
+    fbg: np.ndarray | None  # (m, o) predictions of the background rows; None for documents and images
+    base: np.ndarray  # (o,); (r, o) for documents and images: each row's v(empty)
     seeds: list[np.random.SeedSequence]
     params: dict[str, Any]
+    index: Sequence[int] = ()  # the rows' positions in X, for error messages
 
     def __call__(self) -> list[RowEstimate]:
         out = []
-        for x, f, seed in zip(self.rows, self.fx, self.seeds):
-            vf = ValueFunction(
-                self.explainer.model, self.masker, x,
-                batch_size=self.params.get("batch_size"), as_frame=self.explainer._as_frame,
-            )
-            refs = ReferenceGames(vf, self.fbg, f, self.masker.weights)
-            game = Game(vf, self.base, f, cache=self.explainer._needs_cache(self.params), references=refs)
-            out.append(self.explainer._estimate(game, np.random.default_rng(seed), **self.params))
+        for j, (x, f, seed) in enumerate(zip(self.rows, self.fx, self.seeds)):
+            where = f"row {self.index[j]} of X" if j < len(self.index) else "a row of X"
+            with evaluating(f"masked copies of {where}"):
+                out.append(self._row(j, x, f, np.random.default_rng(seed)))
         return out
+
+    def _row(self, j: int, x: Any, f: np.ndarray, rng: np.random.Generator) -> RowEstimate:
+        explainer, params = self.explainer, self.params
+        cache = explainer._needs_cache(params)
+        vf = ValueFunction(explainer.model, self.masker, x, batch_size=params.get("batch_size"),
+                           as_frame=explainer._as_frame)
+        if self.fbg is not None:
+            refs = ReferenceGames(vf, self.fbg, f, self.masker.weights)
+            return explainer._estimate(Game(vf, self.base, f, cache=cache, references=refs), rng, **params)
+        k, v0 = int(x.n_features), self.base[j]
+        if k == 0:  # nothing to hide (e.g. a document without tokens): the prediction is its own base value
+            return RowEstimate(np.zeros((0, f.shape[0])), np.zeros((0, f.shape[0])), 0, exact=True)
+        refs = ReferenceGames(vf, v0[None, :], f, np.ones(1))
+        game = Game(vf, v0, f, cache=cache, references=refs, n_players=k)
+        return explainer._for_row(k)._estimate(game, rng, **params)
 
 
 def _run_job(job: _RowJob) -> list[RowEstimate]:
@@ -106,19 +182,33 @@ def _run_job(job: _RowJob) -> list[RowEstimate]:
 
 
 class ShapleyExplainer(Explainer):
-    """Base of the interventional Shapley explainers (exact and sampled).
+    """Base of the Shapley explainers (exact and sampled) of tables, documents and images.
 
     Parameters
     ----------
     model : estimator, Pipeline, callable or adapted model
+        For documents, anything that maps a list of strings to predictions; for images, a
+        function of a batch of images in the layout given.
     background : array-like or DataFrame, optional
         Rows standing for "feature unknown"; required unless ``masker`` is given.
-    masker : TabularMasker, optional
+    masker : TabularMasker, TextMasker or ImageMasker, optional
+        A table's background rows; or how the tokens of documents (``TextMasker``) or the
+        segments of images (``ImageMasker``) are hidden: each row is then a game of its own
+        tokens or segments, explained as a :class:`~xaikit.explanation.RaggedAttribution`
+        (``background``, ``feature_names`` and ``groups`` do not apply).
     output : {"auto", "probability", "log_odds", "raw"}
         The response to explain (probabilities for classifiers by default).
     feature_names : list of str, optional
     groups : mapping of str to feature names or indices, optional
         Features that receive one value together (e.g. the columns of a one-hot encoding).
+
+    Examples
+    --------
+    >>> import xaikit as xk
+    >>> score = lambda docs: [2.0 * ("good" in d) - ("bad" in d) for d in docs]
+    >>> exp = xk.ExactShapley(score, masker=xk.TextMasker()).explain(["a good film", "bad"])
+    >>> exp[0].feature_names, exp[0].values[0, :, 0].tolist(), exp.base_values[:, 0].tolist()
+    (['a', 'good', 'film'], [0.0, 2.0, 0.0], [0.0, 0.0])
     """
 
     axioms = frozenset({"efficiency", "symmetry", "dummy", "linearity"})
@@ -129,15 +219,43 @@ class ShapleyExplainer(Explainer):
         /,
         *,
         background: Any = None,
-        masker: TabularMasker | None = None,
+        masker: Any = None,
         output: str = "auto",
         feature_names: Sequence[str] | None = None,
         groups: Mapping[str, Sequence[int | str]] | None = None,
     ) -> None:
         self.model = adapt(model, output=output)
+        self.masker: Any
+        if renders_items(masker):
+            extras = {"background": background, "feature_names": feature_names, "groups": groups}
+            given = [name for name, v in extras.items() if v is not None]
+            if given:
+                raise InvalidParameterError(
+                    f"{given[0]}: a {type(masker).__name__} makes each row's own players (its tokens or segments); "
+                    f"expected none of {given}, got {given[0]}={describe(extras[given[0]])}"
+                )
+            self.masker = masker
+            self._as_frame = False
+            return
+        if masker is not None and not isinstance(masker, TabularMasker):
+            raise InvalidParameterError(
+                f"masker: expected a TabularMasker, TextMasker or ImageMasker, got {describe(masker)}"
+            )
         masker = make_masker(self.model, background=background, masker=masker, feature_names=feature_names, groups=groups)
         self.masker = masker
         self._as_frame = masker.is_frame or self.model.wants_frame
+
+    @property
+    def _ragged(self) -> bool:
+        """Whether rows are documents or images, each with players of its own."""
+        return renders_items(self.masker)
+
+    def _for_row(self, n_players: int) -> ShapleyExplainer:
+        """This explainer as it plays the game of one document or image of ``n_players`` players
+        (a shallow copy whose masker says so); the estimators read the players from the masker."""
+        view = copy.copy(self)
+        view.masker = _RowPlayers(n_players)
+        return view
 
     # ---------------------------------------------------------------- to override
     def _estimate(self, game: Game, rng: np.random.Generator, **params: Any) -> RowEstimate:  # pragma: no cover
@@ -170,12 +288,14 @@ class ShapleyExplainer(Explainer):
 
         Parameters
         ----------
-        X : array-like (n, d) or DataFrame
+        X : array-like (n, d) or DataFrame; documents or images with a TextMasker or ImageMasker
+            (a str or a sequence of str; one image or a batch, see :class:`~xaikit.maskers.ImageMasker`)
         target : int, str or list, optional
             Outputs to return (index or name); all by default.
         n_samples : int, optional
             Coalitions evaluated per row (each one a pass over the background); the
-            budget. Exact methods ignore it.
+            budget. Exact methods ignore it. For documents and images, one budget for every
+            row, checked against the row with the most tokens or segments.
         tol : float, optional
             Stop adding samples once every standard error is at most ``tol`` (``n_samples``
             is then the maximum).
@@ -186,22 +306,21 @@ class ShapleyExplainer(Explainer):
 
         Returns
         -------
-        Attribution
-            ``values`` (n, k, o) with k the number of features (or groups); diagnostics
-            ``std_err`` (n, k, o), ``n_model_calls`` (n,), ``completeness_gap`` (n, o).
+        Attribution, or RaggedAttribution for documents and images
+            ``values`` (n, k, o) with k the number of features (or groups; for documents and
+            images the most tokens or segments of a row, the others padded with zeros);
+            ``base_values`` (n, o), the value of the empty coalition; diagnostics
+            ``n_model_calls`` (n,), ``completeness_gap`` (n, o), ``exact``, ``value_definition``
+            (the game), and ``std_err`` (n, k, o) unless every row is exact.
         """
         start = time.perf_counter()
+        if self._ragged:  # the one result kind a masker changes: rows with their own players
+            return self._explain_items(  # type: ignore[return-value]
+                X, target, n_samples, tol, batch_size, executor, random_state, start
+            )
         Z, masker = self.masker.encode(X, "X")
         k = masker.n_groups
-        params: dict[str, Any] = {"tol": None, "batch_size": None}
-        if batch_size is not None:
-            params["batch_size"] = check_int(batch_size, "batch_size", minimum=1)
-        if tol is not None:
-            params["tol"] = check_float(tol, "tol", minimum=0.0, strict_minimum=True)
-        params["n_samples"] = (
-            self._default_n_samples(k) if n_samples is None else check_int(n_samples, "n_samples", minimum=1)
-        )
-        params = self._check_params(k, params)
+        params = self._params(self, k, n_samples, tol, batch_size)
         seed_seq = check_random_state(random_state)
 
         fx = self._predict_checked(masker, Z, "X")
@@ -213,28 +332,20 @@ class ShapleyExplainer(Explainer):
         seeds = spawn_seeds(seed_seq, n)
         results = map_rows(
             executor, n,
-            lambda c: _RowJob(self, masker, Z[list(c)], fx[list(c)], fbg, base, [seeds[i] for i in c], params),
+            lambda c: _RowJob(self, masker, Z[list(c)], fx[list(c)], fbg, base, [seeds[i] for i in c], params, list(c)),
             _run_job,
         )
 
         values = np.stack([r.values for r in results])[:, :, out_idx]
-        std_err = np.stack([r.std_err for r in results])[:, :, out_idx]
         base_values = np.repeat(base[None, out_idx], n, axis=0)
-        gap = values.sum(axis=1) - (fx[:, out_idx] - base_values)
+        exact = all(r.exact for r in results)
         data = masker.codec.to_objects(Z) if masker.codec is not None else Z
-        diagnostics: dict[str, Any] = {
-            "std_err": std_err,
-            "n_model_calls": np.array([r.n_evaluations for r in results], dtype=np.int64),
-            "completeness_gap": gap,
-            "exact": bool(all(r.exact for r in results)),
-            "runtime_s": time.perf_counter() - start,
-            "seed": int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None,
-            "n_background": int(masker.n_background),
-            "value_definition": value_definition(
-                output=self.model.output, value_function="interventional",
-                background_rows=int(masker.n_background), estimate="exact" if all(r.exact for r in results) else "sampled",
-            ),
-        }
+        diagnostics = self._diagnostics(results, values, fx[:, out_idx] - base_values, out_idx, start, seed_seq)
+        diagnostics["n_background"] = int(masker.n_background)
+        diagnostics["value_definition"] = value_definition(
+            output=self.model.output, value_function="interventional",
+            background_rows=int(masker.n_background), estimate="exact" if exact else "sampled",
+        )
         return Attribution(
             values=values,
             base_values=base_values,
@@ -242,19 +353,118 @@ class ShapleyExplainer(Explainer):
             feature_names=list(masker.group_names),
             output_names=out_names,
             method=self.name,
-            params={**{k_: v for k_, v in params.items()}, "output": self.model.output},
+            params={**params, "output": self.model.output},
             diagnostics=diagnostics,
             provenance=_provenance(self.model, masker, diagnostics["seed"]),
         )
 
+    def _params(self, view: ShapleyExplainer, k: int, n_samples: int | None, tol: float | None,
+                batch_size: int | None) -> dict[str, Any]:
+        """The method's parameters, checked by ``view`` (this explainer, or its view of the largest
+        document or image) for ``k`` players."""
+        params: dict[str, Any] = {"tol": None, "batch_size": None}
+        if batch_size is not None:
+            params["batch_size"] = check_int(batch_size, "batch_size", minimum=1)
+        if tol is not None:
+            params["tol"] = check_float(tol, "tol", minimum=0.0, strict_minimum=True)
+        params["n_samples"] = (
+            self._default_n_samples(k) if n_samples is None else check_int(n_samples, "n_samples", minimum=1)
+        )
+        return view._check_params(k, params)
+
+    def _diagnostics(self, results: list[RowEstimate], values: np.ndarray, delta: np.ndarray,
+                     out_idx: list[int], start: float, seed_seq: np.random.SeedSequence) -> dict[str, Any]:
+        """What every result's diagnostics hold; ``std_err`` (the selected outputs ``out_idx``, padded
+        like ``values``) only when some row was sampled: an exact result carries no standard errors.
+        ``delta`` is ``f(x) - base`` per row, what the values must add up to."""
+        exact = all(r.exact for r in results)
+        diagnostics: dict[str, Any] = {}
+        if not exact:
+            std_err = np.zeros_like(values)
+            for i, r in enumerate(results):
+                std_err[i, : r.std_err.shape[0]] = r.std_err[:, out_idx]
+            diagnostics["std_err"] = std_err
+        diagnostics.update({
+            "n_model_calls": np.array([r.n_evaluations for r in results], dtype=np.int64),
+            "completeness_gap": values.sum(axis=1) - delta,
+            "exact": bool(exact),
+            "runtime_s": time.perf_counter() - start,
+            "seed": int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None,
+        })
+        return diagnostics
+
+    def _explain_items(self, X: Any, target: Any, n_samples: int | None, tol: float | None, batch_size: int | None,
+                       executor: Any, random_state: RandomState, start: float) -> RaggedAttribution:
+        """:meth:`explain` for documents or images: each row a game of its own tokens or segments."""
+        masker = self.masker
+        items = masker.prepare(X, "X")
+        lengths = [int(item.n_features) for item in items]
+        widest = max(max(lengths), 1)
+        params = self._params(self._for_row(widest), widest, n_samples, tol, batch_size)
+        seed_seq = check_random_state(random_state)
+
+        fx = self._predict_items(items, True, "X", params["batch_size"])
+        v0 = self._predict_items(items, False, "X with every token or segment hidden", params["batch_size"])
+        out_idx, out_names = self._select_outputs(target, fx.shape[1])
+
+        n = len(items)
+        seeds = spawn_seeds(seed_seq, n)
+        results = map_rows(
+            executor, n,
+            lambda c: _RowJob(self, masker, [items[i] for i in c], fx[list(c)], None, v0[list(c)],
+                              [seeds[i] for i in c], params, list(c)),
+            _run_job,
+        )
+
+        values = np.zeros((n, max(lengths), len(out_idx)))
+        for i, r in enumerate(results):
+            values[i, : lengths[i]] = r.values[:, out_idx]
+        base_values = v0[:, out_idx]
+        exact = all(r.exact for r in results)
+        diagnostics = self._diagnostics(results, values, fx[:, out_idx] - base_values, out_idx, start, seed_seq)
+        diagnostics["value_definition"] = masked_value_definition(
+            self.model.output, masker, "exact" if exact else "sampled"
+        )
+        text = masker.kind == "text"
+        return RaggedAttribution(
+            values=values,
+            base_values=base_values,
+            row_feature_names=[list(item.feature_names) for item in items],
+            output_names=out_names,
+            spans=[[[list(sp) for sp in feature] for feature in item.spans] for item in items] if text else None,
+            texts=[item.text for item in items] if text else None,
+            segments=np.stack([item.segments for item in items]) if not text else None,
+            method=self.name,
+            params={**params, "output": self.model.output, "masker": masker.summary()},
+            diagnostics=diagnostics,
+            provenance=_provenance(self.model, masker, diagnostics["seed"]),
+        )
+
+    def _predict_items(self, items: list[Any], keep: bool, name: str, batch_size: int | None) -> np.ndarray:
+        """The model on every document or image with all its players kept (``keep``) or all hidden:
+        ``(n, o)``, at most ``batch_size`` inputs (the masker's default) per call."""
+        step = max(1, int(self.masker.default_batch_size if batch_size is None else batch_size))
+        parts = []
+        for a in range(0, len(items), step):
+            chunk = items[a : a + step]
+            inputs = [self.masker.render(item, np.full((1, item.n_features), keep)) for item in chunk]
+            joined = [t for part in inputs for t in part] if isinstance(inputs[0], list) else np.concatenate(inputs)
+            where = name if len(items) <= step else f"rows {a}..{a + len(chunk) - 1} of {name}"
+            with evaluating(where):
+                parts.append(self.model.predict(joined))
+        return np.concatenate(parts, axis=0)
+
     # ---------------------------------------------------------------- helpers
     def _predict_checked(self, masker: TabularMasker, Z: np.ndarray, name: str) -> np.ndarray:
-        """Predict encoded rows; a model that cannot take the NaN in them gets a clear error."""
+        """Predict encoded rows; a model that cannot take the NaN in them gets a clear error, and a
+        model's own exception names them (``name``: "X" or "background")."""
         inputs = masker.decode(Z, as_frame=self._as_frame)
         if not np.isnan(Z).any():
-            return self.model.predict(inputs)
+            with evaluating(name):
+                return self.model.predict(inputs)
         try:
-            return self.model.predict(inputs)
+            with evaluating(name):
+                return self.model.predict(inputs)
         except (ValueError, TypeError) as exc:
             where = tuple(int(i) for i in np.argwhere(np.isnan(Z))[0])
             raise InvalidParameterError(
@@ -266,4 +476,6 @@ class ShapleyExplainer(Explainer):
         return select_outputs(target, output_names(self.model.output_names, n_outputs))
 
     def __repr__(self) -> str:
+        if self._ragged:
+            return f"{type(self).__name__}(model={self.model!r}, masker={self.masker!r})"
         return f"{type(self).__name__}(model={self.model!r}, n_background={self.masker.n_background})"

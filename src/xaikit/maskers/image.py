@@ -140,6 +140,9 @@ class ImageMasker:
 
     kind: str = "image"
     default_kernel_width: float = 0.25
+    #: Images per model call when a value function or LIME is given no ``batch_size`` (50
+    #: 224x224x3 float32 images are 30 MB).
+    default_batch_size: int = 50
 
     def __init__(
         self,
@@ -318,8 +321,8 @@ class ImageMasker:
             labels = segments.ravel()
             d = int(labels.max()) + 1
             counts = np.bincount(labels, minlength=d).astype(np.float64)
-            means = np.stack([np.bincount(labels, weights=pixels[:, c], minlength=d) for c in range(pixels.shape[1])], axis=1)
-            means /= counts[:, None]
+            sums = np.stack([np.bincount(labels, weights=pixels[:, c], minlength=d) for c in range(pixels.shape[1])], axis=1)
+            means = sums / counts[:, None]
             values = means[segments]  # (H, W, C)
         else:
             h, w = segments.shape

@@ -131,6 +131,8 @@ class TextMasker:
 
     kind: str = "text"
     default_kernel_width: float = 25.0
+    #: Documents per model call when a value function or LIME is given no ``batch_size``.
+    default_batch_size: int = 1000
 
     def __init__(
         self,
@@ -323,10 +325,10 @@ class TextMasker:
         >>> TextMasker().distances(np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 0.0]])).round(4).tolist()
         [0.0, 29.2893, 100.0]
         """
+        if isinstance(S, np.ndarray) and S.ndim == 2 and S.shape[1] == 0:  # no features: the document itself
+            return np.zeros(S.shape[0])
         S = check_array(S, "S", ndim=2, min_rows=0)
         n, d = S.shape
-        if d == 0:
-            return np.zeros(n)
         norms = np.sqrt(np.einsum("ij,ij->i", S, S))
         dots = S.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):

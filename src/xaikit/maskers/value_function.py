@@ -1,4 +1,13 @@
-"""The value function of a cooperative game built from a model, a masker and one row."""
+"""The value function of a cooperative game built from a model, a masker and one row.
+
+For a table the row is an encoded array and a coalition's value is the mean model output over
+the masker's background rows with the coalition's features taken from the row. For a document or
+an image (a :class:`~xaikit.maskers.TextItem` or :class:`~xaikit.maskers.ImageItem` with its
+:class:`~xaikit.maskers.TextMasker` or :class:`~xaikit.maskers.ImageMasker`) the players are its
+tokens or segments, and a coalition's value is the model output on the one input the masker
+renders for it: the hidden tokens removed or replaced by the mask token, the hidden segments
+filled. Either way the model is called on batches of coalitions, never one at a time.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,20 @@ import numpy as np
 from xaikit._validation import check_int
 from xaikit.models.base import AdaptedModel
 
-__all__ = ["ValueFunction", "DEFAULT_BATCH_VALUES"]
+__all__ = ["ValueFunction", "DEFAULT_BATCH_VALUES", "renders_items"]
+
+
+def renders_items(masker: Any) -> bool:
+    """Whether ``masker`` hides the tokens of documents or the segments of images (each input its
+    own players, rendered one model input per coalition) rather than the columns of a table.
+
+    >>> from xaikit.maskers.text import TextMasker
+    >>> renders_items(TextMasker()), renders_items(object())
+    (True, False)
+    """
+    return getattr(masker, "kind", None) in ("text", "image") and all(
+        hasattr(masker, a) for a in ("prepare", "render")
+    )
 
 
 def _unshared(buffer: np.ndarray) -> bool:
@@ -32,13 +54,15 @@ class ValueFunction:
     Parameters
     ----------
     model : AdaptedModel
-    masker : TabularMasker (or any masker with ``synthesize``, ``decode``, ``weights``)
-    x : ndarray (d,)
-        The row, encoded as the masker expects.
+    masker : TabularMasker (or any masker with ``synthesize``, ``decode``, ``weights``), TextMasker or ImageMasker
+    x : ndarray (d,), TextItem or ImageItem
+        The row, encoded as the masker expects; for documents and images, one item of
+        ``masker.prepare``.
     batch_size : int, optional
         Maximum number of model input rows per model call (coalitions x background rows);
         memory stays bounded whatever the number of coalitions. By default about a million
-        values (rows x features), and at least one coalition.
+        values (rows x features), and at least one coalition; for documents and images the
+        masker's ``default_batch_size`` inputs.
     as_frame : bool, optional
         Passed to ``masker.decode``.
 
@@ -57,26 +81,42 @@ class ValueFunction:
     >>> vf(np.array([[True, False], [True, True]]))
     array([[1.],
            [3.]])
+
+    A document's players are its words; the value of a coalition is the model on the document
+    that keeps them:
+
+    >>> from xaikit.maskers.text import TextMasker
+    >>> masker = TextMasker()
+    >>> item = masker.prepare("good bad film")[0]
+    >>> vf = ValueFunction(adapt(lambda docs: [d.count("good") - d.count("bad") for d in docs]), masker, item)
+    >>> vf(np.array([[True, False, True], [False, True, True]]))
+    array([[ 1.],
+           [-1.]])
     """
 
     def __init__(
         self,
         model: AdaptedModel,
         masker: Any,
-        x: np.ndarray,
+        x: Any,
         *,
         batch_size: int | None = None,
         as_frame: bool | None = None,
     ) -> None:
         self.model = model
         self.masker = masker
-        self.x = np.asarray(x, dtype=np.float64)
-        if batch_size is None:
-            self.batch_size = max(1, DEFAULT_BATCH_VALUES // max(1, getattr(masker, "n_features", 1)))
+        #: The document or image whose tokens or segments are the players; None for a table.
+        self.item: Any = x if renders_items(masker) else None
+        if self.item is not None:
+            self.x = np.zeros(0)
+            self.n_players = int(self.item.n_features)
+            default = int(masker.default_batch_size)
         else:
-            self.batch_size = check_int(batch_size, "batch_size", minimum=1)
+            self.x = np.asarray(x, dtype=np.float64)
+            self.n_players = masker.n_groups
+            default = max(1, DEFAULT_BATCH_VALUES // max(1, getattr(masker, "n_features", 1)))
+        self.batch_size = default if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
         self.as_frame = as_frame
-        self.n_players = masker.n_groups
         self.n_coalitions = 0
         self.n_rows = 0
 
@@ -126,6 +166,9 @@ class ValueFunction:
     def __call__(self, masks: np.ndarray) -> np.ndarray:
         """Values of the coalitions in ``masks`` (bool ``(s, n_players)``): ``(s, n_outputs)``."""
         masks = np.asarray(masks, dtype=bool)
+        if self.item is not None:
+            self.n_coalitions += masks.shape[0]
+            return self._rendered(masks)
         m = self.masker.n_background
         w = self.masker.weights
         outs = [
@@ -137,12 +180,29 @@ class ValueFunction:
         self.n_coalitions += masks.shape[0]
         return np.concatenate(outs, axis=0) if outs else np.zeros((0, 0))
 
+    def _rendered(self, masks: np.ndarray) -> np.ndarray:
+        """Values of the coalitions of a document's or image's players: the model on the inputs
+        the masker renders for them, at most ``batch_size`` inputs per call."""
+        outs = []
+        for start in range(0, masks.shape[0], self.batch_size):
+            part = masks[start : start + self.batch_size]
+            outs.append(self.model.predict(self.masker.render(self.item, part)))
+            self.n_rows += part.shape[0]
+        return np.concatenate(outs, axis=0) if outs else np.zeros((0, 0))
+
     def pairs_per_reference(self, codes: np.ndarray) -> np.ndarray:
         """:meth:`per_reference` for complementary pairs: the values of each coalition ``codes[r, i]``
         (uint64 ``(m, u, ceil(n_players / 64))``, player ``p`` at bit ``p % 64`` of word ``p // 64``)
         and of its complement, as ``(m, 2u, n_outputs)`` (pairs adjacent)."""
         codes = np.ascontiguousarray(codes, dtype=np.uint64)
         m, u = codes.shape[:2]
+        if self.item is not None:
+            octets = np.ascontiguousarray(codes, dtype=np.dtype("<u8")).view(np.uint8)
+            units = np.unpackbits(octets, axis=-1, count=self.n_players, bitorder="little").astype(bool)
+            masks = np.empty((m, 2 * u, self.n_players), dtype=bool)
+            masks[:, 0::2] = units
+            masks[:, 1::2] = ~units
+            return self.per_reference(masks)
         values = self._per_reference_values(
             u, 2, lambda a, b, out: self.masker.synthesize_pairs_per_reference(self.x, codes, a, b, out)
         )
@@ -154,7 +214,12 @@ class ValueFunction:
         (int ``(m, p, k)``), ``f`` with the first ``t + 1`` players taken from the row, for
         ``t < k - 1``; ``(m, p, k - 1, n_outputs)``."""
         orders = np.asarray(orders, dtype=np.int64)
-        p, k = orders.shape[1:]
+        m, p, k = orders.shape
+        if self.item is not None:
+            rank = np.empty_like(orders)
+            np.put_along_axis(rank, orders, np.broadcast_to(np.arange(k), orders.shape), axis=-1)
+            masks = rank[..., None, :] < np.arange(1, k)[:, None]  # (m, p, k - 1, k)
+            return self.per_reference(masks.reshape(m, p * (k - 1), k)).reshape(m, p, k - 1, -1)
         values = self._per_reference_values(
             p, k - 1, lambda a, b, out: self.masker.synthesize_chains_per_reference(self.x, orders, a, b, out)
         )
@@ -169,6 +234,9 @@ class ValueFunction:
         """
         masks = np.asarray(masks, dtype=bool)
         m, s = masks.shape[:2]
+        if self.item is not None:  # one input per coalition: every reference plays the same game
+            self.n_coalitions += s
+            return self._rendered(masks.reshape(m * s, self.n_players)).reshape(m, s, -1)
         values = self._per_reference_values(
             s, 1, lambda a, b, out: self.masker.synthesize_per_reference(self.x, masks[:, a:b], out)
         )
