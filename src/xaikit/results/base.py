@@ -830,7 +830,7 @@ class Result:
         >>> exp.save(os.path.join(tempfile.gettempdir(), "xaikit-no-such-folder-7f3a", "result.xai"))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        xaikit.errors.InvalidParameterError: path: cannot save to '...': the folder '...-no-such-folder-7f3a' does not exist; create it first
+        xaikit.errors.InvalidParameterError: path: cannot save to '...': the folder '...-7f3a' does not exist; create it first
         """
         target, directory = fmt.check_save_path(path)
         meta, members = self._meta_and_members()
