@@ -781,8 +781,6 @@ KNOWN_ESCAPES: dict[str, str] = {
     **{f"{name}-model-zero_outputs": "models/base.py: check_model_output accepts an (n, 0) output, and the "
        "Shapley route then indexes an empty outputs axis (IndexError)" for name in [*SHAPLEY, "explain"]},
     "adapt-predict-zero_outputs": "models/base.py: check_model_output accepts an (n, 0) output",
-    **{f"TreeShap-random_state-{label}": "tree_shap.py: TreeShap.explain does not check random_state"
-       for label in BAD_SEED},
     "TreeShap-feature_names-string": "tree_shap.py: feature_names='abc' becomes three names",
     "TreeShap-feature_names-int": "tree_shap.py: feature_names=5 raises a TypeError from list()",
     "Saliency-abs-str": "gradients.py: Saliency(abs=...) accepts anything truthy",
