@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import pickle
 import secrets
-import subprocess
 import sys
 import time
 
@@ -17,15 +16,20 @@ from hypothesis import strategies as st
 import xaikit as xk
 from xaikit.errors import InvalidParameterError, XaikitError
 from xaikit.execution import (
+    AutoExecutor,
     Executor,
     LocalExecutor,
     SerialExecutor,
     ThreadExecutor,
+    auto,
     chunk_indices,
     get_executor,
     local,
+    register_executor,
     shared,
+    unregister_executor,
 )
+from xaikit.execution.auto import worth_a_pool
 from xaikit.execution.shared import (
     MissingShared,
     Shared,
@@ -348,6 +352,234 @@ class TestSharedObjects:
         with LocalExecutor(2) as ex:
             handle = ex.scatter(list(range(5)))
             assert ex.map(weighted_total, [(handle, 1), (handle, 2)]) == [10, 20]
+
+
+def fail_on_three(v: int) -> int:
+    if v == 3:
+        raise KeyError("three")
+    return v
+
+
+def slow_square(v: int) -> tuple[int, int]:
+    time.sleep(0.05)
+    return v * v, os.getpid()
+
+
+def nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def blas_threads(_: int) -> list[tuple[str, int]]:
+    import numpy  # noqa: F401
+    from threadpoolctl import threadpool_info
+
+    return [(info["internal_api"], info["num_threads"]) for info in threadpool_info()
+            if info["user_api"] in ("blas", "openmp")]
+
+
+# ---------------------------------------------------------------- the protocol, on every executor
+def every_executor() -> list:
+    return [SerialExecutor(), ThreadExecutor(2), LocalExecutor(2), AutoExecutor(2)]
+
+
+class TestProtocol:
+    @pytest.mark.parametrize("ex", every_executor(), ids=repr)
+    def test_submit_and_as_completed(self, ex):
+        with ex:
+            futures = [ex.submit(pow, 3, k) for k in range(4)]
+            assert [f.result() for f in futures] == [1, 3, 9, 27]
+            assert sorted(f.result() for f in ex.as_completed(futures)) == [1, 3, 9, 27]
+
+    @pytest.mark.parametrize("ex", every_executor(), ids=repr)
+    def test_a_job_error_comes_through_its_future(self, ex):
+        with ex:
+            future = ex.submit(fail_on_three, 3)
+            with pytest.raises(KeyError, match="three"):
+                future.result()
+            assert ex.submit(fail_on_three, 2).result() == 2
+
+    @pytest.mark.parametrize("ex", every_executor(), ids=repr)
+    def test_map_raises_the_job_error(self, ex):
+        with ex, pytest.raises(KeyError, match="three"):
+            ex.map(fail_on_three, [1, 2, 3, 4])
+
+    @pytest.mark.parametrize("ex", every_executor(), ids=repr)
+    def test_scatter_gives_a_handle_jobs_can_use(self, ex):
+        values = list(range(5, 12))
+        with ex:
+            handle = ex.scatter(values)
+            assert isinstance(handle, Shared)
+            assert ex.map(weighted_total, [(handle, k) for k in range(4)]) == [sum(values) * k for k in range(4)]
+
+    @pytest.mark.parametrize("ex", [SerialExecutor(), ThreadExecutor(2)], ids=repr)
+    def test_scatter_in_process_is_the_object_itself(self, ex):
+        values = [1, 2]
+        assert ex.scatter(values).get() is values
+
+    def test_close_cancels_the_jobs_not_started(self):
+        ex = LocalExecutor(2)
+        futures = [ex.submit(nap, 0.3) for _ in range(10)]
+        time.sleep(0.1)
+        ex.close()
+        cancelled = [f for f in futures if f.cancelled()]
+        assert cancelled, "no job was cancelled"
+        assert all(f.done() for f in futures)
+        assert all(f.result() == 0.3 for f in futures if not f.cancelled())
+
+    def test_closed_lease_refuses_jobs(self):
+        ex = LocalExecutor(2)
+        ex.map(square, [1, 2])
+        lease = ex._pool
+        ex.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            lease.submit(square, 2)
+
+
+# ---------------------------------------------------------------- the scheme table
+class TestSchemes:
+    @pytest.mark.parametrize("spec, n", [("auto", None), ("auto:3", 3)])
+    def test_auto(self, spec, n):
+        ex = get_executor(spec)
+        assert isinstance(ex, AutoExecutor)
+        if n is not None:
+            assert ex.n_workers == n
+
+    @pytest.mark.parametrize("spec", ["dask://scheduler:8786", "dask-local", "dask-local:4"])
+    def test_dask_schemes_are_reserved(self, spec):
+        with pytest.raises(InvalidParameterError, match=r"^executor: .*Dask executor") as info:
+            get_executor(spec)
+        assert repr(spec) in str(info.value)
+
+    def test_dask_client_recognised_by_its_type_name(self):
+        Client = type("Client", (), {"__module__": "distributed.client"})
+        Client.__qualname__ = "Client"
+        Sub = type("MyClient", (Client,), {})
+        for client in (Client(), Sub()):
+            with pytest.raises(InvalidParameterError, match=r"^executor: .*Dask executor"):
+                get_executor(client)
+        assert "distributed" not in sys.modules or hasattr(sys.modules["distributed"], "Client")
+
+    def test_unknown_spec_lists_the_schemes(self):
+        with pytest.raises(InvalidParameterError) as info:
+            get_executor("cluster:4")
+        message = str(info.value)
+        assert message.startswith("executor: expected")
+        for form in ("'auto[:N]'", "'serial'", "'threads[:N]'", "'processes[:N]'", "'dask://host:port'"):
+            assert form in message
+        assert "'cluster:4'" in message
+
+    @pytest.mark.parametrize("spec", ["serial:2", "auto:0", "auto:x", "dask", "processes://x"])
+    def test_bad_arguments(self, spec):
+        with pytest.raises(InvalidParameterError, match="^executor:") as info:
+            get_executor(spec)
+        assert repr(spec) in str(info.value)
+
+    def test_registered_scheme(self):
+        made = []
+        register_executor("inline-test", lambda arg, spec: made.append(arg) or SerialExecutor(),
+                          syntax="'inline-test[:X]'")
+        try:
+            assert isinstance(get_executor("inline-test:abc"), SerialExecutor)
+            assert made == ["abc"]
+            with pytest.raises(InvalidParameterError, match="^scheme: 'inline-test' is already registered"):
+                register_executor("inline-test", lambda arg, spec: SerialExecutor())
+            with pytest.raises(InvalidParameterError) as info:
+                get_executor("nope")
+            assert "'inline-test[:X]'" in str(info.value)
+        finally:
+            unregister_executor("inline-test")
+        with pytest.raises(InvalidParameterError):
+            get_executor("inline-test")
+
+    @pytest.mark.parametrize("name", ["", "a b", 3, "x:y"])
+    def test_bad_scheme_names(self, name):
+        with pytest.raises(InvalidParameterError, match="^scheme:"):
+            register_executor(name, lambda arg, spec: SerialExecutor())
+
+    def test_auto_with_hints_decides_at_once(self):
+        assert isinstance(get_executor("auto", n_items=100, cost_hint_s=0.2), SerialExecutor)
+        assert isinstance(get_executor("auto", n_items=1, cost_hint_s=100.0), SerialExecutor)
+        big = get_executor("auto:2", n_items=100, cost_hint_s=100.0)
+        assert isinstance(big, LocalExecutor) and big.n_workers == 2
+        assert isinstance(get_executor("auto", n_items=100), AutoExecutor)  # no cost: decided at map time
+        # hints only concern "auto"
+        assert isinstance(get_executor("serial", n_items=100, cost_hint_s=100.0), SerialExecutor)
+
+    @pytest.mark.parametrize("kw, name", [({"n_items": -1, "cost_hint_s": 1.0}, "n_items"),
+                                          ({"n_items": 3, "cost_hint_s": "x"}, "cost_hint_s")])
+    def test_bad_hints(self, kw, name):
+        with pytest.raises(InvalidParameterError, match=f"^{name}:"):
+            get_executor("auto", **kw)
+
+
+# ---------------------------------------------------------------- auto
+class TestAuto:
+    @pytest.mark.parametrize("item_s, n, k, expected", [
+        (0.01, 100, 2, False),  # 1 s serially: saves 0.49 s at best
+        (0.05, 100, 2, True),  # 5 s: saves 2.5 s
+        (0.5, 3, 2, False),  # 1.5 s in 2 rounds instead of 3: saves 0.5 s
+        (1.2, 3, 2, True),  # 3.6 s: saves 1.2 s
+        (10.0, 1, 8, False),
+        (10.0, 5, 1, False),
+    ])
+    def test_rule(self, item_s, n, k, expected):
+        assert worth_a_pool(item_s, n, k) is expected
+
+    def test_small_job_runs_here(self):
+        with AutoExecutor(2) as ex:
+            out = ex.map(square_plus_pid, list(range(20)))
+        assert ex.last_choice == "serial"
+        assert out == [(v * v, os.getpid()) for v in range(20)]
+        assert ex._processes is None  # no pool started
+
+    def test_large_job_goes_to_processes_with_the_same_results(self, monkeypatch):
+        monkeypatch.setattr(auto, "START_S", 0.0)
+        items = list(range(7))
+        with AutoExecutor(2, min_gain_s=0.05) as ex:  # 6 items left of 0.05 s: saves 0.15 s
+            out = ex.map(slow_square, items)
+        assert ex.last_choice == "processes"
+        assert [v for v, _ in out] == [v * v for v in items]
+        assert out[0][1] == os.getpid()  # the first item, timed here
+        assert all(pid != os.getpid() for _, pid in out[1:])
+
+    @pytest.mark.parametrize("ready, expected", [(True, "processes"), (False, "serial")])
+    def test_starting_workers_counts(self, monkeypatch, ready, expected):
+        monkeypatch.setattr(local, "workers_ready", lambda n: ready)
+        monkeypatch.setattr(auto, "START_S", 10.0)
+        with AutoExecutor(2, min_gain_s=0.05) as ex:  # saves 0.15 s: not worth 10 s of start-up
+            out = ex.map(slow_square, list(range(7)))
+        assert ex.last_choice == expected
+        assert [v for v, _ in out] == [v * v for v in range(7)]
+
+    def test_hints_count_the_start_too(self, monkeypatch):
+        monkeypatch.setattr(local, "workers_ready", lambda n: False)
+        assert isinstance(get_executor("auto:2", n_items=10, cost_hint_s=5.0), SerialExecutor)  # saves 2.5 s < 3
+        monkeypatch.setattr(local, "workers_ready", lambda n: True)
+        assert isinstance(get_executor("auto:2", n_items=10, cost_hint_s=5.0), LocalExecutor)
+
+    def test_one_worker_or_one_item_runs_here(self):
+        assert AutoExecutor(1, min_gain_s=0.0).map(slow_square, [1, 2, 3])[2] == (9, os.getpid())
+        assert AutoExecutor(2, min_gain_s=0.0).map(slow_square, [4]) == [(16, os.getpid())]
+
+    def test_parameters_checked(self):
+        with pytest.raises(InvalidParameterError, match="^n_workers:"):
+            AutoExecutor(0)
+        with pytest.raises(InvalidParameterError, match="^min_gain_s:"):
+            AutoExecutor(2, min_gain_s=-1.0)
+
+
+# ---------------------------------------------------------------- native threads in workers
+def test_workers_run_one_blas_thread(monkeypatch):
+    for name in local.WORKER_ENV:  # what a worker would inherit without the limits
+        monkeypatch.setenv(name, "2")
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor(max_workers=1, reuse=False).shutdown(wait=True)  # workers started from now on
+    with LocalExecutor(2) as ex:
+        found = ex.map(blas_threads, [0, 1])
+    assert all(any(api in ("openblas", "mkl", "blis") for api, _ in libs) for libs in found), found
+    assert all(n == 1 for libs in found for _, n in libs), found
 
 
 class TestChunkIndices:

@@ -1,15 +1,16 @@
 """``executor="auto"``: this process for small jobs, worker processes for large ones.
 
-A pool of processes costs time before it saves any: starting the workers (about half a second
-here, the first time), sending the work, and the workers' first imports. :class:`AutoExecutor`
-decides at each :meth:`~AutoExecutor.map` call:
+A pool of processes costs time before it saves any: starting the workers and their first imports
+and compilations (1 to 3 s measured on two loaded CPUs), then sending the work.
+:class:`AutoExecutor` decides at each :meth:`~AutoExecutor.map` call:
 
 1. one item, or one CPU: everything runs in this process;
 2. otherwise the first item runs in this process, timed (``t``); with ``m`` items left and ``k``
    workers, a pool would save ``t * (m - ceil(m / k))`` seconds (the rest runs in
    ``ceil(m / k)`` rounds instead of ``m``);
 3. the rest goes to ``k`` worker processes (:class:`~xaikit.execution.LocalExecutor`) when that
-   saving exceeds ``min_gain_s`` (1 s), and runs in this process otherwise.
+   saving exceeds ``min_gain_s`` (1 s), plus ``start_s`` (:data:`START_S`, 2 s) when no workers
+   of this process are up; it runs in this process otherwise.
 
 So a job that takes less than ``min_gain_s`` run serially never starts a pool. Every item carries
 its own seed, so the results are identical whichever way it went.
@@ -30,10 +31,12 @@ from xaikit.execution.base import Executor, SerialExecutor
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["AutoExecutor", "available_cpus", "worth_a_pool"]
+__all__ = ["MIN_GAIN_S", "START_S", "AutoExecutor", "available_cpus", "worth_a_pool"]
 
-#: Seconds a pool must save, by the estimate, before ``"auto"`` starts one.
+#: Seconds a pool must save, by the estimate, before ``"auto"`` uses one.
 MIN_GAIN_S = 1.0
+#: Seconds fresh workers take to start, import and compile before their first job (estimate).
+START_S = 2.0
 
 
 def available_cpus() -> int:
@@ -74,7 +77,8 @@ class AutoExecutor(Executor):
     n_workers : int, optional
         Worker processes when a pool pays; defaults to the CPUs this process may use.
     min_gain_s : float, default 1.0
-        Seconds a pool must save, by the estimate, before one is started.
+        Seconds a pool must save, by the estimate, before one is used (plus :data:`START_S` when
+        its workers must be started).
 
     Attributes
     ----------
@@ -112,7 +116,10 @@ class AutoExecutor(Executor):
         first = fn(items[0])
         item_s = time.perf_counter() - start
         rest = items[1:]
-        if worth_a_pool(item_s, len(rest), self.n_workers, self.min_gain_s):
+        from xaikit.execution.local import workers_ready
+
+        start_s = 0.0 if workers_ready(self.n_workers) else START_S
+        if worth_a_pool(item_s, len(rest), self.n_workers, self.min_gain_s + start_s):
             self.last_choice = "processes"
             return [first, *self._pool().map(fn, rest)]
         self.last_choice = "serial"

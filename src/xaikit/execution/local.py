@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import pickle
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -100,6 +101,18 @@ _pool_lock = threading.Lock()
 _sent: OrderedDict[str, None] = OrderedDict()  # keys of objects sent to the current pool's workers
 _sent_pool: Any = None  # the pool _sent describes
 _retrier: _ThreadPool | None = None
+_last_used: tuple[float, int] | None = None  # when the pool last took jobs, and its size then
+
+
+def workers_ready(n_workers: int) -> bool:
+    """Whether this process's pool had ``n_workers`` workers or more at work recently enough that
+    they are still up (they exit after :data:`IDLE_TIMEOUT_S` idle seconds).
+
+    >>> workers_ready(10_000)
+    False
+    """
+    last = _last_used
+    return last is not None and last[1] >= n_workers and time.monotonic() - last[0] < 0.9 * IDLE_TIMEOUT_S
 
 
 def _current_pool(n_workers: int, start_method: str) -> Any:
@@ -116,8 +129,9 @@ def _current_pool(n_workers: int, start_method: str) -> Any:
 def _fresh_keys(pool: Any, keys: Sequence[str]) -> set[str]:
     """Which of ``keys`` were not sent to ``pool`` before; records them all as sent (most recently
     used last, as the workers keep them)."""
-    global _sent_pool
+    global _sent_pool, _last_used
     with _pool_lock:
+        _last_used = (time.monotonic(), int(getattr(pool, "_max_workers", 0)))
         if _sent_pool is not pool:  # a new pool: its workers hold nothing
             _sent.clear()
             _sent_pool = pool
@@ -147,10 +161,18 @@ class _Job(Future[Any]):
         self.inner: Future[Any] | None = None
 
     def cancel(self) -> bool:
+        if self.cancelled():
+            return True
         inner = self.inner
         if inner is not None and not inner.cancel():
             return False
-        return super().cancel()
+        if not super().cancel():
+            return False
+        try:  # no executor will: mark it so that wait() and as_completed() count it as done
+            self.set_running_or_notify_cancel()
+        except RuntimeError:  # cancelled and notified meanwhile
+            pass
+        return True
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import Any
 
 from xaikit._validation import describe
 from xaikit.errors import InvalidParameterError
-from xaikit.execution.auto import MIN_GAIN_S, AutoExecutor, available_cpus, worth_a_pool
+from xaikit.execution.auto import MIN_GAIN_S, START_S, AutoExecutor, available_cpus, worth_a_pool
 from xaikit.execution.base import Executor, SerialExecutor
 from xaikit.execution.threads import ThreadExecutor
 
@@ -88,6 +88,11 @@ def _no_argument(arg: str, spec: str, kind: str) -> None:
         raise InvalidParameterError(f"executor: expected {kind!r} with nothing after it, got {spec!r}")
 
 
+def _serial(arg: str, spec: str) -> Executor:
+    _no_argument(arg, spec, "serial")
+    return SerialExecutor()
+
+
 def _processes(n: int | None) -> Executor:
     from xaikit.execution.local import LocalExecutor
 
@@ -103,8 +108,7 @@ def _needs_dask(spec: Any) -> Executor:
 
 
 register_executor("auto", lambda arg, spec: AutoExecutor(_count(arg, spec, "auto")), syntax="'auto[:N]'")
-register_executor("serial", lambda arg, spec: _no_argument(arg, spec, "serial") or SerialExecutor(),
-                  syntax="'serial'")
+register_executor("serial", lambda arg, spec: _serial(arg, spec), syntax="'serial'")
 register_executor("threads", lambda arg, spec: ThreadExecutor(_count(arg, spec, "threads")),
                   syntax="'threads[:N]'")
 register_executor("processes", lambda arg, spec: _processes(_count(arg, spec, "processes")),
@@ -175,6 +179,8 @@ def _auto_now(n_workers: int | None, n_items: Any, cost_hint_s: Any) -> Executor
     n = check_int(n_items, "n_items", minimum=0)
     cost = check_float(cost_hint_s, "cost_hint_s", minimum=0.0)
     k = available_cpus() if n_workers is None else n_workers
-    if n and worth_a_pool(cost / n, n, k, MIN_GAIN_S):
+    from xaikit.execution.local import workers_ready
+
+    if n and worth_a_pool(cost / n, n, k, MIN_GAIN_S + (0.0 if workers_ready(k) else START_S)):
         return _processes(k)
     return SerialExecutor()

@@ -96,10 +96,10 @@ class MissingShared(Exception):
         self.key = key
 
 
-_pickler_class: type[pickle.Pickler] | None = None
+_pickler_class: Any = None
 
 
-def _reference_pickler() -> type[pickle.Pickler]:
+def _reference_pickler() -> Any:
     """The pickler class of :func:`by_reference` (made once: cloudpickle is imported on first use)."""
     global _pickler_class
     if _pickler_class is not None:
