@@ -341,7 +341,7 @@ class TestOtherParameters:
     @pytest.mark.parametrize("bad", [2, -3, 1.0, True, [0, 5]])
     def test_target_out_of_range(self, data, logreg, bad):
         X, _ = data
-        with raises_param("target", "[0, 2)", "'0'", "'1'"):
+        with raises_param("target", "[-2, 2)", "'0'", "'1'"):
             xk.ExactShapley(logreg, background=X[:5]).explain(X[:1], target=bad)
 
     def test_target_unknown_name(self, data, logreg):

@@ -412,11 +412,11 @@ def test_errors_name_the_parameter(X):
     net = relu_cnn()
     with pytest.raises(InvalidParameterError, match=r"layer: unknown layer 'features.6' \(str\); available: '0', '1'"):
         xk.GradCam(net, layer="features.6")
-    with pytest.raises(InvalidParameterError, match=r"target: expected an output index in \[0, 5\), got 7"):
+    with pytest.raises(InvalidParameterError, match=r"target: expected an output index in \[-5, 5\) \(negative counts from the end\), got 7"):
         xk.Saliency(net).explain(X, target=7)
     with pytest.raises(InvalidParameterError, match="target: expected an output index, 4 indices"):
         xk.Saliency(net).explain(X, target=[0, 1])
-    with pytest.raises(InvalidParameterError, match=r"target: expected output indices in \[0, 5\)"):
+    with pytest.raises(InvalidParameterError, match=r"target: expected output indices in \[-5, 5\)"):
         xk.Saliency(net).explain(X, target=[0, 1, 2, 9])
     with pytest.raises(InvalidParameterError, match="target: the model has 5 outputs"):
         xk.Saliency(net).explain(X)
@@ -491,3 +491,16 @@ def test_smoothgrad_noise_follows_the_documented_draw_order(X):
             total[i] += model.gradient(noisy[None], [2])[0]
     exp = xk.SmoothGrad(xk.Saliency(net, abs=False), noise_abs=sigma).explain(X, target=2, n_samples=S, random_state=7)
     np.testing.assert_allclose(exp.values[:, :, 0], (total / S).reshape(4, -1), rtol=0, atol=1e-12)
+
+
+def test_negative_targets_count_from_the_end_everywhere(X):
+    """A negative target means what numpy means, for one target and for one per row, as for Shapley values."""
+    net = relu_cnn()
+    last = xk.Saliency(net, abs=False).explain(X, target=4).values
+    np.testing.assert_array_equal(xk.Saliency(net, abs=False).explain(X, target=-1).values, last)
+    per_row = xk.Saliency(net, abs=False).explain(X, target=[-1, 4, -5, 0]).values
+    first = xk.Saliency(net, abs=False).explain(X, target=0).values
+    np.testing.assert_array_equal(per_row[:2], last[:2])
+    np.testing.assert_array_equal(per_row[2:], first[2:])
+    with pytest.raises(InvalidParameterError, match=r"^target: expected output indices in \[-5, 5\)"):
+        xk.Saliency(net).explain(X, target=[0, 1, 2, -6])

@@ -246,7 +246,7 @@ def test_gradient_of_a_subclassed_model_and_float32_dtype(rows):
 
 def test_gradient_errors_and_bad_inputs(images):
     m = KerasModel(keras_cnn())
-    with pytest.raises(InvalidParameterError, match=r"target: expected output indices in \[0, 3\)"):
+    with pytest.raises(InvalidParameterError, match=r"target: expected output indices in \[-3, 3\)"):
         m.gradient(images, 3)
     with pytest.raises(InvalidParameterError, match="target: expected an output index or one per row"):
         m.gradient(images, [0, 1])

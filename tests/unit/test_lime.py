@@ -290,7 +290,7 @@ class TestBadInput:
             xk.Lime(_linear, masker=None)
         with assert_raises_naming("stability", ">= 2"):
             xk.Lime(_linear, masker=masker).explain(_data()[:1], stability=1)
-        with assert_raises_naming("labels", "[0, 1)"):
+        with assert_raises_naming("labels", "[-1, 1)"):
             xk.Lime(_linear, masker=masker).explain(_data()[:1], labels=[3])
         with assert_raises_naming("X", "missing"):
             xk.Lime(_linear, masker=masker).explain(np.full((1, 4), np.nan))

@@ -204,7 +204,7 @@ def test_hooks_are_removed_when_the_forward_fails():
 
 def test_gradient_errors(X):
     m = TorchModel(small_cnn())
-    with pytest.raises(InvalidParameterError, match=r"target: expected output indices in \[0, 3\)"):
+    with pytest.raises(InvalidParameterError, match=r"target: expected output indices in \[-3, 3\)"):
         m.gradient(X, 3)
     with pytest.raises(InvalidParameterError, match="target: expected an output index or one per row"):
         m.gradient(X, [0, 1])

@@ -356,7 +356,7 @@ def select_outputs(target: Any, names: Sequence[str], *, name: str = "target") -
     >>> select_outputs(2, ["no", "yes"])
     Traceback (most recent call last):
     ...
-    xaikit.errors.InvalidParameterError: target: expected an output index in [0, 2) or one of ['no', 'yes'], got 2 (int)
+    xaikit.errors.InvalidParameterError: target: expected an output index in [-2, 2) (negative counts from the end) or one of ['no', 'yes'], got 2 (int)
     """
     names = list(names)
     o = len(names)
@@ -372,7 +372,10 @@ def select_outputs(target: Any, names: Sequence[str], *, name: str = "target") -
         elif isinstance(t, (int, np.integer)) and not isinstance(t, bool) and -o <= int(t) < o:
             idx.append(int(t) % o)
         else:
-            raise InvalidParameterError(f"{name}: expected an output index in [0, {o}) or one of {names}, got {describe(t)}")
+            raise InvalidParameterError(
+                f"{name}: expected an output index in [{-o}, {o}) (negative counts from the end) or one of {names}, "
+                f"got {describe(t)}"
+            )
     if len(set(idx)) != len(idx):
         raise InvalidParameterError(f"{name}: expected each output at most once, got {items}")
     return idx, [names[i] for i in idx]

@@ -179,7 +179,7 @@ def resolve_target(
     >>> resolve_target(model, np.zeros((2, 2)), 5)
     Traceback (most recent call last):
     ...
-    xaikit.errors.InvalidParameterError: target: expected an output index in [0, 2), got 5 (int)
+    xaikit.errors.InvalidParameterError: target: expected an output index in [-2, 2) (negative counts from the end), got 5 (int)
     >>> resolve_target(model, np.zeros((2, 2)), [1, 0])[0].tolist()  # one index per row: a list
     [1, 0]
     """
@@ -226,7 +226,9 @@ def resolve_target(
         return np.full(n, j, dtype=np.int64), names[j]
     if isinstance(target, numbers.Integral) and not isinstance(target, bool):
         if not -o <= int(target) < o:
-            raise InvalidParameterError(f"target: expected an output index in [0, {o}), got {describe(target)}")
+            raise InvalidParameterError(
+                f"target: expected an output index in [{-o}, {o}) (negative counts from the end), got {describe(target)}"
+            )
         j = int(target) % o
         return np.full(n, j, dtype=np.int64), names[j]
     idx = _check_indices(target, n, o, "target")
@@ -250,12 +252,13 @@ def _check_indices(value: Any, n: int, o: int, name: str) -> np.ndarray:
             f"{name}: expected an output index, {n} indices (one per row), 'predicted' or a callable, "
             f"got {describe(value)}"
         )
-    bad = (arr < 0) | (arr >= o)
+    bad = (arr < -o) | (arr >= o)
     if bad.any():
         raise InvalidParameterError(
-            f"{name}: expected output indices in [0, {o}), got {int(arr[bad][0])} at row {int(np.flatnonzero(bad)[0])}"
+            f"{name}: expected output indices in [{-o}, {o}) (negative counts from the end), got {int(arr[bad][0])} "
+            f"at row {int(np.flatnonzero(bad)[0])}"
         )
-    return arr.astype(np.int64)
+    return arr.astype(np.int64) % o  # numpy's meaning of a negative index, as for a single target
 
 
 def _predict(model: AdaptedModel, X: np.ndarray, batch_size: int) -> np.ndarray:

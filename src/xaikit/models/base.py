@@ -268,10 +268,11 @@ class BatchedModel(AdaptedModel):
 
     @staticmethod
     def _target_indices(target: Any, n: int, n_outputs: int) -> np.ndarray:
-        """``target`` (an int or one int per row, numpy-convertible) as ``n`` int64 indices in ``[0, n_outputs)``.
+        """``target`` (an int or one int per row, numpy-convertible; negative counts from the end, as in
+        numpy) as ``n`` int64 indices in ``[0, n_outputs)``.
 
-        >>> BatchedModel._target_indices(1, 3, 2).tolist()
-        [1, 1, 1]
+        >>> BatchedModel._target_indices(1, 3, 2).tolist(), BatchedModel._target_indices([-1, 0], 2, 2).tolist()
+        ([1, 1, 1], [1, 0])
         """
         try:
             arr = np.asarray(target)
@@ -282,13 +283,13 @@ class BatchedModel(AdaptedModel):
                 f"target: expected an output index or one per row ({n} integers), got {describe(target)}"
             )
         arr = np.broadcast_to(arr, (n,)).astype(np.int64)
-        bad = (arr < 0) | (arr >= n_outputs)
+        bad = (arr < -n_outputs) | (arr >= n_outputs)
         if bad.any():
             raise InvalidParameterError(
-                f"target: expected output indices in [0, {n_outputs}), got {int(arr[bad][0])} "
-                f"(row {int(np.flatnonzero(bad)[0])})"
+                f"target: expected output indices in [{-n_outputs}, {n_outputs}) (negative counts from the end), "
+                f"got {int(arr[bad][0])} (row {int(np.flatnonzero(bad)[0])})"
             )
-        return arr
+        return arr % n_outputs
 
     def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:  # type: ignore[override]
         """Predictions ``(n, n_outputs)`` float64, computed ``batch_size`` rows at a time (all at once by default)."""
