@@ -81,10 +81,80 @@ def test_result_fields(data, forest) -> None:
     exp = xk.TreeShap(forest, feature_names=list("abcde")).explain(X[:4])
     assert exp.method == "tree_shap" and exp.feature_names == list("abcde")
     assert exp.diagnostics["exact"] is True
-    np.testing.assert_array_equal(exp.diagnostics["n_model_calls"], 0)
-    np.testing.assert_array_equal(exp.diagnostics["std_err"], 0.0)
     np.testing.assert_allclose(exp.completeness()[:, 0], forest.predict(X[:4]), atol=1e-10)
     assert exp.params == {"algorithm": "path_dependent", "output": "raw"}
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_exact_results_hold_no_arrays_of_zeros(data, forest, background: bool) -> None:
+    """Exact values have no standard errors and call no model: those diagnostics are absent."""
+    X, _ = data
+    explainer = xk.TreeShap(forest, background=X[200:210] if background else None)
+    for exp in [explainer.explain(X[:5])] + ([] if background else [explainer.interactions(X[:5])]):
+        assert "std_err" not in exp.diagnostics
+        assert "n_model_calls" not in exp.diagnostics
+        assert exp.diagnostics["exact"] is True
+
+
+@pytest.mark.parametrize("algorithm", ["path_dependent", "interventional", "interactions"])
+def test_data_references_the_callers_array(data, forest, algorithm: str) -> None:
+    """A C-contiguous float64 X is the result's data, not a copy, and stays writeable for the caller."""
+    X, _ = data
+    rows = np.array(X[:20])
+    explainer = xk.TreeShap(forest, background=X[200:210] if algorithm == "interventional" else None)
+    exp = explainer.interactions(rows) if algorithm == "interactions" else explainer.explain(rows)
+    assert np.shares_memory(exp.data, rows)
+    assert not exp.data.flags.writeable
+    assert rows.flags.writeable
+    rows[0, 0] += 1.0  # the caller's array is still the caller's
+    assert exp.data[0, 0] == rows[0, 0]
+
+
+def test_float32_libraries_round_when_routing_not_the_data(data) -> None:
+    """scikit-learn compares in float32: rows exactly at the thresholds go where sklearn sends them
+    (the rounding happens as each value is routed), and the data stays the caller's float64."""
+    X, y = data
+    model = sklearn_ensemble.RandomForestRegressor(n_estimators=4, max_depth=6, random_state=0).fit(X, y)
+    t = model.estimators_[0].tree_
+    inner = np.flatnonzero(t.children_left >= 0)
+    rows = np.tile(X[:1], (inner.size, 1))
+    rows[np.arange(inner.size), t.feature[inner]] = t.threshold[inner]
+    assert np.any(t.threshold[inner].astype(np.float32) > t.threshold[inner])  # rounding matters here
+    for exp in (xk.TreeShap(model).explain(rows), xk.TreeShap(model, background=X[:10]).explain(rows)):
+        np.testing.assert_allclose(exp.completeness()[:, 0], model.predict(rows), rtol=0, atol=1e-12)
+        assert np.shares_memory(exp.data, rows)
+    np.testing.assert_array_equal(
+        xk.TreeShap(model).explain(rows).values,
+        xk.TreeShap(model).explain(rows.astype(np.float32).astype(np.float64)).values,
+    )
+
+
+@pytest.mark.parametrize("call", ["explain", "interactions"])
+def test_shared_parameters_checked_and_recorded(data, forest, call: str) -> None:
+    import inspect
+
+    X, _ = data
+    method = getattr(xk.TreeShap(forest), call)
+    assert inspect.signature(method).parameters["executor"].default == "auto"
+    with assert_raises_naming("random_state"):
+        method(X[:3], random_state="x")
+    with assert_raises_naming("random_state"):
+        method(X[:3], random_state=-1)
+    with assert_raises_naming("executor"):
+        method(X[:3], executor="nowhere:2")
+    a, b = method(X[:3], random_state=0), method(X[:3], random_state=1)
+    np.testing.assert_array_equal(a.values, b.values)  # exact: the seed changes nothing
+    assert a.diagnostics["seed"] == 0 and b.diagnostics["seed"] == 1
+
+
+def test_two_classes_of_a_rescaled_probability(data) -> None:
+    """The binary rescaled probability: the first class's values are minus the second's."""
+    X, y = data
+    model = sklearn_ensemble.GradientBoostingClassifier(n_estimators=5, max_depth=2, random_state=0).fit(X, y > 0)
+    exp = xk.TreeShap(model, background=X[:10], output="probability_rescaled").explain(X[20:26])
+    assert exp.shape == (6, 5, 2)
+    np.testing.assert_array_equal(exp.values[..., 0], -exp.values[..., 1])
+    np.testing.assert_allclose(exp.completeness(), model.predict_proba(X[20:26]), atol=1e-10)
 
 
 def test_dataframe_columns_are_checked(data) -> None:
@@ -180,3 +250,12 @@ def test_blocks_of_rows_give_the_values_of_single_rows(data, forest) -> None:
     together = explainer.explain(X[:150]).values
     alone = np.concatenate([explainer.explain(X[i : i + 1]).values for i in (0, 63, 64, 65, 127, 128, 149)])
     np.testing.assert_allclose(together[[0, 63, 64, 65, 127, 128, 149]], alone, rtol=0, atol=1e-13)
+
+
+def test_complex_dataframe_column_is_refused(data) -> None:
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    model = sklearn_ensemble.RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0).fit(frame, y)
+    with assert_raises_naming("X", "complex", "'a'"):
+        xk.TreeShap(model).explain(frame.iloc[:3].astype({"a": complex}))

@@ -132,14 +132,15 @@ def _off_path_factors(qnodes, qweights):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def path_dependent(X, roots, depths, tree_col, value, cover, qnodes, qweights, left, right, feature, threshold, missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
-                   cat_flags):  # pragma: no cover - compiled
+def path_dependent(X, roots, depths, tree_col, value, cover, qnodes, qweights, left, right, feature, threshold,
+                   missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
+                   cat_flags, phi):  # pragma: no cover - compiled
+    """Writes the values of the rows of ``X`` into ``phi`` (n, d, o) (every entry) and returns it."""
     n, d = X.shape
     o = value.shape[1]
     R = 32  # rows walked through a tree together: the walk is shared, the arithmetic runs over rows
     max_levels = depths.max() + 2
     gmax = qnodes.shape[0]
-    phi = np.zeros((n, d, o))
     node_at = np.empty(max_levels, dtype=np.int64)
     state = np.zeros(max_levels, dtype=np.int64)
     feat = np.empty(max_levels, dtype=np.int64)
@@ -291,14 +292,15 @@ def path_dependent(X, roots, depths, tree_col, value, cover, qnodes, qweights, l
 @numba.njit(cache=True, nogil=True)
 def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, left, right, feature, threshold,
                  missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
-                 cat_flags):  # pragma: no cover - compiled
+                 cat_flags, out):  # pragma: no cover - compiled
+    """Writes the interaction values of the rows of ``X`` into ``out`` (n, d, d, o) (every entry) and
+    returns it."""
     n, d = X.shape
     o = value.shape[1]
     # rows walked through a tree together; their pair sums (d * d * o * R values) stay within about 1 MB
     R = min(32, max(4, 131072 // max(1, d * d * o)))
     max_levels = depths.max() + 2
     gmax = qnodes.shape[0]
-    out = np.zeros((n, d, d, o))
     node_at = np.empty(max_levels, dtype=np.int64)
     state = np.zeros(max_levels, dtype=np.int64)
     feat = np.empty(max_levels, dtype=np.int64)
@@ -460,8 +462,10 @@ def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, lef
 def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_col, value, wa, wc, use_tree,
                    leaf_start, leaf_m, leaf_feat, table_start, table, left, right, feature, threshold, missing_left,
                    missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
-                   cat_flags, node_lo, node_hi):  # pragma: no cover - compiled
-    """``transform_kind``: 0 identity (margin), 1 logistic, 2 exp; ``dirB[node, b]`` is the go-left
+                   cat_flags, node_lo, node_hi, phi):  # pragma: no cover - compiled
+    """Adds the values of the rows of ``X`` to ``phi`` (n, d, o) (zeros: the values) and returns it.
+
+    ``transform_kind``: 0 identity (margin), 1 logistic, 2 exp; ``dirB[node, b]`` is the go-left
     flag of each node for the background rows; ``node_lo:node_hi`` holds every node of the trees
     in ``roots`` (a group of trees may be given). For each explained row, trees are taken one at a
     time with every background row (the tree's flags stay in cache); memory: one row of flags and,
@@ -470,7 +474,6 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
     nb = dirB.shape[1]
     o = value.shape[1]
     max_levels = depths.max() + 2
-    phi = np.zeros((n, d, o))
     linked = transform_kind != 0
     pair = np.zeros((nb if linked else 1, d, o))
     assign = np.zeros(d, dtype=np.int64)  # 0 free, 1 x-side, 2 b-side

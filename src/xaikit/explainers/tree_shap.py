@@ -37,12 +37,12 @@ import numpy as np
 
 from xaikit._validation import RandomState, check_array, check_choice
 from xaikit.errors import InvalidParameterError
-from xaikit.execution import Shared, chunk_indices, get_executor
+from xaikit.execution import Shared, chunk_indices
 from xaikit.explainers import _tree_shap_kernels as kernels
-from xaikit.explainers.base import Explainer, output_names, select_outputs
+from xaikit.explainers.base import Explainer, check_shared, executor_scope, output_names, select_outputs
 from xaikit.explainers.value_definition import value_definition
-from xaikit.results import Attribution, Interaction
 from xaikit.models.trees import TreeEnsemble, apply_transform, tree_ensemble
+from xaikit.results import Attribution, Interaction
 
 __all__ = ["TreeShap"]
 
@@ -197,10 +197,10 @@ def _frame_to_numbers(frame: Any, name: str, categories: list[list[Any]] | None)
     missing or unseen values), as LightGBM and XGBoost encode them."""
     import pandas as pd
 
-    columns = []
+    out = np.empty((len(frame), frame.shape[1]))  # filled column by column: one copy of the rows
     cat_index = 0
-    for col_name in frame.columns:
-        col = frame[col_name]
+    for j, col_name in enumerate(frame.columns):
+        col = frame.iloc[:, j]
         if isinstance(col.dtype, pd.CategoricalDtype):
             if categories is None:
                 raise InvalidParameterError(
@@ -215,33 +215,57 @@ def _frame_to_numbers(frame: Any, name: str, categories: list[list[Any]] | None)
             cat_index += 1
             if list(col.cat.categories) != known:
                 col = col.cat.set_categories(known)
-            codes = col.cat.codes.to_numpy().astype(np.float64)
-            codes[codes < 0] = np.nan
-            columns.append(codes)
+            codes = col.cat.codes.to_numpy()
+            out[:, j] = codes
+            out[codes < 0, j] = np.nan
+        elif getattr(col.dtype, "kind", "") == "c":
+            raise InvalidParameterError(
+                f"{name}: expected real numbers, got complex values in column {col_name!r}; pass the real part "
+                "or split it into two features"
+            )
         else:
             try:
-                columns.append(col.to_numpy(dtype=np.float64, na_value=np.nan))
+                out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
             except (TypeError, ValueError) as exc:
                 raise InvalidParameterError(
                     f"{name}: expected numeric or category columns, got column {col_name!r} of dtype {col.dtype} "
                     f"({exc})"
                 ) from None
-    return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+    return out
 
 
 #: Tree groups of the interventional margin values: a fixed number, so that every executor sums
 #: the same parts in the same order and gives identical values.
 _N_TREE_GROUPS = 8
+#: Rows per kernel call when a job adds its tree groups' values into its rows' output: the
+#: group's part of a block of rows is all that exists beside the output.
+_ROW_BLOCK = 4096
+
+
+class _InProcessOutput:
+    """A job's ``out``: the slice of the caller's output array its values go into when the job
+    runs in this process (serial, threads, or the first job of ``"auto"``). A job sent to a worker
+    process leaves it behind (``out`` becomes None there) and returns its values instead, so the
+    output array is never copied to a worker."""
+
+    out: np.ndarray | None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "out": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
 
 @dataclass
-class _TreeJob:
+class _TreeJob(_InProcessOutput):
     """Rows to explain with one algorithm; sent whole to an executor's worker.
 
     ``dir_b`` (the background's go-left flags) and ``cols`` are computed once per call and shared
     by all chunks. ``trees=(lo, hi)`` restricts the job to those trees (interventional margin
     values add up over trees); the job then works out the go-left flags of the ``background``
-    rows and the leaf tables of its trees itself."""
+    rows and the leaf tables of its trees itself. ``out``: zeros of the values' shape, written in
+    place when the job runs in this process."""
 
     ensemble: Shared[TreeEnsemble]
     X: np.ndarray
@@ -252,58 +276,96 @@ class _TreeJob:
     raw_b: np.ndarray | None = None
     transform_kind: int = 0
     trees: tuple[int, int] | None = None
+    out: np.ndarray | None = None
 
 
-def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray, np.ndarray]:
-    """The chunk's values and its rows' raw margins (predicted here, in parallel).
+def _values_shape(ens: TreeEnsemble, n: int, what: str) -> tuple[int, ...]:
+    d, o = ens.n_features, ens.n_outputs
+    return (n, d, d, o) if what == "interactions" else (n, d, o)
+
+
+def _interventional_kernel(ens: TreeEnsemble, job: _TreeJob) -> Any:
+    """The interventional kernel of the job's trees, set up once (go-left flags of the background,
+    leaf tables), as a function ``(X, raw_x, phi)`` adding the values of the rows ``X`` to ``phi``."""
+    wa, wc = kernels.pair_weights(ens.max_depth)
+    if job.trees is None:
+        lo, hi, node_lo, node_hi = 0, ens.n_trees, 0, ens.left.shape[0]
+    else:
+        (lo, hi), (node_lo, node_hi) = job.trees, _node_range(ens, *job.trees)
+    dir_b = job.dir_b
+    if dir_b is None:
+        dir_b = kernels.background_directions(job.background, node_lo, node_hi, *ens._routing())
+    raw_b = np.zeros((dir_b.shape[1], ens.n_outputs)) if job.raw_b is None else job.raw_b
+    max_unique = 8 if job.transform_kind == 0 else 0  # a link keeps every background row apart
+    use, *masks = kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, dir_b, max_unique, (lo, hi))
+
+    def run(X: np.ndarray, raw_x: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        return kernels.interventional(
+            X, dir_b, raw_x, raw_b, job.transform_kind, ens.roots[lo:hi], ens.depths[lo:hi], job.cols[lo:hi],
+            ens.value, wa, wc, use[lo:hi], *masks, *ens._routing(), node_lo, node_hi, phi,
+        )
+
+    return run
+
+
+def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray | None, np.ndarray]:
+    """The chunk's values (None when written into ``job.out``) and its rows' raw margins (predicted
+    here, in parallel).
 
     With ``job.trees`` the margins are those trees' sums, without the ensemble's base offset."""
     ens = job.ensemble.get()
+    phi = np.zeros(_values_shape(ens, job.X.shape[0], job.what)) if job.out is None else job.out
+    raw_x = _predict_prepared(ens, job.X, job.trees)
     if job.what == "interventional":
-        wa, wc = kernels.pair_weights(ens.max_depth)
-        if job.trees is None:
-            lo, hi, node_lo, node_hi = 0, ens.n_trees, 0, ens.left.shape[0]
-            raw_x = _predict_prepared(ens, job.X)
-        else:
-            (lo, hi), (node_lo, node_hi) = job.trees, _node_range(ens, *job.trees)
-            raw_x = _predict_prepared(ens, job.X, job.trees)
-        dir_b = job.dir_b
-        if dir_b is None:
-            dir_b = kernels.background_directions(job.background, node_lo, node_hi, *ens._routing())
-        raw_b = np.zeros((dir_b.shape[1], ens.n_outputs)) if job.raw_b is None else job.raw_b
-        max_unique = 8 if job.transform_kind == 0 else 0  # a link keeps every background row apart
-        use, *masks = kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, dir_b, max_unique,
-                                             (lo, hi))
-        values = kernels.interventional(
-            job.X, dir_b, raw_x, raw_b, job.transform_kind, ens.roots[lo:hi], ens.depths[lo:hi],
-            job.cols[lo:hi], ens.value, wa, wc, use[lo:hi], *masks, *ens._routing(), node_lo, node_hi,
-        )
-        return values, raw_x
-    raw_x = _predict_prepared(ens, job.X)
-    qn, qw = kernels.quadrature(ens.max_depth)
-    if job.what == "path_dependent":
-        values = kernels.path_dependent(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw,
-                                        *ens._routing())
-        return values, raw_x
-    values = kernels.interactions(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw,
-                                  *ens._routing())
-    return values, raw_x
+        _interventional_kernel(ens, job)(job.X, raw_x, phi)
+    else:
+        qn, qw = kernels.quadrature(ens.max_depth)
+        kernel = kernels.path_dependent if job.what == "path_dependent" else kernels.interactions
+        kernel(job.X, ens.roots, ens.depths, job.cols, ens.value, ens.cover, qn, qw, *ens._routing(), phi)
+    return (None if job.out is not None else phi), raw_x
 
 
 @dataclass
-class _TreeGroupsJob:
-    """Rows and a run of tree groups for the interventional margin values; one part per group."""
+class _TreeGroupsJob(_InProcessOutput):
+    """Rows and a run of tree groups for the interventional margin values.
+
+    The values are the sum of the groups' parts taken in group order (``0 + g0 + g1 + ...``), the
+    same whatever the executor. A job whose run starts at the first group (``fold``) adds its parts
+    into one array (``out`` when it runs in this process) a block of rows at a time; a later run
+    returns its parts, which the caller adds in order."""
 
     ensemble: Shared[TreeEnsemble]
     X: np.ndarray
     cols: np.ndarray
     groups: list[tuple[int, int]]
     extra: dict[str, Any]
+    fold: bool = False
+    out: np.ndarray | None = None
 
 
-def _run_tree_groups_job(job: _TreeGroupsJob) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [_run_tree_job(_TreeJob(job.ensemble, job.X, "interventional", job.cols, trees=g, **job.extra))
-            for g in job.groups]
+def _run_tree_groups_job(job: _TreeGroupsJob) -> tuple[np.ndarray | None, list[np.ndarray], list[np.ndarray]]:
+    """``(sum, parts, raws)``: with ``fold``, the sum of the groups' values (None when written into
+    ``job.out``) and no parts; otherwise no sum and each group's values. ``raws``: each group's
+    margins (without the base offset)."""
+    ens = job.ensemble.get()
+    n = job.X.shape[0]
+    shape = _values_shape(ens, n, "interventional")
+    acc = None
+    if job.fold:
+        acc = np.zeros(shape) if job.out is None else job.out
+    parts, raws = [], []
+    for trees in job.groups:
+        sub = _TreeJob(job.ensemble, job.X, "interventional", job.cols, trees=trees, **job.extra)
+        raw_x = _predict_prepared(ens, job.X, trees)
+        raws.append(raw_x)
+        run = _interventional_kernel(ens, sub)
+        if acc is None:
+            parts.append(run(job.X, raw_x, np.zeros(shape)))
+            continue
+        for start in range(0, n, _ROW_BLOCK):
+            rows = slice(start, min(n, start + _ROW_BLOCK))
+            acc[rows] += run(job.X[rows], raw_x[rows], np.zeros((rows.stop - start, *shape[1:])))
+    return (acc if job.fold and job.out is None else None), parts, raws
 
 
 def _node_range(ens: TreeEnsemble, lo: int, hi: int) -> tuple[int, int]:
@@ -332,6 +394,16 @@ def _predict_prepared(ens: TreeEnsemble, X: np.ndarray, trees: tuple[int, int] |
     if trees is None:
         return _predict(X, ens.roots, ens.value, ens.base_offset, *ens._routing())
     return _predict(X, ens.roots[trees[0]:trees[1]], ens.value, np.zeros(ens.n_outputs), *ens._routing())
+
+
+def _completeness_gap(values: np.ndarray, change: np.ndarray, feature_axes: tuple[int, ...]) -> np.ndarray:
+    """``values`` summed over ``feature_axes`` minus ``change`` (n, o), a block of rows at a time (no
+    temporary of the values' size)."""
+    gap = np.empty(change.shape)
+    for start in range(0, values.shape[0], _ROW_BLOCK):
+        rows = slice(start, start + _ROW_BLOCK)
+        np.subtract(values[rows].sum(axis=feature_axes), change[rows], out=gap[rows])
+    return gap
 
 
 def _take_outputs(values: np.ndarray, out_idx: list[int]) -> np.ndarray:
@@ -447,53 +519,73 @@ class TreeShap(Explainer):
         return select_outputs(target, output_names(self.ensemble.output_names, self.ensemble.n_outputs))
 
     def _run(self, X: np.ndarray, what: str, executor: Any, **extra: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Values and raw margins of the rows of ``X``, the rows split over the executor's workers."""
-        ex = get_executor(executor)
+        """Values and raw margins of the rows of ``X``, the rows split over the executor's workers.
+
+        The values go into one array allocated here: jobs that run in this process write their rows
+        into it, and the rows computed by worker processes are copied in as each part is taken."""
         n = X.shape[0]
         ens = self.ensemble
         cols = kernels.tree_columns(ens.roots, ens.left, ens.right, ens.value)
-        try:
+        values = np.zeros(_values_shape(ens, n, what))
+        with executor_scope(executor) as ex:
             if what == "interventional" and extra.get("transform_kind", 0) == 0:
-                return self._run_by_trees(X, ex, cols, extra)
+                return values, self._run_by_trees(X, ex, cols, extra, values)
             if what == "interventional":  # rows split: the background's go-left flags once for all chunks
                 background = extra.pop("background")
                 extra["dir_b"] = kernels.background_directions(background, 0, ens.left.shape[0], *ens._routing())
             # rows cost about the same, so one chunk per worker balances the load
             shared = ex.scatter(ens)  # sent to each worker process once, kept there between calls
-            jobs = [_TreeJob(shared, X[c.start:c.stop], what, cols, **extra) for c in chunk_indices(n, ex.n_workers)]
+            chunks = chunk_indices(n, ex.n_workers)
+            jobs = [_TreeJob(shared, X[c.start:c.stop], what, cols, out=values[c.start:c.stop], **extra)
+                    for c in chunks]
             parts = ex.map(_run_tree_job, jobs)
-        finally:
-            if ex is not executor:
-                ex.close()
-        return np.concatenate([p[0] for p in parts], axis=0), np.concatenate([p[1] for p in parts], axis=0)
+        raw = []
+        for i, c in enumerate(chunks):
+            part, raw_c = parts[i]
+            parts[i] = None  # type: ignore[call-overload]  # each part freed once copied
+            if part is not None:
+                values[c.start:c.stop] = part
+            raw.append(raw_c)
+        return values, np.concatenate(raw, axis=0)
 
-    def _run_by_trees(self, X: np.ndarray, ex: Any, cols: np.ndarray, extra: dict[str, Any]
-                      ) -> tuple[np.ndarray, np.ndarray]:
-        """Interventional margin values as sums over a fixed number of tree groups (each builds the
-        leaf tables of its own trees). A job takes a contiguous run of groups (one run per worker,
-        so a process pool receives the ensemble once per worker) and returns each group's part;
-        rows are split too when there are more workers than groups."""
+    def _run_by_trees(self, X: np.ndarray, ex: Any, cols: np.ndarray, extra: dict[str, Any],
+                      values: np.ndarray) -> np.ndarray:
+        """Interventional margin values (added into ``values``) as sums over a fixed number of tree
+        groups (each builds the leaf tables of its own trees), and the rows' raw margins. A job takes
+        a contiguous run of groups (one run per worker, so a process pool receives the ensemble once
+        per worker); rows are split too when there are more workers than groups. Each value is
+        ``0 + g0 + g1 + ...`` over the groups in order, whatever the executor."""
         ens = self.ensemble
         groups = _tree_groups(ens, _N_TREE_GROUPS)
         row_chunks = chunk_indices(X.shape[0], -(-ex.n_workers // len(groups)))
         runs = chunk_indices(len(groups), max(1, ex.n_workers // len(row_chunks)))
         shared = ex.scatter(ens)
-        jobs = [_TreeGroupsJob(shared, X[c.start:c.stop], cols, [groups[g] for g in run], extra)
+        jobs = [_TreeGroupsJob(shared, X[c.start:c.stop], cols, [groups[g] for g in run], extra,
+                               fold=run.start == 0, out=values[c.start:c.stop] if run.start == 0 else None)
                 for c in row_chunks for run in runs]
         parts = ex.map(_run_tree_groups_job, jobs)
-        values, raw = [], []
-        for i in range(len(row_chunks)):
-            chunk = [p for job in parts[i * len(runs):(i + 1) * len(runs)] for p in job]
-            values.append(np.sum([p[0] for p in chunk], axis=0))  # group by group, whatever the executor
-            raw.append(ens.base_offset + np.sum([p[1] for p in chunk], axis=0))
-        return np.concatenate(values, axis=0), np.concatenate(raw, axis=0)
+        raw = []
+        for i, c in enumerate(row_chunks):
+            rows = values[c.start:c.stop]
+            raw_c = np.zeros((c.stop - c.start, ens.n_outputs))
+            for j in range(i * len(runs), (i + 1) * len(runs)):
+                total, group_parts, group_raws = parts[j]
+                parts[j] = None  # type: ignore[call-overload]  # freed once added
+                if total is not None:  # the first run, computed by a worker process
+                    rows[...] = total
+                for part in group_parts:
+                    rows += part
+                for r in group_raws:
+                    raw_c += r
+            raw.append(ens.base_offset + raw_c)
+        return np.concatenate(raw, axis=0)
 
-    def _result(self, kind: type[Any], values: np.ndarray, base: np.ndarray, Xp: np.ndarray,
-                out_names: list[str], diagnostics: dict[str, Any]) -> Any:
+    def _result(self, kind: type[Any], values: np.ndarray, base: np.ndarray, data: np.ndarray,
+                out_names: list[str], diagnostics: dict[str, Any], seed: int | None) -> Any:
         return kind(
-            values=values, base_values=base, data=Xp, feature_names=self.feature_names, output_names=out_names,
+            values=values, base_values=base, data=data, feature_names=self.feature_names, output_names=out_names,
             method=self.name, params={"algorithm": self.algorithm, "output": self.output},
-            diagnostics=diagnostics, provenance=self._provenance(),
+            diagnostics=diagnostics, provenance=self._provenance(seed),
         )
 
     def _value_definition(self) -> dict[str, Any]:
@@ -501,7 +593,7 @@ class TreeShap(Explainer):
         return value_definition(output=self.output, value_function=self.algorithm, background_rows=m,
                                 estimate="exact")
 
-    def _provenance(self) -> dict[str, Any]:
+    def _provenance(self, seed: int | None) -> dict[str, Any]:
         from xaikit import __version__
 
         ens = self.ensemble
@@ -514,10 +606,25 @@ class TreeShap(Explainer):
             "max_depth": ens.max_depth,
             "output": self.output,
             "link": ens.transform,
+            "seed": seed,
         }
         if self.background is not None:
             prov["background"] = {"n_rows": int(self.background.shape[0])}
         return prov
+
+    def _start(self, X: Any, target: Any, executor: Any, random_state: Any) -> tuple[np.ndarray, np.ndarray,
+                                                                                   list[int], list[str], int | None]:
+        """The checks every call makes: the shared parameters (``random_state`` recorded: the values
+        do not depend on it), the rows (``Xp``, the caller's array when it is already C-contiguous
+        float64), the result's ``data`` (a read-only view of ``Xp``: no copy, and the caller's array
+        stays writeable) and the outputs."""
+        seed_seq = check_shared(executor, random_state)
+        seed = int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None
+        Xp = self._prepare(X, "X")
+        data = Xp.view()
+        data.setflags(write=False)
+        out_idx, out_names = self._outputs(target)
+        return Xp, data, out_idx, out_names, seed
 
     # ---------------------------------------------------------------- public
     def explain(
@@ -526,7 +633,7 @@ class TreeShap(Explainer):
         /,
         *,
         target: int | str | Sequence[int | str] | None = None,
-        executor: Any = None,
+        executor: Any = "auto",
         random_state: RandomState = None,
     ) -> Attribution:
         """Exact SHAP values of every row of ``X``.
@@ -537,19 +644,20 @@ class TreeShap(Explainer):
             model was trained on, or pandas ``category`` columns of a LightGBM / XGBoost model trained on them
         target : int, str or list, optional
             Outputs to return (index or name); all by default.
-        executor : None, "serial", "processes[:N]" or Executor
-            Rows are split over its workers.
-        random_state : ignored (the values are exact); accepted for a uniform signature.
+        executor : "auto", "serial", "threads[:N]", "processes[:N]" or Executor
+            Rows are split over its workers; every executor gives identical values.
+        random_state : None, int, Generator or SeedSequence
+            Checked and recorded; the values are exact and do not depend on it.
 
         Returns
         -------
         Attribution
-            ``values`` (n, d, o); diagnostics ``completeness_gap`` (n, o), ``std_err`` (zeros),
-            ``n_model_calls`` (0), ``exact`` (True), ``runtime_s``.
+            ``values`` (n, d, o); ``data``: a read-only view of ``X`` when it is a C-contiguous float64
+            array (no copy); diagnostics ``completeness_gap`` (n, o), ``exact`` (True), ``runtime_s``,
+            ``value_definition``, ``seed``. No ``std_err``: exact values have no sampling error.
         """
         start = time.perf_counter()
-        Xp = self._prepare(X, "X")
-        out_idx, out_names = self._outputs(target)
+        Xp, data, out_idx, out_names, seed = self._start(X, target, executor, random_state)
         ens = self.ensemble
         prob = self.output in _RESCALED
         if self.algorithm == "path_dependent":
@@ -568,23 +676,23 @@ class TreeShap(Explainer):
             fb = apply_transform(raw_b, ens.transform) if prob else raw_b
             fx = apply_transform(raw_x, ens.transform) if prob else raw_x
             if self._two_classes is not None:  # P(first class) = 1 - P(second class)
-                values = np.concatenate([-values, values], axis=2)
+                both = np.empty((*values.shape[:2], 2))
+                np.negative(values[..., 0], out=both[..., 0])
+                both[..., 1] = values[..., 0]
+                values = both
                 fb = np.concatenate([1.0 - fb, fb], axis=1)
                 fx = np.concatenate([1.0 - fx, fx], axis=1)
             base = np.repeat(fb.mean(axis=0)[None, :], Xp.shape[0], axis=0)
         values = _take_outputs(values, out_idx)
         base = base[:, out_idx]
-        gap = values.sum(axis=1) - (fx[:, out_idx] - base)
-        n = Xp.shape[0]
         diagnostics: dict[str, Any] = {
-            "std_err": np.zeros_like(values),  # exact: no sampling error
-            "completeness_gap": gap,
-            "n_model_calls": np.zeros(n, dtype=np.int64),
+            "completeness_gap": _completeness_gap(values, fx[:, out_idx] - base, (1,)),
             "exact": True,
             "runtime_s": time.perf_counter() - start,
             "value_definition": self._value_definition(),
+            "seed": seed,
         }
-        return self._result(Attribution, values, base, Xp, out_names, diagnostics)
+        return self._result(Attribution, values, base, data, out_names, diagnostics, seed)
 
     def interactions(
         self,
@@ -592,12 +700,14 @@ class TreeShap(Explainer):
         /,
         *,
         target: int | str | Sequence[int | str] | None = None,
-        executor: Any = None,
+        executor: Any = "auto",
+        random_state: RandomState = None,
     ) -> Interaction:
         """Exact SHAP interaction values (path-dependent), ``values`` of shape (n, d, d, o).
 
         Off-diagonal ``[i, j]`` and ``[j, i]`` each hold half the Shapley interaction index; the
         diagonal holds main effects; summing over the last feature axis gives the SHAP values.
+        ``target``, ``executor`` and ``random_state`` as in :meth:`explain`.
         """
         if self.algorithm != "path_dependent":
             raise InvalidParameterError(
@@ -605,17 +715,16 @@ class TreeShap(Explainer):
                 "create TreeShap(model) without background= for them"
             )
         start = time.perf_counter()
-        Xp = self._prepare(X, "X")
-        out_idx, out_names = self._outputs(target)
+        Xp, data, out_idx, out_names, seed = self._start(X, target, executor, random_state)
         ens = self.ensemble
         values, raw_x = self._run(Xp, "interactions", executor)
         values = _take_outputs(values, out_idx)
         n = Xp.shape[0]
         base = np.repeat(ens.expected_value()[None, out_idx], n, axis=0)
-        gap = values.sum(axis=(1, 2)) - (raw_x[:, out_idx] - base)
-        diagnostics = {"completeness_gap": gap, "exact": True, "runtime_s": time.perf_counter() - start,
-                       "value_definition": self._value_definition()}
-        return self._result(Interaction, values, base, Xp, out_names, diagnostics)
+        diagnostics = {"completeness_gap": _completeness_gap(values, raw_x[:, out_idx] - base, (1, 2)),
+                       "exact": True, "runtime_s": time.perf_counter() - start,
+                       "value_definition": self._value_definition(), "seed": seed}
+        return self._result(Interaction, values, base, data, out_names, diagnostics, seed)
 
     def __repr__(self) -> str:
         return f"TreeShap({self.ensemble!r}, algorithm={self.algorithm!r}, output={self.output!r})"

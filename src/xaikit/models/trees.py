@@ -11,7 +11,8 @@ Routing a value ``x`` at an internal node (see :func:`_go_left`):
 * missing values: ``missing_kind`` 0 sends NaN to ``missing_left``; 1 (LightGBM ``Zero``) also
   sends zeros (``|x| <= 1e-35``) there; 2 (LightGBM ``None``) treats NaN as 0.0 and compares it;
 * numeric splits: left iff ``x <= threshold`` (``x < threshold`` when ``strict``), after
-  rounding ``x`` to float32 when ``input_float32`` (libraries that compare in float32);
+  rounding ``x`` to float32 when ``input_float32`` (libraries that compare in float32; rounded
+  value by value as it is routed, so the rows are never copied);
 * categorical splits, by ``cat_mode``: the node's bitset is ``cat_bits[cat_offset : cat_offset +
   cat_len]`` (category ``c`` is bit ``c % 32`` of word ``c // 32``);
 
@@ -71,7 +72,7 @@ class TreeEnsemble:
     cover : float64 (n_nodes,)      training weight reaching the node (path-dependent TreeSHAP)
     base_offset : float64 (n_outputs,)
     strict : bool                   ``x < threshold`` goes left (XGBoost) rather than ``<=``
-    input_float32 : bool            inputs are rounded to float32 before routing
+    input_float32 : bool            inputs are rounded to float32 when routed
     cat_invalid_missing : bool      (cat_mode 0) invalid categories follow the missing direction
     cat_mode : int                  0 scikit-learn, 1 LightGBM, 2 XGBoost categorical semantics
     n_features : int
@@ -115,7 +116,7 @@ class TreeEnsemble:
     transform: str = "identity"
     library: str = ""
     output_names: list[str] | None = None
-    _depths: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    _depths: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment,arg-type]
 
     @classmethod
     def from_arrays(
@@ -247,17 +248,22 @@ class TreeEnsemble:
 
     # ------------------------------------------------------------------ prediction
     def prepare(self, X: Any, name: str = "X") -> np.ndarray:
-        """``X`` as a C-contiguous float64 matrix with ``n_features`` columns (rounded to float32 if the
-        library compares in float32). NaN is allowed: it is a missing value."""
+        """``X`` checked, as a C-contiguous float64 matrix with ``n_features`` columns: the caller's own
+        array (no copy) when it already is one. NaN is allowed: it is a missing value. Libraries that
+        compare in float32 (``input_float32``) have each value rounded as it is routed, not here.
+
+        >>> import numpy as np
+        >>> ens = TreeEnsemble.from_arrays(roots=[0], left=[-1], right=[-1], feature=[-1], threshold=[0.0],
+        ...                                value=[[1.0]], cover=[1.0], n_features=2)
+        >>> X = np.zeros((3, 2))
+        >>> ens.prepare(X) is X
+        True
+        """
         X = check_array(X, name, ndim=2, allow_nan=True)
         if X.shape[1] != self.n_features:
             raise InvalidParameterError(
                 f"{name}: expected {self.n_features} feature columns (as the model was trained), got {X.shape[1]}"
             )
-        if np.isinf(X).any():
-            raise InvalidParameterError(f"{name}: expected finite values or NaN for missing, got inf")
-        if self.input_float32:
-            X = X.astype(np.float32).astype(np.float64)
         return np.ascontiguousarray(X, dtype=np.float64)
 
     def decision_paths(self, X: Any) -> np.ndarray:
@@ -293,7 +299,7 @@ class TreeEnsemble:
         return (
             self.left, self.right, self.feature, self.threshold, self.missing_left, self.missing_kind,
             self.categorical, self.cat_offset, self.cat_len, self.cat_bits, self.strict,
-            self.cat_invalid_missing + 2 * self.cat_mode,
+            self.cat_invalid_missing + 2 * self.cat_mode + 8 * self.input_float32,
         )
 
     def __repr__(self) -> str:
@@ -320,7 +326,10 @@ def apply_transform(margin: np.ndarray, transform: str) -> np.ndarray:
 @numba.njit(cache=True, nogil=True)
 def _go_left(x, node, threshold, missing_left, missing_kind, categorical, cat_offset, cat_len, cat_bits,
              strict, cat_flags):  # pragma: no cover - compiled
-    """Whether ``x`` goes left at ``node``; ``cat_flags`` = ``cat_invalid_missing + 2 * cat_mode``."""
+    """Whether ``x`` goes left at ``node``; ``cat_flags`` = ``cat_invalid_missing + 2 * cat_mode +
+    8 * input_float32``."""
+    if cat_flags & 8:
+        x = np.float64(np.float32(x))  # the library compares in float32
     kind = missing_kind[node]
     if np.isnan(x):
         if kind == MISSING_NONE:
@@ -330,7 +339,7 @@ def _go_left(x, node, threshold, missing_left, missing_kind, categorical, cat_of
     elif kind == MISSING_ZERO and abs(x) <= _ZERO_BAND:
         return missing_left[node]
     if categorical[node]:
-        mode = cat_flags >> 1
+        mode = (cat_flags >> 1) & 3
         if mode == 0:
             if x < 0.0 or x != np.floor(x):
                 if cat_flags & 1:
