@@ -27,7 +27,7 @@ from xaikit._validation import RandomState, check_float, check_int, check_random
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers._games import Game, ReferenceGames
 from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
-from xaikit.explainers.value_definition import OUTPUT_MEANINGS, value_definition
+from xaikit.explainers.value_definition import value_definition
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.maskers.value_function import ValueFunction, renders_items
 from xaikit.models import adapt
@@ -116,14 +116,10 @@ def masked_value_definition(output: str, masker: Any, estimate: str) -> dict[str
     >>> d["value_function"], d["estimate"], d["text"].split(": ")[1]
     ('masked', 'exact', "the model on each document with the coalition's tokens kept and the others replaced by 'UNKWORDZ'.")
     """
-    definition = value_definition(output=output, value_function="interventional", background_rows=1, estimate=estimate)
-    how = "Exact" if estimate == "exact" else "Sampled estimates of the"
-    meaning = OUTPUT_MEANINGS.get(output, f"the output {output!r}")
-    definition.update(
-        value_function="masked", background_rows=None, masker=str(masker.kind),
-        text=f"{how} Shapley values of {meaning}, masked: {_masking(masker)}.",
+    return value_definition(
+        output=output, value_function="masked", background_rows=None, estimate=estimate,
+        masker=str(masker.kind), masking=_masking(masker),
     )
-    return definition
 
 
 @dataclass(frozen=True)
@@ -212,6 +208,7 @@ class ShapleyExplainer(Explainer):
     """
 
     axioms = frozenset({"efficiency", "symmetry", "dummy", "linearity"})
+    result = (Attribution, RaggedAttribution)  # tables; documents and images (each row its own players)
 
     def __init__(
         self,
@@ -283,7 +280,7 @@ class ShapleyExplainer(Explainer):
         batch_size: int | None = None,
         executor: Any = "auto",
         random_state: RandomState = None,
-    ) -> Attribution:
+    ) -> Attribution | RaggedAttribution:
         """Shapley values of every row of ``X``.
 
         Parameters
@@ -315,7 +312,7 @@ class ShapleyExplainer(Explainer):
         """
         start = time.perf_counter()
         if self._ragged:  # the one result kind a masker changes: rows with their own players
-            return self._explain_items(  # type: ignore[return-value]
+            return self._explain_items(
                 X, target, n_samples, tol, batch_size, executor, random_state, start
             )
         Z, masker = self.masker.encode(X, "X")

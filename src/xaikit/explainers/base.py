@@ -13,7 +13,9 @@ breaks it cannot be registered (:class:`~xaikit.errors.ContractError`):
 ``kind``
     One of :data:`KINDS`.
 ``result``
-    The result class ``explain`` returns (``explain``'s return annotation must name it).
+    The result class ``explain`` returns, or a tuple of them when the kind follows the input (an
+    ``Attribution`` for tables, a ``RaggedAttribution`` for documents and images, each row with
+    its own features); ``explain``'s return annotation must name exactly these.
 ``requires``
     Model capabilities needed, from :data:`CAPABILITIES`; empty for model-agnostic methods.
 ``axioms``
@@ -65,6 +67,7 @@ __all__ = [
     "methods",
     "get_explainer_class",
     "executor_scope",
+    "result_kinds",
     "check_shared",
     "map_rows",
     "provenance",
@@ -99,6 +102,17 @@ AXIOMS: dict[str, str] = {
 SHARED_PARAMETERS = ("target", "random_state", "executor")
 
 
+def result_kinds(cls: type[Explainer]) -> tuple[type[Explanation], ...]:
+    """The result classes a method declares (``result``, one or a tuple).
+
+    >>> import xaikit as xk
+    >>> [k.__name__ for k in result_kinds(xk.Lime)]
+    ['Attribution', 'RaggedAttribution']
+    """
+    declared = cls.result
+    return tuple(declared) if isinstance(declared, tuple) else (declared,)
+
+
 def _contract_error(cls: type, message: str) -> ContractError:
     return ContractError(f"{cls.__name__}: {message}")
 
@@ -109,8 +123,9 @@ def _check_contract(cls: type[Explainer]) -> None:
         raise _contract_error(cls, f"name: expected an identifier, got {describe(cls.name)}")
     if cls.kind not in KINDS:
         raise _contract_error(cls, f"kind: expected one of {list(KINDS)}, got {describe(cls.kind)}")
-    if not (isinstance(cls.result, type) and issubclass(cls.result, Explanation)):
-        raise _contract_error(cls, f"result: expected a result class (an Explanation), got {describe(cls.result)}")
+    kinds = result_kinds(cls)
+    if not kinds or not all(isinstance(k, type) and issubclass(k, Explanation) for k in kinds):
+        raise _contract_error(cls, f"result: expected a result class or a tuple of them, got {describe(cls.result)}")
     for attr, allowed in (("requires", CAPABILITIES), ("axioms", AXIOMS)):
         value = getattr(cls, attr)
         if not isinstance(value, frozenset) or not value <= set(allowed):
@@ -143,10 +158,11 @@ def _check_contract(cls: type[Explainer]) -> None:
         raise _contract_error(cls, f"explain: expected a default for every keyword-only parameter, got none for {no_default}")
     returns = sig.return_annotation
     returns = getattr(returns, "__name__", returns)
-    if isinstance(returns, str):
-        returns = returns.rpartition(".")[2]  # "xk.Attribution" under postponed annotations
-    if returns != cls.result.__name__:
-        raise _contract_error(cls, f"explain: expected the return annotation {cls.result.__name__} (its result), got {returns!r}")
+    named = {part.strip().rpartition(".")[2] for part in returns.split("|")} if isinstance(returns, str) else {returns}
+    expected = {k.__name__ for k in kinds}
+    if named != expected:
+        wanted = " | ".join(k.__name__ for k in kinds)
+        raise _contract_error(cls, f"explain: expected the return annotation {wanted} (its result), got {returns!r}")
     declared = cls.__dict__.get("parameters")
     found = tuple(p.name for p in keywords)
     if declared is not None and tuple(declared) != found:
@@ -159,7 +175,7 @@ class Explainer:
 
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "local"
-    result: ClassVar[type[Explanation]] = Attribution
+    result: ClassVar[type[Explanation] | tuple[type[Explanation], ...]] = Attribution
     requires: ClassVar[frozenset[str]] = frozenset()
     axioms: ClassVar[frozenset[str]] = frozenset()
     exact: ClassVar[bool] = False

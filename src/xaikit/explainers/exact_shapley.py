@@ -51,7 +51,7 @@ class ExactShapley(ShapleyExplainer):
 
     Cost per row: ``2**d - 2`` coalitions, each a pass over the background; practical up to
     about 16-20 features with a small background, limited to :data:`MAX_EXACT_PLAYERS`. Groups
-    count as one player each. ``n_samples`` and ``tol`` do not apply; ``std_err`` is zero.
+    count as one player each. ``n_samples`` and ``tol`` do not apply; the result holds no ``std_err``.
 
     Examples
     --------
@@ -81,7 +81,7 @@ class ExactShapley(ShapleyExplainer):
         return False
 
     def _estimate(self, game: Game, rng: np.random.Generator, **params: Any) -> RowEstimate:
-        k = self.masker.n_groups
+        k = game.n_players
         masks = all_coalitions(k)
         table = np.empty((2**k, game.n_outputs))
         table[0] = game.v_empty

@@ -106,7 +106,7 @@ class KernelShap(ShapleyExplainer):
         return est
 
     def _estimate_row(self, game: Game, rng: np.random.Generator, params: dict[str, Any]) -> RowEstimate:
-        k = self.masker.n_groups
+        k = game.n_players
         if k == 1:
             return RowEstimate(game.delta[None, :].copy(), np.zeros((1, game.n_outputs)), 0, exact=True)
         refs = game.references

@@ -311,6 +311,7 @@ class Lime(Explainer):
 
     name = "lime"
     stochastic = True
+    result = (Attribution, RaggedAttribution)  # tables; documents and images
 
     def __init__(
         self,
@@ -365,7 +366,7 @@ class Lime(Explainer):
         executor: Any = "auto",
         random_state: RandomState = None,
         stability: int | None = None,
-    ) -> Attribution:
+    ) -> Attribution | RaggedAttribution:
         """Fit one local surrogate per row of ``X`` and output.
 
         Parameters

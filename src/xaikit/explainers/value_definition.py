@@ -12,8 +12,10 @@ than by the method that produced them:
     any single game on the response scale.
 ``value_function``
     ``"interventional"`` (the mean over background rows of the output with the coalition's
-    features taken from the explained row) or ``"path_dependent"`` (the trees' training cover
-    stands for the missing features).
+    features taken from the explained row), ``"path_dependent"`` (the trees' training cover
+    stands for the missing features) or ``"masked"`` (documents and images: the output on the
+    input with the coalition's tokens or segments kept and the others masked, as the masker
+    renders it; ``masker`` then names the masker's kind).
 ``background_rows``
     The number of background rows (None for the path-dependent value function).
 ``estimate``
@@ -44,7 +46,7 @@ OUTPUT_MEANINGS: dict[str, str] = {
 }
 
 _RESCALED = ("probability_rescaled", "response_rescaled")
-_VALUE_FUNCTIONS = ("interventional", "path_dependent")
+_VALUE_FUNCTIONS = ("interventional", "path_dependent", "masked")
 _ESTIMATES = ("exact", "sampled")
 
 
@@ -54,6 +56,8 @@ def value_definition(
     value_function: str,
     background_rows: int | None,
     estimate: str,
+    masker: str | None = None,
+    masking: str | None = None,
 ) -> dict[str, Any]:
     """The ``value_definition`` diagnostic of a Shapley-family result.
 
@@ -62,10 +66,12 @@ def value_definition(
     output : str
         The explained output (see the module docstring); an output name not listed there is
         recorded as it is.
-    value_function : {"interventional", "path_dependent"}
+    value_function : {"interventional", "path_dependent", "masked"}
     background_rows : int or None
-        Number of background rows of the interventional value function; None for path-dependent.
+        Number of background rows of the interventional value function; None otherwise.
     estimate : {"exact", "sampled"}
+    masker, masking : str, optional
+        For ``"masked"``: the masker's kind (``"text"``, ``"image"``) and how it hides a player, in words.
 
     Returns
     -------
@@ -95,6 +101,11 @@ def value_definition(
             )
         background: int | None = int(background_rows)
         game = f"interventional: the mean over {background} background row{'s' if background != 1 else ''}"
+    elif value_function == "masked":
+        if not masker or not masking:
+            raise InvalidParameterError(f"masker: the masked value function needs the masker's kind and masking, got {masker!r}")
+        background = None
+        game = f"masked: {masking}"
     else:
         background = None
         game = "path-dependent: the trees' training cover stands for the missing features"
@@ -108,7 +119,7 @@ def value_definition(
         )
     else:
         text = f"{how} Shapley values of {meaning}, {game}."
-    return {
+    definition: dict[str, Any] = {
         "output": output,
         "value_function": value_function,
         "background_rows": background,
@@ -116,3 +127,6 @@ def value_definition(
         "rescaled": rescaled,
         "text": text,
     }
+    if value_function == "masked":
+        definition["masker"] = masker
+    return definition

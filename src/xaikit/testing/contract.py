@@ -88,9 +88,12 @@ def _check_contract(ctx: _Context) -> None:
 
 
 def _check_result(ctx: _Context) -> None:
+    from xaikit.explainers.base import result_kinds
+
     exp, cls, n = ctx.ref, ctx.cls, len(ctx.case.X)
-    if not isinstance(exp, cls.result):
-        raise _fail("result", f"expected {cls.result.__name__} (declared), got {type(exp).__name__}")
+    kinds = result_kinds(cls)
+    if not isinstance(exp, kinds):
+        raise _fail("result", f"expected {' or '.join(k.__name__ for k in kinds)} (declared), got {type(exp).__name__}")
     values = np.asarray(exp.values)
     if values.ndim != 3 or values.shape[0] != n:
         raise _fail("result", f"expected values of shape ({n}, features, outputs), got {values.shape}")
