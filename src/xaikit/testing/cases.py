@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Case", "default_case", "tabular_game", "other_tabular_game", "mix", "attention_weights", "DUMMY"]
+__all__ = ["Case", "default_case", "tabular_game", "other_tabular_game", "mix", "tree_mix", "attention_weights", "DUMMY"]
 
 #: The feature every case model ignores.
 DUMMY = 4
@@ -180,18 +181,61 @@ def _tabular_case(cls: type) -> Case:
     )
 
 
-def _tree_case(cls: type) -> Case:
+def tree_mix(a: float, f: Any, b: float, g: Any) -> Any:
+    """The tree ensemble of ``a f + b g``: the trees of both, leaf values and base offsets scaled.
+
+    >>> import numpy as np
+    >>> from xaikit.models.trees import TreeEnsemble
+    >>> stump = TreeEnsemble.from_arrays(roots=[0], left=[1, -1, -1], right=[2, -1, -1], feature=[0, -1, -1],
+    ...                                  threshold=[0.5, 0, 0], value=[[0.0], [-1.0], [2.0]], cover=[4, 3, 1], n_features=2)
+    >>> tree_mix(2.0, stump, -1.0, stump).predict_raw(np.array([[0.0, 0.0], [1.0, 0.0]])).ravel().tolist()
+    [-1.0, 2.0]
+    """
+    from xaikit.models.trees import TreeEnsemble
+
+    shift = f.left.shape[0]
+    moved = lambda idx: np.where(idx >= 0, idx + shift, idx)  # noqa: E731
+    return TreeEnsemble.from_arrays(
+        roots=np.concatenate([f.roots, g.roots + shift]),
+        left=np.concatenate([f.left, moved(g.left)]),
+        right=np.concatenate([f.right, moved(g.right)]),
+        feature=np.concatenate([f.feature, g.feature]),
+        threshold=np.concatenate([f.threshold, g.threshold]),
+        value=np.concatenate([a * f.value, b * g.value]),
+        cover=np.concatenate([f.cover, g.cover]),
+        missing_left=np.concatenate([f.missing_left, g.missing_left]),
+        base_offset=a * f.base_offset + b * g.base_offset,
+        n_features=f.n_features,
+    )
+
+
+def _symmetric_trees(seed: int) -> Any:
+    """Boosted regression trees made symmetric in features 0 and 1 (each tree also with the two
+    swapped, at half weight), never splitting on feature ``DUMMY``."""
     from sklearn.ensemble import GradientBoostingRegressor
 
-    background, X = _rows()
-    rng = np.random.default_rng(1)
+    from xaikit.models.trees import tree_ensemble
+
+    rng = np.random.default_rng(seed)
     Xt = rng.normal(size=(200, _D))
     Xt[:, DUMMY] = 0.0  # a constant column: no tree splits on it
-    model = GradientBoostingRegressor(n_estimators=20, max_depth=3, random_state=0).fit(Xt, tabular_game(Xt)[:, 0])
+    y = (tabular_game if seed == 0 else other_tabular_game)(Xt)[:, 0]
+    ens = tree_ensemble(GradientBoostingRegressor(n_estimators=20, max_depth=3, random_state=seed).fit(Xt, y))
+    swapped = copy.copy(ens)
+    feature = ens.feature.copy()
+    feature[ens.feature == 0], feature[ens.feature == 1] = 1, 0
+    object.__setattr__(swapped, "feature", feature)
+    return tree_mix(0.5, ens, 0.5, swapped)
+
+
+def _tree_case(cls: type) -> Case:
+    background, X = _rows()
+    f, g = _symmetric_trees(0), _symmetric_trees(1)
     return Case(
-        make=lambda m: cls(m, background=background), model=model, X=X,
-        predict=lambda m, X_: np.asarray(m.predict(X_), dtype=np.float64)[:, None],
-        dummy=DUMMY, feature_names=[f"x{j}" for j in range(_D)], n_features=_D,
+        make=lambda m: cls(m, background=background), model=f, X=X,
+        predict=lambda m, X_: m.predict_raw(np.asarray(X_, dtype=np.float64)),
+        dummy=DUMMY, symmetric=(0, 1), combine=lambda a, b: tree_mix(a, f, b, g), second=g,
+        feature_names=[f"x{j}" for j in range(_D)], n_features=_D,
     )
 
 
@@ -264,7 +308,7 @@ def default_case(cls: type) -> Case:
     """The case :func:`~xaikit.testing.check_explainer` uses for ``cls`` when none is given.
 
     Chosen from what the class requires: predictions only (a function of five features with a
-    symmetric reference set), ``trees`` (a scikit-learn gradient-boosting regressor), ``gradient``
+    symmetric reference set), ``trees`` (boosted trees symmetrised in features 0 and 1), ``gradient``
     (a torch MLP), ``layer_gradients`` (a torch CNN, layer ``"0"``), ``attention`` (a function
     returning attention weights).
     """

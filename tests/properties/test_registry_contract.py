@@ -1,0 +1,38 @@
+"""The explainer contract, run over every registered method (xaikit.testing.check_explainer).
+
+A method added to the registry is picked up here with no test written for it. The checks a
+method's default case cannot run are listed below with their reason; any other skip fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import xaikit.explainers  # noqa: F401  (registers the built-in methods)
+from xaikit.explainers.base import REGISTRY
+from xaikit.testing import check_explainer
+
+_NOT_TABULAR = {"frame"}  # networks take arrays and tensors, not DataFrames
+_GRADIENTS = ("saliency", "input_x_gradient", "guided_backprop", "integrated_gradients", "gradient_shap",
+              "smooth_grad", "var_grad", "grad_cam", "grad_cam_plus_plus")
+#: Checks a default case cannot run, per method (anything else skipped is a failure).
+ALLOWED_SKIPS: dict[str, set[str]] = {
+    **{name: _NOT_TABULAR for name in _GRADIENTS},
+    "attention_rollout": _NOT_TABULAR | {"bad:X"},
+    "occlusion": {"bad:X"},  # a plain function with no reference data takes any width
+    "tree_shap": {"batch_size"},  # trees are walked, the model is never called
+}
+BUILT_IN = sorted(REGISTRY)
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_every_registered_method_meets_the_contract(name):
+    report = check_explainer(REGISTRY[name])
+    unexpected = set(report.skipped) - ALLOWED_SKIPS.get(name, set())
+    assert not unexpected, {k: report.skipped[k] for k in unexpected}
+    assert len(report.passed) >= 10, report
+
+
+def test_the_registry_holds_every_built_in_method():
+    assert len(BUILT_IN) >= 18
+    assert {"exact_shapley", "tree_shap", "lime", "integrated_gradients", "grad_cam", "occlusion"} <= set(BUILT_IN)
