@@ -123,8 +123,21 @@ class TestGetExecutor:
         assert xk.get_executor is get_executor
 
     @pytest.mark.parametrize(
-        "spec", ["processes:x", "processes:-1", "processes:1.5", "processes:0", "threads:x", "threads:0", "thread", "",
-                 "Serial", 3, 2.0, True]
+        "spec",
+        [
+            "processes:x",
+            "processes:-1",
+            "processes:1.5",
+            "processes:0",
+            "threads:x",
+            "threads:0",
+            "thread",
+            "",
+            "Serial",
+            3,
+            2.0,
+            True,
+        ],
     )
     def test_bad_specs(self, spec):
         with pytest.raises(InvalidParameterError) as info:
@@ -274,7 +287,7 @@ class TestSharedObjects:
         sent = self.record_launches(monkeypatch)
         table = Table([4, 5, secrets.randbits(32)])
         with LocalExecutor(2) as ex:
-            local._fresh_keys(ex._lease().pool(), [table.content_key()])  # as if sent: the workers lack it
+            local._fresh_keys(ex._lease().pool(), [table.content_key()], 2)  # as if sent: the workers lack it
             handle = ex.scatter(table)
             assert ex.map(table_sum, [(handle, 1), (handle, 3)]) == [sum(table.values), 3 * sum(table.values)]
         assert sent == [False, False]  # by key,
@@ -374,8 +387,7 @@ def blas_threads(_: int) -> list[tuple[str, int]]:
     import numpy  # noqa: F401
     from threadpoolctl import threadpool_info
 
-    return [(info["internal_api"], info["num_threads"]) for info in threadpool_info()
-            if info["user_api"] in ("blas", "openmp")]
+    return [(info["internal_api"], info["num_threads"]) for info in threadpool_info() if info["user_api"] in ("blas", "openmp")]
 
 
 # ---------------------------------------------------------------- the protocol, on every executor
@@ -477,8 +489,7 @@ class TestSchemes:
 
     def test_registered_scheme(self):
         made = []
-        register_executor("inline-test", lambda arg, spec: made.append(arg) or SerialExecutor(),
-                          syntax="'inline-test[:X]'")
+        register_executor("inline-test", lambda arg, spec: made.append(arg) or SerialExecutor(), syntax="'inline-test[:X]'")
         try:
             assert isinstance(get_executor("inline-test:abc"), SerialExecutor)
             assert made == ["abc"]
@@ -506,8 +517,9 @@ class TestSchemes:
         # hints only concern "auto"
         assert isinstance(get_executor("serial", n_items=100, cost_hint_s=100.0), SerialExecutor)
 
-    @pytest.mark.parametrize("kw, name", [({"n_items": -1, "cost_hint_s": 1.0}, "n_items"),
-                                          ({"n_items": 3, "cost_hint_s": "x"}, "cost_hint_s")])
+    @pytest.mark.parametrize(
+        "kw, name", [({"n_items": -1, "cost_hint_s": 1.0}, "n_items"), ({"n_items": 3, "cost_hint_s": "x"}, "cost_hint_s")]
+    )
     def test_bad_hints(self, kw, name):
         with pytest.raises(InvalidParameterError, match=f"^{name}:"):
             get_executor("auto", **kw)
@@ -515,14 +527,17 @@ class TestSchemes:
 
 # ---------------------------------------------------------------- auto
 class TestAuto:
-    @pytest.mark.parametrize("item_s, n, k, expected", [
-        (0.01, 100, 2, False),  # 1 s serially: saves 0.49 s at best
-        (0.05, 100, 2, True),  # 5 s: saves 2.5 s
-        (0.5, 3, 2, False),  # 1.5 s in 2 rounds instead of 3: saves 0.5 s
-        (1.2, 3, 2, True),  # 3.6 s: saves 1.2 s
-        (10.0, 1, 8, False),
-        (10.0, 5, 1, False),
-    ])
+    @pytest.mark.parametrize(
+        "item_s, n, k, expected",
+        [
+            (0.01, 100, 2, False),  # 1 s serially: saves 0.49 s at best
+            (0.05, 100, 2, True),  # 5 s: saves 2.5 s
+            (0.5, 3, 2, False),  # 1.5 s in 2 rounds instead of 3: saves 0.5 s
+            (1.2, 3, 2, True),  # 3.6 s: saves 1.2 s
+            (10.0, 1, 8, False),
+            (10.0, 5, 1, False),
+        ],
+    )
     def test_rule(self, item_s, n, k, expected):
         assert worth_a_pool(item_s, n, k) is expected
 

@@ -44,8 +44,13 @@ IDLE_TIMEOUT_S = 300
 WORKER_ENV = {
     name: "1"
     for name in (
-        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-        "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "BLIS_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "NUMBA_NUM_THREADS",
     )
 }
 
@@ -121,17 +126,20 @@ def _current_pool(n_workers: int, start_method: str) -> Any:
     from joblib.externals.loky import get_reusable_executor
 
     return get_reusable_executor(
-        max_workers=n_workers, context=start_method, timeout=IDLE_TIMEOUT_S, initializer=_init_worker,
+        max_workers=n_workers,
+        context=start_method,
+        timeout=IDLE_TIMEOUT_S,
+        initializer=_init_worker,
         env=dict(WORKER_ENV),
     )
 
 
-def _fresh_keys(pool: Any, keys: Sequence[str]) -> set[str]:
-    """Which of ``keys`` were not sent to ``pool`` before; records them all as sent (most recently
-    used last, as the workers keep them)."""
+def _fresh_keys(pool: Any, keys: Sequence[str], n_workers: int) -> set[str]:
+    """Which of ``keys`` were not sent to ``pool`` (of ``n_workers`` workers) before; records them
+    all as sent (most recently used last, as the workers keep them)."""
     global _sent_pool, _last_used
     with _pool_lock:
-        _last_used = (time.monotonic(), int(getattr(pool, "_max_workers", 0)))
+        _last_used = (time.monotonic(), n_workers)
         if _sent_pool is not pool:  # a new pool: its workers hold nothing
             _sent.clear()
             _sent_pool = pool
@@ -207,8 +215,7 @@ class _Lease:
     def submit(self, fn: Callable[..., R], /, *args: Any) -> Future[R]:
         return self.pool().submit(fn, *args)  # type: ignore[no-any-return]
 
-    def launch(self, job: _Job, batch: _Batch, payload: bytes, objects: bytes | None, *, retried: bool,
-               pool: Any = None) -> None:
+    def launch(self, job: _Job, batch: _Batch, payload: bytes, objects: bytes | None, *, retried: bool, pool: Any = None) -> None:
         """Send ``payload`` to the pool; a worker that lacks a shared object gets the job again
         with every object of the batch."""
         try:
@@ -295,15 +302,14 @@ class LocalExecutor(Executor):
 
     Examples
     --------
-    >>> with LocalExecutor(2) as ex:  # doctest: +SKIP
+    >>> with LocalExecutor(2) as ex:
     ...     ex.map(abs, [-1, -2, 3])
     [1, 2, 3]
     """
 
     def __init__(self, n_workers: int | None = None, *, start_method: str | None = None) -> None:
         self.n_workers = check_int(n_workers, "n_workers", minimum=1) if n_workers is not None else (os.cpu_count() or 1)
-        self.start_method = check_choice("loky" if start_method is None else start_method, "start_method",
-                                         _START_METHODS)
+        self.start_method = check_choice("loky" if start_method is None else start_method, "start_method", _START_METHODS)
         self._pool: _Lease | None = None
 
     def _lease(self) -> _Lease:
@@ -323,7 +329,7 @@ class LocalExecutor(Executor):
         lease = self._lease()
         batch = _Batch(payloads, shared)
         pool = lease.pool()
-        fresh = _fresh_keys(pool, list(shared))
+        fresh = _fresh_keys(pool, list(shared), lease.n_workers)
         objects = _dumps({key: shared[key] for key in shared if key in fresh}) if fresh else None
         if fresh == set(shared):
             batch._all = objects

@@ -43,8 +43,9 @@ _SCHEMES: dict[str, _Scheme] = {}
 _TYPES: dict[str, Callable[[Any], Executor]] = {}
 
 
-def register_executor(scheme: str, make: Callable[[str, str], Executor], *, syntax: str | None = None,
-                      replace: bool = False) -> None:
+def register_executor(
+    scheme: str, make: Callable[[str, str], Executor], *, syntax: str | None = None, replace: bool = False
+) -> None:
     """Make ``get_executor`` answer specifications of ``scheme``.
 
     ``scheme`` is ``"name"`` (specifications ``"name"`` and ``"name:ARG"``) or ``"name://"``
@@ -109,10 +110,8 @@ def _needs_dask(spec: Any) -> Executor:
 
 register_executor("auto", lambda arg, spec: AutoExecutor(_count(arg, spec, "auto")), syntax="'auto[:N]'")
 register_executor("serial", lambda arg, spec: _serial(arg, spec), syntax="'serial'")
-register_executor("threads", lambda arg, spec: ThreadExecutor(_count(arg, spec, "threads")),
-                  syntax="'threads[:N]'")
-register_executor("processes", lambda arg, spec: _processes(_count(arg, spec, "processes")),
-                  syntax="'processes[:N]'")
+register_executor("threads", lambda arg, spec: ThreadExecutor(_count(arg, spec, "threads")), syntax="'threads[:N]'")
+register_executor("processes", lambda arg, spec: _processes(_count(arg, spec, "processes")), syntax="'processes[:N]'")
 register_executor("dask://", lambda arg, spec: _needs_dask(spec), syntax="'dask://host:port'")
 register_executor("dask-local", lambda arg, spec: _needs_dask(spec), syntax="'dask-local[:N]'")
 register_executor_type("distributed.client.Client", _needs_dask)

@@ -29,8 +29,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Generic, TypeVar
 
-__all__ = ["CACHE_SIZE", "MissingShared", "Shared", "by_reference", "content_key", "forget_all", "remember",
-           "resolve"]
+__all__ = ["CACHE_SIZE", "MissingShared", "Shared", "by_reference", "content_key", "forget_all", "remember", "resolve"]
 
 T = TypeVar("T")
 
