@@ -777,14 +777,7 @@ def _check_named(exc: XaikitError) -> None:
 
 #: Cases that still fail because of code outside this suite's reach, with the reason (expected to
 #: fail, not strictly: each passes once its area is fixed).
-KNOWN_ESCAPES: dict[str, str] = {
-    **{f"{name}-model-zero_outputs": "models/base.py: check_model_output accepts an (n, 0) output, and the "
-       "Shapley route then indexes an empty outputs axis (IndexError)" for name in [*SHAPLEY, "explain"]},
-    "adapt-predict-zero_outputs": "models/base.py: check_model_output accepts an (n, 0) output",
-    "TreeShap-feature_names-string": "tree_shap.py: feature_names='abc' becomes three names",
-    "TreeShap-feature_names-int": "tree_shap.py: feature_names=5 raises a TypeError from list()",
-    "Saliency-abs-str": "gradients.py: Saliency(abs=...) accepts anything truthy",
-}
+KNOWN_ESCAPES: dict[str, str] = {}  # case id -> why it still escapes (none today)
 
 
 def _params() -> list[Any]:

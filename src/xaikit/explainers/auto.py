@@ -20,14 +20,17 @@ def choose_method(n_players: int, n_samples: int | None = None) -> str:
     """The method ``"auto"`` stands for, given the number of features and the budget.
 
     Exact enumeration when all ``2**d - 2`` coalitions fit in the budget (default
-    ``2 d + 2048``), else the sampled estimator with the lowest error per model evaluation:
-    ``permutation_shap`` below ``5 d`` coalitions per row, ``leverage_shap`` from there on.
+    ``2 d + 2048``) and ``d`` is at most ExactShapley's limit, else the sampled estimator with the
+    lowest error per model evaluation: ``permutation_shap`` below ``5 d`` coalitions per row,
+    ``leverage_shap`` from there on.
 
-    >>> choose_method(8), choose_method(30), choose_method(30, n_samples=120)
-    ('exact_shapley', 'leverage_shap', 'permutation_shap')
+    >>> choose_method(8), choose_method(30), choose_method(30, n_samples=120), choose_method(30, n_samples=10**12)
+    ('exact_shapley', 'leverage_shap', 'permutation_shap', 'leverage_shap')
     """
+    from xaikit.explainers.exact_shapley import MAX_EXACT_PLAYERS
+
     budget = 2 * n_players + 2048 if n_samples is None else n_samples
-    if 2**n_players - 2 <= budget:
+    if n_players <= MAX_EXACT_PLAYERS and 2**n_players - 2 <= budget:
         return "exact_shapley"
     if budget < PERMUTATION_BELOW * n_players and budget >= 2 * (n_players - 1):
         return "permutation_shap"

@@ -483,6 +483,8 @@ class Saliency(GradientExplainer):
 
     def __init__(self, model: Any, /, *, abs: bool = True, output: str = "auto") -> None:
         super().__init__(model, output=output)
+        if not isinstance(abs, (bool, np.bool_)):
+            raise InvalidParameterError(f"abs: expected True or False, got {describe(abs)}")
         self.abs = bool(abs)
 
     def _params(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xaikit._validation import RandomState, check_array, check_choice
+from xaikit._validation import RandomState, check_array, check_choice, check_feature_names
 from xaikit.errors import InvalidParameterError
 from xaikit.execution import Shared, chunk_indices
 from xaikit.explainers import _tree_shap_kernels as kernels
@@ -483,12 +483,10 @@ class TreeShap(Explainer):
         ens = self.ensemble
         #: The output explained (``"auto"`` resolved): see the module docstring.
         self.output = resolve_output(output, ens, model, algorithm)
-        names = list(feature_names) if feature_names is not None else _model_feature_names(model, ens.n_features)
-        if names is not None and len(names) != ens.n_features:
-            raise InvalidParameterError(
-                f"feature_names: expected {ens.n_features} names (one per model feature), got {len(names)}"
-            )
-        self.feature_names = names
+        if feature_names is not None:
+            self.feature_names: list[str] | None = check_feature_names(feature_names, ens.n_features)
+        else:
+            self.feature_names = _model_feature_names(model, ens.n_features)
         # a binary classifier on the probability scale has both classes as outputs, as predict_proba
         classes = getattr(model, "classes_", None)
         self._two_classes: list[str] | None = None

@@ -116,6 +116,11 @@ def check_model_output(y: Any, n_rows: int, *, who: str = "the model") -> np.nda
         )
     if arr.ndim == 1:
         arr = arr[:, None]
+    if arr.shape[1] == 0:
+        raise ModelOutputError(
+            f"{who} returned no outputs (an array of shape {arr.shape}) for {n_rows} input rows; "
+            "expected at least one output per row"
+        )
     # the sum is finite when every value is (a NaN or an infinity carries through; an overflow
     # only sends it to the full check), and costs no temporary array
     with np.errstate(over="ignore", invalid="ignore"):
