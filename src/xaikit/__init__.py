@@ -38,7 +38,7 @@ _LAZY: dict[str, str] = {
         ],
         "xaikit.explainers",
     ),
-    **dict.fromkeys(["Attribution", "Explanation", "Interaction", "RaggedAttribution"], "xaikit.explanation"),
+    **dict.fromkeys(["Attribution", "Explanation", "Interaction", "RaggedAttribution", "Result"], "xaikit.results"),
     **dict.fromkeys(["ImageMasker", "TabularMasker", "TextMasker", "ValueFunction"], "xaikit.maskers"),
     "adapt": "xaikit.models",
     "TreeEnsemble": "xaikit.models.trees",
@@ -93,7 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         methods,
         submodular_pick,
     )
-    from xaikit.results import Attribution, Explanation, Interaction, RaggedAttribution
+    from xaikit.results import Attribution, Explanation, Interaction, RaggedAttribution, Result
     from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
     from xaikit.models import adapt
     from xaikit.models.trees import TreeEnsemble
@@ -137,6 +137,7 @@ __all__ = [
     "Attribution",
     "Interaction",
     "RaggedAttribution",
+    "Result",
     "SerialExecutor",
     "LocalExecutor",
     "ThreadExecutor",

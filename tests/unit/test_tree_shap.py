@@ -259,3 +259,13 @@ def test_complex_dataframe_column_is_refused(data) -> None:
     model = sklearn_ensemble.RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0).fit(frame, y)
     with assert_raises_naming("X", "complex", "'a'"):
         xk.TreeShap(model).explain(frame.iloc[:3].astype({"a": complex}))
+
+
+def test_background_is_the_explainers_own(data, forest) -> None:
+    """The background is copied once (it is small): changing the caller's array later changes nothing."""
+    X, _ = data
+    bg = np.array(X[200:210])
+    explainer = xk.TreeShap(forest, background=bg)
+    before = explainer.explain(X[:3]).values
+    bg[:] = 0.0
+    np.testing.assert_array_equal(explainer.explain(X[:3]).values, before)

@@ -2,14 +2,14 @@
 
 Tables (a :class:`~xaikit.maskers.TabularMasker`, or ``background=``): the players are the
 features (or groups), the game of a row is the interventional value function over the
-background, and the result is an :class:`~xaikit.explanation.Attribution`.
+background, and the result is an :class:`~xaikit.results.Attribution`.
 
 Documents and images (a :class:`~xaikit.maskers.TextMasker` or
 :class:`~xaikit.maskers.ImageMasker`): every row has players of its own, its tokens or segments,
 and its game is ``v(S) = f(the input keeping S)``, the other tokens removed or replaced by the
 mask token, the other segments filled as the masker fills them. ``base_values`` are each row's
 ``v(empty)``, the values of a row add up to ``f(x) - v(empty)``, and the result is a
-:class:`~xaikit.explanation.RaggedAttribution` (each row's own feature names, the token spans and
+:class:`~xaikit.results.RaggedAttribution` (each row's own feature names, the token spans and
 documents, or the segment maps).
 """
 
@@ -190,7 +190,7 @@ class ShapleyExplainer(Explainer):
     masker : TabularMasker, TextMasker or ImageMasker, optional
         A table's background rows; or how the tokens of documents (``TextMasker``) or the
         segments of images (``ImageMasker``) are hidden: each row is then a game of its own
-        tokens or segments, explained as a :class:`~xaikit.explanation.RaggedAttribution`
+        tokens or segments, explained as a :class:`~xaikit.results.RaggedAttribution`
         (``background``, ``feature_names`` and ``groups`` do not apply).
     output : {"auto", "probability", "log_odds", "raw"}
         The response to explain (probabilities for classifiers by default).

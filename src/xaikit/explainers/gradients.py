@@ -9,7 +9,7 @@ Any model offering them works; :class:`xaikit.models.torch.TorchModel` does, for
 Shapes
 ------
 Inputs have any shape ``(n, *input_shape)`` (images ``(n, C, H, W)``, sequences, tables). The
-:class:`~xaikit.explanation.Attribution` holds ``values`` of shape ``(n, d, 1)`` with ``d`` the
+:class:`~xaikit.results.Attribution` holds ``values`` of shape ``(n, d, 1)`` with ``d`` the
 flattened per-row shape; the result's ``input_shape`` field gives that shape, so :func:`as_input_shape` (or
 ``values[..., 0].reshape(n, *shape)``) restores it. The single output is the explained target.
 

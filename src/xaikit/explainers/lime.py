@@ -13,7 +13,7 @@ attributions and its intercept the base value.
   ``S`` says which tokens or segments are kept; distances are cosine distances to the unperturbed
   input (times 100 for text); default kernel widths 25 (text) and 0.25 (images), as LIME's. Each
   document or image has its own features, so the result is a
-  :class:`~xaikit.explanation.RaggedAttribution`: ``exp[i].feature_names`` are document ``i``'s
+  :class:`~xaikit.results.RaggedAttribution`: ``exp[i].feature_names`` are document ``i``'s
   tokens (or image ``i``'s segments) and ``exp[i].values`` their weights; the collection's
   ``values`` are padded with zeros to the longest row (``exp.lengths`` tells each row's count),
   ``exp.spans``/``exp.texts`` locate the tokens, ``exp.segments`` holds the segment maps.

@@ -7,7 +7,7 @@ non-zero value in at least one of them, and its coverage is the sum of their imp
 coverage is monotone submodular, so adding, ``k`` times, the row with the largest gain is within
 ``1 - 1/e`` of the best set of ``k`` rows.
 
-Rows of a :class:`~xaikit.explanation.RaggedAttribution` (documents, images) are matched by
+Rows of a :class:`~xaikit.results.RaggedAttribution` (documents, images) are matched by
 feature name: a word is one column whatever the document.
 """
 

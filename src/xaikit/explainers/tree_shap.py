@@ -494,7 +494,9 @@ class TreeShap(Explainer):
             self._two_classes = [str(c) for c in classes]
         self.background: np.ndarray | None = None
         if background is not None:
-            self.background = self._prepare(background, "background")
+            # a copy of its own (a few rows): the caller may change their array afterwards
+            self.background = np.array(self._prepare(background, "background"))
+            self.background.setflags(write=False)
 
     # ---------------------------------------------------------------- helpers
     def _prepare(self, X: Any, name: str) -> np.ndarray:
