@@ -269,3 +269,18 @@ def test_background_is_the_explainers_own(data, forest) -> None:
     before = explainer.explain(X[:3]).values
     bg[:] = 0.0
     np.testing.assert_array_equal(explainer.explain(X[:3]).values, before)
+
+
+def test_interventional_split_by_rows_gives_identical_values(data, forest, monkeypatch) -> None:
+    """Many rows: each job adds every tree group into its own rows, a block at a time; the values
+    are those of the split by tree groups (few rows), bit for bit."""
+    from xaikit.explainers import tree_shap
+
+    X, _ = data
+    explainer = xk.TreeShap(forest, background=X[200:230])
+    by_groups = explainer.explain(X[:45], executor="threads:2").values
+    monkeypatch.setattr(tree_shap, "_ROW_BLOCK", 8)  # 45 rows are now many: split by rows, blocks of 8
+    np.testing.assert_array_equal(explainer.explain(X[:45], executor="serial").values, by_groups)
+    np.testing.assert_array_equal(explainer.explain(X[:45], executor="threads:2").values, by_groups)
+    with xk.LocalExecutor(2) as pool:
+        np.testing.assert_array_equal(explainer.explain(X[:45], executor=pool).values, by_groups)

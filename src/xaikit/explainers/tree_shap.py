@@ -551,14 +551,20 @@ class TreeShap(Explainer):
     def _run_by_trees(self, X: np.ndarray, ex: Any, cols: np.ndarray, extra: dict[str, Any],
                       values: np.ndarray) -> np.ndarray:
         """Interventional margin values (added into ``values``) as sums over a fixed number of tree
-        groups (each builds the leaf tables of its own trees), and the rows' raw margins. A job takes
-        a contiguous run of groups (one run per worker, so a process pool receives the ensemble once
-        per worker); rows are split too when there are more workers than groups. Each value is
-        ``0 + g0 + g1 + ...`` over the groups in order, whatever the executor."""
+        groups (each builds the leaf tables of its own trees), and the rows' raw margins. With rows
+        enough for every worker (``_ROW_BLOCK`` each), the rows are split and each job adds all the
+        groups into its rows of ``values``; with fewer, a job takes a contiguous run of groups (one
+        run per worker, so a process pool receives the ensemble once per worker) and rows are split
+        too when there are more workers than groups. Each value is ``0 + g0 + g1 + ...`` over the
+        groups in order, whatever the executor and the split."""
         ens = self.ensemble
+        n = X.shape[0]
         groups = _tree_groups(ens, _N_TREE_GROUPS)
-        row_chunks = chunk_indices(X.shape[0], -(-ex.n_workers // len(groups)))
-        runs = chunk_indices(len(groups), max(1, ex.n_workers // len(row_chunks)))
+        if n >= ex.n_workers * _ROW_BLOCK:  # many rows: a part per group would cost the values' size
+            row_chunks, runs = chunk_indices(n, ex.n_workers), [range(len(groups))]
+        else:
+            row_chunks = chunk_indices(n, -(-ex.n_workers // len(groups)))
+            runs = chunk_indices(len(groups), max(1, ex.n_workers // len(row_chunks)))
         shared = ex.scatter(ens)
         jobs = [_TreeGroupsJob(shared, X[c.start:c.stop], cols, [groups[g] for g in run], extra,
                                fold=run.start == 0, out=values[c.start:c.stop] if run.start == 0 else None)
