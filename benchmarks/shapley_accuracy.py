@@ -90,7 +90,7 @@ def quiet():
 def sampled_xaikit_estimators() -> dict[str, type]:
     """Every sampled (non-exact) Shapley estimator in xaikit's registry, by registry name."""
     import xaikit as xk
-    from xaikit.explainers._shapley_base import ShapleyExplainer
+    from xaikit.explainers.shapley.base import ShapleyExplainer
 
     return {
         name: cls

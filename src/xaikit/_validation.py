@@ -458,3 +458,39 @@ def check_gradient_budget(
         )
     # the quadrature's nodes and weights, or the draws, held at once
     check_memory(name, given, 16.0 * per_row, f"{per_row} nodes or draws per row", "lower it")
+
+
+def check_one_input(X: Any, name: str = "X") -> None:
+    """Refuse a tuple or list of arrays or tensors (several inputs, or rows given apart): several inputs
+    are not supported yet, and stacking them without a word could misread them. A list of lists of
+    numbers is one array and passes.
+
+    >>> check_one_input([[1.0, 2.0], [3.0, 4.0]])
+    >>> check_one_input((np.zeros((2, 3)), np.zeros((2, 3))))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: X: expected one array or tensor (n, ...), got a tuple of 2 arrays (shapes ...
+    """
+    if isinstance(X, (tuple, list)) and any(
+        not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1 for item in X
+    ):
+        shapes = ", ".join(str(tuple(getattr(item, "shape", ()))) for item in X[:10])
+        raise InvalidParameterError(
+            f"{name}: expected one array or tensor (n, ...), got a {type(X).__name__} of {len(X)} arrays "
+            f"(shapes {shapes}); models with several inputs are not supported yet, and rows given as "
+            "separate arrays are refused rather than guessed: stack them into one array"
+        )
+
+
+def check_batch(X: Any, name: str = "X") -> np.ndarray:
+    """One batch of inputs ``(n, ...)`` (an array, nested lists or a tensor) as a finite float64 array
+    with at least two axes; several inputs refused (:func:`check_one_input`).
+
+    >>> check_batch([[1, 2]]).dtype, check_batch(np.zeros((2, 3, 4))).shape
+    (dtype('float64'), (2, 3, 4))
+    """
+    check_one_input(X, name)
+    if hasattr(X, "detach") and hasattr(X, "numpy"):  # a torch tensor
+        X = X.detach().cpu().numpy()
+    return check_array(X, name, ndim=tuple(range(2, 9)))
+

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from xaikit.explainers._binary_boosting import fit_surrogate
-from xaikit.explainers.exact_shapley import all_coalitions, shapley_from_table
+from xaikit.explainers.shapley._binary_boosting import fit_surrogate
+from xaikit.explainers.shapley.exact import all_coalitions, shapley_from_table
 
 
 @pytest.mark.parametrize("k, depth", [(3, 2), (6, 4), (8, 5)])

@@ -15,7 +15,7 @@ from xaikit.errors import (
     InvalidParameterError,
     UnsupportedModelError,
 )
-from xaikit.explainers.grad_cam import interpolate_linear
+from xaikit.explainers.gradients.grad_cam import interpolate_linear
 from xaikit.explainers.gradients import integration_rule
 
 torch = pytest.importorskip("torch")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import xaikit as xk
-from xaikit.explainers.lime import lime_kernel, select_features, weighted_ridge
+from xaikit.explainers.surrogate.lime import lime_kernel, select_features, weighted_ridge
 from xaikit.maskers.discretize import BinnedFeature, Discretizer
 from xaikit.testing import assert_raises_naming
 

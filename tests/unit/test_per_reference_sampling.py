@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import xaikit as xk
-from xaikit.explainers._coalitions import (
+from xaikit.explainers.shapley._coalitions import (
     _all_units,
     build_design,
     build_reference_designs,
@@ -18,9 +18,9 @@ from xaikit.explainers._coalitions import (
     prefix_masks,
     unpack_coalitions,
 )
-from xaikit.explainers._games import ReferenceGames
-from xaikit.explainers._shapley_kernels import _below, dealt_indices, draw_subsets
-from xaikit.explainers._shapley_regression import (
+from xaikit.explainers.shapley._games import ReferenceGames
+from xaikit.explainers.shapley._kernels import _below, dealt_indices, draw_subsets
+from xaikit.explainers.shapley._regression import (
     VARIANCE_PAIRS,
     _constrained_operators,
     _solve_batch,

@@ -1,27 +1,29 @@
-"""Explainers, one module per method; each registers itself under its ``name``."""
+"""Explainers, one folder per family and one module per method; each registers itself under its ``name``.
 
-from xaikit.explainers.attention_rollout import AttentionRollout, attention_rollout
+``shapley/`` (exact and sampled Shapley values of any model), ``tree_shap`` (exact TreeSHAP),
+``surrogate/`` (LIME, submodular pick), ``gradients/`` (gradient, layer, occlusion and attention methods);
+``base`` holds the contract and the registry, ``auto`` the choice of ``xaikit.explain``.
+"""
+
 from xaikit.explainers.auto import choose_method, explain
 from xaikit.explainers.base import REGISTRY, Explainer, MethodInfo, get_explainer_class, methods
-from xaikit.explainers.exact_shapley import ExactShapley
-from xaikit.explainers.grad_cam import GradCam, GradCamPlusPlus
 from xaikit.explainers.gradients import (
+    AttentionRollout,
+    GradCam,
+    GradCamPlusPlus,
     GradientShap,
     GuidedBackprop,
     InputXGradient,
     IntegratedGradients,
+    Occlusion,
     Saliency,
     SmoothGrad,
     VarGrad,
     as_input_shape,
+    attention_rollout,
 )
-from xaikit.explainers.kernel_shap import KernelShap
-from xaikit.explainers.leverage_shap import LeverageShap
-from xaikit.explainers.lime import Lime
-from xaikit.explainers.occlusion import Occlusion
-from xaikit.explainers.permutation_shap import PermutationShap
-from xaikit.explainers.regression_adjusted_shap import RegressionAdjustedShap
-from xaikit.explainers.submodular_pick import SubmodularPick, submodular_pick
+from xaikit.explainers.shapley import ExactShapley, KernelShap, LeverageShap, PermutationShap, RegressionAdjustedShap
+from xaikit.explainers.surrogate import Lime, SubmodularPick, submodular_pick
 from xaikit.explainers.tree_shap import TreeShap
 
 __all__ = [

@@ -27,7 +27,7 @@ def choose_method(n_players: int, n_samples: int | None = None) -> str:
     >>> choose_method(8), choose_method(30), choose_method(30, n_samples=120), choose_method(30, n_samples=10**12)
     ('exact_shapley', 'leverage_shap', 'permutation_shap', 'leverage_shap')
     """
-    from xaikit.explainers.exact_shapley import MAX_EXACT_PLAYERS
+    from xaikit.explainers.shapley.exact import MAX_EXACT_PLAYERS
 
     budget = 2 * n_players + 2048 if n_samples is None else n_samples
     if n_players <= MAX_EXACT_PLAYERS and 2**n_players - 2 <= budget:
@@ -228,7 +228,7 @@ def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> An
                 params.pop(name, None)
     if method == "auto":
         # build the masker once, here, and hand it to the explainer chosen
-        from xaikit.explainers._shapley_base import make_masker
+        from xaikit.explainers.shapley.base import make_masker
         from xaikit.models import adapt
 
         model = adapt(model, output=params.pop("output", "auto"))

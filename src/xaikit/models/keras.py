@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from xaikit._optional import import_optional
-from xaikit._validation import check_choice, describe
+from xaikit._validation import check_choice, check_one_input, describe
 from xaikit.errors import (
     ApproximationWarning,
     InvalidParameterError,
@@ -162,26 +162,6 @@ def _first_tensor(out: Any) -> Any:
         f"the model returned {describe(out)}; expected a tensor, a list or tuple of one, "
         "or a dict with a 'logits' tensor"
     )
-
-
-def _several_inputs(X: Any) -> bool:
-    """Whether ``X`` is a tuple or list of arrays or tensors (several inputs, or rows given apart)
-    rather than one array: a list of lists of numbers is one array."""
-    return isinstance(X, (tuple, list)) and any(
-        not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1 for item in X
-    )
-
-
-def _check_one_input(X: Any, name: str = "X") -> None:
-    """Refuse a tuple or list of arrays: several inputs are not supported, and rows given as
-    separate arrays would be stacked without a word."""
-    if _several_inputs(X):
-        shapes = ", ".join(str(tuple(getattr(item, "shape", ()))) for item in X[:_MAX_LISTED_LAYERS])
-        raise InvalidParameterError(
-            f"{name}: expected one array or tensor (n, ...), got a {type(X).__name__} of {len(X)} arrays "
-            f"(shapes {shapes}); models with several inputs are not supported yet, and rows given as "
-            "separate arrays are refused rather than guessed: stack them into one array"
-        )
 
 
 def _as_numpy(X: Any) -> np.ndarray:
@@ -448,7 +428,7 @@ class KerasModel(BatchedModel):
 
     def _tensor(self, X: Any, name: str = "X") -> Any:
         """``X`` as a backend tensor: floating point in :attr:`dtype`, integers in an integer dtype."""
-        _check_one_input(X, name)
+        check_one_input(X, name)
         arr = _as_numpy(X)
         if arr.dtype.kind not in "biuf":
             raise InvalidParameterError(f"{name}: expected a numeric array or tensor, got {describe(arr)}")

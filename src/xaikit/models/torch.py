@@ -3,8 +3,8 @@
 This is the only xaikit module that imports :mod:`torch`; :func:`xaikit.models.adapt` imports it
 when it is given a ``torch.nn.Module``. Everything it offers goes through public autograd:
 :func:`torch.autograd.grad`, :meth:`torch.nn.Module.register_forward_hook` and
-:meth:`torch.Tensor.register_hook`. The explainers built on it (:mod:`xaikit.explainers.gradients`,
-:mod:`~xaikit.explainers.grad_cam`) see numpy arrays only.
+:meth:`torch.Tensor.register_hook`. The explainers built on it (:mod:`xaikit.explainers.gradients.base`,
+:mod:`~xaikit.explainers.gradients.grad_cam`) see numpy arrays only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xaikit._validation import check_choice, describe
+from xaikit._validation import check_choice, check_one_input, describe
 from xaikit.errors import ApproximationWarning, InvalidParameterError, ModelOutputError
 from xaikit.models.base import BatchedModel
 
@@ -45,14 +45,6 @@ def _first_tensor(out: Any) -> torch.Tensor:
     raise ModelOutputError(
         f"the module returned {describe(out)}; expected a tensor, a tuple whose first item is one, "
         "or an object with a 'logits' tensor"
-    )
-
-
-def _several_inputs(X: Any) -> bool:
-    """Whether ``X`` is a tuple or list of arrays or tensors (several inputs, or rows given apart)
-    rather than one array: a list of lists of numbers is one array."""
-    return isinstance(X, (tuple, list)) and any(
-        not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1 for item in X
     )
 
 
@@ -224,13 +216,7 @@ class TorchModel(BatchedModel):
 
     def _tensor(self, X: Any, name: str = "X") -> torch.Tensor:
         """``X`` as a tensor on the model's device: floating point in the parameter dtype, integers as int64."""
-        if _several_inputs(X):
-            shapes = ", ".join(str(tuple(item.shape)) for item in X[:_MAX_LISTED_LAYERS])
-            raise InvalidParameterError(
-                f"{name}: expected one array or tensor (n, ...), got a {type(X).__name__} of {len(X)} arrays "
-                f"(shapes {shapes}); models with several inputs are not supported yet, and rows given as "
-                "separate arrays are refused rather than guessed: stack them into one array"
-            )
+        check_one_input(X, name)
         if isinstance(X, torch.Tensor):
             t = X.detach()
         else:

@@ -61,8 +61,8 @@ from xaikit._validation import (
     spawn_seeds,
 )
 from xaikit.errors import InvalidParameterError, ModelOutputError
-from xaikit.explainers._shapley_base import make_masker
 from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
+from xaikit.explainers.shapley.base import make_masker
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.models import adapt
 from xaikit.models.base import evaluating

@@ -9,8 +9,8 @@ import numpy as np
 
 from xaikit._validation import check_finite_estimate
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers._games import Game
-from xaikit.explainers._shapley_base import RowEstimate, ShapleyExplainer
+from xaikit.explainers.shapley._games import Game
+from xaikit.explainers.shapley.base import RowEstimate, ShapleyExplainer
 
 __all__ = ["ExactShapley", "MAX_EXACT_PLAYERS", "all_coalitions", "shapley_from_table"]
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from xaikit.errors import InvalidParameterError
 from xaikit._validation import RandomState
+from xaikit.errors import InvalidParameterError
 from xaikit.explainers.base import Explainer, check_shared
-from xaikit.explainers.gradients import (
+from xaikit.explainers.gradients.base import (
     _adapt,
     _as_input,
     _batch_size,

@@ -8,9 +8,9 @@ import numpy as np
 
 from xaikit._validation import check_finite_estimate
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers._games import Game
-from xaikit.explainers._shapley_base import RowEstimate, ShapleyExplainer
-from xaikit.explainers.kernel_shap import check_sampling_budget
+from xaikit.explainers.shapley._games import Game
+from xaikit.explainers.shapley.base import RowEstimate, ShapleyExplainer
+from xaikit.explainers.shapley.kernel import check_sampling_budget
 
 __all__ = ["PermutationShap"]
 

@@ -8,20 +8,20 @@ import numpy as np
 
 from xaikit._validation import check_finite_estimate, check_memory, check_work
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers._coalitions import (
+from xaikit.explainers.shapley._coalitions import (
     Design,
     build_design,
     build_reference_designs,
     is_exhaustive,
 )
-from xaikit.explainers._games import Game, ReferenceGames
-from xaikit.explainers._shapley_base import RowEstimate, ShapleyExplainer
-from xaikit.explainers._shapley_regression import (
+from xaikit.explainers.shapley._games import Game, ReferenceGames
+from xaikit.explainers.shapley._regression import (
     min_budget,
     regression_std_err,
     solve_constrained,
     solve_references,
 )
+from xaikit.explainers.shapley.base import RowEstimate, ShapleyExplainer
 
 __all__ = ["KernelShap"]
 

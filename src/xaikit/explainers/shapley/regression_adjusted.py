@@ -6,10 +6,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from xaikit.explainers._binary_boosting import fit_surrogate
-from xaikit.explainers._coalitions import Design
-from xaikit.explainers._shapley_regression import regression_std_err, solve_constrained
-from xaikit.explainers.kernel_shap import KernelShap
+from xaikit.explainers.shapley._binary_boosting import fit_surrogate
+from xaikit.explainers.shapley._coalitions import Design
+from xaikit.explainers.shapley._regression import regression_std_err, solve_constrained
+from xaikit.explainers.shapley.kernel import KernelShap
 
 __all__ = ["RegressionAdjustedShap"]
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from xaikit.explainers._coalitions import Design, ReferenceDesigns
-from xaikit.explainers._shapley_kernels import (
+from xaikit.explainers.shapley._coalitions import Design, ReferenceDesigns
+from xaikit.explainers.shapley._kernels import (
     constrained_operators,
     paired_normal_equations,
     paired_residual_moments,

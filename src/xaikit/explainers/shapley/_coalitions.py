@@ -22,7 +22,7 @@ from math import comb
 
 import numpy as np
 
-from xaikit.explainers._shapley_kernels import dealt_indices, draw_subsets
+from xaikit.explainers.shapley._kernels import dealt_indices, draw_subsets
 
 __all__ = [
     "Design",

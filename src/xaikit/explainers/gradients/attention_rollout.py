@@ -17,8 +17,8 @@ import numpy as np
 from xaikit._validation import RandomState, check_choice, check_int, describe
 from xaikit.errors import InvalidParameterError, ModelOutputError
 from xaikit.explainers.base import Explainer, check_shared, provenance
-from xaikit.results import Attribution
 from xaikit.models.function import FunctionModel
+from xaikit.results import Attribution
 
 __all__ = ["AttentionRollout", "attention_rollout"]
 

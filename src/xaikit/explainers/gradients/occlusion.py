@@ -17,16 +17,16 @@ import numpy as np
 from xaikit._validation import RandomState, describe
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.base import Explainer, check_shared
-from xaikit.explainers.gradients import (
+from xaikit.explainers.gradients.base import (
     _adapt,
     _as_input,
-    _baselines,
     _batch_size,
     _predict,
     _result,
     _row_rngs,
     resolve_target,
 )
+from xaikit.maskers.baselines import baselines
 from xaikit.results import Attribution
 
 __all__ = ["Occlusion"]
@@ -156,7 +156,7 @@ class Occlusion(Explainer):
         bs = _batch_size(batch_size)
         window, stride, windows = self._geometry(shape)
         seed_seq = check_shared(executor, random_state)
-        B, _ = _baselines(Xa, baseline, None, sigma, _row_rngs(seed_seq, n),
+        B, _ = baselines(Xa, baseline, None, sigma, _row_rngs(seed_seq, n),
                           channels_last=bool(getattr(self.model, "channels_last", False)))
         base = B[:, 0]  # (1 or n, *input_shape)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)

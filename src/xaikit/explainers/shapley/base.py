@@ -25,8 +25,8 @@ import numpy as np
 
 from xaikit._validation import RandomState, check_float, check_int, check_random_state, describe, spawn_seeds
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers._games import Game, ReferenceGames
 from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
+from xaikit.explainers.shapley._games import Game, ReferenceGames
 from xaikit.explainers.value_definition import value_definition
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.maskers.value_function import ValueFunction, renders_items

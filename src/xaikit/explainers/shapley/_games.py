@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from xaikit.explainers._coalitions import prefix_masks, unpack_coalitions
+from xaikit.explainers.shapley._coalitions import prefix_masks, unpack_coalitions
 
 __all__ = ["Game", "ReferenceGames"]
 
@@ -143,7 +143,7 @@ class ReferenceGames:
 
     def pairs(self, codes: np.ndarray, n_players: int) -> np.ndarray:
         """Values ``(m, 2u, o)`` of every coalition ``codes[r, i]`` (uint64 ``(m, u, ceil(k / 64))``,
-        see :func:`~xaikit.explainers._coalitions.pack_coalitions`) and of its complement (rows ``2i``, ``2i + 1``).
+        see :func:`~xaikit.explainers.shapley._coalitions.pack_coalitions`) and of its complement (rows ``2i``, ``2i + 1``).
 
         The result is a new array, the caller's to change."""
         codes = np.ascontiguousarray(codes, dtype=np.uint64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from xaikit.explainers.kernel_shap import KernelShap
+from xaikit.explainers.shapley.kernel import KernelShap
 
 __all__ = ["LeverageShap"]
 

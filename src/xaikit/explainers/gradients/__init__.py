@@ -1,0 +1,34 @@
+"""Gradient and layer methods: written once over the model's ``gradient`` and ``layer_gradients``
+capabilities (torch and Keras adapters), one module per method."""
+
+from xaikit.explainers.gradients.attention_rollout import AttentionRollout, attention_rollout
+from xaikit.explainers.gradients.base import DEFAULT_BATCH_SIZE, GradientExplainer, as_input_shape, resolve_target
+from xaikit.explainers.gradients.grad_cam import GradCam, GradCamPlusPlus
+from xaikit.explainers.gradients.gradient_shap import GradientShap
+from xaikit.explainers.gradients.guided_backprop import GuidedBackprop
+from xaikit.explainers.gradients.input_x_gradient import InputXGradient
+from xaikit.explainers.gradients.integrated_gradients import INTEGRATION_METHODS, IntegratedGradients, integration_rule
+from xaikit.explainers.gradients.occlusion import Occlusion
+from xaikit.explainers.gradients.saliency import Saliency
+from xaikit.explainers.gradients.smooth_grad import SmoothGrad, VarGrad
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "INTEGRATION_METHODS",
+    "GradientExplainer",
+    "AttentionRollout",
+    "GradCam",
+    "GradCamPlusPlus",
+    "GradientShap",
+    "GuidedBackprop",
+    "InputXGradient",
+    "IntegratedGradients",
+    "Occlusion",
+    "Saliency",
+    "SmoothGrad",
+    "VarGrad",
+    "as_input_shape",
+    "attention_rollout",
+    "integration_rule",
+    "resolve_target",
+]

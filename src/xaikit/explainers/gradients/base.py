@@ -1,0 +1,386 @@
+"""What the gradient methods share: the base class, targets, batching and the result.
+
+Each method is written once over two model capabilities: ``model.gradient(X, target)`` (the
+gradient of ``output[i, target[i]]`` with respect to input row ``i``) and ``model.predict(X)``.
+Any model offering them works; :class:`xaikit.models.torch.TorchModel` does, for every
+``torch.nn.Module``. The explainers see numpy arrays only.
+
+Shapes
+------
+Inputs have any shape ``(n, *input_shape)`` (images ``(n, C, H, W)``, sequences, tables). The
+:class:`~xaikit.results.Attribution` holds ``values`` of shape ``(n, d, 1)`` with ``d`` the
+flattened per-row shape; the result's ``input_shape`` field gives that shape, so :func:`as_input_shape` (or
+``values[..., 0].reshape(n, *shape)``) restores it. The single output is the explained target.
+
+Targets
+-------
+``target`` chooses the output explained for each row: an output index for every row (an int, or
+an output name the model knows), one index per row (an array of ``n`` ints), ``"predicted"``
+(the arg-max of the model's prediction), or a callable ``f(outputs (n, o)) -> n indices``. ``None``
+is accepted for a model with a single output.
+
+Memory
+------
+Every method evaluates the model at most ``batch_size`` rows at a time (default
+:data:`DEFAULT_BATCH_SIZE`), including the rows made by path steps and noise samples, which are
+generated chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+from typing import Any
+
+import numpy as np
+
+from xaikit._validation import (
+    RandomState,
+    check_float,
+    check_int,
+    describe,
+    spawn_seeds,
+)
+from xaikit._validation import check_batch as _as_input
+from xaikit.errors import (
+    InvalidParameterError,
+    UnsupportedModelError,
+)
+from xaikit.explainers.base import Explainer, check_shared, output_names, provenance
+from xaikit.models import adapt
+from xaikit.models.base import AdaptedModel
+from xaikit.results import Attribution
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "GradientExplainer",
+    "as_input_shape",
+    "resolve_target",
+]
+
+#: Rows per model call when ``batch_size`` is not given.
+DEFAULT_BATCH_SIZE = 64
+
+#: Diagnostics sliced with the rows of an explanation.
+_ROW_DIAGNOSTICS = {"target": "n", "n_steps": "n", "prediction": "no"}
+
+
+# --------------------------------------------------------------------------------------
+# public helpers
+# --------------------------------------------------------------------------------------
+
+
+def as_input_shape(exp: Attribution, output: int | str = 0) -> np.ndarray:
+    """The attributions of one output reshaped to ``(n, *exp.input_shape)``.
+
+    Gradient, CAM and occlusion explanations store ``values`` flattened to ``(n, d, o)``; this
+    undoes the flattening (for an image explained by Saliency, ``(n, C, H, W)``; for Grad-CAM,
+    the map's ``(n, H, W)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> exp = Attribution(values=np.arange(8.0).reshape(2, 4, 1), base_values=np.zeros((2, 1)),
+    ...                   method="demo", input_shape=(2, 2))
+    >>> as_input_shape(exp).shape
+    (2, 2, 2)
+    """
+    shape = getattr(exp, "input_shape", None)
+    if shape is None:
+        raise InvalidParameterError(
+            "exp: expected an Attribution with an input_shape (from a gradient, CAM or occlusion explainer, "
+            f"and not sliced by features), got {describe(exp)} without one"
+        )
+    names = exp.output_names
+    if isinstance(output, str):
+        if output not in names:
+            raise InvalidParameterError(f"output: expected one of {names}, got {describe(output)}")
+        j = names.index(output)
+    else:
+        j = check_int(output, "output", minimum=-len(names), maximum=len(names) - 1) % len(names)
+    return np.asarray(exp.values[:, :, j]).reshape(exp.n_rows, *shape)
+
+
+def resolve_target(
+    model: AdaptedModel, X: np.ndarray, target: Any, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> tuple[np.ndarray, str]:
+    """One output index per row of ``X``, and a name for the explained output.
+
+    ``target`` is None (models with one output), an int (negative counts from the end) or an
+    output name for every row, a list or 1-D array of one int per row, ``"predicted"`` (the
+    arg-max of the prediction; models with several outputs) or a callable
+    ``f(outputs (n, o)) -> (n,) ints``.
+
+    A tuple is refused: other libraries (Captum) read a tuple as one index into a
+    multi-dimensional output, which xaikit does not support (outputs are flattened to
+    ``(n, n_outputs)``), and reading it as one index per row instead would change the meaning
+    silently whenever its length equals the number of rows. ``"predicted"`` is refused for a model
+    with a single output: its arg-max is always that output, so for a one-output classifier
+    (``P(y=1)``) it would explain ``P(y=1)`` also for the rows predicted 0; pass ``target=0`` to
+    explain the single output on every row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> model = adapt(lambda X: X)
+    >>> idx, name = resolve_target(model, np.array([[0.0, 2.0], [3.0, 1.0]]), "predicted")
+    >>> idx.tolist(), name
+    ([1, 0], 'predicted')
+    >>> resolve_target(model, np.zeros((2, 2)), 5)
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: target: expected an output index in [-2, 2) (negative counts from the end), got 5 (int)
+    >>> resolve_target(model, np.zeros((2, 2)), [1, 0])[0].tolist()  # one index per row: a list
+    [1, 0]
+    """
+    n = X.shape[0]
+    if isinstance(target, tuple):
+        raise InvalidParameterError(
+            f"target: got a tuple {describe(target)}; a tuple is read elsewhere (Captum) as one index into a "
+            "multi-dimensional output, which xaikit does not support (outputs are flattened to (n, n_outputs)); "
+            f"for one output index per row pass a list or a 1-D array of {n} ints, for the same output on "
+            "every row an int"
+        )
+    if isinstance(target, str) and target == "predicted":
+        fx = _predict(model, X, batch_size)
+        if fx.shape[1] == 1:
+            raise InvalidParameterError(
+                "target: 'predicted' picks the output with the largest prediction, but the model has a single "
+                "output, which it would pick on every row: for a one-output classifier (a sigmoid, P(y=1)) the "
+                "predicted class is 0 on the rows where P(y=1) < 0.5, and no output of the model is that class's "
+                "score; pass target=0 (or None) to explain the single output on every row"
+            )
+        idx = fx.argmax(axis=1)
+        return idx.astype(np.int64), "predicted"
+    if callable(target):
+        fx = _predict(model, X, batch_size)
+        chosen = target(fx)
+        idx = _check_indices(chosen, n, fx.shape[1], "target (the indices returned by the callable)")
+        return idx, "target"
+    o = _predict(model, X[:1], batch_size).shape[1]
+    names = output_names(model.output_names, o)
+    if target is None:
+        if o != 1:
+            raise InvalidParameterError(
+                f"target: the model has {o} outputs; expected an output index, one index per row, "
+                "'predicted' or a callable, got None"
+            )
+        return np.zeros(n, dtype=np.int64), names[0]
+    if isinstance(target, str):
+        if target not in names:
+            raise InvalidParameterError(
+                f"target: expected an output index, one per row, 'predicted', a callable or one of "
+                f"{names[:10]}, got {describe(target)}"
+            )
+        j = names.index(target)
+        return np.full(n, j, dtype=np.int64), names[j]
+    if isinstance(target, numbers.Integral) and not isinstance(target, bool):
+        if not -o <= int(target) < o:
+            raise InvalidParameterError(
+                f"target: expected an output index in [{-o}, {o}) (negative counts from the end), got {describe(target)}"
+            )
+        j = int(target) % o
+        return np.full(n, j, dtype=np.int64), names[j]
+    idx = _check_indices(target, n, o, "target")
+    return idx, names[int(idx[0])] if (idx == idx[0]).all() else "target"
+
+
+# --------------------------------------------------------------------------------------
+# private helpers shared by the gradient, CAM and occlusion explainers
+# --------------------------------------------------------------------------------------
+
+
+def _check_indices(value: Any, n: int, o: int, name: str) -> np.ndarray:
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = np.asarray([None], dtype=object)
+    if arr.dtype.kind not in "iu" or arr.shape != (n,):
+        raise InvalidParameterError(
+            f"{name}: expected an output index, {n} indices (one per row), 'predicted' or a callable, "
+            f"got {describe(value)}"
+        )
+    bad = (arr < -o) | (arr >= o)
+    if bad.any():
+        raise InvalidParameterError(
+            f"{name}: expected output indices in [{-o}, {o}) (negative counts from the end), got {int(arr[bad][0])} "
+            f"at row {int(np.flatnonzero(bad)[0])}"
+        )
+    return arr.astype(np.int64) % o  # numpy's meaning of a negative index, as for a single target
+
+
+def _predict(model: AdaptedModel, X: np.ndarray, batch_size: int) -> np.ndarray:
+    """``model.predict`` over chunks of at most ``batch_size`` rows."""
+    parts = [model.predict(X[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+
+def _batch_size(batch_size: int | None) -> int:
+    return DEFAULT_BATCH_SIZE if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
+
+
+def _adapt(model: Any, output: str, requires: frozenset[str], who: str) -> AdaptedModel:
+    adapted = adapt(model, output=output)
+    missing = requires - adapted.capabilities
+    if missing:
+        raise UnsupportedModelError(
+            f"model: {who} needs a model that offers {sorted(missing)} (e.g. a torch.nn.Module), "
+            f"got {adapted.describe()} which offers {sorted(adapted.capabilities) or 'predictions only'}"
+        )
+    return adapted
+
+
+def _row_rngs(random_state: RandomState, n: int, stream: int | None = None) -> list[np.random.Generator]:
+    """One generator per row, from ``spawn_seeds(random_state, n)`` (child ``stream`` of each when given)."""
+    seeds = spawn_seeds(random_state, n)
+    if stream is not None:
+        seeds = [np.random.SeedSequence(s.entropy, spawn_key=(*s.spawn_key, stream)) for s in seeds]
+    return [np.random.default_rng(s) for s in seeds]
+
+
+def _seed_of(seq: np.random.SeedSequence) -> int | None:
+    return int(seq.entropy) if isinstance(seq.entropy, int) else None
+
+
+def _noise_scales(X: np.ndarray, noise: float | None, noise_abs: float | None, default: float) -> np.ndarray:
+    """Standard deviation of the noise for each row: ``noise`` times the row's value range, or ``noise_abs``."""
+    if noise is not None and noise_abs is not None:
+        raise InvalidParameterError(
+            f"noise_abs: give either noise= (a fraction of each input's range) or noise_abs= (a standard "
+            f"deviation), not both; got noise={noise!r} and noise_abs={noise_abs!r}"
+        )
+    if noise_abs is not None:
+        return np.full(X.shape[0], check_float(noise_abs, "noise_abs", minimum=0.0))
+    frac = default if noise is None else check_float(noise, "noise", minimum=0.0)
+    flat = X.reshape(X.shape[0], -1)
+    return frac * (flat.max(axis=1) - flat.min(axis=1))
+
+
+def _accumulate(out: np.ndarray, rows: np.ndarray, contrib: np.ndarray) -> None:
+    """``out[rows[k]] += contrib[k]`` for ``rows`` sorted ascending (one reduction per distinct row)."""
+    uniq, starts = np.unique(rows, return_index=True)
+    out[uniq] += np.add.reduceat(contrib, starts, axis=0)
+
+
+def _result(
+    explainer: Explainer,
+    values: np.ndarray,
+    *,
+    X: np.ndarray,
+    target: np.ndarray,
+    output_name: str,
+    start: float,
+    params: dict[str, Any],
+    base_values: np.ndarray | None = None,
+    diagnostics: dict[str, Any] | None = None,
+    seed: int | None = None,
+    keep_data: bool = True,
+) -> Attribution:
+    """The Attribution of per-row attribution arrays ``values (n, *shape)``."""
+    n = values.shape[0]
+    shape = list(values.shape[1:])
+    flat = values.reshape(n, -1, 1)
+    diag: dict[str, Any] = {
+        "target": target,
+        "exact": bool(explainer.exact),
+    }
+    diag.update(diagnostics or {})
+    diag["runtime_s"] = time.perf_counter() - start
+    model: AdaptedModel = explainer.model  # type: ignore[attr-defined]
+    return Attribution(
+        values=flat,
+        base_values=np.zeros((n, 1)) if base_values is None else base_values.reshape(n, 1),
+        data=X.reshape(n, -1) if keep_data and list(X.shape[1:]) == shape else None,
+        output_names=[output_name],
+        input_shape=shape,
+        method=explainer.name,
+        params={**params, "output": model.output},
+        diagnostics=diag,
+        provenance=provenance(model.describe(), model.output, seed),
+        diagnostic_axes={k: v for k, v in _ROW_DIAGNOSTICS.items() if k in diag},
+    )
+
+
+# --------------------------------------------------------------------------------------
+# explainers
+# --------------------------------------------------------------------------------------
+
+
+class GradientExplainer(Explainer):
+    """Base of the explainers computed from input gradients.
+
+    Subclasses implement ``_attribute(X, target, *, batch_size, rows, **prepared)``, which returns
+    float64 attributions shaped like ``X``; ``rows`` maps each row of ``X`` to the explained row
+    whose per-row parameters it uses (the identity, except inside :class:`SmoothGrad`).
+    ``_prepare`` validates and materialises the ``explain`` parameters once.
+    """
+
+    requires = frozenset({"gradient"})
+
+    def __init__(self, model: Any, /, *, output: str = "auto") -> None:
+        self.model = _adapt(model, output, self.requires, type(self).__name__)
+
+    def _prepare(
+        self, X: np.ndarray, target: np.ndarray, rngs: list[np.random.Generator] | None, batch_size: int
+    ) -> dict[str, Any]:
+        """Checked ``explain`` parameters (keyword-only in overrides) as ``_attribute`` takes them."""
+        return {}
+
+    def _attribute(
+        self, X: np.ndarray, target: np.ndarray, *, batch_size: int, rows: np.ndarray, **prepared: Any
+    ) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _params(self) -> dict[str, Any]:
+        return {}
+
+    def _gradient(self, X: np.ndarray, target: np.ndarray, batch_size: int, relu: str = "standard") -> np.ndarray:
+        parts = []
+        kwargs = {"relu": relu} if relu != "standard" else {}
+        for i in range(0, X.shape[0], batch_size):
+            chunk = slice(i, i + batch_size)
+            g = self.model.gradient(X[chunk], target[chunk], **kwargs)  # type: ignore[attr-defined]
+            parts.append(np.asarray(g, dtype=np.float64))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+    def explain(
+        self,
+        X: Any,
+        /,
+        *,
+        target: Any = None,
+        batch_size: int | None = None,
+        executor: Any = "auto",
+        random_state: RandomState = None,
+    ) -> Attribution:
+        """Attributions of every row of ``X``.
+
+        Parameters
+        ----------
+        X : array or tensor (n, ...)
+        target : int, str, array of n ints, "predicted" or callable, optional
+            The output explained for each row (see the module documentation).
+        batch_size : int, optional
+            Rows per model call (default :data:`DEFAULT_BATCH_SIZE`).
+        executor, random_state
+            Accepted by every method (see ``docs/api.md``); these methods are deterministic and run
+            in this process.
+
+        Returns
+        -------
+        Attribution
+            ``values`` (n, d, 1) with ``input_shape`` the per-row shape; diagnostics ``target``.
+        """
+        start = time.perf_counter()
+        check_shared(executor, random_state)
+        Xa = _as_input(X)
+        bs = _batch_size(batch_size)
+        idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
+        prepared = self._prepare(Xa, idx, None, bs)
+        values = self._attribute(Xa, idx, batch_size=bs, rows=np.arange(Xa.shape[0]), **prepared)
+        return _result(self, values, X=Xa, target=idx, output_name=out_name, start=start, params=self._params())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model.describe()})"  # type: ignore[attr-defined]

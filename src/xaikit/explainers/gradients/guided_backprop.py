@@ -1,0 +1,39 @@
+"""Guided backpropagation (Springenberg et al. 2015): only positive gradients pass back through ReLUs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from xaikit.explainers.gradients.base import (
+    GradientExplainer,
+)
+
+
+class GuidedBackprop(GradientExplainer):
+    """Guided backpropagation (Springenberg et al. 2015): the gradient with every ReLU passing back
+    only positive gradients, signed.
+
+    The model applies the rule (``model.gradient(X, target, relu="guided")``). For torch models it
+    changes the backward pass of ``torch.nn.ReLU`` modules only; ReLUs applied as functions
+    (``torch.relu``, ``F.relu``) keep their ordinary gradient, as in Captum. A model without ReLU
+    modules gives the plain gradient, with an :class:`~xaikit.errors.ApproximationWarning`.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, xaikit as xk
+    >>> lin = torch.nn.Linear(1, 1, bias=False).double()
+    >>> _ = lin.weight.data.fill_(-1.0)
+    >>> net = torch.nn.Sequential(torch.nn.ReLU(), lin)
+    >>> xk.GuidedBackprop(net).explain(np.array([[2.0]])).values.ravel().tolist()  # the gradient is -1
+    [0.0]
+    """
+
+    name = "guided_backprop"
+    exact = True
+
+    def _attribute(
+        self, X: np.ndarray, target: np.ndarray, *, batch_size: int, rows: np.ndarray, **prepared: Any
+    ) -> np.ndarray:
+        return self._gradient(X, target, batch_size, relu="guided")
