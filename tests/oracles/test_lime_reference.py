@@ -69,7 +69,7 @@ def test_top5_agree_with_lime(cancer, discretize):
 @pytest.mark.parametrize("method", ["quartile", "decile", "entropy"])
 def test_bins_match_lime(cancer, method):
     X, y, names, _ = cancer
-    ours = xk.TabularMasker(X, feature_names=names, discretize=method, training_labels=y).discretizer
+    ours = xk.TabularMasker(X, feature_names=names, discretize=method, training_labels=y).neighbourhood.discretizer
     cls = {"quartile": lime_discretize.QuartileDiscretizer, "decile": lime_discretize.DecileDiscretizer,
            "entropy": lime_discretize.EntropyDiscretizer}[method]
     ref = cls(X, [], names, labels=y, random_state=0)

@@ -91,17 +91,17 @@ class TestLinearRecovery:
 class TestNeighbourhood:
     def test_defaults_change_nothing(self):
         masker = xk.TabularMasker(_data())
-        assert masker.discretize is None and masker.categorical_features == []
+        assert masker.neighbourhood.discretize is None and masker.neighbourhood.categorical_features == []
         assert "discretize" not in masker.summary()
 
     def test_quartile_indicators(self):
         X = _data()
         masker = xk.TabularMasker(X, discretize="quartile")
         x = X[7]
-        S, Z = masker.sample_neighbourhood(x, 2000, np.random.default_rng(0))
+        S, Z = masker.neighbourhood.sample(x, 2000, np.random.default_rng(0))
         assert np.array_equal(Z[0], x) and np.all(S[0] == 1)
         for j in range(4):
-            feat = masker.discretizer.features[j]
+            feat = masker.neighbourhood.discretizer.features[j]
             assert np.array_equal(S[:, j] == 1, feat.bin_of(Z[:, j]) == feat.bin_of(x[j]))
             # bins drawn with the training frequencies (quartiles: 1/4 each)
             share = np.bincount(feat.bin_of(Z[1:, j]), minlength=4) / 1999
@@ -111,7 +111,7 @@ class TestNeighbourhood:
     def test_continuous_standardised(self):
         X = _data()
         masker = xk.TabularMasker(X)
-        S, Z = masker.sample_neighbourhood(X[0], 4000, np.random.default_rng(0))
+        S, Z = masker.neighbourhood.sample(X[0], 4000, np.random.default_rng(0))
         np.testing.assert_allclose(S, (Z - X.mean(axis=0)) / X.std(axis=0), atol=1e-12)
         assert np.all(np.abs(Z[1:].mean(axis=0) - X.mean(axis=0)) < 4 * X.std(axis=0) / np.sqrt(4000))
 
@@ -120,11 +120,11 @@ class TestNeighbourhood:
         rng = np.random.default_rng(0)
         df = pd.DataFrame({"age": rng.normal(40, 10, 300), "sex": rng.choice(["Female", "Male"], 300, p=[0.3, 0.7])})
         masker = xk.TabularMasker(df, discretize="quartile")
-        assert masker.categorical_features == [1]
+        assert masker.neighbourhood.categorical_features == [1]
         x = masker.encode(df.iloc[[0]])[0][0]
-        names = masker.interpretable_names(x)
+        names = masker.neighbourhood.interpretable_names(x)
         assert names[1] == f"sex={df['sex'].iloc[0]}" and "age" in names[0]
-        _, Z = masker.sample_neighbourhood(x, 3000, np.random.default_rng(1))
+        _, Z = masker.neighbourhood.sample(x, 3000, np.random.default_rng(1))
         share_female = float(np.mean(Z[1:, 1] == 0))
         assert share_female == pytest.approx(np.mean(df["sex"] == "Female"), abs=0.03)
 

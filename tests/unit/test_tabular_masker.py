@@ -456,11 +456,11 @@ def test_sample_around_instance_centres_continuous_features_on_the_row() -> None
     bg = rng.normal(size=(500, 3)) * [1.0, 2.0, 3.0]
     x = np.array([5.0, -4.0, 0.5])
     around = TabularMasker(bg, sample_around_instance=True)
-    S, Z = around.sample_neighbourhood(x, 4000, np.random.default_rng(1))
+    S, Z = around.neighbourhood.sample(x, 4000, np.random.default_rng(1))
     np.testing.assert_allclose(Z[1:].mean(axis=0), x, atol=0.15)
     np.testing.assert_allclose(Z[1:].std(axis=0), bg.std(axis=0), rtol=0.05)
     np.testing.assert_allclose(S, (Z - bg.mean(axis=0)) / bg.std(axis=0), atol=1e-12)  # standardised on training
-    _, Z_mean = TabularMasker(bg).sample_neighbourhood(x, 4000, np.random.default_rng(1))
+    _, Z_mean = TabularMasker(bg).neighbourhood.sample(x, 4000, np.random.default_rng(1))
     np.testing.assert_allclose(Z_mean[1:].mean(axis=0), bg.mean(axis=0), atol=0.15)
     with pytest.raises(InvalidParameterError, match="sample_around_instance"):
         TabularMasker(bg, sample_around_instance="yes")

@@ -7,7 +7,7 @@ output on the selected columns of ``S`` is fitted with those weights. Its coeffi
 attributions and its intercept the base value.
 
 * Tables (:class:`~xaikit.maskers.TabularMasker`): ``S`` holds bin or category indicators, or
-  standardised values (:meth:`TabularMasker.sample_neighbourhood`); distances are Euclidean in
+  standardised values (:meth:`xaikit.maskers.neighbourhood.TabularNeighbourhood.sample`); distances are Euclidean in
   ``S``; default kernel width ``0.75 * sqrt(d)``. The result is an :class:`Attribution`.
 * Documents (:class:`~xaikit.maskers.TextMasker`) and images (:class:`~xaikit.maskers.ImageMasker`):
   ``S`` says which tokens or segments are kept; distances are cosine distances to the unperturbed
@@ -461,7 +461,9 @@ class Lime(Explainer):
             return self._ragged_result(units, results, diagnostics, {**run_params, "masker": masker.summary()},
                                        common, start, seed)
         diagnostics["std_err"] = np.stack([r.std_err for r in results])
-        diagnostics["interpretable_features"] = np.array([masker.interpretable_names(x) for x in units], dtype=str)
+        diagnostics["interpretable_features"] = np.array(
+            [masker.neighbourhood.interpretable_names(x) for x in units], dtype=str
+        )
         axes["interpretable_features"] = "nd"
         diagnostics["runtime_s"] = time.perf_counter() - start
         diagnostics["seed"] = seed
@@ -469,7 +471,7 @@ class Lime(Explainer):
             values=np.stack([r.coef for r in results]),
             data=masker.codec.to_objects(units) if masker.codec is not None else units,
             feature_names=list(masker.feature_names),
-            params={**run_params, "discretize": masker.discretize},
+            params={**run_params, "discretize": masker.neighbourhood.discretize},
             diagnostics=diagnostics,
             **common,
         )
@@ -542,7 +544,7 @@ class Lime(Explainer):
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(S, y, w)``: interpretable samples, the model's outputs on them and their kernel weights."""
         if self._kind == "tabular":
-            S, Zs = masker.sample_neighbourhood(x, n, rng)
+            S, Zs = masker.neighbourhood.sample(x, n, rng)
             y = self._predict(masker, Zs, batch_size)
             distances = np.sqrt(((S - S[0]) ** 2).sum(axis=1))
         else:
@@ -648,5 +650,5 @@ class Lime(Explainer):
             return f"Lime(model={self.model!r}, masker={self.masker!r})"
         return (
             f"Lime(model={self.model!r}, n_background={self.masker.n_background}, "
-            f"discretize={self.masker.discretize!r})"
+            f"discretize={self.masker.neighbourhood.discretize!r})"
         )
