@@ -165,7 +165,7 @@ def _save_grid(path: Path, X: np.ndarray, y: np.ndarray, maps: dict[str, np.ndar
     for i in range(n):
         axes[i, 0].imshow(X[i, 0], cmap="gray_r", vmin=0, vmax=1)
         axes[i, 0].set_ylabel(str(y[i]), rotation=0, labelpad=10)
-        for j, (name, m) in enumerate(maps.items(), start=1):
+        for j, m in enumerate(maps.values(), start=1):
             a = m[i]
             scale = float(np.abs(a).max()) or 1.0
             if a.min() < 0:

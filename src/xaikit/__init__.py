@@ -10,11 +10,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any
+
 from xaikit.errors import (
     ApproximationWarning,
     CompletenessError,
-    ConvergenceWarning,
     ContractError,
+    ConvergenceWarning,
     FormatError,
     InvalidParameterError,
     MissingDependencyError,
@@ -22,7 +24,6 @@ from xaikit.errors import (
     UnsupportedModelError,
     XaikitError,
 )
-from typing import TYPE_CHECKING, Any
 
 #: Public name -> the module that defines it; imported on first use, so that ``import xaikit`` loads
 #: no numba, scipy, torch, tensorflow, pandas or matplotlib (a method imports what it needs).
@@ -93,10 +94,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         methods,
         submodular_pick,
     )
-    from xaikit.results import Attribution, Explanation, Interaction, RaggedAttribution, Result
     from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
     from xaikit.models import adapt
     from xaikit.models.trees import TreeEnsemble
+    from xaikit.results import Attribution, Explanation, Interaction, RaggedAttribution, Result
 
 __all__ = [
     "__version__",

@@ -17,10 +17,10 @@ def import_optional(name: str, extra: str) -> ModuleType:
     --------
     >>> import_optional("json", "core").__name__
     'json'
-    >>> import_optional("no_such_module_xyz", "plot")
+    >>> import_optional("no_such_module_xyz", "plot")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    xaikit.errors.MissingDependencyError: this feature needs the package 'no_such_module_xyz', which is not installed; install it with: pip install "xaikit[plot]"
+    xaikit.errors.MissingDependencyError: this feature needs the package 'no_such_module_xyz', ... pip install "xaikit[plot]"
     """
     try:
         return importlib.import_module(name)

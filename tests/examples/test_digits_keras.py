@@ -10,10 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-import xaikit as xk
 from example_loader import load_example as _load
 
+import xaikit as xk
 
 pytestmark = pytest.mark.slow
 

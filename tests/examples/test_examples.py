@@ -8,12 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from example_loader import EXAMPLES
+from example_loader import load_example as _load
 
 import xaikit as xk
-from example_loader import EXAMPLES, load_example as _load
-
-
-
 
 
 def _check_saved(path: str | None, exp: xk.Attribution) -> None:

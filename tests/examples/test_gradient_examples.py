@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from example_loader import load_example as _load
+from example_loader import run_example
 
 import xaikit as xk
-from example_loader import load_example as _load, run_example
-
 
 pytestmark = pytest.mark.slow
 

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import xaikit as xk
 from example_loader import load_example as _load
 
-
-
+import xaikit as xk
 
 
 @pytest.mark.slow

@@ -14,12 +14,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-import xaikit as xk
 from example_loader import run_example
 
-
-
+import xaikit as xk
 
 
 def _require(*modules: str, extra: str) -> None:

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from example_loader import EXAMPLES, run_example
+from example_loader import load_example as _load
 
 import xaikit as xk
-from example_loader import EXAMPLES, load_example as _load, run_example
 
 pytest.importorskip("sklearn")
 pytest.importorskip("pandas")

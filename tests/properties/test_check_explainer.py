@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import xaikit as xk
-from xaikit._validation import check_random_state
 from xaikit.errors import ContractError
 from xaikit.explainers.base import REGISTRY, Explainer
 from xaikit.testing import check_explainer

@@ -15,8 +15,8 @@ from xaikit.errors import (
     InvalidParameterError,
     UnsupportedModelError,
 )
-from xaikit.explainers.gradients.grad_cam import interpolate_linear
 from xaikit.explainers.gradients import integration_rule
+from xaikit.explainers.gradients.grad_cam import interpolate_linear
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

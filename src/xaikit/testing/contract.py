@@ -166,7 +166,11 @@ def _axiom_linearity(ctx: _Context) -> None:
     se = np.sqrt(_std_err(h) ** 2 + (a * _std_err(f)) ** 2 + (b * _std_err(g)) ** 2)
     tol = _tolerance(ctx, se) * (abs(a) + abs(b))
     if (diff > tol).any():
-        raise _fail("axiom:linearity", f"values of {a} f + {b} g differ from {a} (values of f) + {b} (values of g) by up to {diff.max():.3g} (tolerance {tol.max():.3g})")
+        raise _fail(
+            "axiom:linearity",
+            f"values of {a} f + {b} g differ from {a} (values of f) + {b} (values of g) by up to {diff.max():.3g} "
+            f"(tolerance {tol.max():.3g})",
+        )
 
 
 def _same(check: str, a: Any, b: Any, what: str) -> None:
