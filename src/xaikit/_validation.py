@@ -211,7 +211,7 @@ def check_float(
     >>> check_float(0.5, "tol", minimum=0, strict_minimum=True)
     0.5
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
         raise InvalidParameterError(f"{name}: expected a finite number, got {describe(value)}")
     value = float(value)
     if minimum is not None and (value < minimum or (strict_minimum and value == minimum)):

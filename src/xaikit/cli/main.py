@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main"]
 
@@ -50,7 +51,7 @@ def run_demo(out_dir: str, *, n_rows: int = 100, n_background: int = 100, execut
     background = X_train[rng.choice(len(X_train), size=min(n_background, len(X_train)), replace=False)]
     rows = X_test[:n_rows]
     start = time.perf_counter()
-    exp = xk.explain(
+    exp: Any = xk.explain(  # an Attribution (the tree route)
         model, rows, background=background, feature_names=ds.feature_names, executor=executor, random_state=seed
     )
     took = time.perf_counter() - start
@@ -96,7 +97,7 @@ def run_demo(out_dir: str, *, n_rows: int = 100, n_background: int = 100, execut
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "breast_cancer_gbm.xai")
     exp.save(path)
-    again = xk.Explanation.load(path)
+    again: Any = xk.Explanation.load(path)
     same = np.array_equal(again.values, exp.values)
     with open(os.path.join(out_dir, "ranking.csv.tmp"), "w", encoding="utf-8") as fh:
         fh.write("feature,mean_abs_value\n")

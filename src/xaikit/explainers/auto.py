@@ -6,7 +6,8 @@ import inspect
 from typing import Any
 
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.base import REGISTRY, get_explainer_class
+from xaikit.explainers.base import REGISTRY, Explainer, get_explainer_class
+from xaikit.results import Result
 
 __all__ = ["explain", "choose_method"]
 
@@ -176,8 +177,8 @@ def _probe(model: Any, masker: Any, X: Any) -> None:
                 model.predict(encoded.decode(rows, as_frame=as_frame))
 
 
-def _split(cls: type, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    init_names = set(inspect.signature(cls.__init__).parameters) - {"self", "model"}
+def _split(cls: type[Explainer], params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    init_names = set(inspect.signature(cls).parameters) - {"model"}
     call_names = set(inspect.signature(cls.explain).parameters) - {"self", "X"}
     unknown = set(params) - init_names - call_names
     if unknown:
@@ -187,7 +188,7 @@ def _split(cls: type, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
     return {k: v for k, v in params.items() if k in init_names}, {k: v for k, v in params.items() if k in call_names}
 
 
-def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> Any:
+def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> Result:
     """Explain ``model`` on the rows of ``X``.
 
     Parameters

@@ -182,6 +182,10 @@ class Explainer:
     stochastic: ClassVar[bool] = False
     parameters: ClassVar[tuple[str, ...]] = ()
 
+    def __init__(self, model: Any, /, **hyperparameters: Any) -> None:  # pragma: no cover - every method has its own
+        """Store the hyperparameters and adapt the model; no other work (each method defines its own)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no constructor")
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("name"):

@@ -179,7 +179,7 @@ class _Builder:
 
     def build(self, **options: Any) -> TreeEnsemble:
         """The concatenated ensemble; ``options`` go to :meth:`TreeEnsemble.from_arrays`."""
-        arrays = {k: np.concatenate(v) for k, v in self.parts.items()}
+        arrays: dict[str, Any] = {k: np.concatenate(v) for k, v in self.parts.items()}
         cat_bits = np.concatenate(self.cat_words) if self.cat_words else np.zeros(0, dtype=np.uint32)
         return TreeEnsemble.from_arrays(roots=np.asarray(self.roots, dtype=np.int64), cat_bits=cat_bits,
                                         **arrays, **options)

@@ -268,7 +268,7 @@ def _final_activation(model: Any) -> str | None:
         if not _pass_through(operation):
             return _operation_kind(operation)
         try:
-            inputs = operation._inbound_nodes[history.node_index].input_tensors
+            inputs = operation._inbound_nodes[history.node_index].input_tensors  # type: ignore[union-attr]
         except (AttributeError, IndexError):
             return None
         if len(inputs) != 1:

@@ -21,9 +21,12 @@ import copy
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from xaikit.explainers.base import Explainer
 
 __all__ = ["Case", "default_case", "tabular_game", "other_tabular_game", "mix", "tree_mix", "attention_weights", "DUMMY"]
 
@@ -143,8 +146,8 @@ def _rows(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return background, X
 
 
-def _init_names(cls: type) -> set[str]:
-    return set(inspect.signature(cls.__init__).parameters) - {"self"}
+def _init_names(cls: type[Explainer]) -> set[str]:
+    return set(inspect.signature(cls).parameters)
 
 
 def _predict_with(output: str) -> Callable[[Any, Any], np.ndarray]:
@@ -156,7 +159,7 @@ def _predict_with(output: str) -> Callable[[Any, Any], np.ndarray]:
     return predict
 
 
-def _tabular_case(cls: type) -> Case:
+def _tabular_case(cls: type[Explainer]) -> Case:
     background, X = _rows()
     names = _init_names(cls)
     explain: dict[str, Any] = {}
@@ -228,7 +231,7 @@ def _symmetric_trees(seed: int) -> Any:
     return tree_mix(0.5, ens, 0.5, swapped)
 
 
-def _tree_case(cls: type) -> Case:
+def _tree_case(cls: type[Explainer]) -> Case:
     background, X = _rows()
     f, g = _symmetric_trees(0), _symmetric_trees(1)
     return Case(
@@ -243,7 +246,7 @@ def _torch_mlp(seed: int) -> Any:
     import torch
 
     torch.manual_seed(seed)
-    net = torch.nn.Sequential(torch.nn.Linear(_D, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)).double()
+    net: Any = torch.nn.Sequential(torch.nn.Linear(_D, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)).double()
     with torch.no_grad():
         first = net[0].weight
         first[:, 1] = first[:, 0]  # features 0 and 1 enter alike
@@ -265,12 +268,12 @@ def _torch_mix(a: float, f: Any, b: float, g: Any) -> Any:
     return Mix().double().eval()
 
 
-def _gradient_case(cls: type) -> Case:
+def _gradient_case(cls: type[Explainer]) -> Case:
     _, X = _rows()
     f, g = _torch_mlp(0), _torch_mlp(1)
     init = _init_names(cls)
     explain: dict[str, Any] = {"target": 1}
-    if "explainer" in inspect.signature(cls.__init__).parameters:  # SmoothGrad, VarGrad: small and seeded
+    if "explainer" in _init_names(cls):  # SmoothGrad, VarGrad: small and seeded
         make: Callable[[Any], Any] = lambda model: cls(model, noise=0.1)  # noqa: E731
         explain["n_samples"] = 4
     elif "background" in init and cls.stochastic:  # GradientShap
@@ -294,17 +297,17 @@ def _torch_cnn() -> Any:
     ).double().eval()
 
 
-def _layer_case(cls: type) -> Case:
+def _layer_case(cls: type[Explainer]) -> Case:
     X = np.random.default_rng(0).normal(size=(3, 1, 6, 6))
     return Case(make=lambda model: cls(model, layer="0"), model=_torch_cnn(), X=X, explain={"target": 0})
 
 
-def _attention_case(cls: type) -> Case:
+def _attention_case(cls: type[Explainer]) -> Case:
     X = np.random.default_rng(0).normal(size=(3, 6))
     return Case(make=cls, model=attention_weights, X=X, fixed_width=False, n_features=X.shape[1])
 
 
-def default_case(cls: type) -> Case:
+def default_case(cls: type[Explainer]) -> Case:
     """The case :func:`~xaikit.testing.check_explainer` uses for ``cls`` when none is given.
 
     Chosen from what the class requires: predictions only (a function of five features with a

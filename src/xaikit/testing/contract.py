@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from xaikit.errors import InvalidParameterError
+from xaikit.explainers.base import Explainer
 from xaikit.testing.cases import Case, default_case
 
 __all__ = ["check_explainer", "ContractReport", "CHECKS"]
@@ -62,7 +63,7 @@ class _Skip(Exception):
 
 @dataclass
 class _Context:
-    cls: type
+    cls: type[Explainer]
     case: Case
     ref: Any = None
 
@@ -90,9 +91,10 @@ def _check_contract(ctx: _Context) -> None:
 def _check_result(ctx: _Context) -> None:
     from xaikit.explainers.base import result_kinds
 
-    exp, cls, n = ctx.ref, ctx.cls, len(ctx.case.X)
+    exp: Any = ctx.ref
+    cls, n = ctx.cls, len(ctx.case.X)
     kinds = result_kinds(cls)
-    if not isinstance(exp, kinds):
+    if not isinstance(ctx.ref, kinds):
         raise _fail("result", f"expected {' or '.join(k.__name__ for k in kinds)} (declared), got {type(exp).__name__}")
     values = np.asarray(exp.values)
     if values.ndim != 3 or values.shape[0] != n:
@@ -286,7 +288,7 @@ CHECKS: dict[str, Callable[[_Context], None]] = {
 }
 
 
-def check_explainer(cls: type, case: Case | None = None, *, only: Sequence[str] | None = None) -> ContractReport:
+def check_explainer(cls: type[Explainer], case: Case | None = None, *, only: Sequence[str] | None = None) -> ContractReport:
     """Run the explainer contract on ``cls``; raise ``AssertionError`` naming the first check that fails.
 
     Parameters
@@ -302,8 +304,6 @@ def check_explainer(cls: type, case: Case | None = None, *, only: Sequence[str] 
     ContractReport
         The checks passed and those the case could not run, with the reason.
     """
-    from xaikit.explainers.base import Explainer
-
     if not (isinstance(cls, type) and issubclass(cls, Explainer)):
         raise InvalidParameterError(f"cls: expected an Explainer subclass, got {cls!r}")
     unknown = sorted(set(only or ()) - set(CHECKS))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numbers
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -328,10 +329,9 @@ class GradientExplainer(Explainer):
         """Checked ``explain`` parameters (keyword-only in overrides) as ``_attribute`` takes them."""
         return {}
 
-    def _attribute(
-        self, X: np.ndarray, target: np.ndarray, *, batch_size: int, rows: np.ndarray, **prepared: Any
-    ) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    #: ``_attribute(X, target, *, batch_size, rows, **prepared) -> (n, *input_shape)``, defined by each
+    #: method with the keyword arguments its ``_prepare`` returns.
+    _attribute: Callable[..., np.ndarray]
 
     def _params(self) -> dict[str, Any]:
         return {}

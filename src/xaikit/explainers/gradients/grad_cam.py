@@ -108,6 +108,7 @@ class GradCam(Explainer):
     ) -> None:
         self.model = _adapt(model, output, self.requires, type(self).__name__)
         resolve = getattr(self.model, "resolve_layer", None)
+        self.layer_name: str
         self.layer_name, self.layer = resolve(layer) if resolve is not None else (str(layer), layer)
         self.upsample = bool(upsample)
         self.relu = bool(relu)

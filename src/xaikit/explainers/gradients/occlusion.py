@@ -41,7 +41,7 @@ def _check_lengths(value: Any, name: str) -> tuple[int, ...] | int:
         return int(value)
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) > 0:
         items = list(value)
-        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in items):
+        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= 1 for v in items):
             return tuple(int(v) for v in items)
     raise InvalidParameterError(
         f"{name}: expected a positive integer or a tuple of them (one per input axis), got {describe(value)}"

@@ -311,7 +311,7 @@ def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) 
         if m == 0:
             continue
         if len(members) == 1:
-            st = members[0]
+            st = members[0]  # type: ignore[assignment]  # numpy scalar arithmetic
             N = caps[st]
             m = int(min(m, N))
             add(_distinct_units(k, sizes[st], m, rng), sizes[st], N / m, gid, N)
@@ -319,7 +319,7 @@ def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) 
         else:
             q = share[members] / share[members].sum()
             picks = rng.choice(len(members), size=int(m), p=q)
-            for j, st in enumerate(members):
+            for j, st in enumerate(members):  # type: ignore[assignment]  # numpy scalar arithmetic
                 cnt = int((picks == j).sum())
                 if cnt:
                     scale = caps[st] / q[j]
@@ -439,7 +439,7 @@ def build_reference_designs(
         if m == 0:
             continue
         if len(members) == 1:
-            st = members[0]
+            st = members[0]  # type: ignore[assignment]  # numpy scalar arithmetic
             N, s = plan.caps[st], plan.sizes[st]
             if N <= _ENUMERATE_LIMIT:
                 unit_codes.append(_dealt_codes(k, s, m, n_refs, rng))

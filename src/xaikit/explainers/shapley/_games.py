@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from xaikit.errors import InvalidParameterError
 from xaikit.explainers.shapley._coalitions import prefix_masks, unpack_coalitions
 
 __all__ = ["Game", "ReferenceGames"]
@@ -48,12 +49,22 @@ class Game:
     ) -> None:
         self.value_function = value_function
         self.references = references
-        self.n_players: int | None = n_players if n_players is not None else getattr(value_function, "n_players", None)
+        self._n_players: int | None = n_players if n_players is not None else getattr(value_function, "n_players", None)
         self.v_empty = np.asarray(v_empty, dtype=np.float64)
         self.v_full = np.asarray(v_full, dtype=np.float64)
         self.n_outputs = self.v_empty.shape[0]
         self._cache: dict[bytes, np.ndarray] | None = {} if cache else None
         self.n_evaluations = 0
+
+    @property
+    def n_players(self) -> int:
+        """The number of players (features, groups, tokens or segments of the row)."""
+        if self._n_players is None:
+            raise InvalidParameterError(
+                "value_function: expected a value function that knows its number of players (n_players), "
+                f"got {type(self.value_function).__name__}; pass n_players="
+            )
+        return self._n_players
 
     @property
     def delta(self) -> np.ndarray:

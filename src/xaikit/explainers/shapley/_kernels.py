@@ -285,20 +285,20 @@ def paired_normal_equations(
                     ysum[v] += w * y[r, 2 * t + 1, v]
             wsum += w * (j - i)
             if bitset:  # the upper triangle, diagonal included; mirrored once per reference below
-                for a in range(k):
+                for a in range(k):  # type: ignore[assignment]  # numpy scalar arithmetic
                     for c in range(a, k):
                         cnt = np.uint64(0)
                         for wd in range(words):
                             cnt += _popcount(bits[a, wd] & bits[c, wd])
                         upper[a, c] += w * np.float64(cnt)
             i = j
-        for a in range(k):
+        for a in range(k):  # type: ignore[assignment]  # numpy scalar arithmetic
             col[a] += upper[a, a]
             zz[a, a] += upper[a, a]
             for c in range(a + 1, k):
                 zz[a, c] += upper[a, c]
                 zz[c, a] += upper[a, c]
-        for a in range(k):
+        for a in range(k):  # type: ignore[assignment]  # numpy scalar arithmetic
             for c in range(k):
                 A[r, a, c] = 2.0 * zz[a, c] - col[a] - col[c] + wsum
             for v in range(o):

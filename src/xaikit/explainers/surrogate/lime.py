@@ -333,7 +333,7 @@ class Lime(Explainer):
         self.model = adapt(model, output=output)
         self._kind = _masker_kind(masker)
         if self._kind == "tabular":
-            self.masker = make_masker(self.model, masker=masker)
+            self.masker: Any = make_masker(self.model, masker=masker)  # tabular, text or image
             default_width = 0.75 * float(np.sqrt(self.masker.n_features))
         else:
             self.masker = masker
@@ -476,7 +476,7 @@ class Lime(Explainer):
             **common,
         )
 
-    def _ragged_result(self, items: list[Any], results: list[_RowResult], diagnostics: dict[str, Any],
+    def _ragged_result(self, items: Sequence[Any], results: list[_RowResult], diagnostics: dict[str, Any],
                        params: dict[str, Any], common: dict[str, Any], start: float, seed: int | None
                        ) -> RaggedAttribution:
         """Documents or images: every row has its own features, so values are padded to the longest."""
