@@ -20,6 +20,8 @@ demo: $(STAMP)
 	$(VENV)/bin/xaikit demo --out demo-output
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
