@@ -345,8 +345,8 @@ class _TreeGroupsJob(_InProcessOutput):
 
 def _run_tree_groups_job(job: _TreeGroupsJob) -> tuple[np.ndarray | None, list[np.ndarray], list[np.ndarray]]:
     """``(sum, parts, raws)``: with ``fold``, the sum of the groups' values (None when written into
-    ``job.out``) and no parts; otherwise no sum and each group's values. ``raws``: each group's
-    margins (without the base offset)."""
+    ``job.out``), no parts, and the sum of the groups' margins as the one item of ``raws``;
+    otherwise no sum, and each group's values and margins (margins without the base offset)."""
     ens = job.ensemble.get()
     n = job.X.shape[0]
     shape = _values_shape(ens, n, "interventional")
@@ -354,10 +354,14 @@ def _run_tree_groups_job(job: _TreeGroupsJob) -> tuple[np.ndarray | None, list[n
     if job.fold:
         acc = np.zeros(shape) if job.out is None else job.out
     parts, raws = [], []
+    raw_sum = np.zeros((n, ens.n_outputs))
     for trees in job.groups:
         sub = _TreeJob(job.ensemble, job.X, "interventional", job.cols, trees=trees, **job.extra)
         raw_x = _predict_prepared(ens, job.X, trees)
-        raws.append(raw_x)
+        if acc is None:
+            raws.append(raw_x)
+        else:
+            raw_sum += raw_x  # 0 + r0 + r1 + ..., as the caller adds the parts
         run = _interventional_kernel(ens, sub)
         if acc is None:
             parts.append(run(job.X, raw_x, np.zeros(shape)))
@@ -365,6 +369,8 @@ def _run_tree_groups_job(job: _TreeGroupsJob) -> tuple[np.ndarray | None, list[n
         for start in range(0, n, _ROW_BLOCK):
             rows = slice(start, min(n, start + _ROW_BLOCK))
             acc[rows] += run(job.X[rows], raw_x[rows], np.zeros((rows.stop - start, *shape[1:])))
+    if acc is not None:
+        raws = [raw_sum]
     return (acc if job.fold and job.out is None else None), parts, raws
 
 
