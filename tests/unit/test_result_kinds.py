@@ -248,3 +248,23 @@ def test_interaction_slices_both_feature_axes() -> None:
     assert sub.feature_names == ["c", "a"] and sub.diagnostics["completeness_gap"].shape == (1, 1)
     assert list(inter.to_frame().columns) == ["row", "feature", "feature_2", "output", "value", "data"]
     assert repr(inter) == "Interaction(method='m', n_rows=2, n_features=3, n_outputs=1)"
+
+
+def test_an_array_nobody_can_write_is_taken_without_a_copy():
+    """A producer hands its values over by marking them read-only: the result adds no copy; a
+    writable array, or a read-only view of a writable one, is copied (the caller could change it)."""
+    values = np.arange(6.0).reshape(2, 3, 1)
+    from xaikit.results.base import hand_over
+
+    hand_over(values)  # the reshape's base too
+    base = np.zeros((2, 1))
+    exp = Attribution(values=values, base_values=base, method="demo")
+    assert exp.values is values or np.shares_memory(exp.values, values)
+    assert not np.shares_memory(exp.base_values, base)  # writable: copied
+    writable = np.arange(6.0).reshape(2, 3, 1)
+    view = writable.view()
+    view.setflags(write=False)
+    again = Attribution(values=view, base_values=base, method="demo")
+    assert not np.shares_memory(again.values, writable)
+    writable[0, 0, 0] = 99.0
+    assert again.values[0, 0, 0] == 0.0

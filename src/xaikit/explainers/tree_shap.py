@@ -26,7 +26,6 @@ holds in ``diagnostics["value_definition"]``.
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,10 +38,11 @@ from xaikit._validation import RandomState, check_array, check_choice, check_fea
 from xaikit.errors import InvalidParameterError
 from xaikit.execution import Shared, chunk_indices
 from xaikit.explainers import _tree_shap_kernels as kernels
-from xaikit.explainers.base import Explainer, check_shared, executor_scope, output_names, select_outputs
+from xaikit.explainers.base import Explainer, check_shared, executor_scope, output_names, provenance, select_outputs
 from xaikit.explainers.value_definition import value_definition
 from xaikit.models.trees import TreeEnsemble, apply_transform, tree_ensemble
 from xaikit.results import Attribution, Interaction
+from xaikit.results.base import hand_over
 
 __all__ = ["TreeShap"]
 
@@ -594,6 +594,7 @@ class TreeShap(Explainer):
 
     def _result(self, kind: type[Any], values: np.ndarray, base: np.ndarray, data: np.ndarray,
                 out_names: list[str], diagnostics: dict[str, Any], seed: int | None) -> Any:
+        hand_over(values, base)  # the result takes them without a copy of its own
         return kind(
             values=values, base_values=base, data=data, feature_names=self.feature_names, output_names=out_names,
             method=self.name, params={"algorithm": self.algorithm, "output": self.output},
@@ -606,23 +607,11 @@ class TreeShap(Explainer):
                                 estimate="exact")
 
     def _provenance(self, seed: int | None) -> dict[str, Any]:
-        from xaikit import __version__
-
         ens = self.ensemble
-        prov: dict[str, Any] = {
-            "xaikit_version": __version__,
-            "numpy_version": np.__version__,
-            "python_version": platform.python_version(),
-            "model": ens.library or "TreeEnsemble",
-            "n_trees": ens.n_trees,
-            "max_depth": ens.max_depth,
-            "output": self.output,
-            "link": ens.transform,
-            "seed": seed,
-        }
+        extra: dict[str, Any] = {"n_trees": ens.n_trees, "max_depth": ens.max_depth, "link": ens.transform}
         if self.background is not None:
-            prov["background"] = {"n_rows": int(self.background.shape[0])}
-        return prov
+            extra["background"] = {"n_rows": int(self.background.shape[0])}
+        return provenance(ens.library or "TreeEnsemble", self.output, seed, **extra)
 
     def _start(self, X: Any, target: Any, executor: Any, random_state: Any) -> tuple[np.ndarray, np.ndarray,
                                                                                    list[int], list[str], int | None]:

@@ -97,7 +97,9 @@ class Field:
         ``None`` is allowed (the field is then absent).
     copy : bool
         False: a float64 array given by the caller is referenced through a read-only view (the
-        caller's own array keeps its flags) instead of copied.
+        caller's own array keeps its flags) instead of copied. Whatever ``copy`` says, an array
+        nobody can write (read-only, over read-only memory) is taken as it is: a producer hands its
+        result arrays over by marking them read-only, so a result adds no copy of its values.
     column : str or None
         Column name in :meth:`Result.to_frame` (default: the field's name); None leaves it out.
     doc : str
@@ -151,6 +153,42 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
     view = arr.view()
     view.setflags(write=False)
     return view
+
+
+def _frozen(arr: np.ndarray) -> bool:
+    """Whether nobody can write ``arr``: it and every array it views are read-only, and the memory
+    at the bottom is owned by one of them (a producer hands its result arrays over this way).
+
+    >>> a = np.zeros(3); _frozen(a)
+    False
+    >>> a.setflags(write=False); _frozen(a), _frozen(a[1:])
+    (True, True)
+    >>> b = np.zeros(3); _frozen(np.asarray(memoryview(b).toreadonly()))  # a view of a writable array
+    False
+    """
+    link: Any = arr
+    while isinstance(link, np.ndarray):
+        if link.flags.writeable:
+            return False
+        if link.base is None:
+            return True
+        link = link.base
+    return False
+
+
+def hand_over(*arrays: np.ndarray) -> None:
+    """Make arrays a producer owns read-only, with every array they view, so that a result takes
+    them as they are (no copy). Only for arrays nobody else holds.
+
+    >>> buf = np.zeros(6); values = buf.reshape(2, 3, 1)
+    >>> hand_over(values); _frozen(values), buf.flags.writeable
+    (True, False)
+    """
+    for arr in arrays:
+        link: Any = arr
+        while isinstance(link, np.ndarray):
+            link.setflags(write=False)
+            link = link.base
 
 
 def _readonly_reference(arr: np.ndarray) -> np.ndarray:
@@ -340,6 +378,8 @@ def _convert(field: Field, value: Any, axis_names: str) -> np.ndarray:
                 f"that cannot be converted to float64 (dtype {arr.dtype} is not numeric)"
             )
         target = np.dtype(np.float64)
+    if isinstance(value, np.ndarray) and arr.dtype == target and _frozen(value):
+        return value  # handed over: nobody can write it, so there is nothing to copy
     if not field.copy and arr.dtype == target and isinstance(value, np.ndarray):
         return _readonly_reference(arr)
     try:
