@@ -252,7 +252,7 @@ def test_probability_output_rescales_margin_values_per_background_row(link: str)
 def test_interventional_mixes_per_leaf_tables_and_walks() -> None:
     """An ensemble where some trees have paths with more than 8 distinct features (walked per background
     row) and others not (per-leaf tables): the sum is still the exact Shapley value."""
-    from xaikit.explainers import _tree_shap_kernels as kernels
+    from xaikit.explainers.trees import _kernels as kernels
 
     spec = {"n_trees": 4, "max_depth": 10, "n_features": 10, "n_outputs": 2}
     for seed in range(50):

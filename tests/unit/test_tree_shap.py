@@ -274,7 +274,7 @@ def test_background_is_the_explainers_own(data, forest) -> None:
 def test_interventional_split_by_rows_gives_identical_values(data, forest, monkeypatch) -> None:
     """Many rows: each job adds every tree group into its own rows, a block at a time; the values
     are those of the split by tree groups (few rows), bit for bit."""
-    from xaikit.explainers import tree_shap
+    from xaikit.explainers.trees import tree_shap
 
     X, _ = data
     explainer = xk.TreeShap(forest, background=X[200:230])

@@ -248,7 +248,7 @@ def test_categorical_pandas_classifier():
 def test_training_categories_from_json_and_from_arrow_export():
     # without pyarrow the categories come from the model's JSON; with it, from get_categories(),
     # whose result became a Categories container (to_arrow(), empty()) in XGBoost 3.1
-    from xaikit.explainers.tree_shap import _training_categories, _xgboost_json_categories
+    from xaikit.explainers.trees.tree_shap import _training_categories, _xgboost_json_categories
 
     rng = np.random.default_rng(5)
     names = list("pqrs")

@@ -24,7 +24,7 @@ from xaikit.explainers.gradients import (
 )
 from xaikit.explainers.shapley import ExactShapley, KernelShap, LeverageShap, PermutationShap, RegressionAdjustedShap
 from xaikit.explainers.surrogate import Lime, SubmodularPick, submodular_pick
-from xaikit.explainers.tree_shap import TreeShap
+from xaikit.explainers.trees import TreeShap
 
 __all__ = [
     "Explainer",

@@ -52,7 +52,7 @@ def _tree_route(model: Any, params: dict[str, Any]) -> tuple[str | None, str | N
     over the trees and go to the model-agnostic estimators.
     """
     from xaikit.errors import UnsupportedModelError
-    from xaikit.explainers.tree_shap import resolve_output
+    from xaikit.explainers.trees.tree_shap import resolve_output
     from xaikit.models.trees import tree_ensemble
 
     try:

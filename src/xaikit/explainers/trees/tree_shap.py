@@ -2,7 +2,7 @@
 
 * **Path-dependent** (no background): the value of a coalition is the tree's expectation when the
   missing features follow the training cover at each split (Lundberg et al. 2020). Computed by a
-  quadrature form of the leaf sums (see :mod:`xaikit.explainers._tree_shap_kernels`), exact to
+  quadrature form of the leaf sums (see :mod:`xaikit.explainers.trees._kernels`), exact to
   rounding, in ``O(nodes * depth / 2)`` per row and tree.
 * **Interventional** (with ``background``): the value of a coalition is the mean output over the
   background rows with the coalition's features taken from ``x``: the same game as
@@ -37,8 +37,8 @@ import numpy as np
 from xaikit._validation import RandomState, check_array, check_choice, check_feature_names
 from xaikit.errors import InvalidParameterError
 from xaikit.execution import Shared, chunk_indices
-from xaikit.explainers import _tree_shap_kernels as kernels
 from xaikit.explainers.base import Explainer, check_shared, executor_scope, output_names, provenance, select_outputs
+from xaikit.explainers.trees import _kernels as kernels
 from xaikit.explainers.value_definition import value_definition
 from xaikit.models.trees import TreeEnsemble, apply_transform, tree_ensemble
 from xaikit.results import Attribution, Interaction
