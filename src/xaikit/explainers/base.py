@@ -262,7 +262,7 @@ def methods(model: Any = None) -> list[MethodInfo]:
         elif what.startswith("cannot be adapted") and not cls.requires <= {"attention"}:
             applies, reason = False, f"the model {what}"
         elif missing:
-            offers = ", ".join(sorted(caps)) or "predictions only"
+            offers = "predictions, " + ", ".join(sorted(caps)) if caps else "predictions only"
             needs = "; ".join(f"{m}: {CAPABILITIES[m]}" for m in missing)
             applies, reason = False, f"needs {needs}; {what} offers {offers}"
         else:
