@@ -27,7 +27,6 @@ __all__ = [
     "check_memory",
     "check_work",
     "check_finite_result",
-    "check_finite_estimate",
     "check_gradient_budget",
     "memory_limit",
     "format_bytes",
@@ -410,17 +409,6 @@ def check_finite_result(values: np.ndarray, what: str, who: str = "the model") -
             "1.8e308); rescale the model's output"
         )
     return values
-
-
-def check_finite_estimate(values: np.ndarray, std_err: np.ndarray) -> None:
-    """:func:`check_finite_result` on one row's attributions and their standard errors (where
-    these are defined: NaN standard errors are left alone, infinite ones refused).
-
-    >>> check_finite_estimate(np.ones((2, 1)), np.full((2, 1), np.nan))
-    """
-    check_finite_result(values, "the attributions of a row")
-    se = np.asarray(std_err)
-    check_finite_result(np.where(np.isnan(se), 0.0, se), "the standard errors of a row's attributions")
 
 
 #: Most input values (gradient evaluations x values per input) the explanation of one row may ask for.

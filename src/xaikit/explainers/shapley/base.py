@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import RandomState, check_float, check_int, check_random_state, describe, spawn_seeds
+from xaikit._validation import RandomState, check_finite_result, check_float, check_int, check_random_state, describe, spawn_seeds
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
 from xaikit.explainers.shapley._games import Game, ReferenceGames
@@ -151,10 +151,13 @@ class _RowJob:
 
     def __call__(self) -> list[RowEstimate]:
         out = []
-        for j, (x, f, seed) in enumerate(zip(self.rows, self.fx, self.seeds)):
-            where = f"row {self.index[j]} of X" if j < len(self.index) else "a row of X"
-            with evaluating(f"masked copies of {where}"):
-                out.append(self._row(j, x, f, np.random.default_rng(seed)))
+        # outputs near the float64 limit make differences overflow: the assembled values are checked
+        # once (ShapleyExplainer._diagnostics), so numpy's warnings are not wanted here
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for j, (x, f, seed) in enumerate(zip(self.rows, self.fx, self.seeds)):
+                where = f"row {self.index[j]} of X" if j < len(self.index) else "a row of X"
+                with evaluating(f"masked copies of {where}"):
+                    out.append(self._row(j, x, f, np.random.default_rng(seed)))
         return out
 
     def _row(self, j: int, x: Any, f: np.ndarray, rng: np.random.Generator) -> RowEstimate:
@@ -337,7 +340,7 @@ class ShapleyExplainer(Explainer):
         base_values = np.repeat(base[None, out_idx], n, axis=0)
         exact = all(r.exact for r in results)
         data = masker.codec.to_objects(Z) if masker.codec is not None else Z
-        diagnostics = self._diagnostics(results, values, fx[:, out_idx] - base_values, out_idx, start, seed_seq)
+        diagnostics = self._diagnostics(results, values, fx[:, out_idx], base_values, out_idx, start, seed_seq)
         diagnostics["n_background"] = int(masker.n_background)
         diagnostics["value_definition"] = value_definition(
             output=self.model.output, value_function="interventional",
@@ -369,21 +372,27 @@ class ShapleyExplainer(Explainer):
         )
         return view._check_params(k, params)
 
-    def _diagnostics(self, results: list[RowEstimate], values: np.ndarray, delta: np.ndarray,
+    def _diagnostics(self, results: list[RowEstimate], values: np.ndarray, fx: np.ndarray, base_values: np.ndarray,
                      out_idx: list[int], start: float, seed_seq: np.random.SeedSequence) -> dict[str, Any]:
         """What every result's diagnostics hold; ``std_err`` (the selected outputs ``out_idx``, padded
         like ``values``) only when some row was sampled: an exact result carries no standard errors.
-        ``delta`` is ``f(x) - base`` per row, what the values must add up to."""
+        ``fx - base_values`` per row is what the values must add up to. Values, standard errors and
+        gaps are checked once here: outputs near the float64 limit make them overflow."""
         exact = all(r.exact for r in results)
+        check_finite_result(values, "the Shapley values (rows, features, outputs)")
+        with np.errstate(over="ignore", invalid="ignore"):
+            gap = values.sum(axis=1) - (fx - base_values)
+        check_finite_result(gap, "the completeness gaps (rows, outputs)")
         diagnostics: dict[str, Any] = {}
         if not exact:
             std_err = np.zeros_like(values)
             for i, r in enumerate(results):
                 std_err[i, : r.std_err.shape[0]] = r.std_err[:, out_idx]
+            check_finite_result(np.where(np.isnan(std_err), 0.0, std_err), "their standard errors")
             diagnostics["std_err"] = std_err
         diagnostics.update({
             "n_model_calls": np.array([r.n_evaluations for r in results], dtype=np.int64),
-            "completeness_gap": values.sum(axis=1) - delta,
+            "completeness_gap": gap,
             "exact": bool(exact),
             "runtime_s": time.perf_counter() - start,
             "seed": int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None,
@@ -418,7 +427,7 @@ class ShapleyExplainer(Explainer):
             values[i, : lengths[i]] = r.values[:, out_idx]
         base_values = v0[:, out_idx]
         exact = all(r.exact for r in results)
-        diagnostics = self._diagnostics(results, values, fx[:, out_idx] - base_values, out_idx, start, seed_seq)
+        diagnostics = self._diagnostics(results, values, fx[:, out_idx], base_values, out_idx, start, seed_seq)
         diagnostics["value_definition"] = masked_value_definition(
             self.model.output, masker, "exact" if exact else "sampled"
         )
