@@ -135,6 +135,29 @@ def check_model_output(y: Any, n_rows: int, *, who: str = "the model") -> np.nda
     return arr
 
 
+def are_logits(values: np.ndarray, who: str, remedy: str) -> bool:
+    """For ``output="probability"`` on a network whose final operation is not identified: whether its
+    first outputs ``(n, o)`` are logits (to transform) rather than probabilities already. Several outputs
+    are probabilities when every row is non-negative and sums to 1 (within 1e-6); a single output in
+    [0, 1] could be either and is refused (``remedy`` says how to make it unambiguous).
+
+    >>> are_logits(np.array([[0.2, 0.8]]), "m", ""), are_logits(np.array([[2.0, -1.0]]), "m", "")
+    (False, True)
+    """
+    if values.shape[1] > 1:
+        sums = values.sum(axis=1)
+        return not (bool((values >= 0).all()) and bool(np.abs(sums - 1.0).max() <= 1e-6))
+    if bool(((values < 0) | (values > 1)).any()):
+        return True
+    raise InvalidParameterError(
+        f"output: 'probability' needs to know whether the model's single output is a logit or a "
+        f"probability already; its final operation could not be identified ({who}), and its "
+        f"{values.shape[0]} value(s) on the first call all lie in [0, 1] (min {values.min():.4g}, max "
+        f"{values.max():.4g}), so it could be either. If it is a probability, pass output='raw' (it is "
+        f"explained as it is); if it is a logit, end the model with a recognised sigmoid, e.g. {remedy}"
+    )
+
+
 class AdaptedModel:
     """Base of xaikit's model adapters: validates every output and counts rows predicted.
 

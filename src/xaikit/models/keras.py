@@ -40,7 +40,7 @@ from xaikit.errors import (
     ModelOutputError,
     UnsupportedModelError,
 )
-from xaikit.models.base import BatchedModel
+from xaikit.models.base import BatchedModel, are_logits
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported, through Keras or not
 keras = import_optional("keras", "tensorflow")
@@ -461,22 +461,8 @@ class KerasModel(BatchedModel):
         return out
 
     def _are_logits(self, out: Any) -> bool:
-        """For ``output="probability"`` on a model whose final operation is not identified: whether
-        its first outputs ``(n, o)`` are logits (to transform) rather than probabilities already."""
         values = np.asarray(keras.ops.convert_to_numpy(keras.ops.stop_gradient(out)), dtype=np.float64)
-        if values.shape[1] > 1:
-            sums = values.sum(axis=1)
-            return not (bool((values >= 0).all()) and bool(np.abs(sums - 1.0).max() <= 1e-6))
-        if bool(((values < 0) | (values > 1)).any()):
-            return True
-        raise InvalidParameterError(
-            f"output: 'probability' needs to know whether the model's single output is a logit or a "
-            f"probability already; its final operation could not be identified ({self.describe()}), and "
-            f"its {values.shape[0]} value(s) on the first call all lie in [0, 1] (min {values.min():.4g}, "
-            f"max {values.max():.4g}), so it could be either. If it is a probability, pass output='raw' (it is "
-            "explained as it is); if it is a logit, end the model with a recognised sigmoid, e.g. "
-            "keras.Sequential([model, keras.layers.Activation('sigmoid')])"
-        )
+        return are_logits(values, self.describe(), "keras.Sequential([model, keras.layers.Activation('sigmoid')])")
 
     def _ensure_built(self, x: Any) -> None:
         """Build a Sequential model given without an ``Input`` (its layer graph exists after a call)."""

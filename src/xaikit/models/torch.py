@@ -20,7 +20,7 @@ import torch
 
 from xaikit._validation import check_choice, check_one_input, describe
 from xaikit.errors import ApproximationWarning, InvalidParameterError, ModelOutputError
-from xaikit.models.base import BatchedModel
+from xaikit.models.base import BatchedModel, are_logits
 
 __all__ = ["TorchModel"]
 
@@ -285,22 +285,8 @@ class TorchModel(BatchedModel):
         return out
 
     def _are_logits(self, out: torch.Tensor) -> bool:
-        """For ``output="probability"`` on a module whose final layer is not identified: whether its
-        first outputs ``(n, o)`` are logits (to transform) rather than probabilities already."""
         values = out.detach().to("cpu", torch.float64).numpy()
-        if values.shape[1] > 1:
-            sums = values.sum(axis=1)
-            return not (bool((values >= 0).all()) and bool(np.abs(sums - 1.0).max() <= 1e-6))
-        if bool(((values < 0) | (values > 1)).any()):
-            return True
-        raise InvalidParameterError(
-            f"output: 'probability' needs to know whether the model's single output is a logit or a "
-            f"probability already; its final layer could not be identified ({self.describe()}), and its "
-            f"{values.shape[0]} value(s) on the first call all lie in [0, 1] (min {values.min():.4g}, max "
-            f"{values.max():.4g}), so it could be either. If it is a probability, pass output='raw' (it is "
-            "explained as it is); if it is a logit, end the model with a sigmoid, e.g. "
-            "torch.nn.Sequential(model, torch.nn.Sigmoid())"
-        )
+        return are_logits(values, self.describe(), "torch.nn.Sequential(model, torch.nn.Sigmoid())")
 
     def _differentiable(self, out: torch.Tensor) -> None:
         """Refuse an output that has no gradient (detached, or integer)."""

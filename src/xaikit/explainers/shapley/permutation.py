@@ -75,9 +75,6 @@ class PermutationShap(ShapleyExplainer):
         return False
 
     def _estimate(self, game: Game, rng: np.random.Generator, **params: Any) -> RowEstimate:
-        return self._estimate_row(game, rng, params)
-
-    def _estimate_row(self, game: Game, rng: np.random.Generator, params: dict[str, Any]) -> RowEstimate:
         k = game.n_players
         if k == 1:
             return RowEstimate(game.delta[None, :].copy(), np.zeros((1, game.n_outputs)), 0, exact=True)
