@@ -199,18 +199,6 @@ def _readonly_reference(arr: np.ndarray) -> np.ndarray:
         return _readonly(np.array(arr, copy=True))
 
 
-def _non_finite(arr: Any) -> str | None:
-    """How many NaN and infinite numbers a float array holds, or None when all are finite."""
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
-        return None
-    finite = np.isfinite(arr)
-    if finite.all():
-        return None
-    n_nan = int(np.isnan(arr).sum())
-    n_inf = int(arr.size - finite.sum()) - n_nan
-    return f"found {n_nan} NaN and {n_inf} infinite among {arr.size} values"
-
-
 def _check_names(names: Any, name: str, length: int, prefix: str) -> tuple[str, ...]:
     """Validate a list of ``length`` unique str names (default ``prefix0``, ``prefix1``, ...)."""
     if names is None:
@@ -540,7 +528,7 @@ class Result:
                     f"{f.name}: expected shape ({self._axis_text(f.axes)}) = {tuple(expected)}{match}, got {describe(arr)}"
                 )
             if f.finite:
-                found = _non_finite(arr)
+                found = fmt.non_finite(arr)
                 if found is not None:
                     raise InvalidParameterError(f"{f.name}: expected finite numbers (no NaN or infinity), {found}")
             store[f.name] = arr
@@ -969,7 +957,7 @@ class Result:
         args["diagnostics"].update(diagnostics)
         for f in target._array_fields:
             args[f.name] = arrays.get(f.name)
-            found = _non_finite(args[f.name]) if f.finite else None
+            found = fmt.non_finite(args[f.name]) if f.finite else None
             if found is not None:
                 raise FormatError(f"{source}: {f.name}: expected finite numbers, {found}")
         for axis in target.axes.values():

@@ -472,7 +472,7 @@ def _read_entry(zf: zipfile.ZipFile, entry: dict[str, Any], source: str) -> np.n
     raise FormatError(f"{source}: meta.json: unknown array storage {storage!r} (expected 'npy' or 'json-columns')")
 
 
-def _non_finite(arr: Any) -> str | None:
+def non_finite(arr: Any) -> str | None:
     """How many NaN and infinite numbers a float array holds, or None when all are finite."""
     if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
         return None

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numbers
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -55,7 +55,10 @@ from xaikit.results import Attribution
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "GradientExplainer",
+    "PlainGradientExplainer",
+    "Run",
     "as_input_shape",
+    "begin",
     "resolve_target",
 ]
 
@@ -222,6 +225,28 @@ def _batch_size(batch_size: int | None) -> int:
     return DEFAULT_BATCH_SIZE if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
 
 
+class Run(NamedTuple):
+    """What every gradient, CAM and occlusion ``explain`` starts from (:func:`begin`)."""
+
+    start: float
+    X: np.ndarray
+    batch_size: int
+    seed: np.random.SeedSequence
+
+
+def begin(X: Any, batch_size: int | None, executor: Any, random_state: Any) -> Run:
+    """The start of every gradient-family ``explain``: the clock, the shared parameters (their seed),
+    the rows as an array and the batch size.
+
+    >>> run = begin(np.zeros((2, 3)), None, "serial", 0)
+    >>> run.X.shape, run.batch_size, run.seed.entropy
+    ((2, 3), 64, 0)
+    """
+    start = time.perf_counter()
+    seed = check_shared(executor, random_state)
+    return Run(start, _as_input(X), _batch_size(batch_size), seed)
+
+
 def _adapt(model: Any, output: str, requires: frozenset[str], who: str) -> AdaptedModel:
     adapted = adapt(model, output=output)
     missing = requires - adapted.capabilities
@@ -345,6 +370,14 @@ class GradientExplainer(Explainer):
             parts.append(np.asarray(g, dtype=np.float64))
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model.describe()})"  # type: ignore[attr-defined]
+
+
+class PlainGradientExplainer(GradientExplainer):
+    """The methods read off the gradient at the input itself, one pass per row (Saliency,
+    InputXGradient, GuidedBackprop); the path and sampling methods write their own ``explain``."""
+
     def explain(
         self,
         X: Any,
@@ -373,14 +406,8 @@ class GradientExplainer(Explainer):
         Attribution
             ``values`` (n, d, 1) with ``input_shape`` the per-row shape; diagnostics ``target``.
         """
-        start = time.perf_counter()
-        check_shared(executor, random_state)
-        Xa = _as_input(X)
-        bs = _batch_size(batch_size)
+        start, Xa, bs, _ = begin(X, batch_size, executor, random_state)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         prepared = self._prepare(Xa, idx, None, bs)
         values = self._attribute(Xa, idx, batch_size=bs, rows=np.arange(Xa.shape[0]), **prepared)
         return _result(self, values, X=Xa, target=idx, output_name=out_name, start=start, params=self._params())
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.model.describe()})"  # type: ignore[attr-defined]

@@ -10,19 +10,17 @@ for 2-D grids), as Captum's ``LayerAttribution.interpolate(..., "bilinear")``.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
 from xaikit._validation import RandomState
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.base import Explainer, check_shared
+from xaikit.explainers.base import Explainer
 from xaikit.explainers.gradients.base import (
     _adapt,
-    _as_input,
-    _batch_size,
     _result,
+    begin,
     resolve_target,
 )
 from xaikit.results import Attribution
@@ -147,10 +145,7 @@ class GradCam(Explainer):
             ``values`` (n, prod(grid), 1) with ``input_shape`` the grid: the
             input's spatial shape when upsampled, else the layer's.
         """
-        start = time.perf_counter()
-        check_shared(executor, random_state)
-        Xa = _as_input(X)
-        bs = _batch_size(batch_size)
+        start, Xa, bs, _ = begin(X, batch_size, executor, random_state)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         acts, grads = [], []
         for i in range(0, Xa.shape[0], bs):

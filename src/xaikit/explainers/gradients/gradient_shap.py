@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -15,17 +14,16 @@ from xaikit._validation import (
     describe,
 )
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.base import check_shared
 from xaikit.explainers.gradients.base import (
     GradientExplainer,
     _accumulate,
     _as_input,
-    _batch_size,
     _noise_scales,
     _predict,
     _result,
     _row_rngs,
     _seed_of,
+    begin,
     resolve_target,
 )
 from xaikit.results import Attribution
@@ -150,7 +148,7 @@ class GradientShap(GradientExplainer):
             second_moment /= n_samples
         return out
 
-    def explain(  # type: ignore[override]
+    def explain(
         self,
         X: Any,
         /,
@@ -179,15 +177,12 @@ class GradientShap(GradientExplainer):
             ``values`` (n, d, 1), ``base_values`` ``E f(b)``; diagnostics ``std_err`` (n, d, 1),
             ``completeness_gap`` (n, 1), ``prediction`` (n, 1), ``target`` (n,).
         """
-        start = time.perf_counter()
-        Xa = _as_input(X)
+        start, Xa, bs, seed_seq = begin(X, batch_size, executor, random_state)
         n = Xa.shape[0]
-        bs = _batch_size(batch_size)
         S = check_int(n_samples, "n_samples", minimum=1)
         check_gradient_budget("n_samples", S, per_row=S, input_size=int(np.prod(Xa.shape[1:])),
                               what=f"{S} samples")
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
-        seed_seq = check_shared(executor, random_state)
         prepared = self._prepare(
             Xa, idx, _row_rngs(seed_seq, n), bs, n_samples=n_samples,
         )

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 
 from xaikit.explainers.gradients.base import (
-    GradientExplainer,
+    PlainGradientExplainer,
 )
 
 
-class GuidedBackprop(GradientExplainer):
+class GuidedBackprop(PlainGradientExplainer):
     """Guided backpropagation (Springenberg et al. 2015): the gradient with every ReLU passing back
     only positive gradients, signed.
 

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 
 from xaikit.explainers.gradients.base import (
-    GradientExplainer,
+    PlainGradientExplainer,
 )
 
 
-class InputXGradient(GradientExplainer):
+class InputXGradient(PlainGradientExplainer):
     """Input times gradient (Shrikumar et al. 2016): ``x * d output / d x``, signed.
 
     For a linear model it equals Integrated Gradients from a zero baseline.

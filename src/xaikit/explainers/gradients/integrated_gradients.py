@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Any
 
@@ -16,16 +15,15 @@ from xaikit._validation import (
     check_int,
 )
 from xaikit.errors import ConvergenceWarning
-from xaikit.explainers.base import check_shared
 from xaikit.explainers.gradients.base import (
     GradientExplainer,
     _accumulate,
     _as_input,
-    _batch_size,
     _predict,
     _result,
     _row_rngs,
     _seed_of,
+    begin,
     resolve_target,
 )
 from xaikit.maskers.baselines import baselines
@@ -152,7 +150,7 @@ class IntegratedGradients(GradientExplainer):
             _accumulate(out, r, g)
         return out
 
-    def explain(  # type: ignore[override]
+    def explain(
         self,
         X: Any,
         /,
@@ -206,10 +204,8 @@ class IntegratedGradients(GradientExplainer):
             ``prediction`` (n, 1), ``n_steps`` (n,), ``target`` (n,), ``input_shape``,
             ``n_model_calls`` (n,): gradients (``n_steps`` per baseline) plus the two predictions.
         """
-        start = time.perf_counter()
-        Xa = _as_input(X)
+        start, Xa, bs, seed_seq = begin(X, batch_size, executor, random_state)
         n = Xa.shape[0]
-        bs = _batch_size(batch_size)
         check_choice(method, "method", INTEGRATION_METHODS)
         steps = check_int(n_steps, "n_steps", minimum=2 if method == "riemann_trapezoid" else 1)
         n_baselines = 1 if self.background is None else int(self.background.shape[0])
@@ -222,7 +218,6 @@ class IntegratedGradients(GradientExplainer):
             check_gradient_budget("max_steps", max_steps, per_row=max_steps * n_baselines, input_size=size,
                                   what=f"{max_steps} steps x {n_baselines} baseline(s)", method=method)
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
-        seed_seq = check_shared(executor, random_state)
         B, description = baselines(Xa, baseline, self.background, sigma, _row_rngs(seed_seq, n),
                                     channels_last=bool(getattr(self.model, "channels_last", False)))
         alphas, weights = integration_rule(method, steps)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import numbers
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,14 +15,13 @@ import numpy as np
 
 from xaikit._validation import RandomState, describe
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.base import Explainer, check_shared
+from xaikit.explainers.base import Explainer
 from xaikit.explainers.gradients.base import (
     _adapt,
-    _as_input,
-    _batch_size,
     _predict,
     _result,
     _row_rngs,
+    begin,
     resolve_target,
 )
 from xaikit.maskers.baselines import baselines
@@ -150,12 +148,9 @@ class Occlusion(Explainer):
         Attribution
             ``values`` (n, d, 1); diagnostics ``prediction`` (n, 1), ``n_windows``, ``n_model_calls``.
         """
-        start = time.perf_counter()
-        Xa = _as_input(X)
+        start, Xa, bs, seed_seq = begin(X, batch_size, executor, random_state)
         n, shape = Xa.shape[0], Xa.shape[1:]
-        bs = _batch_size(batch_size)
         window, stride, windows = self._geometry(shape)
-        seed_seq = check_shared(executor, random_state)
         B, _ = baselines(Xa, baseline, None, sigma, _row_rngs(seed_seq, n),
                           channels_last=bool(getattr(self.model, "channels_last", False)))
         base = B[:, 0]  # (1 or n, *input_shape)

@@ -11,11 +11,11 @@ from xaikit._validation import (
 )
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.gradients.base import (
-    GradientExplainer,
+    PlainGradientExplainer,
 )
 
 
-class Saliency(GradientExplainer):
+class Saliency(PlainGradientExplainer):
     """Saliency maps (Simonyan et al. 2014): the gradient of the target output with respect to the input.
 
     Parameters

@@ -4,7 +4,6 @@ another gradient method's attributions over noisy copies of each input."""
 from __future__ import annotations
 
 import inspect
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,15 +15,13 @@ from xaikit._validation import (
     check_int,
 )
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.base import check_shared
 from xaikit.explainers.gradients.base import (
     GradientExplainer,
-    _as_input,
-    _batch_size,
     _noise_scales,
     _result,
     _row_rngs,
     _seed_of,
+    begin,
     resolve_target,
 )
 from xaikit.explainers.gradients.gradient_shap import GradientShap
@@ -100,7 +97,7 @@ class SmoothGrad(GradientExplainer):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.explainer!r}, noise={self.noise!r}, noise_abs={self.noise_abs!r})"
 
-    def explain(  # type: ignore[override]
+    def explain(
         self,
         X: Any,
         /,
@@ -132,10 +129,8 @@ class SmoothGrad(GradientExplainer):
         Attribution
             ``values`` (n, d, 1); diagnostics ``std_err`` (SmoothGrad), ``target``, ``input_shape``.
         """
-        start = time.perf_counter()
-        Xa = _as_input(X)
+        start, Xa, bs, seed_seq = begin(X, batch_size, executor, random_state)
         n, shape = Xa.shape[0], Xa.shape[1:]
-        bs = _batch_size(batch_size)
         inner = self.explainer
         S = check_int(n_samples, "n_samples", minimum=1 if self.statistic == "mean" else 2)
         # the wrapped method's own cost per input: IG's steps x baselines, GradientShap's samples
@@ -155,7 +150,6 @@ class SmoothGrad(GradientExplainer):
                               input_size=int(np.prod(shape)), what=f"{S} samples x {inner_steps} gradient(s) each")
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         sigma = _noise_scales(Xa, self.noise, self.noise_abs, 0.15)
-        seed_seq = check_shared(executor, random_state)
         noise_rngs = _row_rngs(seed_seq, n, stream=0)
         inner_rngs = _row_rngs(seed_seq, n, stream=1)
         accepted = [
