@@ -4,22 +4,28 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install bench bench-trees bench-lime bench-gradients clean
+.PHONY: demo test install browser bench bench-trees bench-lime bench-gradients clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[test,sklearn,pandas,plot,trees,tensorflow,text-models,vision-models]" "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[test,sklearn,pandas,plot,trees,onnx,skops,tensorflow,text-models,vision-models]" "torch==2.13.0"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# The report tests open the report in Debian's chromium (driven by Playwright, which downloads no browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+		|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
+	@command -v chromium >/dev/null 2>&1 || { echo "chromium is missing and apt-get could not install it" >&2; exit 1; }
+
 demo: $(STAMP)
 	$(VENV)/bin/xaikit demo --out demo-output
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
