@@ -1,131 +1,71 @@
-"""``xaikit``: the command line.
+"""``xaikit``: the command line, one entry point with subcommands.
 
-``xaikit demo`` trains a gradient-boosting classifier on the bundled breast-cancer data,
-explains 100 test rows with interventional TreeSHAP (``xaikit.explain`` picks it for the trees: exact
-Shapley values of the log-odds of the positive class, benign), prints the top features of a few rows
-and the global ranking, and saves the explanation.
+=============  =============================================================================
+``explain``    explain a model file on the rows of a CSV or Parquet file, save the result (.xai)
+``report``     write one self-contained HTML report of saved results
+``show``       print a saved result as a table: the global ranking, or one row's values
+``methods``    list the methods that apply to a model file, and why the others do not
+``demo``       explain a gradient-boosting classifier on bundled real data
+=============  =============================================================================
+
+Exit codes: 0 done, 1 failure, 2 bad input. Each error is one line on stderr (``xaikit: error:
+...``); ``--debug`` prints its traceback first. Building the parser imports nothing heavy (each
+subcommand imports what it needs when it runs), so ``xaikit --help`` answers at once.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import time
 from collections.abc import Sequence
-from typing import Any
 
-__all__ = ["main"]
+from xaikit.cli import demo, explain, methods, report, show
+from xaikit.cli._common import EXIT_BAD_INPUT, Parser, UsageError, add_common_options, run_command
 
+__all__ = ["build_parser", "main"]
 
-def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths)))
-
-    return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+_SUBCOMMANDS = (explain, report, show, methods, demo)
 
 
-def run_demo(out_dir: str, *, n_rows: int = 100, n_background: int = 100, executor: str = "auto", seed: int = 0) -> str:
-    """Run the demo; returns the path of the saved explanation."""
-    import numpy as np
+def build_parser() -> Parser:
+    """The ``xaikit`` parser with its subcommands.
 
-    from xaikit._optional import import_optional
+    >>> sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    ['demo', 'explain', 'methods', 'report', 'show']
+    """
+    from xaikit import __version__
 
-    import_optional("sklearn", "sklearn")
-    from sklearn.ensemble import GradientBoostingClassifier
-    from sklearn.model_selection import train_test_split
-
-    import xaikit as xk
-    from xaikit.datasets import load_breast_cancer
-
-    ds = load_breast_cancer()
-    X_train, X_test, y_train, y_test = train_test_split(
-        ds.data, ds.target, test_size=0.3, random_state=seed, stratify=ds.target
+    parser = Parser(
+        prog="xaikit",
+        description="Explain machine-learning models from the command line.",
+        epilog="Exit codes: 0 done, 1 failure, 2 bad input. Run 'xaikit COMMAND --help' for a command's options.",
     )
-    model = GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=seed).fit(X_train, y_train)
-    print(f"Breast Cancer Wisconsin: {ds.data.shape[0]} rows, {ds.data.shape[1]} features")
-    print(f"GradientBoostingClassifier test accuracy: {model.score(X_test, y_test):.3f}")
-    rng = np.random.default_rng(seed)
-    background = X_train[rng.choice(len(X_train), size=min(n_background, len(X_train)), replace=False)]
-    rows = X_test[:n_rows]
-    start = time.perf_counter()
-    exp: Any = xk.explain(  # an Attribution (the tree route)
-        model, rows, background=background, feature_names=ds.feature_names, executor=executor, random_state=seed
-    )
-    took = time.perf_counter() - start
-    if exp.n_outputs > 1:  # one output per class: keep the positive class (benign)
-        exp = exp[:, :, exp.n_outputs - 1]
-    definition = exp.diagnostics.get("value_definition")
-    log_odds = isinstance(definition, dict) and definition.get("output") == "log_odds"
-    quantity = "the log-odds of benign" if log_odds else "P(benign)"
-    calls = np.asarray(exp.diagnostics.get("n_model_calls", 0))
-    gap = np.abs(exp.diagnostics["completeness_gap"]).max()
-    std_err = exp.diagnostics.get("std_err")
-    if calls.sum() > 0:
-        how = f"{int(calls.mean())} coalitions x {len(background)} background rows per row"
-        if isinstance(std_err, np.ndarray):
-            how += f"; median std. error {np.median(std_err):.1e}"
-    else:
-        how = f"read from the trees, over {len(background)} background rows, no model calls"
-    print(
-        f"\nExplained {quantity} for {len(rows)} test rows with {exp.method} in {took:.1f} s "
-        f"({how}; max |completeness gap| {gap:.1e})"
-    )
-    for i in range(min(3, len(rows))):
-        row = exp[i]
-        order = np.argsort(-np.abs(row.values[0, :, 0]))[:5]
-        base = float(row.base_values[0, 0])
-        total = base + float(row.values[0, :, 0].sum())
-        if log_odds:
-            said = f"log-odds {total:+.3f} (base {base:+.3f}), P(benign) = {1.0 / (1.0 + np.exp(-total)):.3f}"
-        else:
-            said = f"P(benign) = {total:.3f} (base {base:.3f})"
-        print(f"\nRow {i}: {said}, true: {ds.target_names[y_test[i]]}")
-        row_err = row.diagnostics.get("std_err")
-        table = [
-            (row.feature_names[j], f"{row.data[0, j]:.4g}", f"{row.values[0, j, 0]:+.4f}")
-            + ((f"{row_err[0, j, 0]:.1e}",) if isinstance(row_err, np.ndarray) else ())
-            for j in order
-        ]
-        header = ["feature", "value", "shapley"] + (["std_err"] if isinstance(row_err, np.ndarray) else [])
-        print(_table(table, header))
-    ranking = exp.ranking()
-    print("\nGlobal importance: mean |Shapley value| over the explained rows")
-    print(_table([(name, f"{v:.4f}") for name, v in ranking[:15]], ["feature", "mean |value|"]))
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "breast_cancer_gbm.xai")
-    exp.save(path)
-    again: Any = xk.Explanation.load(path)
-    same = np.array_equal(again.values, exp.values)
-    with open(os.path.join(out_dir, "ranking.csv.tmp"), "w", encoding="utf-8") as fh:
-        fh.write("feature,mean_abs_value\n")
-        fh.writelines(f"{name},{v:.10g}\n" for name, v in ranking)
-    os.replace(os.path.join(out_dir, "ranking.csv.tmp"), os.path.join(out_dir, "ranking.csv"))
-    print(f"\nSaved {path} (reloaded identical: {same}) and {os.path.join(out_dir, 'ranking.csv')}")
-    return path
+    parser.add_argument("--version", action="version", version=f"xaikit {__version__}")
+    add_common_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for module in _SUBCOMMANDS:
+        command = module.register(sub)
+        add_common_options(command, suppress=True)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``xaikit`` command."""
-    from xaikit import __version__
+    """Entry point of the ``xaikit`` command; returns the exit code.
 
-    parser = argparse.ArgumentParser(prog="xaikit", description="Explain machine-learning models.")
-    parser.add_argument("--version", action="version", version=f"xaikit {__version__}")
-    sub = parser.add_subparsers(dest="command")
-    demo = sub.add_parser("demo", help="explain a gradient-boosting classifier on bundled real data")
-    demo.add_argument("--out", default="demo-output", help="folder for the results (default: demo-output)")
-    demo.add_argument("--rows", type=int, default=100, help="rows to explain (default: 100)")
-    demo.add_argument("--background", type=int, default=100, help="background rows (default: 100)")
-    demo.add_argument("--executor", default="auto", help="auto, serial, threads:N or processes:N (default: auto, serial when the job is small)")
-    demo.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        run_demo(args.out, n_rows=args.rows, n_background=args.background, executor=args.executor, seed=args.seed)
-        return 0
-    parser.print_help()
-    return 1
+    >>> main(["show"])
+    2
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"xaikit: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0
+    if args.command is None:
+        parser.print_help()
+        return 1
+    return run_command(args.run, args)
 
 
 if __name__ == "__main__":  # pragma: no cover

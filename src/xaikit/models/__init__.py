@@ -34,18 +34,30 @@ def _is_keras_layer(obj: Any) -> bool:
     )
 
 
+def _is_onnx(obj: Any) -> bool:
+    """Whether ``obj`` is an ``onnxruntime.InferenceSession`` or an ``onnx.ModelProto``, judged by the names of its
+    type's bases (neither library is imported)."""
+    return any(
+        (c.__module__.split(".")[0] == "onnxruntime" and c.__qualname__ == "InferenceSession")
+        or (c.__module__.split(".")[0] == "onnx" and c.__qualname__ == "ModelProto")
+        for c in type(obj).__mro__
+    )
+
+
 def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
     """Wrap ``model`` so that ``predict(X)`` returns float64 ``(n, n_outputs)``.
 
     Parameters
     ----------
-    model : estimator, Pipeline, torch.nn.Module, keras.Model, callable, or an already adapted model
+    model : estimator, Pipeline, torch.nn.Module, keras.Model, onnxruntime.InferenceSession, onnx.ModelProto,
+        callable, or an already adapted model
     output : {"auto", "probability", "log_odds", "raw"}
         The response to explain; ``"auto"`` is probabilities for classifiers, the
         prediction for regressors, and the return value for plain functions and torch
         modules (see :class:`xaikit.models.torch.TorchModel`); for Keras models, probabilities
         when the model ends with a softmax or sigmoid, else the output as it is
-        (see :class:`xaikit.models.keras.KerasModel`).
+        (see :class:`xaikit.models.keras.KerasModel`); for ONNX graphs, the probabilities when the graph has
+        a probability output, else its first floating-point output (see :class:`xaikit.models.onnx.OnnxModel`).
 
     Examples
     --------
@@ -69,6 +81,10 @@ def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
         from xaikit.models.keras import KerasModel
 
         return KerasModel(model, output=output)
+    if _is_onnx(model):
+        from xaikit.models.onnx import OnnxModel
+
+        return OnnxModel(model, output=output)
     if _is_torch_module(model):
         from xaikit.models.torch import TorchModel
 
@@ -80,6 +96,7 @@ def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
     if callable(model):
         return FunctionModel(model, output=output)
     raise UnsupportedModelError(
-        "model: expected a scikit-learn style estimator, a Pipeline, a torch.nn.Module, a Keras model or a "
+        "model: expected a scikit-learn style estimator, a Pipeline, a torch.nn.Module, a Keras model, an ONNX "
+        "model (onnxruntime.InferenceSession or onnx.ModelProto) or a "
         f"function of a batch, got {path}"
     )

@@ -1,0 +1,235 @@
+"""What every subcommand shares: exit codes, one line per error, a progress line, tables and data files.
+
+Only the standard library is imported here, so that ``xaikit --help`` stays fast.
+
+Exit codes
+----------
+0: done. 1: the work failed (the model raised, a result did not add up, an unexpected error).
+2: bad input (a missing file, a bad option, a missing column, an unknown method, a pickle not trusted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import IO, Any
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "BadInput",
+    "Parser",
+    "Progress",
+    "add_common_options",
+    "exit_code",
+    "format_table",
+    "load_model_file",
+    "read_table",
+    "run_command",
+]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """Input the command cannot use (exit code 2): the message names the argument or option."""
+
+
+class UsageError(BadInput):
+    """A command line argparse refuses (unknown option, missing argument, bad choice)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are raised (one line, exit code 2) rather than printed
+    with the usage and ``sys.exit``."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        command = self.prog.partition(" ")[2]
+        raise UsageError(f"{command + ': ' if command else ''}{message} (see '{self.prog} --help')")
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """``--debug`` and ``--quiet``, on the main parser and on every subcommand (``suppress`` keeps a
+    subcommand's unset options from hiding the main parser's)."""
+    default: Any = argparse.SUPPRESS if suppress else False
+    parser.add_argument("--debug", action="store_true", default=default, help="show the traceback of an error")
+    parser.add_argument("--quiet", action="store_true", default=default, help="no progress line on stderr")
+
+
+_BAD_INPUT_ERRORS = ("InvalidParameterError", "UnsupportedModelError", "FormatError", "MissingDependencyError")
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code for an error: 2 for bad input, 1 for anything else.
+
+    >>> exit_code(BadInput("DATA: no such file")), exit_code(RuntimeError("boom"))
+    (2, 1)
+    """
+    if isinstance(exc, (BadInput, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)):
+        return EXIT_BAD_INPUT
+    names = {c.__name__ for c in type(exc).__mro__ if c.__module__.startswith("xaikit.")}
+    return EXIT_BAD_INPUT if names & set(_BAD_INPUT_ERRORS) else EXIT_FAILURE
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, BadInput) or type(exc).__module__.startswith("xaikit."):
+        return text or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename!r}"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_command(command: Callable[[argparse.Namespace], int], args: argparse.Namespace, *, err: IO[str] | None = None) -> int:
+    """Run ``command(args)``: its exit code, or that of its error, reported as one line on stderr
+    (``xaikit: error: ...``) after the traceback when ``args.debug``. Warnings are one line each too."""
+    stream = err if err is not None else sys.stderr
+    debug = bool(getattr(args, "debug", False))
+
+    def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        print(f"xaikit: warning: {' '.join(str(message).split())}", file=stream)
+
+    with warnings.catch_warnings():
+        if not debug:
+            warnings.showwarning = show
+        try:
+            return command(args)
+        except KeyboardInterrupt:
+            print("xaikit: error: interrupted", file=stream)
+            return EXIT_FAILURE
+        except Exception as exc:  # noqa: BLE001 - every error becomes one line and an exit code
+            if debug:
+                traceback.print_exc(file=stream)
+            print(f"xaikit: error: {_one_line(exc)}", file=stream)
+            return exit_code(exc)
+
+
+class Progress:
+    """A spinner with the elapsed time on stderr while work runs, cleared when it ends; nothing when
+    stderr is not a terminal or ``quiet``. It shows that the work goes on, not a fraction done: the
+    library computes the rows in one call, so that results are the same as a direct call's.
+
+    >>> with Progress("explaining", quiet=True) as p:
+    ...     p.active
+    False
+    """
+
+    _FRAMES = "|/-\\"
+
+    def __init__(self, label: str, *, quiet: bool = False, stream: IO[str] | None = None, interval: float = 0.2) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.active = not quiet and bool(isatty is not None and isatty())
+        self.label = label
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start = time.perf_counter()
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.wait(self.interval):
+            elapsed = time.perf_counter() - self._start
+            self.stream.write(f"\r{self._FRAMES[i % 4]} {self.label} {elapsed:.0f} s")
+            self.stream.flush()
+            i += 1
+
+    def __enter__(self) -> Progress:
+        self._start = time.perf_counter()
+        if self.active:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    """A plain-text table: the first column left-aligned, the others right-aligned.
+
+    >>> print(format_table([("a", "1.5"), ("bb", "-2")], ["name", "value"]))
+    name  value
+    ----  -----
+    a       1.5
+    bb       -2
+    """
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+
+    def line(row: Sequence[Any]) -> str:
+        cells = (str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths)))
+        return "  ".join(cells).rstrip()
+
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+
+
+@contextmanager
+def _reading(path: str, what: str) -> Iterator[None]:
+    try:
+        yield
+    except (BadInput, ImportError):
+        raise
+    except Exception as exc:  # pandas and pyarrow raise many kinds of parse errors
+        raise BadInput(f"{what}: cannot read {path!r}: {' '.join(str(exc).split())[:300]}") from exc
+
+
+def read_table(path: str, what: str) -> Any:
+    """Read a CSV (``.csv``, ``.csv.gz``, anything not Parquet) or Parquet (``.parquet``, ``.pq``) file
+    into a pandas DataFrame; ``what`` names the argument in errors (``DATA``, ``--background``)."""
+    if not os.path.exists(path):
+        raise BadInput(f"{what}: {path!r} does not exist")
+    if not os.path.isfile(path):
+        raise BadInput(f"{what}: {path!r} is not a file")
+    from xaikit._optional import import_optional
+
+    pd = import_optional("pandas", "pandas")
+    if path.lower().endswith((".parquet", ".pq")):
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            try:
+                import fastparquet  # noqa: F401
+            except ImportError:
+                raise BadInput(
+                    f"{what}: reading Parquet ({path!r}) needs pyarrow, which is not installed "
+                    "(pip install pyarrow), or give a CSV file"
+                ) from None
+        with _reading(path, what):
+            frame = pd.read_parquet(path)
+    else:
+        with _reading(path, what):
+            frame = pd.read_csv(path)
+    if len(frame) == 0:
+        raise BadInput(f"{what}: expected at least one row, got none in {path!r}")
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def load_model_file(path: str, *, trust_pickle: bool) -> Any:
+    """:func:`xaikit.models.files.load_model`, its errors naming the command line's ``MODEL`` and ``--trust-pickle``."""
+    from xaikit.errors import InvalidParameterError
+    from xaikit.models.files import load_model
+
+    try:
+        return load_model(path, trust_pickle=trust_pickle)
+    except InvalidParameterError as exc:
+        text = str(exc)
+        for name, option in (("path: ", "MODEL: "), ("trust_pickle: ", "--trust-pickle: ")):
+            if text.startswith(name):
+                text = option + text[len(name):]
+        raise BadInput(text.replace("trust_pickle=True (xaikit explain --trust-pickle)", "--trust-pickle")) from exc
