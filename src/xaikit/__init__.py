@@ -43,6 +43,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["ImageMasker", "TabularMasker", "TextMasker", "ValueFunction"], "xaikit.maskers"),
     "adapt": "xaikit.models",
     "TreeEnsemble": "xaikit.models.trees",
+    "Report": "xaikit.report",
 }
 _SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "models")
 
@@ -97,6 +98,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
     from xaikit.models import adapt
     from xaikit.models.trees import TreeEnsemble
+    from xaikit.report import Report
     from xaikit.results import Attribution, Explanation, Interaction, RaggedAttribution, Result
 
 __all__ = [
@@ -139,6 +141,7 @@ __all__ = [
     "Interaction",
     "RaggedAttribution",
     "Result",
+    "Report",
     "SerialExecutor",
     "LocalExecutor",
     "ThreadExecutor",
