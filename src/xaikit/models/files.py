@@ -83,9 +83,17 @@ def _load_skops(path: str, trust_pickle: bool) -> Any:
 def _load_onnx(path: str, trust_pickle: bool) -> Any:
     ort = import_optional("onnxruntime", "onnx")
     try:
-        return ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
         raise InvalidParameterError(f"path: onnxruntime cannot load {path!r}: {str(exc)[:300]}") from exc
+    try:  # the graph itself, when the onnx package can read it: it names a classifier's classes
+        import onnx
+    except ImportError:
+        return session
+    try:
+        return onnx.load(path, load_external_data=False)
+    except Exception:  # noqa: BLE001 - onnxruntime reads it: the session will do
+        return session
 
 
 def _xgboost_objective(booster: Any) -> tuple[str, str | None]:

@@ -49,7 +49,7 @@ _CLASSIFIER_OPS = ("ZipMap", "LinearClassifier", "TreeEnsembleClassifier", "SVMC
 
 def class_labels(model_proto: Any) -> list[str] | None:
     """The class labels of a classifier graph (``classlabels_strings`` or ``classlabels_int64s`` of its
-    ``ZipMap`` or classifier node), None when the graph has none.
+    ``ZipMap`` or classifier node, or its ``classes`` constant), None when the graph has none.
 
     >>> class_labels(None) is None
     True
@@ -66,6 +66,14 @@ def class_labels(model_proto: Any) -> list[str] | None:
                     return [s.decode("utf-8") for s in attr.strings]
                 if attr.name in ("classlabels_int64s", "classlabels_ints") and attr.ints:
                     return [str(i) for i in attr.ints]
+    for init in graph.initializer:  # skl2onnx's graphs of double inputs keep them in a "classes" constant
+        if init.name == "classes":
+            try:
+                from onnx import numpy_helper
+
+                return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in numpy_helper.to_array(init).ravel()]
+            except Exception:  # noqa: BLE001 - names are a nicety: without them outputs are numbered
+                return None
     return None
 
 
