@@ -45,7 +45,7 @@ _LAZY: dict[str, str] = {
     "TreeEnsemble": "xaikit.models.trees",
     "Report": "xaikit.report",
 }
-_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "models")
+_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "models", "plots")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,12 +1,93 @@
-"""Displays of xaikit results (matplotlib is imported only when a display draws).
+"""Displays of xaikit results, in scikit-learn's style (matplotlib is imported only when one draws).
 
->>> from xaikit.plots import style
->>> style.POSITIVE
-'#D55E00'
+``XDisplay.from_explanation(exp, *, ax=None, ...)`` computes what to draw from a result and draws
+it; ``XDisplay(...)`` holds what it draws and ``plot(ax=None) -> self`` draws it, keeping
+``figure_`` and ``ax_``. Nothing calls ``plt.show()``, and no display changes the result it draws.
+``result.plot(kind, **kw)`` is :func:`plot`.
+
+>>> import numpy as np, xaikit as xk
+>>> exp = xk.Attribution(values=[[[1.0], [-2.0]]], base_values=[[0.0]], feature_names=["a", "b"], method="demo")
+>>> type(exp.plot("waterfall")).__name__
+'WaterfallDisplay'
+>>> sorted(xk.plots.KINDS)[:3]
+['bar', 'beeswarm', 'decision']
 """
 
 from __future__ import annotations
 
-from xaikit.plots import style
+from typing import Any
 
-__all__ = ["style"]
+from xaikit.errors import InvalidParameterError
+from xaikit.plots import style
+from xaikit.plots.bar import BarDisplay
+from xaikit.plots.beeswarm import BeeswarmDisplay, beeswarm_offsets
+from xaikit.plots.image import ImageDisplay
+from xaikit.plots.matrix import DecisionDisplay, HeatmapDisplay, InteractionDisplay
+from xaikit.plots.scatter import ScatterDisplay
+from xaikit.plots.text import TextDisplay, text_ansi, text_html
+from xaikit.plots.waterfall import ForceDisplay, WaterfallDisplay
+
+__all__ = [
+    "KINDS",
+    "BarDisplay",
+    "BeeswarmDisplay",
+    "DecisionDisplay",
+    "ForceDisplay",
+    "HeatmapDisplay",
+    "ImageDisplay",
+    "InteractionDisplay",
+    "ScatterDisplay",
+    "TextDisplay",
+    "WaterfallDisplay",
+    "beeswarm_offsets",
+    "plot",
+    "style",
+    "text_ansi",
+    "text_html",
+]
+
+#: The kinds of :func:`plot` and the display each draws.
+KINDS: dict[str, Any] = {
+    "bar": BarDisplay,
+    "beeswarm": BeeswarmDisplay,
+    "waterfall": WaterfallDisplay,
+    "force": ForceDisplay,
+    "scatter": ScatterDisplay,
+    "dependence": ScatterDisplay,
+    "heatmap": HeatmapDisplay,
+    "decision": DecisionDisplay,
+    "interaction": InteractionDisplay,
+    "text": TextDisplay,
+    "image": ImageDisplay,
+}
+
+
+def plot(result: Any, kind: str = "bar", **kwargs: Any) -> Any:
+    """Draw ``result`` with the display of ``kind``: ``KINDS[kind].from_explanation(result, **kwargs)``.
+
+    Parameters
+    ----------
+    result : Attribution, RaggedAttribution or Interaction
+    kind : str
+        One of :data:`KINDS`.
+    **kwargs
+        The display's ``from_explanation`` parameters (``ax``, ``target``, ``row``...).
+
+    >>> import numpy as np, xaikit as xk
+    >>> xk.plots.plot(  # doctest: +ELLIPSIS
+    ...     xk.Attribution(values=np.ones((1, 1, 1)), base_values=[[0.0]], method="demo"), "pie")
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: kind: expected one of 'bar', 'beeswarm', ..., got 'pie'
+    """
+    display = KINDS.get(kind) if isinstance(kind, str) else None
+    if display is None:
+        listed = ", ".join(repr(k) for k in KINDS)
+        raise InvalidParameterError(f"kind: expected one of {listed}, got {kind!r}")
+    import inspect
+
+    accepted = [p for p in inspect.signature(display.from_explanation).parameters if p != "exp"]
+    unknown = [k for k in kwargs if k not in accepted]
+    if unknown:
+        raise InvalidParameterError(f"{unknown[0]}: not a parameter of {display.__name__}; expected among {', '.join(accepted)}")
+    return display.from_explanation(result, **kwargs)

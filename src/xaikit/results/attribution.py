@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -83,23 +82,45 @@ class FeatureSummary:
         order = np.argsort(-scores, kind="stable")
         return [(names[i], float(scores[i])) for i in order]
 
+    def as_list(self, row: int | None = None, target: int | str | None = None) -> list[tuple[str, float]]:
+        """One row's ``(feature, value)`` pairs sorted by decreasing |value| (ties: first first), as LIME's ``as_list``.
+
+        Parameters
+        ----------
+        row : int, optional
+            The row; may be left out when the result has one row (e.g. ``exp[0].as_list()``).
+        target : int or str, optional
+            The output, by position or name; may be left out when the result has one output.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> exp = Attribution(values=[[[1.0], [-2.0]], [[-3.0], [0.5]]], base_values=np.zeros((2, 1)),
+        ...                   feature_names=["a", "b"], method="demo")
+        >>> exp[0].as_list()
+        [('b', -2.0), ('a', 1.0)]
+        >>> exp.as_list(row=1)
+        [('a', -3.0), ('b', 0.5)]
+        """
+        from xaikit.plots._common import resolve_row, resolve_target
+
+        n = self.n_rows  # type: ignore[attr-defined]
+        if row is None:
+            if n != 1:
+                raise InvalidParameterError(f"row: expected the row to list (an int) since the result has {n} rows, got None")
+            row = 0
+        r = resolve_row(row, n)
+        j = resolve_target(self, target)  # type: ignore[arg-type]
+        own = self._store["row_feature_names"][r] if "row_feature_names" in self._store else self.feature_names  # type: ignore[attr-defined]
+        values = np.asarray(self.values[r, : len(own), j], dtype=np.float64)  # type: ignore[attr-defined]
+        order = np.argsort(-np.abs(values), kind="stable")
+        return [(str(own[i]), float(values[i])) for i in order]
+
     def _repr_html_(self) -> str:
-        """A small HTML table of the top 10 features by mean |value| for each output."""
-        fields = ", ".join(f"{k}={v}" for k, v in self._repr_fields())
-        head = f"<p><b>{type(self).__name__}</b> method={html.escape(repr(self._method))}, {fields}</p>"  # type: ignore[attr-defined]
-        tables = []
-        for j, out_name in enumerate(self.output_names):
-            rows = "".join(
-                f'<tr><td>{rank}</td><td>{html.escape(name)}</td><td style="text-align:right">{score:.4g}</td></tr>'
-                for rank, (name, score) in enumerate(self.ranking(j)[:10], start=1)
-            )
-            tables.append(
-                '<table style="border-collapse:collapse;margin-bottom:0.5em">'
-                f"<caption>{html.escape(out_name)}: top features by mean |value|</caption>"
-                "<thead><tr><th>#</th><th>feature</th><th>mean |value|</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table>"
-            )
-        return f'<div class="xaikit-attribution">{head}{"".join(tables)}</div>'
+        """The notebook view: top features, the first rows, documents highlighted (bounded size, escaped)."""
+        from xaikit.plots.notebook import result_html
+
+        return result_html(self)
 
 
 class Attribution(FeatureSummary, Result):

@@ -1073,6 +1073,17 @@ class Result:
         parts = [f"method={self._method!r}"] + [f"{k}={v}" for k, v in self._repr_fields()]
         return f"{type(self).__name__}({', '.join(parts)})"
 
+    def plot(self, kind: str = "bar", **kwargs: Any) -> Any:
+        """Draw the result: ``xaikit.plots.plot(self, kind, **kwargs)``, a display with ``figure_`` and ``ax_``.
+
+        ``kind`` is one of ``xaikit.plots.KINDS`` ("bar", "beeswarm", "waterfall", "force", "scatter",
+        "heatmap", "decision", "interaction", "text", "image"); ``kwargs`` are the display's
+        ``from_explanation`` parameters (``ax``, ``target``, ``row``...).
+        """
+        from xaikit.plots import plot
+
+        return plot(self, kind, **kwargs)
+
     def _repr_html_(self) -> str:
         """A small HTML table of the fields and their shapes."""
         fields = ", ".join(f"{k}={v}" for k, v in self._repr_fields())

@@ -70,6 +70,12 @@ class Interaction(Result):
         """Mean absolute interaction over rows, shape (n_features, n_features, n_outputs)."""
         return np.abs(self.values).mean(axis=0)  # type: ignore[no-any-return]
 
+    def _repr_html_(self) -> str:
+        """The notebook view: top main effects and pairs (bounded size, escaped)."""
+        from xaikit.plots.notebook import result_html
+
+        return result_html(self)
+
     def to_attribution(self) -> Attribution:
         """Per-feature attributions: the sum over the last feature axis."""
         return Attribution(
