@@ -3,6 +3,8 @@ must be caught by the check named, and the correct toy must pass the whole suite
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,33 +13,47 @@ import pytest
 import xaikit as xk
 from xaikit.errors import ContractError
 from xaikit.explainers.base import REGISTRY, Explainer
+from xaikit.explainers.pipeline import Answer, Parameter, Plan, integer
 from xaikit.testing import check_explainer
 from xaikit.testing.cases import DUMMY
 
 
+@dataclass
+class _ToyPlan(Plan):
+    X: Any = None
+    target: Any = None
+
+
 def _toy(name: str, **overrides: Any) -> type:
     """A correct method (exact interventional Shapley values, computed by ExactShapley), registered
-    under ``name``, with ``overrides`` as class attributes; ``_mutate(exp, seed, executor)`` changes its values."""
+    under ``name``, with ``overrides`` as class attributes; ``_mutate(values, seed, executor)`` changes
+    its values. It runs in the shared pipeline, as every method does."""
 
-    class Toy(Explainer):
+    class Toy(Explainer[xk.Attribution]):
         axioms = frozenset({"efficiency", "symmetry", "dummy", "linearity"})
         exact = True
 
         def __init__(self, model: Any, /, *, background: Any = None) -> None:
             self.inner = xk.ExactShapley(model, background=background)
+            self.model = self.inner.model
 
-        def explain(self, X: Any, /, *, target: Any = None, executor: Any = "auto", random_state: Any = None) -> xk.Attribution:
-            exp = self.inner.explain(X, target=target, executor=executor, random_state=self._seed(random_state))
-            values = self._mutate(np.array(exp.values), random_state, executor)
-            return xk.Attribution(
-                values=values, base_values=exp.base_values, feature_names=exp.feature_names[: values.shape[1]],
-                output_names=exp.output_names, method=self.name,
-            )
+        def _start(self, X: Any, target: Any, params: dict[str, Any]) -> Plan:
+            return _ToyPlan(len(X), X=X, target=target)
 
-        def _seed(self, random_state: Any) -> Any:
-            return random_state
+        def _run(self, plan: Any, executor: Any, seed: np.random.SeedSequence) -> list[Any]:
+            exp = self.inner.explain(plan.X, target=plan.target, executor=executor, random_state=self._seed(seed))
+            return [exp, self._mutate(np.array(exp.values), seed, executor)]
 
-        def _mutate(self, values: np.ndarray, random_state: Any, executor: Any) -> np.ndarray:
+        def _finish(self, plan: Any, parts: list[Any]) -> Answer:
+            exp, values = parts
+            fields = {"values": values, "base_values": exp.base_values,
+                      "feature_names": exp.feature_names[: values.shape[1]], "output_names": exp.output_names}
+            return Answer(fields, {})
+
+        def _seed(self, seed: Any) -> Any:
+            return seed
+
+        def _mutate(self, values: np.ndarray, seed: Any, executor: Any) -> np.ndarray:
             return values
 
     return type(name, (Toy,), {"name": name, **overrides})
@@ -113,7 +129,7 @@ def _fixed_noise(values, random_state, executor):
 
 
 def _by_executor(values, random_state, executor):
-    return values + (0.0 if executor in ("serial", "auto") else 1e-12)
+    return values + (0.0 if executor.n_workers == 1 else 1e-12)
 
 
 _SAMPLED = {"exact": False, "stochastic": True, "axioms": frozenset({"efficiency", "symmetry", "dummy"})}
@@ -139,22 +155,70 @@ def test_each_mutation_is_caught_by_its_check(register, mutation, overrides, cau
         check_explainer(cls)
 
 
-def test_a_method_that_ignores_a_bad_seed_is_caught(register):
-    cls = register("toy_lax_seed", _seed=lambda self, r: 0)  # never looks at random_state
-    with pytest.raises(AssertionError, match="^bad:random_state:"):
-        check_explainer(cls, only=["bad:random_state"])
+def test_a_method_cannot_ignore_a_bad_seed_the_pipeline_checks_it(register):
+    cls = register("toy_lax_seed", _seed=lambda self, r: 0)  # never looks at its seed
+    assert "bad:random_state" in check_explainer(cls, only=["bad:random_state"]).passed
+    with pytest.raises(xk.InvalidParameterError, match="^random_state: expected"):
+        cls(xk.testing.cases.tabular_game, background=np.zeros((1, 6))).explain(np.ones((1, 6)), random_state="x")
 
 
-def test_a_wrong_result_annotation_is_refused_when_the_class_is_created():
-    with pytest.raises(ContractError, match="return annotation Attribution"):
+def test_a_hand_written_explain_is_refused_when_the_class_is_created():
+    with pytest.raises(ContractError, match="explain: the shared pipeline runs every method"):
 
-        class Mislabelled(Explainer):
-            name = "toy_mislabelled"
+        class OwnExplain(Explainer):
+            name = "toy_own_explain"
 
             def explain(self, X: Any, /, *, target: Any = None, executor: Any = "auto", random_state: Any = None) -> dict:
                 return {}
 
-    assert "toy_mislabelled" not in REGISTRY
+    assert "toy_own_explain" not in REGISTRY
+
+
+def test_a_method_without_its_steps_is_refused():
+    with pytest.raises(ContractError, match="_start: expected the method's own _start"):
+        type("Stepless", (Explainer,), {"name": "toy_stepless"})
+    assert "toy_stepless" not in REGISTRY
+
+
+def test_declared_parameters_are_checked_documented_and_in_the_signature(register):
+    cls = register("toy_declared", explain_parameters=(
+        Parameter("n_rounds", 3, "int", "Rounds.", integer(minimum=1)),
+    ))
+    explainer = cls(xk.testing.cases.tabular_game, background=np.zeros((1, 6)))
+    assert list(inspect.signature(cls.explain).parameters) == [
+        "self", "X", "target", "n_rounds", "executor", "random_state"]
+    assert "n_rounds : int\n    Rounds." in cls.explain.__doc__ and "random_state : " in cls.explain.__doc__
+    assert cls.parameters == ("target", "n_rounds", "executor", "random_state")
+    exp = explainer.explain(np.ones((1, 6)), n_rounds=2)
+    assert exp.params["n_rounds"] == 2 and exp.method == "toy_declared"
+    with pytest.raises(xk.InvalidParameterError, match="^n_rounds: expected an integer >= 1, got 0"):
+        explainer.explain(np.ones((1, 6)), n_rounds=0)
+    with pytest.raises(xk.InvalidParameterError, match="^n_round: not a parameter of .*did you mean 'n_rounds'"):
+        explainer.explain(np.ones((1, 6)), n_round=2)
+
+
+def test_the_executor_made_for_a_call_is_closed_when_a_step_raises(register, monkeypatch):
+    import xaikit.execution as execution
+
+    closed = []
+    real = execution.get_executor
+
+    def spy(spec: Any) -> Any:
+        if not isinstance(spec, str):  # an executor given: used as it is, never closed by the call
+            return spec
+        ex = real("serial")
+        ex.close = lambda: closed.append(spec)  # type: ignore[method-assign]
+        return ex
+
+    monkeypatch.setattr(execution, "get_executor", spy)
+
+    def fail(self: Any, plan: Any, parts: Any) -> Any:
+        raise RuntimeError("boom")
+
+    cls = register("toy_failing", _finish=fail)
+    with pytest.raises(RuntimeError, match="boom"):
+        cls(xk.testing.cases.tabular_game, background=np.zeros((1, 6))).explain(np.ones((1, 6)), executor="threads:2")
+    assert closed == ["threads:2"]
 
 
 def test_an_unknown_axiom_or_capability_is_refused():

@@ -15,7 +15,8 @@ breaks it cannot be registered (:class:`~xaikit.errors.ContractError`):
 ``result``
     The result class ``explain`` returns, or a tuple of them when the kind follows the input (an
     ``Attribution`` for tables, a ``RaggedAttribution`` for documents and images, each row with
-    its own features); ``explain``'s return annotation must name exactly these.
+    its own features). The class's generic argument (``Explainer[Attribution]``) says the same to
+    type checkers.
 ``requires``
     Model capabilities needed, from :data:`CAPABILITIES`; empty for model-agnostic methods.
 ``axioms``
@@ -25,20 +26,27 @@ breaks it cannot be registered (:class:`~xaikit.errors.ContractError`):
     Whether results carry no approximation error (no sampling, no quadrature).
 ``stochastic``
     Whether results depend on ``random_state`` with the default parameters (the method samples).
-``parameters``
-    The keyword-only parameters of ``explain`` (read off its signature). Each includes
-    :data:`SHARED_PARAMETERS`, all with defaults.
+``explain_parameters``
+    The method's own keyword-only ``explain`` parameters
+    (:class:`~xaikit.explainers.pipeline.Parameter`: name, default, type, doc, check), besides
+    :data:`SHARED_PARAMETERS`. ``explain`` itself is the shared pipeline
+    (:mod:`xaikit.explainers.pipeline`): a method defines ``_start`` and ``_finish``, never
+    ``explain``; its ``explain`` gets the signature and the docstring of what it declares, and
+    ``parameters`` lists every name it takes.
 
 Examples
 --------
->>> import numpy as np, xaikit as xk
+>>> import xaikit as xk
 >>> from xaikit.explainers.base import Explainer
->>> class NoSeed(Explainer):  # doctest: +ELLIPSIS
-...     name = "no_seed"
+>>> class OwnExplain(Explainer):  # doctest: +ELLIPSIS
+...     name = "own_explain"
 ...     def explain(self, X, /, *, target=None) -> xk.Attribution: ...
 Traceback (most recent call last):
 ...
-xaikit.errors.ContractError: NoSeed.explain: expected the keyword-only parameters ... missing ['random_state', 'executor']
+xaikit.errors.ContractError: OwnExplain: explain: the shared pipeline runs every method; ...
+>>> import inspect
+>>> str(inspect.signature(xk.KernelShap.explain))
+"(self, X, /, *, target=None, n_samples=None, tol=None, batch_size=None, executor='auto', random_state=None) -> 'Attribution | RaggedAttribution'"
 """
 
 from __future__ import annotations
@@ -46,14 +54,16 @@ from __future__ import annotations
 import contextlib
 import inspect
 import platform
-from collections.abc import Callable, Iterator, Sequence
+import textwrap
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
 from xaikit._validation import check_choice, describe
 from xaikit.errors import ContractError, InvalidParameterError
+from xaikit.explainers.pipeline import SHARED_DOCS, Answer, Parameter, Plan
 from xaikit.results import Attribution, Explanation
 
 __all__ = [
@@ -68,8 +78,6 @@ __all__ = [
     "get_explainer_class",
     "executor_scope",
     "result_kinds",
-    "check_shared",
-    "map_rows",
     "provenance",
     "output_names",
     "select_outputs",
@@ -135,43 +143,84 @@ def _check_contract(cls: type[Explainer]) -> None:
             raise _contract_error(cls, f"{flag}: expected a bool, got {describe(getattr(cls, flag))}")
     if cls.exact and cls.stochastic:
         raise _contract_error(cls, "exact and stochastic: an exact method cannot depend on its seed")
-    if not inspect.isfunction(cls.__dict__.get("explain", getattr(cls, "explain", None))):
-        raise _contract_error(cls, "explain: expected a method explain(self, X, /, *, target, executor, random_state, ...)")
-    sig = inspect.signature(cls.explain)
-    params = list(sig.parameters.values())[1:]  # after self
-    if not params or params[0].kind is not inspect.Parameter.POSITIONAL_ONLY:
-        raise _contract_error(cls, "explain: expected the data as its first, positional-only parameter (X, /)")
-    forwarded = inspect.Parameter.VAR_KEYWORD  # **params passed on to a wrapped method
-    extra_positional = [p.name for p in params[1:] if p.kind not in (inspect.Parameter.KEYWORD_ONLY, forwarded)]
-    if extra_positional:
-        raise _contract_error(cls, f"explain: expected keyword-only parameters after the data, got {extra_positional}")
-    keywords = [p for p in params[1:] if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    names = {p.name for p in keywords}
-    missing = [n for n in SHARED_PARAMETERS if n not in names]
-    if missing:
-        raise ContractError(
-            f"{cls.__name__}.explain: expected the keyword-only parameters {sorted(SHARED_PARAMETERS)} "
-            f"(every method accepts them), missing {missing}"
+    for hook in ("_start", "_finish"):
+        if getattr(cls, hook) is getattr(Explainer, hook):
+            raise _contract_error(cls, f"{hook}: expected the method's own {hook} (see xaikit.explainers.pipeline)")
+    declared = cls.explain_parameters
+    if not isinstance(declared, tuple) or not all(isinstance(p, Parameter) for p in declared):
+        raise _contract_error(cls, f"explain_parameters: expected a tuple of Parameter, got {describe(declared)}")
+    names = [p.name for p in declared]
+    clash = sorted({n for n in names if names.count(n) > 1 or n in SHARED_PARAMETERS or not n.isidentifier()})
+    if clash:
+        raise _contract_error(
+            cls, f"explain_parameters: expected distinct identifiers other than {list(SHARED_PARAMETERS)}, got {clash}"
         )
-    no_default = [p.name for p in keywords if p.default is inspect.Parameter.empty]
-    if no_default:
-        raise _contract_error(cls, f"explain: expected a default for every keyword-only parameter, got none for {no_default}")
-    returns = sig.return_annotation
-    returns = getattr(returns, "__name__", returns)
-    named = {part.strip().rpartition(".")[2] for part in returns.split("|")} if isinstance(returns, str) else {returns}
-    expected = {k.__name__ for k in kinds}
-    if named != expected:
-        wanted = " | ".join(k.__name__ for k in kinds)
-        raise _contract_error(cls, f"explain: expected the return annotation {wanted} (its result), got {returns!r}")
-    declared = cls.__dict__.get("parameters")
-    found = tuple(p.name for p in keywords)
-    if declared is not None and tuple(declared) != found:
-        raise _contract_error(cls, f"parameters: declared {list(declared)}, but explain takes {list(found)}")
-    cls.parameters = found
 
 
-class Explainer:
-    """Base of every explainer; see the module docstring for the contract a subclass declares."""
+def _explain_signature(cls: type[Explainer]) -> inspect.Signature:
+    """``explain``'s signature as the method declares it (what ``help`` and ``inspect`` show)."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    returns = " | ".join(k.__name__ for k in result_kinds(cls))
+    params = [
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+        inspect.Parameter("X", inspect.Parameter.POSITIONAL_ONLY),
+        inspect.Parameter("target", keyword, default=None),
+        *(inspect.Parameter(p.name, keyword, default=p.default) for p in cls.explain_parameters),
+        inspect.Parameter("executor", keyword, default="auto"),
+        inspect.Parameter("random_state", keyword, default=None),
+    ]
+    return inspect.Signature(params, return_annotation=returns)
+
+
+def _explain_doc(cls: type[Explainer]) -> str:
+    """``explain``'s docstring: the method's summary, every parameter (the shared ones written once
+    in :data:`~xaikit.explainers.pipeline.SHARED_DOCS`) and what it returns."""
+    entries = [cls.input_doc, cls.target_doc, *(p.docs() for p in cls.explain_parameters),
+               SHARED_DOCS["executor"], SHARED_DOCS["random_state"]]
+    body = "\n".join(_doc_entry(e) for e in entries)
+    returns = _doc_entry(cls.returns_doc)
+    return f"{inspect.cleandoc(cls.summary)}\n\nParameters\n----------\n{body}\n\nReturns\n-------\n{returns}\n"
+
+
+def _doc_entry(text: str) -> str:
+    """A numpydoc entry: its first line, then the rest indented by four spaces.
+
+    >>> print(_doc_entry('''tol : float
+    ...         Stop there.'''))
+    tol : float
+        Stop there.
+    """
+    head, _, rest = text.strip("\n").partition("\n")
+    body = textwrap.indent(textwrap.dedent(rest).strip("\n"), "    ")
+    return head.strip() + ("\n" + body if body else "")
+
+
+def _declare_explain(cls: type[Explainer]) -> None:
+    """Give ``cls`` an ``explain`` that runs the shared pipeline, with the signature and the
+    docstring of the parameters it declares."""
+
+    def explain(self: Explainer, X: Any, /, **parameters: Any) -> Explanation:
+        return Explainer.explain(self, X, **parameters)
+
+    explain.__signature__ = _explain_signature(cls)  # type: ignore[attr-defined]
+    explain.__doc__ = _explain_doc(cls)
+    explain.__qualname__ = f"{cls.__qualname__}.explain"
+    explain.__module__ = cls.__module__
+    cls.explain = explain  # type: ignore[method-assign]
+    cls.parameters = ("target", *(p.name for p in cls.explain_parameters), "executor", "random_state")
+
+
+_R = TypeVar("_R", bound=Explanation)
+
+
+class Explainer(Generic[_R]):
+    """Base of every explainer; see the module docstring for the contract a subclass declares.
+
+    ``explain`` is the shared pipeline (:mod:`xaikit.explainers.pipeline`); a method supplies
+    ``_start`` (checks and prepares the rows: a :class:`~xaikit.explainers.pipeline.Plan`),
+    optionally ``_run`` (its own split of the work) and ``_finish`` (assembles an
+    :class:`~xaikit.explainers.pipeline.Answer`), and ``_model`` when its model is not ``self.model``.
+    """
 
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "local"
@@ -180,7 +229,15 @@ class Explainer:
     axioms: ClassVar[frozenset[str]] = frozenset()
     exact: ClassVar[bool] = False
     stochastic: ClassVar[bool] = False
-    parameters: ClassVar[tuple[str, ...]] = ()
+    #: The method's own keyword-only ``explain`` parameters, in order.
+    explain_parameters: ClassVar[tuple[Parameter, ...]] = ()
+    #: Every keyword-only ``explain`` parameter's name (set from the declaration).
+    parameters: ClassVar[tuple[str, ...]] = ("target", "executor", "random_state")
+    #: ``explain``'s docstring: its first line, the data, the target, what it returns.
+    summary: ClassVar[str] = "Explanations of every row of ``X``."
+    input_doc: ClassVar[str] = "X : array-like (n, d) or DataFrame"
+    target_doc: ClassVar[str] = "target : int, str or list, optional\n    Outputs to return (index or name); all by default."
+    returns_doc: ClassVar[str] = "Explanation"
 
     def __init__(self, model: Any, /, **hyperparameters: Any) -> None:  # pragma: no cover - every method has its own
         """Store the hyperparameters and adapt the model; no other work (each method defines its own)."""
@@ -188,13 +245,48 @@ class Explainer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "explain" in cls.__dict__:
+            raise _contract_error(
+                cls, "explain: the shared pipeline runs every method; declare explain_parameters and define "
+                "_start and _finish instead (see xaikit.explainers.pipeline)"
+            )
         if cls.__dict__.get("name"):
             _check_contract(cls)
             REGISTRY[cls.name] = cls
+        _declare_explain(cls)
 
-    #: ``explain(X, /, *, target=None, executor="auto", random_state=None, ...) -> result``, defined by
-    #: every method (each with its own keyword-only parameters; the contract checks them).
-    explain: Callable[..., Explanation]
+    def explain(
+        self, X: Any, /, *, target: Any = None, executor: Any = "auto", random_state: Any = None, **parameters: Any
+    ) -> _R:
+        """Explain every row of ``X`` (each method's own docstring lists its parameters)."""
+        from xaikit.explainers import pipeline
+
+        return pipeline.run(self, X, target, executor, random_state, parameters)  # type: ignore[return-value]
+
+    # ---------------------------------------------------------------- the method's steps
+    def _start(self, X: Any, target: Any, params: dict[str, Any]) -> Plan:  # pragma: no cover - each method's own
+        """Check and prepare the rows, choose the outputs; what every chunk needs."""
+        raise NotImplementedError
+
+    def _run(self, plan: Plan, executor: Any, seed: np.random.SeedSequence) -> list[Any]:
+        """The parts of the plan's chunks, in row order (by default its rows split over the executor)."""
+        from xaikit.explainers.pipeline import run_chunks
+
+        return run_chunks(plan, executor, seed)
+
+    def _finish(self, plan: Plan, parts: list[Any]) -> Answer:  # pragma: no cover - each method's own
+        """The result's fields and diagnostics from the parts."""
+        raise NotImplementedError
+
+    def _parameters(self) -> tuple[Parameter, ...]:
+        """The parameters this explainer's ``explain`` takes besides the shared ones: its class's
+        declaration (a method wrapping another adds the other's)."""
+        return self.explain_parameters
+
+    def _model(self) -> tuple[str, str]:
+        """The model explained, described, and the output explained (for the provenance and params)."""
+        model = self.model  # type: ignore[attr-defined]
+        return model.describe(), model.output
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -287,40 +379,6 @@ def executor_scope(executor: Any) -> Iterator[Any]:
     finally:
         if ex is not executor:
             ex.close()
-
-
-def map_rows(executor: Any, n: int, make_job: Callable[[range], Any], run: Callable[[Any], list[Any]]) -> list[Any]:
-    """Split ``range(n)`` into chunks (four per worker; one when serial), run ``run(make_job(chunk))``
-    for each on the executor, and return the per-row results in row order. The executor is closed
-    when it was made here. Results never depend on the split: each row carries its own seed.
-
-    >>> map_rows("serial", 3, lambda rows: list(rows), lambda job: [10 * i for i in job])
-    [0, 10, 20]
-    """
-    from xaikit.execution import chunk_indices
-
-    with executor_scope(executor) as ex:
-        chunks = chunk_indices(n, 4 * ex.n_workers if ex.n_workers > 1 else 1)
-        return [r for part in ex.map(run, [make_job(c) for c in chunks]) for r in part]
-
-
-def check_shared(executor: Any, random_state: Any) -> np.random.SeedSequence:
-    """Check the parameters every method accepts and returns the seed; for methods that run in this
-    process and draw nothing, they are checked and recorded, and change nothing.
-
-    >>> check_shared("serial", 0).entropy
-    0
-    >>> check_shared("serial", "x")
-    Traceback (most recent call last):
-    ...
-    xaikit.errors.InvalidParameterError: random_state: expected None, a non-negative integer, a numpy Generator or SeedSequence, got 'x' (str)
-    """
-    from xaikit._validation import check_random_state
-
-    seed = check_random_state(random_state)
-    with executor_scope(executor):
-        pass
-    return seed
 
 
 def provenance(model: str, output: str, seed: Any = None, **extra: Any) -> dict[str, Any]:

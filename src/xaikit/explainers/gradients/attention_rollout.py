@@ -8,15 +8,16 @@ token.
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from xaikit._validation import RandomState, check_choice, check_int, describe
+from xaikit._validation import check_choice, check_int, describe
 from xaikit.errors import InvalidParameterError, ModelOutputError
-from xaikit.explainers.base import Explainer, check_shared, provenance
+from xaikit.explainers.base import Explainer
+from xaikit.explainers.pipeline import Answer, Parameter, Plan, integer
 from xaikit.models.function import FunctionModel
 from xaikit.results import Attribution
 
@@ -88,7 +89,7 @@ def attention_rollout(attentions: Any, *, head_fusion: str = "mean") -> np.ndarr
     return out
 
 
-class AttentionRollout(Explainer):
+class AttentionRollout(Explainer[Attribution]):
     """Token attributions by attention rollout, for models that expose their attention weights.
 
     Parameters
@@ -135,40 +136,22 @@ class AttentionRollout(Explainer):
     def __repr__(self) -> str:
         return f"AttentionRollout({self.model.describe()}, head_fusion={self.head_fusion!r})"
 
-    def explain(
-        self,
-        X: Any,
-        /,
-        *,
-        target: Any = None,
-        token: int | str = 0,
-        batch_size: int | None = None,
-        executor: Any = "auto",
-        random_state: RandomState = None,
-    ) -> Attribution:
-        """Rollout attributions of ``token`` (the first, e.g. ``[CLS]``, by default) over the input tokens.
-
-        Parameters
-        ----------
-        X : batch accepted by ``attention_fn`` (array, tensor, list...), ``len(X)`` rows
-        target : None
-            Rollout reads attention weights, not model outputs, so there is no output to choose
-            (choose the token with ``token=``); anything but None is refused.
-        token : int or "mean"
+    summary = "Rollout attributions of ``token`` (the first, e.g. ``[CLS]``, by default) over the input tokens."
+    input_doc = "X : batch accepted by ``attention_fn`` (array, tensor, list...), ``len(X)`` rows"
+    target_doc = """target : None
+        Rollout reads attention weights, not model outputs, so there is no output to choose
+        (choose the token with ``token=``); anything but None is refused."""
+    returns_doc = """Attribution
+        ``values`` (n, tokens, 1), each row summing to 1; ``base_values`` 0."""
+    explain_parameters = (
+        Parameter("token", 0, 'int or "mean"', """
             The output token whose rollout row is returned (negative counts from the end), or
-            ``"mean"``: the average of the rows, for models that pool every position (mean pooling).
-        batch_size : int, optional
-            Rows per call of ``attention_fn`` (all at once by default).
-        executor, random_state
-            Accepted by every method (see ``docs/api.md``); rollout is deterministic and runs in this process.
+            ``"mean"``: the average of the rows, for models that pool every position (mean pooling)."""),
+        Parameter("batch_size", None, "int, optional", "Rows per call of ``attention_fn`` (all at once by default).",
+                  integer(minimum=1)),
+    )
 
-        Returns
-        -------
-        Attribution
-            ``values`` (n, tokens, 1), each row summing to 1; ``base_values`` 0.
-        """
-        start = time.perf_counter()
-        check_shared(executor, random_state)
+    def _start(self, X: Any, target: Any, params: dict[str, Any]) -> Plan:
         if target is not None:
             raise InvalidParameterError(
                 f"target: attention rollout has no model output to choose (it reads attention weights); "
@@ -177,7 +160,13 @@ class AttentionRollout(Explainer):
         n = len(X)
         if n == 0:
             raise InvalidParameterError("X: expected at least 1 row, got 0")
-        bs = n if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
+        bs = n if params["batch_size"] is None else params["batch_size"]
+        plan = Plan(n, split=0)
+        plan.job = lambda rows, seed: functools.partial(self._rollout, X, bs)
+        return plan
+
+    def _rollout(self, X: Any, bs: int) -> tuple[Any, np.ndarray]:
+        n = len(X)
         parts = []
         for i in range(0, n, bs):
             att = _stack_layers(self.attention_fn(X[i : i + bs]), "attention_fn")
@@ -186,8 +175,12 @@ class AttentionRollout(Explainer):
                     f"attention_fn returned attention for {att.shape[0]} rows, given {min(bs, n - i)}"
                 )
             parts.append(attention_rollout(att, head_fusion=self.head_fusion))
-        rollout = np.concatenate(parts)
-        T = rollout.shape[-1]
+        return X, np.concatenate(parts)
+
+    def _finish(self, plan: Plan, parts: list[Any]) -> Answer:
+        X, rollout = parts[0]
+        n, T = plan.n_rows, rollout.shape[-1]
+        token = plan.params["token"]
         if isinstance(token, str):
             check_choice(token, "token", ["mean"])
             values, t, out_name = rollout.mean(axis=1), "mean", "mean_token"
@@ -206,14 +199,6 @@ class AttentionRollout(Explainer):
                 data = arr if arr.shape == (n, T) and arr.dtype.kind in "biuf" else None
             except (TypeError, ValueError):
                 data = None
-        return Attribution(
-            values=values[:, :, None],
-            base_values=np.zeros((n, 1)),
-            data=data,
-            feature_names=names,
-            output_names=[out_name],
-            method=self.name,
-            params={"head_fusion": self.head_fusion, "token": t},
-            diagnostics={"exact": True, "runtime_s": time.perf_counter() - start},
-            provenance=provenance(self.model.describe(), self.model.output),
-        )
+        fields = {"values": values[:, :, None], "base_values": np.zeros((n, 1)), "data": data, "feature_names": names,
+                  "output_names": [out_name]}
+        return Answer(fields, {}, Attribution, {"head_fusion": self.head_fusion, "token": t})

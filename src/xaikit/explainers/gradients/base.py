@@ -28,10 +28,11 @@ generated chunk by chunk.
 
 from __future__ import annotations
 
+import functools
 import numbers
-import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple, cast
 
 import numpy as np
 
@@ -47,23 +48,33 @@ from xaikit.errors import (
     InvalidParameterError,
     UnsupportedModelError,
 )
-from xaikit.explainers.base import Explainer, check_shared, output_names, provenance
+from xaikit.explainers.base import Explainer, output_names
+from xaikit.explainers.pipeline import Answer, Parameter, Plan, integer
 from xaikit.models import adapt
 from xaikit.models.base import AdaptedModel
 from xaikit.results import Attribution
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "ArrayExplainer",
+    "BATCH_SIZE",
+    "Computed",
     "GradientExplainer",
+    "GradientPlan",
     "PlainGradientExplainer",
-    "Run",
     "as_input_shape",
-    "begin",
     "resolve_target",
 ]
 
 #: Rows per model call when ``batch_size`` is not given.
 DEFAULT_BATCH_SIZE = 64
+
+#: The ``batch_size`` every gradient-family method takes.
+BATCH_SIZE = Parameter(
+    "batch_size", None, "int, optional",
+    f"Model rows per call (default {DEFAULT_BATCH_SIZE}); the rows made by path steps and noise samples of\n"
+    "several rows are batched together.", integer(minimum=1),
+)
 
 #: Diagnostics sliced with the rows of an explanation.
 _ROW_DIAGNOSTICS = {"target": "n", "n_steps": "n", "prediction": "no"}
@@ -225,28 +236,6 @@ def _batch_size(batch_size: int | None) -> int:
     return DEFAULT_BATCH_SIZE if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
 
 
-class Run(NamedTuple):
-    """What every gradient, CAM and occlusion ``explain`` starts from (:func:`begin`)."""
-
-    start: float
-    X: np.ndarray
-    batch_size: int
-    seed: np.random.SeedSequence
-
-
-def begin(X: Any, batch_size: int | None, executor: Any, random_state: Any) -> Run:
-    """The start of every gradient-family ``explain``: the clock, the shared parameters (their seed),
-    the rows as an array and the batch size.
-
-    >>> run = begin(np.zeros((2, 3)), None, "serial", 0)
-    >>> run.X.shape, run.batch_size, run.seed.entropy
-    ((2, 3), 64, 0)
-    """
-    start = time.perf_counter()
-    seed = check_shared(executor, random_state)
-    return Run(start, _as_input(X), _batch_size(batch_size), seed)
-
-
 def _adapt(model: Any, output: str, requires: frozenset[str], who: str) -> AdaptedModel:
     adapted = adapt(model, output=output)
     missing = requires - adapted.capabilities
@@ -264,10 +253,6 @@ def _row_rngs(random_state: RandomState, n: int, stream: int | None = None) -> l
     if stream is not None:
         seeds = [np.random.SeedSequence(s.entropy, spawn_key=(*s.spawn_key, stream)) for s in seeds]
     return [np.random.default_rng(s) for s in seeds]
-
-
-def _seed_of(seq: np.random.SeedSequence) -> int | None:
-    return int(seq.entropy) if isinstance(seq.entropy, int) else None
 
 
 def _noise_scales(X: np.ndarray, noise: float | None, noise_abs: float | None, default: float) -> np.ndarray:
@@ -290,43 +275,26 @@ def _accumulate(out: np.ndarray, rows: np.ndarray, contrib: np.ndarray) -> None:
     out[uniq] += np.add.reduceat(contrib, starts, axis=0)
 
 
-def _result(
-    explainer: Explainer,
-    values: np.ndarray,
-    *,
-    X: np.ndarray,
-    target: np.ndarray,
-    output_name: str,
-    start: float,
-    params: dict[str, Any],
-    base_values: np.ndarray | None = None,
-    diagnostics: dict[str, Any] | None = None,
-    seed: int | None = None,
-    keep_data: bool = True,
-) -> Attribution:
-    """The Attribution of per-row attribution arrays ``values (n, *shape)``."""
-    n = values.shape[0]
-    shape = list(values.shape[1:])
-    flat = values.reshape(n, -1, 1)
-    diag: dict[str, Any] = {
-        "target": target,
-        "exact": bool(explainer.exact),
-    }
-    diag.update(diagnostics or {})
-    diag["runtime_s"] = time.perf_counter() - start
-    model: AdaptedModel = explainer.model  # type: ignore[attr-defined]
-    return Attribution(
-        values=flat,
-        base_values=np.zeros((n, 1)) if base_values is None else base_values.reshape(n, 1),
-        data=X.reshape(n, -1) if keep_data and list(X.shape[1:]) == shape else None,
-        output_names=[output_name],
-        input_shape=shape,
-        method=explainer.name,
-        params={**params, "output": model.output},
-        diagnostics=diag,
-        provenance=provenance(model.describe(), model.output, seed),
-        diagnostic_axes={k: v for k, v in _ROW_DIAGNOSTICS.items() if k in diag},
-    )
+class Computed(NamedTuple):
+    """What a gradient-family method computes for its rows: attributions ``values (n, *shape)``, the
+    ``base_values`` (n,) when it has them, its diagnostics and the parameters it resolved, and
+    whether the inputs are the result's ``data`` (``keep_data``: when they are shaped like the values)."""
+
+    values: np.ndarray
+    base_values: np.ndarray | None = None
+    diagnostics: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    keep_data: bool = True
+
+
+@dataclass
+class GradientPlan(Plan):
+    """The rows as an array, the output explained for each (``target``) and its name, the batch size."""
+
+    X: Any = None
+    target: Any = None
+    output_name: str = ""
+    batch_size: int = DEFAULT_BATCH_SIZE
 
 
 # --------------------------------------------------------------------------------------
@@ -334,7 +302,67 @@ def _result(
 # --------------------------------------------------------------------------------------
 
 
-class GradientExplainer(Explainer):
+class ArrayExplainer(Explainer[Attribution]):
+    """Base of the methods of networks and other models of arrays (gradients, CAM, occlusion): inputs
+    of any shape, one output explained per row (``target``), the rows computed in this process in one
+    chunk. A method defines ``_compute(plan, seed) -> Computed`` and, for checks that need no model
+    call, ``_check``.
+    """
+
+    summary = "Attributions of every row of ``X``."
+    input_doc = "X : array or tensor (n, ...)"
+    target_doc = """target : int, str, array of n ints, "predicted" or callable, optional
+        The output explained for each row (see :mod:`xaikit.explainers.gradients.base`): an output
+        index or name for every row, one index per row (a list or 1-D array), ``"predicted"`` or
+        a callable ``f(outputs) -> indices``; None for a model with one output."""
+    returns_doc = """Attribution
+        ``values`` (n, d, 1) with ``input_shape`` the per-row shape; diagnostics ``target`` (n,)."""
+    explain_parameters: ClassVar[tuple[Parameter, ...]] = (BATCH_SIZE,)
+    model: AdaptedModel
+
+    def _start(self, X: Any, target: Any, params: dict[str, Any]) -> GradientPlan:
+        """The rows as an array, the parameters that need no model call checked (``_check``, e.g.
+        budgets), then the target resolved; the rows are computed in this process in one chunk."""
+        Xa = _as_input(X)
+        bs = _batch_size(params["batch_size"])
+        resolved = self._check(Xa, {**params, "batch_size": bs})
+        idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
+        plan = GradientPlan(Xa.shape[0], split=0, params=resolved, X=Xa, target=idx, output_name=out_name,
+                            batch_size=bs)
+        plan.job = lambda rows, seed: functools.partial(self._compute, plan, seed)
+        return plan
+
+    def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters checked against the rows before the model is called (by default as given)."""
+        return params
+
+    #: ``_compute(plan, seed) -> Computed``: the attributions of the plan's rows (each method's own).
+    _compute: Callable[[GradientPlan, np.random.SeedSequence], Computed]
+
+    def _finish(self, plan: Plan, parts: list[Any]) -> Answer:
+        """The Attribution of the per-row attribution arrays ``values (n, *shape)``."""
+        p = cast(GradientPlan, plan)
+        c: Computed = parts[0]
+        n = c.values.shape[0]
+        shape = list(c.values.shape[1:])
+        diagnostics = {"target": p.target, **c.diagnostics}
+        base = np.zeros((n, 1)) if c.base_values is None else np.asarray(c.base_values).reshape(n, 1)
+        fields = {
+            "values": c.values.reshape(n, -1, 1),
+            "base_values": base,
+            "data": p.X.reshape(n, -1) if c.keep_data and list(p.X.shape[1:]) == shape else None,
+            "output_names": [p.output_name],
+            "input_shape": shape,
+            "diagnostic_axes": {k: v for k, v in _ROW_DIAGNOSTICS.items() if k in diagnostics},
+        }
+        return Answer(fields, diagnostics, Attribution, {**c.params, **self._params()})
+
+    def _params(self) -> dict[str, Any]:
+        """The hyperparameters recorded in every result's ``params``."""
+        return {}
+
+
+class GradientExplainer(ArrayExplainer):
     """Base of the explainers computed from input gradients.
 
     Subclasses implement ``_attribute(X, target, *, batch_size, rows, **prepared)``, which returns
@@ -358,9 +386,6 @@ class GradientExplainer(Explainer):
     #: method with the keyword arguments its ``_prepare`` returns.
     _attribute: Callable[..., np.ndarray]
 
-    def _params(self) -> dict[str, Any]:
-        return {}
-
     def _gradient(self, X: np.ndarray, target: np.ndarray, batch_size: int, relu: str = "standard") -> np.ndarray:
         parts = []
         kwargs = {"relu": relu} if relu != "standard" else {}
@@ -376,38 +401,9 @@ class GradientExplainer(Explainer):
 
 class PlainGradientExplainer(GradientExplainer):
     """The methods read off the gradient at the input itself, one pass per row (Saliency,
-    InputXGradient, GuidedBackprop); the path and sampling methods write their own ``explain``."""
+    InputXGradient, GuidedBackprop)."""
 
-    def explain(
-        self,
-        X: Any,
-        /,
-        *,
-        target: Any = None,
-        batch_size: int | None = None,
-        executor: Any = "auto",
-        random_state: RandomState = None,
-    ) -> Attribution:
-        """Attributions of every row of ``X``.
-
-        Parameters
-        ----------
-        X : array or tensor (n, ...)
-        target : int, str, array of n ints, "predicted" or callable, optional
-            The output explained for each row (see the module documentation).
-        batch_size : int, optional
-            Rows per model call (default :data:`DEFAULT_BATCH_SIZE`).
-        executor, random_state
-            Accepted by every method (see ``docs/api.md``); these methods are deterministic and run
-            in this process.
-
-        Returns
-        -------
-        Attribution
-            ``values`` (n, d, 1) with ``input_shape`` the per-row shape; diagnostics ``target``.
-        """
-        start, Xa, bs, _ = begin(X, batch_size, executor, random_state)
-        idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
-        prepared = self._prepare(Xa, idx, None, bs)
-        values = self._attribute(Xa, idx, batch_size=bs, rows=np.arange(Xa.shape[0]), **prepared)
-        return _result(self, values, X=Xa, target=idx, output_name=out_name, start=start, params=self._params())
+    def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
+        prepared = self._prepare(plan.X, plan.target, None, plan.batch_size)
+        rows = np.arange(plan.n_rows)
+        return Computed(self._attribute(plan.X, plan.target, batch_size=plan.batch_size, rows=rows, **prepared))

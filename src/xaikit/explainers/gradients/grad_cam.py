@@ -14,16 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import RandomState
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.base import Explainer
-from xaikit.explainers.gradients.base import (
-    _adapt,
-    _result,
-    begin,
-    resolve_target,
-)
-from xaikit.results import Attribution
+from xaikit.explainers.gradients.base import ArrayExplainer, Computed, GradientPlan, _adapt
 
 __all__ = ["GradCam", "GradCamPlusPlus", "interpolate_linear"]
 
@@ -66,7 +58,7 @@ def interpolate_linear(maps: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
     return maps
 
 
-class GradCam(Explainer):
+class GradCam(ArrayExplainer):
     """Grad-CAM (Selvaraju et al. 2017): a layer's channels weighted by their mean gradient.
 
     ``cam = relu(sum_k w_k A_k)`` with ``w_k`` the gradient of the target output averaged over the
@@ -119,34 +111,14 @@ class GradCam(Explainer):
         """Channel weights (n, channels)."""
         return G.reshape(G.shape[0], G.shape[1], -1).mean(axis=2)
 
-    def explain(
-        self,
-        X: Any,
-        /,
-        *,
-        target: Any = None,
-        batch_size: int | None = None,
-        executor: Any = "auto",
-        random_state: RandomState = None,
-    ) -> Attribution:
-        """Class activation maps of every row of ``X``.
+    summary = "Class activation maps of every row of ``X``."
+    input_doc = "X : array or tensor (n, channels, *spatial)"
+    returns_doc = """Attribution
+        ``values`` (n, prod(grid), 1) with ``input_shape`` the grid: the input's spatial shape when
+        upsampled, else the layer's; diagnostics ``target``, ``layer_shape``."""
 
-        Parameters
-        ----------
-        X : array or tensor (n, channels, *spatial)
-        target : int, str, array of n ints, "predicted" or callable, optional
-        batch_size : int, optional
-        executor, random_state
-            Accepted by every method (see ``docs/api.md``); CAM is deterministic and runs in this process.
-
-        Returns
-        -------
-        Attribution
-            ``values`` (n, prod(grid), 1) with ``input_shape`` the grid: the
-            input's spatial shape when upsampled, else the layer's.
-        """
-        start, Xa, bs, _ = begin(X, batch_size, executor, random_state)
-        idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
+    def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
+        Xa, idx, bs = plan.X, plan.target, plan.batch_size
         acts, grads = [], []
         for i in range(0, Xa.shape[0], bs):
             a, g = self.model.layer_gradients(Xa[i : i + bs], self.layer, idx[i : i + bs])  # type: ignore[attr-defined]
@@ -175,17 +147,10 @@ class GradCam(Explainer):
                     f"({where}) have different numbers of axes; use upsample=False"
                 )
             cam = interpolate_linear(cam, tuple(size))
-        return _result(
-            self,
-            cam,
-            X=Xa,
-            target=idx,
-            output_name=out_name,
-            start=start,
-            params={"layer": self.layer_name, "upsample": self.upsample, "relu": self.relu},
-            diagnostics={"layer_shape": layer_shape},
-            keep_data=False,
-        )
+        return Computed(cam, None, {"layer_shape": layer_shape}, keep_data=False)
+
+    def _params(self) -> dict[str, Any]:
+        return {"layer": self.layer_name, "upsample": self.upsample, "relu": self.relu}
 
 
 class GradCamPlusPlus(GradCam):

@@ -6,27 +6,20 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import (
-    RandomState,
-    check_float,
-    check_gradient_budget,
-    check_int,
-    describe,
-)
+from xaikit._validation import check_float, check_gradient_budget, check_int, describe
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.gradients.base import (
+    BATCH_SIZE,
+    Computed,
     GradientExplainer,
+    GradientPlan,
     _accumulate,
     _as_input,
     _noise_scales,
     _predict,
-    _result,
     _row_rngs,
-    _seed_of,
-    begin,
-    resolve_target,
 )
-from xaikit.results import Attribution
+from xaikit.explainers.pipeline import Parameter, integer
 
 
 class GradientShap(GradientExplainer):
@@ -148,44 +141,26 @@ class GradientShap(GradientExplainer):
             second_moment /= n_samples
         return out
 
-    def explain(
-        self,
-        X: Any,
-        /,
-        *,
-        target: Any = None,
-        n_samples: int = 25,
-        batch_size: int | None = None,
-        executor: Any = "auto",
-        random_state: RandomState = None,
-    ) -> Attribution:
-        """GradientSHAP values of every row of ``X``.
+    summary = "GradientSHAP values of every row of ``X``."
+    returns_doc = """Attribution
+        ``values`` (n, d, 1), ``base_values`` ``E f(b)``; diagnostics ``std_err`` (n, d, 1),
+        ``completeness_gap`` (n, 1), ``prediction`` (n, 1), ``target`` (n,)."""
+    explain_parameters = (
+        Parameter("n_samples", 25, "int", """
+            Samples per row (Captum's default is 5); row ``i`` draws from its own stream of
+            ``random_state``.""", integer(minimum=1)),
+        BATCH_SIZE,
+    )
 
-        Parameters
-        ----------
-        X : array or tensor (n, ...)
-        target : int, str, array of n ints, "predicted" or callable, optional
-        n_samples : int
-            Samples per row (Captum's default is 5).
-        batch_size : int, optional
-        random_state : int, Generator or None
-            Row ``i`` draws from ``numpy.random.default_rng(spawn_seeds(random_state, n)[i])``.
+    def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
+        S = params["n_samples"]
+        check_gradient_budget("n_samples", S, per_row=S, input_size=int(np.prod(X.shape[1:])), what=f"{S} samples")
+        return params
 
-        Returns
-        -------
-        Attribution
-            ``values`` (n, d, 1), ``base_values`` ``E f(b)``; diagnostics ``std_err`` (n, d, 1),
-            ``completeness_gap`` (n, 1), ``prediction`` (n, 1), ``target`` (n,).
-        """
-        start, Xa, bs, seed_seq = begin(X, batch_size, executor, random_state)
+    def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
+        Xa, idx, bs = plan.X, plan.target, plan.batch_size
         n = Xa.shape[0]
-        S = check_int(n_samples, "n_samples", minimum=1)
-        check_gradient_budget("n_samples", S, per_row=S, input_size=int(np.prod(Xa.shape[1:])),
-                              what=f"{S} samples")
-        idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
-        prepared = self._prepare(
-            Xa, idx, _row_rngs(seed_seq, n), bs, n_samples=n_samples,
-        )
+        prepared = self._prepare(Xa, idx, _row_rngs(seed, n), bs, n_samples=plan.params["n_samples"])
         second = np.zeros(Xa.shape)
         values = self._attribute(Xa, idx, batch_size=bs, rows=np.arange(n), second_moment=second, **prepared)
         S = prepared["n_samples"]
@@ -194,25 +169,8 @@ class GradientShap(GradientExplainer):
         fx = _predict(self.model, Xa, bs)[np.arange(n), idx]
         fb = _predict(self.model, prepared["background"], bs).mean(axis=0)[idx]
         gap = values.reshape(n, -1).sum(axis=1) - (fx - fb)
-        return _result(
-            self,
-            values,
-            X=Xa,
-            target=idx,
-            output_name=out_name,
-            start=start,
-            params={
-                "n_samples": S,
-                "n_background": int(prepared["background"].shape[0]),
-                "noise": self.noise,
-                "noise_abs": self.noise_abs,
-            },
-            base_values=fb,
-            diagnostics={
-                "std_err": std_err,
-                "completeness_gap": gap[:, None],
-                "prediction": fx[:, None],
-                "n_model_calls": np.full(n, S + 1, dtype=np.int64),
-            },
-            seed=_seed_of(seed_seq),
-        )
+        diagnostics = {"std_err": std_err, "completeness_gap": gap[:, None], "prediction": fx[:, None],
+                       "n_model_calls": np.full(n, S + 1, dtype=np.int64)}
+        params = {"n_samples": S, "n_background": int(prepared["background"].shape[0]), "noise": self.noise,
+                  "noise_abs": self.noise_abs}
+        return Computed(values, fb, diagnostics, params)

@@ -7,27 +7,20 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import (
-    RandomState,
-    check_choice,
-    check_float,
-    check_gradient_budget,
-    check_int,
-)
+from xaikit._validation import check_choice, check_gradient_budget, check_int
 from xaikit.errors import ConvergenceWarning
 from xaikit.explainers.gradients.base import (
+    BATCH_SIZE,
+    Computed,
     GradientExplainer,
+    GradientPlan,
     _accumulate,
     _as_input,
     _predict,
-    _result,
     _row_rngs,
-    _seed_of,
-    begin,
-    resolve_target,
 )
+from xaikit.explainers.pipeline import Parameter, choice, integer, real
 from xaikit.maskers.baselines import baselines
-from xaikit.results import Attribution
 
 #: The quadrature rules of :class:`IntegratedGradients` (Captum's names).
 INTEGRATION_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
@@ -150,75 +143,51 @@ class IntegratedGradients(GradientExplainer):
             _accumulate(out, r, g)
         return out
 
-    def explain(
-        self,
-        X: Any,
-        /,
-        *,
-        target: Any = None,
-        baseline: Any = None,
-        n_steps: int = 50,
-        method: str = "gausslegendre",
-        sigma: float = 5.0,
-        tol: float | None = None,
-        max_steps: int = 1024,
-        batch_size: int | None = None,
-        executor: Any = "auto",
-        random_state: RandomState = None,
-    ) -> Attribution:
-        """Integrated Gradients of every row of ``X``.
-
-        Parameters
-        ----------
-        X : array or tensor (n, ...)
-        target : int, str, array of n ints, "predicted" or callable, optional
-        baseline : float, "zeros", "blur", "uniform" or array, default 0.0
+    summary = "Integrated Gradients of every row of ``X``."
+    returns_doc = """Attribution
+        ``values`` (n, d, 1), ``base_values`` ``f(b)``; diagnostics ``completeness_gap`` (n, 1),
+        ``prediction`` (n, 1), ``n_steps`` (n,), ``target`` (n,), ``n_model_calls`` (n,):
+        gradients (``n_steps`` per baseline) plus the two predictions; ``input_shape``."""
+    explain_parameters = (
+        Parameter("baseline", None, 'float, "zeros", "blur", "uniform" or array, default 0.0', """
             The reference input ``b``: a constant for every element (``0.0`` and ``"zeros"`` are
             the same); ``"blur"``, each input blurred by a Gaussian filter of standard deviation
             ``sigma`` (over every axis but the first, the channels, when an input has three or
             more axes); ``"uniform"``, noise drawn uniformly between each input's smallest and
             largest value (seeded by ``random_state``); an array shaped like one input, or one per
-            row ``(n, *input_shape)``.
-        n_steps : int
-            Quadrature nodes (at least 2 for ``riemann_trapezoid``).
-        method : {"gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"}
-            See :func:`integration_rule`.
-        sigma : float
-            Standard deviation of the blur (in elements) for ``baseline="blur"``.
-        tol : float, optional
+            row ``(n, *input_shape)``."""),
+        Parameter("n_steps", 50, "int", "Quadrature nodes (at least 2 for ``riemann_trapezoid``).", integer(minimum=1)),
+        Parameter("method", "gausslegendre", "{" + ", ".join(f'"{m}"' for m in INTEGRATION_METHODS) + "}",
+                  "See :func:`integration_rule`.", choice(INTEGRATION_METHODS)),
+        Parameter("sigma", 5.0, "float", 'Standard deviation of the blur (in elements) for ``baseline="blur"``.'),
+        Parameter("tol", None, "float, optional", """
             Target for ``max |completeness_gap|``: rows above it are computed again with twice the
             steps until they reach it or ``max_steps``; then a
             :class:`~xaikit.errors.ConvergenceWarning` is issued. ``diagnostics["n_steps"]`` gives
-            the steps used per row.
-        max_steps : int
-            The most steps ``tol`` may lead to.
-        batch_size : int, optional
-            Model rows per call (path points of several rows are batched together).
-        random_state : int, Generator or None
-            Only for ``baseline="uniform"``.
+            the steps used per row.""", real(minimum=0.0, strict=True)),
+        Parameter("max_steps", 1024, "int", "The most steps ``tol`` may lead to."),
+        BATCH_SIZE,
+    )
 
-        Returns
-        -------
-        Attribution
-            ``values`` (n, d, 1), ``base_values`` ``f(b)``; diagnostics ``completeness_gap`` (n, 1),
-            ``prediction`` (n, 1), ``n_steps`` (n,), ``target`` (n,), ``input_shape``,
-            ``n_model_calls`` (n,): gradients (``n_steps`` per baseline) plus the two predictions.
-        """
-        start, Xa, bs, seed_seq = begin(X, batch_size, executor, random_state)
-        n = Xa.shape[0]
-        check_choice(method, "method", INTEGRATION_METHODS)
-        steps = check_int(n_steps, "n_steps", minimum=2 if method == "riemann_trapezoid" else 1)
+    def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
+        method = params["method"]
+        steps = check_int(params["n_steps"], "n_steps", minimum=2 if method == "riemann_trapezoid" else 1)
         n_baselines = 1 if self.background is None else int(self.background.shape[0])
-        size = int(np.prod(Xa.shape[1:]))
+        size = int(np.prod(X.shape[1:]))
         check_gradient_budget("n_steps", steps, per_row=steps * n_baselines, input_size=size,
                               what=f"{steps} steps x {n_baselines} baseline(s)", method=method)
-        if tol is not None:
-            tol = check_float(tol, "tol", minimum=0.0, strict_minimum=True)
+        max_steps = params["max_steps"]
+        if params["tol"] is not None:
             max_steps = check_int(max_steps, "max_steps", minimum=steps)
             check_gradient_budget("max_steps", max_steps, per_row=max_steps * n_baselines, input_size=size,
                                   what=f"{max_steps} steps x {n_baselines} baseline(s)", method=method)
-        idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
-        B, description = baselines(Xa, baseline, self.background, sigma, _row_rngs(seed_seq, n),
+        return {**params, "n_steps": steps, "max_steps": max_steps}
+
+    def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
+        Xa, idx, bs, p = plan.X, plan.target, plan.batch_size, plan.params
+        n, method, steps, tol, max_steps = Xa.shape[0], p["method"], p["n_steps"], p["tol"], p["max_steps"]
+        baseline = p["baseline"]
+        B, description = baselines(Xa, baseline, self.background, p["sigma"], _row_rngs(seed, n),
                                     channels_last=bool(getattr(self.model, "channels_last", False)))
         alphas, weights = integration_rule(method, steps)
         prepared = {"B": B, "alphas": alphas, "weights": weights}
@@ -254,30 +223,9 @@ class IntegratedGradients(GradientExplainer):
                     ConvergenceWarning,
                     stacklevel=2,
                 )
-        m = B.shape[1]
-        params = {
-            "baseline": description,
-            "n_steps": steps,
-            "method": method,
-            "tol": tol,
-            "max_steps": max_steps if tol is not None else None,
-        }
-        if isinstance(baseline, str) and baseline == "blur":
-            params["sigma"] = float(sigma)
-        return _result(
-            self,
-            values,
-            X=Xa,
-            target=idx,
-            output_name=out_name,
-            start=start,
-            params=params,
-            base_values=fb,
-            diagnostics={
-                "completeness_gap": gap[:, None],
-                "prediction": fx[:, None],
-                "n_steps": used,
-                "n_model_calls": used * m + 2,
-            },
-            seed=_seed_of(seed_seq) if isinstance(baseline, str) and baseline == "uniform" else None,
-        )
+        params = {"baseline": description, "n_steps": steps, "method": method, "tol": tol,
+                  "max_steps": max_steps if tol is not None else None,
+                  "sigma": float(p["sigma"]) if isinstance(baseline, str) and baseline == "blur" else None}
+        diagnostics = {"completeness_gap": gap[:, None], "prediction": fx[:, None], "n_steps": used,
+                       "n_model_calls": used * B.shape[1] + 2}
+        return Computed(values, fb, diagnostics, params)

@@ -13,19 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import RandomState, describe
+from xaikit._validation import describe
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.base import Explainer
-from xaikit.explainers.gradients.base import (
-    _adapt,
-    _predict,
-    _result,
-    _row_rngs,
-    begin,
-    resolve_target,
-)
+from xaikit.explainers.gradients.base import ArrayExplainer, Computed, GradientPlan, _adapt, _predict, _row_rngs
+from xaikit.explainers.pipeline import Parameter, integer
 from xaikit.maskers.baselines import baselines
-from xaikit.results import Attribution
 
 __all__ = ["Occlusion"]
 
@@ -46,7 +38,7 @@ def _check_lengths(value: Any, name: str) -> tuple[int, ...] | int:
     )
 
 
-class Occlusion(Explainer):
+class Occlusion(ArrayExplainer):
     """Occlusion with a sliding window of any rank, as Captum's ``Occlusion``.
 
     For every position of the window (steps of ``stride`` along each axis, starting at 0, the last
@@ -112,49 +104,27 @@ class Occlusion(Explainer):
         ]
         return window, stride, windows
 
-    def explain(
-        self,
-        X: Any,
-        /,
-        *,
-        target: Any = None,
-        baseline: Any = 0.0,
-        sigma: float = 5.0,
-        batch_size: int | None = None,
-        executor: Any = "auto",
-        random_state: RandomState = None,
-    ) -> Attribution:
-        """Occlusion attributions of every row of ``X``.
-
-        Parameters
-        ----------
-        X : array or tensor (n, *input_shape)
-        target : int, str, array of n ints, "predicted" or callable, optional
-        baseline : float, "zeros", "blur", "uniform" or array
+    summary = "Occlusion attributions of every row of ``X``."
+    input_doc = "X : array or tensor (n, *input_shape)"
+    returns_doc = """Attribution
+        ``values`` (n, d, 1); diagnostics ``prediction`` (n, 1), ``n_windows``, ``n_model_calls``, ``target``."""
+    explain_parameters = (
+        Parameter("baseline", 0.0, 'float, "zeros", "blur", "uniform" or array', """
             What the window is replaced with; the baselines of
             :meth:`~xaikit.IntegratedGradients.explain`: a constant, the input blurred (``sigma``),
             uniform noise over each input's range (seeded by ``random_state``), an array shaped like
-            one input, or one per row ``(n, *input_shape)``.
-        sigma : float
-            Standard deviation of the blur (in elements) for ``baseline="blur"``.
-        batch_size : int, optional
-            Occluded inputs per model call.
-        executor, random_state
-            Accepted by every method (see ``docs/api.md``); occlusion runs in this process, and draws
-            only for ``baseline="uniform"``.
+            one input, or one per row ``(n, *input_shape)``."""),
+        Parameter("sigma", 5.0, "float", 'Standard deviation of the blur (in elements) for ``baseline="blur"``.'),
+        Parameter("batch_size", None, "int, optional", "Occluded inputs per model call.", integer(minimum=1)),
+    )
 
-        Returns
-        -------
-        Attribution
-            ``values`` (n, d, 1); diagnostics ``prediction`` (n, 1), ``n_windows``, ``n_model_calls``.
-        """
-        start, Xa, bs, seed_seq = begin(X, batch_size, executor, random_state)
+    def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
+        Xa, idx, bs = plan.X, plan.target, plan.batch_size
         n, shape = Xa.shape[0], Xa.shape[1:]
         window, stride, windows = self._geometry(shape)
-        B, _ = baselines(Xa, baseline, None, sigma, _row_rngs(seed_seq, n),
-                          channels_last=bool(getattr(self.model, "channels_last", False)))
+        B, _ = baselines(Xa, plan.params["baseline"], None, plan.params["sigma"], _row_rngs(seed, n),
+                         channels_last=bool(getattr(self.model, "channels_last", False)))
         base = B[:, 0]  # (1 or n, *input_shape)
-        idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         fx = _predict(self.model, Xa, bs)[np.arange(n), idx]
         counts = np.zeros(shape)
         for sl in windows:
@@ -172,22 +142,10 @@ class Occlusion(Explainer):
             drop = fx[r] - self.model.predict(batch)[np.arange(flat.size), idx[r]]
             for k in range(flat.size):
                 total[(r[k], *windows[p[k]])] += drop[k]
-        values = total / counts
-        return _result(
-            self,
-            values,
-            X=Xa,
-            target=idx,
-            output_name=out_name,
-            start=start,
-            params={
-                "window": list(window),
-                "stride": list(stride),
-                "baseline": float(base.flat[0]) if base.shape[0] == 1 and np.all(base == base.flat[0]) else "array",
-            },
-            diagnostics={
-                "prediction": fx[:, None],
-                "n_windows": P,
-                "n_model_calls": np.full(n, P + 1, dtype=np.int64),
-            },
-        )
+        params = {
+            "window": list(window),
+            "stride": list(stride),
+            "baseline": float(base.flat[0]) if base.shape[0] == 1 and np.all(base == base.flat[0]) else "array",
+        }
+        diagnostics = {"prediction": fx[:, None], "n_windows": P, "n_model_calls": np.full(n, P + 1, dtype=np.int64)}
+        return Computed(total / counts, None, diagnostics, params)

@@ -8,26 +8,20 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xaikit._validation import (
-    RandomState,
-    check_float,
-    check_gradient_budget,
-    check_int,
-)
+from xaikit._validation import check_float, check_gradient_budget, check_int
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.gradients.base import (
+    BATCH_SIZE,
+    Computed,
     GradientExplainer,
+    GradientPlan,
     _noise_scales,
-    _result,
     _row_rngs,
-    _seed_of,
-    begin,
-    resolve_target,
 )
 from xaikit.explainers.gradients.gradient_shap import GradientShap
 from xaikit.explainers.gradients.integrated_gradients import IntegratedGradients
 from xaikit.explainers.gradients.saliency import Saliency
-from xaikit.results import Attribution
+from xaikit.explainers.pipeline import Parameter, integer
 
 
 class SmoothGrad(GradientExplainer):
@@ -97,71 +91,52 @@ class SmoothGrad(GradientExplainer):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.explainer!r}, noise={self.noise!r}, noise_abs={self.noise_abs!r})"
 
-    def explain(
-        self,
-        X: Any,
-        /,
-        *,
-        target: Any = None,
-        n_samples: int = 50,
-        batch_size: int | None = None,
-        executor: Any = "auto",
-        random_state: RandomState = None,
-        **params: Any,
-    ) -> Attribution:
-        """Smoothed attributions of every row of ``X``.
+    summary = "Smoothed attributions of every row of ``X``."
+    target_doc = GradientExplainer.target_doc + " Resolved once, on the noise-free inputs."
+    returns_doc = """Attribution
+        ``values`` (n, d, 1); diagnostics ``std_err`` (SmoothGrad), ``target``; ``input_shape``.
+        ``explain`` also takes the wrapped method's parameters (e.g. ``baseline=``, ``n_steps=``
+        for Integrated Gradients)."""
+    explain_parameters = (
+        Parameter("n_samples", 50, "int", "Noisy copies per row (at least 2 for VarGrad).", integer(minimum=1)),
+        BATCH_SIZE,
+    )
 
-        Parameters
-        ----------
-        X : array or tensor (n, ...)
-        target : int, str, array of n ints, "predicted" or callable, optional
-            Resolved once on the noise-free inputs.
-        n_samples : int
-            Noisy copies per row (at least 2 for VarGrad).
-        batch_size : int, optional
-            Model rows per call: noisy copies of several rows and samples are batched together.
-        random_state : int, Generator or None
-        **params
-            Passed to the wrapped method (e.g. ``baseline=``, ``n_steps=`` for Integrated Gradients).
-
-        Returns
-        -------
-        Attribution
-            ``values`` (n, d, 1); diagnostics ``std_err`` (SmoothGrad), ``target``, ``input_shape``.
-        """
-        start, Xa, bs, seed_seq = begin(X, batch_size, executor, random_state)
-        n, shape = Xa.shape[0], Xa.shape[1:]
+    def _parameters(self) -> tuple[Parameter, ...]:
+        """Its own parameters and those the wrapped method takes for each noisy copy."""
         inner = self.explainer
-        S = check_int(n_samples, "n_samples", minimum=1 if self.statistic == "mean" else 2)
+        accepted = {p.name for p in inspect.signature(inner._prepare).parameters.values() if p.kind is p.KEYWORD_ONLY}
+        own = {p.name for p in self.explain_parameters}
+        return self.explain_parameters + tuple(
+            p for p in inner._parameters() if p.name in accepted and p.name not in own
+        )
+
+    def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
+        inner = self.explainer
+        S = check_int(params["n_samples"], "n_samples", minimum=1 if self.statistic == "mean" else 2)
         # the wrapped method's own cost per input: IG's steps x baselines, GradientShap's samples
         inner_steps: Any = 1
         if isinstance(inner, IntegratedGradients):
-            inner_steps = params.get("n_steps", 50)
-        elif isinstance(inner, GradientShap):
-            inner_steps = params.get("n_samples", 25)
-        if not isinstance(inner_steps, int) or isinstance(inner_steps, bool):
-            inner_steps = 1  # refused with its name by the wrapped method
-        if isinstance(inner, IntegratedGradients):
+            inner_steps = params["n_steps"]
             check_gradient_budget("n_steps", inner_steps, per_row=inner_steps, input_size=1,
-                                  what=f"{inner_steps} steps", method=params.get("method", "gausslegendre"))
+                                  what=f"{inner_steps} steps", method=params["method"])
             if inner.background is not None:
                 inner_steps *= int(inner.background.shape[0])
+        elif isinstance(inner, GradientShap):
+            inner_steps = 25
         check_gradient_budget("n_samples", S, per_row=S * max(1, inner_steps),
-                              input_size=int(np.prod(shape)), what=f"{S} samples x {inner_steps} gradient(s) each")
-        idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
+                              input_size=int(np.prod(X.shape[1:])), what=f"{S} samples x {inner_steps} gradient(s) each")
+        return {**params, "n_samples": S}
+
+    def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
+        Xa, idx, bs, S = plan.X, plan.target, plan.batch_size, plan.params["n_samples"]
+        n, shape = Xa.shape[0], Xa.shape[1:]
+        inner = self.explainer
+        forwarded = {p.name: plan.params[p.name] for p in self._parameters()[len(self.explain_parameters):]}
         sigma = _noise_scales(Xa, self.noise, self.noise_abs, 0.15)
-        noise_rngs = _row_rngs(seed_seq, n, stream=0)
-        inner_rngs = _row_rngs(seed_seq, n, stream=1)
-        accepted = [
-            p.name for p in inspect.signature(inner._prepare).parameters.values() if p.kind is p.KEYWORD_ONLY
-        ]
-        for key in params:
-            if key not in accepted:
-                raise InvalidParameterError(
-                    f"{key}: not a parameter of {type(inner).__name__}.explain; "
-                    f"expected one of {accepted or 'none'}"
-                )
-        prepared = inner._prepare(Xa, idx, inner_rngs, bs, **params)
+        noise_rngs = _row_rngs(seed, n, stream=0)
+        inner_rngs = _row_rngs(seed, n, stream=1)
+        prepared = inner._prepare(Xa, idx, inner_rngs, bs, **forwarded)
         total = np.zeros(Xa.shape)
         total_sq = np.zeros(Xa.shape)
         group = max(1, bs // n)  # samples per call to the wrapped method
@@ -186,24 +161,13 @@ class SmoothGrad(GradientExplainer):
                 diagnostics["std_err"] = np.sqrt(var / S).reshape(n, -1, 1)
         else:
             values = np.maximum(second - mean**2, 0.0)
-        return _result(
-            self,
-            values,
-            X=Xa,
-            target=idx,
-            output_name=out_name,
-            start=start,
-            params={
-                "explainer": inner.name,
-                **inner._params(),
-                "n_samples": S,
-                "noise": self.noise if self.noise is not None or self.noise_abs is not None else 0.15,
-                "noise_abs": self.noise_abs,
-                **{k: v for k, v in params.items() if isinstance(v, (int, float, str, bool, type(None)))},
-            },
-            diagnostics=diagnostics,
-            seed=_seed_of(seed_seq),
-        )
+        params = {
+            "explainer": inner.name,
+            **inner._params(),
+            "noise": self.noise if self.noise is not None or self.noise_abs is not None else 0.15,
+            "noise_abs": self.noise_abs,
+        }
+        return Computed(values, None, diagnostics, params)
 
 
 class VarGrad(SmoothGrad):

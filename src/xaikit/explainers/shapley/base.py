@@ -16,16 +16,16 @@ documents, or the segment maps).
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
-from xaikit._validation import RandomState, check_finite_result, check_float, check_int, check_random_state, describe, spawn_seeds
+from xaikit._validation import check_finite_result, describe
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
+from xaikit.explainers.base import Explainer, output_names, select_outputs
+from xaikit.explainers.pipeline import Answer, Parameter, Plan, integer, real, row_seeds, rows_of
 from xaikit.explainers.shapley._games import Game, ReferenceGames
 from xaikit.explainers.value_definition import value_definition
 from xaikit.maskers.tabular import TabularMasker
@@ -82,17 +82,13 @@ def make_masker(
     return masker
 
 
-def _provenance(model: AdaptedModel, masker: Any, seed: Any) -> dict[str, Any]:
+def _provenance(masker: Any) -> dict[str, Any]:
+    """What a Shapley result's provenance adds: the value function and what it masks with."""
     if renders_items(masker):
-        return provenance(
-            model.describe(), model.output, seed,
-            value_function="the model on the masked input (the masker's masking of the coalition's complement)",
-            masker=masker.summary(),
-        )
-    return provenance(
-        model.describe(), model.output, seed,
-        value_function="interventional (marginal) expectation over the background", background=masker.summary(),
-    )
+        return {"value_function": "the model on the masked input (the masker's masking of the coalition's complement)",
+                "masker": masker.summary()}
+    return {"value_function": "interventional (marginal) expectation over the background",
+            "background": masker.summary()}
 
 
 def _masking(masker: Any) -> str:
@@ -133,6 +129,20 @@ class _RowPlayers:
     @property
     def weights(self) -> np.ndarray:
         return np.ones(1)
+
+
+@dataclass
+class _ShapleyPlan(Plan):
+    """The rows (encoded table rows, or documents and images), their predictions ``fx`` (n, o), the
+    base (o,) of a table or each row's v(empty) (n, o), the outputs chosen and the parameters resolved."""
+
+    masker: Any = None
+    rows: Any = None
+    fx: Any = None
+    base: Any = None
+    out_idx: list[int] = field(default_factory=list)
+    out_names: list[str] = field(default_factory=list)
+    resolved: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -180,7 +190,7 @@ def _run_job(job: _RowJob) -> list[RowEstimate]:
     return job()
 
 
-class ShapleyExplainer(Explainer):
+class ShapleyExplainer(Explainer[Attribution | RaggedAttribution]):
     """Base of the Shapley explainers (exact and sampled) of tables, documents and images.
 
     Parameters
@@ -271,109 +281,110 @@ class ShapleyExplainer(Explainer):
     def _default_n_samples(self, k: int) -> int:
         return 2 * k + 2048
 
-    # ---------------------------------------------------------------- public
-    def explain(
-        self,
-        X: Any,
-        /,
-        *,
-        target: int | str | Sequence[int | str] | None = None,
-        n_samples: int | None = None,
-        tol: float | None = None,
-        batch_size: int | None = None,
-        executor: Any = "auto",
-        random_state: RandomState = None,
-    ) -> Attribution | RaggedAttribution:
-        """Shapley values of every row of ``X``.
+    # ---------------------------------------------------------------- the pipeline's steps
+    summary = "Shapley values of every row of ``X``."
+    input_doc = """X : array-like (n, d) or DataFrame; documents or images with a TextMasker or ImageMasker
+        (a str or a sequence of str; one image or a batch, see :class:`~xaikit.maskers.ImageMasker`)"""
+    returns_doc = """Attribution, or RaggedAttribution for documents and images
+        ``values`` (n, k, o) with k the number of features (or groups; for documents and
+        images the most tokens or segments of a row, the others padded with zeros);
+        ``base_values`` (n, o), the value of the empty coalition; diagnostics
+        ``n_model_calls`` (n,), ``completeness_gap`` (n, o), ``exact``, ``value_definition``
+        (the game), and ``std_err`` (n, k, o) unless every row is exact."""
+    explain_parameters = (
+        Parameter("n_samples", None, "int, optional", """
+            Coalitions evaluated per row (each one a pass over the background); the budget. Exact
+            methods ignore it. For documents and images, one budget for every row, checked against
+            the row with the most tokens or segments.""", integer(minimum=1)),
+        Parameter("tol", None, "float, optional", """
+            Stop adding samples once every standard error is at most ``tol`` (``n_samples`` is then
+            the maximum).""", real(minimum=0.0, strict=True)),
+        Parameter("batch_size", None, "int, optional", "Maximum model input rows per model call.", integer(minimum=1)),
+    )
 
-        Parameters
-        ----------
-        X : array-like (n, d) or DataFrame; documents or images with a TextMasker or ImageMasker
-            (a str or a sequence of str; one image or a batch, see :class:`~xaikit.maskers.ImageMasker`)
-        target : int, str or list, optional
-            Outputs to return (index or name); all by default.
-        n_samples : int, optional
-            Coalitions evaluated per row (each one a pass over the background); the
-            budget. Exact methods ignore it. For documents and images, one budget for every
-            row, checked against the row with the most tokens or segments.
-        tol : float, optional
-            Stop adding samples once every standard error is at most ``tol`` (``n_samples``
-            is then the maximum).
-        batch_size : int, optional
-            Maximum model input rows per model call.
-        executor : "auto", "serial", "threads[:N]", "processes[:N]" or Executor (see ``docs/api.md``)
-        random_state : int, Generator or None
-
-        Returns
-        -------
-        Attribution, or RaggedAttribution for documents and images
-            ``values`` (n, k, o) with k the number of features (or groups; for documents and
-            images the most tokens or segments of a row, the others padded with zeros);
-            ``base_values`` (n, o), the value of the empty coalition; diagnostics
-            ``n_model_calls`` (n,), ``completeness_gap`` (n, o), ``exact``, ``value_definition``
-            (the game), and ``std_err`` (n, k, o) unless every row is exact.
-        """
-        start = time.perf_counter()
+    def _start(self, X: Any, target: Any, params: dict[str, Any]) -> _ShapleyPlan:
         if self._ragged:  # the one result kind a masker changes: rows with their own players
-            return self._explain_items(
-                X, target, n_samples, tol, batch_size, executor, random_state, start
-            )
+            return self._start_items(X, target, params)
         Z, masker = self.masker.encode(X, "X")
         k = masker.n_groups
-        params = self._params(self, k, n_samples, tol, batch_size)
-        seed_seq = check_random_state(random_state)
-
+        params = self._params(self, k, params)
         fx = self._predict_checked(masker, Z, "X")
         fbg = self._predict_checked(masker, masker.data, "background")
         base = masker.weights @ fbg
         out_idx, out_names = self._select_outputs(target, fx.shape[1])
 
-        n = Z.shape[0]
-        seeds = spawn_seeds(seed_seq, n)
-        results = map_rows(
-            executor, n,
-            lambda c: _RowJob(self, masker, Z[list(c)], fx[list(c)], fbg, base, [seeds[i] for i in c], params, list(c)),
-            _run_job,
-        )
+        def job(c: range, seed: np.random.SeedSequence) -> _RowJob:
+            return _RowJob(self, masker, Z[c.start:c.stop], fx[c.start:c.stop], fbg, base, row_seeds(seed, c), params, c)
 
-        values = np.stack([r.values for r in results])[:, :, out_idx]
-        base_values = np.repeat(base[None, out_idx], n, axis=0)
-        exact = all(r.exact for r in results)
-        data = masker.codec.to_objects(Z) if masker.codec is not None else Z
-        diagnostics = self._diagnostics(results, values, fx[:, out_idx], base_values, out_idx, start, seed_seq)
-        diagnostics["n_background"] = int(masker.n_background)
-        diagnostics["value_definition"] = value_definition(
-            output=self.model.output, value_function="interventional",
-            background_rows=int(masker.n_background), estimate="exact" if exact else "sampled",
-        )
-        return Attribution(
-            values=values,
-            base_values=base_values,
-            data=data if k == masker.n_features else None,
-            feature_names=list(masker.group_names),
-            output_names=out_names,
-            method=self.name,
-            params={**params, "output": self.model.output},
-            diagnostics=diagnostics,
-            provenance=_provenance(self.model, masker, diagnostics["seed"]),
-        )
+        return _ShapleyPlan(Z.shape[0], job, masker=masker, rows=Z, fx=fx, base=base, out_idx=out_idx,
+                            out_names=out_names, resolved=params)
 
-    def _params(self, view: ShapleyExplainer, k: int, n_samples: int | None, tol: float | None,
-                batch_size: int | None) -> dict[str, Any]:
+    def _start_items(self, X: Any, target: Any, params: dict[str, Any]) -> _ShapleyPlan:
+        """:meth:`_start` for documents or images: each row a game of its own tokens or segments."""
+        masker = self.masker
+        items = masker.prepare(X, "X")
+        widest = max(max(int(item.n_features) for item in items), 1)
+        params = self._params(self._for_row(widest), widest, params)
+        fx = self._predict_items(items, True, "X", params["batch_size"])
+        v0 = self._predict_items(items, False, "X with every token or segment hidden", params["batch_size"])
+        out_idx, out_names = self._select_outputs(target, fx.shape[1])
+
+        def job(c: range, seed: np.random.SeedSequence) -> _RowJob:
+            return _RowJob(self, masker, items[c.start:c.stop], fx[c.start:c.stop], None, v0[c.start:c.stop],
+                           row_seeds(seed, c), params, c)
+
+        return _ShapleyPlan(len(items), job, masker=masker, rows=items, fx=fx, base=v0, out_idx=out_idx,
+                            out_names=out_names, resolved=params)
+
+    def _params(self, view: ShapleyExplainer, k: int, params: dict[str, Any]) -> dict[str, Any]:
         """The method's parameters, checked by ``view`` (this explainer, or its view of the largest
         document or image) for ``k`` players."""
-        params: dict[str, Any] = {"tol": None, "batch_size": None}
-        if batch_size is not None:
-            params["batch_size"] = check_int(batch_size, "batch_size", minimum=1)
-        if tol is not None:
-            params["tol"] = check_float(tol, "tol", minimum=0.0, strict_minimum=True)
-        params["n_samples"] = (
-            self._default_n_samples(k) if n_samples is None else check_int(n_samples, "n_samples", minimum=1)
-        )
+        n_samples = params["n_samples"]
+        params = {"tol": params["tol"], "batch_size": params["batch_size"],
+                  "n_samples": self._default_n_samples(k) if n_samples is None else n_samples}
         return view._check_params(k, params)
 
+    def _finish(self, plan: Plan, parts: list[Any]) -> Answer:
+        plan = cast(_ShapleyPlan, plan)
+        results: list[RowEstimate] = rows_of(parts)
+        masker, out_idx, n = plan.masker, plan.out_idx, plan.n_rows
+        exact = all(r.exact for r in results)
+        estimate = "exact" if exact else "sampled"
+        if not self._ragged:
+            values = np.stack([r.values for r in results])[:, :, out_idx]
+            base_values = np.repeat(plan.base[None, out_idx], n, axis=0)
+            diagnostics = self._diagnostics(results, values, plan.fx[:, out_idx], base_values, out_idx)
+            diagnostics["n_background"] = int(masker.n_background)
+            diagnostics["value_definition"] = value_definition(
+                output=self.model.output, value_function="interventional",
+                background_rows=int(masker.n_background), estimate=estimate,
+            )
+            Z, k = plan.rows, masker.n_groups
+            data = masker.codec.to_objects(Z) if masker.codec is not None else Z
+            fields = {"values": values, "base_values": base_values, "data": data if k == masker.n_features else None,
+                      "feature_names": list(masker.group_names), "output_names": plan.out_names}
+            return Answer(fields, diagnostics, Attribution, plan.resolved, _provenance(masker))
+        items = plan.rows
+        lengths = [int(item.n_features) for item in items]
+        values = np.zeros((n, max(lengths), len(out_idx)))
+        for i, r in enumerate(results):
+            values[i, : lengths[i]] = r.values[:, out_idx]
+        base_values = plan.base[:, out_idx]
+        diagnostics = self._diagnostics(results, values, plan.fx[:, out_idx], base_values, out_idx)
+        diagnostics["value_definition"] = masked_value_definition(self.model.output, masker, estimate)
+        text = masker.kind == "text"
+        fields = {
+            "values": values, "base_values": base_values, "output_names": plan.out_names,
+            "row_feature_names": [list(item.feature_names) for item in items],
+            "spans": [[[list(sp) for sp in feature] for feature in item.spans] for item in items] if text else None,
+            "texts": [item.text for item in items] if text else None,
+            "segments": np.stack([item.segments for item in items]) if not text else None,
+        }
+        return Answer(fields, diagnostics, RaggedAttribution, {**plan.resolved, "masker": masker.summary()},
+                      _provenance(masker))
+
     def _diagnostics(self, results: list[RowEstimate], values: np.ndarray, fx: np.ndarray, base_values: np.ndarray,
-                     out_idx: list[int], start: float, seed_seq: np.random.SeedSequence) -> dict[str, Any]:
+                     out_idx: list[int]) -> dict[str, Any]:
         """What every result's diagnostics hold; ``std_err`` (the selected outputs ``out_idx``, padded
         like ``values``) only when some row was sampled: an exact result carries no standard errors.
         ``fx - base_values`` per row is what the values must add up to. Values, standard errors and
@@ -394,57 +405,8 @@ class ShapleyExplainer(Explainer):
             "n_model_calls": np.array([r.n_evaluations for r in results], dtype=np.int64),
             "completeness_gap": gap,
             "exact": bool(exact),
-            "runtime_s": time.perf_counter() - start,
-            "seed": int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None,
         })
         return diagnostics
-
-    def _explain_items(self, X: Any, target: Any, n_samples: int | None, tol: float | None, batch_size: int | None,
-                       executor: Any, random_state: RandomState, start: float) -> RaggedAttribution:
-        """:meth:`explain` for documents or images: each row a game of its own tokens or segments."""
-        masker = self.masker
-        items = masker.prepare(X, "X")
-        lengths = [int(item.n_features) for item in items]
-        widest = max(max(lengths), 1)
-        params = self._params(self._for_row(widest), widest, n_samples, tol, batch_size)
-        seed_seq = check_random_state(random_state)
-
-        fx = self._predict_items(items, True, "X", params["batch_size"])
-        v0 = self._predict_items(items, False, "X with every token or segment hidden", params["batch_size"])
-        out_idx, out_names = self._select_outputs(target, fx.shape[1])
-
-        n = len(items)
-        seeds = spawn_seeds(seed_seq, n)
-        results = map_rows(
-            executor, n,
-            lambda c: _RowJob(self, masker, [items[i] for i in c], fx[list(c)], None, v0[list(c)],
-                              [seeds[i] for i in c], params, list(c)),
-            _run_job,
-        )
-
-        values = np.zeros((n, max(lengths), len(out_idx)))
-        for i, r in enumerate(results):
-            values[i, : lengths[i]] = r.values[:, out_idx]
-        base_values = v0[:, out_idx]
-        exact = all(r.exact for r in results)
-        diagnostics = self._diagnostics(results, values, fx[:, out_idx], base_values, out_idx, start, seed_seq)
-        diagnostics["value_definition"] = masked_value_definition(
-            self.model.output, masker, "exact" if exact else "sampled"
-        )
-        text = masker.kind == "text"
-        return RaggedAttribution(
-            values=values,
-            base_values=base_values,
-            row_feature_names=[list(item.feature_names) for item in items],
-            output_names=out_names,
-            spans=[[[list(sp) for sp in feature] for feature in item.spans] for item in items] if text else None,
-            texts=[item.text for item in items] if text else None,
-            segments=np.stack([item.segments for item in items]) if not text else None,
-            method=self.name,
-            params={**params, "output": self.model.output, "masker": masker.summary()},
-            diagnostics=diagnostics,
-            provenance=_provenance(self.model, masker, diagnostics["seed"]),
-        )
 
     def _predict_items(self, items: list[Any], keep: bool, name: str, batch_size: int | None) -> np.ndarray:
         """The model on every document or image with all its players kept (``keep``) or all hidden:

@@ -39,29 +39,26 @@ Diagnostics
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from xaikit._optional import import_optional
 from xaikit._validation import (
-    RandomState,
     check_choice,
     check_finite_result,
     check_float,
     check_int,
     check_memory,
-    check_random_state,
     check_work,
     describe,
-    spawn_seeds,
 )
 from xaikit.errors import InvalidParameterError, ModelOutputError
-from xaikit.explainers.base import Explainer, map_rows, output_names, provenance, select_outputs
+from xaikit.explainers.base import Explainer, output_names, select_outputs
+from xaikit.explainers.pipeline import Answer, Parameter, Plan, integer, row_seeds, rows_of
 from xaikit.explainers.shapley.base import make_masker
 from xaikit.maskers.tabular import TabularMasker
 from xaikit.models import adapt
@@ -240,6 +237,17 @@ DEFAULT_BATCH_SIZE: dict[str, int | None] = {"tabular": None, "text": 1000, "ima
 
 
 @dataclass
+class _LimePlan(Plan):
+    """The rows (encoded, or documents and images), the outputs chosen and the run's parameters."""
+
+    masker: Any = None
+    units: Any = None
+    out_names: list[str] = field(default_factory=list)
+    top: list[list[str]] | None = None
+    run: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class _LimeJob:
     """A chunk of rows (or documents, images) to explain; sent whole to an executor's worker."""
 
@@ -260,10 +268,6 @@ class _LimeJob:
         return out
 
 
-def _run_job(job: _LimeJob) -> list[_RowResult]:
-    return job()
-
-
 def _masker_kind(masker: Any) -> str:
     """``"tabular"``, ``"text"`` or ``"image"``: which neighbourhood ``masker`` draws."""
     if isinstance(masker, TabularMasker):
@@ -276,7 +280,7 @@ def _masker_kind(masker: Any) -> str:
     )
 
 
-class Lime(Explainer):
+class Lime(Explainer[Attribution | RaggedAttribution]):
     """Local surrogate explanations (LIME) of models of tables, documents or images.
 
     Parameters
@@ -352,55 +356,30 @@ class Lime(Explainer):
         self.alpha = check_float(alpha, "alpha", minimum=0.0)
         self._as_frame = self._kind == "tabular" and (self.masker.is_frame or self.model.wants_frame)
 
-    # ---------------------------------------------------------------- public
-    def explain(
-        self,
-        X: Any,
-        /,
-        *,
-        target: int | str | Sequence[int | str] | None = None,
-        labels: Sequence[int | str] | None = None,
-        top_labels: int | None = None,
-        n_samples: int = 5000,
-        batch_size: int | None = None,
-        executor: Any = "auto",
-        random_state: RandomState = None,
-        stability: int | None = None,
-    ) -> Attribution | RaggedAttribution:
-        """Fit one local surrogate per row of ``X`` and output.
-
-        Parameters
-        ----------
-        X : array-like (n, d) or DataFrame
-        target, labels : int, str or list, optional
-            Outputs to explain (index or name; ``labels`` is LIME's name); all by default.
-        top_labels : int, optional
+    # ---------------------------------------------------------------- the pipeline's steps
+    summary = "Fit one local surrogate per row of ``X`` and output."
+    target_doc = """target : int, str or list, optional
+        Outputs to explain (index or name); all by default (``labels`` is LIME's name for it)."""
+    returns_doc = """Attribution, or RaggedAttribution for documents and images
+        ``values`` (n, d, o): surrogate coefficients on the interpretable features;
+        ``base_values`` (n, o): intercepts; diagnostics as described in the module."""
+    explain_parameters = (
+        Parameter("labels", None, "int, str or list, optional", "LIME's name for ``target``."),
+        Parameter("top_labels", None, "int, optional", """
             Explain the outputs that are among the ``top_labels`` largest predictions of some row
             (their union over the rows, so that every row has the same outputs);
-            ``diagnostics["top_labels"]`` lists each row's own top output names, best first.
-        n_samples : int
-            Perturbations per row (row 0 is the row itself); at least 2.
-        batch_size : int, optional
-            Maximum rows per model call.
-        executor : "auto", "serial", "threads[:N]", "processes[:N]" or Executor (see ``docs/api.md``)
-        random_state : int, Generator or None
-        stability : int, optional
+            ``diagnostics["top_labels"]`` lists each row's own top output names, best first."""),
+        Parameter("n_samples", 5000, "int", "Perturbations per row (row 0 is the row itself); at least 8.",
+                  integer(minimum=2)),
+        Parameter("batch_size", None, "int, optional", "Maximum rows per model call.", integer(minimum=1)),
+        Parameter("stability", None, "int, optional", """
             Also refit with this many re-seeded samples and report the top-``n_features`` Jaccard
-            overlap (at least 2).
+            overlap (at least 2).""", integer(minimum=2)),
+    )
 
-        Returns
-        -------
-        Attribution, or RaggedAttribution for documents and images
-            ``values`` (n, d, o): surrogate coefficients on the interpretable features;
-            ``base_values`` (n, o): intercepts; diagnostics as described in the module.
-        """
-        start = time.perf_counter()
-        params: dict[str, Any] = {
-            "n_samples": check_int(n_samples, "n_samples", minimum=2),
-            "batch_size": (DEFAULT_BATCH_SIZE[self._kind] if batch_size is None
-                           else check_int(batch_size, "batch_size", minimum=1)),
-            "stability": None if stability is None else check_int(stability, "stability", minimum=2),
-        }
+    def _start(self, X: Any, target: Any, params: dict[str, Any]) -> _LimePlan:
+        params = {**params, "batch_size": DEFAULT_BATCH_SIZE[self._kind] if params["batch_size"] is None
+                  else params["batch_size"]}
         if self._kind == "tabular":
             units, masker = self.masker.encode(X, "X")
             if np.isnan(units).any():
@@ -416,90 +395,81 @@ class Lime(Explainer):
                 f"the model ({self.model.describe()}) returned no outputs (an array of shape {fx.shape}) for X; "
                 "expected at least one output per row"
             )
-        seed_seq = check_random_state(random_state)
-        outputs, out_names, top = self._select_outputs(target, labels, top_labels, fx)
+        outputs, out_names, top = self._select_outputs(target, params["labels"], params["top_labels"], fx)
         self._check_budget(units, params["n_samples"], fx.shape[1])
+        run = {k: params[k] for k in ("n_samples", "batch_size", "stability")}
 
-        n = len(units)
-        seeds = spawn_seeds(seed_seq, n)
-        results = map_rows(
-            executor, n,
-            lambda c: _LimeJob(self, masker, units[list(c)] if self._kind == "tabular" else [units[i] for i in c],
-                               [seeds[i] for i in c], outputs, params, list(c)),
-            _run_job,
-        )
+        def job(c: range, seed: np.random.SeedSequence) -> _LimeJob:
+            rows = units[c.start:c.stop]
+            return _LimeJob(self, masker, rows, row_seeds(seed, c), outputs, run, c)
 
+        return _LimePlan(len(units), job, masker=masker, units=units, out_names=out_names, top=top, run=run)
+
+    def _finish(self, plan: Plan, parts: list[Any]) -> Answer:
+        plan = cast(_LimePlan, plan)
+        results = rows_of(parts)
+        masker, units = plan.masker, plan.units
         diagnostics: dict[str, Any] = {
             "local_fidelity": np.stack([r.fidelity for r in results]),
             "local_prediction": np.stack([r.local_prediction for r in results]),
             "n_model_calls": np.array([r.n_rows for r in results], dtype=np.int64),
         }
         axes = {"local_prediction": "no"}
-        if params["stability"] is not None:
+        if plan.run["stability"] is not None:
             diagnostics["stability"] = np.stack([r.stability for r in results])
             axes["stability"] = "no"
-        if top is not None:
-            diagnostics["top_labels"] = top  # per row, best first; not sliced with the rows
-        seed = int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None
+        if plan.top is not None:
+            diagnostics["top_labels"] = plan.top  # per row, best first; not sliced with the rows
         run_params = {
-            **params,
+            **plan.run,
             "kernel_width": self.kernel_width,
             "kernel": getattr(self.kernel, "__name__", type(self.kernel).__name__),
             "feature_selection": self.feature_selection,
             "n_features": self.n_features,
             "alpha": self.alpha,
-            "output": self.model.output,
         }
-        common: dict[str, Any] = {
+        fields: dict[str, Any] = {
             "base_values": np.stack([r.intercept for r in results]),
-            "output_names": out_names,
-            "method": self.name,
-            "provenance": self._provenance(masker, seed),
+            "output_names": plan.out_names,
             "diagnostic_axes": axes,
         }
+        extra = {"surrogate": "weighted ridge on the interpretable representation",
+                 ("background" if self._kind == "tabular" else "masker"): masker.summary()}
         if self._kind != "tabular":
-            return self._ragged_result(units, results, diagnostics, {**run_params, "masker": masker.summary()},
-                                       common, start, seed)
+            return self._ragged_answer(units, results, diagnostics, {**run_params, "masker": masker.summary()},
+                                       fields, extra)
         diagnostics["std_err"] = np.stack([r.std_err for r in results])
         diagnostics["interpretable_features"] = np.array(
             [masker.neighbourhood.interpretable_names(x) for x in units], dtype=str
         )
         axes["interpretable_features"] = "nd"
-        diagnostics["runtime_s"] = time.perf_counter() - start
-        diagnostics["seed"] = seed
-        return Attribution(
+        fields.update(
             values=np.stack([r.coef for r in results]),
             data=masker.codec.to_objects(units) if masker.codec is not None else units,
             feature_names=list(masker.feature_names),
-            params={**run_params, "discretize": masker.neighbourhood.discretize},
-            diagnostics=diagnostics,
-            **common,
         )
+        return Answer(fields, diagnostics, Attribution, {**run_params, "discretize": masker.neighbourhood.discretize},
+                      extra)
 
-    def _ragged_result(self, items: Sequence[Any], results: list[_RowResult], diagnostics: dict[str, Any],
-                       params: dict[str, Any], common: dict[str, Any], start: float, seed: int | None
-                       ) -> RaggedAttribution:
+    def _ragged_answer(self, items: Sequence[Any], results: list[_RowResult], diagnostics: dict[str, Any],
+                       params: dict[str, Any], fields: dict[str, Any], extra: dict[str, Any]) -> Answer:
         """Documents or images: every row has its own features, so values are padded to the longest."""
         lengths = [item.n_features for item in items]
-        width, o = max(lengths, default=0), len(common["output_names"])
+        width, o = max(lengths, default=0), len(fields["output_names"])
         values = np.zeros((len(items), width, o))
         std_err = np.zeros_like(values)
         for i, (m, r) in enumerate(zip(lengths, results)):
             values[i, :m], std_err[i, :m] = r.coef, r.std_err
         diagnostics["std_err"] = std_err
-        diagnostics["runtime_s"] = time.perf_counter() - start
-        diagnostics["seed"] = seed
         text = self._kind == "text"
-        return RaggedAttribution(
+        fields.update(
             values=values,
             row_feature_names=[list(item.feature_names) for item in items],
             spans=[[[list(sp) for sp in feature] for feature in item.spans] for item in items] if text else None,
             texts=[item.text for item in items] if text else None,
             segments=np.stack([item.segments for item in items]) if self._kind == "image" and items else None,
-            params=params,
-            diagnostics=diagnostics,
-            **common,
         )
+        return Answer(fields, diagnostics, RaggedAttribution, params, extra)
 
     def _check_budget(self, units: Any, n_samples: int, n_outputs: int) -> None:
         """Refuse an ``n_samples`` too small for the surrogate and its fidelity, or too large to hold."""
@@ -637,13 +607,6 @@ class Lime(Explainer):
         chosen, name = (target, "target") if target is not None else (labels, "labels")
         idx, chosen_names = select_outputs(chosen, names, name=name)
         return idx, chosen_names, None
-
-    def _provenance(self, masker: Any, seed: Any) -> dict[str, Any]:
-        return provenance(
-            self.model.describe(), self.model.output, seed,
-            surrogate="weighted ridge on the interpretable representation",
-            **{("background" if self._kind == "tabular" else "masker"): masker.summary()},
-        )
 
     def __repr__(self) -> str:
         if self._kind != "tabular":

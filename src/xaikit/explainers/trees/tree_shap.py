@@ -26,18 +26,20 @@ holds in ``diagnostics["value_definition"]``.
 
 from __future__ import annotations
 
-import time
+import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
 from xaikit._validation import RandomState, check_array, check_choice, check_feature_names
 from xaikit.errors import InvalidParameterError
 from xaikit.execution import Shared, chunk_indices
-from xaikit.explainers.base import Explainer, check_shared, executor_scope, output_names, provenance, select_outputs
+from xaikit.explainers import pipeline
+from xaikit.explainers.base import Explainer, output_names, select_outputs
+from xaikit.explainers.pipeline import Answer, Plan
 from xaikit.explainers.trees import _kernels as kernels
 from xaikit.explainers.value_definition import value_definition
 from xaikit.models.trees import TreeEnsemble, apply_transform, tree_ensemble
@@ -420,7 +422,17 @@ def _take_outputs(values: np.ndarray, out_idx: list[int]) -> np.ndarray:
     return values[..., out_idx]
 
 
-class TreeShap(Explainer):
+@dataclass
+class _TreePlan(Plan):
+    """The rows as the kernels take them, the result's read-only view of them, the outputs chosen."""
+
+    X: Any = None
+    data: Any = None
+    out_idx: list[int] = field(default_factory=list)
+    out_names: list[str] = field(default_factory=list)
+
+
+class TreeShap(Explainer[Attribution]):
     """Exact Shapley values of a tree ensemble (scikit-learn, XGBoost, LightGBM or a :class:`TreeEnsemble`).
 
     Parameters
@@ -458,6 +470,8 @@ class TreeShap(Explainer):
     requires: ClassVar[frozenset[str]] = frozenset({"trees"})
     axioms: ClassVar[frozenset[str]] = frozenset({"efficiency", "dummy", "symmetry", "linearity"})
     exact: ClassVar[bool] = True
+    #: What ``_run`` computes: ``"values"``, or ``"interactions"`` in the view :meth:`interactions` runs.
+    _what: str = "values"
 
     def __init__(
         self,
@@ -524,7 +538,7 @@ class TreeShap(Explainer):
             return select_outputs(target, self._two_classes)
         return select_outputs(target, output_names(self.ensemble.output_names, self.ensemble.n_outputs))
 
-    def _run(self, X: np.ndarray, what: str, executor: Any, **extra: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _compute(self, X: np.ndarray, what: str, ex: Any, **extra: Any) -> tuple[np.ndarray, np.ndarray]:
         """Values and raw margins of the rows of ``X``, the rows split over the executor's workers.
 
         The values go into one array allocated here: jobs that run in this process write their rows
@@ -533,18 +547,17 @@ class TreeShap(Explainer):
         ens = self.ensemble
         cols = kernels.tree_columns(ens.roots, ens.left, ens.right, ens.value)
         values = np.zeros(_values_shape(ens, n, what))
-        with executor_scope(executor) as ex:
-            if what == "interventional" and extra.get("transform_kind", 0) == 0:
-                return values, self._run_by_trees(X, ex, cols, extra, values)
-            if what == "interventional":  # rows split: the background's go-left flags once for all chunks
-                background = extra.pop("background")
-                extra["dir_b"] = kernels.background_directions(background, 0, ens.left.shape[0], *ens._routing())
-            # rows cost about the same, so one chunk per worker balances the load
-            shared = ex.scatter(ens)  # sent to each worker process once, kept there between calls
-            chunks = chunk_indices(n, ex.n_workers)
-            jobs = [_TreeJob(shared, X[c.start:c.stop], what, cols, out=values[c.start:c.stop], **extra)
-                    for c in chunks]
-            parts = ex.map(_run_tree_job, jobs)
+        if what == "interventional" and extra.get("transform_kind", 0) == 0:
+            return values, self._run_by_trees(X, ex, cols, extra, values)
+        if what == "interventional":  # rows split: the background's go-left flags once for all chunks
+            background = extra.pop("background")
+            extra["dir_b"] = kernels.background_directions(background, 0, ens.left.shape[0], *ens._routing())
+        # rows cost about the same, so one chunk per worker balances the load
+        shared = ex.scatter(ens)  # sent to each worker process once, kept there between calls
+        chunks = chunk_indices(n, ex.n_workers)
+        jobs = [_TreeJob(shared, X[c.start:c.stop], what, cols, out=values[c.start:c.stop], **extra)
+                for c in chunks]
+        parts = ex.map(_run_tree_job, jobs)
         raw = []
         for i, c in enumerate(chunks):
             part, raw_c = parts[i]
@@ -592,108 +605,82 @@ class TreeShap(Explainer):
             raw.append(ens.base_offset + raw_c)
         return np.concatenate(raw, axis=0)
 
-    def _result(self, kind: type[Any], values: np.ndarray, base: np.ndarray, data: np.ndarray,
-                out_names: list[str], diagnostics: dict[str, Any], seed: int | None) -> Any:
-        hand_over(values, base)  # the result takes them without a copy of its own
-        return kind(
-            values=values, base_values=base, data=data, feature_names=self.feature_names, output_names=out_names,
-            method=self.name, params={"algorithm": self.algorithm, "output": self.output},
-            diagnostics=diagnostics, provenance=self._provenance(seed),
-        )
-
     def _value_definition(self) -> dict[str, Any]:
         m = None if self.background is None else int(self.background.shape[0])
         return value_definition(output=self.output, value_function=self.algorithm, background_rows=m,
                                 estimate="exact")
 
-    def _provenance(self, seed: int | None) -> dict[str, Any]:
-        ens = self.ensemble
-        extra: dict[str, Any] = {"n_trees": ens.n_trees, "max_depth": ens.max_depth, "link": ens.transform}
-        if self.background is not None:
-            extra["background"] = {"n_rows": int(self.background.shape[0])}
-        return provenance(ens.library or "TreeEnsemble", self.output, seed, **extra)
+    # ---------------------------------------------------------------- the pipeline's steps
+    summary = "Exact SHAP values of every row of ``X``."
+    input_doc = """X : array-like (n, d) or DataFrame
+        Numbers (NaN = missing), categories as the integer codes the model was trained on, or pandas
+        ``category`` columns of a LightGBM / XGBoost model trained on them."""
+    returns_doc = """Attribution
+        ``values`` (n, d, o); ``data``: a read-only view of ``X`` when it is a C-contiguous float64
+        array (no copy); diagnostics ``completeness_gap`` (n, o), ``exact`` (True), ``runtime_s``,
+        ``value_definition``, ``seed``. No ``std_err``: exact values have no sampling error. Rows
+        are split over the executor's workers; every executor gives identical values."""
 
-    def _start(self, X: Any, target: Any, executor: Any, random_state: Any) -> tuple[np.ndarray, np.ndarray,
-                                                                                   list[int], list[str], int | None]:
-        """The checks every call makes: the shared parameters (``random_state`` recorded: the values
-        do not depend on it), the rows (``Xp``, the caller's array when it is already C-contiguous
-        float64), the result's ``data`` (a read-only view of ``Xp``: no copy, and the caller's array
-        stays writeable) and the outputs."""
-        seed_seq = check_shared(executor, random_state)
-        seed = int(seed_seq.entropy) if isinstance(seed_seq.entropy, int) else None
+    def _start(self, X: Any, target: Any, params: dict[str, Any]) -> _TreePlan:
+        """The rows (``Xp``, the caller's array when it is already C-contiguous float64), the
+        result's ``data`` (a read-only view of ``Xp``: no copy, and the caller's array stays
+        writeable) and the outputs."""
         Xp = self._prepare(X, "X")
         data = Xp.view()
         data.setflags(write=False)
         out_idx, out_names = self._outputs(target)
-        return Xp, data, out_idx, out_names, seed
+        return _TreePlan(Xp.shape[0], X=Xp, data=data, out_idx=out_idx, out_names=out_names)
 
-    # ---------------------------------------------------------------- public
-    def explain(
-        self,
-        X: Any,
-        /,
-        *,
-        target: int | str | Sequence[int | str] | None = None,
-        executor: Any = "auto",
-        random_state: RandomState = None,
-    ) -> Attribution:
-        """Exact SHAP values of every row of ``X``.
-
-        Parameters
-        ----------
-        X : array-like (n, d) or DataFrame: numbers (NaN = missing), categories as the integer codes the
-            model was trained on, or pandas ``category`` columns of a LightGBM / XGBoost model trained on them
-        target : int, str or list, optional
-            Outputs to return (index or name); all by default.
-        executor : "auto", "serial", "threads[:N]", "processes[:N]" or Executor
-            Rows are split over its workers; every executor gives identical values.
-        random_state : None, int, Generator or SeedSequence
-            Checked and recorded; the values are exact and do not depend on it.
-
-        Returns
-        -------
-        Attribution
-            ``values`` (n, d, o); ``data``: a read-only view of ``X`` when it is a C-contiguous float64
-            array (no copy); diagnostics ``completeness_gap`` (n, o), ``exact`` (True), ``runtime_s``,
-            ``value_definition``, ``seed``. No ``std_err``: exact values have no sampling error.
-        """
-        start = time.perf_counter()
-        Xp, data, out_idx, out_names, seed = self._start(X, target, executor, random_state)
+    def _run(self, plan: Plan, executor: Any, seed: np.random.SeedSequence) -> list[Any]:
+        """``[values, base (n, o), the explained output of the rows (n, o)]``, every output."""
+        Xp = cast(_TreePlan, plan).X
         ens = self.ensemble
-        prob = self.output in _RESCALED
+        if self._what == "interactions":
+            values, raw_x = self._compute(Xp, "interactions", executor)
+            return [values, np.repeat(ens.expected_value()[None, :], Xp.shape[0], axis=0), raw_x]
         if self.algorithm == "path_dependent":
-            values, raw_x = self._run(Xp, "path_dependent", executor)
-            base = np.repeat(ens.expected_value()[None, :], Xp.shape[0], axis=0)
-            fx = raw_x
-        else:
-            if self.background is None:  # pragma: no cover - guarded in __init__
-                raise InvalidParameterError("background: the interventional algorithm needs reference rows")
-            raw_b = ens.predict_raw(self.background)
-            kind = _TRANSFORM_KIND[ens.transform] if prob else 0
-            values, raw_x = self._run(
-                Xp, "interventional", executor, background=ens.prepare(self.background, "background"),
-                raw_b=raw_b, transform_kind=kind,
-            )
-            fb = apply_transform(raw_b, ens.transform) if prob else raw_b
-            fx = apply_transform(raw_x, ens.transform) if prob else raw_x
-            if self._two_classes is not None:  # P(first class) = 1 - P(second class)
-                both = np.empty((*values.shape[:2], 2))
-                np.negative(values[..., 0], out=both[..., 0])
-                both[..., 1] = values[..., 0]
-                values = both
-                fb = np.concatenate([1.0 - fb, fb], axis=1)
-                fx = np.concatenate([1.0 - fx, fx], axis=1)
-            base = np.repeat(fb.mean(axis=0)[None, :], Xp.shape[0], axis=0)
-        values = _take_outputs(values, out_idx)
-        base = base[:, out_idx]
-        diagnostics: dict[str, Any] = {
-            "completeness_gap": _completeness_gap(values, fx[:, out_idx] - base, (1,)),
-            "exact": True,
-            "runtime_s": time.perf_counter() - start,
-            "value_definition": self._value_definition(),
-            "seed": seed,
-        }
-        return self._result(Attribution, values, base, data, out_names, diagnostics, seed)
+            values, raw_x = self._compute(Xp, "path_dependent", executor)
+            return [values, np.repeat(ens.expected_value()[None, :], Xp.shape[0], axis=0), raw_x]
+        if self.background is None:  # pragma: no cover - guarded in __init__
+            raise InvalidParameterError("background: the interventional algorithm needs reference rows")
+        prob = self.output in _RESCALED
+        raw_b = ens.predict_raw(self.background)
+        kind = _TRANSFORM_KIND[ens.transform] if prob else 0
+        values, raw_x = self._compute(
+            Xp, "interventional", executor, background=ens.prepare(self.background, "background"),
+            raw_b=raw_b, transform_kind=kind,
+        )
+        fb = apply_transform(raw_b, ens.transform) if prob else raw_b
+        fx = apply_transform(raw_x, ens.transform) if prob else raw_x
+        if self._two_classes is not None:  # P(first class) = 1 - P(second class)
+            both = np.empty((*values.shape[:2], 2))
+            np.negative(values[..., 0], out=both[..., 0])
+            both[..., 1] = values[..., 0]
+            values = both
+            fb = np.concatenate([1.0 - fb, fb], axis=1)
+            fx = np.concatenate([1.0 - fx, fx], axis=1)
+        return [values, np.repeat(fb.mean(axis=0)[None, :], Xp.shape[0], axis=0), fx]
+
+    def _finish(self, plan: Plan, parts: list[Any]) -> Answer:
+        p = cast(_TreePlan, plan)
+        values, base, fx = parts
+        values = _take_outputs(values, p.out_idx)
+        base = base[:, p.out_idx]
+        axes = (1, 2) if self._what == "interactions" else (1,)
+        diagnostics = {"completeness_gap": _completeness_gap(values, fx[:, p.out_idx] - base, axes),
+                       "value_definition": self._value_definition()}
+        hand_over(values, base)  # the result takes them without a copy of its own
+        fields = {"values": values, "base_values": base, "data": p.data, "feature_names": self.feature_names,
+                  "output_names": p.out_names}
+        ens = self.ensemble
+        extra: dict[str, Any] = {"n_trees": ens.n_trees, "max_depth": ens.max_depth, "link": ens.transform}
+        if self.background is not None:
+            extra["background"] = {"n_rows": int(self.background.shape[0])}
+        kind = Interaction if self._what == "interactions" else Attribution
+        return Answer(fields, diagnostics, kind, {"algorithm": self.algorithm}, extra)
+
+    def _model(self) -> tuple[str, str]:
+        return self.ensemble.library or "TreeEnsemble", self.output
 
     def interactions(
         self,
@@ -708,24 +695,16 @@ class TreeShap(Explainer):
 
         Off-diagonal ``[i, j]`` and ``[j, i]`` each hold half the Shapley interaction index; the
         diagonal holds main effects; summing over the last feature axis gives the SHAP values.
-        ``target``, ``executor`` and ``random_state`` as in :meth:`explain`.
+        ``target``, ``executor`` and ``random_state`` as in :meth:`explain` (the same pipeline).
         """
         if self.algorithm != "path_dependent":
             raise InvalidParameterError(
                 "background: interaction values are computed with the path-dependent algorithm; "
                 "create TreeShap(model) without background= for them"
             )
-        start = time.perf_counter()
-        Xp, data, out_idx, out_names, seed = self._start(X, target, executor, random_state)
-        ens = self.ensemble
-        values, raw_x = self._run(Xp, "interactions", executor)
-        values = _take_outputs(values, out_idx)
-        n = Xp.shape[0]
-        base = np.repeat(ens.expected_value()[None, out_idx], n, axis=0)
-        diagnostics = {"completeness_gap": _completeness_gap(values, raw_x[:, out_idx] - base, (1, 2)),
-                       "exact": True, "runtime_s": time.perf_counter() - start,
-                       "value_definition": self._value_definition(), "seed": seed}
-        return self._result(Interaction, values, base, data, out_names, diagnostics, seed)
+        view = copy.copy(self)
+        view._what = "interactions"
+        return pipeline.run(view, X, target, executor, random_state, {})  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"TreeShap({self.ensemble!r}, algorithm={self.algorithm!r}, output={self.output!r})"
