@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 from cli_models import COLUMNS
 
 import xaikit as xk
+from xaikit.cli._common import Progress
 from xaikit.cli.main import main
 
 PYTHON = sys.executable
@@ -159,3 +162,22 @@ def test_end_to_end_missing_column_and_pickle(tmp_path, files, skops_pipeline):
     (tmp_path / "m.pkl").write_bytes(b"\x80\x04N.")
     done = _run("explain", tmp_path / "m.pkl", files / "rows.csv", "--out", tmp_path / "r.xai")
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and "--trust-pickle" in done.stderr
+
+
+class _Terminal(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty, quiet, shown", [(True, False, True), (True, True, False), (False, False, False)])
+def test_progress_line_only_on_a_terminal_and_not_quiet(tty, quiet, shown):
+    stream = _Terminal(tty)
+    with Progress("explaining 3 rows", quiet=quiet, stream=stream, interval=0.01):
+        time.sleep(0.1)
+    text = stream.getvalue()
+    assert ("explaining 3 rows 0 s" in text) is shown
+    assert text.endswith("\r\033[K") is shown  # the line is cleared when the work ends

@@ -205,3 +205,21 @@ def test_a_model_failure_exits_1(capsys, tmp_path, files, train):
     code, _, err = cli(capsys, "explain", path, files / "rows.csv", "--background", files / "bg.csv",
                        "--out", tmp_path / "r.xai", "--trust-pickle")
     assert code == 1 and len(err.splitlines()) == 1 and "boom" in err
+
+
+def test_lime_gets_a_tabular_masker_on_the_background(capsys, tmp_path, files, xgb_classifier, rows, bg):
+    got = explain_file(capsys, tmp_path, xgb_classifier[1], files, "--method", "lime", "--random-state", "0", "--n-samples", "200")
+    masker = xk.TabularMasker(bg, feature_names=COLUMNS)
+    expected = xk.Lime(xgb_classifier[0], masker=masker).explain(rows, random_state=0, n_samples=200)
+    same(got, expected, 1e-10)
+
+
+def test_a_method_without_background_refuses_one(capsys, tmp_path, files, torch_mlp):
+    code, _, err = cli(capsys, "explain", torch_mlp[1], files / "rows.csv", "--background", files / "bg.csv",
+                       "--out", tmp_path / "r.xai", "--method", "saliency")
+    assert code == 2 and err.startswith("xaikit: error: --background:")
+    code, _, err = cli(capsys, "explain", torch_mlp[1], files / "rows.csv", "--out", tmp_path / "r.xai", "--method", "saliency")
+    assert code == 2 and err.startswith("xaikit: error: target:")  # two outputs: saliency needs one
+    assert cli(capsys, "explain", torch_mlp[1], files / "rows.csv", "--out", tmp_path / "r.xai", "--method", "saliency",
+               "--target", "1")[0] == 0
+    assert xk.Result.load(tmp_path / "r.xai").method == "saliency"

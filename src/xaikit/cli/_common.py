@@ -160,8 +160,8 @@ class Progress:
             self.stream.flush()
 
 
-def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
-    """A plain-text table: the first column left-aligned, the others right-aligned.
+def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str], *, left: int = 1) -> str:
+    """A plain-text table: the first ``left`` columns left-aligned, the others (numbers) right-aligned.
 
     >>> print(format_table([("a", "1.5"), ("bb", "-2")], ["name", "value"]))
     name  value
@@ -172,7 +172,7 @@ def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
 
     def line(row: Sequence[Any]) -> str:
-        cells = (str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths)))
+        cells = (str(x).ljust(w) if i < left else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths)))
         return "  ".join(cells).rstrip()
 
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])

@@ -31,5 +31,5 @@ def run(args: argparse.Namespace) -> int:
     infos = xk.methods(model)
     rows = [(m.name, "yes" if m.applies else "no", m.kind, m.reason) for m in infos]
     print(f"{args.model}: {type(model).__name__}; {sum(m.applies for m in infos)} of {len(infos)} methods apply")
-    print(format_table(rows, ["method", "applies", "kind", "why"]))
+    print(format_table(rows, ["method", "applies", "kind", "why"], left=4))
     return EXIT_OK

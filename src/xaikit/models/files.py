@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -142,7 +143,9 @@ def _load_lightgbm(path: str, trust_pickle: bool) -> Any:
 def _load_torch(path: str, trust_pickle: bool) -> Any:
     torch = import_optional("torch", "torch")
     try:
-        module = torch.jit.load(path, map_location="cpu")
+        with warnings.catch_warnings():  # TorchScript is deprecated in torch, and still the file format asked for
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(path, map_location="cpu")
     except (RuntimeError, ValueError) as exc:
         raise InvalidParameterError(
             f"path: {path!r} is not a TorchScript file (save one with torch.jit.save(torch.jit.script(model), path)): "
