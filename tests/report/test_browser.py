@@ -57,7 +57,7 @@ def test_user_strings_are_text_and_run_nothing(tmp_path: Path, open_report: Any)
         values=np.array([[[1.0], [-2.0]], [[0.5], [3.0]]]),
         base_values=np.zeros((2, 1)),
         feature_names=[EVIL_FEATURE, "plain"],
-        output_names=["<b>class</b>"],
+        output_names=[EVIL_TITLE],
         method="demo",
         params={"note": EVIL_TITLE},
     )
@@ -68,6 +68,7 @@ def test_user_strings_are_text_and_run_nothing(tmp_path: Path, open_report: Any)
     page.wait_for_timeout(100)
     assert opened.dialogs == []
     assert page.inner_text("h1.xk-title") == EVIL_TITLE
+    assert EVIL_TITLE in page.inner_text("#xk-result-0 .xk-caption")  # read from the embedded JSON
     assert EVIL_FEATURE in page.inner_text("#xk-result-0 .xk-table")
     assert EVIL_FEATURE in page.text_content("#xk-result-0 .xk-importance")
     assert EVIL_FEATURE in page.text_content("#xk-result-0 .xk-waterfall")
@@ -107,6 +108,12 @@ def test_documents_are_highlighted_token_by_token(tmp_path: Path, open_report: A
     assert [m.inner_text() for m in live.locator("mark").all()][:2] == ["bad", "good"]
     page.select_option("#xk-result-0 select.xk-row", "2")
     assert live.inner_text() == texts[2]
+    # two outputs: choosing the other one redraws the waterfall for it
+    before = _waterfall(page)
+    assert page.is_visible("#xk-result-0 select.xk-output")
+    page.select_option("#xk-result-0 select.xk-output", "1")
+    assert _waterfall(page) != before
+    assert "output \u201coutput1\u201d" in page.inner_text("#xk-result-0 .xk-caption")
     assert opened.dialogs == []
     opened.check_clean()
 

@@ -202,3 +202,30 @@ def test_import_xaikit_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_long_documents_are_sampled_within_a_character_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("xaikit.report.report.MAX_EXPLORER_CHARS", 1000)
+    texts = [f"doc{i} " + "word " * 40 for i in range(30)]  # about 200 characters each: 5 fit
+    exp = xk.RaggedAttribution(
+        values=np.ones((30, 1, 1)),
+        base_values=np.zeros((30, 1)),
+        row_feature_names=[[f"doc{i}"] for i in range(30)],
+        spans=[[[(0, len(f"doc{i}"))]] for i in range(30)],
+        texts=texts,
+        method="demo",
+    )
+    page = Report("t").add(exp).to_html_string()
+    payload = _payload(page)
+    assert 1 <= len(payload["rows"]) <= 5 and payload["rows"] == sorted(payload["rows"])
+    assert payload["rows"] != list(range(len(payload["rows"])))  # sampled, not the first ones
+    assert sum(len(t) for t in payload["texts"]) <= 1000
+    assert f"Showing {len(payload['rows'])} of 30 rows, sampled uniformly" in page
+
+
+def test_feature_values_of_mixed_types() -> None:
+    data = np.array([["north", 1.5], ["</script>", 2.25]], dtype=object)
+    exp = xk.Attribution(values=np.ones((2, 2, 1)), base_values=np.zeros((2, 1)), data=data, feature_names=["region", "x"], method="demo")
+    page = Report("t").add(exp).to_html_string(include_data=True)
+    assert _payload(page)["data"] == ["north", 1.5, "</script>", 2.25]
+    assert "north" not in Report("t").add(exp).to_html_string()

@@ -11,7 +11,7 @@ Report(title='An empty report', results=[])
 
 from __future__ import annotations
 
-from xaikit.report.report import MAX_EXPLORER_VALUES, Report
+from xaikit.report.report import MAX_EXPLORER_CHARS, MAX_EXPLORER_VALUES, Report
 from xaikit.report.screenshot import screenshot
 
-__all__ = ["MAX_EXPLORER_VALUES", "Report", "screenshot"]
+__all__ = ["MAX_EXPLORER_CHARS", "MAX_EXPLORER_VALUES", "Report", "screenshot"]

@@ -43,11 +43,13 @@ from xaikit.results.base import Result
 from xaikit.results.interaction import Interaction
 from xaikit.results.ragged import RaggedAttribution
 
-__all__ = ["MAX_EXPLORER_VALUES", "Report"]
+__all__ = ["MAX_EXPLORER_CHARS", "MAX_EXPLORER_VALUES", "Report"]
 
 #: Most attribution values (rows x features x outputs) one result's explorer embeds; ``max_rows``
 #: is lowered for results with many features or outputs so that the file stays small.
 MAX_EXPLORER_VALUES = 250_000
+#: Most characters of documents one result's explorer embeds (rows are sampled to stay within it).
+MAX_EXPLORER_CHARS = 1_000_000
 _CHUNK = 65_536
 _MAX_OUTPUT_CHARTS = 6
 _MAX_DOCUMENTS = 10
@@ -473,15 +475,24 @@ class Report:
         attr = entry.attr
         n, d, o = attr.shape
         limit = min(max_rows, max(1, MAX_EXPLORER_VALUES // max(1, d * o)))
-        if n > limit:
-            rng = np.random.default_rng([seed, k])
-            rows = np.sort(rng.choice(n, size=limit, replace=False))
+        rng = np.random.default_rng([seed, k])
+        rows = rng.permutation(n)[:limit] if n > limit else np.arange(n)
+        texts = _texts(attr)
+        if texts is not None:  # documents: the sample also stays within a budget of characters
+            chars = np.array([len(texts[i]) for i in rows.tolist()], dtype=np.int64)
+            if chars.sum() > MAX_EXPLORER_CHARS:
+                if n <= limit:
+                    rows = rng.permutation(n)
+                    chars = np.array([len(texts[i]) for i in rows.tolist()], dtype=np.int64)
+                keep = int(np.searchsorted(np.cumsum(chars), MAX_EXPLORER_CHARS, side="right"))
+                rows = rows[: max(1, keep)]
+        rows = np.sort(rows)
+        if len(rows) < n:
             shown = (
-                f"Showing {limit:,} of {n:,} rows, sampled uniformly at random (seed {seed}); "
+                f"Showing {len(rows):,} of {n:,} rows, sampled uniformly at random (seed {seed}); "
                 f"global importance and diagnostics use all {n:,} rows."
             )
         else:
-            rows = np.arange(n)
             shown = f"Showing all {n:,} rows."
         summary = _global(attr)
         parts = [
