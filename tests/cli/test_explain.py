@@ -223,3 +223,10 @@ def test_a_method_without_background_refuses_one(capsys, tmp_path, files, torch_
     assert cli(capsys, "explain", torch_mlp[1], files / "rows.csv", "--out", tmp_path / "r.xai", "--method", "saliency",
                "--target", "1")[0] == 0
     assert xk.Result.load(tmp_path / "r.xai").method == "saliency"
+
+
+def test_an_unwritable_out_is_refused_before_any_work(capsys, tmp_path, files, xgb_classifier):
+    code, _, err = cli(capsys, "explain", xgb_classifier[1], files / "rows.csv", "--out", tmp_path / "no" / "r.xai")
+    assert code == 2 and err.startswith("xaikit: error: --out:") and "does not exist" in err
+    code, _, err = cli(capsys, "explain", tmp_path / "missing.json", files / "rows.csv", "--out", tmp_path)
+    assert code == 2 and err.startswith("xaikit: error: --out:") and "is a folder" in err  # checked first

@@ -30,6 +30,7 @@ __all__ = [
     "Parser",
     "Progress",
     "add_common_options",
+    "check_out",
     "exit_code",
     "format_table",
     "load_model_file",
@@ -233,3 +234,22 @@ def load_model_file(path: str, *, trust_pickle: bool) -> Any:
             if text.startswith(name):
                 text = option + text[len(name):]
         raise BadInput(text.replace("trust_pickle=True (xaikit explain --trust-pickle)", "--trust-pickle")) from exc
+
+
+def check_out(path: str, option: str = "--out") -> str:
+    """Check, before any work, that ``path`` can be written: not a folder, in a folder that exists and
+    can be written to.
+
+    >>> check_out(os.path.join("no-such-folder-7f3a", "r.xai"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xaikit.cli._common.BadInput: --out: cannot write 'no-such-folder-7f3a...r.xai': the folder '...no-such-folder-7f3a' does not exist; create it first
+    """
+    if os.path.isdir(path):
+        raise BadInput(f"{option}: expected the path of a file, got {path!r}, which is a folder")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise BadInput(f"{option}: cannot write {path!r}: the folder {folder!r} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise BadInput(f"{option}: cannot write {path!r}: the folder {folder!r} is not writable")
+    return path

@@ -14,7 +14,7 @@ import argparse
 import time
 from typing import Any
 
-from xaikit.cli._common import EXIT_OK, BadInput, Progress, load_model_file, read_table
+from xaikit.cli._common import EXIT_OK, BadInput, Progress, check_out, load_model_file, read_table
 
 __all__ = ["parse_rows", "register", "run"]
 
@@ -161,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``xaikit explain`` with parsed arguments."""
     import xaikit as xk
 
+    check_out(args.out)
     model, X, params = build_call(args)
     start = time.perf_counter()
     with Progress(f"explaining {len(X)} rows", quiet=args.quiet):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from xaikit.cli._common import EXIT_OK
+from xaikit.cli._common import EXIT_OK, check_out
 
 __all__ = ["register", "run"]
 
@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     from xaikit.results import Result
 
+    check_out(args.out)
     results = [Result.load(path) for path in args.results]
     try:
         report_class = importlib.import_module("xaikit.report").Report
