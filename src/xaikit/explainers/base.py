@@ -272,7 +272,7 @@ class Explainer(Generic[_R]):
         """The parts of the plan's chunks, in row order (by default its rows split over the executor)."""
         from xaikit.explainers.pipeline import run_chunks
 
-        return run_chunks(plan, executor, seed)
+        return run_chunks(self, plan, executor, seed)
 
     def _finish(self, plan: Plan, parts: list[Any]) -> Answer:  # pragma: no cover - each method's own
         """The result's fields and diagnostics from the parts."""

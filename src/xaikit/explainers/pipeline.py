@@ -15,7 +15,7 @@ The pipeline, in order:
 4. ``method._run(plan, executor, seed) -> parts``: by default the rows are split into
    ``plan.split`` chunks per worker (``0``: one chunk, computed in this process, for methods
    whose model runs here, such as a network), each chunk's job made by ``plan.job(rows, seed)``
-   and run on the executor; row ``i`` always draws from :func:`row_seeds` ``(seed, [i])``, so the
+   and run on the executor, the method itself sent to each worker once; row ``i`` always draws from :func:`row_seeds` ``(seed, [i])``, so the
    split never changes a result. A method with a split of its own (TreeSHAP's tree groups)
    overrides ``_run``;
 5. ``method._finish(plan, parts) -> Answer``: the result's fields and the method's diagnostics;
@@ -38,7 +38,7 @@ A method in full: the values of a linear model ``f(x) = w . x`` against a refere
 ...         self.w, self.reference = np.asarray(w, float), np.asarray(reference, float)
 ...     def _start(self, X, target, params):
 ...         X = np.asarray(X, float)
-...         return Plan(len(X), split=0, job=lambda rows, seed: lambda: self.w * (X[rows] - self.reference))
+...         return Plan(len(X), split=0, job=lambda rows, seed: lambda me: me.w * (X[rows] - me.reference))
 ...     def _finish(self, plan, parts):
 ...         values = np.round(np.concatenate(parts), plan.params["decimals"])[:, :, None]
 ...         base = np.full((plan.n_rows, 1), self.w @ self.reference)
@@ -68,6 +68,7 @@ import numpy as np
 
 from xaikit._validation import check_choice, check_float, check_int, check_random_state
 from xaikit.errors import InvalidParameterError
+from xaikit.execution.shared import Shared
 
 if TYPE_CHECKING:
     from xaikit.execution.base import Executor
@@ -168,12 +169,13 @@ SHARED_DOCS: dict[str, str] = {
 @dataclass
 class Plan:
     """What a method's ``_start`` hands the pipeline: ``n_rows`` rows, ``job(rows, seed)`` making the
-    picklable job of one chunk (called with no argument, it returns that chunk's part), ``split``
+    picklable job of one chunk (called with the method, sent to each worker once, it returns that
+    chunk's part), ``split``
     chunks per worker (``0``: one chunk computed in this process), and ``params``, the checked
     parameters (set by the pipeline). Methods subclass it to carry what ``_finish`` needs."""
 
     n_rows: int
-    job: Callable[[range, np.random.SeedSequence], Callable[[], Any]] | None = None
+    job: Callable[[range, np.random.SeedSequence], Callable[[Any], Any]] | None = None
     split: int = 4
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -225,20 +227,23 @@ def check_parameters(method: Explainer, given: dict[str, Any]) -> dict[str, Any]
     return {name: p.validate(given[name]) if name in given else p.default for name, p in declared.items()}
 
 
-def _call(job: Callable[[], Any]) -> Any:
-    return job()
+def _call(item: tuple[Shared[Explainer], Callable[[Explainer], Any]]) -> Any:
+    method, job = item
+    return job(method.get())
 
 
-def run_chunks(plan: Plan, executor: Executor, seed: np.random.SeedSequence) -> list[Any]:
-    """The parts of ``plan``'s chunks, in row order (the default ``_run``)."""
+def run_chunks(method: Explainer, plan: Plan, executor: Executor, seed: np.random.SeedSequence) -> list[Any]:
+    """The parts of ``plan``'s chunks, in row order (the default ``_run``). The method (its model
+    included) is sent to each worker once (``executor.scatter``); the jobs carry only their rows."""
     from xaikit.execution import chunk_indices
 
     if plan.job is None:
         return []
     if plan.split == 0:
-        return [plan.job(range(plan.n_rows), seed)()]
+        return [plan.job(range(plan.n_rows), seed)(method)]
     chunks = chunk_indices(plan.n_rows, plan.split * executor.n_workers if executor.n_workers > 1 else 1)
-    return list(executor.map(_call, [plan.job(c, seed) for c in chunks]))
+    shared = executor.scatter(method) if executor.n_workers > 1 and len(chunks) > 1 else Shared(method)
+    return list(executor.map(_call, [(shared, plan.job(c, seed)) for c in chunks]))
 
 
 def run(method: Explainer, X: Any, target: Any, executor: Any, random_state: Any, given: dict[str, Any]) -> Explanation:

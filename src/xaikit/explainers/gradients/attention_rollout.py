@@ -8,7 +8,6 @@ token.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -162,7 +161,7 @@ class AttentionRollout(Explainer[Attribution]):
             raise InvalidParameterError("X: expected at least 1 row, got 0")
         bs = n if params["batch_size"] is None else params["batch_size"]
         plan = Plan(n, split=0)
-        plan.job = lambda rows, seed: functools.partial(self._rollout, X, bs)
+        plan.job = lambda rows, seed: lambda method: method._rollout(X, bs)
         return plan
 
     def _rollout(self, X: Any, bs: int) -> tuple[Any, np.ndarray]:

@@ -28,7 +28,6 @@ generated chunk by chunk.
 
 from __future__ import annotations
 
-import functools
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -329,7 +328,7 @@ class ArrayExplainer(Explainer[Attribution]):
         idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
         plan = GradientPlan(Xa.shape[0], split=0, params=resolved, X=Xa, target=idx, output_name=out_name,
                             batch_size=bs)
-        plan.job = lambda rows, seed: functools.partial(self._compute, plan, seed)
+        plan.job = lambda rows, seed: lambda method: method._compute(plan, seed)
         return plan
 
     def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:

@@ -147,9 +147,8 @@ class _ShapleyPlan(Plan):
 
 @dataclass
 class _RowJob:
-    """A chunk of rows to explain; sent whole to an executor's worker."""
+    """A chunk of rows to explain, run by a worker with the explainer (sent to it once)."""
 
-    explainer: ShapleyExplainer
     masker: Any  # TabularMasker, TextMasker or ImageMasker
     rows: Any  # encoded (r, d), or a list of TextItem / ImageItem
     fx: np.ndarray  # (r, o)
@@ -159,7 +158,7 @@ class _RowJob:
     params: dict[str, Any]
     index: Sequence[int] = ()  # the rows' positions in X, for error messages
 
-    def __call__(self) -> list[RowEstimate]:
+    def __call__(self, explainer: ShapleyExplainer) -> list[RowEstimate]:
         out = []
         # outputs near the float64 limit make differences overflow: the assembled values are checked
         # once (ShapleyExplainer._diagnostics), so numpy's warnings are not wanted here
@@ -167,11 +166,11 @@ class _RowJob:
             for j, (x, f, seed) in enumerate(zip(self.rows, self.fx, self.seeds)):
                 where = f"row {self.index[j]} of X" if j < len(self.index) else "a row of X"
                 with evaluating(f"masked copies of {where}"):
-                    out.append(self._row(j, x, f, np.random.default_rng(seed)))
+                    out.append(self._row(explainer, j, x, f, np.random.default_rng(seed)))
         return out
 
-    def _row(self, j: int, x: Any, f: np.ndarray, rng: np.random.Generator) -> RowEstimate:
-        explainer, params = self.explainer, self.params
+    def _row(self, explainer: ShapleyExplainer, j: int, x: Any, f: np.ndarray, rng: np.random.Generator) -> RowEstimate:
+        params = self.params
         cache = explainer._needs_cache(params)
         vf = ValueFunction(explainer.model, self.masker, x, batch_size=params.get("batch_size"),
                            as_frame=explainer._as_frame)
@@ -184,10 +183,6 @@ class _RowJob:
         refs = ReferenceGames(vf, v0[None, :], f, np.ones(1))
         game = Game(vf, v0, f, cache=cache, references=refs, n_players=k)
         return explainer._for_row(k)._estimate(game, rng, **params)
-
-
-def _run_job(job: _RowJob) -> list[RowEstimate]:
-    return job()
 
 
 class ShapleyExplainer(Explainer[Attribution | RaggedAttribution]):
@@ -314,7 +309,7 @@ class ShapleyExplainer(Explainer[Attribution | RaggedAttribution]):
         out_idx, out_names = self._select_outputs(target, fx.shape[1])
 
         def job(c: range, seed: np.random.SeedSequence) -> _RowJob:
-            return _RowJob(self, masker, Z[c.start:c.stop], fx[c.start:c.stop], fbg, base, row_seeds(seed, c), params, c)
+            return _RowJob(masker, Z[c.start:c.stop], fx[c.start:c.stop], fbg, base, row_seeds(seed, c), params, c)
 
         return _ShapleyPlan(Z.shape[0], job, masker=masker, rows=Z, fx=fx, base=base, out_idx=out_idx,
                             out_names=out_names, resolved=params)
@@ -330,7 +325,7 @@ class ShapleyExplainer(Explainer[Attribution | RaggedAttribution]):
         out_idx, out_names = self._select_outputs(target, fx.shape[1])
 
         def job(c: range, seed: np.random.SeedSequence) -> _RowJob:
-            return _RowJob(self, masker, items[c.start:c.stop], fx[c.start:c.stop], None, v0[c.start:c.stop],
+            return _RowJob(masker, items[c.start:c.stop], fx[c.start:c.stop], None, v0[c.start:c.stop],
                            row_seeds(seed, c), params, c)
 
         return _ShapleyPlan(len(items), job, masker=masker, rows=items, fx=fx, base=v0, out_idx=out_idx,

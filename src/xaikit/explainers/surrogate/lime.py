@@ -249,9 +249,8 @@ class _LimePlan(Plan):
 
 @dataclass
 class _LimeJob:
-    """A chunk of rows (or documents, images) to explain; sent whole to an executor's worker."""
+    """A chunk of rows (or documents, images) to explain, run by a worker with the explainer (sent to it once)."""
 
-    explainer: Lime
     masker: Any  # TabularMasker, TextMasker or ImageMasker
     rows: Any  # (r, d) encoded rows, or a list of TextItem / ImageItem
     seeds: list[np.random.SeedSequence]
@@ -259,12 +258,12 @@ class _LimeJob:
     params: dict[str, Any]
     index: Sequence[int] = ()  # the rows' positions in X, for error messages
 
-    def __call__(self) -> list[_RowResult]:
+    def __call__(self, explainer: Lime) -> list[_RowResult]:
         out = []
         for j, (x, seed) in enumerate(zip(self.rows, self.seeds)):
             where = f"perturbed copies of row {self.index[j]} of X" if j < len(self.index) else "perturbed copies of a row of X"
             with evaluating(where):
-                out.append(self.explainer._explain_row(self.masker, x, seed, self.outputs, self.params))
+                out.append(explainer._explain_row(self.masker, x, seed, self.outputs, self.params))
         return out
 
 
@@ -401,7 +400,7 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
 
         def job(c: range, seed: np.random.SeedSequence) -> _LimeJob:
             rows = units[c.start:c.stop]
-            return _LimeJob(self, masker, rows, row_seeds(seed, c), outputs, run, c)
+            return _LimeJob(masker, rows, row_seeds(seed, c), outputs, run, c)
 
         return _LimePlan(len(units), job, masker=masker, units=units, out_names=out_names, top=top, run=run)
 
