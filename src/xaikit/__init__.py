@@ -45,7 +45,7 @@ _LAZY: dict[str, str] = {
     "TreeEnsemble": "xaikit.models.trees",
     "Report": "xaikit.report",
 }
-_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "models", "plots")
+_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "models", "plots", "report")
 
 
 def __getattr__(name: str) -> Any:
