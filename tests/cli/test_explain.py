@@ -177,17 +177,21 @@ def test_unknown_method_and_bad_rows_exit_2(capsys, tmp_path, files, xgb_classif
     assert code == 2 and err.startswith("xaikit: error: --rows:")
 
 
-def test_parquet_without_pyarrow_names_the_argument(capsys, tmp_path, files, xgb_classifier):
-    pytest.importorskip("pandas")
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("pyarrow is installed: Parquet is read")
-    (tmp_path / "rows.parquet").write_bytes(b"PAR1")
-    code, _, err = cli(capsys, "explain", xgb_classifier[1], tmp_path / "rows.parquet", "--out", tmp_path / "r.xai")
-    assert code == 2 and err.startswith("xaikit: error: DATA:") and "pyarrow" in err
+def test_parquet_data_gives_the_csv_result_and_a_corrupt_file_one_line(capsys, tmp_path, files, xgb_classifier):
+    for name in ("rows", "bg"):
+        pd.read_csv(files / f"{name}.csv").to_parquet(tmp_path / f"{name}.parquet")
+    results = []
+    for folder, ext in ((files, "csv"), (tmp_path, "parquet")):
+        out = tmp_path / f"{ext}.xai"
+        code = cli(capsys, "explain", xgb_classifier[1], folder / f"rows.{ext}", "--background", folder / f"bg.{ext}",
+                   "--out", out)[0]
+        assert code == 0
+        results.append(xk.Result.load(out))
+    assert results[0].feature_names == results[1].feature_names
+    np.testing.assert_array_equal(results[0].values, results[1].values)
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1")
+    code, _, err = cli(capsys, "explain", xgb_classifier[1], tmp_path / "bad.parquet", "--out", tmp_path / "r.xai")
+    assert code == 2 and err.startswith("xaikit: error: DATA:") and len(err.splitlines()) == 1
 
 
 def test_debug_shows_the_traceback(capsys, tmp_path, files):
