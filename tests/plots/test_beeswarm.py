@@ -1,3 +1,4 @@
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -48,15 +49,18 @@ def test_beeswarm_dots_positions_and_colours(known):
     disp = BeeswarmDisplay.from_explanation(known)
     assert disp.mode_ == "dots" and disp.image_ is None
     assert disp.feature_names == ["age", "income", "city"]
-    offsets = disp.collection_.get_offsets()
+    offsets = np.concatenate([line.get_xydata() for line in disp.dots_])
     assert len(offsets) == 12
-    # x of the dots are the values, columns in display order
+    # x of the dots are the values
     np.testing.assert_allclose(np.sort(offsets[:, 0]), np.sort(known.values[:, :, 0].ravel()))
-    # the NaN feature value (row 1, city) is grey, the others are coloured
-    colours = disp.collection_.get_facecolors()
-    grey = np.array([0.6, 0.6, 0.6, 1.0])
-    is_grey = np.all(np.isclose(colours, grey, atol=0.01), axis=1)
-    assert is_grey.sum() == 1
+    # the NaN feature value (row 1, city) is grey, the others are coloured by level
+    grey = [line for line in disp.dots_ if np.allclose(matplotlib.colors.to_rgba(line.get_color()), (0.6, 0.6, 0.6, 1.0), atol=0.01)]
+    assert len(grey) == 1 and len(grey[0].get_xdata()) == 1
+    assert grey[0].get_xdata()[0] == 0.0  # row 1's value of city
+    # age's lowest feature value (1.0, row 0) gets the low colour, its highest (7.0, row 2) the high colour
+    by_x = {float(x): line.get_color() for line in disp.dots_ for x in line.get_xdata()}
+    assert np.allclose(matplotlib.colors.to_rgba(by_x[3.0]), matplotlib.colors.to_rgba(xk.plots.style.NEGATIVE), atol=0.01)
+    assert np.allclose(matplotlib.colors.to_rgba(by_x[1.0]), matplotlib.colors.to_rgba(xk.plots.style.POSITIVE), atol=0.01)
     assert disp.colorbar_ is not None and disp.uncertainty_ is None
     assert png_variance(disp.figure_) > 1e-4
     assert_unchanged(before, known)
@@ -81,9 +85,9 @@ def test_density_mode_switches_on_above_threshold():
     X = rng.normal(size=(2000, 3))
     exp = xk.Attribution(values=(X * [1.0, 2.0, 3.0])[:, :, None], base_values=np.zeros((2000, 1)), data=X, method="demo")
     below = BeeswarmDisplay.from_explanation(exp, density_threshold=2000)
-    assert below.mode_ == "dots" and below.collection_ is not None
+    assert below.mode_ == "dots" and sum(len(line.get_xdata()) for line in below.dots_) == 6000
     above = BeeswarmDisplay.from_explanation(exp, density_threshold=1999)
-    assert above.mode_ == "density" and above.collection_ is None and above.image_ is not None
+    assert above.mode_ == "density" and above.dots_ == [] and above.image_ is not None
     img = above.image_.get_array()
     assert img.shape[0] == 3 * 24 and img.shape[-1] == 4
     # the widest feature (x2) spreads over more x bins than the narrowest (x0)
@@ -97,7 +101,7 @@ def test_beeswarm_without_data_is_grey_and_accepts_ax(known):
     fig, ax = plt.subplots()
     disp = BeeswarmDisplay.from_explanation(exp, ax=ax)
     assert disp.ax_ is ax and disp.colorbar_ is None
-    assert np.allclose(disp.collection_.get_facecolors()[:, :3], 0.6, atol=0.01)
+    assert len(disp.dots_) == 1 and np.allclose(matplotlib.colors.to_rgba(disp.dots_[0].get_color())[:3], 0.6, atol=0.01)
 
 
 def test_beeswarm_bad_parameters(known, two_outputs, documents):

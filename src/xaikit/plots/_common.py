@@ -98,11 +98,31 @@ def get_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     from matplotlib.axes import Axes
 
     if ax is None:
-        fig, new_ax = plt.subplots(figsize=figsize, layout="constrained")
+        fig, new_ax = plt.subplots(figsize=figsize)
         return fig, new_ax
     if not isinstance(ax, Axes):
         raise InvalidParameterError(f"ax: expected a matplotlib Axes or None, got {describe(ax)}")
     return ax.figure, ax  # type: ignore[return-value]
+
+
+def tidy(fig: Figure, axes: Axes, created: bool, *, colorbar: bool = False, rotated_x: bool = False) -> None:
+    """Margins that fit the tick labels, for a figure the display created (a layout engine costs more than the drawing)."""
+    if not created:
+        return
+    w, h = fig.get_size_inches()
+    ylabels = axes.get_yticklabels()
+    size = ylabels[0].get_fontsize() if ylabels else 10.0
+    chars = max((len(t.get_text()) for t in ylabels), default=0)
+    left = chars * 0.6 * float(size) / 72 + 0.3 + (0.3 if axes.get_ylabel() else 0.0)
+    bottom = 0.55
+    if rotated_x:
+        xchars = max((len(t.get_text()) for t in axes.get_xticklabels()), default=0)
+        bottom += xchars * 0.45 * float(size) / 72
+    top = 0.45 if axes.get_title() else 0.15
+    right = 0.75 if colorbar else 0.2
+    fig.subplots_adjust(
+        left=min(left / w, 0.6), right=max(1 - right / w, 0.65), bottom=min(bottom / h, 0.45), top=max(1 - top / h, 0.55)
+    )
 
 
 def diverging_colormap() -> Colormap:

@@ -166,5 +166,6 @@ class BarDisplay:
             axes.spines[side].set_visible(False)
         if self.title:
             axes.set_title(self.title)
+        c.tidy(fig, axes, ax is None)
         self.figure_, self.ax_ = fig, axes
         return self

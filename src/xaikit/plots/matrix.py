@@ -161,6 +161,7 @@ class HeatmapDisplay:
         axes.set_xlabel("rows")
         if self.title:
             axes.set_title(self.title)
+        c.tidy(fig, axes, ax is None, colorbar=True)
         self.figure_, self.ax_ = fig, axes
         return self
 
@@ -169,7 +170,7 @@ class DecisionDisplay:
     """One line per row, from the base value (bottom) through each feature's value to the prediction (top).
 
     Features are ordered by mean |value| over the drawn rows, the most important at the top; lines
-    are coloured by the prediction. With standard errors, a shaded band around each path shows the
+    are coloured by the prediction (low blue to high vermillion). With standard errors, a shaded band around each path shows the
     cumulative sum of the standard errors (a bound whatever their correlation).
 
     Attributes
@@ -261,7 +262,7 @@ class DecisionDisplay:
         pts = np.stack([self.paths, np.broadcast_to(ys, self.paths.shape)], axis=-1)  # (n, k+1, 2)
         pred = self.paths[:, -1]
         lo, hi = float(pred.min()), float(pred.max())
-        cmap = c.diverging_colormap()
+        cmap = c.feature_colormap()  # low to high prediction
         norm = Normalize(lo - 1e-12, hi + 1e-12)
         self.uncertainty_ = None
         if show_uncertainty and self.errors is not None:
@@ -286,6 +287,7 @@ class DecisionDisplay:
             axes.spines[side].set_visible(False)
         if self.title:
             axes.set_title(self.title)
+        c.tidy(fig, axes, ax is None)
         self.figure_, self.ax_ = fig, axes
         return self
 
@@ -350,5 +352,6 @@ class InteractionDisplay:
         fig.colorbar(self.image_, ax=axes, label="mean |interaction|", aspect=30, pad=0.02)
         if self.title:
             axes.set_title(self.title)
+        c.tidy(fig, axes, ax is None, colorbar=True, rotated_x=True)
         self.figure_, self.ax_ = fig, axes
         return self

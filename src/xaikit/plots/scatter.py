@@ -190,6 +190,7 @@ class ScatterDisplay:
             axes.spines[side].set_visible(False)
         if self.title:
             axes.set_title(self.title)
+        c.tidy(fig, axes, ax is None, colorbar=self.colorbar_ is not None)
         self.figure_, self.ax_ = fig, axes
         return self
 

@@ -140,6 +140,10 @@ class WaterfallDisplay:
             self.errorbars_ = axes.errorbar(ends, y, xerr=self.errors, fmt="none", ecolor="#333333", capsize=3, lw=1)
         for yi, v, s, e in zip(y, self.values, starts, ends):
             axes.text(max(s, e), yi, f" {v:+.3g}", va="center", ha="left", fontsize="small")
+        lo = float(min(starts.min(initial=self.base_value), ends.min(initial=self.base_value)))
+        hi = float(max(starts.max(initial=self.base_value), ends.max(initial=self.base_value)))
+        span = (hi - lo) or 1.0
+        axes.set_xlim(lo - 0.05 * span, hi + 0.18 * span)  # room for the value labels
         axes.axvline(self.base_value, color=style.NEUTRAL, lw=0.8, ls="--")
         axes.axvline(self.prediction, color="#333333", lw=0.8, ls=":")
         axes.set_yticks(y)
@@ -149,6 +153,7 @@ class WaterfallDisplay:
             axes.spines[side].set_visible(False)
         if self.title:
             axes.set_title(self.title)
+        c.tidy(fig, axes, ax is None)
         self.figure_, self.ax_ = fig, axes
         return self
 
@@ -310,5 +315,6 @@ class ForceDisplay:
             axes.spines[side].set_visible(False)
         if self.title:
             axes.set_title(self.title)
+        c.tidy(fig, axes, ax is None)
         self.figure_, self.ax_ = fig, axes
         return self
