@@ -2,8 +2,8 @@
 
 It trains a gradient-boosting classifier on the bundled breast-cancer data, explains 100 test rows
 with interventional TreeSHAP (``xaikit.explain`` picks it for the trees: exact Shapley values of the
-log-odds of the positive class, benign), prints the top features of a few rows and the global ranking,
-and saves the explanation.
+log-odds of the second class, malignant: the model is fitted on the class names), prints the top features of a few rows and the global ranking,
+saves the explanation, and writes its HTML report and its plots (PNG).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from xaikit.cli._common import EXIT_OK, format_table
 
-__all__ = ["register", "run", "run_demo"]
+__all__ = ["register", "run", "run_demo", "write_pictures"]
 
 
 def register(sub: Any) -> argparse.ArgumentParser:
@@ -24,7 +24,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "demo",
         help="explain a gradient-boosting classifier on bundled real data",
         description="Train a gradient-boosting classifier on the bundled breast-cancer data, explain test rows with "
-        "TreeSHAP, print the top features and the global ranking, and save the result.",
+        "TreeSHAP, print the top features and the global ranking, save the result, and write its report and plots.",
     )
     demo.add_argument("--out", default="demo-output", help="folder for the results (default: demo-output)")
     demo.add_argument("--rows", type=int, default=100, help="rows to explain (default: 100)")
@@ -60,9 +60,10 @@ def run_demo(out_dir: str, *, n_rows: int = 100, n_background: int = 100, execut
     X_train, X_test, y_train, y_test = train_test_split(
         ds.data, ds.target, test_size=0.3, random_state=seed, stratify=ds.target
     )
-    model = GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=seed).fit(X_train, y_train)
+    names = np.asarray(ds.target_names)  # the model is fitted on class names: they name its outputs
+    model = GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=seed).fit(X_train, names[y_train])
     print(f"Breast Cancer Wisconsin: {ds.data.shape[0]} rows, {ds.data.shape[1]} features")
-    print(f"GradientBoostingClassifier test accuracy: {model.score(X_test, y_test):.3f}")
+    print(f"GradientBoostingClassifier test accuracy: {model.score(X_test, names[y_test]):.3f}")
     rng = np.random.default_rng(seed)
     background = X_train[rng.choice(len(X_train), size=min(n_background, len(X_train)), replace=False)]
     rows = X_test[:n_rows]
@@ -71,11 +72,12 @@ def run_demo(out_dir: str, *, n_rows: int = 100, n_background: int = 100, execut
         model, rows, background=background, feature_names=ds.feature_names, executor=executor, random_state=seed
     )
     took = time.perf_counter() - start
-    if exp.n_outputs > 1:  # one output per class: keep the positive class (benign)
+    if exp.n_outputs > 1:  # one output per class: keep the second class (malignant)
         exp = exp[:, :, exp.n_outputs - 1]
     definition = exp.diagnostics.get("value_definition")
     log_odds = isinstance(definition, dict) and definition.get("output") == "log_odds"
-    quantity = "the log-odds of benign" if log_odds else "P(benign)"
+    positive = exp.output_names[0]
+    quantity = f"the log-odds of {positive}" if log_odds else f"P({positive})"
     calls = np.asarray(exp.diagnostics.get("n_model_calls", 0))
     gap = np.abs(exp.diagnostics["completeness_gap"]).max()
     std_err = exp.diagnostics.get("std_err")
@@ -95,9 +97,9 @@ def run_demo(out_dir: str, *, n_rows: int = 100, n_background: int = 100, execut
         base = float(row.base_values[0, 0])
         total = base + float(row.values[0, :, 0].sum())
         if log_odds:
-            said = f"log-odds {total:+.3f} (base {base:+.3f}), P(benign) = {1.0 / (1.0 + np.exp(-total)):.3f}"
+            said = f"log-odds {total:+.3f} (base {base:+.3f}), P({positive}) = {1.0 / (1.0 + np.exp(-total)):.3f}"
         else:
-            said = f"P(benign) = {total:.3f} (base {base:.3f})"
+            said = f"P({positive}) = {total:.3f} (base {base:.3f})"
         print(f"\nRow {i}: {said}, true: {ds.target_names[y_test[i]]}")
         row_err = row.diagnostics.get("std_err")
         table = [
@@ -120,4 +122,38 @@ def run_demo(out_dir: str, *, n_rows: int = 100, n_background: int = 100, execut
         fh.writelines(f"{name},{v:.10g}\n" for name, v in ranking)
     os.replace(os.path.join(out_dir, "ranking.csv.tmp"), os.path.join(out_dir, "ranking.csv"))
     print(f"\nSaved {path} (reloaded identical: {same}) and {os.path.join(out_dir, 'ranking.csv')}")
+    report = xk.Report("Breast cancer: a gradient-boosting classifier, explained").add(
+        exp, name=f"TreeSHAP: {quantity}", model=model,
+        data_summary=f"Breast Cancer Wisconsin (Diagnostic), {ds.data.shape[0]} rows, {ds.data.shape[1]} features "
+        f"(CC BY 4.0); {len(rows)} test rows explained over {len(background)} training rows as background",
+    ).to_html(os.path.join(out_dir, "report.html"), include_data=True)
+    pictures = write_pictures(exp, out_dir)
+    print(f"Report: {report}")
+    print("Plots: " + ", ".join(pictures))
     return path
+
+
+def write_pictures(exp: Any, out_dir: str) -> list[str]:
+    """The demo's plots as PNG files in ``out_dir`` (each written to a temporary name, then renamed):
+    global importance, the beeswarm, the first row's waterfall and the dependence of the top feature."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no window, whatever the environment
+    import matplotlib.pyplot as plt
+
+    top = exp.ranking()[0][0]
+    drawings = {
+        "importance.png": exp.plot("bar"),
+        "beeswarm.png": exp.plot("beeswarm"),
+        "waterfall_row0.png": exp.plot("waterfall", row=0),
+        f"dependence_{top}.png".replace(" ", "_"): exp.plot("scatter", feature=top),
+    }
+    paths = []
+    for name, display in drawings.items():
+        path = os.path.join(out_dir, name)
+        with open(path + ".tmp", "wb") as fh:
+            display.figure_.savefig(fh, format="png", dpi=120, bbox_inches="tight")
+        os.replace(path + ".tmp", path)
+        plt.close(display.figure_)
+        paths.append(path)
+    return paths
