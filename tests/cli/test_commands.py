@@ -181,3 +181,16 @@ def test_progress_line_only_on_a_terminal_and_not_quiet(tty, quiet, shown):
     text = stream.getvalue()
     assert ("explaining 3 rows 0 s" in text) is shown
     assert text.endswith("\r\033[K") is shown  # the line is cleared when the work ends
+
+
+def test_progress_draws_the_rows_done_reported_by_the_library():
+    from xaikit.explainers.pipeline import on_progress
+
+    stream = _Terminal(True)
+    with Progress("explaining 6 rows", stream=stream, interval=0.005) as progress, on_progress(progress.update):
+        slow = lambda X: (time.sleep(0.02), X.sum(axis=1))[1]  # noqa: E731
+        xk.KernelShap(slow, background=np.zeros((1, 2))).explain(np.ones((6, 2)), executor="serial")
+        time.sleep(0.05)
+    text = stream.getvalue()
+    assert "] 6/6 rows" in text and "[" + "#" * 20 + "]" in text
+    assert "] 1/6 rows" in text or "] 2/6 rows" in text  # drawn while the rows were going

@@ -117,9 +117,10 @@ def run_command(command: Callable[[argparse.Namespace], int], args: argparse.Nam
 
 
 class Progress:
-    """A spinner with the elapsed time on stderr while work runs, cleared when it ends; nothing when
-    stderr is not a terminal or ``quiet``. It shows that the work goes on, not a fraction done: the
-    library computes the rows in one call, so that results are the same as a direct call's.
+    """A progress line on stderr while work runs, cleared when it ends; nothing when stderr is not a
+    terminal or ``quiet``. A spinner with the elapsed time until :meth:`update` says how far the work
+    is (``xaikit.explainers.pipeline.on_progress(progress.update)`` passes the rows done as the
+    chunks of one library call finish); then a bar with the rows done.
 
     >>> with Progress("explaining", quiet=True) as p:
     ...     p.active
@@ -137,12 +138,30 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start = time.perf_counter()
+        self._done: tuple[int, int] | None = None
+
+    def update(self, done: int, total: int) -> None:
+        """Record that ``done`` of ``total`` rows are done (drawn at the next tick)."""
+        self._done = (done, total)
+
+    def line(self, tick: int) -> str:
+        """The progress line at the ``tick``-th redraw.
+
+        >>> p = Progress("explaining 8 rows", quiet=True)
+        >>> p.update(2, 8); p.line(0).split(" s")[0].rsplit(" ", 1)[0]
+        '[#####               ] 2/8 rows'
+        """
+        elapsed = time.perf_counter() - self._start
+        if self._done is None:
+            return f"{self._FRAMES[tick % 4]} {self.label} {elapsed:.0f} s"
+        done, total = self._done
+        filled = round(20 * done / total) if total else 20
+        return f"[{'#' * filled}{' ' * (20 - filled)}] {done}/{total} rows {elapsed:.0f} s"
 
     def _run(self) -> None:
         i = 0
         while not self._stop.wait(self.interval):
-            elapsed = time.perf_counter() - self._start
-            self.stream.write(f"\r{self._FRAMES[i % 4]} {self.label} {elapsed:.0f} s")
+            self.stream.write("\r" + self.line(i) + "\033[K")
             self.stream.flush()
             i += 1
 

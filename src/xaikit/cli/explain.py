@@ -160,11 +160,12 @@ def _parameters(cls: Any) -> set[str]:
 def run(args: argparse.Namespace) -> int:
     """Run ``xaikit explain`` with parsed arguments."""
     import xaikit as xk
+    from xaikit.explainers.pipeline import on_progress
 
     check_out(args.out)
     model, X, params = build_call(args)
     start = time.perf_counter()
-    with Progress(f"explaining {len(X)} rows", quiet=args.quiet):
+    with Progress(f"explaining {len(X)} rows", quiet=args.quiet) as progress, on_progress(progress.update):
         result = xk.explain(model, X, **params)
     took = time.perf_counter() - start
     result.save(args.out)

@@ -57,10 +57,12 @@ xaikit.errors.InvalidParameterError: decimal: not a parameter of LinearDiff.expl
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
 import inspect
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +84,7 @@ __all__ = [
     "SHARED_DOCS",
     "choice",
     "integer",
+    "on_progress",
     "real",
     "row_seeds",
     "rows_of",
@@ -227,6 +230,32 @@ def check_parameters(method: Explainer, given: dict[str, Any]) -> dict[str, Any]
     return {name: p.validate(given[name]) if name in given else p.default for name, p in declared.items()}
 
 
+_PROGRESS: contextvars.ContextVar[Callable[[int, int], None] | None] = contextvars.ContextVar("progress", default=None)
+
+#: Chunks at least (up to one per row) when progress is reported, so that it moves in steps.
+PROGRESS_CHUNKS = 20
+
+
+@contextlib.contextmanager
+def on_progress(callback: Callable[[int, int], None]) -> Iterator[None]:
+    """Call ``callback(rows_done, rows_total)`` as the chunks of rows of every ``explain`` in this
+    block finish (in this thread; from the caller's thread whatever the executor). Results are the
+    same as without it: the rows are then split into more chunks, and the split never changes them.
+
+    >>> import numpy as np, xaikit as xk
+    >>> seen = []
+    >>> with on_progress(lambda done, total: seen.append((done, total))):
+    ...     _ = xk.KernelShap(lambda X: X.sum(axis=1), background=np.zeros((1, 2))).explain(np.ones((3, 2)), executor="serial")
+    >>> seen
+    [(1, 3), (2, 3), (3, 3)]
+    """
+    token = _PROGRESS.set(callback)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
 def _call(item: tuple[Shared[Explainer], Callable[[Explainer], Any]]) -> Any:
     method, job = item
     return job(method.get())
@@ -237,13 +266,47 @@ def run_chunks(method: Explainer, plan: Plan, executor: Executor, seed: np.rando
     included) is sent to each worker once (``executor.scatter``); the jobs carry only their rows."""
     from xaikit.execution import chunk_indices
 
+    report = _PROGRESS.get()
     if plan.job is None:
         return []
     if plan.split == 0:
-        return [plan.job(range(plan.n_rows), seed)(method)]
-    chunks = chunk_indices(plan.n_rows, plan.split * executor.n_workers if executor.n_workers > 1 else 1)
+        parts = [plan.job(range(plan.n_rows), seed)(method)]
+        if report is not None:
+            report(plan.n_rows, plan.n_rows)
+        return parts
+    n_chunks = plan.split * executor.n_workers if executor.n_workers > 1 else 1
+    if report is not None:
+        n_chunks = max(n_chunks, min(plan.n_rows, PROGRESS_CHUNKS))
+    chunks = chunk_indices(plan.n_rows, n_chunks)
     shared = executor.scatter(method) if executor.n_workers > 1 and len(chunks) > 1 else Shared(method)
-    return list(executor.map(_call, [(shared, plan.job(c, seed)) for c in chunks]))
+    items = [(shared, plan.job(c, seed)) for c in chunks]
+    if report is None:
+        return list(executor.map(_call, items))
+    return _reporting(executor, items, [len(c) for c in chunks], plan.n_rows, report)
+
+
+def _reporting(executor: Executor, items: list[Any], sizes: list[int], total: int,
+               report: Callable[[int, int], None]) -> list[Any]:
+    """``executor.map(_call, items)``, calling ``report(rows_done, total)`` as each chunk finishes."""
+    done = 0
+    if executor.n_workers == 1:  # one after the other, each reported when it ends
+        parts = []
+        for item, size in zip(items, sizes):
+            parts.append(_call(item))
+            done += size
+            report(done, total)
+        return parts
+    futures = [executor.submit(_call, item) for item in items]
+    size_of = {id(f): size for f, size in zip(futures, sizes)}
+    for future in executor.as_completed(futures):
+        error = future.exception()
+        if error is not None:  # the first failure ends the call; the chunks not started are cancelled
+            for f in futures:
+                f.cancel()
+            raise error
+        done += size_of[id(future)]
+        report(done, total)
+    return [f.result() for f in futures]
 
 
 def run(method: Explainer, X: Any, target: Any, executor: Any, random_state: Any, given: dict[str, Any]) -> Explanation:
