@@ -13,7 +13,7 @@ import pytest
 import xaikit as xk
 from xaikit.errors import ContractError
 from xaikit.explainers.base import REGISTRY, Explainer
-from xaikit.explainers.pipeline import Answer, Parameter, Plan, integer
+from xaikit.explainers.pipeline import REQUIRED, Answer, Parameter, Plan, integer
 from xaikit.testing import check_explainer
 from xaikit.testing.cases import DUMMY
 
@@ -234,3 +234,61 @@ def test_methods_says_what_applies_and_why():
     assert table["exact_shapley"].applies and table["lime"].applies
     assert not table["tree_shap"].applies and "trees" in table["tree_shap"].reason
     assert not table["integrated_gradients"].applies and "gradient" in table["integrated_gradients"].reason
+
+
+@dataclass
+class _LabelsPlan(Plan):
+    X: Any = None
+
+
+def _toy_correlation() -> type:
+    """A global toy method taking labels after X: |correlation| of each feature with y (registered
+    when called, so that the registry's own contract test does not collect it)."""
+
+    class _ToyCorrelation(Explainer[xk.Attribution]):
+        """A global toy method taking labels after X: |correlation| of each feature with y."""
+
+        name = "toy_correlation"
+        kind = "global"
+        exact = True
+        explain_parameters = (Parameter("y", REQUIRED, "array (n,)", "The labels.", positional=True),)
+
+        def __init__(self, model: Any, /) -> None:
+            self.model = xk.models.adapt(model)
+
+        def _start(self, X: Any, target: Any, params: dict[str, Any]) -> Plan:
+            if target is not None:
+                raise xk.InvalidParameterError(f"target: the toy has one output to explain, got {target!r}")
+            return _LabelsPlan(1, split=0, X=np.asarray(X, dtype=float))
+
+        def _run(self, plan: Any, executor: Any, seed: np.random.SeedSequence) -> list[Any]:
+            y = np.asarray(plan.params["y"], dtype=float)
+            return [np.abs([np.corrcoef(plan.X[:, j], y)[0, 1] for j in range(plan.X.shape[1])])]
+
+        def _finish(self, plan: Any, parts: list[Any]) -> Answer:
+            values = parts[0][None, :, None]
+            return Answer({"values": values, "base_values": np.zeros((1, 1))}, {})
+
+    return _ToyCorrelation
+
+
+def test_a_global_method_takes_labels_after_X_by_position_or_by_name():
+    try:
+        cls = _toy_correlation()
+        assert str(inspect.signature(cls.explain)).startswith("(self, X, /, y, *, target=None")
+        assert cls.parameters[:2] == ("y", "target")
+        report = check_explainer(cls)
+        assert {"result", "seed", "executor:threads", "save_load", "bad:random_state"} <= set(report.passed)
+        X = np.random.default_rng(0).normal(size=(30, 3))
+        y = 2 * X[:, 0] + 0.1 * X[:, 1]
+        by_position, by_name = cls(lambda X: X).explain(X, y), cls(lambda X: X).explain(X, y=y)
+        np.testing.assert_array_equal(by_position.values, by_name.values)
+        assert by_position.values[0, 0, 0] > 0.9 > by_position.values[0, 2, 0]
+        with pytest.raises(xk.InvalidParameterError, match="^y: _ToyCorrelation.explain needs it"):
+            cls(lambda X: X).explain(X)
+        with pytest.raises(xk.InvalidParameterError, match="^y: given twice"):
+            cls(lambda X: X).explain(X, y, y=y)
+        with pytest.raises(xk.InvalidParameterError, match=r"^X: _ToyCorrelation.explain takes 1 input\(s\) after X"):
+            cls(lambda X: X).explain(X, y, y)
+    finally:
+        REGISTRY.pop("toy_correlation", None)

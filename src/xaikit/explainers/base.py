@@ -63,7 +63,7 @@ import numpy as np
 
 from xaikit._validation import check_choice, describe
 from xaikit.errors import ContractError, InvalidParameterError
-from xaikit.explainers.pipeline import SHARED_DOCS, Answer, Parameter, Plan
+from xaikit.explainers.pipeline import REQUIRED, SHARED_DOCS, Answer, Parameter, Plan
 from xaikit.results import Attribution, Explanation
 
 __all__ = [
@@ -159,13 +159,16 @@ def _check_contract(cls: type[Explainer]) -> None:
 
 def _explain_signature(cls: type[Explainer]) -> inspect.Signature:
     """``explain``'s signature as the method declares it (what ``help`` and ``inspect`` show)."""
-    keyword = inspect.Parameter.KEYWORD_ONLY
+    keyword, by_position = inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD
     returns = " | ".join(k.__name__ for k in result_kinds(cls))
+    empty = inspect.Parameter.empty
     params = [
         inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
         inspect.Parameter("X", inspect.Parameter.POSITIONAL_ONLY),
+        *(inspect.Parameter(p.name, by_position, default=empty if p.default is REQUIRED else p.default)
+          for p in cls.explain_parameters if p.positional),
         inspect.Parameter("target", keyword, default=None),
-        *(inspect.Parameter(p.name, keyword, default=p.default) for p in cls.explain_parameters),
+        *(inspect.Parameter(p.name, keyword, default=p.default) for p in cls.explain_parameters if not p.positional),
         inspect.Parameter("executor", keyword, default="auto"),
         inspect.Parameter("random_state", keyword, default=None),
     ]
@@ -175,8 +178,9 @@ def _explain_signature(cls: type[Explainer]) -> inspect.Signature:
 def _explain_doc(cls: type[Explainer]) -> str:
     """``explain``'s docstring: the method's summary, every parameter (the shared ones written once
     in :data:`~xaikit.explainers.pipeline.SHARED_DOCS`) and what it returns."""
-    entries = [cls.input_doc, cls.target_doc, *(p.docs() for p in cls.explain_parameters),
-               SHARED_DOCS["executor"], SHARED_DOCS["random_state"]]
+    declared = cls.explain_parameters
+    entries = [cls.input_doc, *(p.docs() for p in declared if p.positional), cls.target_doc,
+               *(p.docs() for p in declared if not p.positional), SHARED_DOCS["executor"], SHARED_DOCS["random_state"]]
     body = "\n".join(_doc_entry(e) for e in entries)
     returns = _doc_entry(cls.returns_doc)
     return f"{inspect.cleandoc(cls.summary)}\n\nParameters\n----------\n{body}\n\nReturns\n-------\n{returns}\n"
@@ -199,15 +203,17 @@ def _declare_explain(cls: type[Explainer]) -> None:
     """Give ``cls`` an ``explain`` that runs the shared pipeline, with the signature and the
     docstring of the parameters it declares."""
 
-    def explain(self: Explainer, X: Any, /, **parameters: Any) -> Explanation:
-        return Explainer.explain(self, X, **parameters)
+    def explain(self: Explainer, X: Any, /, *inputs: Any, **parameters: Any) -> Explanation:
+        return Explainer.explain(self, X, *inputs, **parameters)
 
     explain.__signature__ = _explain_signature(cls)  # type: ignore[attr-defined]
     explain.__doc__ = _explain_doc(cls)
     explain.__qualname__ = f"{cls.__qualname__}.explain"
     explain.__module__ = cls.__module__
     cls.explain = explain  # type: ignore[method-assign]
-    cls.parameters = ("target", *(p.name for p in cls.explain_parameters), "executor", "random_state")
+    declared = cls.explain_parameters
+    cls.parameters = (*(p.name for p in declared if p.positional), "target",
+                      *(p.name for p in declared if not p.positional), "executor", "random_state")
 
 
 _R = TypeVar("_R", bound=Explanation)
@@ -256,12 +262,14 @@ class Explainer(Generic[_R]):
         _declare_explain(cls)
 
     def explain(
-        self, X: Any, /, *, target: Any = None, executor: Any = "auto", random_state: Any = None, **parameters: Any
+        self, X: Any, /, *inputs: Any, target: Any = None, executor: Any = "auto", random_state: Any = None,
+        **parameters: Any,
     ) -> _R:
-        """Explain every row of ``X`` (each method's own docstring lists its parameters)."""
+        """Explain every row of ``X`` (each method's own docstring lists its parameters; ``inputs``
+        are the data it takes by position after ``X``, such as the labels ``y``)."""
         from xaikit.explainers import pipeline
 
-        return pipeline.run(self, X, target, executor, random_state, parameters)  # type: ignore[return-value]
+        return pipeline.run(self, X, target, executor, random_state, parameters, inputs)  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- the method's steps
     def _start(self, X: Any, target: Any, params: dict[str, Any]) -> Plan:  # pragma: no cover - each method's own

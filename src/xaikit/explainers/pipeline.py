@@ -81,6 +81,7 @@ __all__ = [
     "Answer",
     "Parameter",
     "Plan",
+    "REQUIRED",
     "SHARED_DOCS",
     "choice",
     "integer",
@@ -95,12 +96,25 @@ Check = Callable[[Any, str], Any]
 """``check(value, name) -> the value to use``, raising :class:`~xaikit.errors.InvalidParameterError`."""
 
 
+class _Required:
+    """The default of a parameter that must be given."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+#: The ``default`` of a :class:`Parameter` that every call must give (e.g. the labels ``y``).
+REQUIRED: Any = _Required()
+
+
 @dataclass(frozen=True)
 class Parameter:
-    """One keyword-only ``explain`` parameter a method declares.
+    """One ``explain`` parameter a method declares: keyword-only, or ``positional`` (data that comes
+    after ``X``, such as the labels ``y``, given by position or by name).
 
     ``type`` and ``doc`` make its entry in the generated docstring (numpydoc); ``check`` validates
-    a value given (``None`` defaults pass unchecked when ``optional``).
+    a value given (``None`` defaults pass unchecked when ``optional``); a ``default`` of
+    :data:`REQUIRED` must be given.
     """
 
     name: str
@@ -109,6 +123,7 @@ class Parameter:
     doc: str
     check: Check | None = None
     optional: bool = False
+    positional: bool = False
 
     def validate(self, value: Any) -> Any:
         """The value to use for ``value`` as given."""
@@ -216,17 +231,31 @@ def rows_of(parts: Sequence[Sequence[Any]]) -> list[Any]:
     return [r for part in parts for r in part]
 
 
-def check_parameters(method: Explainer, given: dict[str, Any]) -> dict[str, Any]:
-    """``given`` checked against ``method``'s declared parameters, defaults filled in."""
+def check_parameters(method: Explainer, given: dict[str, Any], inputs: Sequence[Any] = ()) -> dict[str, Any]:
+    """``given`` (and ``inputs``, the data given by position after ``X``) checked against ``method``'s
+    declared parameters, defaults filled in."""
     declared = {p.name: p for p in method._parameters()}
+    positional = [p.name for p in declared.values() if p.positional]
+    who = f"{type(method).__name__}.explain"
+    if len(inputs) > len(positional):
+        raise InvalidParameterError(
+            f"X: {who} takes {len(positional)} input(s) after X by position ({positional}), got {len(inputs)}; "
+            "pass the other parameters by name"
+        )
+    for name, value in zip(positional, inputs):
+        if name in given:
+            raise InvalidParameterError(f"{name}: given twice, by position and by name")
+        given = {**given, name: value}
     unknown = [name for name in given if name not in declared]
     if unknown:
         allowed = ["target", *declared, "executor", "random_state"]
         near = difflib.get_close_matches(unknown[0], allowed, n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise InvalidParameterError(
-            f"{unknown[0]}: not a parameter of {type(method).__name__}.explain; expected one of {allowed}{hint}"
-        )
+        raise InvalidParameterError(f"{unknown[0]}: not a parameter of {who}; expected one of {allowed}{hint}")
+    missing = [name for name, p in declared.items() if p.default is REQUIRED and name not in given]
+    if missing:
+        p = declared[missing[0]]
+        raise InvalidParameterError(f"{p.name}: {who} needs it ({p.type}), got nothing")
     return {name: p.validate(given[name]) if name in given else p.default for name, p in declared.items()}
 
 
@@ -309,12 +338,14 @@ def _reporting(executor: Executor, items: list[Any], sizes: list[int], total: in
     return [f.result() for f in futures]
 
 
-def run(method: Explainer, X: Any, target: Any, executor: Any, random_state: Any, given: dict[str, Any]) -> Explanation:
-    """Explain ``X`` with ``method``: the pipeline described in the module docstring."""
+def run(method: Explainer, X: Any, target: Any, executor: Any, random_state: Any, given: dict[str, Any],
+        inputs: Sequence[Any] = ()) -> Explanation:
+    """Explain ``X`` (and ``inputs``, the data given by position after it) with ``method``: the
+    pipeline described in the module docstring."""
     from xaikit.explainers.base import executor_scope, provenance, result_kinds
 
     start = time.perf_counter()
-    params = check_parameters(method, given)
+    params = check_parameters(method, given, inputs)
     seed = check_random_state(random_state)
     with executor_scope(executor) as ex:
         plan = method._start(X, target, params)

@@ -118,6 +118,11 @@ class Case:
         wider X must be refused; a plain function with no reference data takes any width.
     atol : float
         Tolerance of the exact checks.
+    inputs : tuple
+        Data ``explain`` takes by position after ``X`` (e.g. the labels ``y`` of a global method).
+    finite : bool
+        Whether every float field of the result must be finite (a global method may leave NaN where
+        a quantity is undefined, e.g. a grid cell no row reaches).
     """
 
     make: Callable[[Any], Any]
@@ -133,6 +138,8 @@ class Case:
     n_features: int | None = None
     fixed_width: bool = True
     atol: float = 1e-8
+    inputs: tuple[Any, ...] = ()
+    finite: bool = True
 
 
 def _rows(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -307,15 +314,30 @@ def _attention_case(cls: type[Explainer]) -> Case:
     return Case(make=cls, model=attention_weights, X=X, fixed_width=False, n_features=X.shape[1])
 
 
+def _global_case(cls: type[Explainer]) -> Case:
+    """A model-agnostic global method (importance, effects, rules): the two-output function of five
+    features on 40 rows, and the first output as the labels ``y`` when ``explain`` takes them."""
+    X = np.random.default_rng(1).normal(size=(40, _D))
+    takes_y = any(p.positional and p.name == "y" for p in getattr(cls, "explain_parameters", ()))
+    return Case(
+        make=cls, model=tabular_game, X=X, inputs=(tabular_game(X)[:, 0],) if takes_y else (), dummy=DUMMY,
+        symmetric=(0, 1), feature_names=[f"x{j}" for j in range(_D)], fixed_width=False, n_features=_D,
+    )
+
+
 def default_case(cls: type[Explainer]) -> Case:
     """The case :func:`~xaikit.testing.check_explainer` uses for ``cls`` when none is given.
 
-    Chosen from what the class requires: predictions only (a function of five features with a
+    Chosen from the kind (a model-agnostic global method: the function of five features on 40 rows,
+    with its first output as labels when ``explain`` takes ``y``) and what the class requires:
+    predictions only (a function of five features with a
     symmetric reference set), ``trees`` (boosted trees symmetrised in features 0 and 1), ``gradient``
     (a torch MLP), ``layer_gradients`` (a torch CNN, layer ``"0"``), ``attention`` (a function
     returning attention weights).
     """
     requires = frozenset(getattr(cls, "requires", frozenset()))
+    if getattr(cls, "kind", "local") != "local" and not requires:
+        return _global_case(cls)
     if "attention" in requires:
         return _attention_case(cls)
     if "layer_gradients" in requires:

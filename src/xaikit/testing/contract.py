@@ -70,7 +70,7 @@ class _Context:
     def run(self, model: Any = None, X: Any = None, **kwargs: Any) -> Any:
         explainer = self.case.make(self.case.model if model is None else model)
         params = {"random_state": 0, "executor": "serial", **self.case.explain, **kwargs}
-        return explainer.explain(self.case.X if X is None else X, **params)
+        return explainer.explain(self.case.X if X is None else X, *self.case.inputs, **params)
 
 
 def _std_err(exp: Any) -> np.ndarray:
@@ -96,6 +96,13 @@ def _check_result(ctx: _Context) -> None:
     kinds = result_kinds(cls)
     if not isinstance(ctx.ref, kinds):
         raise _fail("result", f"expected {' or '.join(k.__name__ for k in kinds)} (declared), got {type(exp).__name__}")
+    if cls.name and exp.method != cls.name:
+        raise _fail("result", f"expected method {cls.name!r}, got {exp.method!r}")
+    if cls.kind != "local":  # the result kind validates its own fields when it is built
+        bad = [name for name, arr in _arrays(exp).items() if arr.dtype.kind == "f" and not np.isfinite(arr).all()]
+        if bad and ctx.case.finite:
+            raise _fail("result", f"fields {bad} hold values that are not finite")
+        return
     values = np.asarray(exp.values)
     if values.ndim != 3 or values.shape[0] != n:
         raise _fail("result", f"expected values of shape ({n}, features, outputs), got {values.shape}")
@@ -175,10 +182,27 @@ def _axiom_linearity(ctx: _Context) -> None:
         )
 
 
+def _arrays(exp: Any) -> dict[str, np.ndarray]:
+    """The array fields a result holds (its kind declares them), by name."""
+    out = {}
+    for f in type(exp).fields:
+        value = getattr(exp, f.name, None)
+        if value is not None and hasattr(f, "axes"):
+            out[f.name] = np.asarray(value)
+    return out
+
+
 def _same(check: str, a: Any, b: Any, what: str) -> None:
-    if not (np.array_equal(a.values, b.values) and np.array_equal(a.base_values, b.base_values)):
-        worst = float(np.abs(np.asarray(a.values) - np.asarray(b.values)).max(initial=0.0))
-        raise _fail(check, f"{what} changed the values (by up to {worst:.3g})")
+    """Every array field of ``a`` equal to ``b``'s (NaN equal to NaN)."""
+    left, right = _arrays(a), _arrays(b)
+    for name in left.keys() | right.keys():
+        x, y = left.get(name), right.get(name)
+        if x is None or y is None or x.shape != y.shape:
+            raise _fail(check, f"{what} changed the field {name!r} (present or shaped differently)")
+        equal = np.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f" and y.dtype.kind == "f" else np.array_equal(x, y)
+        if not equal:
+            worst = float(np.abs(x - y).max(initial=0.0)) if x.dtype.kind in "fiu" and y.dtype.kind in "fiu" else float("nan")
+            raise _fail(check, f"{what} changed the {name} (by up to {worst:.3g})")
 
 
 def _check_seed(ctx: _Context) -> None:
@@ -202,9 +226,10 @@ def _check_batch_size(ctx: _Context) -> None:
     if "batch_size" not in ctx.cls.parameters:
         raise _Skip("explain takes no batch_size")
     one = ctx.run(batch_size=1)
-    if not np.allclose(one.values, ctx.ref.values, rtol=1e-9, atol=1e-12):
-        worst = float(np.abs(one.values - ctx.ref.values).max())
-        raise _fail("batch_size", f"batch_size=1 changed the values by up to {worst:.3g}")
+    for name, arr in _arrays(ctx.ref).items():
+        other = _arrays(one).get(name)
+        if other is None or other.shape != arr.shape or not np.allclose(other, arr, rtol=1e-9, atol=1e-12, equal_nan=True):
+            raise _fail("batch_size", f"batch_size=1 changed the {name}")
 
 
 def _check_frame(ctx: _Context) -> None:
@@ -216,8 +241,10 @@ def _check_frame(ctx: _Context) -> None:
     except ImportError:
         raise _Skip("pandas is not installed") from None
     framed = ctx.run(X=pd.DataFrame(X, columns=names))
-    if not np.allclose(framed.values, ctx.ref.values, rtol=1e-12, atol=1e-12):
-        raise _fail("frame", f"a DataFrame gave other values than its array (by up to {np.abs(framed.values - ctx.ref.values).max():.3g})")
+    for name, arr in _arrays(ctx.ref).items():
+        other = _arrays(framed).get(name)
+        if other is None or other.shape != arr.shape or not np.allclose(other, arr, rtol=1e-12, atol=1e-12, equal_nan=True):
+            raise _fail("frame", f"a DataFrame gave another {name} than its array")
 
 
 def _check_save_load(ctx: _Context) -> None:
@@ -230,8 +257,8 @@ def _check_save_load(ctx: _Context) -> None:
     again = kind.from_bytes(exp.to_bytes())
     for name, other in (("load", loaded), ("from_bytes", again)):
         _same("save_load", exp, other, f"save then {name}")
-        if list(other.feature_names) != list(exp.feature_names) or list(other.output_names) != list(exp.output_names):
-            raise _fail("save_load", f"save then {name} changed the feature or output names")
+        if other.to_dict() != exp.to_dict():
+            raise _fail("save_load", f"save then {name} changed the result (its names, parameters or diagnostics)")
 
 
 def _expect_naming(check: str, name: str, call: Callable[[], Any]) -> None:
