@@ -120,9 +120,6 @@ class Case:
         Tolerance of the exact checks.
     inputs : tuple
         Data ``explain`` takes by position after ``X`` (e.g. the labels ``y`` of a global method).
-    finite : bool
-        Whether every float field of the result must be finite (a global method may leave NaN where
-        a quantity is undefined, e.g. a grid cell no row reaches).
     """
 
     make: Callable[[Any], Any]
@@ -139,7 +136,6 @@ class Case:
     fixed_width: bool = True
     atol: float = 1e-8
     inputs: tuple[Any, ...] = ()
-    finite: bool = True
 
 
 def _rows(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
