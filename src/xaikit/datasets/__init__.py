@@ -1,7 +1,7 @@
 """Small real datasets shipped with xaikit (sources and licences in ``SOURCE.md`` beside this file).
 
 * :func:`load_breast_cancer`: a numeric :class:`Dataset` (numpy only).
-* :func:`load_german_credit`, :func:`load_adult`: mixed numeric and categorical
+* :func:`load_german_credit`, :func:`load_adult`, :func:`load_heart_disease`: mixed numeric and categorical
   :class:`TabularDataset` (needs pandas); :meth:`TabularDataset.codes` gives a float matrix
   of category codes for models that take numbers only.
 """
@@ -24,11 +24,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ADULT_CATEGORIES",
     "GERMAN_CREDIT_CODES",
+    "HEART_DISEASE_CATEGORIES",
     "Dataset",
     "TabularDataset",
     "load_adult",
     "load_breast_cancer",
     "load_german_credit",
+    "load_heart_disease",
 ]
 
 
@@ -379,4 +381,53 @@ def load_adult(subset: str = "train") -> TabularDataset:
         target_names=labels,
         categorical_features=[c for c in _ADULT_COLUMNS if c in ADULT_CATEGORIES],
         description=f"Adult (Census Income), {subset} subset, UCI, CC BY 4.0",
+    )
+
+
+# ---------------------------------------------------------------------------- Heart disease (Cleveland)
+_HEART_COLUMNS = ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang", "oldpeak", "slope", "ca", "thal"]
+
+#: The documented codes of the categorical columns of the Cleveland heart disease data (from
+#: ``heart-disease.names``) and the category each becomes, in the documented order.
+HEART_DISEASE_CATEGORIES: dict[str, dict[float, str]] = {
+    "cp": {1.0: "typical angina", 2.0: "atypical angina", 3.0: "non-anginal pain", 4.0: "asymptomatic"},
+    "restecg": {0.0: "normal", 1.0: "ST-T wave abnormality", 2.0: "left ventricular hypertrophy"},
+    "slope": {1.0: "upsloping", 2.0: "flat", 3.0: "downsloping"},
+    "thal": {3.0: "normal", 6.0: "fixed defect", 7.0: "reversible defect"},
+}
+
+
+def load_heart_disease() -> TabularDataset:
+    """UCI heart disease, Cleveland: 303 patients, 13 features (4 categorical), disease (1) vs none (0).
+
+    The target is ``num > 0`` (any major vessel narrowed by more than 50%: 139 of 303). The
+    categorical columns ``cp``, ``restecg``, ``slope`` and ``thal`` hold their documented meanings
+    (:data:`HEART_DISEASE_CATEGORIES`) as ``category`` dtype; the others are float64 (``sex``: 1
+    male, 0 female; ``fbs``, ``exang``: 1 yes). Six rows miss ``ca`` or ``thal`` (NaN).
+    CC BY 4.0, UCI Machine Learning Repository (doi:10.24432/C52P4X). Needs pandas.
+
+    >>> ds = load_heart_disease()
+    >>> ds.shape, ds.target_names, int(ds.target.sum()), ds.categorical_features
+    ((303, 13), ['no disease', 'disease'], 139, ['cp', 'restecg', 'slope', 'thal'])
+    >>> ds.frame.loc[0, "cp"], int(ds.frame.isna().any(axis=1).sum())
+    ('typical angina', 6)
+    """
+    pd = import_optional("pandas", "pandas")
+    with _data_path("heart_disease_cleveland.data").open("rb") as fh:
+        raw = pd.read_csv(fh, header=None, names=[*_HEART_COLUMNS, "num"], na_values="?")
+    if raw.shape != (303, 14):
+        raise InvalidParameterError(f"heart_disease_cleveland.data: expected 303 rows x 14 columns, got {raw.shape}")
+    target = (raw.pop("num").to_numpy() > 0).astype(np.int64)
+    frame = raw.astype(np.float64)
+    for name, codes in HEART_DISEASE_CATEGORIES.items():
+        unknown = sorted(set(frame[name].dropna()) - set(codes))
+        if unknown:
+            raise InvalidParameterError(f"heart_disease_cleveland.data: column {name!r} holds undocumented codes {unknown}")
+        frame[name] = pd.Categorical(frame[name].map(codes), categories=list(codes.values()))
+    return TabularDataset(
+        frame=frame,
+        target=target,
+        target_names=["no disease", "disease"],
+        categorical_features=list(HEART_DISEASE_CATEGORIES),
+        description="Heart Disease (Cleveland), UCI, CC BY 4.0",
     )
