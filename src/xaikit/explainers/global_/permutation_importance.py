@@ -153,6 +153,7 @@ class _Scorer:
     y: np.ndarray
     y_index: np.ndarray | None
     n_model_outputs: int
+    _scorers: dict[tuple[int, ...], Any] = field(default_factory=dict, repr=False)
 
     def __call__(self, method: PermutationImportance, X: Any, rows: np.ndarray | None, weight: np.ndarray | None) -> np.ndarray:
         y = self.y if rows is None else self.y[rows]
@@ -173,11 +174,13 @@ class _Scorer:
 
     def _sklearn_scores(self, method: PermutationImportance, X: Any, y: np.ndarray, weight: np.ndarray | None,
                         positions: list[int]) -> dict[int, float]:
-        from sklearn.metrics import check_scoring
-
         estimator = method.model.estimator  # type: ignore[attr-defined]
-        scorers = {str(i): self.items[i] for i in positions}
-        multi = check_scoring(estimator, scoring=scorers)
+        key = tuple(positions)
+        multi = self._scorers.get(key)
+        if multi is None:  # built once per worker and set of scorings (scikit-learn's multimetric scorer shares the predictions)
+            from sklearn.metrics import check_scoring
+
+            multi = self._scorers[key] = check_scoring(estimator, scoring={str(i): self.items[i] for i in positions})
         got = multi(estimator, X, y) if weight is None else multi(estimator, X, y, sample_weight=weight)
         return {i: float(got[str(i)]) for i in positions}
 
