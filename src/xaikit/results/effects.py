@@ -199,7 +199,7 @@ class Effects(Result):
             arr = store[name]
             if arr is None:
                 continue
-            got = arr.shape[2:3] if name == "individual" else arr.shape[1:]
+            got = arr.shape[2:3] if name == "individual" else arr.shape[1:] if name == "deciles" else arr.shape[1:2]
             if got != shape:
                 raise InvalidParameterError(f"{name}: expected {shape} along its grid dimensions to match average and grid, got {describe(arr)}")
         sizes = np.array([math.prod(s) for s in store["grid_shape"]], dtype=np.intp)
