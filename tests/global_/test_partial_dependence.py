@@ -66,7 +66,7 @@ def _sk(model, X, features, **kw):
 def test_brute_1d_2d_and_ice_equal_scikit_learn(regression):
     X, model = regression
     eff = PartialDependence(model, features=[0, 2], pairs=[(0, 1)], grid_resolution=20, kind="both", method="brute").explain(X)
-    assert eff.params["method"] == "brute"
+    assert eff.params["method"] == "brute" and eff.diagnostics["evaluation"] == "trees"  # 1-D terms routed through the trees
     for t, feats in ((0, [0]), (1, [2]), (2, [0, 1])):
         ref = _sk(model, X, feats, method="brute", kind="both")
         part = eff.term(t)
@@ -74,6 +74,15 @@ def test_brute_1d_2d_and_ice_equal_scikit_learn(regression):
         np.testing.assert_allclose(part["individual"][..., 0], ref["individual"][0], rtol=0, atol=TOL)
         for mine, theirs in zip(part["grid_values"], ref["grid_values"]):
             np.testing.assert_allclose(mine, theirs, rtol=0, atol=TOL)
+
+
+def test_ice_through_the_trees_equals_ice_through_the_model(regression):
+    X, model = regression
+    trees = PartialDependence(model, grid_resolution=25, kind="individual").explain(X)
+    plain = PartialDependence(lambda A: model.predict(A), grid_resolution=25, kind="individual").explain(X)
+    assert trees.diagnostics["evaluation"] == "trees" and plain.diagnostics["evaluation"] == "model"
+    assert trees.diagnostics["n_model_calls"] == 0 and plain.diagnostics["n_model_calls"] == 4 * 25 * len(X)
+    np.testing.assert_allclose(trees.individual, plain.individual, atol=1e-12, rtol=0)
 
 
 def test_recursion_equals_scikit_learn_plus_the_initial_prediction(regression):
@@ -94,6 +103,7 @@ def test_categorical_hist_gradient_boosting_brute_and_recursion(categorical_hgb)
     eff = PartialDependence(model, features=[1], pairs=[(1, 0)], categorical_features=[1], grid_resolution=10,
                             method="brute").explain(X)
     ref = _sk(model, X, [1], method="brute", categorical_features=[1], grid_resolution=10)
+    assert eff.diagnostics["evaluation"] == "trees"  # categorical splits scanned grid value by grid value
     part = eff.term("x1")
     assert part["labels"] == [["0", "1", "2", "3"]] and part["grid_values"][0].tolist() == [0.0, 1.0, 2.0, 3.0]
     np.testing.assert_allclose(part["average"][:, 0], ref["average"][0], atol=TOL, rtol=0)

@@ -356,10 +356,15 @@ class _BruteJob:
     columns: list[list[int]]
     values: list[list[np.ndarray]]
     batch_rows: int
+    trees: Any = None  # 1-D terms from the trees when given (see _TreeJob)
 
     def __call__(self, explainer: Any) -> list[np.ndarray]:
         out = []
         for b in self.blocks:
+            if self.trees is not None and len(self.columns[b.term]) == 1:
+                X = np.asarray(self.table.data, dtype=np.float64)
+                out.append(tree_ice(self.trees, X, np.asarray(self.values[b.term][0], dtype=np.float64), self.columns[b.term][0]))
+                continue
             vals = [v[b.start:b.stop] for v in self.values[b.term]]
             with evaluating(f"copies of X with {'/'.join(self.table.names[c] for c in self.columns[b.term])} set to grid values"):
                 out.append(predict_stacked(explainer.model, self.table, self.columns[b.term], vals, self.batch_rows))
@@ -459,6 +464,123 @@ def recursion_pd(ensemble: Any, grid: np.ndarray, columns: Sequence[int]) -> np.
     return out + ensemble.base_offset[None, :]  # type: ignore[no-any-return]
 
 
+_ICE_KERNEL: Any = None
+
+
+def _ice_kernel() -> Any:
+    """The compiled exact ICE curves of tree ensembles (numba is imported on first use only).
+
+    For each row and tree, the row is routed with the term's feature left open: at a node that
+    splits on it, the (sorted) grid range is cut where the grid values change direction (a binary
+    search for numeric splits, a scan for categorical and zero-as-missing ones), and each leaf
+    reached adds its value to its grid range through a difference array. The cost per row and tree
+    is the number of leaves reachable, instead of one traversal per grid value.
+    """
+    global _ICE_KERNEL
+    if _ICE_KERNEL is None:
+        import numba
+
+        from xaikit.models.trees import _go_left
+
+        go_left = _go_left
+
+        def kernel(X, grid, col, roots, value, left, right, feature, threshold, missing_left, missing_kind, categorical,
+                   cat_offset, cat_len, cat_bits, strict, cat_flags):  # pragma: no cover - compiled
+            n, g, n_out = X.shape[0], grid.shape[0], value.shape[1]
+            diff = np.zeros((n, g + 1, n_out))
+            s_node = np.empty(g + 2, dtype=np.int64)
+            s_lo = np.empty(g + 2, dtype=np.int64)
+            s_hi = np.empty(g + 2, dtype=np.int64)
+            for i in range(n):
+                for t in range(roots.shape[0]):
+                    s_node[0], s_lo[0], s_hi[0] = roots[t], 0, g
+                    top = 1
+                    while top > 0:
+                        top -= 1
+                        node, lo, hi = s_node[top], s_lo[top], s_hi[top]
+                        while left[node] >= 0:
+                            if feature[node] != col:
+                                if go_left(X[i, feature[node]], node, threshold, missing_left, missing_kind, categorical,
+                                           cat_offset, cat_len, cat_bits, strict, cat_flags):
+                                    node = left[node]
+                                else:
+                                    node = right[node]
+                            elif categorical[node] or missing_kind[node] == 1:
+                                start = lo
+                                cur = go_left(grid[lo], node, threshold, missing_left, missing_kind, categorical, cat_offset,
+                                              cat_len, cat_bits, strict, cat_flags)
+                                for p in range(lo + 1, hi):
+                                    d = go_left(grid[p], node, threshold, missing_left, missing_kind, categorical, cat_offset,
+                                                cat_len, cat_bits, strict, cat_flags)
+                                    if d != cur:
+                                        s_node[top] = left[node] if cur else right[node]
+                                        s_lo[top], s_hi[top] = start, p
+                                        top += 1
+                                        start, cur = p, d
+                                lo = start
+                                node = left[node] if cur else right[node]
+                            else:
+                                a, b = lo, hi
+                                while a < b:
+                                    mid = (a + b) // 2
+                                    if go_left(grid[mid], node, threshold, missing_left, missing_kind, categorical, cat_offset,
+                                               cat_len, cat_bits, strict, cat_flags):
+                                        a = mid + 1
+                                    else:
+                                        b = mid
+                                if a >= hi:
+                                    node = left[node]
+                                elif a <= lo:
+                                    node = right[node]
+                                else:
+                                    s_node[top], s_lo[top], s_hi[top] = right[node], a, hi
+                                    top += 1
+                                    node, hi = left[node], a
+                        for k in range(n_out):
+                            diff[i, lo, k] += value[node, k]
+                            diff[i, hi, k] -= value[node, k]
+            return diff
+
+        _ICE_KERNEL = numba.njit(nogil=True)(kernel)
+    return _ICE_KERNEL
+
+
+def tree_ice(ensemble: Any, X: np.ndarray, grid: np.ndarray, column: int) -> np.ndarray:
+    """Exact ICE curves ``(n_rows, g, n_outputs)`` of a tree ensemble on the model's scale (its
+    transform applied): the predictions of the rows of ``X`` with ``column`` set to each value of the
+    sorted ``grid``, computed without predicting the ``n * g`` copies.
+
+    >>> from xaikit.models.trees import TreeEnsemble
+    >>> stump = TreeEnsemble.from_arrays(roots=[0], left=[1, -1, -1], right=[2, -1, -1], feature=[0, -1, -1],
+    ...     threshold=[0.5, 0, 0], value=[[0.0], [-1.0], [2.0]], cover=[4.0, 3.0, 1.0], n_features=2)
+    >>> tree_ice(stump, np.zeros((1, 2)), np.array([0.0, 0.5, 1.0]), 0)[0, :, 0].tolist()
+    [-1.0, -1.0, 2.0]
+    """
+    from xaikit.models.trees import apply_transform
+
+    kernel = _ice_kernel()
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    diff = kernel(X, np.ascontiguousarray(grid, dtype=np.float64), int(column), ensemble.roots, ensemble.value, *ensemble._routing())
+    margin = np.cumsum(diff[:, :-1], axis=1) + ensemble.base_offset
+    n, g, o = margin.shape
+    return apply_transform(margin.reshape(n * g, o), ensemble.transform).reshape(n, g, -1)  # type: ignore[no-any-return]
+
+
+@dataclass
+class _TreeJob:
+    """Whole 1-D terms whose ICE curves come from the trees (:func:`tree_ice`)."""
+
+    ensemble: Any
+    X: np.ndarray
+    blocks: list[Block]
+    columns: list[list[int]]
+    values: list[list[np.ndarray]]
+
+    def __call__(self, explainer: Any) -> list[np.ndarray]:
+        return [tree_ice(self.ensemble, self.X, np.asarray(self.values[b.term][0], dtype=np.float64), self.columns[b.term][0])
+                for b in self.blocks]
+
+
 # ----------------------------------------------------------------------------- the method
 
 
@@ -483,6 +605,7 @@ class _PDPlan(Plan):
     cached: dict[int, np.ndarray] = field(default_factory=dict)
     keys: dict[int, Any] = field(default_factory=dict)
     batch_rows: int = DEFAULT_BATCH_ROWS
+    trees: Any = None  # an ensemble whose predictions are the model's: 1-D terms from tree_ice
 
 
 def _resolve_feature(f: Any, names: Sequence[str], name: str) -> int:
@@ -681,6 +804,24 @@ class PartialDependence(Explainer[Effects]):
             raise InvalidParameterError(f"method: 'recursion' does not apply: {why}; use method='brute' or 'auto'")
         return "brute", None
 
+    def _brute_trees(self, table: Table) -> Any:
+        """The tree ensemble behind the model when its predictions are the ensemble's (checked on rows of X), else None."""
+        if not all(table.numeric):
+            return None
+        try:
+            from xaikit.models.trees import tree_ensemble
+
+            ensemble = tree_ensemble(self._raw_model)
+        except (UnsupportedModelError, InvalidParameterError, ImportError):
+            return None
+        X = np.asarray(table.rows(np.arange(min(table.n_rows, 16))).data, dtype=np.float64)
+        with evaluating("rows of X (to check that the trees give the model's predictions)"):
+            got = self.model.predict(X)
+        mine = ensemble.predict(X)
+        if mine.shape != got.shape or not np.allclose(mine, got, rtol=1e-9, atol=1e-12):
+            return None
+        return ensemble
+
     def _start(self, X: Any, target: Any, params: dict[str, Any]) -> _PDPlan:
         table = make_table(X, self.model)
         categorical = self._categorical(table)
@@ -695,6 +836,7 @@ class PartialDependence(Explainer[Effects]):
         plan = _PDPlan(0, table=table, terms=terms, outputs=outputs, out_names=out_names, method=method,
                        ensemble=ensemble, batch_rows=batch_rows)
         if method == "brute":
+            plan.trees = self._brute_trees(table)
             mkey = model_key(self._raw_model, first[0])
             digest = table.digest()
             for t, term in enumerate(terms):
@@ -708,6 +850,9 @@ class PartialDependence(Explainer[Effects]):
             if t in plan.cached:
                 continue
             size = int(np.prod(term.shape))
+            if plan.trees is not None and len(term.columns) == 1:
+                plan.blocks.append(Block(t, 0, size))  # one term at once: its rows routed through the trees
+                continue
             plan.blocks.extend(Block(t, s, min(size, s + per_block)) for s in range(0, size, per_block))
         plan.n_rows = len(plan.blocks)
         plan.job = self._job(plan)
@@ -722,7 +867,9 @@ class PartialDependence(Explainer[Effects]):
             blocks = [plan.blocks[i] for i in rows]
             if plan.method == "recursion":
                 return _RecursionJob(plan.ensemble, blocks, columns, values)
-            return _BruteJob(plan.table, blocks, columns, values, plan.batch_rows)
+            if plan.trees is not None and blocks and all(len(columns[b.term]) == 1 for b in blocks):
+                return _TreeJob(plan.trees, np.asarray(plan.table.data, dtype=np.float64), blocks, columns, values)
+            return _BruteJob(plan.table, blocks, columns, values, plan.batch_rows, plan.trees)
 
         return job
 
@@ -753,7 +900,8 @@ class PartialDependence(Explainer[Effects]):
                     full = plan.cached[t]
                 else:
                     full = np.concatenate(curves[t], axis=1)
-                    model_rows += full.shape[0] * full.shape[1]
+                    if plan.trees is None or k != 1:
+                        model_rows += full.shape[0] * full.shape[1]
                     cache_put(plan.keys.get(t), full)
                 ice = full[:, :, outputs]
                 avg = ice.mean(axis=0)
@@ -781,5 +929,6 @@ class PartialDependence(Explainer[Effects]):
             "method": plan.method, "kind": self.kind_of_curves, "centered": self.centered,
             "grid_resolution": self.grid_resolution, "percentiles": list(self.percentiles),
         }
-        diagnostics = {"n_model_calls": int(model_rows), "cached_terms": len(plan.cached)}
+        diagnostics = {"n_model_calls": int(model_rows), "cached_terms": len(plan.cached),
+                       "evaluation": "trees" if plan.trees is not None else "model"}
         return Answer(fields, diagnostics, params=params)
