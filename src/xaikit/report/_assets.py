@@ -3,7 +3,8 @@ under a Content-Security-Policy that forbids every network request).
 
 The script reads each explorer's data from a ``<script type="application/json">`` element and
 draws the chosen row's waterfall (SVG), its table of values and, for documents, the highlighted
-text. It inserts every string with ``textContent`` (never ``innerHTML``).
+text. It inserts every string with ``textContent`` (never ``innerHTML``). In the sections of global
+results (importance, effects) it only shows and hides the panels an output or term selector picks.
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ table.xk-kv th { width: 15rem; }
 .xk-images figcaption { font-size: .8rem; color: #444; max-width: 180px; overflow-wrap: anywhere; }
 .xk-two { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 1rem; }
 @media (max-width: 900px) { .xk-two { grid-template-columns: minmax(0, 1fr); } }
+[hidden] { display: none !important; }
+.xk-effect-grid { display: flex; flex-wrap: wrap; gap: .8rem 1.2rem; }
+.xk-effect-grid figure { margin: 0; }
+.xk-effect-grid figcaption { font-size: .85rem; color: #444; text-align: center; max-width: 380px; overflow-wrap: anywhere; }
+.xk-effect .xk-axis-label { font-size: 12px; }
+td.xk-rule-text { min-width: 18rem; }
 footer.xk-foot { color: #666; font-size: .8rem; border-top: 1px solid var(--rule); padding: .8rem 1.5rem; }
 @media print {
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
@@ -250,5 +257,24 @@ JS = r"""
     draw();
   }
   Array.prototype.forEach.call(document.querySelectorAll("section.xk-explorer"), init);
+
+  // Output and term selectors of the global sections: every panel is already in the page; a panel
+  // is shown when, for each selector, the choice is "*" or equals the panel's data-<axis> attribute.
+  function chooser(root) {
+    var selects = root.querySelectorAll("select[data-axis]"), panels = root.querySelectorAll("[data-panel]");
+    function show() {
+      Array.prototype.forEach.call(panels, function (p) {
+        var on = true;
+        Array.prototype.forEach.call(selects, function (s) {
+          var have = p.getAttribute("data-" + s.getAttribute("data-axis"));
+          if (s.value !== "*" && have !== null && have !== s.value) { on = false; }
+        });
+        p.hidden = !on;
+      });
+    }
+    Array.prototype.forEach.call(selects, function (s) { s.addEventListener("change", show); });
+    show();
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("section.xk-chooser"), chooser);
 })();
 """

@@ -45,10 +45,11 @@ def nice_ticks(vmax: float) -> list[float]:
     return [float(k * step) for k in range(count + 1)]
 
 
-def importance_svg(names: list[str], scores: np.ndarray, errors: np.ndarray | None = None, *, top: int = 20, rest_label: str = "") -> str:
+def importance_svg(names: list[str], scores: np.ndarray, errors: np.ndarray | None = None, *, top: int = 20, rest_label: str = "",
+                   title: str = "mean |value| by feature") -> str:
     """A horizontal bar chart of ``scores`` (one per name, already sorted as they should appear), with
     error bars of half-width ``errors`` where given. Only the first ``top`` bars are drawn; when there
-    are more, one grey bar ``rest_label`` sums the others. Every name is escaped."""
+    are more, one grey bar ``rest_label`` sums the others. Every name, and ``title``, is escaped."""
     shown = list(zip(names[:top], scores[:top].tolist(), (errors[:top].tolist() if errors is not None else [None] * min(top, len(names)))))
     rest = len(names) - len(shown)
     if rest > 0:
@@ -62,7 +63,7 @@ def importance_svg(names: list[str], scores: np.ndarray, errors: np.ndarray | No
     scale = CHART_WIDTH / vmax
     parts = [
         f'<svg class="xk-chart xk-importance" role="img" viewBox="0 0 {width} {height}" width="{width}" '
-        f'xmlns="http://www.w3.org/2000/svg"><title>mean |value| by feature</title>'
+        f'xmlns="http://www.w3.org/2000/svg"><title>{esc(title)}</title>'
     ]
     for i, (name, score, err) in enumerate(shown):
         y = 6 + i * ROW_HEIGHT

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import json
 import math
 import numbers
 import os
@@ -37,11 +36,18 @@ from xaikit.errors import InvalidParameterError
 from xaikit.plots import style
 from xaikit.report._assets import CSS, JS
 from xaikit.report._encode import Raw, atomic_write_bytes, esc, fmt, number_list, png_data_uri, script_json
+from xaikit.report._global import GLOBAL_KINDS, GlobalEntry, global_section
+from xaikit.report._parts import MAX_CELL as _MAX_CELL
+from xaikit.report._parts import cell as _cell
+from xaikit.report._parts import kv_table as _kv_table
 from xaikit.report._svg import importance_svg, short
 from xaikit.results.attribution import Attribution
 from xaikit.results.base import Result
+from xaikit.results.effects import Effects
+from xaikit.results.importance import Importance
 from xaikit.results.interaction import Interaction
 from xaikit.results.ragged import RaggedAttribution
+from xaikit.results.rules import Rules
 
 __all__ = ["MAX_EXPLORER_CHARS", "MAX_EXPLORER_VALUES", "Report"]
 
@@ -56,7 +62,6 @@ _MAX_DOCUMENTS = 10
 _MAX_IMAGES = 8
 _MIN_IMAGE_SIDE = 128
 _MAX_BACKGROUND_ROWS = 20
-_MAX_CELL = 300
 
 
 @dataclass
@@ -195,31 +200,6 @@ def _check_path(path: Any) -> Path:
 # ----------------------------------------------------------------------------- summaries
 
 
-def _cell(value: Any) -> str:
-    """A value of params, provenance or diagnostics as escaped text (JSON for containers, cut to a few hundred characters)."""
-    if isinstance(value, np.ndarray):
-        if value.size and value.dtype.kind in "biuf":
-            finite = value[np.isfinite(value)] if value.dtype.kind == "f" else value
-            if finite.size:
-                return esc(f"array {value.shape}: min {fmt(finite.min())}, mean {fmt(finite.mean())}, max {fmt(finite.max())}")
-        return esc(f"array {value.shape}")
-    if isinstance(value, float):
-        return esc(fmt(value, 6))
-    if isinstance(value, str):
-        return esc(short(value, _MAX_CELL))
-    try:
-        text = json.dumps(value, default=str, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = str(value)
-    return esc(short(text, _MAX_CELL))
-
-
-def _kv_table(rows: list[tuple[str, str]]) -> str:
-    """A two-column table; keys are escaped here, values must already be escaped HTML."""
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    return f'<table class="xk-kv"><tbody>{body}</tbody></table>'
-
-
 @dataclass
 class _Global:
     names: list[str]
@@ -294,7 +274,7 @@ class Report:
 
     def __init__(self, title: str = "xaikit report") -> None:
         self.title: str = _check_text(title, "title", optional=False) or ""
-        self._entries: list[_Entry] = []
+        self._entries: list[_Entry | GlobalEntry] = []
 
     def __repr__(self) -> str:
         return f"Report(title={self.title!r}, results={[e.name for e in self._entries]!r})"
@@ -314,8 +294,10 @@ class Report:
 
         Parameters
         ----------
-        result : Attribution, RaggedAttribution or Interaction
+        result : Attribution, RaggedAttribution, Interaction, Importance, Effects or Rules
             An interaction result is shown as per-feature attributions (summed over the second feature).
+            The global kinds get their own sections: importance bars with confidence intervals,
+            effect curves (PD, ICE, ALE, 2-D heat maps), rules with their fidelity.
         name : str, optional
             The section's heading (default: the method's name, numbered when repeated).
         model : str or object, optional
@@ -323,39 +305,39 @@ class Report:
         data_summary : str or mapping, optional
             What the data is (source, period, selection...), shown as given.
         target : int or str, optional
-            The output shown first and in the document and image views (default: the first).
+            The output shown first and in the document and image views (default: the first); for
+            Importance and Effects, the output whose charts show first.
         images : array, optional
             For image results: the explained images, ``(n, h, w)``, ``(n, h, w, c)`` or ``(n, c, h, w)``;
-            drawn under the heat maps only with ``include_data=True``.
+            drawn under the heat maps only with ``include_data=True``. Local results only.
         background : array or DataFrame, optional
-            The background rows; listed only with ``include_data=True``.
+            The background rows; listed only with ``include_data=True``. Local results only.
 
         Returns
         -------
         Report
         """
+        if isinstance(result, GLOBAL_KINDS):
+            self._entries.append(self._global_entry(result, name, model, data_summary, target, images, background))
+            return self
         if isinstance(result, Interaction):
             attr: Attribution | RaggedAttribution = result.to_attribution()
             note: str | None = "Interaction values are shown as per-feature attributions: each feature's row of the interaction matrix, summed."
         elif isinstance(result, (Attribution, RaggedAttribution)):
             attr, note = result, None
         else:
-            raise InvalidParameterError(f"result: expected an Attribution, RaggedAttribution or Interaction, got {describe(result)}")
+            raise InvalidParameterError(
+                "result: expected an Attribution, RaggedAttribution or Interaction (local results) or an Importance, "
+                f"Effects or Rules (global results), got {describe(result)}"
+            )
         background_rows, background_names = _check_background(background)
         if attr.n_rows == 0:
             raise InvalidParameterError("result: expected a result with at least one row, got 0 rows")
-        title = _check_text(name, "name")
-        if title is None:
-            title = result.method
-            taken = {e.name for e in self._entries}
-            k = 2
-            while title in taken:
-                title, k = f"{result.method} ({k})", k + 1
         self._entries.append(
             _Entry(
                 result=result,
                 attr=attr,
-                name=title,
+                name=self._title(name, result),
                 model=_model_text(model),
                 data_summary=_check_data_summary(data_summary),
                 target=_check_target(target, attr.output_names),
@@ -366,6 +348,33 @@ class Report:
             )
         )
         return self
+
+    def _title(self, name: Any, result: Result) -> str:
+        """The section's heading: ``name``, else the method's name, numbered when repeated."""
+        title = _check_text(name, "name")
+        if title is None:
+            title = result.method
+            taken = {e.name for e in self._entries}
+            k = 2
+            while title in taken:
+                title, k = f"{result.method} ({k})", k + 1
+        return title
+
+    def _global_entry(
+        self, result: Importance | Effects | Rules, name: Any, model: Any, data_summary: Any, target: Any, images: Any, background: Any
+    ) -> GlobalEntry:
+        kind = type(result).__name__
+        if images is not None:
+            raise InvalidParameterError(f"images: an {kind} result explains no images; expected images=None, got {describe(images)}")
+        if background is not None:
+            raise InvalidParameterError(f"background: an {kind} result lists no background rows; expected background=None, got {describe(background)}")
+        return GlobalEntry(
+            result=result,
+            name=self._title(name, result),
+            model=_model_text(model),
+            data_summary=_check_data_summary(data_summary),
+            target=_check_target(target, result.output_names),
+        )
 
     # ------------------------------------------------------------------ output
 
@@ -419,6 +428,9 @@ class Report:
 
         sections, payloads = [], []
         for k, entry in enumerate(self._entries):
+            if isinstance(entry, GlobalEntry):
+                sections.append(global_section(k, entry))
+                continue
             html_part, payload = self._section(k, entry, bool(include_data), max_rows, seed)
             sections.append(html_part)
             payloads.append(f'<script type="application/json" id="xk-data-{k}">{payload}</script>')
