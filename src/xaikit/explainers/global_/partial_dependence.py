@@ -389,6 +389,59 @@ class _RecursionJob:
 
 
 _KERNEL: Any = None
+_go_left: Any = None  # xaikit.models.trees._go_left, bound on first use (the kernels below call it)
+
+
+def _bind_routing() -> None:
+    """Bind the compiled routing of :mod:`xaikit.models.trees` (imports numba) for the kernels."""
+    global _go_left
+    if _go_left is None:
+        from xaikit.models.trees import _go_left as routing
+
+        _go_left = routing
+
+
+def _recursion_py(grid, target, roots, value, cover, left, right, feature, threshold, missing_left, missing_kind,
+           categorical, cat_offset, cat_len, cat_bits, strict, cat_flags):  # pragma: no cover - compiled
+    n_points, n_out = grid.shape[0], value.shape[1]
+    out = np.zeros((n_points, n_out))
+    stack_node = np.empty(left.shape[0] + 1, dtype=np.int64)
+    stack_w = np.empty(left.shape[0] + 1)
+    for p in range(n_points):
+        for t in range(roots.shape[0]):
+            top = 0
+            stack_node[0] = roots[t]
+            stack_w[0] = 1.0
+            top = 1
+            while top > 0:
+                top -= 1
+                node = stack_node[top]
+                w = stack_w[top]
+                if left[node] < 0:
+                    for k in range(n_out):
+                        out[p, k] += w * value[node, k]
+                    continue
+                pos = -1
+                for q in range(target.shape[0]):
+                    if target[q] == feature[node]:
+                        pos = q
+                if pos >= 0:
+                    if _go_left(grid[p, pos], node, threshold, missing_left, missing_kind, categorical, cat_offset,
+                               cat_len, cat_bits, strict, cat_flags):
+                        stack_node[top] = left[node]
+                    else:
+                        stack_node[top] = right[node]
+                    stack_w[top] = w
+                    top += 1
+                else:
+                    c = cover[node]
+                    frac = cover[left[node]] / c if c > 0 else 0.5
+                    stack_node[top] = left[node]
+                    stack_w[top] = w * frac
+                    stack_node[top + 1] = right[node]
+                    stack_w[top + 1] = w * (1.0 - frac)
+                    top += 2
+    return out
 
 
 def _recursion_kernel() -> Any:
@@ -397,53 +450,8 @@ def _recursion_kernel() -> Any:
     if _KERNEL is None:
         import numba
 
-        from xaikit.models.trees import _go_left
-
-        go_left = _go_left
-
-        def kernel(grid, target, roots, value, cover, left, right, feature, threshold, missing_left, missing_kind,
-                   categorical, cat_offset, cat_len, cat_bits, strict, cat_flags):  # pragma: no cover - compiled
-            n_points, n_out = grid.shape[0], value.shape[1]
-            out = np.zeros((n_points, n_out))
-            stack_node = np.empty(left.shape[0] + 1, dtype=np.int64)
-            stack_w = np.empty(left.shape[0] + 1)
-            for p in range(n_points):
-                for t in range(roots.shape[0]):
-                    top = 0
-                    stack_node[0] = roots[t]
-                    stack_w[0] = 1.0
-                    top = 1
-                    while top > 0:
-                        top -= 1
-                        node = stack_node[top]
-                        w = stack_w[top]
-                        if left[node] < 0:
-                            for k in range(n_out):
-                                out[p, k] += w * value[node, k]
-                            continue
-                        pos = -1
-                        for q in range(target.shape[0]):
-                            if target[q] == feature[node]:
-                                pos = q
-                        if pos >= 0:
-                            if go_left(grid[p, pos], node, threshold, missing_left, missing_kind, categorical, cat_offset,
-                                       cat_len, cat_bits, strict, cat_flags):
-                                stack_node[top] = left[node]
-                            else:
-                                stack_node[top] = right[node]
-                            stack_w[top] = w
-                            top += 1
-                        else:
-                            c = cover[node]
-                            frac = cover[left[node]] / c if c > 0 else 0.5
-                            stack_node[top] = left[node]
-                            stack_w[top] = w * frac
-                            stack_node[top + 1] = right[node]
-                            stack_w[top + 1] = w * (1.0 - frac)
-                            top += 2
-            return out
-
-        _KERNEL = numba.njit(nogil=True)(kernel)
+        _bind_routing()
+        _KERNEL = numba.njit(nogil=True, cache=True)(_recursion_py)
     return _KERNEL
 
 
@@ -467,6 +475,64 @@ def recursion_pd(ensemble: Any, grid: np.ndarray, columns: Sequence[int]) -> np.
 _ICE_KERNEL: Any = None
 
 
+def _ice_py(X, grid, col, roots, value, left, right, feature, threshold, missing_left, missing_kind, categorical,
+           cat_offset, cat_len, cat_bits, strict, cat_flags):  # pragma: no cover - compiled
+    n, g, n_out = X.shape[0], grid.shape[0], value.shape[1]
+    diff = np.zeros((n, g + 1, n_out))
+    s_node = np.empty(g + 2, dtype=np.int64)
+    s_lo = np.empty(g + 2, dtype=np.int64)
+    s_hi = np.empty(g + 2, dtype=np.int64)
+    for i in range(n):
+        for t in range(roots.shape[0]):
+            s_node[0], s_lo[0], s_hi[0] = roots[t], 0, g
+            top = 1
+            while top > 0:
+                top -= 1
+                node, lo, hi = s_node[top], s_lo[top], s_hi[top]
+                while left[node] >= 0:
+                    if feature[node] != col:
+                        if _go_left(X[i, feature[node]], node, threshold, missing_left, missing_kind, categorical,
+                                   cat_offset, cat_len, cat_bits, strict, cat_flags):
+                            node = left[node]
+                        else:
+                            node = right[node]
+                    elif categorical[node] or missing_kind[node] == 1:
+                        start = lo
+                        cur = _go_left(grid[lo], node, threshold, missing_left, missing_kind, categorical, cat_offset,
+                                      cat_len, cat_bits, strict, cat_flags)
+                        for p in range(lo + 1, hi):
+                            d = _go_left(grid[p], node, threshold, missing_left, missing_kind, categorical, cat_offset,
+                                        cat_len, cat_bits, strict, cat_flags)
+                            if d != cur:
+                                s_node[top] = left[node] if cur else right[node]
+                                s_lo[top], s_hi[top] = start, p
+                                top += 1
+                                start, cur = p, d
+                        lo = start
+                        node = left[node] if cur else right[node]
+                    else:
+                        a, b = lo, hi
+                        while a < b:
+                            mid = (a + b) // 2
+                            if _go_left(grid[mid], node, threshold, missing_left, missing_kind, categorical, cat_offset,
+                                       cat_len, cat_bits, strict, cat_flags):
+                                a = mid + 1
+                            else:
+                                b = mid
+                        if a >= hi:
+                            node = left[node]
+                        elif a <= lo:
+                            node = right[node]
+                        else:
+                            s_node[top], s_lo[top], s_hi[top] = right[node], a, hi
+                            top += 1
+                            node, hi = left[node], a
+                for k in range(n_out):
+                    diff[i, lo, k] += value[node, k]
+                    diff[i, hi, k] -= value[node, k]
+    return diff
+
+
 def _ice_kernel() -> Any:
     """The compiled exact ICE curves of tree ensembles (numba is imported on first use only).
 
@@ -480,68 +546,8 @@ def _ice_kernel() -> Any:
     if _ICE_KERNEL is None:
         import numba
 
-        from xaikit.models.trees import _go_left
-
-        go_left = _go_left
-
-        def kernel(X, grid, col, roots, value, left, right, feature, threshold, missing_left, missing_kind, categorical,
-                   cat_offset, cat_len, cat_bits, strict, cat_flags):  # pragma: no cover - compiled
-            n, g, n_out = X.shape[0], grid.shape[0], value.shape[1]
-            diff = np.zeros((n, g + 1, n_out))
-            s_node = np.empty(g + 2, dtype=np.int64)
-            s_lo = np.empty(g + 2, dtype=np.int64)
-            s_hi = np.empty(g + 2, dtype=np.int64)
-            for i in range(n):
-                for t in range(roots.shape[0]):
-                    s_node[0], s_lo[0], s_hi[0] = roots[t], 0, g
-                    top = 1
-                    while top > 0:
-                        top -= 1
-                        node, lo, hi = s_node[top], s_lo[top], s_hi[top]
-                        while left[node] >= 0:
-                            if feature[node] != col:
-                                if go_left(X[i, feature[node]], node, threshold, missing_left, missing_kind, categorical,
-                                           cat_offset, cat_len, cat_bits, strict, cat_flags):
-                                    node = left[node]
-                                else:
-                                    node = right[node]
-                            elif categorical[node] or missing_kind[node] == 1:
-                                start = lo
-                                cur = go_left(grid[lo], node, threshold, missing_left, missing_kind, categorical, cat_offset,
-                                              cat_len, cat_bits, strict, cat_flags)
-                                for p in range(lo + 1, hi):
-                                    d = go_left(grid[p], node, threshold, missing_left, missing_kind, categorical, cat_offset,
-                                                cat_len, cat_bits, strict, cat_flags)
-                                    if d != cur:
-                                        s_node[top] = left[node] if cur else right[node]
-                                        s_lo[top], s_hi[top] = start, p
-                                        top += 1
-                                        start, cur = p, d
-                                lo = start
-                                node = left[node] if cur else right[node]
-                            else:
-                                a, b = lo, hi
-                                while a < b:
-                                    mid = (a + b) // 2
-                                    if go_left(grid[mid], node, threshold, missing_left, missing_kind, categorical, cat_offset,
-                                               cat_len, cat_bits, strict, cat_flags):
-                                        a = mid + 1
-                                    else:
-                                        b = mid
-                                if a >= hi:
-                                    node = left[node]
-                                elif a <= lo:
-                                    node = right[node]
-                                else:
-                                    s_node[top], s_lo[top], s_hi[top] = right[node], a, hi
-                                    top += 1
-                                    node, hi = left[node], a
-                        for k in range(n_out):
-                            diff[i, lo, k] += value[node, k]
-                            diff[i, hi, k] -= value[node, k]
-            return diff
-
-        _ICE_KERNEL = numba.njit(nogil=True)(kernel)
+        _bind_routing()
+        _ICE_KERNEL = numba.njit(nogil=True, cache=True)(_ice_py)
     return _ICE_KERNEL
 
 
