@@ -135,7 +135,7 @@ def interval_bars_svg(names: Sequence[str], means: np.ndarray, lower: np.ndarray
             f'fill="{style.NEUTRAL if m >= 0 else "#c8c8c8"}"><title>{esc(name)}: {esc(fmt(m))}{esc(ci_text)}</title></rect>'
         )
         end = max(right, zero)
-        if has_ci:
+        if has_ci and b > a:
             xa, xb, mid = float(x(a)), float(x(b)), y + _ROW / 2
             parts.append(
                 f'<path class="xk-err" d="M{xa:.1f},{mid:.1f}H{xb:.1f}M{xa:.1f},{mid - 4:.1f}V{mid + 4:.1f}M{xb:.1f},{mid - 4:.1f}V{mid + 4:.1f}" '

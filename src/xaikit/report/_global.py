@@ -26,7 +26,7 @@ import numpy as np
 from xaikit.report._charts import categorical_svg, heatmap_svg, interval_bars_svg, line_svg
 from xaikit.report._encode import esc, fmt
 from xaikit.report._parts import cell, kv_table
-from xaikit.report._svg import importance_svg
+from xaikit.report._svg import importance_svg, short
 from xaikit.results.effects import Effects
 from xaikit.results.importance import Importance
 from xaikit.results.rules import Rules
@@ -40,6 +40,7 @@ __all__ = [
     "MAX_ICE_POINTS",
     "MAX_IMPORTANCE_BARS",
     "MAX_IMPORTANCE_OUTPUTS",
+    "MAX_CATEGORIES",
     "MAX_RULES",
     "global_section",
 ]
@@ -60,6 +61,10 @@ MAX_EFFECT_OUTPUTS = 4
 MAX_ICE_LINES = 50
 #: Most ICE points (curves x grid points) drawn in one Effects section; fewer curves per term when exceeded.
 MAX_ICE_POINTS = 150_000
+#: Most categories drawn in the chart of one categorical term (the first ones, in the result's order).
+MAX_CATEGORIES = 50
+#: Most characters of one rule's text (longer ones, e.g. with many categories, end with an ellipsis).
+MAX_RULE_CHARS = 2000
 #: Most rules listed.
 MAX_RULES = MAX_TABLE_ROWS
 #: Most outputs given a prediction column in the rule table.
@@ -271,7 +276,7 @@ def _effects_part(k: int, eff: Effects, target: int) -> str:
         points = sum(sizes[t] for t in terms if len(eff.term_features[t]) == 1) * len(outputs)
         per_curve = max(points, 1)
         ice_rows = _ice_rows(n_rows, min(MAX_ICE_LINES, MAX_ICE_POINTS // per_curve))
-    figures = []
+    figures, cut = [], []
     for t in terms:
         part = eff.term(t)
         name = part["name"]
@@ -287,7 +292,12 @@ def _effects_part(k: int, eff: Effects, target: int) -> str:
                 upper = None if part["upper"] is None else part["upper"][:, j]
                 labels = part["labels"][0]
                 if labels is not None:
-                    svg = categorical_svg(title, part["features"][0], label, labels, part["average"][:, j], ice, lower, upper)
+                    m = MAX_CATEGORIES
+                    if len(labels) > m and j == outputs[0]:
+                        cut.append(f"{name}: the first {m} of {len(labels):,} categories are drawn.")
+                    svg = categorical_svg(title, part["features"][0], label, labels[:m], part["average"][:m, j],
+                                          None if ice is None else ice[:, :m], None if lower is None else lower[:m],
+                                          None if upper is None else upper[:m])
                 else:
                     decs = None if part["deciles"] is None else part["deciles"][0]
                     svg = line_svg(title, part["features"][0], label, part["grid_values"][0], part["average"][:, j], ice, lower, upper, decs)
@@ -306,6 +316,7 @@ def _effects_part(k: int, eff: Effects, target: int) -> str:
         notes.append(f"{eff.n_terms - len(terms):,} more terms are left out: the first {MAX_EFFECT_TERMS} of {eff.n_terms:,} are drawn.")
     if eff.n_outputs > len(outputs):
         notes.append(f"{eff.n_outputs - len(outputs):,} more outputs are left out (at most {MAX_EFFECT_OUTPUTS} drawn).")
+    notes.extend(cut)
     note_html = "".join(f'<p class="xk-note">{esc(n)}</p>' for n in notes)
     return (
         f'<section class="xk-part xk-effects xk-chooser" id="xk-effects-{k}"><h3>Effects</h3>'
@@ -368,7 +379,7 @@ def _rules_part(rules: Rules) -> str:
         cells = "".join(f'<td class="xk-r">{esc(fmt(rules.prediction[i, j]))}</td>' for j in outputs)
         label = f"<td>{esc(labels[i])}</td>" if labels is not None else ""
         body.append(
-            f'<tr class="xk-rule"><td class="xk-r">{i + 1}</td><td class="xk-rule-text">{esc(rules.rule_text(i))}</td>{cells}{label}'
+            f'<tr class="xk-rule"><td class="xk-r">{i + 1}</td><td class="xk-rule-text">{esc(short(rules.rule_text(i), MAX_RULE_CHARS))}</td>{cells}{label}'
             f'<td class="xk-r">{int(rules.support[i]):,}</td><td class="xk-r">{esc(fmt(100 * rules.support_fraction[i], 3))}%</td></tr>'
         )
     if rules.n_rules > shown:
