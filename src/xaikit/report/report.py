@@ -472,7 +472,8 @@ class Report:
             f'<p class="xk-privacy">{esc(privacy)}</p>'
             f'<nav class="xk-nav"><ul>{nav}</ul></nav></header>'
             "<main>"
-            '<noscript><p class="xk-note">The row explorer needs JavaScript; every other section works without it.</p></noscript>'
+            '<noscript><p class="xk-note">The row explorer and the output and term selectors need JavaScript; everything else '
+            "works without it (the output chosen first and every term are shown).</p></noscript>"
             f"{''.join(sections)}</main>"
             f'<footer class="xk-foot">Made with xaikit {esc(__version__)}. This file makes no network request; '
             "it can be opened offline, printed or sent as it is.</footer>"
