@@ -58,6 +58,8 @@ METHODS = ("auto", "brute", "recursion")
 KINDS = ("average", "individual", "both")
 #: Model input rows per call when ``batch_size`` is not given.
 DEFAULT_BATCH_ROWS = 1 << 16
+#: Rows per block of the tree evaluation of ICE curves (fixed, so every executor splits alike).
+TREE_ROWS = 256
 #: The most bytes the ICE cache holds (oldest entries are dropped first).
 CACHE_BYTES = 256 * 1024 * 1024
 
@@ -356,19 +358,25 @@ class _BruteJob:
     columns: list[list[int]]
     values: list[list[np.ndarray]]
     batch_rows: int
-    trees: Any = None  # 1-D terms from the trees when given (see _TreeJob)
 
     def __call__(self, explainer: Any) -> list[np.ndarray]:
         out = []
         for b in self.blocks:
-            if self.trees is not None and len(self.columns[b.term]) == 1:
-                X = np.asarray(self.table.data, dtype=np.float64)
-                out.append(tree_ice(self.trees, X, np.asarray(self.values[b.term][0], dtype=np.float64), self.columns[b.term][0]))
-                continue
             vals = [v[b.start:b.stop] for v in self.values[b.term]]
             with evaluating(f"copies of X with {'/'.join(self.table.names[c] for c in self.columns[b.term])} set to grid values"):
                 out.append(predict_stacked(explainer.model, self.table, self.columns[b.term], vals, self.batch_rows))
         return out
+
+
+@dataclass
+class _Both:
+    """A chunk holding blocks of grid points and blocks of rows: their parts in block order."""
+
+    brute: Any
+    trees: Any
+
+    def __call__(self, explainer: Any) -> list[Any]:
+        return [*self.brute(explainer), *self.trees(explainer)]
 
 
 @dataclass
@@ -475,9 +483,9 @@ def recursion_pd(ensemble: Any, grid: np.ndarray, columns: Sequence[int]) -> np.
 _ICE_KERNEL: Any = None
 
 
-def _ice_py(X, grid, col, roots, value, left, right, feature, threshold, missing_left, missing_kind, categorical,
+def _ice_py(dirs, grid, col, roots, value, left, right, feature, threshold, missing_left, missing_kind, categorical,
            cat_offset, cat_len, cat_bits, strict, cat_flags):  # pragma: no cover - compiled
-    n, g, n_out = X.shape[0], grid.shape[0], value.shape[1]
+    n, g, n_out = dirs.shape[0], grid.shape[0], value.shape[1]
     diff = np.zeros((n, g + 1, n_out))
     s_node = np.empty(g + 2, dtype=np.int64)
     s_lo = np.empty(g + 2, dtype=np.int64)
@@ -491,11 +499,7 @@ def _ice_py(X, grid, col, roots, value, left, right, feature, threshold, missing
                 node, lo, hi = s_node[top], s_lo[top], s_hi[top]
                 while left[node] >= 0:
                     if feature[node] != col:
-                        if _go_left(X[i, feature[node]], node, threshold, missing_left, missing_kind, categorical,
-                                   cat_offset, cat_len, cat_bits, strict, cat_flags):
-                            node = left[node]
-                        else:
-                            node = right[node]
+                        node = left[node] if dirs[i, node] else right[node]
                     elif categorical[node] or missing_kind[node] == 1:
                         start = lo
                         cur = _go_left(grid[lo], node, threshold, missing_left, missing_kind, categorical, cat_offset,
@@ -536,7 +540,8 @@ def _ice_py(X, grid, col, roots, value, left, right, feature, threshold, missing
 def _ice_kernel() -> Any:
     """The compiled exact ICE curves of tree ensembles (numba is imported on first use only).
 
-    For each row and tree, the row is routed with the term's feature left open: at a node that
+    For each row and tree, the row is routed (by its decision path, computed once for every term)
+    with the term's feature left open: at a node that
     splits on it, the (sorted) grid range is cut where the grid values change direction (a binary
     search for numeric splits, a scan for categorical and zero-as-missing ones), and each leaf
     reached adds its value to its grid range through a difference array. The cost per row and tree
@@ -551,40 +556,55 @@ def _ice_kernel() -> Any:
     return _ICE_KERNEL
 
 
-def tree_ice(ensemble: Any, X: np.ndarray, grid: np.ndarray, column: int) -> np.ndarray:
+#: The most decision-path entries (rows x nodes) held at once by :func:`tree_ice`.
+PATH_CELLS = 1 << 25
+
+
+def tree_ice(ensemble: Any, X: np.ndarray, grids: Sequence[np.ndarray], columns: Sequence[int]) -> list[np.ndarray]:
     """Exact ICE curves ``(n_rows, g, n_outputs)`` of a tree ensemble on the model's scale (its
-    transform applied): the predictions of the rows of ``X`` with ``column`` set to each value of the
-    sorted ``grid``, computed without predicting the ``n * g`` copies.
+    transform applied), one array per 1-D term: the predictions of the rows of ``X`` with
+    ``columns[t]`` set to each value of the sorted ``grids[t]``, computed without predicting the
+    ``n * g`` copies. The rows' decision paths are computed once (in chunks of bounded size) for all terms.
 
     >>> from xaikit.models.trees import TreeEnsemble
     >>> stump = TreeEnsemble.from_arrays(roots=[0], left=[1, -1, -1], right=[2, -1, -1], feature=[0, -1, -1],
     ...     threshold=[0.5, 0, 0], value=[[0.0], [-1.0], [2.0]], cover=[4.0, 3.0, 1.0], n_features=2)
-    >>> tree_ice(stump, np.zeros((1, 2)), np.array([0.0, 0.5, 1.0]), 0)[0, :, 0].tolist()
+    >>> tree_ice(stump, np.zeros((1, 2)), [np.array([0.0, 0.5, 1.0])], [0])[0][0, :, 0].tolist()
     [-1.0, -1.0, 2.0]
     """
     from xaikit.models.trees import apply_transform
 
     kernel = _ice_kernel()
     X = np.ascontiguousarray(X, dtype=np.float64)
-    diff = kernel(X, np.ascontiguousarray(grid, dtype=np.float64), int(column), ensemble.roots, ensemble.value, *ensemble._routing())
-    margin = np.cumsum(diff[:, :-1], axis=1) + ensemble.base_offset
-    n, g, o = margin.shape
-    return apply_transform(margin.reshape(n * g, o), ensemble.transform).reshape(n, g, -1)  # type: ignore[no-any-return]
+    n = X.shape[0]
+    step = max(1, PATH_CELLS // max(1, ensemble.n_nodes))
+    parts: list[list[np.ndarray]] = [[] for _ in columns]
+    for start in range(0, n, step):
+        dirs = ensemble.decision_paths(X[start:start + step])
+        for t, (grid, column) in enumerate(zip(grids, columns)):
+            diff = kernel(dirs, np.ascontiguousarray(grid, dtype=np.float64), int(column), ensemble.roots, ensemble.value,
+                          *ensemble._routing())
+            parts[t].append(np.cumsum(diff[:, :-1], axis=1) + ensemble.base_offset)
+    out = []
+    for chunks in parts:
+        margin = np.concatenate(chunks, axis=0)
+        m, g, o = margin.shape
+        out.append(apply_transform(margin.reshape(m * g, o), ensemble.transform).reshape(m, g, -1))
+    return out
 
 
 @dataclass
 class _TreeJob:
-    """Whole 1-D terms whose ICE curves come from the trees (:func:`tree_ice`)."""
+    """Blocks of rows whose ICE curves over every tree-evaluated 1-D term come from the trees (:func:`tree_ice`)."""
 
     ensemble: Any
     X: np.ndarray
     blocks: list[Block]
-    columns: list[list[int]]
-    values: list[list[np.ndarray]]
+    grids: list[np.ndarray]
+    columns: list[int]
 
-    def __call__(self, explainer: Any) -> list[np.ndarray]:
-        return [tree_ice(self.ensemble, self.X, np.asarray(self.values[b.term][0], dtype=np.float64), self.columns[b.term][0])
-                for b in self.blocks]
+    def __call__(self, explainer: Any) -> list[list[np.ndarray]]:
+        return [tree_ice(self.ensemble, self.X[b.start:b.stop], self.grids, self.columns) for b in self.blocks]
 
 
 # ----------------------------------------------------------------------------- the method
@@ -612,6 +632,7 @@ class _PDPlan(Plan):
     keys: dict[int, Any] = field(default_factory=dict)
     batch_rows: int = DEFAULT_BATCH_ROWS
     trees: Any = None  # an ensemble whose predictions are the model's: 1-D terms from tree_ice
+    tree_terms: list[int] = field(default_factory=list)
 
 
 def _resolve_feature(f: Any, names: Sequence[str], name: str) -> int:
@@ -857,9 +878,12 @@ class PartialDependence(Explainer[Effects]):
                 continue
             size = int(np.prod(term.shape))
             if plan.trees is not None and len(term.columns) == 1:
-                plan.blocks.append(Block(t, 0, size))  # one term at once: its rows routed through the trees
+                plan.tree_terms.append(t)
                 continue
             plan.blocks.extend(Block(t, s, min(size, s + per_block)) for s in range(0, size, per_block))
+        if plan.tree_terms:  # fixed blocks of rows, each routed through the trees for every such term
+            n = table.n_rows
+            plan.blocks.extend(Block(-1, s, min(n, s + TREE_ROWS)) for s in range(0, n, TREE_ROWS))
         plan.n_rows = len(plan.blocks)
         plan.job = self._job(plan)
         plan.split = 4 if plan.blocks else 0
@@ -868,14 +892,20 @@ class PartialDependence(Explainer[Effects]):
     def _job(self, plan: _PDPlan) -> Any:
         columns = [t.columns for t in plan.terms]
         values = [t.values for t in plan.terms]
+        X = np.asarray(plan.table.data, dtype=np.float64) if plan.tree_terms else np.zeros((0, 0))
+        grids = [np.asarray(plan.terms[t].values[0], dtype=np.float64) for t in plan.tree_terms]
+        cols = [plan.terms[t].columns[0] for t in plan.tree_terms]
 
         def job(rows: range, seed: np.random.SeedSequence) -> Any:
             blocks = [plan.blocks[i] for i in rows]
             if plan.method == "recursion":
                 return _RecursionJob(plan.ensemble, blocks, columns, values)
-            if plan.trees is not None and blocks and all(len(columns[b.term]) == 1 for b in blocks):
-                return _TreeJob(plan.trees, np.asarray(plan.table.data, dtype=np.float64), blocks, columns, values)
-            return _BruteJob(plan.table, blocks, columns, values, plan.batch_rows, plan.trees)
+            if blocks and all(b.term < 0 for b in blocks):
+                return _TreeJob(plan.trees, X, blocks, grids, cols)
+            if any(b.term < 0 for b in blocks):  # blocks of rows come after every block of grid points
+                return _Both(_BruteJob(plan.table, [b for b in blocks if b.term >= 0], columns, values, plan.batch_rows),
+                             _TreeJob(plan.trees, X, [b for b in blocks if b.term < 0], grids, cols))
+            return _BruteJob(plan.table, blocks, columns, values, plan.batch_rows)
 
         return job
 
@@ -893,7 +923,11 @@ class PartialDependence(Explainer[Effects]):
         individual = np.full((n, t_count, g, o), np.nan) if want_ice else None
         curves: dict[int, list[np.ndarray]] = {}
         for block, res in zip(plan.blocks, results):
-            curves.setdefault(block.term, []).append(res)
+            if block.term < 0:  # rows of every tree-evaluated term
+                for t, ice_rows in zip(plan.tree_terms, res):
+                    curves.setdefault(t, []).append(ice_rows)
+            else:
+                curves.setdefault(block.term, []).append(res)
         model_rows = 0
         for t, term in enumerate(terms):
             k = len(term.columns)
@@ -905,8 +939,10 @@ class PartialDependence(Explainer[Effects]):
                 if t in plan.cached:
                     full = plan.cached[t]
                 else:
-                    full = np.concatenate(curves[t], axis=1)
-                    if plan.trees is None or k != 1:
+                    if t in plan.tree_terms:
+                        full = np.concatenate(curves[t], axis=0)
+                    else:
+                        full = np.concatenate(curves[t], axis=1)
                         model_rows += full.shape[0] * full.shape[1]
                     cache_put(plan.keys.get(t), full)
                 ice = full[:, :, outputs]
@@ -936,5 +972,5 @@ class PartialDependence(Explainer[Effects]):
             "grid_resolution": self.grid_resolution, "percentiles": list(self.percentiles),
         }
         diagnostics = {"n_model_calls": int(model_rows), "cached_terms": len(plan.cached),
-                       "evaluation": "trees" if plan.trees is not None else "model"}
+                       "evaluation": "trees" if plan.tree_terms else "model"}
         return Answer(fields, diagnostics, params=params)
