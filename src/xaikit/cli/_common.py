@@ -34,6 +34,7 @@ __all__ = [
     "exit_code",
     "format_table",
     "load_model_file",
+    "load_result",
     "read_table",
     "run_command",
 ]
@@ -253,6 +254,22 @@ def load_model_file(path: str, *, trust_pickle: bool) -> Any:
             if text.startswith(name):
                 text = option + text[len(name):]
         raise BadInput(text.replace("trust_pickle=True (xaikit explain --trust-pickle)", "--trust-pickle")) from exc
+
+
+#: Modules declaring result kinds that ``xaikit.results`` may not import itself.
+_RESULT_MODULES = ("xaikit.results.importance", "xaikit.results.effects", "xaikit.results.rules")
+
+
+def load_result(path: str) -> Any:
+    """:meth:`xaikit.results.Result.load` of a saved result of any kind (the modules declaring the
+    global results' kinds are imported first, so their files are known)."""
+    import importlib
+
+    from xaikit.results import Result
+
+    for module in _RESULT_MODULES:
+        importlib.import_module(module)
+    return Result.load(path)
 
 
 def check_out(path: str, option: str = "--out") -> str:

@@ -6,19 +6,55 @@ or Parquet. When the model knows the columns it was fitted on, those columns are
 files, by name and in the model's order (a file lacking one is refused, naming it); otherwise every
 column is a feature, in the file's order. The result is one :func:`xaikit.explain` call, as in
 Python with the same arguments, saved with ``result.save`` (atomically).
+
+The global methods (``permutation-importance``, ``partial-dependence``, ``ale``, ``surrogate-tree``;
+method names are accepted in kebab case and in snake case) are built from their registry class with
+the options ``--labels`` (the column of DATA holding ``y``), ``--scoring``, ``--n-repeats``,
+``--features``, ``--pairs``, ``--grid-resolution``, ``--bins``, ``--max-depth`` and ``--kind``; an
+option that the chosen method does not take is refused, naming it.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from typing import Any
 
 from xaikit.cli._common import EXIT_OK, BadInput, Progress, check_out, load_model_file, read_table
 
-__all__ = ["parse_rows", "register", "run"]
+__all__ = ["build_call", "explain_global", "method_name", "parse_features", "parse_pairs", "parse_rows", "register", "resolve_method", "run"]
 
-_OUTPUTS = ("auto", "probability", "log_odds", "raw")
+_OUTPUTS = ("auto", "probability", "log_odds", "raw", "label")
+
+#: Modules of the global methods, imported when their names are not registered yet.
+_GLOBAL_MODULES = {
+    "permutation_importance": "xaikit.explainers.global_.permutation_importance",
+    "partial_dependence": "xaikit.explainers.global_.partial_dependence",
+    "ale": "xaikit.explainers.global_.ale",
+    "surrogate_tree": "xaikit.explainers.global_.surrogate_tree",
+}
+
+#: Options a method may or may not take: (option, attribute of the parsed arguments, library parameter).
+_METHOD_OPTIONS = (
+    ("--labels", "labels", "y"),
+    ("--scoring", "scoring", "scoring"),
+    ("--n-repeats", "n_repeats", "n_repeats"),
+    ("--features", "features", "features"),
+    ("--pairs", "pairs", "pairs"),
+    ("--grid-resolution", "grid_resolution", "grid_resolution"),
+    ("--bins", "bins", "bins"),
+    ("--max-depth", "max_depth", "max_depth"),
+    ("--kind", "kind", "kind"),
+    ("--n-samples", "n_samples", "n_samples"),
+    ("--random-state", "random_state", "random_state"),
+)
+#: The parameters ``--method auto`` (a Shapley method or TreeSHAP) takes among those.
+_AUTO_PARAMETERS = frozenset({"n_samples", "random_state", "background"})
+#: The library's parameter names and the command line's, for the errors of the global methods.
+_OPTION_OF = {param: option for option, _, param in _METHOD_OPTIONS} | {
+    "target": "--target", "output": "--output", "executor": "--executor", "X": "DATA",
+}
 
 
 def register(sub: Any) -> argparse.ArgumentParser:
@@ -29,15 +65,21 @@ def register(sub: Any) -> argparse.ArgumentParser:
         description="Explain MODEL on the rows of DATA and save the result (.xai). MODEL: .skops, .onnx, XGBoost "
         ".json/.ubj, LightGBM .txt, TorchScript .pt/.pth, Keras .keras; .pkl/.pickle/.joblib only with "
         "--trust-pickle. DATA and --background: CSV or Parquet, with a header row.",
-        epilog="Example: xaikit explain model.json rows.csv --background bg.csv --out result.xai",
+        epilog="Examples: xaikit explain model.json rows.csv --background bg.csv --out result.xai; "
+        "xaikit explain model.skops test.csv --method permutation-importance --labels y --out importance.xai",
     )
     p.add_argument("model", metavar="MODEL", help="the model file")
     p.add_argument("data", metavar="DATA", help="rows to explain: a CSV or Parquet file with a header row")
     p.add_argument("--out", required=True, metavar="PATH", help="where to save the result (.xai); its folder must exist")
-    p.add_argument("--method", default="auto", help="a method of 'xaikit methods MODEL', or auto (default: auto)")
+    p.add_argument(
+        "--method",
+        default="auto",
+        help="a method of 'xaikit methods MODEL' (kebab or snake case: permutation-importance, partial-dependence, "
+        "ale, surrogate-tree...), or auto (default: auto)",
+    )
     p.add_argument("--background", metavar="FILE", help="background rows (CSV or Parquet) for the methods that need them")
     p.add_argument("--target", metavar="T", help="the output to explain, by position or name (default: every output)")
-    p.add_argument("--output", choices=_OUTPUTS, default="auto", help="the response explained (default: auto)")
+    p.add_argument("--output", choices=_OUTPUTS, default="auto", help="the response explained (default: auto; label: surrogate-tree only)")
     p.add_argument("--n-samples", type=int, metavar="N", help="budget of sampled methods (coalitions per row)")
     p.add_argument("--random-state", type=int, metavar="S", help="seed of sampled methods")
     p.add_argument("--executor", default="auto", help="auto, serial, threads:N or processes:N (default: auto)")
@@ -47,8 +89,100 @@ def register(sub: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="load pickles, skops types skops does not trust and Keras lambdas: runs code from the file",
     )
+    g = p.add_argument_group("global methods", "options of permutation-importance, partial-dependence, ale and surrogate-tree")
+    g.add_argument("--labels", metavar="COLUMN", help="the column of DATA holding the labels y (left out of the features); "
+                   "required by permutation-importance")
+    g.add_argument("--scoring", action="append", metavar="NAME",
+                   help="permutation-importance: a scikit-learn scorer name (repeat for several; default: accuracy or R^2)")
+    g.add_argument("--n-repeats", type=int, metavar="N", help="permutation-importance: permutations of each feature (default: 5)")
+    g.add_argument("--features", metavar="A,B,...", help="partial-dependence, ale: the features with a curve, by name")
+    g.add_argument("--pairs", metavar="A:B,...", help="partial-dependence, ale: pairs of features with a 2-D effect, by name")
+    g.add_argument("--grid-resolution", type=int, metavar="N", help="partial-dependence: grid points per feature (default: 100)")
+    g.add_argument("--bins", type=int, metavar="N", help="ale: quantile bins per numeric feature (default: 20)")
+    g.add_argument("--max-depth", type=int, metavar="N", help="surrogate-tree: depth of the tree (default: 4)")
+    g.add_argument("--kind", choices=("average", "individual", "both"),
+                   help="partial-dependence: the average, the ICE curves, or both (default: average)")
     p.set_defaults(run=run)
     return p
+
+
+def method_name(text: str) -> str:
+    """The registry name of ``--method``: kebab case and snake case are both accepted.
+
+    >>> method_name("permutation-importance"), method_name("tree_shap"), method_name(" ALE ")
+    ('permutation_importance', 'tree_shap', 'ale')
+    """
+    return text.strip().lower().replace("-", "_")
+
+
+def resolve_method(text: str) -> tuple[str, Any]:
+    """``(name, class)`` of ``--method``: its registry name and explainer class (None for ``auto``).
+    The global methods are imported when they are not registered yet; an unknown name is refused,
+    listing the methods.
+
+    >>> resolve_method("partial-dependence")[1].__name__
+    'PartialDependence'
+    >>> resolve_method("auto")
+    ('auto', None)
+    """
+    name = method_name(text)
+    if name == "auto":
+        return name, None
+    import importlib
+
+    from xaikit.explainers.base import REGISTRY
+
+    if name not in REGISTRY:
+        importlib.import_module("xaikit.explainers")  # the built-in methods
+    if name not in REGISTRY:
+        importlib.import_module("xaikit.explainers.global_")
+        for module in _GLOBAL_MODULES.values():
+            importlib.import_module(module)
+    if name not in REGISTRY:
+        known = ", ".join(m.replace("_", "-") for m in sorted(REGISTRY))
+        raise BadInput(f"--method: expected auto or one of {known} (kebab or snake case), got {text!r}")
+    return name, REGISTRY[name]
+
+
+def _split_names(text: str, option: str, example: str) -> list[str]:
+    items = [part.strip() for part in text.split(",")]
+    if not text.strip() or any(not part for part in items):
+        raise BadInput(f"{option}: expected names separated by commas (e.g. {example}), got {text!r}")
+    return items
+
+
+def parse_features(text: str | None) -> list[str] | None:
+    """``--features A,B`` as a list of names.
+
+    >>> parse_features("age, income"), parse_features(None)
+    (['age', 'income'], None)
+    >>> parse_features("age,,income")
+    Traceback (most recent call last):
+    ...
+    xaikit.cli._common.BadInput: --features: expected names separated by commas (e.g. age,income), got 'age,,income'
+    """
+    return None if text is None else _split_names(text, "--features", "age,income")
+
+
+def parse_pairs(text: str | None) -> list[tuple[str, str]] | None:
+    """``--pairs A:B,C:D`` as a list of pairs of names.
+
+    >>> parse_pairs("age:income,age:debt")
+    [('age', 'income'), ('age', 'debt')]
+    >>> parse_pairs("age")
+    Traceback (most recent call last):
+    ...
+    xaikit.cli._common.BadInput: --pairs: expected pairs A:B separated by commas (e.g. age:income,age:debt), got 'age'
+    """
+    if text is None:
+        return None
+    pairs = []
+    for item in _split_names(text, "--pairs", "age:income,age:debt"):
+        parts = [part.strip() for part in item.split(":")]
+        if len(parts) != 2 or not all(parts):
+            raise BadInput(f"--pairs: expected pairs A:B separated by commas (e.g. age:income,age:debt), got {text!r}")
+        pairs.append((parts[0], parts[1]))
+    return pairs
 
 
 def parse_rows(text: str | None, n: int) -> slice:
@@ -109,16 +243,83 @@ def _target(text: str | None) -> int | str | None:
         return text
 
 
+def _check_options(args: argparse.Namespace, name: str, cls: Any) -> None:
+    """Refuse, naming it, an option the method does not take; ``--labels`` where the method needs labels."""
+    from xaikit.explainers.base import REGISTRY
+
+    accepted = _AUTO_PARAMETERS if cls is None else _parameters(cls)
+    shown = name.replace("_", "-")
+    for option, attr, param in _METHOD_OPTIONS:
+        if getattr(args, attr) is None or param in accepted:
+            continue
+        takers = sorted(m.replace("_", "-") for m, c in REGISTRY.items() if param in _parameters(c))
+        listed = ", ".join(takers[:6]) + (", ..." if len(takers) > 6 else "")
+        raise BadInput(f"{option}: method {shown!r} takes no such option; it is an option of {listed or 'no method'}")
+    if "y" in accepted and args.labels is None:
+        raise BadInput(f"--labels: method {shown!r} scores the model against labels: name the column of DATA holding them (--labels COLUMN)")
+    if args.output == "label" and name != "surrogate_tree":
+        raise BadInput(f"--output: 'label' (the predicted class) applies to surrogate-tree only, got method {shown!r}")
+
+
+def _labels(frame: Any, column: str, names: list[str] | None, path: str) -> tuple[Any, Any]:
+    """``(frame without the column, the column)``: the labels ``y`` of ``--labels COLUMN``."""
+    if column not in frame.columns:
+        shown = ", ".join(map(str, frame.columns[:20])) + (", ..." if len(frame.columns) > 20 else "")
+        raise BadInput(f"--labels: expected a column of DATA, got {column!r}, which {path!r} lacks (its columns: {shown})")
+    if names is not None and column in names:
+        raise BadInput(f"--labels: expected a column the model was not fitted on, got {column!r}, one of the model's features")
+    y = frame[column]
+    missing = int(y.isna().sum())
+    if missing:
+        raise BadInput(f"--labels: expected a label in every row, got {missing} missing value(s) in column {column!r}")
+    return frame.drop(columns=[column]), y
+
+
+def _check_names(items: list[str], columns: list[str], option: str) -> None:
+    unknown = [c for c in items if c not in columns]
+    if unknown:
+        shown = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
+        raise BadInput(f"{option}: expected features of DATA ({shown}), got unknown name(s) {', '.join(map(repr, unknown))}")
+
+
+def _global_params(args: argparse.Namespace, columns: list[str]) -> dict[str, Any]:
+    """The global methods' parameters set on the command line (the options were checked to apply)."""
+    params: dict[str, Any] = {}
+    if args.scoring is not None:
+        params["scoring"] = args.scoring[0] if len(args.scoring) == 1 else list(args.scoring)
+    for key in ("n_repeats", "grid_resolution", "bins", "max_depth", "kind"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    features, pairs = parse_features(args.features), parse_pairs(args.pairs)
+    if features is not None:
+        _check_names(features, columns, "--features")
+        params["features"] = features
+    if pairs is not None:
+        _check_names([c for pair in pairs for c in pair], columns, "--pairs")
+        params["pairs"] = pairs
+        if features is None:  # --pairs alone: the pairs only, whatever the method's default
+            params["features"] = []
+    return params
+
+
 def build_call(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     """Load the model and the tables named by ``args``: ``(model, X, params)`` for
-    ``xaikit.explain(model, X, **params)``."""
+    ``xaikit.explain(model, X, **params)``. A global method's parameters include ``y`` (from
+    ``--labels``) and, when the model does not know its columns, ``feature_names`` (those of DATA)."""
     import xaikit as xk
     from xaikit.models.files import feature_names_of
 
+    name, cls = resolve_method(args.method)
+    _check_options(args, name, cls)
     model = load_model_file(args.model, trust_pickle=args.trust_pickle)
     names = feature_names_of(model)
-    data = _columns(read_table(args.data, "DATA"), names, "DATA", args.data)
-    data = data.iloc[parse_rows(args.rows, len(data))]
+    frame = read_table(args.data, "DATA")
+    y = None
+    if args.labels is not None:
+        frame, y = _labels(frame, args.labels, names, args.data)
+    data = _columns(frame, names, "DATA", args.data)
+    rows = parse_rows(args.rows, len(data))
+    data = data.iloc[rows]
     background = None
     if args.background is not None:
         background = _columns(read_table(args.background, "--background"), names, "--background", args.background)
@@ -129,13 +330,21 @@ def build_call(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
             )
     wants_frame = hasattr(model, "feature_names_in_")
     X = data if wants_frame else _as_array(data, "DATA")
-    params: dict[str, Any] = {"method": args.method, "output": args.output, "executor": args.executor}
+    params: dict[str, Any] = {"method": name, "output": args.output, "executor": args.executor}
     for key, value in (("n_samples", args.n_samples), ("random_state", args.random_state), ("target", _target(args.target))):
         if value is not None:
             params[key] = value
     feature_names = None if wants_frame else [str(c) for c in data.columns]
+    if cls is not None and cls.kind == "global":
+        if background is not None:
+            raise BadInput(f"--background: method {args.method!r} takes no background rows; leave --background out")
+        params.update(_global_params(args, [str(c) for c in data.columns]))
+        if y is not None:
+            params["y"] = y.iloc[rows].to_numpy()
+        if feature_names is not None:
+            params["feature_names"] = feature_names
+        return model, X, params
     bg = None if background is None else (background if wants_frame else _as_array(background, "--background"))
-    cls = xk.REGISTRY.get(args.method)
     accepted = set() if cls is None else _parameters(cls)
     if cls is None or "background" in accepted:  # auto, a Shapley method, TreeShap
         if bg is not None:
@@ -151,10 +360,46 @@ def build_call(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     return model, X, params
 
 
+def explain_global(model: Any, X: Any, params: dict[str, Any]) -> Any:
+    """Run a global method as :func:`build_call` describes it: ``cls(model, **constructor parameters)
+    .explain(X, **the others)``, the class taken from the registry. ``feature_names`` (a model that
+    does not know its columns) name the adapted model's columns, so the result names the features as
+    DATA does. A parameter the library refuses is named as the command line's option.
+    """
+    import inspect
+
+    from xaikit.errors import InvalidParameterError
+    from xaikit.explainers.base import get_explainer_class
+
+    params = dict(params)
+    cls = get_explainer_class(params.pop("method"))
+    names = params.pop("feature_names", None)
+    init_names = set(inspect.signature(cls).parameters) - {"model"}
+    try:
+        explainer = cls(model, **{k: v for k, v in params.items() if k in init_names})
+        adapted = getattr(explainer, "model", None)
+        if names is not None and adapted is not None and getattr(adapted, "feature_names_in", None) is None:
+            adapted.feature_names_in = list(names)
+        return explainer.explain(X, **{k: v for k, v in params.items() if k not in init_names})
+    except InvalidParameterError as exc:
+        text = " ".join(str(exc).split())
+        match = re.match(r"(\w+)(\[[^\]]*\])?: ", text)
+        if match is None or match.group(1) not in _OPTION_OF:
+            raise
+        raise BadInput(f"{_OPTION_OF[match.group(1)]}: {text[match.end():]}") from exc
+
+
 def _parameters(cls: Any) -> set[str]:
     import inspect
 
     return set(inspect.signature(cls).parameters) | set(inspect.signature(cls.explain).parameters)
+
+
+def _is_global(name: str) -> bool:
+    from xaikit.explainers.base import REGISTRY
+
+    cls = REGISTRY.get(name)
+    return cls is not None and cls.kind == "global"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -166,7 +411,7 @@ def run(args: argparse.Namespace) -> int:
     model, X, params = build_call(args)
     start = time.perf_counter()
     with Progress(f"explaining {len(X)} rows", quiet=args.quiet) as progress, on_progress(progress.update):
-        result = xk.explain(model, X, **params)
+        result = explain_global(model, X, params) if _is_global(params["method"]) else xk.explain(model, X, **params)
     took = time.perf_counter() - start
     result.save(args.out)
     outputs = getattr(result, "output_names", None) or []

@@ -30,10 +30,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``xaikit report`` with parsed arguments."""
     import importlib
 
-    from xaikit.results import Result
+    from xaikit.cli._common import load_result
 
     check_out(args.out)
-    results = [Result.load(path) for path in args.results]
+    results = [load_result(path) for path in args.results]
     try:
         report_class = importlib.import_module("xaikit.report").Report
     except (ImportError, AttributeError) as exc:
