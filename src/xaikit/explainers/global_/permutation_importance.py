@@ -180,8 +180,12 @@ class _Scorer:
         if multi is None:  # built once per worker and set of scorings (scikit-learn's multimetric scorer shares the predictions)
             from sklearn.metrics import check_scoring
 
-            multi = self._scorers[key] = check_scoring(estimator, scoring={str(i): self.items[i] for i in positions})
+            items = [None if self.items[i] is _ESTIMATOR_SCORE else self.items[i] for i in positions]
+            scoring = items[0] if len(items) == 1 else {str(i): check_scoring(estimator, scoring=item) for i, item in zip(positions, items)}
+            multi = self._scorers[key] = check_scoring(estimator, scoring=scoring)
         got = multi(estimator, X, y) if weight is None else multi(estimator, X, y, sample_weight=weight)
+        if len(positions) == 1:
+            return {positions[0]: float(got)}
         return {i: float(got[str(i)]) for i in positions}
 
     def _prediction_score(self, item: Any, out: _Output, pred: np.ndarray, y: np.ndarray, y_index: np.ndarray | None,
@@ -195,6 +199,23 @@ class _Scorer:
         if callable_item(item):
             return float(item(y, p, **kw))
         return _named_score(item, p, y, y_index, kw)
+
+
+class _EstimatorScore:
+    """The scoring ``"auto"`` of a scikit-learn estimator: its ``score`` method (scikit-learn's default scoring)."""
+
+    def __reduce__(self) -> str:
+        return "_ESTIMATOR_SCORE"
+
+
+_ESTIMATOR_SCORE = _EstimatorScore()
+
+
+def _default_name(estimator: Any, default: str) -> str:
+    """The name of an estimator's own score: accuracy or R^2 when it inherits scikit-learn's, else ``"score"``."""
+    own = getattr(type(estimator), "score", None)
+    inherited = getattr(own, "__qualname__", "") in ("ClassifierMixin.score", "RegressorMixin.score", "Pipeline.score")
+    return default if inherited else "score"
 
 
 def callable_item(item: Any) -> bool:
@@ -365,8 +386,11 @@ class PermutationImportance(Explainer[Importance]):
         self.model = adapt(model, output=output)
         self._sklearn = hasattr(self.model, "estimator") and callable(getattr(self.model.estimator, "fit", None))
         self._classifier = bool(getattr(self.model, "is_classifier", False)) or self.model.output == "probability"
-        self._items = [("accuracy" if self._classifier else "r2") if s == "auto" else s for s in self.scoring]
-        names = [_scoring_name(s) for s in self._items]
+        default = "accuracy" if self._classifier else "r2"
+        # "auto" on a scikit-learn estimator is its own score method, as scikit-learn's default scoring
+        self._items = [(_ESTIMATOR_SCORE if self._sklearn else default) if s == "auto" else s for s in self.scoring]
+        names = [_default_name(self.model.estimator, default) if s is _ESTIMATOR_SCORE else _scoring_name(s)  # type: ignore[attr-defined]
+                 for s in self._items]
         if len(set(names)) != len(names):
             raise InvalidParameterError(f"scoring: expected distinct scorings, got {names}")
         for item, nm in zip(self._items, names):
@@ -399,8 +423,10 @@ class PermutationImportance(Explainer[Importance]):
         y = self._check_y(params["y"], n)
         weight = self._check_weight(params["sample_weight"], n)
         columns, feature_names = self._resolve_groups(names, d)
-        probe = self.model.predict(X.iloc[:2] if _is_frame(X) else X[:2])
-        k = probe.shape[1]
+        if self._sklearn and not any(callable_item(item) for item in self._items):
+            k = 1  # scikit-learn scorers score the estimator as a whole: its outputs do not matter
+        else:
+            k = self.model.predict(X.iloc[:2] if _is_frame(X) else X[:2]).shape[1]
         model_names = output_names(self.model.output_names, k)
         all_outputs = self._outputs(model_names, k)
         positions, _ = select_outputs(target, [o.name for o in all_outputs])
