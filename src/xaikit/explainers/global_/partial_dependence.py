@@ -409,8 +409,25 @@ def _bind_routing() -> None:
         _go_left = routing
 
 
-def _recursion_py(grid, target, roots, value, cover, left, right, feature, threshold, missing_left, missing_kind,
-           categorical, cat_offset, cat_len, cat_bits, strict, cat_flags):  # pragma: no cover - compiled
+def _recursion_py(
+    grid: Any,
+    target: Any,
+    roots: Any,
+    value: Any,
+    cover: Any,
+    left: Any,
+    right: Any,
+    feature: Any,
+    threshold: Any,
+    missing_left: Any,
+    missing_kind: Any,
+    categorical: Any,
+    cat_offset: Any,
+    cat_len: Any,
+    cat_bits: Any,
+    strict: Any,
+    cat_flags: Any,
+) -> Any:  # pragma: no cover - compiled
     n_points, n_out = grid.shape[0], value.shape[1]
     out = np.zeros((n_points, n_out))
     stack_node = np.empty(left.shape[0] + 1, dtype=np.int64)
@@ -483,8 +500,25 @@ def recursion_pd(ensemble: Any, grid: np.ndarray, columns: Sequence[int]) -> np.
 _ICE_KERNEL: Any = None
 
 
-def _ice_py(dirs, grid, col, roots, value, left, right, feature, threshold, missing_left, missing_kind, categorical,
-           cat_offset, cat_len, cat_bits, strict, cat_flags):  # pragma: no cover - compiled
+def _ice_py(
+    dirs: Any,
+    grid: Any,
+    col: Any,
+    roots: Any,
+    value: Any,
+    left: Any,
+    right: Any,
+    feature: Any,
+    threshold: Any,
+    missing_left: Any,
+    missing_kind: Any,
+    categorical: Any,
+    cat_offset: Any,
+    cat_len: Any,
+    cat_bits: Any,
+    strict: Any,
+    cat_flags: Any,
+) -> Any:  # pragma: no cover - compiled
     n, g, n_out = dirs.shape[0], grid.shape[0], value.shape[1]
     diff = np.zeros((n, g + 1, n_out))
     s_node = np.empty(g + 2, dtype=np.int64)
