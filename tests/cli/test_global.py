@@ -248,3 +248,24 @@ def test_show_rules(capsys, tmp_path, labelled):
     lines = out.splitlines()
     assert lines[1] == f"1. {result[:, ['yes']].rules()[0]}" and "P(no)" not in out
     assert lines[2] == f"... {result.n_rules - 1} more rules (--top 0 for all)"
+
+
+def test_a_global_method_refuses_background_rows(capsys, tmp_path, labelled):
+    folder = labelled["folder"]
+    err = refused(capsys, tmp_path, "explain", folder / "classifier.skops", folder / "data.csv", "--method", "ale",
+                  "--background", folder / "x.csv")
+    assert err.startswith("--background:") and "'ale'" in err
+
+
+def test_methods_lists_the_global_methods(labelled):
+    import subprocess
+    import sys
+
+    # a fresh process: this module has imported the global methods already
+    done = subprocess.run([sys.executable, "-m", "xaikit", "methods", str(labelled["folder"] / "classifier.skops")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    table = {line.split()[0]: line.split()[1:3] for line in out.splitlines()[3:]}
+    for name in ("permutation_importance", "partial_dependence", "ale", "surrogate_tree"):
+        assert table[name] == ["yes", "global"]

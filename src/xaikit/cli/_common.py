@@ -33,6 +33,7 @@ __all__ = [
     "check_out",
     "exit_code",
     "format_table",
+    "load_global_methods",
     "load_model_file",
     "load_result",
     "read_table",
@@ -254,6 +255,25 @@ def load_model_file(path: str, *, trust_pickle: bool) -> Any:
             if text.startswith(name):
                 text = option + text[len(name):]
         raise BadInput(text.replace("trust_pickle=True (xaikit explain --trust-pickle)", "--trust-pickle")) from exc
+
+
+#: Modules of the global methods, which register themselves when imported.
+_GLOBAL_METHOD_MODULES = (
+    "xaikit.explainers.global_.permutation_importance",
+    "xaikit.explainers.global_.partial_dependence",
+    "xaikit.explainers.global_.ale",
+    "xaikit.explainers.global_.surrogate_tree",
+)
+
+
+def load_global_methods() -> None:
+    """Import the built-in explainers and the global methods, so that the registry holds them all."""
+    import importlib
+
+    importlib.import_module("xaikit.explainers")
+    importlib.import_module("xaikit.explainers.global_")
+    for module in _GLOBAL_METHOD_MODULES:
+        importlib.import_module(module)
 
 
 #: Modules declaring result kinds that ``xaikit.results`` may not import itself.

@@ -21,19 +21,11 @@ import re
 import time
 from typing import Any
 
-from xaikit.cli._common import EXIT_OK, BadInput, Progress, check_out, load_model_file, read_table
+from xaikit.cli._common import EXIT_OK, BadInput, Progress, check_out, load_global_methods, load_model_file, read_table
 
 __all__ = ["build_call", "explain_global", "method_name", "parse_features", "parse_pairs", "parse_rows", "register", "resolve_method", "run"]
 
 _OUTPUTS = ("auto", "probability", "log_odds", "raw", "label")
-
-#: Modules of the global methods, imported when their names are not registered yet.
-_GLOBAL_MODULES = {
-    "permutation_importance": "xaikit.explainers.global_.permutation_importance",
-    "partial_dependence": "xaikit.explainers.global_.partial_dependence",
-    "ale": "xaikit.explainers.global_.ale",
-    "surrogate_tree": "xaikit.explainers.global_.surrogate_tree",
-}
 
 #: Options a method may or may not take: (option, attribute of the parsed arguments, library parameter).
 _METHOD_OPTIONS = (
@@ -128,16 +120,10 @@ def resolve_method(text: str) -> tuple[str, Any]:
     name = method_name(text)
     if name == "auto":
         return name, None
-    import importlib
-
     from xaikit.explainers.base import REGISTRY
 
     if name not in REGISTRY:
-        importlib.import_module("xaikit.explainers")  # the built-in methods
-    if name not in REGISTRY:
-        importlib.import_module("xaikit.explainers.global_")
-        for module in _GLOBAL_MODULES.values():
-            importlib.import_module(module)
+        load_global_methods()
     if name not in REGISTRY:
         known = ", ".join(m.replace("_", "-") for m in sorted(REGISTRY))
         raise BadInput(f"--method: expected auto or one of {known} (kebab or snake case), got {text!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from xaikit.cli._common import EXIT_OK, format_table, load_model_file
+from xaikit.cli._common import EXIT_OK, format_table, load_global_methods, load_model_file
 
 __all__ = ["register", "run"]
 
@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     import xaikit as xk
 
     model = load_model_file(args.model, trust_pickle=args.trust_pickle)
+    load_global_methods()
     infos = xk.methods(model)
     rows = [(m.name, "yes" if m.applies else "no", m.kind, m.reason) for m in infos]
     print(f"{args.model}: {type(model).__name__}; {sum(m.applies for m in infos)} of {len(infos)} methods apply")
