@@ -245,6 +245,10 @@ def _check_options(args: argparse.Namespace, name: str, cls: Any) -> None:
         raise BadInput(f"--labels: method {shown!r} scores the model against labels: name the column of DATA holding them (--labels COLUMN)")
     if args.output == "label" and name != "surrogate_tree":
         raise BadInput(f"--output: 'label' (the predicted class) applies to surrogate-tree only, got method {shown!r}")
+    if args.background is not None and cls is not None and cls.kind == "global":
+        raise BadInput(f"--background: method {args.method!r} takes no background rows; leave --background out")
+    parse_features(args.features)  # their form, checked before any work
+    parse_pairs(args.pairs)
 
 
 def _labels(frame: Any, column: str, names: list[str] | None, path: str) -> tuple[Any, Any]:
@@ -322,8 +326,6 @@ def build_call(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
             params[key] = value
     feature_names = None if wants_frame else [str(c) for c in data.columns]
     if cls is not None and cls.kind == "global":
-        if background is not None:
-            raise BadInput(f"--background: method {args.method!r} takes no background rows; leave --background out")
         params.update(_global_params(args, [str(c) for c in data.columns]))
         if y is not None:
             params["y"] = y.iloc[rows].to_numpy()
