@@ -3,7 +3,7 @@
 The workers are fresh Python processes that do not run the caller's main module, so a plain
 script without ``if __name__ == "__main__":`` and a notebook both work; functions and classes
 defined there travel by value (cloudpickle). One pool of workers is kept warm for this process and
-shared by every :class:`LocalExecutor` (loky's reusable executor): a later call skips the start-up
+shared by every :class:`LocalExecutor`: a later call skips the start-up
 and finds the objects the workers keep (see :mod:`xaikit.execution.shared`). Idle workers exit
 after :data:`IDLE_TIMEOUT_S` seconds.
 
@@ -120,18 +120,34 @@ def workers_ready(n_workers: int) -> bool:
     return last is not None and last[1] >= n_workers and time.monotonic() - last[0] < 0.9 * IDLE_TIMEOUT_S
 
 
-def _current_pool(n_workers: int, start_method: str) -> Any:
-    """The reusable pool of this process, with ``n_workers`` workers (started, resized or replaced
-    as needed)."""
-    from joblib.externals.loky import get_reusable_executor
+_own_pool: Any = None  # xaikit's pool: a loky executor of its own, not joblib's shared one
+_own_shape: tuple[int, str] | None = None
+_own_lock = threading.Lock()
 
-    return get_reusable_executor(
-        max_workers=n_workers,
-        context=start_method,
-        timeout=IDLE_TIMEOUT_S,
-        initializer=_init_worker,
-        env=dict(WORKER_ENV),
-    )
+
+def _current_pool(n_workers: int, start_method: str) -> Any:
+    """This process's pool, with ``n_workers`` workers (started, or replaced when the size or the
+    start method changes or it broke). It is xaikit's own loky executor, not the one joblib's
+    ``Parallel`` (and so scikit-learn's ``n_jobs``) reuses: sharing that one breaks joblib's calls
+    made after ours, and joblib's replacing it would break ours."""
+    from joblib.externals.loky import ProcessPoolExecutor
+    from joblib.externals.loky.backend.context import get_context
+
+    global _own_pool, _own_shape
+    with _own_lock:
+        pool = _own_pool
+        flags = getattr(pool, "_flags", None)
+        unusable = flags is not None and (getattr(flags, "broken", None) or getattr(flags, "shutdown", False))
+        if pool is not None and _own_shape == (n_workers, start_method) and not unusable:
+            return pool
+        if pool is not None and not unusable:
+            pool.shutdown(wait=False)  # jobs already sent finish; new ones go to the new pool
+        _own_pool = ProcessPoolExecutor(
+            max_workers=n_workers, context=get_context(start_method), timeout=IDLE_TIMEOUT_S, initializer=_init_worker,
+            env=dict(WORKER_ENV),
+        )
+        _own_shape = (n_workers, start_method)
+        return _own_pool
 
 
 def _fresh_keys(pool: Any, keys: Sequence[str], n_workers: int) -> set[str]:
