@@ -35,11 +35,15 @@ _LAZY: dict[str, str] = {
             "InputXGradient", "IntegratedGradients", "Occlusion", "Saliency", "SmoothGrad", "VarGrad",
             "as_input_shape", "attention_rollout", "ExactShapley", "Explainer", "KernelShap", "LeverageShap",
             "Lime", "PermutationShap", "RegressionAdjustedShap", "SubmodularPick", "TreeShap", "explain",
-            "submodular_pick", "methods", "MethodInfo",
+            "submodular_pick", "methods", "MethodInfo", "PermutationImportance", "PartialDependence", "Ale",
+            "SurrogateTree", "h_statistic", "shapley_importance", "interaction_ranking",
         ],
         "xaikit.explainers",
     ),
-    **dict.fromkeys(["Attribution", "Explanation", "Interaction", "RaggedAttribution", "Result"], "xaikit.results"),
+    **dict.fromkeys(
+        ["Attribution", "Effects", "Explanation", "Importance", "Interaction", "RaggedAttribution", "Result", "Rules"],
+        "xaikit.results",
+    ),
     **dict.fromkeys(["ImageMasker", "TabularMasker", "TextMasker", "ValueFunction"], "xaikit.maskers"),
     "adapt": "xaikit.models",
     "TreeEnsemble": "xaikit.models.trees",
@@ -68,6 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from xaikit.execution import LocalExecutor, SerialExecutor, ThreadExecutor, get_executor
     from xaikit.explainers import (
         REGISTRY,
+        Ale,
         AttentionRollout,
         ExactShapley,
         Explainer,
@@ -82,24 +87,30 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         Lime,
         MethodInfo,
         Occlusion,
+        PartialDependence,
+        PermutationImportance,
         PermutationShap,
         RegressionAdjustedShap,
         Saliency,
         SmoothGrad,
         SubmodularPick,
+        SurrogateTree,
         TreeShap,
         VarGrad,
         as_input_shape,
         attention_rollout,
         explain,
+        h_statistic,
+        interaction_ranking,
         methods,
+        shapley_importance,
         submodular_pick,
     )
     from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
     from xaikit.models import adapt
     from xaikit.models.trees import TreeEnsemble
     from xaikit.report import Report
-    from xaikit.results import Attribution, Explanation, Interaction, RaggedAttribution, Result
+    from xaikit.results import Attribution, Effects, Explanation, Importance, Interaction, RaggedAttribution, Result, Rules
 
 __all__ = [
     "__version__",
@@ -131,6 +142,13 @@ __all__ = [
     "AttentionRollout",
     "attention_rollout",
     "as_input_shape",
+    "PermutationImportance",
+    "PartialDependence",
+    "Ale",
+    "SurrogateTree",
+    "h_statistic",
+    "shapley_importance",
+    "interaction_ranking",
     "TreeEnsemble",
     "TabularMasker",
     "TextMasker",
@@ -141,6 +159,9 @@ __all__ = [
     "Interaction",
     "RaggedAttribution",
     "Result",
+    "Importance",
+    "Effects",
+    "Rules",
     "Report",
     "SerialExecutor",
     "LocalExecutor",

@@ -21,8 +21,11 @@ from xaikit.errors import InvalidParameterError
 from xaikit.plots import style
 from xaikit.plots.bar import BarDisplay
 from xaikit.plots.beeswarm import BeeswarmDisplay, beeswarm_offsets
+from xaikit.plots.effects import EffectsDisplay
 from xaikit.plots.image import ImageDisplay
+from xaikit.plots.importance import ImportanceDisplay
 from xaikit.plots.matrix import DecisionDisplay, HeatmapDisplay, InteractionDisplay
+from xaikit.plots.rules import RulesDisplay
 from xaikit.plots.scatter import ScatterDisplay
 from xaikit.plots.text import TextDisplay, text_ansi, text_html
 from xaikit.plots.waterfall import ForceDisplay, WaterfallDisplay
@@ -32,10 +35,13 @@ __all__ = [
     "BarDisplay",
     "BeeswarmDisplay",
     "DecisionDisplay",
+    "EffectsDisplay",
     "ForceDisplay",
     "HeatmapDisplay",
     "ImageDisplay",
+    "ImportanceDisplay",
     "InteractionDisplay",
+    "RulesDisplay",
     "ScatterDisplay",
     "TextDisplay",
     "WaterfallDisplay",
@@ -59,6 +65,9 @@ KINDS: dict[str, Any] = {
     "interaction": InteractionDisplay,
     "text": TextDisplay,
     "image": ImageDisplay,
+    "importance": ImportanceDisplay,
+    "effects": EffectsDisplay,
+    "rules": RulesDisplay,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from xaikit.results.attribution import DIAGNOSTIC_AXES, Attribution
 from xaikit.results.base import Axis, Field, JsonField, Result
+from xaikit.results.effects import Effects
 from xaikit.results.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -17,8 +18,10 @@ from xaikit.results.format import (
     MAX_META_BYTES,
     UNCOMPRESSED_ALLOWANCE,
 )
+from xaikit.results.importance import Importance
 from xaikit.results.interaction import Interaction
 from xaikit.results.ragged import RaggedAttribution
+from xaikit.results.rules import Rules
 
 Explanation = Result
 """The former name of :class:`Result`."""
@@ -33,10 +36,13 @@ __all__ = [
     "UNCOMPRESSED_ALLOWANCE",
     "Attribution",
     "Axis",
+    "Effects",
     "Explanation",
     "Field",
+    "Importance",
     "Interaction",
     "JsonField",
     "RaggedAttribution",
     "Result",
+    "Rules",
 ]

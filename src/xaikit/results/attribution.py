@@ -247,6 +247,21 @@ class Attribution(FeatureSummary, Result):
             return np.full((self.n_features, self.n_outputs), np.nan)
         return np.abs(self.values).mean(axis=0)  # type: ignore[no-any-return]
 
+    def importance(self, *, cohort: Any = None, signed: bool = False) -> Any:
+        """The global summary of these values: mean |value| (or the signed mean) per feature and output,
+        with its standard error, over all rows or per cohort (a boolean mask, or a column of ``data``);
+        an :class:`~xaikit.results.Importance`. See :func:`xaikit.shapley_importance`.
+
+        >>> import numpy as np
+        >>> exp = Attribution(values=[[[1.0], [-2.0]], [[-3.0], [0.0]]], base_values=np.zeros((2, 1)),
+        ...                   feature_names=["a", "b"], method="demo")
+        >>> exp.importance().mean()[:, 0].tolist()
+        [2.0, 1.0]
+        """
+        from xaikit.explainers.global_.summaries import shapley_importance
+
+        return shapley_importance(self, cohort=cohort, signed=signed)
+
     def completeness(self) -> np.ndarray:
         """The prediction reconstructed from the attributions: ``values.sum(axis=1) + base_values``, (n_rows, n_outputs).
 

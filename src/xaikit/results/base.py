@@ -414,6 +414,8 @@ class Result:
 
     kind: ClassVar[str] = ""
     fields: ClassVar[tuple[Field | JsonField, ...]] = ()
+    #: The display :meth:`plot` draws by default (a key of ``xaikit.plots.KINDS``).
+    plot_kind: ClassVar[str] = "bar"
     axes: ClassVar[Mapping[str, Axis]] = {}
     default_diagnostic_axes: ClassVar[Mapping[str, str]] = {}
 
@@ -1073,16 +1075,17 @@ class Result:
         parts = [f"method={self._method!r}"] + [f"{k}={v}" for k, v in self._repr_fields()]
         return f"{type(self).__name__}({', '.join(parts)})"
 
-    def plot(self, kind: str = "bar", **kwargs: Any) -> Any:
+    def plot(self, kind: str | None = None, **kwargs: Any) -> Any:
         """Draw the result: ``xaikit.plots.plot(self, kind, **kwargs)``, a display with ``figure_`` and ``ax_``.
 
         ``kind`` is one of ``xaikit.plots.KINDS`` ("bar", "beeswarm", "waterfall", "force", "scatter",
-        "heatmap", "decision", "interaction", "text", "image"); ``kwargs`` are the display's
+        "heatmap", "decision", "interaction", "text", "image", "importance", "effects", "rules"); by
+        default the result kind's own (:attr:`plot_kind`). ``kwargs`` are the display's
         ``from_explanation`` parameters (``ax``, ``target``, ``row``...).
         """
         from xaikit.plots import plot
 
-        return plot(self, kind, **kwargs)
+        return plot(self, self.plot_kind if kind is None else kind, **kwargs)
 
     def _repr_html_(self) -> str:
         """A small HTML table of the fields and their shapes."""

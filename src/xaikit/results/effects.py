@@ -152,6 +152,7 @@ class Effects(Result):
     """
 
     kind = "effects"
+    plot_kind = "effects"
     fields = (
         Field("average", "t.o", column="average", doc="Read-only float64 array (n_terms, g, n_outputs), NaN where padded."),
         Field("grid", "t..", column=None, doc="Read-only float64 array (n_terms, g, 2): each term's grid points, NaN where padded."),

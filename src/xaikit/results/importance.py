@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -53,6 +53,7 @@ class Importance(Result):
     """
 
     kind = "importance"
+    plot_kind = "importance"
     fields = (
         Field("values", "dor", finite=True, column="value", doc="Read-only float64 array (n_features, n_outputs, n_repeats)."),
         Field("std_err", "do", finite=True, optional=True, column=None,
@@ -134,10 +135,4 @@ class Importance(Result):
         order = np.argsort(-scores, kind="stable")
         return [(self.feature_names[i], float(scores[i])) for i in order]
 
-    def plot(self, kind: str = "importance", **kwargs: Any) -> Any:
-        """Draw the result (by default the importance bars with their confidence intervals)."""
-        if kind == "importance":
-            from xaikit.plots.importance import ImportanceDisplay
 
-            return ImportanceDisplay.from_explanation(self, **kwargs)
-        return super().plot(kind, **kwargs)

@@ -70,6 +70,13 @@ class Interaction(Result):
         """Mean absolute interaction over rows, shape (n_features, n_features, n_outputs)."""
         return np.abs(self.values).mean(axis=0)  # type: ignore[no-any-return]
 
+    def pair_ranking(self, target: int | str = 0) -> list[tuple[str, str, float]]:
+        """The pairs of features by mean |interaction| (both halves counted), strongest first; see
+        :func:`xaikit.interaction_ranking`."""
+        from xaikit.explainers.global_.summaries import interaction_ranking
+
+        return interaction_ranking(self, target)
+
     def _repr_html_(self) -> str:
         """The notebook view: top main effects and pairs (bounded size, escaped)."""
         from xaikit.plots.notebook import result_html

@@ -159,6 +159,7 @@ class Rules(Result):
     """
 
     kind = "rules"
+    plot_kind = "rules"
     fields = (
         Field("prediction", "ro", finite=True, column="prediction", doc="Read-only float64 array (n_rules, n_outputs)."),
         Field("support", "r", dtype="int", doc="Read-only int64 array (n_rules,): fit rows reaching each rule."),
