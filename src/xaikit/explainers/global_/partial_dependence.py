@@ -854,7 +854,7 @@ class PartialDependence(Explainer[Effects]):
             rows = table.rows(np.arange(min(table.n_rows, 16)))
             X = np.asarray(rows.data, dtype=np.float64)
             with evaluating("rows of X (to check that the output is the trees' margin)"):
-                got = self.model.predict(X)
+                got = self.model.predict(rows.data)  # as the model takes them (a frame stays one)
             margin = ensemble.predict_raw(X)
             if margin.shape != got.shape or not np.allclose(margin, got, rtol=1e-9, atol=1e-12):
                 why, ensemble = (f"the output explained ({self.model.output!r}) is not the trees' additive margin "
@@ -875,9 +875,10 @@ class PartialDependence(Explainer[Effects]):
             ensemble = tree_ensemble(self._raw_model)
         except (UnsupportedModelError, InvalidParameterError, ImportError):
             return None
-        X = np.asarray(table.rows(np.arange(min(table.n_rows, 16))).data, dtype=np.float64)
+        rows = table.rows(np.arange(min(table.n_rows, 16))).data  # as the model takes them (a frame stays one)
+        X = np.asarray(rows, dtype=np.float64)
         with evaluating("rows of X (to check that the trees give the model's predictions)"):
-            got = self.model.predict(X)
+            got = self.model.predict(rows)
         mine = ensemble.predict(X)
         if mine.shape != got.shape or not np.allclose(mine, got, rtol=1e-9, atol=1e-12):
             return None
