@@ -105,6 +105,23 @@ def get_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     return ax.figure, ax  # type: ignore[return-value]
 
 
+def finish_rows(display: Any, fig: Figure, axes: Axes, created: bool, *, y: Any, labels: list[str], xlabel: str,
+                title: str | None, zero: bool = True) -> None:
+    """The end every display of one bar or line per row shares: the labels at ``y``, the x label, a line at
+    zero (``zero``), no top and right spines, the title, the margins; then ``display.figure_`` and ``ax_``."""
+    axes.set_yticks(y)
+    axes.set_yticklabels(labels)
+    axes.set_xlabel(xlabel)
+    if zero:
+        axes.axvline(0.0, color=style.NEUTRAL, lw=0.8)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    if title:
+        axes.set_title(title)
+    tidy(fig, axes, created)
+    display.figure_, display.ax_ = fig, axes
+
+
 def tidy(fig: Figure, axes: Axes, created: bool, *, colorbar: bool = False, rotated_x: bool = False) -> None:
     """Margins that fit the tick labels, for a figure the display created (a layout engine costs more than the drawing)."""
     if not created:

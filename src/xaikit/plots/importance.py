@@ -110,14 +110,5 @@ class ImportanceDisplay:
         if self.lower is not None and self.upper is not None:
             xerr = np.vstack([np.maximum(self.values - self.lower, 0.0), np.maximum(self.upper - self.values, 0.0)])
             self.errorbars_ = axes.errorbar(self.values, y, xerr=xerr, fmt="none", ecolor="#333333", capsize=3, lw=1)
-        axes.set_yticks(y)
-        axes.set_yticklabels(self.feature_names)
-        axes.set_xlabel(self.xlabel)
-        axes.axvline(0.0, color=style.NEUTRAL, lw=0.8)
-        for side in ("top", "right"):
-            axes.spines[side].set_visible(False)
-        if self.title:
-            axes.set_title(self.title)
-        c.tidy(fig, axes, ax is None)
-        self.figure_, self.ax_ = fig, axes
+        c.finish_rows(self, fig, axes, ax is None, y=y, labels=self.feature_names, xlabel=self.xlabel, title=self.title)
         return self

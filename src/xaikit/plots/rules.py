@@ -107,14 +107,5 @@ class RulesDisplay:
         high = max(0.0, float(self.predictions.max(initial=0.0)))
         pad = 0.45 * (high - low or 1.0)
         axes.set_xlim(low - (pad if low < 0 else 0.0), high + pad)
-        axes.set_yticks(y)
-        axes.set_yticklabels(self.texts)
-        axes.set_xlabel(self.xlabel)
-        axes.axvline(0.0, color=style.NEUTRAL, lw=0.8)
-        for side in ("top", "right"):
-            axes.spines[side].set_visible(False)
-        if self.title:
-            axes.set_title(self.title)
-        c.tidy(fig, axes, ax is None)
-        self.figure_, self.ax_ = fig, axes
+        c.finish_rows(self, fig, axes, ax is None, y=y, labels=self.texts, xlabel=self.xlabel, title=self.title)
         return self

@@ -146,15 +146,8 @@ class WaterfallDisplay:
         axes.set_xlim(lo - 0.05 * span, hi + 0.18 * span)  # room for the value labels
         axes.axvline(self.base_value, color=style.NEUTRAL, lw=0.8, ls="--")
         axes.axvline(self.prediction, color="#333333", lw=0.8, ls=":")
-        axes.set_yticks(y)
-        axes.set_yticklabels(self.labels)
-        axes.set_xlabel(f"base value {self.base_value:.4g}  \u2192  prediction {self.prediction:.4g}")
-        for side in ("top", "right"):
-            axes.spines[side].set_visible(False)
-        if self.title:
-            axes.set_title(self.title)
-        c.tidy(fig, axes, ax is None)
-        self.figure_, self.ax_ = fig, axes
+        c.finish_rows(self, fig, axes, ax is None, y=y, labels=self.labels, title=self.title, zero=False,
+                      xlabel=f"base value {self.base_value:.4g}  \u2192  prediction {self.prediction:.4g}")
         return self
 
 
