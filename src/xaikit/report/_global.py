@@ -25,7 +25,7 @@ import numpy as np
 
 from xaikit.report._charts import categorical_svg, heatmap_svg, interval_bars_svg, line_svg
 from xaikit.report._encode import esc, fmt
-from xaikit.report._parts import cell, kv_table
+from xaikit.report._parts import cell, kv_table, made_rows
 from xaikit.report._svg import importance_svg, short
 from xaikit.results.effects import Effects
 from xaikit.results.importance import Importance
@@ -119,15 +119,7 @@ def _model_part(entry: GlobalEntry) -> str:
     shown = {k: v for k, v in params.items() if k not in ("output",)}
     if shown:
         rows.append(("parameters", kv_table([(str(key), cell(value)) for key, value in shown.items()])))
-    seed = prov.get("seed", diag.get("seed"))
-    rows.append(("seed", esc(seed if seed is not None else "not recorded")))
-    runtime = diag.get("runtime_s")
-    rows.append(("runtime", esc(f"{fmt(runtime)} s" if isinstance(runtime, (int, float)) else "not recorded")))
-    versions = [f"{key[: -len('_version')]} {value}" for key, value in prov.items() if key.endswith("_version")]
-    rows.append(("versions", esc(", ".join(versions) or "not recorded")))
-    for key, value in prov.items():
-        if not key.endswith("_version") and key not in ("model", "output", "seed"):
-            rows.append((key, cell(value)))
+    rows += made_rows(prov, diag)
     skip = {"runtime_s", "seed", "train_rows", "test_rows", "fidelity", "fidelity_train", "fidelity_metric", "baseline_score"}
     rows.extend((key, cell(value)) for key, value in diag.items() if key not in skip)
     data_rows: list[tuple[str, str]] = [("summarised", esc(_shape_text(result)))]

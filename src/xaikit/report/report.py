@@ -40,6 +40,7 @@ from xaikit.report._global import GLOBAL_KINDS, GlobalEntry, global_section
 from xaikit.report._parts import MAX_CELL as _MAX_CELL
 from xaikit.report._parts import cell as _cell
 from xaikit.report._parts import kv_table as _kv_table
+from xaikit.report._parts import made_rows
 from xaikit.report._svg import importance_svg, short
 from xaikit.results.attribution import Attribution
 from xaikit.results.base import Result
@@ -536,15 +537,7 @@ class Report:
         ]
         if params:
             rows.append(("parameters", _kv_table([(str(key), _cell(value)) for key, value in params.items()])))
-        seed = prov.get("seed", diag.get("seed"))
-        rows.append(("seed", esc(seed if seed is not None else "not recorded")))
-        runtime = diag.get("runtime_s")
-        rows.append(("runtime", esc(f"{fmt(runtime)} s" if isinstance(runtime, (int, float)) else "not recorded")))
-        versions = [f"{key[: -len('_version')]} {value}" for key, value in prov.items() if key.endswith("_version")]
-        rows.append(("versions", esc(", ".join(versions) or "not recorded")))
-        others = {key: value for key, value in prov.items() if not key.endswith("_version") and key not in ("model", "output", "seed")}
-        for key, value in others.items():
-            rows.append((key, _cell(value)))
+        rows += made_rows(prov, diag)
         if entry.note:
             rows.append(("note", esc(entry.note)))
         if isinstance(attr, RaggedAttribution):
