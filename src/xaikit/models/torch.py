@@ -2,8 +2,9 @@
 
 This is the only xaikit module that imports :mod:`torch`; :func:`xaikit.models.adapt` imports it
 when it is given a ``torch.nn.Module``. Everything it offers goes through public autograd:
-:func:`torch.autograd.grad`, :meth:`torch.nn.Module.register_forward_hook` and
-:meth:`torch.Tensor.register_hook`. The explainers built on it (:mod:`xaikit.explainers.gradients.base`,
+:func:`torch.autograd.grad`, :meth:`torch.nn.Module.register_forward_hook`,
+:meth:`torch.nn.Module.register_forward_pre_hook`, :meth:`torch.Tensor.register_hook` and a
+:class:`torch.autograd.Function` (the deconvolution ReLU). The explainers built on it (:mod:`xaikit.explainers.gradients.base`,
 :mod:`~xaikit.explainers.gradients.grad_cam`) see numpy arrays only.
 """
 
@@ -25,7 +26,7 @@ from xaikit.models.base import BatchedModel, are_logits
 __all__ = ["TorchModel"]
 
 #: The ways :meth:`TorchModel.gradient` can propagate through ``torch.nn.ReLU`` modules.
-RELU_RULES = ("standard", "guided")
+RELU_RULES = ("standard", "guided", "deconv")
 
 _MAX_LISTED_LAYERS = 12
 
@@ -110,6 +111,18 @@ def _expected_input(module: torch.nn.Module) -> str | None:
     if isinstance(first, torch.nn.RNNBase):
         return f"(n, T, {first.input_size}) (its first layer is {first})" if first.batch_first else None
     return None
+
+
+class _DeconvReLU(torch.autograd.Function):
+    """``relu(x)`` whose backward pass is ``relu(grad_out)`` (the deconvolution rule)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: torch.Tensor) -> torch.Tensor:
+        return grad_out.clamp(min=0)
 
 
 class TorchModel(BatchedModel):
@@ -337,13 +350,15 @@ class TorchModel(BatchedModel):
             Output index per row (of the flattened output).
         batch_size : int, optional
             Rows per backward pass; default all at once.
-        relu : {"standard", "guided"}
+        relu : {"standard", "guided", "deconv"}
             ``"guided"`` applies guided backpropagation (Springenberg et al. 2015): while the
             gradient is computed, the gradient flowing back through every ``torch.nn.ReLU``
             *module* is clipped to its positive part (so only positive signals pass, and only where
-            the ReLU input was positive). ``torch.nn.functional.relu`` / ``torch.relu`` calls in
-            ``forward`` are not modules and keep their ordinary gradient, as in Captum. The hooks
-            that do this are removed before the call returns.
+            the ReLU input was positive). ``"deconv"`` applies the deconvolution rule (Zeiler &
+            Fergus 2014): every ``torch.nn.ReLU`` module passes back the positive part of the
+            gradient it receives, whatever the sign of its input. ``torch.nn.functional.relu`` /
+            ``torch.relu`` calls in ``forward`` are not modules and keep their ordinary gradient,
+            as in Captum. The hooks that do this are removed before the call returns.
 
         Returns
         -------
@@ -363,7 +378,7 @@ class TorchModel(BatchedModel):
                 f"X: gradients need floating-point inputs, got {describe(X)}; for token ids, explain a "
                 "layer (e.g. the embedding) with layer_gradients"
             )
-        handles = self._guided_hooks() if relu == "guided" else []
+        handles = self._guided_hooks() if relu == "guided" else self._deconv_hooks() if relu == "deconv" else []
         grads = []
         try:
             with self._mode(), torch.enable_grad():
@@ -387,14 +402,7 @@ class TorchModel(BatchedModel):
         return torch.cat(grads).cpu().numpy()
 
     def _guided_hooks(self) -> list[Any]:
-        relus = [m for m in self.module.modules() if isinstance(m, torch.nn.ReLU)]
-        if not relus:
-            warnings.warn(
-                f"relu: the model ({self.describe()}) has no torch.nn.ReLU modules, so guided "
-                "backpropagation equals the plain gradient (functional relu calls are not modified)",
-                ApproximationWarning,
-                stacklevel=3,
-            )
+        relus = self._relu_modules("guided backpropagation")
 
         def clip_gradient(grad: torch.Tensor) -> torch.Tensor:
             return grad.clamp(min=0)
@@ -406,6 +414,44 @@ class TorchModel(BatchedModel):
                 output.register_hook(clip_gradient)
 
         return [m.register_forward_hook(hook) for m in relus]
+
+    def _relu_modules(self, rule: str) -> list[Any]:
+        relus = [m for m in self.module.modules() if isinstance(m, torch.nn.ReLU)]
+        if not relus:
+            warnings.warn(
+                f"relu: the model ({self.describe()}) has no torch.nn.ReLU modules, so {rule} "
+                "equals the plain gradient (functional relu calls are not modified)",
+                ApproximationWarning,
+                stacklevel=4,
+            )
+        return relus
+
+    def _deconv_hooks(self) -> list[Any]:
+        """Hooks giving every ``torch.nn.ReLU`` module the deconvolution backward rule ``relu(grad_out)``.
+
+        A forward pre-hook keeps the module's input (and gives an in-place ReLU a copy to work on);
+        the forward hook replaces the module's output by :class:`_DeconvReLU` of that input: the same
+        values, with the gradient passed back as ``relu(grad_out)``.
+        """
+        relus = self._relu_modules("deconvolution")
+        kept: dict[int, list[torch.Tensor]] = {}
+
+        def keep_input(module: torch.nn.Module, inputs: Any) -> Any:
+            x = inputs[0]
+            if not (isinstance(x, torch.Tensor) and x.requires_grad):
+                return None
+            kept.setdefault(id(module), []).append(x)
+            return (x.clone(), *inputs[1:]) if getattr(module, "inplace", False) else None
+
+        def replace_output(module: torch.nn.Module, inputs: Any, output: Any) -> Any:
+            stack = kept.get(id(module))
+            if not stack:
+                return None
+            return _DeconvReLU.apply(stack.pop())
+
+        handles = [m.register_forward_pre_hook(keep_input) for m in relus]
+        handles += [m.register_forward_hook(replace_output) for m in relus]
+        return handles
 
     # ---------------------------------------------------------------- layers
     def layer_names(self) -> list[str]:
