@@ -32,7 +32,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(
         [
             "REGISTRY", "AttentionRollout", "GradCam", "GradCamPlusPlus", "GradientShap", "GuidedBackprop",
-            "InputXGradient", "IntegratedGradients", "Occlusion", "Saliency", "SmoothGrad", "VarGrad",
+            "InputXGradient", "IntegratedGradients", "Occlusion", "Saliency", "SmoothGrad", "SmoothGradSquared", "VarGrad", "FeatureAblation",
             "as_input_shape", "attention_rollout", "ExactShapley", "Explainer", "KernelShap", "LeverageShap",
             "Lime", "PermutationShap", "RegressionAdjustedShap", "SubmodularPick", "TreeShap", "explain",
             "submodular_pick", "methods", "MethodInfo", "PermutationImportance", "PartialDependence", "Ale",
@@ -76,6 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         AttentionRollout,
         ExactShapley,
         Explainer,
+        FeatureAblation,
         GradCam,
         GradCamPlusPlus,
         GradientShap,
@@ -93,6 +94,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         RegressionAdjustedShap,
         Saliency,
         SmoothGrad,
+        SmoothGradSquared,
         SubmodularPick,
         SurrogateTree,
         TreeShap,
@@ -136,6 +138,8 @@ __all__ = [
     "GradientShap",
     "SmoothGrad",
     "VarGrad",
+    "SmoothGradSquared",
+    "FeatureAblation",
     "GradCam",
     "GradCamPlusPlus",
     "Occlusion",

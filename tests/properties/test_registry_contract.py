@@ -14,12 +14,13 @@ from xaikit.testing import check_explainer
 
 _NOT_TABULAR = {"frame"}  # networks take arrays and tensors, not DataFrames
 _GRADIENTS = ("saliency", "input_x_gradient", "guided_backprop", "integrated_gradients", "gradient_shap",
-              "smooth_grad", "var_grad", "grad_cam", "grad_cam_plus_plus")
+              "smooth_grad", "smooth_grad_squared", "var_grad", "grad_cam", "grad_cam_plus_plus")
 #: Checks a default case cannot run, per method (anything else skipped is a failure).
 ALLOWED_SKIPS: dict[str, set[str]] = {
     **{name: _NOT_TABULAR for name in _GRADIENTS},
     "attention_rollout": _NOT_TABULAR | {"bad:X"},
     "occlusion": {"bad:X"},  # a plain function with no reference data takes any width
+    "feature_ablation": {"bad:X"},
     "tree_shap": {"batch_size"},  # trees are walked, the model is never called
     # global methods of a plain function: nothing fixes the width of X
     "partial_dependence": {"bad:X"},

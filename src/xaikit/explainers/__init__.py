@@ -20,6 +20,7 @@ from xaikit.explainers.global_ import (
 )
 from xaikit.explainers.gradients import (
     AttentionRollout,
+    FeatureAblation,
     GradCam,
     GradCamPlusPlus,
     GradientShap,
@@ -29,6 +30,7 @@ from xaikit.explainers.gradients import (
     Occlusion,
     Saliency,
     SmoothGrad,
+    SmoothGradSquared,
     VarGrad,
     as_input_shape,
     attention_rollout,
@@ -61,6 +63,8 @@ __all__ = [
     "GradientShap",
     "SmoothGrad",
     "VarGrad",
+    "SmoothGradSquared",
+    "FeatureAblation",
     "GradCam",
     "GradCamPlusPlus",
     "Occlusion",

@@ -188,9 +188,9 @@ SHARED_DOCS: dict[str, str] = {
 class Plan:
     """What a method's ``_start`` hands the pipeline: ``n_rows`` rows, ``job(rows, seed)`` making the
     picklable job of one chunk (called with the method, sent to each worker once, it returns that
-    chunk's part), ``split``
-    chunks per worker (``0``: one chunk computed in this process), and ``params``, the checked
-    parameters (set by the pipeline). Methods subclass it to carry what ``_finish`` needs."""
+    chunk's part), ``split`` chunks per worker (``0``: one chunk computed in this process), and
+    ``params``: the checked parameters, completed by the pipeline (what ``_start`` put there, values
+    it resolved, wins). Methods subclass it to carry what ``_finish`` needs."""
 
     n_rows: int
     job: Callable[[range, np.random.SeedSequence], Callable[[Any], Any]] | None = None
@@ -349,7 +349,7 @@ def run(method: Explainer, X: Any, target: Any, executor: Any, random_state: Any
     seed = check_random_state(random_state)
     with executor_scope(executor) as ex:
         plan = method._start(X, target, params)
-        plan.params = params
+        plan.params = {**params, **plan.params}  # what _start resolved (e.g. after _check) wins
         parts = method._run(plan, ex, seed)
         answer = method._finish(plan, parts)
     description, output = method._model()

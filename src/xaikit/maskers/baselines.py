@@ -69,12 +69,15 @@ def baselines(
         return arr[None, None], "array"
     if arr is not None and arr.shape == (n, *shape):
         return arr[:, None], "array per row"
+    if arr is not None and arr.shape == (1, *shape):  # one input with its batch axis: shared by every row
+        return arr[None], "array"
     if arr is None and np.ndim(baseline) == 1 and len(shape) == 1:
         arr = check_array(np.asarray(baseline)[None], "baseline", ndim=2)[0]
         if arr.shape == shape:
             return arr[None, None], "array"
     raise InvalidParameterError(
-        f"baseline: expected a number, 'zeros', 'blur', 'uniform', an array of shape {shape} (like one "
-        f"input) or {(n, *shape)} (one per row), got {describe(baseline)}; for a set of baselines to "
+        f"baseline: expected a number, 'zeros', 'blur', 'uniform', an array of shape {shape} or "
+        f"{(1, *shape)} (like one input, shared by every row) or {(n, *shape)} (one per row), got "
+        f"{describe(baseline)}; for a set of baselines to "
         "average over, give background= to the explainer's constructor"
     )

@@ -175,6 +175,9 @@ def _tabular_case(cls: type[Explainer]) -> Case:
     elif "window" in names:  # occlusion of one feature at a time, of one output
         make = lambda model: cls(model, window=1)  # noqa: E731
         explain["target"] = 1
+    elif "feature_mask" in cls.parameters:  # ablation of one feature at a time, of one output
+        make = cls
+        explain["target"] = 1
     else:
         make = cls
     if cls.stochastic and "n_samples" in cls.parameters:

@@ -3,6 +3,7 @@ capabilities (torch and Keras adapters), one module per method."""
 
 from xaikit.explainers.gradients.attention_rollout import AttentionRollout, attention_rollout
 from xaikit.explainers.gradients.base import DEFAULT_BATCH_SIZE, GradientExplainer, as_input_shape, resolve_target
+from xaikit.explainers.gradients.feature_ablation import FeatureAblation
 from xaikit.explainers.gradients.grad_cam import GradCam, GradCamPlusPlus
 from xaikit.explainers.gradients.gradient_shap import GradientShap
 from xaikit.explainers.gradients.guided_backprop import GuidedBackprop
@@ -10,7 +11,7 @@ from xaikit.explainers.gradients.input_x_gradient import InputXGradient
 from xaikit.explainers.gradients.integrated_gradients import INTEGRATION_METHODS, IntegratedGradients, integration_rule
 from xaikit.explainers.gradients.occlusion import Occlusion
 from xaikit.explainers.gradients.saliency import Saliency
-from xaikit.explainers.gradients.smooth_grad import SmoothGrad, VarGrad
+from xaikit.explainers.gradients.smooth_grad import SmoothGrad, SmoothGradSquared, VarGrad
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -27,6 +28,8 @@ __all__ = [
     "Saliency",
     "SmoothGrad",
     "VarGrad",
+    "SmoothGradSquared",
+    "FeatureAblation",
     "as_input_shape",
     "attention_rollout",
     "integration_rule",

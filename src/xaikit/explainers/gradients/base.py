@@ -146,8 +146,16 @@ def resolve_target(
     xaikit.errors.InvalidParameterError: target: expected an output index in [-2, 2) (negative counts from the end), got 5 (int)
     >>> resolve_target(model, np.zeros((2, 2)), [1, 0])[0].tolist()  # one index per row: a list
     [1, 0]
+    >>> resolve_target(model, np.zeros((2, 2)), np.array(1))[0].tolist()  # a 0-d array or tensor: every row
+    [1, 1]
     """
     n = X.shape[0]
+    if hasattr(target, "detach") and hasattr(target, "numpy"):  # a torch tensor
+        target = target.detach().cpu().numpy()
+    elif hasattr(target, "__array__") and not isinstance(target, (np.ndarray, numbers.Number, str, tuple, list)):
+        target = np.asarray(target)  # a TensorFlow tensor, an array-like
+    if isinstance(target, np.ndarray) and target.dtype.kind in "iu" and (target.ndim == 0 or (target.shape == (1,) and n != 1)):
+        target = int(target.reshape(-1)[0])  # a 0-d or one-element tensor: one output for every row, as Captum reads it
     if isinstance(target, tuple):
         raise InvalidParameterError(
             f"target: got a tuple {describe(target)}; a tuple is read elsewhere (Captum) as one index into a "

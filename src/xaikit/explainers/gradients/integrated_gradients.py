@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import check_choice, check_gradient_budget, check_int
-from xaikit.errors import ConvergenceWarning
+from xaikit._validation import check_choice, check_gradient_budget, check_int, describe
+from xaikit.errors import ConvergenceWarning, InvalidParameterError
 from xaikit.explainers.gradients.base import (
     BATCH_SIZE,
     Computed,
@@ -73,6 +73,10 @@ class IntegratedGradients(GradientExplainer):
         (every baseline, every step: ``m * n_steps`` gradients per row), like expected gradients
         without the sampling; ``base_values`` are then the mean of ``f(b)``. Given, it replaces
         ``baseline``.
+    multiply_by_inputs : bool
+        True (the attributions): the integrated gradient times ``x - b``. False: the integrated
+        gradient alone (Captum's ``multiply_by_inputs=False``, a "global" attribution); its values
+        do not add up to ``f(x) - f(b)``, so no completeness gap is reported and ``tol`` does not apply.
     output : str
 
     Examples
@@ -88,9 +92,16 @@ class IntegratedGradients(GradientExplainer):
     # completeness (efficiency) holds only up to the quadrature error, reported as completeness_gap
     axioms = frozenset({"dummy", "symmetry", "linearity"})
 
-    def __init__(self, model: Any, /, *, background: Any = None, output: str = "auto") -> None:
+    def __init__(self, model: Any, /, *, background: Any = None, multiply_by_inputs: bool = True,
+                 output: str = "auto") -> None:
         super().__init__(model, output=output)
         self.background = None if background is None else _as_input(background, "background")
+        if not isinstance(multiply_by_inputs, (bool, np.bool_)):
+            raise InvalidParameterError(f"multiply_by_inputs: expected True or False, got {describe(multiply_by_inputs)}")
+        self.multiply_by_inputs = bool(multiply_by_inputs)
+
+    def _params(self) -> dict[str, Any]:
+        return {"multiply_by_inputs": self.multiply_by_inputs}
 
     def _prepare(
         self,
@@ -139,7 +150,8 @@ class IntegratedGradients(GradientExplainer):
             points = base + ad[s].reshape(-1, *pad) * diff
             g = np.asarray(self.model.gradient(points, target[r]), dtype=np.float64)  # type: ignore[attr-defined]
             g *= (weights[s] / m).reshape(-1, *pad)
-            g *= diff
+            if self.multiply_by_inputs:
+                g *= diff
             _accumulate(out, r, g)
         return out
 
@@ -177,6 +189,11 @@ class IntegratedGradients(GradientExplainer):
         check_gradient_budget("n_steps", steps, per_row=steps * n_baselines, input_size=size,
                               what=f"{steps} steps x {n_baselines} baseline(s)", method=method)
         max_steps = params["max_steps"]
+        if params["tol"] is not None and not self.multiply_by_inputs:
+            raise InvalidParameterError(
+                f"tol: with multiply_by_inputs=False the values are integrated gradients, which do not add up to "
+                f"f(x) - f(b), so there is no completeness gap to bring under tol; got tol={params['tol']!r}"
+            )
         if params["tol"] is not None:
             max_steps = check_int(max_steps, "max_steps", minimum=steps)
             check_gradient_budget("max_steps", max_steps, per_row=max_steps * n_baselines, input_size=size,
@@ -228,4 +245,6 @@ class IntegratedGradients(GradientExplainer):
                   "sigma": float(p["sigma"]) if isinstance(baseline, str) and baseline == "blur" else None}
         diagnostics = {"completeness_gap": gap[:, None], "prediction": fx[:, None], "n_steps": used,
                        "n_model_calls": used * B.shape[1] + 2}
+        if not self.multiply_by_inputs:  # integrated gradients alone: nothing they should add up to
+            del diagnostics["completeness_gap"]
         return Computed(values, fb, diagnostics, params)

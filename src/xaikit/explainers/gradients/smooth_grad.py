@@ -59,7 +59,7 @@ class SmoothGrad(GradientExplainer):
 
     name = "smooth_grad"
     stochastic = True
-    #: "mean" (SmoothGrad) or "variance" (VarGrad).
+    #: "mean" (SmoothGrad), "square" (SmoothGrad squared) or "variance" (VarGrad).
     statistic: ClassVar[str] = "mean"
 
     def __init__(
@@ -113,7 +113,7 @@ class SmoothGrad(GradientExplainer):
 
     def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
         inner = self.explainer
-        S = check_int(params["n_samples"], "n_samples", minimum=1 if self.statistic == "mean" else 2)
+        S = check_int(params["n_samples"], "n_samples", minimum=2 if self.statistic == "variance" else 1)
         # the wrapped method's own cost per input: IG's steps x baselines, GradientShap's samples
         inner_steps: Any = 1
         if isinstance(inner, IntegratedGradients):
@@ -159,6 +159,8 @@ class SmoothGrad(GradientExplainer):
             if S > 1:
                 var = np.maximum(second - mean**2, 0.0) * S / (S - 1)
                 diagnostics["std_err"] = np.sqrt(var / S).reshape(n, -1, 1)
+        elif self.statistic == "square":
+            values = second
         else:
             values = np.maximum(second - mean**2, 0.0)
         params = {
@@ -187,3 +189,22 @@ class VarGrad(SmoothGrad):
 
     name = "var_grad"
     statistic = "variance"
+
+
+class SmoothGradSquared(SmoothGrad):
+    """SmoothGrad squared: the mean of the squared attributions of another gradient method over noisy
+    copies of each input, ``E[a^2]``, as Captum's ``NoiseTunnel(nt_type="smoothgrad_sq")``.
+
+    Takes the parameters of :class:`SmoothGrad`.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, xaikit as xk
+    >>> net = torch.nn.Linear(2, 1, bias=False).double()
+    >>> _ = net.weight.data.copy_(torch.tensor([[3.0, -1.0]]))
+    >>> xk.SmoothGradSquared(xk.Saliency(net)).explain(np.ones((1, 2)), n_samples=4, random_state=0).values[0, :, 0].tolist()
+    [9.0, 1.0]
+    """
+
+    name = "smooth_grad_squared"
+    statistic = "square"
