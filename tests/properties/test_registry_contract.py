@@ -14,7 +14,8 @@ from xaikit.testing import check_explainer
 
 _NOT_TABULAR = {"frame"}  # networks take arrays and tensors, not DataFrames
 _GRADIENTS = ("saliency", "input_x_gradient", "guided_backprop", "integrated_gradients", "gradient_shap",
-              "smooth_grad", "smooth_grad_squared", "var_grad", "grad_cam", "grad_cam_plus_plus")
+              "smooth_grad", "smooth_grad_squared", "var_grad", "grad_cam", "grad_cam_plus_plus", "deconvolution",
+              "guided_grad_cam")
 #: Checks a default case cannot run, per method (anything else skipped is a failure).
 ALLOWED_SKIPS: dict[str, set[str]] = {
     **{name: _NOT_TABULAR for name in _GRADIENTS},

@@ -20,11 +20,13 @@ from xaikit.explainers.global_ import (
 )
 from xaikit.explainers.gradients import (
     AttentionRollout,
+    Deconvolution,
     FeatureAblation,
     GradCam,
     GradCamPlusPlus,
     GradientShap,
     GuidedBackprop,
+    GuidedGradCam,
     InputXGradient,
     IntegratedGradients,
     Occlusion,
@@ -65,6 +67,8 @@ __all__ = [
     "VarGrad",
     "SmoothGradSquared",
     "FeatureAblation",
+    "Deconvolution",
+    "GuidedGradCam",
     "GradCam",
     "GradCamPlusPlus",
     "Occlusion",

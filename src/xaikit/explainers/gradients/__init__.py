@@ -3,10 +3,12 @@ capabilities (torch and Keras adapters), one module per method."""
 
 from xaikit.explainers.gradients.attention_rollout import AttentionRollout, attention_rollout
 from xaikit.explainers.gradients.base import DEFAULT_BATCH_SIZE, GradientExplainer, as_input_shape, resolve_target
+from xaikit.explainers.gradients.deconvolution import Deconvolution
 from xaikit.explainers.gradients.feature_ablation import FeatureAblation
 from xaikit.explainers.gradients.grad_cam import GradCam, GradCamPlusPlus
 from xaikit.explainers.gradients.gradient_shap import GradientShap
 from xaikit.explainers.gradients.guided_backprop import GuidedBackprop
+from xaikit.explainers.gradients.guided_grad_cam import GuidedGradCam
 from xaikit.explainers.gradients.input_x_gradient import InputXGradient
 from xaikit.explainers.gradients.integrated_gradients import INTEGRATION_METHODS, IntegratedGradients, integration_rule
 from xaikit.explainers.gradients.occlusion import Occlusion
@@ -30,6 +32,8 @@ __all__ = [
     "VarGrad",
     "SmoothGradSquared",
     "FeatureAblation",
+    "Deconvolution",
+    "GuidedGradCam",
     "as_input_shape",
     "attention_rollout",
     "integration_rule",
