@@ -61,6 +61,7 @@ __all__ = [
     "GradientExplainer",
     "GradientPlan",
     "PlainGradientExplainer",
+    "ReluRuleExplainer",
     "as_input_shape",
     "resolve_target",
 ]
@@ -414,3 +415,15 @@ class PlainGradientExplainer(GradientExplainer):
         prepared = self._prepare(plan.X, plan.target, None, plan.batch_size)
         rows = np.arange(plan.n_rows)
         return Computed(self._attribute(plan.X, plan.target, batch_size=plan.batch_size, rows=rows, **prepared))
+
+
+class ReluRuleExplainer(PlainGradientExplainer):
+    """The gradient with the model's ReLUs passing gradients back by another rule (``relu_rule``, a rule
+    of ``model.gradient(X, target, relu=...)``): guided backpropagation, deconvolution."""
+
+    relu_rule: ClassVar[str] = "standard"
+
+    def _attribute(
+        self, X: np.ndarray, target: np.ndarray, *, batch_size: int, rows: np.ndarray, **prepared: Any
+    ) -> np.ndarray:
+        return self._gradient(X, target, batch_size, relu=self.relu_rule)

@@ -3,16 +3,12 @@ of the gradient it receives, whatever the sign of its input."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-from xaikit.explainers.gradients.base import PlainGradientExplainer
+from xaikit.explainers.gradients.base import ReluRuleExplainer
 
 __all__ = ["Deconvolution"]
 
 
-class Deconvolution(PlainGradientExplainer):
+class Deconvolution(ReluRuleExplainer):
     """Deconvolution (Zeiler & Fergus 2014): the backward pass of a network in which every ReLU passes
     back ``relu(grad_out)``, as Captum's ``Deconvolution``.
 
@@ -37,8 +33,4 @@ class Deconvolution(PlainGradientExplainer):
 
     name = "deconvolution"
     exact = True
-
-    def _attribute(
-        self, X: np.ndarray, target: np.ndarray, *, batch_size: int, rows: np.ndarray, **prepared: Any
-    ) -> np.ndarray:
-        return self._gradient(X, target, batch_size, relu="deconv")
+    relu_rule = "deconv"

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
 from xaikit.explainers.gradients.base import (
-    PlainGradientExplainer,
+    ReluRuleExplainer,
 )
 
 
-class GuidedBackprop(PlainGradientExplainer):
+class GuidedBackprop(ReluRuleExplainer):
     """Guided backpropagation (Springenberg et al. 2015): the gradient with every ReLU passing back
     only positive gradients, signed.
 
@@ -32,8 +28,4 @@ class GuidedBackprop(PlainGradientExplainer):
 
     name = "guided_backprop"
     exact = True
-
-    def _attribute(
-        self, X: np.ndarray, target: np.ndarray, *, batch_size: int, rows: np.ndarray, **prepared: Any
-    ) -> np.ndarray:
-        return self._gradient(X, target, batch_size, relu="guided")
+    relu_rule = "guided"
