@@ -62,9 +62,13 @@ __all__ = [
     "GradientPlan",
     "PlainGradientExplainer",
     "ReluRuleExplainer",
+    "SIGMA",
     "as_input_shape",
     "resolve_target",
 ]
+
+#: The blur of ``baseline="blur"``, taken by every method with baselines (IG, occlusion, feature ablation).
+SIGMA = Parameter("sigma", 5.0, "float", 'Standard deviation of the blur (in elements) for ``baseline="blur"``.')
 
 #: Rows per model call when ``batch_size`` is not given.
 DEFAULT_BATCH_SIZE = 64

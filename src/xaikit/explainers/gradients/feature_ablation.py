@@ -14,6 +14,7 @@ import numpy as np
 from xaikit._validation import describe
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.gradients.base import (
+    SIGMA,
     ArrayExplainer,
     Computed,
     GradientPlan,
@@ -103,7 +104,7 @@ class FeatureAblation(ArrayExplainer):
         Parameter("feature_mask", None, "int array, optional", """
             Group ids shaped like one input or one per row ``(n, *input_shape)``: the elements
             sharing an id are ablated together (contiguous or not). None: each element alone."""),
-        Parameter("sigma", 5.0, "float", 'Standard deviation of the blur (in elements) for ``baseline="blur"``.'),
+        SIGMA,
         Parameter("batch_size", None, "int, optional",
                   "Ablated inputs per model call (several groups and rows stacked per call).", integer(minimum=1)),
     )

@@ -11,6 +11,7 @@ from xaikit._validation import check_choice, check_gradient_budget, check_int, d
 from xaikit.errors import ConvergenceWarning, InvalidParameterError
 from xaikit.explainers.gradients.base import (
     BATCH_SIZE,
+    SIGMA,
     Computed,
     GradientExplainer,
     GradientPlan,
@@ -171,7 +172,7 @@ class IntegratedGradients(GradientExplainer):
         Parameter("n_steps", 50, "int", "Quadrature nodes (at least 2 for ``riemann_trapezoid``).", integer(minimum=1)),
         Parameter("method", "gausslegendre", "{" + ", ".join(f'"{m}"' for m in INTEGRATION_METHODS) + "}",
                   "See :func:`integration_rule`.", choice(INTEGRATION_METHODS)),
-        Parameter("sigma", 5.0, "float", 'Standard deviation of the blur (in elements) for ``baseline="blur"``.'),
+        SIGMA,
         Parameter("tol", None, "float, optional", """
             Target for ``max |completeness_gap|``: rows above it are computed again with twice the
             steps until they reach it or ``max_steps``; then a

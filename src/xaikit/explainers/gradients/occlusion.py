@@ -15,7 +15,7 @@ import numpy as np
 
 from xaikit._validation import describe
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.gradients.base import ArrayExplainer, Computed, GradientPlan, _adapt, _predict, _row_rngs
+from xaikit.explainers.gradients.base import SIGMA, ArrayExplainer, Computed, GradientPlan, _adapt, _predict, _row_rngs
 from xaikit.explainers.pipeline import Parameter, integer
 from xaikit.maskers.baselines import baselines
 
@@ -114,7 +114,7 @@ class Occlusion(ArrayExplainer):
             :meth:`~xaikit.IntegratedGradients.explain`: a constant, the input blurred (``sigma``),
             uniform noise over each input's range (seeded by ``random_state``), an array shaped like
             one input, or one per row ``(n, *input_shape)``."""),
-        Parameter("sigma", 5.0, "float", 'Standard deviation of the blur (in elements) for ``baseline="blur"``.'),
+        SIGMA,
         Parameter("batch_size", None, "int, optional", "Occluded inputs per model call.", integer(minimum=1)),
     )
 
