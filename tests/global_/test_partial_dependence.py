@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Any
 
 import numpy as np
 import pytest
@@ -196,16 +197,37 @@ def test_the_cache_saves_the_second_pass():
         return X[:, 0] * X[:, 1]
 
     X = np.random.default_rng(4).normal(size=(30, 2))
+    probe = 30  # the rows whose predictions identify the model (all 30 here: fewer than PROBE_ROWS)
     first = PartialDependence(model, grid_resolution=5, kind="both").explain(X)
     spent = sum(rows)
-    assert spent == 1 + 2 * 5 * 30 and first.diagnostics["n_model_calls"] == 300
+    assert spent == probe + 2 * 5 * 30 and first.diagnostics["n_model_calls"] == 300
     rows.clear()
     again = PartialDependence(model, grid_resolution=5, kind="both").explain(X)
-    assert sum(rows) == 1 and again.diagnostics["cached_terms"] == 2
+    assert sum(rows) == probe and again.diagnostics["cached_terms"] == 2
     np.testing.assert_array_equal(again.individual, first.individual)
     rows.clear()
     PartialDependence(model, grid_resolution=6).explain(X)  # another grid: computed
-    assert sum(rows) == 1 + 2 * 6 * 30
+    assert sum(rows) == probe + 2 * 6 * 30
+
+
+def test_a_model_refitted_in_place_is_not_served_from_the_cache():
+    class Linear:  # a model whose weights are changed in place, as a refit does
+        def __init__(self) -> None:
+            self.w = np.array([1.0, 0.0, 0.0])
+
+        def __call__(self, X: Any) -> np.ndarray:
+            return np.asarray(X) @ self.w
+
+    clear_ice_cache()
+    X = np.random.default_rng(5).normal(size=(60, 3))
+    X[0] = 0.0  # the first row predicts 0 under any weights: it alone cannot tell the two models apart
+    model = Linear()
+    before = PartialDependence(model, features=[0], grid_resolution=5).explain(X)
+    model.w = np.array([0.0, 1.0, 0.0])
+    after = PartialDependence(model, features=[0], grid_resolution=5).explain(X)
+    assert after.diagnostics.get("cached_terms", 0) == 0
+    np.testing.assert_allclose(after.average[0, :5, 0], np.full(5, X[:, 1].mean()), rtol=1e-12)  # x0 no longer matters
+    assert not np.allclose(before.average[0, :5, 0], after.average[0, :5, 0])
 
 
 def test_batch_size_bounds_every_model_call(regression):
@@ -218,7 +240,7 @@ def test_batch_size_bounds_every_model_call(regression):
 
     clear_ice_cache()
     PartialDependence(model, features=[0], grid_resolution=10).explain(X, batch_size=400)
-    assert max(sizes) <= 400 and sum(sizes) == 1 + 10 * len(X)
+    assert max(sizes) <= 400 and sum(sizes) == min(len(X), 32) + 10 * len(X)  # the probe rows, then the grid
 
 
 def test_errors_name_the_parameter(regression):

@@ -46,6 +46,7 @@ from xaikit.explainers.global_.partial_dependence import (
     make_table,
     model_key,
     predict_stacked,
+    probe_index,
 )
 from xaikit.models import adapt
 from xaikit.models.base import evaluating
@@ -223,9 +224,9 @@ def h_statistic(
         overall[t] = _share(((f - pd_one[j] - pd_rest) ** 2).sum(axis=0), (f**2).sum(axis=0))
 
     # pairs: PD_jk at the rows' own pairs of values
-    first_row = adapted.predict(sample.rows(np.arange(1)).data)
-    calls += 1
-    mkey = model_key(model, first_row[0])
+    probe = adapted.predict(sample.rows(probe_index(sample.n_rows)).data)
+    calls += probe.shape[0]
+    mkey = model_key(model, probe)
     digest = sample.digest()
     jobs, keys, pair_values, inverse = [], [], [], []
     found: dict[int, np.ndarray] = {}

@@ -251,16 +251,31 @@ def _forget(model_id: int) -> None:
         _WATCHED.discard(model_id)
 
 
-def model_key(model: Any, first: np.ndarray) -> tuple[int, bytes] | None:
+#: Rows of the data (spread over it) whose predictions identify a model in the cache's keys.
+PROBE_ROWS = 32
+
+
+def probe_index(n_rows: int) -> np.ndarray:
+    """The rows whose predictions go into a model's cache key: up to :data:`PROBE_ROWS`, spread over the data.
+
+    >>> probe_index(5).tolist(), len(probe_index(1000))
+    ([0, 1, 2, 3, 4], 32)
+    """
+    return np.unique(np.linspace(0, n_rows - 1, min(n_rows, PROBE_ROWS)).astype(np.int64))
+
+
+def model_key(model: Any, probe: np.ndarray) -> tuple[int, bytes] | None:
     """The cache key of a model: its identity (entries are dropped when it is garbage collected)
-    and its prediction of the data's first row (so a model refitted in place misses)."""
+    and its predictions of the probe rows (:func:`probe_index`), so that a model refitted in place
+    misses: one row could keep its prediction (a forest's unanimous vote), spread rows all at once
+    hardly do."""
     try:
         if id(model) not in _WATCHED:
             weakref.finalize(model, _forget, id(model))
             _WATCHED.add(id(model))
     except TypeError:  # cannot be watched: not cached
         return None
-    return id(model), np.ascontiguousarray(first, dtype=np.float64).tobytes()
+    return id(model), np.ascontiguousarray(probe, dtype=np.float64).tobytes()
 
 
 def _grid_digest(points: np.ndarray) -> str:
@@ -889,9 +904,9 @@ class PartialDependence(Explainer[Effects]):
         categorical = self._categorical(table)
         columns = self._terms_of(table)
         terms = self._build_terms(table, columns, categorical)
-        first_input = table.rows(np.arange(1)).data
-        with evaluating("the first row of X"):
-            first = self.model.predict(first_input)
+        with evaluating("rows of X (the first, and those that identify the model in the cache)"):
+            probe = self.model.predict(table.rows(probe_index(table.n_rows)).data)
+        first = probe[:1]
         outputs, out_names = select_outputs(target, output_names(self.model.output_names, first.shape[1]))
         method, ensemble = self._choose_method(table, first, categorical)
         batch_rows = DEFAULT_BATCH_ROWS if params["batch_size"] is None else int(params["batch_size"])
@@ -899,7 +914,7 @@ class PartialDependence(Explainer[Effects]):
                        ensemble=ensemble, batch_rows=batch_rows)
         if method == "brute":
             plan.trees = self._brute_trees(table)
-            mkey = model_key(self._raw_model, first[0])
+            mkey = model_key(self._raw_model, probe)
             digest = table.digest()
             for t, term in enumerate(terms):
                 key = ice_key(mkey, digest, term.columns, np.stack([np.asarray(v, dtype=object) for v in term.values], axis=1))
