@@ -291,7 +291,9 @@ class TestSharedObjects:
             handle = ex.scatter(table)
             assert ex.map(table_sum, [(handle, 1), (handle, 3)]) == [sum(table.values), 3 * sum(table.values)]
         assert sent == [False, False]  # by key,
-        assert self.retries == [True, True]  # then again with the object
+        # then again with the object: each job that reached a worker lacking it (one or both: a worker that
+        # got the object with the first retried job may take the second job after it)
+        assert self.retries in ([True], [True, True])
 
     def test_submit_uses_the_kept_objects_too(self, monkeypatch):
         sent = self.record_launches(monkeypatch)
