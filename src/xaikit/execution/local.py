@@ -14,6 +14,7 @@ that ``n_workers`` processes share the CPUs instead of each starting a thread pe
 
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import threading
@@ -123,6 +124,19 @@ def workers_ready(n_workers: int) -> bool:
 _own_pool: Any = None  # xaikit's pool: a loky executor of its own, not joblib's shared one
 _own_shape: tuple[int, str] | None = None
 _own_lock = threading.Lock()
+
+
+def _close_own_pool() -> None:
+    """Shut the pool down when the interpreter exits (before the modules loky needs are torn down)."""
+    pool = _own_pool
+    if pool is not None:
+        try:
+            pool.shutdown(wait=True)
+        except Exception:  # noqa: BLE001 - exiting: nothing left to report to
+            pass
+
+
+atexit.register(_close_own_pool)
 
 
 def _current_pool(n_workers: int, start_method: str) -> Any:
