@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
 
-from xaikit._validation import check_choice, check_one_input, describe
+from xaikit._validation import check_choice, describe
 from xaikit.errors import ApproximationWarning, InvalidParameterError, ModelOutputError
 from xaikit.models.base import BatchedModel, are_logits
 
@@ -125,6 +125,60 @@ class _DeconvReLU(torch.autograd.Function):
         return grad_out.clamp(min=0)
 
 
+def _is_rowwise(item: Any) -> bool:
+    """An array or tensor with a row axis (a per-row input); anything else is passed to the module as it is."""
+    return isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim >= 1 or (
+        hasattr(item, "__array__") and getattr(item, "ndim", 0) >= 1
+    )
+
+
+def several_inputs(X: Any) -> bool:
+    """Whether ``X`` holds several inputs: a dict, or a tuple or list of which an item is an array or
+    tensor (a list of lists of numbers is one array).
+
+    >>> several_inputs((np.zeros((2, 3)), np.zeros((2, 1)))), several_inputs([[1.0, 2.0]])
+    (True, False)
+    """
+    if isinstance(X, dict):
+        return True
+    return isinstance(X, (tuple, list)) and any(
+        not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1 for item in X
+    )
+
+
+class _Batch:
+    """The arguments of one forward call: per-row tensors (sliced by rows) and constants passed as
+    they are, positionally or by keyword."""
+
+    def __init__(self, items: list[Any], names: list[str] | None, n: int) -> None:
+        self.items, self.names, self.n = items, names, n
+
+    def take(self, rows: slice | torch.Tensor) -> _Batch:
+        items = [t[rows] if isinstance(t, torch.Tensor) else t for t in self.items]
+        n = next(t.shape[0] for t in items if isinstance(t, torch.Tensor))
+        return _Batch(items, self.names, n)
+
+    def replaced(self, position: int, tensor: torch.Tensor) -> _Batch:
+        items = list(self.items)
+        items[position] = tensor
+        return _Batch(items, self.names, self.n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, rows: slice) -> _Batch:
+        return self.take(rows)
+
+    @property
+    def first(self) -> torch.Tensor:
+        return next(t for t in self.items if isinstance(t, torch.Tensor))
+
+    def call(self, module: torch.nn.Module) -> Any:
+        if self.names is None:
+            return module(*self.items)
+        return module(**dict(zip(self.names, self.items)))
+
+
 class TorchModel(BatchedModel):
     """A ``torch.nn.Module`` as an xaikit model, with gradients.
 
@@ -228,45 +282,106 @@ class TorchModel(BatchedModel):
                 m.training = flag
 
     def _tensor(self, X: Any, name: str = "X") -> torch.Tensor:
-        """``X`` as a tensor on the model's device: floating point in the parameter dtype, integers as int64."""
-        check_one_input(X, name)
+        """``X`` as a tensor on the model's device: floating point in the parameter dtype, integers
+        (token ids) as int64, booleans as they are."""
         if isinstance(X, torch.Tensor):
             t = X.detach()
         else:
-            arr = np.asarray(X)
+            try:
+                arr = np.asarray(X)
+            except (TypeError, ValueError) as exc:
+                raise InvalidParameterError(f"{name}: expected a numeric array or tensor, got {describe(X)}") from exc
             if arr.dtype.kind not in "biuf":
                 raise InvalidParameterError(f"{name}: expected a numeric array or tensor, got {describe(arr)}")
             t = torch.from_numpy(np.ascontiguousarray(arr))
         if t.ndim == 0:
             raise InvalidParameterError(f"{name}: expected a batch (n, ...) of inputs, got a scalar")
-        if t.is_floating_point() or t.dtype == torch.bool:
-            t = t.to(device=self.device, dtype=self.dtype)
-        else:
-            t = t.to(device=self.device, dtype=torch.int64)
-        return t
+        if t.is_floating_point():
+            return t.to(device=self.device, dtype=self.dtype)
+        if t.dtype == torch.bool:
+            return t.to(device=self.device)
+        return t.to(device=self.device, dtype=torch.int64)
 
-    def _call(self, x: torch.Tensor) -> Any:
-        """``module(x)``; a torch error that says ``x`` does not fit the module becomes an
-        :class:`~xaikit.errors.InvalidParameterError` naming ``X``, the torch error chained."""
+    def _batch(self, X: Any) -> _Batch:
+        """The inputs of a call: one array or tensor, several (a tuple or list, in the order of
+        ``forward``'s arguments), or a dict of keyword arguments. Arrays and tensors are per-row inputs
+        (all with the same number of rows); other items (None, numbers, strings) are passed as they are."""
+        if isinstance(X, _Batch):
+            return X
+        if not several_inputs(X):
+            t = self._tensor(X)
+            return _Batch([t], None, int(t.shape[0]))
+        names = [str(k) for k in X] if isinstance(X, dict) else None
+        values = list(X.values()) if isinstance(X, dict) else list(X)
+        items: list[Any] = []
+        n: int | None = None
+        for k, item in enumerate(values):
+            label = f"X[{names[k]!r}]" if names else f"X[{k}]"
+            if not _is_rowwise(item):
+                items.append(item)
+                continue
+            t = self._tensor(item, label)
+            if n is None:
+                n = int(t.shape[0])
+            elif t.shape[0] != n:
+                raise InvalidParameterError(
+                    f"{label}: every input must have one row per explained row ({n}, the rows of the first input), "
+                    f"got {t.shape[0]} rows (shape {tuple(t.shape)})"
+                )
+            items.append(t)
+        if n is None:
+            raise InvalidParameterError(f"X: expected at least one array or tensor of inputs (n, ...), got {describe(X)}")
+        return _Batch(items, names, n)
+
+    def _n_rows(self, X: Any) -> int:  # type: ignore[override]
+        n = self._batch(X).n if several_inputs(X) else len(X)
+        if n == 0:
+            raise InvalidParameterError("X: expected at least 1 row, got 0")
+        return n
+
+    def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:  # type: ignore[override]
+        """Predictions ``(n, n_outputs)`` float64 of one input or several (see :meth:`gradients`),
+        ``batch_size`` rows at a time (all at once by default)."""
+        if not several_inputs(X):
+            return super().predict(X, batch_size=batch_size)
+        batch = self._batch(X)
+        parts = [self._predict_rows(batch.take(s), s.start) for s in self._chunks(batch.n, batch_size)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+    def _call(self, batch: _Batch) -> Any:
+        """The module called on the batch; a torch error that says the inputs do not fit the module
+        becomes an :class:`~xaikit.errors.InvalidParameterError` naming ``X``, the torch error chained."""
         try:
-            return self.module(x)
-        except (RuntimeError, IndexError) as exc:
-            error = self._input_error(x, exc)
+            return batch.call(self.module)
+        except (RuntimeError, IndexError, TypeError) as exc:
+            error = self._input_error(batch, exc)
             if error is None:
                 raise
             raise error from exc
 
-    def _input_error(self, x: torch.Tensor, exc: Exception) -> InvalidParameterError | None:
+    def _input_error(self, batch: _Batch, exc: Exception) -> InvalidParameterError | None:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        given = f"rows of shape {tuple(x.shape[1:])} (n, ...) and dtype {x.dtype}"
-        expected = _expected_input(self.module)
+        x = batch.first
+        several = len(batch.items) > 1
+        given = (
+            "inputs " + ", ".join(f"{tuple(t.shape)} {t.dtype}" if isinstance(t, torch.Tensor) else describe(t) for t in batch.items)
+            if several else f"rows of shape {tuple(x.shape[1:])} (n, ...) and dtype {x.dtype}"
+        )
+        expected = None if several else _expected_input(self.module)
         wanted = f"; it expects {expected}" if expected else ""
+        if isinstance(exc, TypeError):
+            if "positional argument" in text or "keyword argument" in text:
+                return InvalidParameterError(
+                    f"X: the model's forward ({self.describe()}) does not take the {len(batch.items)} input(s) given "
+                    f"({given}); give several inputs as a tuple in the order of forward's arguments or as a dict of "
+                    f"keyword arguments, and fixed arguments as additional_forward_args [torch: {text}]"
+                )
+            return None
         if "'indices'" in text or ("indices" in text and "Long" in text):
             return InvalidParameterError(
                 f"X: the model ({self.describe()}) takes integer inputs (token ids, e.g. for an nn.Embedding), "
-                f"got floating-point {given}{wanted}; gradients with respect to integer inputs are undefined: "
-                f"explain a layer (e.g. the embedding) with a layer method (layer_gradients, GradCam, ...) "
-                f"[torch: {text}]"
+                f"got floating-point {given}{wanted}; pass the token ids as integers: they reach the model "
+                f"untouched and are explained on the embedding's output [torch: {text}]"
             )
         if isinstance(exc, IndexError) and "index out of range" in text:
             return InvalidParameterError(
@@ -279,13 +394,15 @@ class TorchModel(BatchedModel):
             )
         return None
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The module's output for ``x`` as ``(n, n_outputs)``, transformed per ``output``."""
-        out = _first_tensor(self._call(x))
-        if out.ndim == 0 or out.shape[0] != x.shape[0]:
+    def _forward(self, batch: _Batch | torch.Tensor) -> torch.Tensor:
+        """The module's output for the batch as ``(n, n_outputs)``, transformed per ``output``."""
+        if isinstance(batch, torch.Tensor):
+            batch = _Batch([batch], None, int(batch.shape[0]))
+        out = _first_tensor(self._call(batch))
+        if out.ndim == 0 or out.shape[0] != batch.n:
             raise ModelOutputError(
                 f"the model ({self.describe()}) returned a tensor of shape {tuple(out.shape)} for "
-                f"{x.shape[0]} input rows; expected ({x.shape[0]}, ...)"
+                f"{batch.n} input rows; expected ({batch.n}, ...)"
             )
         out = out.reshape(out.shape[0], -1)
         if self.output == "probability":
@@ -331,21 +448,22 @@ class TorchModel(BatchedModel):
 
     # ---------------------------------------------------------------- predictions
     def _predict(self, X: Any) -> np.ndarray:
-        x = self._tensor(X)
+        batch = self._batch(X)
         with self._mode(), torch.no_grad():
-            out = self._forward(x)
+            out = self._forward(batch)
         return out.detach().to("cpu", torch.float64).numpy()
 
     # ---------------------------------------------------------------- gradients
     def gradient(
         self, X: Any, target: Any, *, batch_size: int | None = None, relu: str = "standard"
-    ) -> np.ndarray:
+    ) -> Any:
         """Gradient of ``output[i, target[i]]`` with respect to input row ``i``, for every row.
 
         Parameters
         ----------
-        X : array or tensor (n, ...)
-            Floating-point inputs.
+        X : array or tensor (n, ...), or several inputs
+            Floating-point inputs; several inputs as a tuple (the order of ``forward``'s arguments)
+            or a dict (keyword arguments), see :meth:`gradients`.
         target : int or array of n ints
             Output index per row (of the flattened output).
         batch_size : int, optional
@@ -362,7 +480,8 @@ class TorchModel(BatchedModel):
 
         Returns
         -------
-        ndarray like ``X``, in the parameter dtype.
+        ndarray like ``X``, in the parameter dtype; for several inputs a tuple (a dict for a dict)
+        with one gradient per input, None for an input that has none (integers, constants).
 
         Notes
         -----
@@ -370,36 +489,153 @@ class TorchModel(BatchedModel):
         row's gradient is exact because rows do not interact in evaluation mode (batch norm uses
         its running statistics). With ``eval_mode=False`` and a module in training mode they may.
         """
+        if not several_inputs(X):
+            t = self._tensor(X)
+            if not t.is_floating_point():
+                raise InvalidParameterError(
+                    f"X: gradients need floating-point inputs, got {describe(X)}; for token ids, explain a "
+                    "layer (e.g. the embedding) with layer_gradients"
+                )
+            X = t
+        grads, _ = self.gradients(X, target, batch_size=batch_size, relu=relu)
+        if not several_inputs(X):
+            if grads[0] is None:
+                raise ModelOutputError(
+                    f"X: the output of the model ({self.describe()}) does not depend on its input "
+                    "through differentiable operations (the input is converted to integers, e.g. for "
+                    "an nn.Embedding, or detached), so its input gradient is undefined; explain a "
+                    "layer (e.g. the embedding) with a layer method (layer_gradients, GradCam, ...)"
+                )
+            return grads[0]
+        if isinstance(X, dict):
+            return dict(zip(X, grads))
+        return tuple(grads)
+
+    def gradients(
+        self,
+        X: Any,
+        target: Any,
+        *,
+        layers: Sequence[tuple[Any, str, Any]] = (),
+        neuron: tuple[Any, Any] | None = None,
+        batch_size: int | None = None,
+        relu: str = "standard",
+        inputs: bool = True,
+    ) -> tuple[list[np.ndarray | None], list[tuple[np.ndarray, np.ndarray]]]:
+        """Gradients of the explained output with respect to the inputs and to layers, in one pass per chunk.
+
+        Parameters
+        ----------
+        X : array or tensor (n, ...), tuple or list of them, or dict
+            One input, or several: a tuple or list in the order of ``forward``'s positional
+            arguments, or a dict of keyword arguments. Arrays and tensors are per-row inputs (the
+            same ``n`` rows each): floating point ones in the parameter dtype, integers (token ids)
+            as int64 and booleans as they are, reaching the module untouched. Other items (None,
+            numbers, strings) are passed to every call as they are.
+        target : int or array of n ints
+            Output index per row; ignored when ``neuron`` is given.
+        layers : sequence of (layer, at, values)
+            Layers whose gradient is wanted: ``at`` is ``"output"`` (what the layer returns; its
+            first tensor for a tuple) or ``"input"`` (its first positional input); ``values`` None
+            takes the layer's own values, an array ``(n, *shape)`` replaces them, row by row (the
+            gradient is then taken at those values: layer Integrated Gradients).
+        neuron : (layer, index), optional
+            Differentiate one unit of a layer's output instead of a model output: ``index`` into the
+            layer's output flattened per row, an int for every row or one per row.
+        batch_size : int, optional
+        relu : {"standard", "guided", "deconv"}
+            See :meth:`gradient`.
+        inputs : bool
+            Whether input gradients are wanted (False for layer gradients alone).
+
+        Returns
+        -------
+        (input_gradients, layer_results)
+            One gradient per input (None for integer, boolean and constant inputs, for an input the
+            output does not depend on through differentiable operations, and when ``inputs`` is
+            False); for each layer ``(values, gradients)`` shaped ``(n, *layer_shape)``.
+        """
         check_choice(relu, "relu", RELU_RULES)
-        n = self._n_rows(X)
-        x_all = self._tensor(X)
-        if not x_all.is_floating_point():
-            raise InvalidParameterError(
-                f"X: gradients need floating-point inputs, got {describe(X)}; for token ids, explain a "
-                "layer (e.g. the embedding) with layer_gradients"
-            )
+        batch_all = self._batch(X)
+        n = batch_all.n
+        if n == 0:
+            raise InvalidParameterError("X: expected at least 1 row, got 0")
+        specs = [(*self.resolve_layer(layer), check_choice(at, "at", ("output", "input")), values)
+                 for layer, at, values in layers]
+        for name, _, at, values in specs:
+            if values is not None and np.shape(values)[0] != n:
+                raise InvalidParameterError(
+                    f"values: expected one row of {at} values of layer {name!r} per input row ({n}), "
+                    f"got an array of shape {np.shape(values)}"
+                )
+        neuron_spec = None
+        if neuron is not None:
+            neuron_spec = (*self.resolve_layer(neuron[0]), neuron[1])
         handles = self._guided_hooks() if relu == "guided" else self._deconv_hooks() if relu == "deconv" else []
-        grads = []
+        wanted = [inputs and isinstance(t, torch.Tensor) and t.is_floating_point() for t in batch_all.items]
+        in_grads: list[list[torch.Tensor]] = [[] for _ in batch_all.items]
+        layer_parts: list[tuple[list[torch.Tensor], list[torch.Tensor]]] = [([], []) for _ in specs]
         try:
             with self._mode(), torch.enable_grad():
                 for s in self._chunks(n, batch_size):
-                    x = x_all[s].clone().requires_grad_(True)
-                    out = self._forward(x)
-                    self._differentiable(out)
-                    t = self._targets(target, n, out.shape[1])[s]
-                    (g,) = torch.autograd.grad(self._selected(out, t), x, allow_unused=True)
-                    if g is None:
-                        raise ModelOutputError(
-                            f"X: the output of the model ({self.describe()}) does not depend on its input "
-                            "through differentiable operations (the input is converted to integers, e.g. for "
-                            "an nn.Embedding, or detached), so its input gradient is undefined; explain a "
-                            "layer (e.g. the embedding) with a layer method (layer_gradients, GradCam, ...)"
-                        )
-                    grads.append(g.detach())
+                    batch = batch_all.take(s)
+                    for k, want in enumerate(wanted):
+                        if want:
+                            batch = batch.replaced(k, batch.items[k].clone().requires_grad_(True))
+                    captured: list[list[torch.Tensor]] = [[] for _ in specs]
+                    hooks = [self._layer_hook(module, at, None if values is None else self._tensor(values[s], "values"), captured[j])
+                             for j, (_, module, at, values) in enumerate(specs)]
+                    neuron_out: list[torch.Tensor] = []
+                    if neuron_spec is not None:
+                        hooks.append(self._layer_hook(neuron_spec[1], "output", None, neuron_out, leaf=False))
+                    try:
+                        out = self._forward(batch)
+                    finally:
+                        for h in hooks:
+                            h.remove()
+                    for j, (name, *_rest) in enumerate(specs):
+                        if len(captured[j]) != 1:
+                            raise InvalidParameterError(
+                                f"layer: {name!r} ran {len(captured[j])} times in one forward pass; "
+                                "choose a layer that runs exactly once"
+                            )
+                    if neuron_spec is not None:
+                        if len(neuron_out) != 1:
+                            raise InvalidParameterError(
+                                f"neuron: layer {neuron_spec[0]!r} ran {len(neuron_out)} times in one forward pass; "
+                                "choose a layer that runs exactly once"
+                            )
+                        unit = neuron_out[0].reshape(neuron_out[0].shape[0], -1)
+                        objective = self._selected(unit, self._targets(neuron_spec[2], n, unit.shape[1])[s])
+                        if not objective.requires_grad:
+                            self._differentiable(unit)
+                    else:
+                        self._differentiable(out)
+                        objective = self._selected(out, self._targets(target, n, out.shape[1])[s])
+                    sources = [t for k, t in enumerate(batch.items) if wanted[k]] + [c[0] for c in captured]
+                    found = torch.autograd.grad(objective, sources, allow_unused=True) if sources else ()
+                    pos = 0
+                    for k, want in enumerate(wanted):
+                        if want:
+                            g = found[pos]
+                            pos += 1
+                            in_grads[k].append(None if g is None else g.detach())  # type: ignore[arg-type]
+                    for j in range(len(specs)):
+                        g = found[pos + j]
+                        a = captured[j][0].detach()
+                        layer_parts[j][0].append(a)
+                        layer_parts[j][1].append(torch.zeros_like(a) if g is None else g.detach())
         finally:
             for h in handles:
                 h.remove()
-        return torch.cat(grads).cpu().numpy()
+        input_results: list[np.ndarray | None] = []
+        for k, parts in enumerate(in_grads):
+            if not wanted[k] or any(g is None for g in parts):
+                input_results.append(None)
+            else:
+                input_results.append(torch.cat(parts).cpu().numpy())
+        layer_results = [(torch.cat(a).cpu().numpy(), torch.cat(g).cpu().numpy()) for a, g in layer_parts]
+        return input_results, layer_results
 
     def _guided_hooks(self) -> list[Any]:
         relus = self._relu_modules("guided backpropagation")
@@ -489,18 +725,24 @@ class TorchModel(BatchedModel):
         raise InvalidParameterError(f"layer: unknown layer {describe(layer)}; available: {shown}")
 
     def layer_gradients(
-        self, X: Any, layer: Any, target: Any, *, batch_size: int | None = None
+        self, X: Any, layer: Any, target: Any, *, batch_size: int | None = None, values: Any = None,
+        at: str = "output",
     ) -> tuple[np.ndarray, np.ndarray]:
-        """A layer's output and the gradient of ``output[i, target[i]]`` with respect to it, per row.
+        """A layer's output (or input) and the gradient of ``output[i, target[i]]`` with respect to it, per row.
 
         Parameters
         ----------
-        X : array or tensor (n, ...)
+        X : array or tensor (n, ...), or several inputs (see :meth:`gradients`)
+            Integer inputs (token ids) reach the module untouched.
         layer : str or torch.nn.Module
             A name from :meth:`layer_names` (e.g. ``"features.6"``) or the submodule itself. It must
             run once per forward pass; when it returns a tuple, its first tensor is used.
         target : int or array of n ints
         batch_size : int, optional
+        values : array (n, ...), optional
+            Values that replace the layer's output (input) row by row; the gradient is taken there.
+        at : {"output", "input"}
+            The layer's output, or its first positional input.
 
         Returns
         -------
@@ -515,51 +757,81 @@ class TorchModel(BatchedModel):
         >>> acts.tolist(), grads.tolist()
         ([[1.0, 2.0]], [[3.0, 3.0]])
         """
+        _, results = self.gradients(X, target, layers=[(layer, at, values)], batch_size=batch_size, inputs=False)
+        return results[0]
+
+    def layer_activations(self, X: Any, layer: Any, *, batch_size: int | None = None, at: str = "output") -> np.ndarray:
+        """A layer's output (or first input) for every row, without gradients.
+
+        Examples
+        --------
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Linear(1, 2, bias=False), torch.nn.ReLU()).double()
+        >>> _ = net[0].weight.data.copy_(torch.tensor([[1.0], [-1.0]]))
+        >>> TorchModel(net).layer_activations([[2.0]], "1").tolist()
+        [[2.0, 0.0]]
+        """
         name, module = self.resolve_layer(layer)
-        n = self._n_rows(X)
-        x_all = self._tensor(X)
-        acts, grads = [], []
-        for s in self._chunks(n, batch_size):
+        check_choice(at, "at", ("output", "input"))
+        batch_all = self._batch(X)
+        parts = []
+        for s in self._chunks(batch_all.n, batch_size):
             captured: list[torch.Tensor] = []
-            handle = module.register_forward_hook(self._capture(captured))
+            handle = self._layer_hook(module, at, None, captured, leaf=False)
             try:
-                with self._mode(), torch.enable_grad():
-                    out = self._forward(x_all[s])
-                    self._differentiable(out)
-                    if len(captured) != 1:
-                        raise InvalidParameterError(
-                            f"layer: {name!r} ran {len(captured)} times in one forward pass; "
-                            "choose a layer that runs exactly once"
-                        )
-                    t = self._targets(target, n, out.shape[1])[s]
-                    (g,) = torch.autograd.grad(self._selected(out, t), captured[0], allow_unused=True)
+                with self._mode(), torch.no_grad():
+                    self._forward(batch_all.take(s))
             finally:
                 handle.remove()
-            a = captured[0].detach()
-            acts.append(a)
-            grads.append(torch.zeros_like(a) if g is None else g.detach())
-        return torch.cat(acts).cpu().numpy(), torch.cat(grads).cpu().numpy()
+            if len(captured) != 1:
+                raise InvalidParameterError(
+                    f"layer: {name!r} ran {len(captured)} times in one forward pass; choose a layer that runs exactly once"
+                )
+            parts.append(captured[0].detach())
+        return torch.cat(parts).cpu().numpy()
 
-    @staticmethod
-    def _capture(store: list[Any]) -> Callable[..., Any]:
-        def hook(module: torch.nn.Module, inputs: Any, output: Any) -> Any:
-            # Replace the layer's output by an identical leaf tensor: the gradient with respect to
-            # it is the layer gradient, whether or not the layers before it need gradients.
-            first = _first_tensor(output) if not isinstance(output, torch.Tensor) else output
+    def _layer_hook(
+        self, module: torch.nn.Module, at: str, values: torch.Tensor | None, store: list[torch.Tensor], *, leaf: bool = True
+    ) -> Any:
+        """A hook on ``module`` that puts what it gives (``at="output"``) or receives (``"input"``) in
+        ``store``: ``values`` when given (they replace it), else the layer's own values, as a leaf
+        tensor whose gradient is the layer gradient (``leaf``), or as they are."""
+
+        def swap(value: Any) -> Any:
+            first = _first_tensor(value) if not isinstance(value, torch.Tensor) else value
             if not first.is_floating_point():
                 raise InvalidParameterError(
-                    f"layer: its output has dtype {first.dtype}; choose a layer with floating-point output"
+                    f"layer: its {at} has dtype {first.dtype}; choose a layer with a floating-point {at}"
                 )
-            leaf = first.detach().requires_grad_(True)
-            store.append(leaf)
-            passed_on = leaf.clone()  # later in-place operations (ReLU(inplace=True)) must not touch the leaf
-            if isinstance(output, torch.Tensor):
+            if values is not None:
+                if tuple(values.shape) != tuple(first.shape):
+                    raise InvalidParameterError(
+                        f"values: expected the layer's {at} shape {tuple(first.shape)} per chunk, got {tuple(values.shape)}"
+                    )
+                new = values.to(dtype=first.dtype).requires_grad_(True)
+            elif leaf:
+                # an identical leaf tensor: the gradient with respect to it is the layer gradient,
+                # whether or not the layers before it need gradients
+                new = first.detach().requires_grad_(True)
+            else:
+                new = first
+            store.append(new)
+            passed_on = new.clone()  # later in-place operations (ReLU(inplace=True)) must not touch it
+            if isinstance(value, torch.Tensor):
                 return passed_on
-            if isinstance(output, tuple) and output and output[0] is first:
-                return (passed_on, *output[1:])
+            if isinstance(value, tuple) and value and value[0] is first:
+                return (passed_on, *value[1:])
             raise InvalidParameterError(
-                f"layer: its output is {type(output).__name__}; choose a layer that returns a tensor "
+                f"layer: its {at} is {type(value).__name__}; choose a layer whose {at} is a tensor "
                 "or a tuple whose first item is one"
             )
 
-        return hook
+        if at == "output":
+            return module.register_forward_hook(lambda m, inputs, output: swap(output))
+
+        def pre_hook(m: torch.nn.Module, inputs: Any) -> Any:
+            if not inputs:
+                raise InvalidParameterError("at: the layer takes no positional input; use at='output'")
+            return (swap(inputs[0]), *inputs[1:])
+
+        return module.register_forward_pre_hook(pre_hook)

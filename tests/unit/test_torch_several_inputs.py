@@ -1,0 +1,109 @@
+"""The torch adapter takes models as users have them: several inputs, token ids, keyword inputs,
+fixed arguments, and gradients at layers with their values replaced. Oracle: torch.autograd on the
+same module, computed here by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from xaikit.errors import InvalidParameterError
+from xaikit.models.torch import TorchModel
+
+
+class TextAndTable(nn.Module):
+    """Token ids through an embedding, plus a table, plus an optional scale argument."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb = nn.Embedding(10, 3)
+        self.lin = nn.Linear(3 + 2, 2)
+
+    def forward(self, ids: torch.Tensor, table: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        pooled = torch.tanh(self.emb(ids)).mean(dim=1)
+        return self.lin(torch.cat([pooled, table], dim=1)) * scale
+
+
+@pytest.fixture(scope="module")
+def net() -> TextAndTable:
+    return TextAndTable().double()
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 10, size=(4, 5)), rng.normal(size=(4, 2))
+
+
+def _oracle(net: TextAndTable, ids: np.ndarray, table: np.ndarray, target: np.ndarray, scale: float = 1.0):
+    t = torch.from_numpy(table).requires_grad_(True)
+    emb_out: list[torch.Tensor] = []
+    h = net.emb.register_forward_hook(lambda m, i, o: emb_out.append(o))
+    out = net(torch.from_numpy(ids), t, scale)
+    h.remove()
+    picked = out.gather(1, torch.from_numpy(target)[:, None]).sum()
+    g_table, g_emb = torch.autograd.grad(picked, [t, emb_out[0]])
+    return out.detach().numpy(), g_table.numpy(), g_emb.numpy(), emb_out[0].detach().numpy()
+
+
+def test_several_inputs_token_ids_untouched_and_a_constant(net, data):
+    ids, table = data
+    target = np.array([0, 1, 1, 0])
+    m = TorchModel(net)
+    out, g_table, g_emb, emb = _oracle(net, ids, table, target, 2.0)
+    np.testing.assert_allclose(m.predict((ids, table, 2.0)), out, rtol=1e-12)
+    np.testing.assert_allclose(m.predict({"ids": ids, "table": table, "scale": 2.0}), out, rtol=1e-12)
+    grads = m.gradient((ids, table, 2.0), target, batch_size=3)
+    assert grads[0] is None and grads[2] is None  # token ids and a constant have no gradient
+    np.testing.assert_allclose(grads[1], g_table, rtol=1e-12)
+    by_name = m.gradient({"ids": ids, "table": table, "scale": 2.0}, target)
+    assert set(by_name) == {"ids", "table", "scale"}
+    np.testing.assert_allclose(by_name["table"], g_table, rtol=1e-12)
+    acts, g = m.layer_gradients((ids, table, 2.0), "emb", target, batch_size=2)
+    np.testing.assert_allclose(acts, emb, rtol=1e-12)
+    np.testing.assert_allclose(g, g_emb, rtol=1e-12)
+
+
+def test_layer_values_replaced_give_the_gradient_there(net, data):
+    ids, table = data
+    target = np.zeros(4, dtype=np.int64)
+    m = TorchModel(net)
+    values = np.random.default_rng(1).normal(size=(4, 5, 3))
+    acts, g = m.layer_gradients((ids, table), "emb", target, values=values)
+    np.testing.assert_array_equal(acts, values)
+    v = torch.from_numpy(values).requires_grad_(True)
+    pooled = torch.tanh(v).mean(dim=1)
+    out = net.lin(torch.cat([pooled, torch.from_numpy(table)], dim=1))
+    (expected,) = torch.autograd.grad(out[:, 0].sum(), v)
+    np.testing.assert_allclose(g, expected.numpy(), rtol=1e-12)
+    with pytest.raises(InvalidParameterError, match="values: expected one row"):
+        m.layer_gradients((ids, table), "emb", target, values=values[:2])
+
+
+def test_layer_input_activations_and_a_neuron(net, data):
+    ids, table = data
+    m = TorchModel(net)
+    acts = m.layer_activations((ids, table), "lin", at="input")
+    pooled = torch.tanh(net.emb(torch.from_numpy(ids))).mean(dim=1).detach().numpy()
+    np.testing.assert_allclose(acts, np.concatenate([pooled, table], axis=1), rtol=1e-12)
+    a, g = m.layer_gradients((ids, table), "lin", [1, 1, 0, 0], at="input")
+    w = net.lin.weight.detach().numpy()
+    np.testing.assert_allclose(g, w[[1, 1, 0, 0]], rtol=1e-12)
+    # a neuron of the linear layer's output (unit 1): its gradient on the table is that unit's weights
+    grads, _ = m.gradients((ids, table, 3.0), None, neuron=("lin", 1))
+    assert grads[0] is None
+    np.testing.assert_allclose(grads[1], np.tile(w[1, 3:], (4, 1)), rtol=1e-12)  # the scale comes after the layer
+
+
+def test_wrong_number_of_inputs_and_rows_are_named(net, data):
+    ids, table = data
+    m = TorchModel(net)
+    with pytest.raises(InvalidParameterError, match=r"X\[1\]: every input must have one row per explained row \(4"):
+        m.predict((ids, table[:3]))
+    with pytest.raises(InvalidParameterError, match=r"forward .* does not take the 3 input"):
+        m.predict((ids, table, table))
+    with pytest.raises(InvalidParameterError, match="at: expected one of"):
+        m.layer_activations((ids, table), "lin", at="middle")
