@@ -103,7 +103,7 @@ def test_wrong_number_of_inputs_and_rows_are_named(net, data):
     m = TorchModel(net)
     with pytest.raises(InvalidParameterError, match=r"X\[1\]: every input must have one row per explained row \(4"):
         m.predict((ids, table[:3]))
-    with pytest.raises(InvalidParameterError, match=r"forward .* does not take the 3 input"):
-        m.predict((ids, table, table))
+    with pytest.raises(InvalidParameterError, match=r"forward .* does not take the 4 input"):
+        m.predict((ids, table, 1.0, table))
     with pytest.raises(InvalidParameterError, match="at: expected one of"):
         m.layer_activations((ids, table), "lin", at="middle")
