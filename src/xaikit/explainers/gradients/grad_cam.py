@@ -20,13 +20,17 @@ from xaikit.explainers.gradients.base import ArrayExplainer, Computed, GradientP
 __all__ = ["GradCam", "GradCamPlusPlus", "interpolate_linear"]
 
 
-def _linear_axis(arr: np.ndarray, axis: int, size: int) -> np.ndarray:
-    """Resize one axis by linear interpolation with half-pixel centres (``align_corners=False``)."""
+def _linear_axis(arr: np.ndarray, axis: int, size: int, align_corners: bool = False) -> np.ndarray:
+    """Resize one axis by linear interpolation, with half-pixel centres (``align_corners=False``) or
+    the first and last elements of input and output aligned (``align_corners=True``)."""
     n_in = arr.shape[axis]
     if n_in == size:
         return arr
-    src = (np.arange(size) + 0.5) * (n_in / size) - 0.5
-    src = np.maximum(src, 0.0)
+    if align_corners:
+        src = np.arange(size) * ((n_in - 1) / (size - 1)) if size > 1 else np.zeros(1)
+    else:
+        src = (np.arange(size) + 0.5) * (n_in / size) - 0.5
+        src = np.maximum(src, 0.0)
     lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
     hi = np.minimum(lo + 1, n_in - 1)
     frac = src - lo
@@ -36,17 +40,20 @@ def _linear_axis(arr: np.ndarray, axis: int, size: int) -> np.ndarray:
     return np.take(arr, lo, axis=axis) * (1.0 - frac) + np.take(arr, hi, axis=axis) * frac
 
 
-def interpolate_linear(maps: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
+def interpolate_linear(maps: np.ndarray, size: tuple[int, ...], *, align_corners: bool = False) -> np.ndarray:
     """Resize ``maps`` (n, *grid) to (n, *size) by (multi)linear interpolation.
 
     Sample positions follow ``torch.nn.functional.interpolate(..., mode="bilinear",
-    align_corners=False)`` (``"linear"`` / ``"trilinear"`` for 1-D / 3-D grids): output element ``j``
-    reads input position ``(j + 0.5) * in / out - 0.5``, clamped at the borders.
+    align_corners=align_corners)`` (``"linear"`` / ``"trilinear"`` for 1-D / 3-D grids): output
+    element ``j`` reads input position ``(j + 0.5) * in / out - 0.5``, clamped at the borders, or
+    ``j * (in - 1) / (out - 1)`` with ``align_corners=True`` (``torch.nn.UpsamplingBilinear2d``).
 
     Examples
     --------
     >>> interpolate_linear(np.array([[0.0, 1.0]]), (4,)).tolist()
     [[0.0, 0.25, 0.75, 1.0]]
+    >>> interpolate_linear(np.array([[0.0, 3.0]]), (4,), align_corners=True).tolist()
+    [[0.0, 1.0, 2.0, 3.0]]
     """
     maps = np.asarray(maps, dtype=np.float64)
     if maps.ndim - 1 != len(size):
@@ -54,7 +61,7 @@ def interpolate_linear(maps: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
             f"size: expected {maps.ndim - 1} lengths for maps of shape {maps.shape}, got {tuple(size)}"
         )
     for k, length in enumerate(size):
-        maps = _linear_axis(maps, k + 1, int(length))
+        maps = _linear_axis(maps, k + 1, int(length), align_corners)
     return maps
 
 
@@ -117,7 +124,9 @@ class GradCam(ArrayExplainer):
         ``values`` (n, prod(grid), 1) with ``input_shape`` the grid: the input's spatial shape when
         upsampled, else the layer's; diagnostics ``target``, ``layer_shape``."""
 
-    def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
+    def _layer_outputs(self, plan: GradientPlan) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """The layer's activations ``A`` and gradients ``G`` channels first (n, channels, *grid), batched
+        by ``batch_size``, and the layer's output shape as the model gives it."""
         Xa, idx, bs = plan.X, plan.target, plan.batch_size
         acts, grads = [], []
         for i in range(0, Xa.shape[0], bs):
@@ -131,23 +140,37 @@ class GradCam(ArrayExplainer):
                 f"(n, channels, ...), got output of shape {A.shape} from {self.layer_name!r}"
             )
         layer_shape = list(A.shape[1:])
-        channels_last = bool(getattr(self.model, "channels_last", False))
-        if channels_last:  # work channels first
+        if self._channels_last():  # work channels first
             A, G = np.moveaxis(A, -1, 1), np.moveaxis(G, -1, 1)
-        w = self._weights(A, G)
-        cam = np.einsum("nc,nc...->n...", w, A)
+        return A, G, layer_shape
+
+    def _channels_last(self) -> bool:
+        return bool(getattr(self.model, "channels_last", False))
+
+    def _cam(self, A: np.ndarray, G: np.ndarray, plan: GradientPlan) -> np.ndarray:
+        """The map (n, *grid) before the ReLU, from channels-first ``A`` and ``G`` (each method's own)."""
+        return np.einsum("nc,nc...->n...", self._weights(A, G), A)
+
+    def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
+        A, G, layer_shape = self._layer_outputs(plan)
+        cam = self._cam(A, G, plan)
         if self.relu:
             cam = np.maximum(cam, 0.0)
         if self.upsample:
-            size = Xa.shape[1:-1] if channels_last else Xa.shape[2:]
-            if len(size) != cam.ndim - 1:
-                where = "X.shape[1:-1]" if channels_last else "X.shape[2:]"
-                raise InvalidParameterError(
-                    f"upsample: the layer's grid {cam.shape[1:]} and the input's spatial shape {tuple(size)} "
-                    f"({where}) have different numbers of axes; use upsample=False"
-                )
-            cam = interpolate_linear(cam, tuple(size))
+            cam = interpolate_linear(cam, self._spatial_size(plan.X, cam, "upsample", "; use upsample=False"))
         return Computed(cam, None, {"layer_shape": layer_shape}, keep_data=False)
+
+    def _spatial_size(self, X: np.ndarray, cam: np.ndarray, name: str, hint: str = "") -> tuple[int, ...]:
+        """The input's spatial shape, checked to have as many axes as the map's grid (else an error on ``name``)."""
+        channels_last = self._channels_last()
+        size = tuple(X.shape[1:-1] if channels_last else X.shape[2:])
+        if len(size) != cam.ndim - 1:
+            where = "X.shape[1:-1]" if channels_last else "X.shape[2:]"
+            raise InvalidParameterError(
+                f"{name}: the layer's grid {cam.shape[1:]} and the input's spatial shape {size} "
+                f"({where}) have different numbers of axes{hint}"
+            )
+        return size
 
     def _params(self) -> dict[str, Any]:
         return {"layer": self.layer_name, "upsample": self.upsample, "relu": self.relu}
