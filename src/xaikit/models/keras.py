@@ -13,20 +13,22 @@ explainers built on this adapter see numpy arrays only.
 
 Layers
 ------
-:meth:`KerasModel.layer_gradients` splits the model at the layer into two models that share its
-layers and weights: ``keras.Model(input, layer.output)`` and ``keras.Model([input, layer.output],
-output)``; the gradient is taken with respect to the output of the first, fed to the second. This
-needs the model's layer graph: a ``Sequential`` or functional model (subclassed models offer input
-gradients only). Keras layers are channels-last by default (``keras.config.image_data_format()``);
-:attr:`KerasModel.channels_last` says which layout the model's images use.
+:meth:`KerasModel.layer_gradients` and :meth:`KerasModel.layer_activations` read a layer's output
+(or input) during the model's own forward pass: the layer's ``call`` is wrapped for the duration of
+the pass, and restored after it, so the user's model is never left modified. The gradient is taken
+with respect to that tensor (or to ``values`` put in its place). This works for Sequential,
+functional and subclassed models, and reaches layers inside nested models by path
+(``"base/conv1"``, as transfer learning nests a ``keras.applications`` base model). Keras layers
+are channels-last by default (``keras.config.image_data_format()``); :attr:`KerasModel.channels_last`
+says which layout the model's images use.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -84,6 +86,22 @@ class _TensorFlowAutodiff:
             value = objective(source)
         return tape.gradient(value, source)
 
+    def gradients(self, run: Callable[[Callable[[Any], Any]], Any]) -> list[Any]:
+        """Gradients of ``run(make)`` with respect to every tensor ``make`` was given (in order), None
+        for a tensor the value does not depend on. ``make(a)`` returns the differentiable stand-in of
+        ``a`` to compute with; nothing before it is recorded."""
+        sources: list[Any] = []
+        with self.tf.GradientTape(watch_accessed_variables=False) as tape:
+
+            def make(a: Any) -> Any:
+                source = self.tf.stop_gradient(a)
+                tape.watch(source)
+                sources.append(source)
+                return source
+
+            value = run(make)
+        return list(tape.gradient(value, sources)) if sources else []
+
 
 class _TorchAutodiff:
     """Gradients with :func:`torch.autograd.grad` (Keras' torch backend)."""
@@ -101,6 +119,23 @@ class _TorchAutodiff:
             leaf = source.detach().requires_grad_(True)
             (g,) = self.torch.autograd.grad(objective(leaf), leaf, allow_unused=True)
         return g
+
+    def gradients(self, run: Callable[[Callable[[Any], Any]], Any]) -> list[Any]:
+        """As :meth:`_TensorFlowAutodiff.gradients`."""
+        sources: list[Any] = []
+
+        def make(a: Any) -> Any:
+            leaf = a.detach().requires_grad_(True)
+            sources.append(leaf)
+            return leaf
+
+        with self.torch.enable_grad():
+            value = run(make)
+            if not sources:
+                return []
+            if not value.requires_grad:
+                return [None] * len(sources)
+            return list(self.torch.autograd.grad(value, sources, allow_unused=True))
 
 
 def _autodiff(backend: str) -> Any:
@@ -284,6 +319,149 @@ def _has_layer_graph(model: Any) -> bool:
     return isinstance(model, keras.Model) and getattr(model, "inputs", None) is not None
 
 
+
+def _final_operation(model: Any) -> Any:
+    """The layer or operation that produces the output of a Sequential or single-output functional
+    model (through pass-through layers, into nested models), or None when it cannot be read."""
+    if not isinstance(model, keras.Model):
+        return model if isinstance(model, keras.Layer) else None
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):
+        outputs = None
+    operation: Any = None
+    if not outputs:
+        layers = getattr(model, "layers", None)
+        if isinstance(model, keras.Sequential) and layers:
+            operation = next((layer for layer in reversed(layers) if not _pass_through(layer)), None)
+    elif len(outputs) == 1:
+        tensor = outputs[0]
+        for _ in range(64):
+            history = getattr(tensor, "_keras_history", None)
+            operation = getattr(history, "operation", None)
+            if operation is None or not _pass_through(operation):
+                break
+            try:
+                inputs = operation._inbound_nodes[history.node_index].input_tensors  # type: ignore[union-attr]
+            except (AttributeError, IndexError):
+                return None
+            if len(inputs) != 1:
+                return None
+            tensor = inputs[0]
+    if isinstance(operation, keras.Model):
+        return _final_operation(operation)
+    return operation
+
+
+def _children(layer: Any) -> list[Any]:
+    """The layers directly inside ``layer``: a nested model's layers, a custom layer's sub-layers."""
+    if isinstance(layer, keras.Model):
+        return list(getattr(layer, "layers", []))
+    flatten = getattr(layer, "_flatten_layers", None)
+    if flatten is None:
+        return []
+    try:
+        return list(flatten(include_self=False, recursive=False))
+    except TypeError:
+        return []
+
+
+def _dtype_name(tensor: Any) -> str:
+    return str(keras.backend.standardize_dtype(tensor.dtype))
+
+
+def _to_numpy(tensor: Any) -> np.ndarray:
+    if hasattr(tensor, "detach"):  # a torch tensor that may require gradients
+        tensor = tensor.detach()
+    return np.asarray(keras.ops.convert_to_numpy(tensor))
+
+
+_MISSING = object()
+
+
+@contextmanager
+def _replaced_attribute(obj: Any, name: str, value: Any) -> Iterator[None]:
+    """``obj.name = value`` for the duration of the block, restored afterwards (also on errors). Set
+    with ``object.__setattr__``: Keras' attribute tracking is not involved."""
+    own = obj.__dict__.get(name, _MISSING)
+    object.__setattr__(obj, name, value)
+    try:
+        yield
+    finally:
+        if own is _MISSING:
+            object.__delattr__(obj, name)
+        else:
+            object.__setattr__(obj, name, own)
+
+
+def _first_argument(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if args:
+        return args[0]
+    return next(iter(kwargs.values()), None)
+
+
+def _with_first_argument(args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if args:
+        return (value, *args[1:]), kwargs
+    key = next(iter(kwargs))
+    return args, {**kwargs, key: value}
+
+
+class _Tap:
+    """Reads (and may replace) the input or output tensor of one layer at its first call in a forward
+    pass, by wrapping the layer's ``call`` for the duration of the pass."""
+
+    def __init__(self, path: str, at: str, replace: Callable[[Any], Any]) -> None:
+        self.path, self.at, self.replace = path, at, replace
+        self.tensor: Any = None
+        self.called = False
+        self.error: Exception | None = None
+
+    def take(self, tensor: Any) -> Any:
+        if not keras.ops.is_tensor(tensor):
+            verb = "receives" if self.at == "input" else "returns"
+            self.error = InvalidParameterError(
+                f"layer: {self.path!r} {verb} {describe(tensor)} at its {self.at}, not one tensor; choose a "
+                "layer with one input and one output tensor"
+            )
+            return tensor
+        try:
+            self.tensor = self.replace(tensor)
+        except Exception as exc:  # noqa: BLE001 - raised after the forward pass, outside Keras' wrappers
+            self.error = exc
+            return tensor
+        return self.tensor
+
+    def wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.called or self.error is not None:
+                return original(*args, **kwargs)
+            self.called = True
+            if self.at == "input":
+                args, kwargs = _with_first_argument(args, kwargs, self.take(_first_argument(args, kwargs)))
+                return original(*args, **kwargs)
+            return self.take(original(*args, **kwargs))
+
+        return call
+
+
+class _Rows:
+    """Several inputs of the same rows, sliced together (``X[a:b]``, ``len(X)``) by the row-wise code."""
+
+    def __init__(self, parts: list[Any], names: list[str] | None, as_dict: bool) -> None:
+        self.parts, self.names, self.as_dict = parts, names, as_dict
+
+    def __len__(self) -> int:
+        return len(self.parts[0])
+
+    def __getitem__(self, rows: slice) -> _Rows:
+        return _Rows([p[rows] for p in self.parts], self.names, self.as_dict)
+
+
+def _is_array_like_item(item: Any) -> bool:
+    return not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1
+
+
 class KerasModel(BatchedModel):
     """A Keras 3 model (or layer) as an xaikit model, with gradients.
 
@@ -292,10 +470,11 @@ class KerasModel(BatchedModel):
     model : keras.Model or keras.Layer
         Called on a batch ``(n, ...)`` with ``training=False`` (dropout off, batch normalisation on
         its moving statistics); its output is flattened to ``(n, n_outputs)``. The model is never
-        modified. Models with one input and one output are supported: a model with several
-        outputs (heads) is refused; wrap the head to explain,
+        modified (layers are wrapped only during a call, and restored after it). Sequential,
+        functional (with one or several inputs) and subclassed models are supported. A model with
+        several outputs (heads) is refused; wrap the head to explain,
         ``keras.Model(model.inputs, model.outputs[k])``.
-    output : {"auto", "raw", "probability"}
+    output : {"auto", "raw", "probability", "logits"}
         ``"raw"`` explains the model's output as it is. ``"probability"`` explains probabilities:
         the output itself when the model ends with a softmax or sigmoid (as Keras classifiers
         usually do; every spelling is recognised: ``activation="softmax"``,
@@ -308,9 +487,16 @@ class KerasModel(BatchedModel):
         summing to 1 (within 1e-6) are probabilities already and are explained as they are; other
         rows are logits and get the softmax; a single output whose values all lie in [0, 1] could
         be either, and is refused with :class:`~xaikit.errors.InvalidParameterError`.
+        ``"logits"`` explains the score before the model's final softmax or sigmoid: the model is
+        evaluated up to that activation's input (the final layer's activation is skipped, or a
+        final ``Activation``/``Softmax``/``Lambda`` layer or ``keras.ops`` operation passes its
+        input on), during each call only. A model ending in a known function that gives no
+        probabilities (a linear ``Dense``) is explained as it is; a model whose final operation
+        cannot be read (a subclassed model) is refused, naming ``output``.
         ``"auto"`` is ``"probability"`` for a model that ends with a softmax or sigmoid and
         ``"raw"`` otherwise; nothing is applied either way.
     output_names : list of str, optional
+        Names of the outputs (class labels), carried into the results.
     channels_last : bool, optional
         The layout of image inputs and convolutional layers: ``(n, H, W, C)`` when True. Default:
         ``keras.config.image_data_format() == "channels_last"`` (Keras' default).
@@ -323,6 +509,8 @@ class KerasModel(BatchedModel):
         The floating-point dtype inputs are given to the model in: the model input's declared
         dtype, else its first floating-point weight's, else ``keras.config.floatx()``.
     channels_last : bool
+    input_names : list of str or None
+        The names of a functional model's inputs, in the model's order.
 
     Notes
     -----
@@ -330,6 +518,10 @@ class KerasModel(BatchedModel):
     converted to :attr:`dtype`; integer inputs (token ids) keep an integer dtype and can be
     predicted and explained at a layer, but have no input gradient. Predictions are returned as
     float64, gradients in :attr:`dtype`.
+
+    A model with several inputs takes ``X`` as a tuple or list of arrays (one per input, in the
+    model's input order, all with the same rows) or as a dict keyed by the input names; its
+    input gradients come back in the same form (a tuple, or a dict), ``None`` for an integer input.
 
     Examples
     --------
@@ -364,7 +556,7 @@ class KerasModel(BatchedModel):
                 f"{' and '.join(repr(b) for b in SUPPORTED_BACKENDS)} backends only (set KERAS_BACKEND "
                 "before Keras is imported)"
             )
-        check_choice(output, "output", ("auto", "raw", "probability"))
+        check_choice(output, "output", ("auto", "raw", "probability", "logits"))
         try:
             outputs = model.outputs if isinstance(model, keras.Model) else None
         except (AttributeError, ValueError):  # a Sequential without an Input, not called yet
@@ -381,7 +573,19 @@ class KerasModel(BatchedModel):
         self.backend = backend
         self._autodiff = _autodiff(backend)
         final = _final_activation(model)
-        if output == "auto":
+        self._logits_site: Any = None
+        if output == "logits":
+            if final is None:
+                raise InvalidParameterError(
+                    f"output: 'logits' explains the score before the model's final softmax or sigmoid, but the final "
+                    f"operation of the model (keras {type(model).__name__}) cannot be read (a subclassed model, or a "
+                    "Lambda of an anonymous function); got output='logits': give a model whose logits are its "
+                    "output (e.g. the model without its final activation) with output='raw'"
+                )
+            if final in ("softmax", "sigmoid"):
+                self._logits_site = _final_operation(model)
+            self.output = "logits"
+        elif output == "auto":
             self.output = "probability" if final in ("softmax", "sigmoid") else "raw"
         else:
             self.output = output
@@ -394,56 +598,135 @@ class KerasModel(BatchedModel):
         self.channels_last = (
             keras.config.image_data_format() == "channels_last" if channels_last is None else bool(channels_last)
         )
-        self.capabilities = frozenset({"gradient", "layer_gradients"} if _has_layer_graph(model) else {"gradient"})
-        self.dtype, self._int_dtype = self._input_dtypes()
-        self._splits: dict[str, tuple[Any, Any]] = {}
-        self._guided: Any = None
-        self._n_guided_relus = 0
+        self.capabilities = frozenset({"gradient", "layer_gradients"})
+        self.input_names: list[str] | None = [str(t.name) for t in self._graph_inputs()] or None
+        self.dtype = self._float_dtype()
 
     # ---------------------------------------------------------------- helpers
     def describe(self) -> str:
         return f"keras {type(self.model).__name__} ({self.backend} backend)"
 
-    def _graph_input(self) -> Any:
-        """The model's symbolic input (a KerasTensor), or None for a subclassed or unbuilt model."""
+    def _graph_inputs(self) -> list[Any]:
+        """The model's symbolic inputs (KerasTensors), empty for a subclassed or unbuilt model."""
         inputs = getattr(self.model, "inputs", None) if isinstance(self.model, keras.Model) else None
-        if not inputs:
-            return None
-        if len(inputs) != 1:
-            raise UnsupportedModelError(
-                f"model: the Keras model has {len(inputs)} inputs; xaikit explains models of one input"
-            )
-        return inputs[0]
+        return list(inputs) if inputs else []
 
-    def _input_dtypes(self) -> tuple[str, str]:
-        declared = self._graph_input()
-        declared_dtype = str(declared.dtype) if declared is not None else ""
+    def _float_dtype(self) -> str:
+        declared = [str(t.dtype) for t in self._graph_inputs() if "float" in str(t.dtype)]
+        if declared:
+            return declared[0]
         weights = [str(w.dtype) for w in self.model.weights if "float" in str(w.dtype)]
-        if "float" in declared_dtype:
-            floating = declared_dtype
-        else:
-            floating = weights[0] if weights else keras.config.floatx()
-        integer = declared_dtype if "int" in declared_dtype else "int64"
-        return floating, integer
+        return weights[0] if weights else keras.config.floatx()
 
-    def _tensor(self, X: Any, name: str = "X") -> Any:
-        """``X`` as a backend tensor: floating point in :attr:`dtype`, integers in an integer dtype."""
-        check_one_input(X, name)
+    def _several(self, X: Any) -> bool:
+        """Whether ``X`` holds several inputs (a tuple/list of arrays or a dict)."""
+        if isinstance(X, (_Rows, dict)):
+            return True
+        if len(self._graph_inputs()) > 1:
+            return True
+        return isinstance(X, (tuple, list)) and len(X) > 1 and all(_is_array_like_item(item) for item in X)
+
+    def _rows(self, X: Any) -> Any:
+        """``X`` itself for one input; several inputs as a :class:`_Rows`, checked (names, count, rows)."""
+        if isinstance(X, _Rows) or not self._several(X):
+            return X
+        specs = self._graph_inputs()
+        names = [str(t.name) for t in specs]
+        if isinstance(X, dict):
+            keys = [str(k) for k in X]
+            if specs:
+                if sorted(keys) != sorted(names):
+                    raise InvalidParameterError(
+                        f"X: expected a dict keyed by the model's input names {names}, got keys {keys}"
+                    )
+                parts = [X[nm] for nm in names]
+            else:
+                names, parts = keys, list(X.values())
+            as_dict = True
+        elif isinstance(X, (tuple, list)) and all(_is_array_like_item(item) for item in X) and X:
+            parts, as_dict = list(X), False
+            if specs and len(parts) != len(specs):
+                raise InvalidParameterError(
+                    f"X: the model takes {len(specs)} inputs {names}, got a {type(X).__name__} of {len(parts)} arrays"
+                )
+            names = names or [f"input_{i}" for i in range(len(parts))]
+        else:
+            shown = ", ".join(f"{nm!r} (n, {', '.join('?' if e is None else str(e) for e in t.shape[1:])})" for nm, t in zip(names, specs))
+            raise InvalidParameterError(
+                f"X: the model takes {len(specs)} inputs ({shown}): give a tuple or list of {len(specs)} arrays in "
+                f"this order, or a dict keyed by these names; got {describe(X)}"
+            )
+        lengths = [len(p) for p in parts]
+        if len(set(lengths)) != 1:
+            raise InvalidParameterError(f"X: the inputs must have the same number of rows, got {dict(zip(names, lengths))} rows")
+        return _Rows(parts, names, as_dict)
+
+    def _tensors(self, X: Any) -> list[Any]:
+        """The backend tensors of every input of ``X`` (one or several)."""
+        rows = self._rows(X)
+        specs = self._graph_inputs()
+        if not isinstance(rows, _Rows):
+            return [self._tensor(rows, "X", specs[0] if specs else None)]
+        where = (lambda i: f"X[{rows.names[i]!r}]") if rows.as_dict else (lambda i: f"X[{i}]")  # type: ignore[index]
+        return [self._tensor(p, where(i), specs[i] if specs else None, several=True) for i, p in enumerate(rows.parts)]
+
+    def _tensor(self, X: Any, name: str = "X", declared: Any = None, *, several: bool = False) -> Any:
+        """``X`` as a backend tensor: floating point in :attr:`dtype` (or the input's declared one),
+        integers in an integer dtype."""
+        if not several:
+            check_one_input(X, name)
         arr = _as_numpy(X)
         if arr.dtype.kind not in "biuf":
             raise InvalidParameterError(f"{name}: expected a numeric array or tensor, got {describe(arr)}")
         if arr.ndim == 0:
             raise InvalidParameterError(f"{name}: expected a batch (n, ...) of inputs, got a scalar")
-        declared = self._graph_input()
+        declared_dtype = str(declared.dtype) if declared is not None else ""
         if declared is not None:
             expected = tuple(declared.shape[1:])
             if len(expected) != arr.ndim - 1 or any(e is not None and e != a for e, a in zip(expected, arr.shape[1:])):
                 shown = "(n, " + ", ".join("?" if e is None else str(e) for e in expected) + ")"
-                raise InvalidParameterError(
-                    f"{name}: the model takes inputs of shape {shown}, got {describe(arr)}"
-                )
-        dtype = self._int_dtype if arr.dtype.kind in "iu" else self.dtype
+                raise InvalidParameterError(f"{name}: the model takes inputs of shape {shown}, got {describe(arr)}")
+        if arr.dtype.kind in "iub":
+            dtype = declared_dtype if ("int" in declared_dtype or declared_dtype == "bool") else ("bool" if arr.dtype.kind == "b" else "int64")
+        else:
+            dtype = declared_dtype if "float" in declared_dtype else self.dtype
         return keras.ops.convert_to_tensor(np.ascontiguousarray(arr, dtype=dtype), dtype=dtype)
+
+    def _call(self, xs: list[Any], model: Any = None) -> Any:
+        """The model on the input tensors ``xs``, its output as ``(n, n_outputs)``."""
+        model = self.model if model is None else model
+        specs = self._graph_inputs()
+        if len(xs) == 1 and len(specs) <= 1:
+            arg: Any = xs[0]
+        elif not specs and self.input_names is None and self._dict_names is not None:
+            arg = dict(zip(self._dict_names, xs))
+        else:
+            arg = list(xs)
+        with ExitStack() as stack:
+            if self._logits_site is not None:
+                stack.enter_context(self._skip_final_activation(self._logits_site))
+            out = model(arg, training=False)
+        return self._transform(out, xs[0].shape[0])
+
+    _dict_names: list[str] | None = None
+
+    def _remember_call_form(self, X: Any) -> None:
+        """A subclassed model given a dict is called with a dict (its keys), else with a list."""
+        rows = self._rows(X)
+        self._dict_names = rows.names if isinstance(rows, _Rows) and rows.as_dict and not self._graph_inputs() else None
+
+    @staticmethod
+    @contextmanager
+    def _skip_final_activation(site: Any) -> Iterator[None]:
+        """The model's final softmax or sigmoid left out for the block (``output="logits"``)."""
+        if isinstance(site, (keras.layers.Activation, keras.layers.Softmax, keras.layers.Lambda)) or not isinstance(
+            site, keras.Layer
+        ):
+            with _replaced_attribute(site, "call", lambda *args, **kwargs: _first_argument(args, kwargs)):
+                yield
+        else:
+            with _replaced_attribute(site, "activation", keras.activations.linear):
+                yield
 
     def _transform(self, out: Any, n: int) -> Any:
         """A model output as ``(n, n_outputs)``, transformed per ``output``."""
@@ -464,14 +747,14 @@ class KerasModel(BatchedModel):
         values = np.asarray(keras.ops.convert_to_numpy(keras.ops.stop_gradient(out)), dtype=np.float64)
         return are_logits(values, self.describe(), "keras.Sequential([model, keras.layers.Activation('sigmoid')])")
 
-    def _ensure_built(self, x: Any) -> None:
+    def _ensure_built(self, xs: list[Any]) -> None:
         """Build a Sequential model given without an ``Input`` (its layer graph exists after a call)."""
-        if isinstance(self.model, keras.Sequential) and self._graph_input() is None:
+        if isinstance(self.model, keras.Sequential) and not self._graph_inputs():
             with self._autodiff.no_grad():
-                self._forward(x[:1])
+                self._call([x[:1] for x in xs])
 
     def _forward(self, x: Any, model: Any = None) -> Any:
-        return self._transform((self.model if model is None else model)(x, training=False), x.shape[0])
+        return self._call([x], model)
 
     @classmethod
     def _targets(cls, target: Any, n: int, n_outputs: int) -> np.ndarray:
@@ -490,133 +773,154 @@ class KerasModel(BatchedModel):
         return keras.ops.sum(picked)
 
     # ---------------------------------------------------------------- predictions
+    def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
+        """Predictions ``(n, n_outputs)`` float64, ``batch_size`` rows at a time (all at once by default);
+        ``X`` is one array or, for several inputs, a tuple, list or dict of arrays."""
+        return super().predict(self._rows(X), batch_size=batch_size)
+
     def _predict(self, X: Any) -> np.ndarray:
-        x = self._tensor(X)
+        self._remember_call_form(X)
+        xs = self._tensors(X)
         with self._autodiff.no_grad():
-            out = self._forward(x)
+            out = self._call(xs)
         return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
 
     # ---------------------------------------------------------------- gradients
-    def gradient(
-        self, X: Any, target: Any, *, batch_size: int | None = None, relu: str = "standard"
-    ) -> np.ndarray:
+    def gradient(self, X: Any, target: Any, *, batch_size: int | None = None, relu: str = "standard") -> Any:
         """Gradient of ``output[i, target[i]]`` with respect to input row ``i``, for every row.
 
         Parameters
         ----------
-        X : array or tensor (n, ...)
-            Floating-point inputs.
+        X : array or tensor (n, ...), or a tuple, list or dict of them (several inputs)
+            Floating-point inputs (integer inputs of a model with several inputs are passed as they
+            are and get no gradient).
         target : int or array of n ints
             Output index per row (of the flattened output).
         batch_size : int, optional
             Rows per backward pass; default all at once.
         relu : {"standard", "guided"}
-            ``"guided"`` applies guided backpropagation (Springenberg et al. 2015): the gradient
-            is computed on a copy of the model (``keras.models.clone_model``, with the model's
-            current weights) in which every ReLU passes back only the positive part of the
-            gradient, and only where its input was positive. The ReLUs replaced are
-            ``activation="relu"`` of any layer (``keras.activations.relu``), ``Activation("relu")``
-            and ``keras.layers.ReLU()`` with default parameters, in nested models too. Other
-            functions (``tf.nn.relu``, ``keras.ops.relu`` inside a custom layer, ReLU6, leaky ReLUs)
-            keep their ordinary gradient. Needs a Sequential or functional model.
+            ``"guided"`` applies guided backpropagation (Springenberg et al. 2015): every ReLU
+            passes back only the positive part of the gradient, and only where its input was
+            positive. The ReLUs replaced, during the call only, are ``activation="relu"`` of any
+            layer (``keras.activations.relu``), ``Activation("relu")`` and ``keras.layers.ReLU()``
+            with default parameters, in nested models, custom layers and subclassed models too.
+            Other functions (``tf.nn.relu``, ``keras.ops.relu`` inside a ``call``, ReLU6, leaky
+            ReLUs) keep their ordinary gradient.
 
         Returns
         -------
-        ndarray like ``X``, in :attr:`dtype`.
+        ndarray like ``X``, in :attr:`dtype`; for several inputs a tuple (a dict when ``X`` is a
+        dict) of one per input, ``None`` for an integer input.
         """
         check_choice(relu, "relu", RELU_RULES)
-        n = self._n_rows(X)
-        x_all = self._tensor(X)
-        if "float" not in str(x_all.dtype):
+        rows = self._rows(X)
+        self._remember_call_form(rows)
+        n = self._n_rows(rows)
+        tensors = self._tensors(rows)
+        specs = self._graph_inputs()
+        several = isinstance(rows, _Rows)
+        floating = [
+            "float" in _dtype_name(t) and (not specs or "float" in str(specs[i].dtype)) for i, t in enumerate(tensors)
+        ]
+        if not any(floating):
+            declared = specs[0] if len(specs) == 1 else None
+            if declared is not None and "float" not in str(declared.dtype) and "float" in _dtype_name(tensors[0]):
+                # the model casts any input to its declared integer dtype: the gradient would be zero
+                raise InvalidParameterError(
+                    f"X: gradients need floating-point inputs, but the model's input is declared with dtype "
+                    f"{declared.dtype} (token ids or integer data), so gradients with respect to it are "
+                    f"undefined (got {describe(X)}); explain a layer (e.g. the embedding) with a layer method "
+                    "(layer_gradients, GradCam, ...)"
+                )
             raise InvalidParameterError(
                 f"X: gradients need floating-point inputs, got {describe(X)}; for token ids, explain a "
                 "layer (e.g. the embedding) with layer_gradients"
             )
-        declared = self._graph_input()
-        if declared is not None and "float" not in str(declared.dtype):
-            # the model casts any input to its declared integer dtype: the gradient would be zero
-            raise InvalidParameterError(
-                f"X: gradients need floating-point inputs, but the model's input is declared with dtype "
-                f"{declared.dtype} (token ids or integer data), so gradients with respect to it are "
-                f"undefined (got {describe(X)}); explain a layer (e.g. the embedding) with a layer method "
-                "(layer_gradients, GradCam, ...)"
-            )
-        if relu == "guided":
-            self._ensure_built(x_all)
-        model = self._guided_model() if relu == "guided" else self.model
-        grads = []
+        self._ensure_built(tensors)
+        grads: list[list[np.ndarray]] = [[] for _ in tensors]
         for s in self._chunks(n, batch_size):
 
-            def objective(x: Any, rows: slice = s) -> Any:
-                out = self._forward(x, model)
+            def run(make: Callable[[Any], Any], rows: slice = s) -> Any:
+                xs = [make(t[rows]) if floating[i] else t[rows] for i, t in enumerate(tensors)]
+                with ExitStack() as stack:
+                    if relu == "guided":
+                        stack.enter_context(self._guided())
+                    out = self._call(xs)
                 return self._selected(out, self._targets(target, n, out.shape[1])[rows])
 
-            x = x_all[s]
-            g = self._autodiff.gradient(objective, x)
-            if g is None:
-                raise ModelOutputError(
-                    f"X: the output of the model ({self.describe()}) does not depend on its input through "
-                    "differentiable operations (the input is cast to integers, e.g. by an Embedding layer, "
-                    "or its gradient is stopped), so its input gradient is undefined; explain a layer (e.g. "
-                    "the embedding) with a layer method (layer_gradients, GradCam, ...)"
-                )
-            grads.append(keras.ops.convert_to_numpy(g))
-        return np.concatenate(grads, axis=0)
+            found = iter(self._autodiff.gradients(run))
+            for i, t in enumerate(tensors):
+                if not floating[i]:
+                    continue
+                g = next(found)
+                if g is None and not several:
+                    raise ModelOutputError(
+                        f"X: the output of the model ({self.describe()}) does not depend on its input through "
+                        "differentiable operations (the input is cast to integers, e.g. by an Embedding layer, "
+                        "or its gradient is stopped), so its input gradient is undefined; explain a layer (e.g. "
+                        "the embedding) with a layer method (layer_gradients, GradCam, ...)"
+                    )
+                grads[i].append(np.zeros(tuple(t[s].shape), dtype=_dtype_name(t)) if g is None else _to_numpy(g))
+        result = [np.concatenate(g, axis=0) if floating[i] else None for i, g in enumerate(grads)]
+        if not several:
+            return result[0]
+        if rows.as_dict:
+            return dict(zip(rows.names or [], result))
+        return tuple(result)
 
-    def _guided_model(self) -> Any:
-        """A copy of the model whose ReLUs have the guided gradient, holding the model's current weights."""
-        if self._guided is None:
-            if not _has_layer_graph(self.model):
-                raise UnsupportedModelError(
-                    f"relu: guided backpropagation of a Keras model rebuilds it with guided ReLUs "
-                    f"(keras.models.clone_model), which needs a Sequential or functional model; got "
-                    f"{self.describe()}, a subclassed model"
-                )
-            replaced = []
-
-            def swap(layer: Any) -> Any:
-                config = layer.get_config()
+    @contextmanager
+    def _guided(self) -> Iterator[None]:
+        """Every ReLU of the model with the guided gradient for the block (layers restored after it)."""
+        with ExitStack() as stack:
+            replaced = 0
+            for layer in self._all_layers():
                 if _is_plain_relu_layer(layer):
-                    replaced.append(layer.name)
-                    return keras.layers.Activation(guided_relu, name=layer.name, dtype=layer.dtype_policy)
-                if getattr(layer, "activation", None) is keras.activations.relu:
-                    replaced.append(layer.name)
-                    config["activation"] = guided_relu
-                return type(layer).from_config(config)
-
-            try:
-                clone = keras.models.clone_model(self.model, clone_function=swap, recursive=True)
-            except Exception as exc:  # a custom layer without get_config/from_config, ...
-                raise UnsupportedModelError(
-                    f"relu: guided backpropagation could not copy the model ({self.describe()}) with "
-                    f"keras.models.clone_model: {exc}"
-                ) from exc
-            ours, theirs = self.model.weights, clone.weights
-            if len(ours) != len(theirs) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(ours, theirs)):
-                raise UnsupportedModelError(
-                    f"relu: the copy of the model made for guided backpropagation has other weights than "
-                    f"the model ({self.describe()})"
+                    stack.enter_context(_replaced_attribute(layer, "call", lambda *a, **k: guided_relu(_first_argument(a, k))))
+                    replaced += 1
+                elif getattr(layer, "activation", None) is keras.activations.relu:
+                    stack.enter_context(_replaced_attribute(layer, "activation", guided_relu))
+                    replaced += 1
+            if not replaced:
+                warnings.warn(
+                    f"relu: the model ({self.describe()}) has no ReLU activations or ReLU layers, so guided "
+                    "backpropagation equals the plain gradient",
+                    ApproximationWarning,
+                    stacklevel=4,
                 )
-            self._guided = clone
-            self._n_guided_relus = len(replaced)
-        if not self._n_guided_relus:
-            warnings.warn(
-                f"relu: the model ({self.describe()}) has no ReLU activations or ReLU layers, so guided "
-                "backpropagation equals the plain gradient",
-                ApproximationWarning,
-                stacklevel=3,
-            )
-        for dst, src in zip(self._guided.weights, self.model.weights):
-            dst.assign(src.value)  # the model's weights now, even if it was trained since the copy
-        return self._guided
+            yield
+
+    def _all_layers(self) -> list[Any]:
+        layers = [self.model]
+        layers.extend(layer for _, layer, _ in self._layer_paths())
+        unique: dict[int, Any] = {}
+        for layer in layers:
+            unique.setdefault(id(layer), layer)
+        return list(unique.values())
 
     # ---------------------------------------------------------------- layers
+    def _layer_paths(self) -> list[tuple[str, Any, Any]]:
+        """``(path, layer, parent)`` for every layer, nested models and sub-layers included
+        (``"base/conv1"``), depth first."""
+        found: list[tuple[str, Any, Any]] = []
+
+        def walk(parent: Any, prefix: str, depth: int) -> None:
+            for layer in _children(parent):
+                path = prefix + layer.name
+                found.append((path, layer, parent))
+                if depth < 16:
+                    walk(layer, path + "/", depth + 1)
+
+        walk(self.model, "", 0)
+        return found
+
     def layer_names(self) -> list[str]:
-        """Names of the model's layers, as accepted by ``layer=`` (``model.get_layer(name)``)."""
-        return [layer.name for layer in getattr(self.model, "layers", [])]
+        """The layers accepted by ``layer=``: the model's layers by name, and the layers inside
+        nested models and custom layers by path (``"base/conv1"``)."""
+        return [path for path, _, _ in self._layer_paths()]
 
     def resolve_layer(self, layer: Any) -> tuple[str, Any]:
-        """The ``(name, layer)`` of ``layer``: a name from :meth:`layer_names` or one of the model's layers.
+        """The ``(path, layer)`` of ``layer``: a path from :meth:`layer_names`, the name of a nested layer
+        found once in the model, or one of the model's layers (nested ones too).
 
         Examples
         --------
@@ -629,81 +933,170 @@ class KerasModel(BatchedModel):
         ...
         xaikit.errors.InvalidParameterError: layer: unknown layer 'fc' (str); available: 'hidden'
         """
-        layers = list(getattr(self.model, "layers", []))
+        return self._resolve(layer)[:2]
+
+    def _resolve(self, layer: Any) -> tuple[str, Any, Any]:
+        paths = self._layer_paths()
         if isinstance(layer, str):
-            for candidate in layers:
-                if candidate.name == layer:
-                    return layer, candidate
+            for entry in paths:
+                if entry[0] == layer:
+                    return entry
+            matches = [entry for entry in paths if entry[0].rsplit("/", 1)[-1] == layer]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise InvalidParameterError(
+                    f"layer: the name {layer!r} is taken by {len(matches)} layers "
+                    f"({', '.join(repr(e[0]) for e in matches[:_MAX_LISTED_LAYERS])}); give its path"
+                )
         elif isinstance(layer, keras.Layer):
-            for candidate in layers:
-                if candidate is layer:
-                    return candidate.name, candidate
+            for entry in paths:
+                if entry[1] is layer:
+                    return entry
             raise InvalidParameterError(
                 f"layer: the layer {layer.name!r} ({type(layer).__name__}) is not one of the model's layers "
-                f"({self.describe()}); layers inside a nested model cannot be explained from the outer model"
+                f"({self.describe()}), nested ones included"
             )
-        names = self.layer_names()
+        names = [e[0] for e in paths]
         shown = ", ".join(repr(nm) for nm in names[:_MAX_LISTED_LAYERS]) or "none (not a Keras model)"
         if len(names) > _MAX_LISTED_LAYERS:
             shown += f", ... (and {len(names) - _MAX_LISTED_LAYERS} more)"
         raise InvalidParameterError(f"layer: unknown layer {describe(layer)}; available: {shown}")
 
-    def _split(self, name: str, layer: Any, x: Any) -> tuple[Any, Any]:
-        """Two models sharing the model's layers: ``before(x)`` is the layer's output ``a``, and
-        ``after([x, a])`` the model's output computed from ``a`` (and from ``x`` along paths that
-        bypass the layer, such as skip connections). Built once per layer."""
-        if name in self._splits:
-            return self._splits[name]
-        if not _has_layer_graph(self.model):
-            raise UnsupportedModelError(
-                f"layer: layer gradients of a Keras model read the layer's output from the model's layer "
-                f"graph, which a subclassed model ({self.describe()}) does not have; build the model with "
-                "the functional API or as a Sequential, or explain its input gradients"
-            )
-        self._ensure_built(x)
-        graph_input = self._graph_input()
-        if graph_input is None:
-            raise UnsupportedModelError(f"layer: the model ({self.describe()}) has no layer graph after a call")
-        activations = layer.output
-        if not isinstance(activations, keras.KerasTensor):
-            raise InvalidParameterError(
-                f"layer: {name!r} returns {type(activations).__name__} of several tensors; choose a layer "
-                "with one output"
-            )
-        output = self.model.outputs[0]
-        if activations is graph_input:  # the input layer: its output is the input itself
-            split = (None, keras.Model(graph_input, output))
-        else:
-            split = (keras.Model(graph_input, activations), keras.Model([graph_input, activations], output))
-        self._splits[name] = split
-        return split
+    def _at_layer(
+        self,
+        X: Any,
+        layer: Any,
+        target: Any,
+        *,
+        batch_size: int | None,
+        values: Any,
+        at: str,
+        gradients: bool,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The tensor at a layer (its output or input, or ``values`` in its place) and, when
+        ``gradients``, the gradient of the target output with respect to it."""
+        check_choice(at, "at", ("output", "input"))
+        path, module, parent = self._resolve(layer)
+        rows = self._rows(X)
+        self._remember_call_form(rows)
+        n = self._n_rows(rows)
+        tensors = self._tensors(rows)
+        self._ensure_built(tensors)
+        if values is not None:
+            vals = _as_numpy(values)
+            if vals.dtype.kind not in "biuf" or vals.ndim < 1 or vals.shape[0] != n:
+                raise InvalidParameterError(
+                    f"values: expected a numeric array (n, ...) of the layer's {at} with n = {n} rows, got {describe(vals)}"
+                )
+        # the input layer of the model is not called: its output is the input itself
+        input_index: int | None = None
+        if isinstance(module, keras.layers.InputLayer):
+            specs = self._graph_inputs()
+            own = getattr(module, "output", None)
+            if parent is self.model:
+                input_index = next((i for i, t in enumerate(specs) if t is own), 0)
+            else:
+                module, at = parent, "input"
+        acts: list[np.ndarray] = []
+        grads: list[np.ndarray] = []
+        for s in self._chunks(n, batch_size):
+            taken: list[Any] = []
+
+            def run(make: Callable[[Any], Any] | None, rows: slice = s, taken: list[Any] = taken) -> Any:
+                def replace(a: Any) -> Any:
+                    if values is not None:
+                        expected = tuple(a.shape)
+                        given = vals[rows]
+                        if tuple(given.shape) != expected:
+                            raise InvalidParameterError(
+                                f"values: expected the shape of the layer's {at} {path!r}, "
+                                f"(n, {', '.join(str(e) for e in expected[1:])}), got {describe(vals)}"
+                            )
+                        a = keras.ops.convert_to_tensor(np.ascontiguousarray(given, dtype=_dtype_name(a)))
+                    if make is None:
+                        return a
+                    if "float" not in _dtype_name(a):
+                        raise InvalidParameterError(
+                            f"layer: the {at} of {path!r} has dtype {_dtype_name(a)}; choose a layer with "
+                            f"floating-point {at}"
+                        )
+                    return make(a)
+
+                tap = _Tap(path, at, replace)
+                xs = [t[rows] for t in tensors]
+                with ExitStack() as stack:
+                    if input_index is not None:
+                        xs[input_index] = tap.take(xs[input_index])
+                        tap.called = True
+                    else:
+                        stack.enter_context(_replaced_attribute(module, "call", tap.wrap(module.call)))
+                    out = self._call(xs)
+                if tap.error is not None:
+                    raise tap.error
+                if tap.tensor is None:
+                    raise InvalidParameterError(
+                        f"layer: {path!r} was not called when the model ran ({self.describe()}); choose a layer "
+                        "the model's forward pass uses"
+                    )
+                taken.append(tap.tensor)
+                if make is None:
+                    return out
+                return self._selected(out, self._targets(target, n, out.shape[1])[rows])
+
+            if gradients:
+                (g,) = self._autodiff.gradients(run)
+                a = taken[-1]
+                grads.append(_to_numpy(keras.ops.zeros_like(a) if g is None else g))
+            else:
+                with self._autodiff.no_grad():
+                    run(None)
+                a = taken[-1]
+            acts.append(_to_numpy(a))
+        return np.concatenate(acts, axis=0), (np.concatenate(grads, axis=0) if gradients else None)
 
     def layer_gradients(
-        self, X: Any, layer: Any, target: Any, *, batch_size: int | None = None
+        self,
+        X: Any,
+        layer: Any,
+        target: Any,
+        *,
+        batch_size: int | None = None,
+        values: Any = None,
+        at: str = "output",
     ) -> tuple[np.ndarray, np.ndarray]:
-        """A layer's output and the gradient of ``output[i, target[i]]`` with respect to it, per row.
+        """A layer's output (or input) and the gradient of ``output[i, target[i]]`` with respect to it, per row.
 
         Parameters
         ----------
-        X : array or tensor (n, ...)
+        X : array or tensor (n, ...), or a tuple, list or dict of them (several inputs)
         layer : str or keras.Layer
-            A name from :meth:`layer_names` (e.g. ``"conv2"``) or one of the model's layers, with
-            one output tensor. For a layer called several times in the model (a shared layer), the
-            output of its first call is used (and the gradient flows through the later calls).
+            A path from :meth:`layer_names` (``"conv2"``, ``"base/conv1"`` for a layer inside a
+            nested model, or the nested model itself, ``"base"``), the name of a nested layer that
+            is unique in the model, or one of the model's layers. For a layer called several
+            times in the model (a shared layer), its first call is used (and the gradient flows
+            through the later calls).
         target : int or array of n ints
         batch_size : int, optional
+        values : array (n, ...), optional
+            Put in place of the layer's output (or input, with ``at="input"``) for each row; the
+            model's output is computed from them and the gradient taken at them (what layer
+            integrated gradients needs, e.g. interpolated embeddings).
+        at : {"output", "input"}
+            Take the layer's output or the input it receives (its first input argument).
 
         Returns
         -------
-        (activations, gradients) : ndarrays of the layer's output shape ``(n, ...)``, in the
-        layer's layout (channels last for Keras' convolutions by default: see :attr:`channels_last`).
+        (activations, gradients) : ndarrays of the layer's output (or input) shape ``(n, ...)``,
+        in the layer's layout (channels last for Keras' convolutions by default: see
+        :attr:`channels_last`); the activations are ``values`` when given.
 
         Notes
         -----
-        The model is split at the layer: the layer's output is computed first, then the rest of
-        the model from it (and from the input, along paths that bypass the layer), and the gradient
-        is taken with respect to that output. Nothing before the layer needs to be differentiable
-        (integer inputs, frozen weights, casts).
+        The layer's ``call`` is wrapped during the forward pass (restored after it): its output is
+        read (or replaced), and the gradient is taken with respect to it. Nothing before the layer
+        needs to be differentiable (integer inputs, frozen weights, casts). This works for
+        Sequential, functional and subclassed models, and inside nested models.
 
         Examples
         --------
@@ -714,25 +1107,19 @@ class KerasModel(BatchedModel):
         >>> acts.tolist(), grads.tolist()
         ([[1.0, 2.0]], [[1.0, 1.0]])
         """
-        name, module = self.resolve_layer(layer)
-        n = self._n_rows(X)
-        x_all = self._tensor(X)
-        before, after = self._split(name, module, x_all)
-        acts, grads = [], []
-        for s in self._chunks(n, batch_size):
-            x = x_all[s]
-            with self._autodiff.no_grad():
-                a = x if before is None else before(x, training=False)
-            if "float" not in str(a.dtype):
-                raise InvalidParameterError(
-                    f"layer: the output of {name!r} has dtype {a.dtype}; choose a layer with floating-point output"
-                )
+        acts, grads = self._at_layer(X, layer, target, batch_size=batch_size, values=values, at=at, gradients=True)
+        return acts, grads  # type: ignore[return-value]
 
-            def objective(a: Any, x: Any = x, rows: slice = s) -> Any:
-                out = self._transform(after(a if before is None else [x, a], training=False), x.shape[0])
-                return self._selected(out, self._targets(target, n, out.shape[1])[rows])
+    def layer_activations(self, X: Any, layer: Any, *, batch_size: int | None = None, at: str = "output") -> np.ndarray:
+        """A layer's output (or, with ``at="input"``, its input) for every row, without gradients.
 
-            g = self._autodiff.gradient(objective, a)
-            acts.append(keras.ops.convert_to_numpy(a))
-            grads.append(keras.ops.convert_to_numpy(keras.ops.zeros_like(a) if g is None else g))
-        return np.concatenate(acts, axis=0), np.concatenate(grads, axis=0)
+        Examples
+        --------
+        >>> import keras
+        >>> net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, kernel_initializer="identity",
+        ...                         name="hidden"), keras.layers.Dense(1, kernel_initializer="ones")])
+        >>> KerasModel(net).layer_activations([[1.0, 2.0]], "hidden").tolist()
+        [[1.0, 2.0]]
+        """
+        acts, _ = self._at_layer(X, layer, 0, batch_size=batch_size, values=None, at=at, gradients=False)
+        return acts
