@@ -233,3 +233,14 @@ def test_score_cam_refuses_a_grid_that_does_not_match_the_input():
         ScoreCam(flat_grid, layer="1", upsample=False).explain(np.ones((1, 1, 4, 4)), target=0)
     with pytest.raises(InvalidParameterError, match=r"^upsample: "):
         LayerCam(flat_grid, layer="1").explain(np.ones((1, 1, 4, 4)), target=0)
+
+
+@pytest.mark.parametrize("cls", [EigenCam, ScoreCam])
+def test_methods_over_the_grid_refuse_a_grid_of_one_cell(cls):
+    """After global average pooling each channel is one number: no principal component over cells, no mask."""
+    torch.manual_seed(0)
+    pooled = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 2)).double()
+    with pytest.raises(InvalidParameterError, match=rf"^layer: {cls.__name__} .* more than one cell; got a grid of shape \(1, 1\) from '1'"):
+        cls(pooled, layer="1").explain(np.ones((1, 1, 4, 4)), target=0)
+    one_cell = LayerCam(pooled, layer="1").explain(np.ones((1, 1, 4, 4)), target=0).values  # the others: one value, resized
+    assert one_cell.shape == (1, 16, 1) and np.ptp(one_cell) == 0.0

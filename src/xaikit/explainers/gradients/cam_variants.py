@@ -24,10 +24,20 @@ from typing import Any
 
 import numpy as np
 
+from xaikit.errors import InvalidParameterError
 from xaikit.explainers.gradients.base import GradientPlan
 from xaikit.explainers.gradients.grad_cam import GradCam, interpolate_linear
 
 __all__ = ["EigenCam", "HiResCam", "LayerCam", "ScoreCam", "first_component"]
+
+
+def _check_grid(explainer: GradCam, A: np.ndarray, why: str) -> None:
+    """Refuse a layer whose grid has a single cell, where ``why`` says what the method needs of it."""
+    if int(np.prod(A.shape[2:])) <= 1:
+        raise InvalidParameterError(
+            f"layer: {type(explainer).__name__} {why}, so it needs a layer whose grid has more than one cell; "
+            f"got a grid of shape {A.shape[2:]} from {explainer.layer_name!r}"
+        )
 
 
 def first_component(A: np.ndarray) -> np.ndarray:
@@ -126,6 +136,7 @@ class EigenCam(GradCam):
     name = "eigen_cam"
 
     def _cam(self, A: np.ndarray, G: np.ndarray, plan: GradientPlan) -> np.ndarray:
+        _check_grid(self, A, "finds the principal component of the activations over the grid's cells")
         return first_component(A)
 
 
@@ -175,6 +186,7 @@ class ScoreCam(GradCam):
         self.align_corners = bool(align_corners)
 
     def _cam(self, A: np.ndarray, G: np.ndarray, plan: GradientPlan) -> np.ndarray:
+        _check_grid(self, A, "masks the input with each channel's map scaled to [0, 1] over the grid")
         X, target, bs = plan.X, plan.target, plan.batch_size
         n, k = A.shape[:2]
         size = self._spatial_size(X, A[:, 0], "layer", "; ScoreCam masks the input with each channel's map resized to it")
