@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,20 +21,31 @@ from xaikit.explainers.pipeline import Parameter
 from xaikit.maskers.baselines import baselines as _baselines
 
 
+def _mechanism(model: Any) -> Callable[..., np.ndarray] | None:
+    """The DeepLIFT multipliers function of a torch or Keras adapter (None for other models)."""
+    torch_adapter = sys.modules.get("xaikit.models.torch")
+    if torch_adapter is not None and isinstance(model, torch_adapter.TorchModel):
+        from xaikit.models._torch_deeplift import deeplift_gradients
+
+        return deeplift_gradients
+    keras_adapter = sys.modules.get("xaikit.models.keras")
+    if keras_adapter is not None and isinstance(model, keras_adapter.KerasModel):
+        from xaikit.models._keras_deeplift import deeplift_gradients as keras_deeplift_gradients
+
+        return keras_deeplift_gradients
+    return None
+
+
 def _multipliers(model: Any, X: np.ndarray, reference: np.ndarray, target: np.ndarray, batch_size: int) -> np.ndarray:
     """DeepLIFT multipliers of each row of ``X`` against the same row of ``reference``, float64."""
     method = getattr(model, "deeplift", None)
     if method is not None:
         g = method(X, reference, target, batch_size=batch_size)
     else:
-        from xaikit.models.torch import TorchModel
-
-        if isinstance(model, TorchModel):
-            from xaikit.models._torch_deeplift import deeplift_gradients
-
-            g = deeplift_gradients(model, X, reference, target, batch_size=batch_size)
-        else:  # pragma: no cover - refused in __init__
-            raise UnsupportedModelError(f"model: DeepLIFT needs a torch model, got {model.describe()}")
+        mechanism = _mechanism(model)
+        if mechanism is None:  # pragma: no cover - refused in __init__
+            raise UnsupportedModelError(f"model: DeepLIFT needs a torch or Keras model, got {model.describe()}")
+        g = mechanism(model, X, reference, target, batch_size=batch_size)
     return np.asarray(g, dtype=np.float64)
 
 
@@ -43,11 +56,10 @@ class _DeepLiftBase(GradientExplainer):
 
     def __init__(self, model: Any, /, *, output: str = "auto") -> None:
         super().__init__(model, output=output)
-        from xaikit.models.torch import TorchModel
-
-        if not (hasattr(self.model, "deeplift") or isinstance(self.model, TorchModel)):
+        if not (hasattr(self.model, "deeplift") or _mechanism(self.model) is not None):
             raise UnsupportedModelError(
-                f"model: {type(self).__name__} needs a torch.nn.Module (or a model with the 'deeplift' capability), "
+                f"model: {type(self).__name__} needs a torch.nn.Module or a Keras model (or a model with the "
+                f"'deeplift' capability), "
                 f"got {self.model.describe()}"  # type: ignore[attr-defined]
             )
 
@@ -109,7 +121,7 @@ class DeepLift(_DeepLiftBase):
 
     Parameters
     ----------
-    model : torch.nn.Module or a model with the ``"deeplift"`` capability
+    model : torch.nn.Module, keras.Model or a model with the ``"deeplift"`` capability
     output : str
 
     Examples
@@ -153,7 +165,7 @@ class DeepLiftShap(_DeepLiftBase):
 
     Parameters
     ----------
-    model : torch.nn.Module or a model with the ``"deeplift"`` capability
+    model : torch.nn.Module, keras.Model or a model with the ``"deeplift"`` capability
     output : str
 
     Examples
