@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xaikit.errors import InvalidParameterError
-from xaikit.explainers.gradients.lrp import COMPOSITES, AlphaBeta, Epsilon, Flat, Gamma, Lrp, Pass, ZBox, ZPlus
+from xaikit.errors import InvalidParameterError, UnsupportedModelError
+from xaikit.explainers.gradients.lrp import COMPOSITES, AlphaBeta, Epsilon, Flat, Gamma, Lrp, Pass, WSquare, ZBox, ZPlus
 
 pytestmark = [pytest.mark.oracle]
 
@@ -152,16 +152,49 @@ def test_named_composites_equal_zennit(nets: dict[str, nn.Module], X: np.ndarray
 def test_custom_mapping_equals_zennit(nets: dict[str, nn.Module], X: np.ndarray) -> None:
     """Rules given by layer name and by type, against Zennit's NameLayerMapComposite with the same rules."""
     net = nets["vgg"]
-    ours = Lrp(net, composite={"0": ZBox(LOW, HIGH), "4": Gamma(0.5), nn.Linear: Epsilon(0.01),
+    ours = Lrp(net, composite={"0": Gamma(0.5), "4": ZBox(0.0, 2.0), nn.Linear: Epsilon(0.01),
                                "9": AlphaBeta(2.0, 1.0), "7": Flat()}).explain(X, target=1)
     zr, zt = zennit_rules, zennit_types
     ref_comp = zennit_composites.NameLayerMapComposite(
-        name_map=[(("0",), zr.ZBox(LOW, HIGH)), (("4",), zr.Gamma(0.5)), (("9",), zr.AlphaBeta(2.0, 1.0)), (("7",), zr.Flat())],
+        name_map=[(("0",), zr.Gamma(0.5)), (("4",), zr.ZBox(0.0, 2.0)), (("9",), zr.AlphaBeta(2.0, 1.0)), (("7",), zr.Flat())],
         layer_map=[(nn.Linear, zr.Epsilon(0.01)), (zt.Activation, zr.Pass()), (zt.AvgPool, zr.Norm()), (zt.BatchNorm, zr.Pass())],
         canonizers=[zennit_canonizers.SequentialMergeBatchNorm()],
     )
     ref = zennit_relevance(net, X, 1, ref_comp)
     assert rel_diff(ours.values[:, :, 0].reshape(X.shape), ref) < RTOL
+
+
+def test_wsquare_zero_bias_and_zplus_by_name_equal_zennit(nets: dict[str, nn.Module], X: np.ndarray) -> None:
+    net = nets["resnet"]
+    ours = Lrp(net, composite={"stem": WSquare(), "block1.conv1": ZPlus(zero_bias=True), "group:conv": Epsilon(0.1, zero_bias=True),
+                               "fc": Epsilon(1e-3)}).explain(X, target=4)
+    zr, zt = zennit_rules, zennit_types
+    ref_comp = zennit_composites.NameLayerMapComposite(
+        name_map=[(("stem",), zr.WSquare()), (("block1.conv1",), zr.ZPlus(zero_params=["bias"])), (("fc",), zr.Epsilon(1e-3))],
+        layer_map=[(zt.Convolution, zr.Epsilon(0.1, zero_params=["bias"])), (zt.Activation, zr.Pass()), (zt.AvgPool, zr.Norm()),
+                   (zt.BatchNorm, zr.Pass())],
+        canonizers=[zennit_canonizers.SequentialMergeBatchNorm()],
+    )
+    ref = zennit_relevance(net, X, 4, ref_comp)
+    assert rel_diff(ours.values[:, :, 0].reshape(X.shape), ref) < RTOL
+
+
+def test_layers_without_rules_take_the_gradient_of_the_merged_network(nets: dict[str, nn.Module], X: np.ndarray) -> None:
+    """Convolutions without a rule: the gradient flows through them and their batch norms (merged or not, the same)."""
+    zr, zt = zennit_rules, zennit_types
+    for net_name in NETWORKS:
+        ours = Lrp(nets[net_name], composite={"group:dense": Epsilon(1e-3)}).explain(X, target=0)
+        ref_comp = zennit_composites.LayerMapComposite(
+            [(nn.Linear, zr.Epsilon(1e-3)), (zt.Activation, zr.Pass()), (zt.AvgPool, zr.Norm()), (zt.BatchNorm, zr.Pass())],
+            canonizers=[zennit_canonizers.SequentialMergeBatchNorm()],
+        )
+        ref = zennit_relevance(nets[net_name], X, 0, ref_comp)
+        assert rel_diff(ours.values[:, :, 0].reshape(X.shape), ref) < RTOL, net_name
+
+
+def test_only_torch_modules() -> None:
+    with pytest.raises(UnsupportedModelError, match="model: "):
+        Lrp(lambda X: X.sum(axis=1, keepdims=True))
 
 
 def test_batch_size_does_not_change_the_result(nets: dict[str, nn.Module], X: np.ndarray) -> None:

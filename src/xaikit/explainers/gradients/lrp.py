@@ -423,13 +423,16 @@ class Lrp(GradientExplainer):
 
     Conservation: each rule passes on the relevance it receives, except the share the biases and
     the stabilisers take: ``diagnostics["conservation_gap"]`` = ``|sum(values) - f(x)[target]|``
-    per row. Without biases, with the epsilon rule and a tiny ``epsilon`` (and z+, alpha-beta,
-    gamma on positive activations), the gap is at rounding level (below 1e-9 of ``f(x)`` in
-    float64); with biases it is of the order of the biases' share of each layer's output
-    (commonly 1 % to 30 % of ``f(x)``), as a bias is an input that takes its part of the relevance
-    and has no attribution. A residual sum gives each of its two terms the whole relevance, so
-    networks with skip connections do not conserve relevance (as in Zennit without its residual
-    canonizer).
+    per row. Without biases, with the epsilon rule and a tiny ``epsilon``, the gap is at rounding
+    level (measured: 8e-10 of ``|f(x)|`` for a bias-free ReLU network with ``epsilon=1e-12`` in
+    float64). A bias is an input of its layer that takes its share of the relevance and has no
+    attribution, so with biases (and batch norms, whose shifts become biases when merged) the gap
+    is of the order of the biases' share of the pre-activations, and can exceed ``|f(x)|`` when
+    the output is small next to them: measured 0.96 to 1.2 ``|f(x)|`` on a small randomly
+    initialised VGG-like network (every named composite). A residual sum gives each of its two
+    terms the whole relevance of the sum, so skip connections add relevance (as in Zennit without
+    its residual canonizer): measured 1.6 to 72 ``|f(x)|`` on a ResNet-like network with two
+    residual blocks.
 
     Parameters
     ----------
