@@ -235,3 +235,16 @@ def test_unsupported_model_is_refused():
 
     with pytest.raises(UnsupportedModelError, match="model"):
         DeepLift(lambda X: X)
+
+
+def test_explainer_contract():
+    import dataclasses
+
+    from xaikit.testing import check_explainer
+    from xaikit.testing.cases import _rows, default_case
+
+    report = check_explainer(DeepLift)
+    assert "axiom:linearity" in report.passed and "bad:X" in report.passed
+    case = default_case(DeepLift)
+    case = dataclasses.replace(case, make=DeepLiftShap, explain={**case.explain, "baselines": _rows()[0]})
+    assert "axiom:symmetry" in check_explainer(DeepLiftShap, case).passed

@@ -67,10 +67,6 @@ class _DeepLiftBase(GradientExplainer):
         """References ``(nb, m, *input_shape)`` (``nb`` 1 or n) and their description."""
         raise NotImplementedError  # pragma: no cover
 
-    def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
-        self._references(X, params)  # a bad reference is refused before the model runs
-        return params
-
     def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
         X, idx, bs = plan.X, plan.target, plan.batch_size
         n = X.shape[0]
@@ -136,7 +132,7 @@ class DeepLift(_DeepLiftBase):
     """
 
     name = "deep_lift"
-    axioms = frozenset({"dummy", "efficiency"})
+    axioms = frozenset({"dummy", "efficiency", "symmetry", "linearity"})
     summary = "DeepLIFT (rescale rule) attributions of every row of ``X``."
     explain_parameters = (
         Parameter("baseline", None, 'float, "zeros" or array, default 0.0', """
@@ -179,7 +175,7 @@ class DeepLiftShap(_DeepLiftBase):
     """
 
     name = "deep_lift_shap"
-    axioms = frozenset({"dummy", "efficiency"})
+    axioms = frozenset({"dummy", "efficiency", "symmetry", "linearity"})
     summary = "DeepLiftShap attributions of every row of ``X``."
     _reference_name = "baselines"
     explain_parameters = (
