@@ -398,3 +398,48 @@ def test_guided_warning_and_multi_output_refusal(rows):
     linear = keras.Sequential([keras.Input((4,), dtype="float64"), layers.Dense(2, dtype="float64")])
     with pytest.warns(ApproximationWarning, match="relu: the model .* has no ReLU"):
         KerasModel(linear).gradient(rows, 0, relu="guided")
+
+
+def test_a_head_of_a_model_with_named_outputs(rows):
+    keras.utils.set_random_seed(10)
+    inp = keras.Input((4,), dtype="float64")
+    trunk = layers.Dense(5, activation="tanh", dtype="float64", name="trunk")(inp)
+    kind = layers.Dense(3, activation="softmax", dtype="float64", name="kind_layer")
+    model = keras.Model(inp, {"kind": kind(trunk), "age": layers.Dense(1, dtype="float64", name="age_layer")(trunk)})
+    with pytest.raises(xk.errors.UnsupportedModelError, match="model: the Keras model has 2 outputs .*head="):
+        KerasModel(model)
+    m = KerasModel(model, head="kind", output_names=["a", "b", "c"])
+    assert m.head_names == ["age", "kind"] and m.output == "probability"
+    np.testing.assert_allclose(m.predict(rows), model(rows)["kind"].numpy(), rtol=1e-12)
+    for same in ("kind_layer", 1, -1):
+        np.testing.assert_allclose(KerasModel(model, head=same).predict(rows), m.predict(rows), rtol=0)
+    np.testing.assert_allclose(KerasModel(model, head="age").predict(rows), model(rows)["age"].numpy(), rtol=1e-12)
+    logits = KerasModel(model, head="kind", output="logits")
+    h = model.get_layer("trunk")(tf.constant(rows))
+    np.testing.assert_allclose(logits.predict(rows), (h @ kind.kernel + kind.bias).numpy(), rtol=1e-12)
+    x = tf.constant(rows)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(model(x)["kind"][:, 2])
+    np.testing.assert_allclose(m.gradient(rows, 2), tape.gradient(y, x).numpy(), rtol=1e-10)
+    with pytest.raises(InvalidParameterError, match=r"head: expected one of the model's outputs \('age' \(None, 1\), 'kind' \(None, 3\)\)"):
+        KerasModel(model, head="size")
+    with pytest.raises(InvalidParameterError, match="head: the model has one output"):
+        KerasModel(keras.Model(inp, trunk), head="trunk")
+
+
+def test_a_head_of_a_subclassed_model(rows):
+    class TwoHeads(keras.Model):
+        def __init__(self):
+            super().__init__(dtype="float64")
+            self.a = layers.Dense(2, dtype="float64")
+            self.b = layers.Dense(3, dtype="float64")
+
+        def call(self, x):
+            return {"a": self.a(x), "b": self.b(x)}
+
+    net = TwoHeads()
+    net(rows[:1])
+    np.testing.assert_allclose(KerasModel(net, head="b").predict(rows), net(rows)["b"].numpy(), rtol=1e-12)
+    with pytest.raises(xk.errors.ModelOutputError, match=r"head: .* returned the outputs \['a', 'b'\], not 'c'"):
+        KerasModel(net, head="c").predict(rows)

@@ -462,6 +462,33 @@ def _is_array_like_item(item: Any) -> bool:
     return not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1
 
 
+def _head_names(model: Any, outputs: list[Any]) -> list[str]:
+    """The name of each output of a functional model: its key in a dict of outputs, else the name of
+    the layer producing it."""
+    struct = getattr(model, "_outputs_struct", None)
+    if isinstance(struct, dict) and len(struct) == len(outputs):
+        return [str(k) for k in keras.tree.flatten({k: k for k in struct})]
+    return [str(getattr(getattr(t, "_keras_history", None), "operation", t).name) for t in outputs]
+
+
+def _resolve_head(head: Any, names: list[str], model: Any, listed: str) -> tuple[int, str | None]:
+    """``(position, dict key or None)`` of the output chosen by ``head``."""
+    struct = getattr(model, "_outputs_struct", None)
+    keyed = isinstance(struct, dict)
+    if isinstance(head, (int, np.integer)) and not isinstance(head, bool) and -len(names) <= int(head) < len(names):
+        k = int(head) % len(names)
+        return k, names[k] if keyed else None
+    if isinstance(head, str):
+        if head in names:
+            k = names.index(head)
+            return k, head if keyed else None
+        producers = [str(getattr(getattr(t, "_keras_history", None), "operation", t).name) for t in model.outputs]
+        if head in producers:
+            k = producers.index(head)
+            return k, names[k] if keyed else None
+    raise InvalidParameterError(f"head: expected one of the model's outputs ({listed}) by name or position, got {describe(head)}")
+
+
 class KerasModel(BatchedModel):
     """A Keras 3 model (or layer) as an xaikit model, with gradients.
 
@@ -472,8 +499,7 @@ class KerasModel(BatchedModel):
         its moving statistics); its output is flattened to ``(n, n_outputs)``. The model is never
         modified (layers are wrapped only during a call, and restored after it). Sequential,
         functional (with one or several inputs) and subclassed models are supported. A model with
-        several outputs (heads) is refused; wrap the head to explain,
-        ``keras.Model(model.inputs, model.outputs[k])``.
+        several outputs (heads) is explained on the one chosen by ``head``.
     output : {"auto", "raw", "probability", "logits"}
         ``"raw"`` explains the model's output as it is. ``"probability"`` explains probabilities:
         the output itself when the model ends with a softmax or sigmoid (as Keras classifiers
@@ -500,6 +526,11 @@ class KerasModel(BatchedModel):
     channels_last : bool, optional
         The layout of image inputs and convolutional layers: ``(n, H, W, C)`` when True. Default:
         ``keras.config.image_data_format() == "channels_last"`` (Keras' default).
+    head : str or int, optional
+        The output to explain, for a model with several outputs (a list or a dict of outputs):
+        its key in the model's dict of outputs, the name of the layer that produces it, or its
+        position in ``model.outputs``. Required for such a model (the others would otherwise be
+        dropped without a word); ``output`` then applies to that head.
 
     Attributes
     ----------
@@ -511,6 +542,8 @@ class KerasModel(BatchedModel):
     channels_last : bool
     input_names : list of str or None
         The names of a functional model's inputs, in the model's order.
+    head_names : list of str or None
+        The names ``head`` accepts, for a functional model with several outputs.
 
     Notes
     -----
@@ -542,6 +575,7 @@ class KerasModel(BatchedModel):
         output: str = "auto",
         output_names: list[str] | None = None,
         channels_last: bool | None = None,
+        head: str | int | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(model, keras.Layer):
@@ -561,18 +595,31 @@ class KerasModel(BatchedModel):
             outputs = model.outputs if isinstance(model, keras.Model) else None
         except (AttributeError, ValueError):  # a Sequential without an Input, not called yet
             outputs = None
+        self.head_names = _head_names(model, outputs) if outputs is not None and len(outputs) > 1 else None
+        self._head: tuple[int | None, str | None] | None = None
+        view = model
         if outputs is not None and len(outputs) > 1:
-            names = [getattr(getattr(t, "_keras_history", None), "operation", t).name for t in outputs]
-            listed = ", ".join(f"{nm!r} {tuple(t.shape)}" for nm, t in list(zip(names, outputs))[:_MAX_LISTED_LAYERS])
-            raise UnsupportedModelError(
-                f"model: the Keras model has {len(outputs)} outputs ({listed}); xaikit explains models with "
-                "one output, and would otherwise drop the others without a word: wrap the head to explain, "
-                "e.g. keras.Model(model.inputs, model.outputs[0])"
-            )
+            listed = ", ".join(f"{nm!r} {tuple(t.shape)}" for nm, t in list(zip(self.head_names or [], outputs))[:_MAX_LISTED_LAYERS])
+            if head is None:
+                raise UnsupportedModelError(
+                    f"model: the Keras model has {len(outputs)} outputs ({listed}); choose the one to explain with "
+                    "head= (its name or position), so that the others are not dropped without a word"
+                )
+            self._head = _resolve_head(head, self.head_names or [], model, listed)
+            view = keras.Model(model.inputs, outputs[self._head[0]])  # shares the model's layers; to read its head
+        elif head is not None and outputs is not None:
+            raise InvalidParameterError(f"head: the model has one output; head chooses among several, got {describe(head)}")
+        elif head is not None:  # a subclassed model: its outputs are known when it runs
+            if isinstance(head, str):
+                self._head = (None, head)
+            elif isinstance(head, (int, np.integer)) and not isinstance(head, bool):
+                self._head = (int(head), None)
+            else:
+                raise InvalidParameterError(f"head: expected an output's name or position, got {describe(head)}")
         self.model = model
         self.backend = backend
         self._autodiff = _autodiff(backend)
-        final = _final_activation(model)
+        final = _final_activation(view)
         self._logits_site: Any = None
         if output == "logits":
             if final is None:
@@ -583,7 +630,7 @@ class KerasModel(BatchedModel):
                     "output (e.g. the model without its final activation) with output='raw'"
                 )
             if final in ("softmax", "sigmoid"):
-                self._logits_site = _final_operation(model)
+                self._logits_site = _final_operation(view)
             self.output = "logits"
         elif output == "auto":
             self.output = "probability" if final in ("softmax", "sigmoid") else "raw"
@@ -730,6 +777,21 @@ class KerasModel(BatchedModel):
 
     def _transform(self, out: Any, n: int) -> Any:
         """A model output as ``(n, n_outputs)``, transformed per ``output``."""
+        if self._head is not None:
+            index, key = self._head
+            if isinstance(out, dict) and key is not None:
+                if key not in out:
+                    raise ModelOutputError(f"head: the model ({self.describe()}) returned the outputs {list(out)}, not {key!r}")
+                out = out[key]
+            else:
+                flat = keras.tree.flatten(out)
+                if index is None or not -len(flat) <= index < len(flat):
+                    raise ModelOutputError(
+                        f"head: the model ({self.describe()}) returned {len(flat)} outputs, not a dict with {key!r}"
+                        if index is None
+                        else f"head: the model ({self.describe()}) returned {len(flat)} outputs, no output {index}"
+                    )
+                out = flat[index]
         out = _first_tensor(out)
         if len(out.shape) == 0 or out.shape[0] != n:
             raise ModelOutputError(
