@@ -170,14 +170,32 @@ class Inputs:
 
 
 class _RowView:
-    """The inputs seen as rows (``shape[0]``, slicing), for :func:`resolve_target`."""
+    """Some rows of the inputs seen as an array of rows (``shape[0]``, slicing), for :func:`resolve_target`."""
 
-    def __init__(self, inputs: Inputs) -> None:
+    def __init__(self, inputs: Inputs, rows: np.ndarray | None = None) -> None:
         self.inputs = inputs
-        self.shape = (inputs.n,)
+        self.row_index = np.arange(inputs.n) if rows is None else rows
+        self.shape = (int(self.row_index.size),)
 
-    def __getitem__(self, rows: slice) -> Any:
-        return self.inputs.rows(np.arange(self.inputs.n)[rows])
+    def __getitem__(self, rows: slice) -> _RowView:
+        return _RowView(self.inputs, self.row_index[rows])
+
+    def model_input(self) -> Any:
+        return self.inputs.rows(self.row_index)
+
+
+class _ViewModel:
+    """The model predicting :class:`_RowView` rows, for :func:`resolve_target`."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    @property
+    def output_names(self) -> Any:
+        return getattr(self.model, "output_names", None)
+
+    def predict(self, X: _RowView) -> np.ndarray:
+        return np.asarray(self.model.predict(X.model_input()), dtype=np.float64)
 
 
 def _baseline_items(inputs: Inputs, baseline: Any, *, path: bool) -> list[Any]:
@@ -376,7 +394,7 @@ class LayerExplainer(ArrayExplainer):
         resolved = self._check_inputs(inputs, {**params, "batch_size": bs})
         resolved["additional_forward_args"] = _describe_args(params["additional_forward_args"])
         if self.uses_target:
-            idx, name = resolve_target(self.model, cast(Any, _RowView(inputs)), target, batch_size=bs)
+            idx, name = resolve_target(cast(Any, _ViewModel(self.model)), cast(Any, _RowView(inputs)), target, batch_size=bs)
         else:
             if target is not None:
                 raise InvalidParameterError(
