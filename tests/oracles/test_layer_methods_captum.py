@@ -337,6 +337,8 @@ def test_errors_name_the_parameter(data):
         LayerIntegratedGradients(net, layer="1").explain(X, target=0, baseline=np.zeros(3))
     with pytest.raises(InvalidParameterError, match="additional_forward_args"):
         LayerIntegratedGradients(net, layer="1").explain(X, target=0, additional_forward_args=(np.zeros((2, 1)),))
+    with pytest.raises(InvalidParameterError, match="X: NeuronGradient attributes to one floating-point input, got 2"):
+        NeuronGradient(nn.Bilinear(4, 4, 2).double(), layer="").explain((X, X), neuron=0)
     tok = seeded(TokenNet(), torch.float64)
     with pytest.raises(InvalidParameterError, match="integer baseline"):
         LayerIntegratedGradients(tok, layer="emb").explain(data["ids"], target=0, baseline=0.5)

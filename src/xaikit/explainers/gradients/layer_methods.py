@@ -301,7 +301,9 @@ def embedding_layer(model: Any, X: Any, input: int | str = 0) -> str:
     for name, m in module.named_modules():
         if isinstance(m, torch.nn.Embedding):
             def hook(mod: Any, args: Any, name: str = name) -> None:
-                if args and args[0] is wanted:
+                given = args[0] if args else None
+                if given is wanted or (isinstance(given, torch.Tensor) and given.numel() == wanted.numel()
+                                       and given.data_ptr() == wanted.data_ptr()):  # the same ids, reshaped
                     found.append(name)
             handles.append(m.register_forward_pre_hook(hook))
     try:
