@@ -253,6 +253,8 @@ def test_two_inputs_ids_and_mask(data):
     as_args = LayerIntegratedGradients(net, layer="emb").explain(ids, target=1, baseline=0, n_steps=20, additional_forward_args=(mask,))
     assert np.allclose(as_dict.values, exp.values, rtol=0, atol=1e-14)
     assert np.allclose(as_args.values, exp.values, rtol=0, atol=1e-14)
+    # the recorded parameters describe arrays instead of holding them
+    assert isinstance(as_args.params["additional_forward_args"], str) and isinstance(exp.params["baseline"], str)
     # a layer after the inputs meet: the hidden layer, attributed at its input and its output
     for at_input in (False, True):
         ours = LayerConductance(net, layer="hidden", attribute_to_layer_input=at_input)
