@@ -424,7 +424,7 @@ class LayerExplainer(ArrayExplainer):
             if values.ndim < 2:
                 raise InvalidParameterError(f"summed: the values have no axis to sum (shape {values.shape})")
             values = values.sum(axis=-1)
-        described = {k: plan.params[k] for k in ("baseline", "additional_forward_args") if k in plan.params}
+        described: dict[str, Any] = {k: plan.params[k] for k in ("baseline", "additional_forward_args") if k in plan.params}
         return Computed(values, c.base_values, diagnostics, {**described, **c.params}, c.keep_data)
 
     #: ``_values(plan) -> Computed``: the attributions ``(n, *shape)`` (each method's own).
