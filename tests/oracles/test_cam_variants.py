@@ -39,25 +39,30 @@ LAYER = "4"  # the ReLU after the second convolution: 8 channels on a 4 x 4 grid
 
 def _import_reference() -> types.ModuleType:
     """pytorch_grad_cam; it imports torchvision only for image helpers that are not used here, so a
-    torchvision that cannot load (a build for another torch) is replaced by a stub while it imports."""
+    torchvision that is absent or cannot load (a build for another torch) is replaced by a stub while it
+    imports. The reference itself is a test requirement: its absence fails, it does not skip."""
     try:
         import pytorch_grad_cam
-    except ImportError:
-        pytest.skip("pytorch-grad-cam is not installed")
+    except ImportError as exc:
+        if exc.name != "torchvision":
+            raise
     except RuntimeError:  # torchvision's compiled operators do not match torch
-        for name in [m for m in sys.modules if m == "torchvision" or m.startswith(("torchvision.", "pytorch_grad_cam"))]:
+        pass
+    else:
+        return pytorch_grad_cam
+    for name in [m for m in sys.modules if m == "torchvision" or m.startswith(("torchvision.", "pytorch_grad_cam"))]:
+        del sys.modules[name]
+    stubs = {name: types.ModuleType(name) for name in ("torchvision", "torchvision.transforms", "torchvision.transforms.functional")}
+    for attr in ("Compose", "Normalize", "ToTensor"):
+        setattr(stubs["torchvision.transforms"], attr, object)
+    stubs["torchvision.transforms.functional"].resize = None  # type: ignore[attr-defined]
+    stubs["torchvision"].transforms = stubs["torchvision.transforms"]  # type: ignore[attr-defined]
+    sys.modules.update(stubs)
+    try:
+        import pytorch_grad_cam
+    finally:
+        for name in stubs:
             del sys.modules[name]
-        stubs = {name: types.ModuleType(name) for name in ("torchvision", "torchvision.transforms", "torchvision.transforms.functional")}
-        for attr in ("Compose", "Normalize", "ToTensor"):
-            setattr(stubs["torchvision.transforms"], attr, object)
-        stubs["torchvision.transforms.functional"].resize = None  # type: ignore[attr-defined]
-        stubs["torchvision"].transforms = stubs["torchvision.transforms"]  # type: ignore[attr-defined]
-        sys.modules.update(stubs)
-        try:
-            import pytorch_grad_cam
-        finally:
-            for name in stubs:
-                del sys.modules[name]
     return pytorch_grad_cam
 
 

@@ -790,6 +790,48 @@ class TorchModel(BatchedModel):
             parts.append(captured[0].detach())
         return torch.cat(parts).cpu().numpy()
 
+    def predict_replaced(self, X: Any, layers: Sequence[tuple[Any, str, Any]], *, batch_size: int | None = None) -> np.ndarray:
+        """Predictions ``(n, n_outputs)`` with layers' outputs (inputs) replaced by ``values``, row by row
+        (``layers`` as in :meth:`gradients`)."""
+        specs = [(self.resolve_layer(layer)[1], check_choice(at, "at", ("output", "input")), values) for layer, at, values in layers]
+        batch_all = self._batch(X)
+        parts = []
+        for s in self._chunks(batch_all.n, batch_size):
+            captured: list[list[torch.Tensor]] = [[] for _ in specs]
+            hooks = [self._layer_hook(module, at, self._tensor(values[s], "values"), captured[j])
+                     for j, (module, at, values) in enumerate(specs)]
+            try:
+                with self._mode(), torch.no_grad():
+                    parts.append(self._forward(batch_all.take(s)).detach().to("cpu", torch.float64).numpy())
+            finally:
+                for h in hooks:
+                    h.remove()
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+    def embedding_of(self, X: Any, position: int) -> str | None:
+        """The name of the ``nn.Embedding`` that receives input ``position`` of ``X`` as it is (token ids),
+        found by running the first row; None when no embedding does.
+
+        Examples
+        --------
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Embedding(5, 2), torch.nn.Flatten(), torch.nn.Linear(4, 1))
+        >>> TorchModel(net).embedding_of(np.array([[1, 2]]), 0)
+        '0'
+        """
+        batch = self._batch(X).take(slice(0, 1))
+        wanted = batch.items[position]
+        found: list[str] = []
+        hooks = [m.register_forward_pre_hook(lambda m, inputs, name=name: found.append(name) if inputs and inputs[0] is wanted else None)
+                 for name, m in self.module.named_modules() if isinstance(m, torch.nn.Embedding)]
+        try:
+            with self._mode(), torch.no_grad():
+                self._forward(batch)
+        finally:
+            for h in hooks:
+                h.remove()
+        return found[0] if found else None
+
     def _layer_hook(
         self, module: torch.nn.Module, at: str, values: torch.Tensor | None, store: list[torch.Tensor], *, leaf: bool = True
     ) -> Any:

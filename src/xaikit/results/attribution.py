@@ -43,6 +43,23 @@ def check_input_shape(value: Any, store: Mapping[str, Any], lengths: Mapping[str
     return shape
 
 
+def check_inputs(value: Any, store: Mapping[str, Any], lengths: Mapping[str, int], axis: str = "d") -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """``value`` as ``((name, shape), ...)``, one per input of a model with several, whose sizes add up to
+    the length of ``axis`` (the inputs' features side by side, in order)."""
+    d = lengths[axis]
+    try:
+        parsed = tuple((str(name), tuple(int(s) for s in shape)) for name, shape in value)
+        ok = all(s >= 1 for _, shape in parsed for s in shape) and sum(math.prod(sh) for _, sh in parsed) == d
+    except (TypeError, ValueError):
+        parsed, ok = (), False
+    if not ok or not parsed:
+        raise InvalidParameterError(
+            f"inputs: expected (name, shape) pairs, one per input, whose sizes add up to the {d} features of values, "
+            f"got {value!r}"
+        )
+    return parsed
+
+
 class FeatureSummary:
     """``ranking`` and the HTML table, for results whose ``mean_abs()`` is aligned with ``feature_names``."""
 
@@ -144,6 +161,9 @@ class Attribution(FeatureSummary, Result):
     input_shape : tuple of int, optional
         The per-row shape the values were flattened from (an image's ``(C, H, W)``, a CAM grid):
         its product is ``n_features``. Dropped when features are selected.
+    inputs : list of (str, tuple of int), optional
+        For a model of several inputs: the name and per-row shape of each, whose features lie side by
+        side in ``values`` in this order. Dropped when features are selected.
     method : str
         Name of the method, e.g. ``"kernel_shap"``.
     params, provenance : dict, optional
@@ -185,6 +205,10 @@ class Attribution(FeatureSummary, Result):
         JsonField(
             "input_shape", check=check_input_shape, whole="d", doc="The per-row shape the values were flattened from, or None."
         ),
+        JsonField(
+            "inputs", check=check_inputs, whole="d",
+            doc="For a model of several inputs: (name, per-row shape) of each, their features side by side, or None.",
+        ),
     )
     axes = {"n": ROWS, "d": FEATURES, "o": OUTPUTS}
     default_diagnostic_axes: ClassVar[Mapping[str, str]] = DIAGNOSTIC_AXES
@@ -214,6 +238,13 @@ class Attribution(FeatureSummary, Result):
         """The per-row shape the values were flattened from (``values[:, :, j].reshape(n, *input_shape)``), or None."""
         shape = self._store["input_shape"]
         return None if shape is None else tuple(shape)
+
+    @property
+    def inputs(self) -> list[tuple[str, tuple[int, ...]]] | None:
+        """For a model of several inputs, ``(name, per-row shape)`` of each, their features side by side
+        in ``values`` (see :func:`xaikit.as_input_shape`); None otherwise."""
+        listed = self._store["inputs"]
+        return None if listed is None else [(name, tuple(shape)) for name, shape in listed]
 
     @property
     def shape(self) -> tuple[int, int, int]:

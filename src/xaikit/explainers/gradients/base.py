@@ -48,6 +48,7 @@ from xaikit.errors import (
     UnsupportedModelError,
 )
 from xaikit.explainers.base import Explainer, output_names
+from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, is_several, per_input
 from xaikit.explainers.pipeline import Answer, Parameter, Plan, integer
 from xaikit.models import adapt
 from xaikit.models.base import AdaptedModel
@@ -55,6 +56,7 @@ from xaikit.results import Attribution
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "FORWARD_ARGS",
     "ArrayExplainer",
     "BATCH_SIZE",
     "Computed",
@@ -80,6 +82,13 @@ BATCH_SIZE = Parameter(
     "several rows are batched together.", integer(minimum=1),
 )
 
+#: The fixed arguments of the methods that take several inputs.
+FORWARD_ARGS = Parameter(
+    "additional_forward_args", None, "tuple, optional",
+    "Arguments passed to the model after the inputs, held fixed (not attributed), as in Captum: arrays and\n"
+    "tensors are per row (their first axis has the n rows), other values are passed as they are.",
+)
+
 #: Diagnostics sliced with the rows of an explanation.
 _ROW_DIAGNOSTICS = {"target": "n", "n_steps": "n", "prediction": "no"}
 
@@ -89,12 +98,13 @@ _ROW_DIAGNOSTICS = {"target": "n", "n_steps": "n", "prediction": "no"}
 # --------------------------------------------------------------------------------------
 
 
-def as_input_shape(exp: Attribution, output: int | str = 0) -> np.ndarray:
+def as_input_shape(exp: Attribution, output: int | str = 0, *, input: int | str | None = 0) -> Any:
     """The attributions of one output reshaped to ``(n, *exp.input_shape)``.
 
     Gradient, CAM and occlusion explanations store ``values`` flattened to ``(n, d, o)``; this
     undoes the flattening (for an image explained by Saliency, ``(n, C, H, W)``; for Grad-CAM,
-    the map's ``(n, H, W)``).
+    the map's ``(n, H, W)``). For a model of several inputs (``exp.inputs``), ``input`` picks one
+    by position or name, and None gives the list of all.
 
     Examples
     --------
@@ -103,13 +113,11 @@ def as_input_shape(exp: Attribution, output: int | str = 0) -> np.ndarray:
     ...                   method="demo", input_shape=(2, 2))
     >>> as_input_shape(exp).shape
     (2, 2, 2)
+    >>> two = Attribution(values=np.arange(10.0).reshape(2, 5, 1), base_values=np.zeros((2, 1)),
+    ...                   method="demo", inputs=[("image", (2, 2)), ("age", (1,))])
+    >>> [a.shape for a in as_input_shape(two, input=None)], as_input_shape(two, input="age").ravel().tolist()
+    ([(2, 2, 2), (2, 1)], [4.0, 9.0])
     """
-    shape = getattr(exp, "input_shape", None)
-    if shape is None:
-        raise InvalidParameterError(
-            "exp: expected an Attribution with an input_shape (from a gradient, CAM or occlusion explainer, "
-            f"and not sliced by features), got {describe(exp)} without one"
-        )
     names = exp.output_names
     if isinstance(output, str):
         if output not in names:
@@ -117,7 +125,27 @@ def as_input_shape(exp: Attribution, output: int | str = 0) -> np.ndarray:
         j = names.index(output)
     else:
         j = check_int(output, "output", minimum=-len(names), maximum=len(names) - 1) % len(names)
-    return np.asarray(exp.values[:, :, j]).reshape(exp.n_rows, *shape)
+    values = np.asarray(exp.values[:, :, j])
+    listed = getattr(exp, "inputs", None)
+    if listed:
+        ends = np.cumsum([0, *(int(np.prod(shape)) for _, shape in listed)])
+        parts = [values[:, a:b].reshape(exp.n_rows, *shape) for (_, shape), a, b in zip(listed, ends[:-1], ends[1:])]
+        if input is None:
+            return parts
+        labels = [name for name, _ in listed]
+        if isinstance(input, str):
+            if input not in labels:
+                raise InvalidParameterError(f"input: expected one of {labels}, got {describe(input)}")
+            return parts[labels.index(input)]
+        return parts[check_int(input, "input", minimum=0, maximum=len(parts) - 1)]
+    shape = getattr(exp, "input_shape", None)
+    if shape is None:
+        raise InvalidParameterError(
+            "exp: expected an Attribution with an input_shape (from a gradient, CAM or occlusion explainer, "
+            f"and not sliced by features), got {describe(exp)} without one"
+        )
+    reshaped = values.reshape(exp.n_rows, *shape)
+    return [reshaped] if input is None else reshaped
 
 
 def resolve_target(
@@ -238,10 +266,42 @@ def _check_indices(value: Any, n: int, o: int, name: str) -> np.ndarray:
     return arr.astype(np.int64) % o  # numpy's meaning of a negative index, as for a single target
 
 
-def _predict(model: AdaptedModel, X: np.ndarray, batch_size: int) -> np.ndarray:
-    """``model.predict`` over chunks of at most ``batch_size`` rows."""
+def _predict(model: AdaptedModel, X: np.ndarray, batch_size: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """``model.predict`` over chunks of at most ``batch_size`` rows; ``rows`` (the explained row each
+    row of ``X`` is made from; the identity by default) for a model of several inputs."""
+    if isinstance(model, PackedModel):
+        idx = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
+        parts = [model.predict(X[i : i + batch_size], idx[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
     parts = [model.predict(X[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+
+def _baseline_ids(given: Any, ids: np.ndarray, name: str) -> np.ndarray:
+    """A baseline of token ids for the ids ``ids`` (n, ...): one id for all (default 0), one row, or one per row."""
+    if given is None:
+        given = 0
+    arr = np.asarray(given.detach().cpu().numpy() if hasattr(given, "detach") else given)
+    if arr.dtype.kind == "f" and arr.size and np.all(arr == np.round(arr)):
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu" or arr.shape not in ((), ids.shape[1:], ids.shape):
+        raise InvalidParameterError(
+            f"baseline: the input {name} holds token ids, so its baseline is token ids (a pad or mask token id, one row "
+            f"{ids.shape[1:]} or one per row {ids.shape}), got {describe(given)}"
+        )
+    return np.broadcast_to(arr, ids.shape).astype(ids.dtype)
+
+
+def _integer_input(X: Any) -> bool:
+    """Whether ``X`` is one array or tensor of integers or booleans (token ids, a mask)."""
+    dtype = getattr(X, "dtype", None)
+    if dtype is None or not hasattr(X, "ndim"):
+        return False
+    try:
+        kind = np.dtype(str(dtype).removeprefix("torch.")).kind
+    except TypeError:  # a dtype numpy does not know (bfloat16): floating point
+        return False
+    return kind in "biu"
 
 
 def _batch_size(batch_size: int | None) -> int:
@@ -307,6 +367,7 @@ class GradientPlan(Plan):
     target: Any = None
     output_name: str = ""
     batch_size: int = DEFAULT_BATCH_SIZE
+    view: PackedModel | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -334,15 +395,59 @@ class ArrayExplainer(Explainer[Attribution]):
 
     def _start(self, X: Any, target: Any, params: dict[str, Any]) -> GradientPlan:
         """The rows as an array, the parameters that need no model call checked (``_check``, e.g.
-        budgets), then the target resolved; the rows are computed in this process in one chunk."""
-        Xa = _as_input(X)
+        budgets), then the target resolved; the rows are computed in this process in one chunk.
+        Several inputs, integer inputs and fixed arguments go through an :class:`InputLayout` (methods
+        with ``packs_inputs``)."""
+        extra = params.get("additional_forward_args")
+        view = None
+        if is_several(X) or extra is not None or _integer_input(X):
+            layout = self._layout(X, extra)
+            view = PackedModel(self.model, layout)
+            Xa = layout.packed()
+        else:
+            Xa = _as_input(X)
         bs = _batch_size(params["batch_size"])
         resolved = self._check(Xa, {**params, "batch_size": bs})
-        idx, out_name = resolve_target(self.model, Xa, target, batch_size=bs)
+        idx, out_name = resolve_target(view or self.model, Xa, target, batch_size=bs)  # type: ignore[arg-type]
         plan = GradientPlan(Xa.shape[0], split=0, params=resolved, X=Xa, target=idx, output_name=out_name,
-                            batch_size=bs)
-        plan.job = lambda rows, seed: lambda method: method._compute(plan, seed)
+                            batch_size=bs, view=view)
+        plan.job = lambda rows, seed: lambda method: method._compute_through(plan, seed)
         return plan
+
+    #: Whether the method takes several inputs, integer inputs and ``additional_forward_args``.
+    packs_inputs: ClassVar[bool] = False
+
+    def _layout(self, X: Any, extra: Any) -> InputLayout:
+        """The inputs of ``X`` (one or several) and the fixed arguments, checked for this method."""
+        if not self.packs_inputs:
+            raise InvalidParameterError(
+                f"X: {type(self).__name__} explains one floating-point input (n, ...), got {describe(X)}"
+                + ("" if extra is None else " with additional_forward_args")
+                + "; the methods of inputs' gradients (Saliency, InputXGradient, IntegratedGradients, SmoothGrad, "
+                "GuidedBackprop, Deconvolution) take several inputs and fixed arguments"
+            )
+        layout = InputLayout(X, extra, self.model)
+        if not layout.attributed:
+            raise InvalidParameterError(
+                f"X: no input is floating point and no integer input goes to an embedding ({describe(X)}): integer inputs "
+                "have no gradient and are explained on a layer; use a layer method (LayerIntegratedGradients) on the "
+                "layer that takes them"
+            )
+        return layout
+
+    def _compute_through(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
+        """``_compute`` with the model seen through the plan's view of several inputs, when it has one."""
+        if plan.view is None:
+            return self._compute(plan, seed)
+        seen = [m for m in (self, getattr(self, "explainer", None)) if isinstance(m, ArrayExplainer)]  # SmoothGrad's inner
+        models = [m.model for m in seen]
+        for m in seen:
+            m.model = plan.view  # type: ignore[assignment]
+        try:
+            return self._compute(plan, seed)
+        finally:
+            for m, model in zip(seen, models):
+                m.model = model
 
     def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
         """The parameters checked against the rows before the model is called (by default as given)."""
@@ -352,19 +457,33 @@ class ArrayExplainer(Explainer[Attribution]):
     _compute: Callable[[GradientPlan, np.random.SeedSequence], Computed]
 
     def _finish(self, plan: Plan, parts: list[Any]) -> Answer:
-        """The Attribution of the per-row attribution arrays ``values (n, *shape)``."""
+        """The Attribution of the per-row attribution arrays ``values (n, *shape)``; for several inputs
+        their ``inputs`` (name, shape), and one value per token for token ids explained on their embedding."""
         p = cast(GradientPlan, plan)
         c: Computed = parts[0]
         n = c.values.shape[0]
-        shape = list(c.values.shape[1:])
+        shape: list[int] | None = list(c.values.shape[1:])
+        values = c.values.reshape(n, -1)
+        data = p.X.reshape(n, -1) if c.keep_data and list(p.X.shape[1:]) == shape else None
+        inputs = None
+        if p.view is not None and c.keep_data:
+            layout = p.view.layout
+            shapes = layout.shapes
+            if layout.layers:  # token ids: one value per token, the ids as the data
+                values, shapes = layout.token_values(values)
+                data = np.concatenate([np.asarray(layout.items[k], dtype=np.float64).reshape(n, -1) if k in layout.layers
+                                       else part.reshape(n, -1) for k, part in zip(layout.attributed, layout.unpack(p.X))], axis=1)
+            shape = list(shapes[0]) if len(shapes) == 1 else None
+            inputs = list(zip(layout.names, shapes)) if len(shapes) > 1 else None
         diagnostics = {"target": p.target, **c.diagnostics}
         base = np.zeros((n, 1)) if c.base_values is None else np.asarray(c.base_values).reshape(n, 1)
         fields = {
-            "values": c.values.reshape(n, -1, 1),
+            "values": values.reshape(n, -1, 1),
             "base_values": base,
-            "data": p.X.reshape(n, -1) if c.keep_data and list(p.X.shape[1:]) == shape else None,
+            "data": data,
             "output_names": [p.output_name],
             "input_shape": shape,
+            "inputs": inputs,
             "diagnostic_axes": {k: v for k, v in _ROW_DIAGNOSTICS.items() if k in diagnostics},
         }
         return Answer(fields, diagnostics, Attribution, {**c.params, **self._params()})
@@ -394,18 +513,57 @@ class GradientExplainer(ArrayExplainer):
         """Checked ``explain`` parameters (keyword-only in overrides) as ``_attribute`` takes them."""
         return {}
 
+    def _baselines(
+        self, X: np.ndarray, baseline: Any, background: Any, sigma: float, rngs: list[np.random.Generator] | None
+    ) -> tuple[np.ndarray, str]:
+        """:func:`~xaikit.maskers.baselines.baselines` of the rows; for several inputs, each input's own
+        (``baseline`` one for all or a tuple of one per input), packed side by side, one per row."""
+        from xaikit.maskers.baselines import baselines
+
+        channels_last = bool(getattr(self.model, "channels_last", False))
+        if not isinstance(self.model, PackedModel):
+            return baselines(X, baseline, background, sigma, rngs, channels_last=channels_last)
+        if background is not None:
+            raise InvalidParameterError(
+                "background: a background of baselines takes one input; for a model of several inputs give "
+                "baseline= (one for all inputs or a tuple of one per input)"
+            )
+        layout = self.model.layout
+        parts, described = [], []
+        for k, Xk in enumerate(layout.unpack(X)):
+            given = per_input(baseline, k, len(layout.shapes), "baseline")
+            position = layout.attributed[k]
+            if position in layout.layers:  # token ids: the baseline is token ids, embedded
+                parts.append(layout.embedded(position, _baseline_ids(given, layout.items[position], layout.names[k]))[:, None])
+                described.append(f"{layout.names[k]}: token ids {given if np.ndim(given) == 0 else 'given'}")
+                continue
+            Bk, text = baselines(Xk, given, None, sigma, rngs, channels_last=channels_last)
+            parts.append(np.broadcast_to(Bk, (X.shape[0], *Bk.shape[1:])))
+            described.append(f"{layout.names[k]}: {text}")
+        return layout.pack(parts), "; ".join(described)
+
     #: ``_attribute(X, target, *, batch_size, rows, **prepared) -> (n, *input_shape)``, defined by each
     #: method with the keyword arguments its ``_prepare`` returns.
     _attribute: Callable[..., np.ndarray]
 
-    def _gradient(self, X: np.ndarray, target: np.ndarray, batch_size: int, relu: str = "standard") -> np.ndarray:
+    def _gradient(
+        self, X: np.ndarray, target: np.ndarray, batch_size: int, relu: str = "standard", rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The model's gradient at the rows of ``X``, ``batch_size`` at a time; ``rows`` the explained row
+        each comes from (for several inputs; the identity by default)."""
         parts = []
         kwargs = {"relu": relu} if relu != "standard" else {}
+        idx = np.arange(X.shape[0]) if rows is None else rows
         for i in range(0, X.shape[0], batch_size):
             chunk = slice(i, i + batch_size)
-            g = self.model.gradient(X[chunk], target[chunk], **kwargs)  # type: ignore[attr-defined]
-            parts.append(np.asarray(g, dtype=np.float64))
+            parts.append(self._model_gradient(X[chunk], target[chunk], idx[chunk], **kwargs))
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+    def _model_gradient(self, points: np.ndarray, target: np.ndarray, rows: np.ndarray, **kwargs: Any) -> np.ndarray:
+        """``model.gradient(points, target)`` as float64, the points made from explained ``rows``."""
+        if isinstance(self.model, PackedModel):
+            kwargs["rows"] = rows
+        return np.asarray(self.model.gradient(points, target, **kwargs), dtype=np.float64)  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model.describe()})"  # type: ignore[attr-defined]
@@ -414,6 +572,9 @@ class GradientExplainer(ArrayExplainer):
 class PlainGradientExplainer(GradientExplainer):
     """The methods read off the gradient at the input itself, one pass per row (Saliency,
     InputXGradient, GuidedBackprop)."""
+
+    packs_inputs = True
+    explain_parameters: ClassVar[tuple[Parameter, ...]] = (BATCH_SIZE, FORWARD_ARGS)
 
     def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
         prepared = self._prepare(plan.X, plan.target, None, plan.batch_size)
@@ -430,4 +591,4 @@ class ReluRuleExplainer(PlainGradientExplainer):
     def _attribute(
         self, X: np.ndarray, target: np.ndarray, *, batch_size: int, rows: np.ndarray, **prepared: Any
     ) -> np.ndarray:
-        return self._gradient(X, target, batch_size, relu=self.relu_rule)
+        return self._gradient(X, target, batch_size, relu=self.relu_rule, rows=rows)

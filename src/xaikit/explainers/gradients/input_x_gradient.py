@@ -31,4 +31,4 @@ class InputXGradient(PlainGradientExplainer):
     def _attribute(
         self, X: np.ndarray, target: np.ndarray, *, batch_size: int, rows: np.ndarray, **prepared: Any
     ) -> np.ndarray:
-        return X * self._gradient(X, target, batch_size)
+        return X * self._gradient(X, target, batch_size, rows=rows)

@@ -11,6 +11,7 @@ from xaikit._validation import check_choice, check_gradient_budget, check_int, d
 from xaikit.errors import ConvergenceWarning, InvalidParameterError
 from xaikit.explainers.gradients.base import (
     BATCH_SIZE,
+    FORWARD_ARGS,
     SIGMA,
     Computed,
     GradientExplainer,
@@ -21,7 +22,6 @@ from xaikit.explainers.gradients.base import (
     _row_rngs,
 )
 from xaikit.explainers.pipeline import Parameter, choice, integer, real
-from xaikit.maskers.baselines import baselines
 
 #: The quadrature rules of :class:`IntegratedGradients` (Captum's names).
 INTEGRATION_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
@@ -90,6 +90,7 @@ class IntegratedGradients(GradientExplainer):
     """
 
     name = "integrated_gradients"
+    packs_inputs = True
     # completeness (efficiency) holds only up to the quadrature error, reported as completeness_gap
     axioms = frozenset({"dummy", "symmetry", "linearity"})
 
@@ -117,8 +118,7 @@ class IntegratedGradients(GradientExplainer):
         sigma: float = 5.0,
     ) -> dict[str, Any]:
         alphas, weights = integration_rule(method, n_steps)
-        B, _ = baselines(X, baseline, self.background, sigma, rngs,
-                          channels_last=bool(getattr(self.model, "channels_last", False)))
+        B, _ = self._baselines(X, baseline, self.background, sigma, rngs)
         return {"B": B, "alphas": alphas, "weights": weights}
 
     def _attribute(
@@ -149,7 +149,7 @@ class IntegratedGradients(GradientExplainer):
             base = Bd[rows[r] if nb > 1 else 0, b]
             diff = Xd[r] - base
             points = base + ad[s].reshape(-1, *pad) * diff
-            g = np.asarray(self.model.gradient(points, target[r]), dtype=np.float64)  # type: ignore[attr-defined]
+            g = self._model_gradient(points, target[r], rows[r])
             g *= (weights[s] / m).reshape(-1, *pad)
             if self.multiply_by_inputs:
                 g *= diff
@@ -180,6 +180,7 @@ class IntegratedGradients(GradientExplainer):
             the steps used per row.""", real(minimum=0.0, strict=True)),
         Parameter("max_steps", 1024, "int", "The most steps ``tol`` may lead to."),
         BATCH_SIZE,
+        FORWARD_ARGS,
     )
 
     def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
@@ -205,8 +206,7 @@ class IntegratedGradients(GradientExplainer):
         Xa, idx, bs, p = plan.X, plan.target, plan.batch_size, plan.params
         n, method, steps, tol, max_steps = Xa.shape[0], p["method"], p["n_steps"], p["tol"], p["max_steps"]
         baseline = p["baseline"]
-        B, description = baselines(Xa, baseline, self.background, p["sigma"], _row_rngs(seed, n),
-                                    channels_last=bool(getattr(self.model, "channels_last", False)))
+        B, description = self._baselines(Xa, baseline, self.background, p["sigma"], _row_rngs(seed, n))
         alphas, weights = integration_rule(method, steps)
         prepared = {"B": B, "alphas": alphas, "weights": weights}
         fx = _predict(self.model, Xa, bs)[np.arange(n), idx]

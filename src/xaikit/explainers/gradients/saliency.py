@@ -52,5 +52,5 @@ class Saliency(PlainGradientExplainer):
     def _attribute(
         self, X: np.ndarray, target: np.ndarray, *, batch_size: int, rows: np.ndarray, **prepared: Any
     ) -> np.ndarray:
-        g = self._gradient(X, target, batch_size)
+        g = self._gradient(X, target, batch_size, rows=rows)
         return np.abs(g) if self.abs else g

@@ -12,6 +12,7 @@ from xaikit._validation import check_float, check_gradient_budget, check_int
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.gradients.base import (
     BATCH_SIZE,
+    FORWARD_ARGS,
     Computed,
     GradientExplainer,
     GradientPlan,
@@ -19,6 +20,7 @@ from xaikit.explainers.gradients.base import (
     _row_rngs,
 )
 from xaikit.explainers.gradients.gradient_shap import GradientShap
+from xaikit.explainers.gradients.inputs import InputLayout
 from xaikit.explainers.gradients.integrated_gradients import IntegratedGradients
 from xaikit.explainers.gradients.saliency import Saliency
 from xaikit.explainers.pipeline import Parameter, integer
@@ -100,7 +102,15 @@ class SmoothGrad(GradientExplainer):
     explain_parameters = (
         Parameter("n_samples", 50, "int", "Noisy copies per row (at least 2 for VarGrad).", integer(minimum=1)),
         BATCH_SIZE,
+        FORWARD_ARGS,
     )
+
+    packs_inputs = True
+
+    def _layout(self, X: Any, extra: Any) -> InputLayout:
+        if not self.explainer.packs_inputs:
+            return type(self.explainer)._layout(self.explainer, X, extra)  # its refusal, naming the wrapped method
+        return super()._layout(X, extra)
 
     def _parameters(self) -> tuple[Parameter, ...]:
         """Its own parameters and those the wrapped method takes for each noisy copy."""
