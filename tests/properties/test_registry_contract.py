@@ -15,12 +15,21 @@ from xaikit.testing import check_explainer
 _NOT_TABULAR = {"frame"}  # networks take arrays and tensors, not DataFrames
 _GRADIENTS = ("saliency", "input_x_gradient", "guided_backprop", "integrated_gradients", "gradient_shap",
               "smooth_grad", "smooth_grad_squared", "var_grad", "grad_cam", "grad_cam_plus_plus", "deconvolution",
-              "guided_grad_cam")
+              "guided_grad_cam", "deep_lift", "deep_lift_shap", "lrp", "layer_cam", "hires_cam", "eigen_cam", "score_cam",
+              "layer_integrated_gradients", "layer_gradient_x_activation", "layer_activation", "layer_conductance",
+              "internal_influence", "neuron_gradient", "neuron_integrated_gradients")
 #: Checks a default case cannot run, per method (anything else skipped is a failure).
 ALLOWED_SKIPS: dict[str, set[str]] = {
     **{name: _NOT_TABULAR for name in _GRADIENTS},
     "attention_rollout": _NOT_TABULAR | {"bad:X"},
-    "occlusion": {"bad:X"},  # a plain function with no reference data takes any width
+    "occlusion": {"bad:X"},
+    # summation-to-delta needs f(reference), which the torch case has no function for: tested against Captum and
+    # shap with every row's delta in tests/oracles/test_deeplift_reference.py
+    "deep_lift": _NOT_TABULAR | {"axiom:efficiency"},
+    "deep_lift_shap": _NOT_TABULAR | {"axiom:efficiency"},
+    # the layer's units are its features: the CNN case has no ignored unit nor a second model at the layer;
+    # tested against Captum in tests/oracles/test_layer_methods_captum.py
+    "layer_integrated_gradients": _NOT_TABULAR | {"axiom:dummy", "axiom:linearity"},  # a plain function with no reference data takes any width
     "feature_ablation": {"bad:X"},
     "tree_shap": {"batch_size"},  # trees are walked, the model is never called
     # global methods of a plain function: nothing fixes the width of X

@@ -282,6 +282,9 @@ def _gradient_case(cls: type[Explainer]) -> Case:
     if "explainer" in _init_names(cls):  # SmoothGrad, VarGrad: small and seeded
         make: Callable[[Any], Any] = lambda model: cls(model, noise=0.1)  # noqa: E731
         explain["n_samples"] = 4
+    elif any(p.name == "baselines" for p in getattr(cls, "explain_parameters", ())):  # DeepLiftShap: reference rows
+        make = cls
+        explain["baselines"] = _rows()[0]
     elif "background" in init and cls.stochastic:  # GradientShap
         background = _rows()[0]
         make = lambda model: cls(model, background=background)  # noqa: E731
@@ -305,7 +308,10 @@ def _torch_cnn() -> Any:
 
 def _layer_case(cls: type[Explainer]) -> Case:
     X = np.random.default_rng(0).normal(size=(3, 1, 6, 6))
-    return Case(make=lambda model: cls(model, layer="0"), model=_torch_cnn(), X=X, explain={"target": 0})
+    declared = {p.name for p in getattr(cls, "explain_parameters", ())}
+    # a neuron method explains one unit of the layer; activations alone take no target
+    explain: dict[str, Any] = {"neuron": 5} if "neuron" in declared else {} if "Not taken" in cls.target_doc else {"target": 0}
+    return Case(make=lambda model: cls(model, layer="0"), model=_torch_cnn(), X=X, explain=explain)
 
 
 def _attention_case(cls: type[Explainer]) -> Case:
