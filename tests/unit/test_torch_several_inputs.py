@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+import xaikit as xk
 from xaikit.errors import InvalidParameterError
 from xaikit.models.torch import TorchModel
 
@@ -107,3 +108,10 @@ def test_wrong_number_of_inputs_and_rows_are_named(net, data):
         m.predict((ids, table, 1.0, table))
     with pytest.raises(InvalidParameterError, match="at: expected one of"):
         m.layer_activations((ids, table), "lin", at="middle")
+
+
+def test_logits_are_read_from_keras_layers_and_refused_elsewhere(net):
+    with pytest.raises(InvalidParameterError, match="output: 'logits' .* Keras model, got TextAndTable"):
+        xk.adapt(net, output="logits")
+    with pytest.raises(InvalidParameterError, match="output: 'logits' .* got function"):
+        xk.adapt(lambda X: X, output="logits")

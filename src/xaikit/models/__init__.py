@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from xaikit._validation import check_choice
-from xaikit.errors import UnsupportedModelError
+from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.models.base import OUTPUTS, AdaptedModel, Model, check_model_output
 from xaikit.models.function import FunctionModel
 
@@ -77,6 +77,12 @@ def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
             )
         return model
     path = _type_path(model)
+    if output == "logits" and not _is_keras_layer(model):
+        raise InvalidParameterError(
+            f"output: 'logits' (the score before a final softmax or sigmoid) is read from the layers of a Keras model, "
+            f"got {type(model).__name__}; for other models explain output='raw' (a torch module's own output: end it "
+            "before its softmax) or output='log_odds' (scikit-learn classifiers)"
+        )
     if _is_keras_layer(model):
         from xaikit.models.keras import KerasModel
 

@@ -60,7 +60,7 @@ def _take_rows(X: Any, start: int, stop: int) -> Any:
 
 
 #: The responses a model can be explained on.
-OUTPUTS = ("auto", "probability", "log_odds", "raw")
+OUTPUTS = ("auto", "probability", "log_odds", "raw", "logits")
 
 
 @runtime_checkable
