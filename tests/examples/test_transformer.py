@@ -183,3 +183,17 @@ def test_rollout_and_display(explained: dict[str, Any]) -> None:
     html = TextDisplay.from_explanation(explained["ig"], row=0)._repr_html_()
     assert "unwatchable" in html and "[CLS]" not in html
     assert explained["ig"].texts == list(SENTENCES)
+
+
+def test_layer_ig_equals_captum(loaded: tuple[ModuleType, Any, Any], explained: dict[str, Any]) -> None:
+    captum_attr = pytest.importorskip("captum.attr")
+    import torch
+
+    module, model, tokenizer = loaded
+    enc = explained["encoding"]
+    ids, mask = torch.as_tensor(enc["input_ids"]), torch.as_tensor(enc["attention_mask"])
+    baseline = torch.as_tensor(module.baseline_ids(tokenizer, enc["input_ids"]))
+    lig = captum_attr.LayerIntegratedGradients(model, model.bert.embeddings)
+    reference = lig.attribute(ids, baselines=baseline, target=1, additional_forward_args=(mask,), n_steps=32,
+                              method="gausslegendre").sum(dim=-1).detach().numpy()
+    np.testing.assert_allclose(explained["ig_tokens"]["values"], reference, rtol=1e-6, atol=1e-8)
