@@ -47,7 +47,6 @@ import torch
 
 import xaikit as xk
 from xaikit.datasets.sentiment_model import load_minilm_sst2
-from xaikit.explainers.gradients.integrated_gradients import integration_rule
 from xaikit.models.torch import TorchModel
 from xaikit.plots.text import TextDisplay, text_html
 from xaikit.text.words import token_word_groups, words_from_tokens
@@ -81,36 +80,20 @@ def baseline_ids(tokenizer: Any, ids: np.ndarray) -> np.ndarray:
 
 def layer_integrated_gradients(
     model: TorchModel, ids: np.ndarray, mask: np.ndarray, baseline: np.ndarray, *, target: int = POSITIVE,
-    n_steps: int = 32, batch_size: int = 64,
-) -> dict[str, np.ndarray]:
-    """Integrated Gradients in the space of the embedding layer, the attention mask as the second input.
+    n_steps: int = 32,
+) -> Any:
+    """Integrated Gradients in the space of the embedding layer, the attention mask as the second input
+    (``xk.LayerIntegratedGradients``, as Captum's).
 
     The layer's values at the baseline ids ``e_b`` and at the ids ``e_x``; the path
-    ``e_b + alpha (e_x - e_b)`` replaces the layer's output (Gauss-Legendre nodes ``alpha``); the
-    token values are ``sum over the hidden axis of (e_x - e_b) * integral of the gradient``.
+    ``e_b + alpha (e_x - e_b)`` replaces the layer's output (Gauss-Legendre nodes ``alpha``); a
+    token's value is the sum over the hidden units of ``(e_x - e_b) * integral of the gradient``.
 
-    Returns ``values`` (n, tokens), ``prediction`` ``f(x)`` (n,), ``base_values`` ``f(baseline)``
-    (n,) and ``completeness_gap`` (n,): ``values.sum(1) - (f(x) - f(baseline))``.
+    Returns an Attribution (n, tokens, 1): ``base_values`` ``f(baseline)``, diagnostics
+    ``prediction`` ``f(x)`` and ``completeness_gap`` ``values.sum(1) - (f(x) - f(baseline))``.
     """
-    n = ids.shape[0]
-    e_x = model.layer_activations((ids, mask), EMBEDDINGS)
-    e_b = model.layer_activations((baseline, mask), EMBEDDINGS)
-    diff = (e_x - e_b).astype(np.float64)
-    alphas, weights = integration_rule("gausslegendre", n_steps)
-    k = len(alphas)
-    integral = np.zeros(diff.shape)
-    rows = np.repeat(np.arange(n), k)
-    steps = np.tile(np.arange(k), n)
-    for lo in range(0, n * k, batch_size):
-        r, s = rows[lo : lo + batch_size], steps[lo : lo + batch_size]
-        values = (e_b[r] + alphas[s, None, None] * diff[r]).astype(e_x.dtype)
-        _, grads = model.layer_gradients((ids[r], mask[r]), EMBEDDINGS, np.full(len(r), target), values=values)
-        np.add.at(integral, r, grads.astype(np.float64) * weights[s, None, None])
-    token_values = (integral * diff).sum(axis=2)
-    fx = model.predict((ids, mask))[:, target]
-    fb = model.predict((baseline, mask))[:, target]
-    return {"values": token_values, "prediction": fx, "base_values": fb,
-            "completeness_gap": token_values.sum(axis=1) - (fx - fb)}
+    lig = xk.LayerIntegratedGradients(model, layer=EMBEDDINGS, summed="last")
+    return lig.explain(ids, target=target, baseline=baseline, additional_forward_args=(mask,), n_steps=n_steps)
 
 
 def rollout(model: Any, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -148,24 +131,23 @@ def explain_sentences(model: Any, tokenizer: Any, sentences: list[str] | tuple[s
                       pad_to: int | None = None) -> dict[str, Any]:
     """Layer IG, rollout and occlusion of the sentences, token by token and word by word.
 
-    Returns ``encoding``, token-level ``ig_tokens`` (dict of :func:`layer_integrated_gradients`),
+    Returns ``encoding``, token-level ``ig_tokens`` (a dict of arrays: ``values`` (n, tokens),
+    ``prediction``, ``base_values``, ``completeness_gap`` (n,)),
     ``rollout_tokens``, ``occlusion_tokens`` (n, tokens), and word-level ``ig``, ``rollout`` and
     ``occlusion`` (RaggedAttribution, output ``positive``).
     """
     enc = encode(tokenizer, sentences, pad_to=pad_to)
     ids, mask = enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
     adapted = TorchModel(model, output_names=["negative", "positive"])
-    ig = layer_integrated_gradients(adapted, ids, mask, baseline_ids(tokenizer, ids), n_steps=n_steps)
+    ig_exp = layer_integrated_gradients(adapted, ids, mask, baseline_ids(tokenizer, ids), n_steps=n_steps)
+    ig = {"values": ig_exp.values[:, :, 0], "prediction": ig_exp.diagnostics["prediction"][:, 0],
+          "base_values": ig_exp.base_values[:, 0], "completeness_gap": ig_exp.diagnostics["completeness_gap"][:, 0]}
     roll = rollout(model, ids, mask)
     occ = occlude_words(adapted, tokenizer, enc)
     texts = list(sentences)
     common = {"output_names": ["positive"]}
-    ig_words = words_from_tokens(
-        ig["values"], texts, enc, base_values=ig["base_values"][:, None], method="layer_integrated_gradients",
-        params={"layer": EMBEDDINGS, "n_steps": n_steps, "method": "gausslegendre",
-                "baseline": "[PAD] for word pieces, [CLS]/[SEP] kept", "summed_over": "hidden units",
-                "output": "positive logit (log-odds)"},
-        diagnostics={"completeness_gap": ig["completeness_gap"][:, None], "prediction": ig["prediction"][:, None]},
+    ig_words = words_from_tokens(  # base_values, completeness_gap and prediction come with the Attribution
+        ig_exp, texts, enc, params={"baseline": "[PAD] for word pieces, [CLS]/[SEP] kept", "output": "positive logit (log-odds)"},
         **common,
     )
     roll_words = words_from_tokens(roll, texts, enc, method="attention_rollout",
