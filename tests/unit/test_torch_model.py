@@ -253,7 +253,7 @@ def test_unknown_layer_names_the_parameter_and_lists_layers():
         m.resolve_layer(nn.ReLU())
 
 
-def test_layer_run_twice_is_refused():
+def test_layer_run_twice_is_read_at_its_last_call():
     class Twice(nn.Module):
         def __init__(self):
             super().__init__()
@@ -262,8 +262,12 @@ def test_layer_run_twice_is_refused():
         def forward(self, x):
             return self.lin(self.lin(x))
 
+    net = Twice()
+    acts, _ = TorchModel(net).layer_gradients(np.ones((1, 2)), "lin", 0)
+    x = torch.ones((1, 2), dtype=torch.float64)
+    np.testing.assert_allclose(acts, net.lin(net.lin(x)).detach().numpy(), rtol=1e-12)
     with pytest.raises(InvalidParameterError, match="layer: 'lin' ran 2 times"):
-        TorchModel(Twice()).layer_gradients(np.ones((1, 2)), "lin", 0)
+        TorchModel(net).layer_gradients(np.ones((1, 2)), "lin", 0, values=acts)
 
 
 def test_adapt_does_not_route_other_callables_to_torch():

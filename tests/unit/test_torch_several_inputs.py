@@ -110,8 +110,50 @@ def test_wrong_number_of_inputs_and_rows_are_named(net, data):
         m.layer_activations((ids, table), "lin", at="middle")
 
 
-def test_logits_are_read_from_keras_layers_and_refused_elsewhere(net):
-    with pytest.raises(InvalidParameterError, match="output: 'logits' .* Keras model, got TextAndTable"):
+def test_logits_skip_the_final_softmax_or_sigmoid_and_are_refused_where_it_is_unknown(net):
+    torch.manual_seed(0)
+    lin = nn.Linear(3, 2).double()
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    for final in (nn.Softmax(dim=1), nn.Sigmoid()):
+        m = xk.adapt(nn.Sequential(lin, final, nn.Dropout(0.1)), output="logits")
+        np.testing.assert_allclose(m.predict(x), lin(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(m.gradient(x, 1), np.tile(lin.weight[1].detach().numpy(), (4, 1)), rtol=1e-12)
+    assert TorchModel(nn.Sequential(lin, nn.Softmax(dim=1))).predict(x).sum(axis=1) == pytest.approx(1.0)  # untouched
+    with pytest.raises(InvalidParameterError, match="output: 'logits' .* the last layer of TextAndTable could not be identified"):
         xk.adapt(net, output="logits")
     with pytest.raises(InvalidParameterError, match="output: 'logits' .* got function"):
         xk.adapt(lambda X: X, output="logits")
+
+
+def test_a_layer_run_twice_is_explained_at_its_last_call_as_captum():
+    from captum.attr import LayerGradientXActivation
+
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.lin, self.out = nn.Linear(3, 3), nn.Linear(3, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.out(torch.tanh(self.lin(torch.tanh(self.lin(x)))))
+
+    net = Twice().double()
+    x = np.random.default_rng(1).normal(size=(4, 3))
+    acts, grads = TorchModel(net).layer_gradients(x, "lin", 1)
+    ref = LayerGradientXActivation(net, net.lin).attribute(torch.from_numpy(x), target=1)
+    np.testing.assert_allclose(acts * grads, ref.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(TorchModel(net).layer_activations(x, "lin"),
+                               net.lin(torch.tanh(net.lin(torch.from_numpy(x)))).detach().numpy(), rtol=1e-12)
+    with pytest.raises(InvalidParameterError, match="layer: 'lin' ran 2 times .* values are replaced"):
+        TorchModel(net).layer_gradients(x, "lin", 1, values=acts)
+    with pytest.raises(InvalidParameterError, match="layer: 'out' did not run"):
+        TorchModel(Unused().double()).layer_activations(x, "out")
+
+
+class Unused(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin, self.out = nn.Linear(3, 2), nn.Linear(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(x)

@@ -77,11 +77,11 @@ def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
             )
         return model
     path = _type_path(model)
-    if output == "logits" and not _is_keras_layer(model):
+    if output == "logits" and not (_is_keras_layer(model) or _is_torch_module(model)):
         raise InvalidParameterError(
-            f"output: 'logits' (the score before a final softmax or sigmoid) is read from the layers of a Keras model, "
-            f"got {type(model).__name__}; for other models explain output='raw' (a torch module's own output: end it "
-            "before its softmax) or output='log_odds' (scikit-learn classifiers)"
+            f"output: 'logits' (the score before a final softmax or sigmoid) is read from the layers of a Keras model or "
+            f"a torch module, got {type(model).__name__}; for other models explain output='raw' or output='log_odds' "
+            "(scikit-learn classifiers)"
         )
     if _is_keras_layer(model):
         from xaikit.models.keras import KerasModel

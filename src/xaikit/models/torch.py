@@ -187,8 +187,11 @@ class TorchModel(BatchedModel):
     module : torch.nn.Module
         Called on a batch ``(n, ...)``; its output is flattened to ``(n, n_outputs)``. The module is
         never moved, copied or modified: inputs go to its device and parameter dtype.
-    output : {"auto", "raw", "probability"}
-        ``"auto"`` and ``"raw"`` explain the module's output as it is (e.g. logits);
+    output : {"auto", "raw", "probability", "logits"}
+        ``"auto"`` and ``"raw"`` explain the module's output as it is (e.g. logits); ``"logits"`` the
+        score before the final ``nn.Softmax`` or ``nn.Sigmoid`` of an ``nn.Sequential`` (the module's
+        output when it ends with a layer known not to give probabilities; refused when the last layer
+        cannot be identified);
         ``"probability"`` explains probabilities: a softmax over the outputs (a sigmoid when there
         is one output) is applied before predictions and gradients, except when the module's
         output is one already. A ``nn.Sequential`` ending with ``nn.Softmax`` or ``nn.Sigmoid`` is
@@ -243,10 +246,20 @@ class TorchModel(BatchedModel):
         super().__init__()
         if not isinstance(module, torch.nn.Module):
             raise InvalidParameterError(f"module: expected a torch.nn.Module, got {type(module).__name__}")
-        check_choice(output, "output", ("auto", "raw", "probability"))
+        check_choice(output, "output", ("auto", "raw", "probability", "logits"))
         self.module = module
         self.output = "raw" if output == "auto" else output
         final = _final_activation(module)
+        #: The final softmax or sigmoid skipped for ``output="logits"`` (None when the output is the score already).
+        self._skipped: torch.nn.Module | None = None
+        if output == "logits":
+            if final is None:
+                raise InvalidParameterError(
+                    f"output: 'logits' explains the score before a final softmax or sigmoid, found as the last layer of an "
+                    f"nn.Sequential (past dropout and identity layers); the last layer of {type(module).__name__} could "
+                    "not be identified; give the module without its final activation and output='raw'"
+                )
+            self._skipped = _final_layer(module) if final in ("softmax", "sigmoid") else None
         # a softmax (sigmoid for one output) on the module's output: not when it is one already;
         # None until the first outputs decide, for a module whose final layer is not identified
         self._to_probability: bool | None = (
@@ -398,7 +411,14 @@ class TorchModel(BatchedModel):
         """The module's output for the batch as ``(n, n_outputs)``, transformed per ``output``."""
         if isinstance(batch, torch.Tensor):
             batch = _Batch([batch], None, int(batch.shape[0]))
-        out = _first_tensor(self._call(batch))
+        if self._skipped is not None:  # output="logits": the final softmax or sigmoid passes its input on
+            handle = self._skipped.register_forward_hook(lambda m, inputs, output: inputs[0])
+            try:
+                out = _first_tensor(self._call(batch))
+            finally:
+                handle.remove()
+        else:
+            out = _first_tensor(self._call(batch))
         if out.ndim == 0 or out.shape[0] != batch.n:
             raise ModelOutputError(
                 f"the model ({self.describe()}) returned a tensor of shape {tuple(out.shape)} for "
@@ -593,26 +613,18 @@ class TorchModel(BatchedModel):
                     finally:
                         for h in hooks:
                             h.remove()
-                    for j, (name, *_rest) in enumerate(specs):
-                        if len(captured[j]) != 1:
-                            raise InvalidParameterError(
-                                f"layer: {name!r} ran {len(captured[j])} times in one forward pass; "
-                                "choose a layer that runs exactly once"
-                            )
+                    for j, (name, _, _at, values) in enumerate(specs):
+                        self._check_calls(name, len(captured[j]), values is not None)
                     if neuron_spec is not None:
-                        if len(neuron_out) != 1:
-                            raise InvalidParameterError(
-                                f"neuron: layer {neuron_spec[0]!r} ran {len(neuron_out)} times in one forward pass; "
-                                "choose a layer that runs exactly once"
-                            )
-                        unit = neuron_out[0].reshape(neuron_out[0].shape[0], -1)
+                        self._check_calls(neuron_spec[0], len(neuron_out), False)
+                        unit = neuron_out[-1].reshape(neuron_out[-1].shape[0], -1)
                         objective = self._selected(unit, self._targets(neuron_spec[2], n, unit.shape[1])[s])
                         if not objective.requires_grad:
                             self._differentiable(unit)
                     else:
                         self._differentiable(out)
                         objective = self._selected(out, self._targets(target, n, out.shape[1])[s])
-                    sources = [t for k, t in enumerate(batch.items) if wanted[k]] + [c[0] for c in captured]
+                    sources = [t for k, t in enumerate(batch.items) if wanted[k]] + [c[-1] for c in captured]
                     found = torch.autograd.grad(objective, sources, allow_unused=True) if sources else ()
                     pos = 0
                     for k, want in enumerate(wanted):
@@ -622,7 +634,7 @@ class TorchModel(BatchedModel):
                             in_grads[k].append(None if g is None else g.detach())  # type: ignore[arg-type]
                     for j in range(len(specs)):
                         g = found[pos + j]
-                        a = captured[j][0].detach()
+                        a = captured[j][-1].detach()
                         layer_parts[j][0].append(a)
                         layer_parts[j][1].append(torch.zeros_like(a) if g is None else g.detach())
         finally:
@@ -783,11 +795,8 @@ class TorchModel(BatchedModel):
                     self._forward(batch_all.take(s))
             finally:
                 handle.remove()
-            if len(captured) != 1:
-                raise InvalidParameterError(
-                    f"layer: {name!r} ran {len(captured)} times in one forward pass; choose a layer that runs exactly once"
-                )
-            parts.append(captured[0].detach())
+            self._check_calls(name, len(captured), False)
+            parts.append(captured[-1].detach())
         return torch.cat(parts).cpu().numpy()
 
     def predict_replaced(self, X: Any, layers: Sequence[tuple[Any, str, Any]], *, batch_size: int | None = None) -> np.ndarray:
@@ -831,6 +840,19 @@ class TorchModel(BatchedModel):
             for h in hooks:
                 h.remove()
         return found[0] if found else None
+
+    @staticmethod
+    def _check_calls(name: str, calls: int, replaced: bool) -> None:
+        """A layer must run in the forward pass; run several times, its last call is the one explained
+        (as Captum), except when its values are replaced (which call would they replace?)."""
+        if calls == 0:
+            raise InvalidParameterError(f"layer: {name!r} did not run in the forward pass; choose a layer the model uses")
+        if calls > 1 and replaced:
+            raise InvalidParameterError(
+                f"layer: {name!r} ran {calls} times in one forward pass, and its values are replaced (a path through "
+                "the layer, as in layer Integrated Gradients), which would replace every call by the same values; "
+                "choose a layer that runs once"
+            )
 
     def _layer_hook(
         self, module: torch.nn.Module, at: str, values: torch.Tensor | None, store: list[torch.Tensor], *, leaf: bool = True
