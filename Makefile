@@ -11,9 +11,10 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -e ".[test,sklearn,pandas,plot,trees,onnx,skops,tensorflow,text-models,vision-models]" "torch==2.13.0"
-	# pytorch-grad-cam, the reference of the CAM variants, without the torchvision it lists: PyPI's torchvision
-	# for torch 2.13 is a CUDA build that cannot load beside the CPU torch, and the CAM code does not use it
-	$(PY) -m pip install -q --no-deps "grad-cam==1.5.7" "ttach==0.0.3"
+	# the references of LRP (zennit) and of the CAM variants (pytorch-grad-cam), without the torchvision they list:
+	# PyPI's torchvision for torch 2.13 is a CUDA build that cannot load beside the CPU torch (and pulls no CPU
+	# one), and neither uses it for what is compared
+	$(PY) -m pip install -q --no-deps "zennit==0.5.1" "grad-cam==1.5.7" "ttach==0.0.3"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
