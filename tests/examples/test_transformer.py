@@ -197,3 +197,21 @@ def test_layer_ig_equals_captum(loaded: tuple[ModuleType, Any, Any], explained: 
     reference = lig.attribute(ids, baselines=baseline, target=1, additional_forward_args=(mask,), n_steps=32,
                               method="gausslegendre").sum(dim=-1).detach().numpy()
     np.testing.assert_allclose(explained["ig_tokens"]["values"], reference, rtol=1e-6, atol=1e-8)
+
+
+def test_example_main_prints_top_words_and_saves(loaded: tuple[ModuleType, Any, Any], tmp_path: Any,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import xaikit as xk
+
+    module = loaded[0]
+    result = module.main(tmp_path, n_steps=8)
+    printed = capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["transformer_ig.xai", "transformer_occlusion.xai",
+                                                         "transformer_rollout.xai", "transformer_words.html"]
+    assert module.top_words(result["ig"], 0, k=1)[0][0] == "gorgeous"  # the positive sentence's strongest word
+    assert "layer IG   gorgeous +" in printed and "occlusion  charming +" in printed
+    loaded_ig = xk.RaggedAttribution.load(tmp_path / "transformer_ig.xai")
+    assert loaded_ig.row_feature_names == result["ig"].row_feature_names
+    np.testing.assert_array_equal(loaded_ig.values, result["ig"].values)
+    html = (tmp_path / "transformer_words.html").read_text(encoding="utf-8")
+    assert html.count("<p>") == 3 * len(module.SENTENCES) and "boilerplate" in html

@@ -25,7 +25,7 @@ from xaikit._optional import import_optional
 from xaikit._validation import check_choice
 from xaikit.errors import DataNotFoundError, InvalidParameterError
 
-__all__ = ["SST2_HEAD_FILE", "load_minilm_encoder", "load_minilm_sst2", "sst2_head_metadata"]
+__all__ = ["LABELS", "SST2_HEAD_FILE", "build_classifier", "load_minilm_encoder", "load_minilm_sst2", "sst2_head_metadata"]
 
 #: The head's weights and their metadata, in ``xaikit/datasets/data``.
 SST2_HEAD_FILE = "minilm_sst2_head.npz"
