@@ -120,3 +120,18 @@ def test_several_inputs_refusals_name_the_parameter(ids):
         xk.IntegratedGradients(Text().double()).explain(ids.numpy(), target=0, baseline=0.5, n_steps=2)
     with pytest.raises(InvalidParameterError, match="additional_forward_args: the inputs are given by name"):
         xk.Saliency(net).explain({"x": x, "y": y}, target=0, additional_forward_args=(1.0,))
+
+
+def test_grad_cam_of_a_layer_without_a_grid_is_captums_one_cell_map():
+    from captum.attr import LayerGradCam
+
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 16, 5), nn.Tanh(), nn.Linear(5, 3)).double()
+    X = torch.randn(4, 1, 6, 6, dtype=torch.float64)
+    ref = LayerGradCam(net, net[3]).attribute(X, target=2)  # (n, 1): sum over units of gradient x activation
+    raw = xk.GradCam(net, layer="3", upsample=False, relu=False).explain(X.numpy(), target=2)
+    assert raw.input_shape == (1,)
+    np.testing.assert_allclose(raw.values[:, :, 0], ref.detach().numpy(), rtol=1e-12)
+    spread = xk.GradCam(net, layer="3").explain(X.numpy(), target=2)  # upsampled: the one value over the image
+    assert spread.input_shape == (6, 6)
+    np.testing.assert_allclose(spread.values[:, :, 0], np.repeat(np.maximum(ref.detach().numpy(), 0), 36, axis=1))

@@ -134,12 +134,9 @@ class GradCam(ArrayExplainer):
             acts.append(np.asarray(a, dtype=np.float64))
             grads.append(np.asarray(g, dtype=np.float64))
         A, G = np.concatenate(acts), np.concatenate(grads)
-        if A.ndim < 3:
-            raise InvalidParameterError(
-                f"layer: {type(self).__name__} needs a layer whose output has channels and a grid "
-                f"(n, channels, ...), got output of shape {A.shape} from {self.layer_name!r}"
-            )
         layer_shape = list(A.shape[1:])
+        if A.ndim == 2:  # a layer of units without a grid (a linear layer): a grid of one cell, as Captum
+            return A[:, :, None], G[:, :, None], layer_shape
         if self._channels_last():  # work channels first
             A, G = np.moveaxis(A, -1, 1), np.moveaxis(G, -1, 1)
         return A, G, layer_shape
@@ -156,7 +153,10 @@ class GradCam(ArrayExplainer):
         cam = self._cam(A, G, plan)
         if self.relu:
             cam = np.maximum(cam, 0.0)
-        if self.upsample:
+        if self.upsample and len(layer_shape) == 1:  # one cell: its value over the whole input
+            size = tuple(plan.X.shape[1:-1] if self._channels_last() else plan.X.shape[2:])
+            cam = np.broadcast_to(cam.reshape(cam.shape[0], *([1] * len(size))), (cam.shape[0], *size)).copy()
+        elif self.upsample:
             cam = interpolate_linear(cam, self._spatial_size(plan.X, cam, "upsample", "; use upsample=False"))
         return Computed(cam, None, {"layer_shape": layer_shape}, keep_data=False)
 

@@ -146,6 +146,13 @@ class GuidedGradCam(ArrayExplainer):
         except InvalidParameterError as err:  # name this method, not the Grad-CAM it uses
             raise InvalidParameterError(str(err).replace(type(self._cam).__name__, type(self).__name__, 1)) from None
         maps = np.asarray(cam.values, dtype=np.float64)  # (n, *grid)
+        layer_shape = cam.diagnostics["layer_shape"]
+        if len(layer_shape) == 1:  # Grad-CAM of a layer without a grid is one number: nothing to localise
+            raise InvalidParameterError(
+                f"layer: {type(self).__name__} needs a layer whose output has channels and a grid (n, channels, ...), "
+                f"got output of shape {(Xa.shape[0], *layer_shape)} from {self.layer_name!r}: its Grad-CAM is one "
+                "number per row, which would only scale guided backpropagation"
+            )
         channels_last = bool(getattr(self.model, "channels_last", False))
         spatial = tuple(Xa.shape[1:-1] if channels_last else Xa.shape[2:])
         if len(spatial) != maps.ndim - 1:
