@@ -120,7 +120,7 @@ def test_outputs_in_tuples_and_logits_objects():
 
     class Bad(nn.Module):
         def forward(self, x):
-            return {"not": x}
+            return {"not": "a tensor"}
 
     with pytest.raises(ModelOutputError, match="expected a tensor"):
         TorchModel(Bad()).predict(X)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import xaikit as xk
-from xaikit.errors import InvalidParameterError
+from xaikit.errors import InvalidParameterError, ModelOutputError
 from xaikit.models.torch import TorchModel
 
 
@@ -157,3 +157,25 @@ class Unused(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.lin(x)
+
+
+class Heads(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.a, self.b = nn.Linear(3, 2), nn.Linear(3, 4)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"score": self.a(x), "aux": self.b(x)}
+
+
+def test_dict_outputs_are_chosen_by_head():
+    net = Heads().double()
+    x = np.random.default_rng(2).normal(size=(3, 3))
+    np.testing.assert_allclose(TorchModel(net, head="aux").predict(x), net.b(torch.from_numpy(x)).detach().numpy())
+    exp = xk.Saliency(TorchModel(net, head="score"), abs=False).explain(x, target=1)
+    np.testing.assert_allclose(exp.values[:, :, 0], np.tile(net.a.weight[1].detach().numpy(), (3, 1)), rtol=1e-12)
+    with pytest.raises(ModelOutputError, match="dict of 2 tensors .* head="):
+        TorchModel(net).predict(x)
+    with pytest.raises(InvalidParameterError, match=r"head: expected one of the module's outputs \['score', 'aux'\], got 'logit'"):
+        TorchModel(net, head="logit").predict(x)

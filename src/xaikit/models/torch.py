@@ -31,13 +31,26 @@ RELU_RULES = ("standard", "guided", "deconv")
 _MAX_LISTED_LAYERS = 12
 
 
-def _first_tensor(out: Any) -> torch.Tensor:
+def _first_tensor(out: Any, head: str | int | None = None) -> torch.Tensor:
     """The prediction tensor in what a module returned: a tensor, the first item of a tuple or
-    list, or the ``logits`` of an output object or dict (as in Hugging Face models)."""
+    list, or the ``logits`` of an output object or dict (as in Hugging Face models); with ``head``,
+    the dict entry (or attribute) of that name, or the tuple item at that position. A dict of
+    several tensors without ``logits`` needs ``head``."""
+    if head is not None:
+        return _first_tensor(_head(out, head))
     if isinstance(out, torch.Tensor):
         return out
-    if isinstance(out, dict) and "logits" in out:
-        return _first_tensor(out["logits"])
+    if isinstance(out, dict):
+        if "logits" in out:
+            return _first_tensor(out["logits"])
+        tensors = [k for k, v in out.items() if isinstance(v, torch.Tensor)]
+        if len(tensors) == 1:
+            return out[tensors[0]]
+        if tensors:
+            raise ModelOutputError(
+                f"the module returned a dict of {len(tensors)} tensors ({', '.join(map(repr, tensors[:8]))}) and no 'logits'; "
+                "choose the output to explain with head= (its key)"
+            )
     logits = getattr(out, "logits", None)
     if isinstance(logits, torch.Tensor):
         return logits
@@ -46,6 +59,22 @@ def _first_tensor(out: Any) -> torch.Tensor:
     raise ModelOutputError(
         f"the module returned {describe(out)}; expected a tensor, a tuple whose first item is one, "
         "or an object with a 'logits' tensor"
+    )
+
+
+def _head(out: Any, head: str | int) -> Any:
+    """The output ``head`` names in what the module returned (a dict key or attribute, a tuple position)."""
+    if isinstance(head, str):
+        if isinstance(out, dict) and head in out:
+            return out[head]
+        if not isinstance(out, dict) and isinstance(getattr(out, head, None), torch.Tensor):
+            return getattr(out, head)
+        keys = list(out) if isinstance(out, dict) else [k for k in dir(out) if isinstance(getattr(out, k, None), torch.Tensor)]
+        raise InvalidParameterError(f"head: expected one of the module's outputs {keys[:12]}, got {head!r}")
+    if isinstance(out, (tuple, list)) and -len(out) <= head < len(out):
+        return out[head]
+    raise InvalidParameterError(
+        f"head: position {head} needs a tuple or list output with more items, got {describe(out)}"
     )
 
 
@@ -204,6 +233,10 @@ class TorchModel(BatchedModel):
     device : str or torch.device, optional
         Where inputs are sent; default the device of the module's first parameter or buffer
         (the CPU for a module without any).
+    head : str or int, optional
+        The output explained when the module returns several: a key of its dict (or an attribute of
+        its output object), or a position in its tuple. By default a tensor, the ``logits`` of a dict
+        or output object, the only tensor of a dict, or the first item of a tuple.
     eval_mode : bool
         Run every call with the module in evaluation mode (dropout off, batch norm on its running
         statistics), so that rows are independent and results deterministic. The train/eval flag of
@@ -242,8 +275,12 @@ class TorchModel(BatchedModel):
         output_names: list[str] | None = None,
         device: Any = None,
         eval_mode: bool = True,
+        head: str | int | None = None,
     ) -> None:
         super().__init__()
+        if head is not None and (isinstance(head, bool) or not isinstance(head, (str, int))):
+            raise InvalidParameterError(f"head: expected a key of the module's dict output or a tuple position, got {describe(head)}")
+        self.head = head
         if not isinstance(module, torch.nn.Module):
             raise InvalidParameterError(f"module: expected a torch.nn.Module, got {type(module).__name__}")
         check_choice(output, "output", ("auto", "raw", "probability", "logits"))
@@ -414,11 +451,11 @@ class TorchModel(BatchedModel):
         if self._skipped is not None:  # output="logits": the final softmax or sigmoid passes its input on
             handle = self._skipped.register_forward_hook(lambda m, inputs, output: inputs[0])
             try:
-                out = _first_tensor(self._call(batch))
+                out = _first_tensor(self._call(batch), self.head)
             finally:
                 handle.remove()
         else:
-            out = _first_tensor(self._call(batch))
+            out = _first_tensor(self._call(batch), self.head)
         if out.ndim == 0 or out.shape[0] != batch.n:
             raise ModelOutputError(
                 f"the model ({self.describe()}) returned a tensor of shape {tuple(out.shape)} for "
@@ -818,8 +855,9 @@ class TorchModel(BatchedModel):
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
     def embedding_of(self, X: Any, position: int) -> str | None:
-        """The name of the ``nn.Embedding`` that receives input ``position`` of ``X`` as it is (token ids),
-        found by running the first row; None when no embedding does.
+        """The name of the ``nn.Embedding`` that receives input ``position`` of ``X`` as it is (token ids,
+        also reshaped: a view of the same memory), found by running the first row; None when no
+        embedding does.
 
         Examples
         --------
@@ -831,7 +869,12 @@ class TorchModel(BatchedModel):
         batch = self._batch(X).take(slice(0, 1))
         wanted = batch.items[position]
         found: list[str] = []
-        hooks = [m.register_forward_pre_hook(lambda m, inputs, name=name: found.append(name) if inputs and inputs[0] is wanted else None)
+
+        def receives(given: Any) -> bool:  # the ids themselves, or the same ids reshaped (a view of them)
+            return given is wanted or (isinstance(given, torch.Tensor) and isinstance(wanted, torch.Tensor)
+                                       and given.numel() == wanted.numel() and given.data_ptr() == wanted.data_ptr())
+
+        hooks = [m.register_forward_pre_hook(lambda m, inputs, name=name: found.append(name) if inputs and receives(inputs[0]) else None)
                  for name, m in self.module.named_modules() if isinstance(m, torch.nn.Embedding)]
         try:
             with self._mode(), torch.no_grad():
