@@ -49,10 +49,11 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(["ImageMasker", "TabularMasker", "TextMasker", "ValueFunction"], "xaikit.maskers"),
     "adapt": "xaikit.models",
+    **dict.fromkeys(["words_from_tokens", "token_word_groups"], "xaikit.text.words"),
     "TreeEnsemble": "xaikit.models.trees",
     "Report": "xaikit.report",
 }
-_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "models", "plots", "report")
+_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "models", "plots", "report", "text")
 
 
 def __getattr__(name: str) -> Any:
@@ -133,6 +134,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from xaikit.models.trees import TreeEnsemble
     from xaikit.report import Report
     from xaikit.results import Attribution, Effects, Explanation, Importance, Interaction, RaggedAttribution, Result, Rules
+    from xaikit.text.words import token_word_groups, words_from_tokens
 
 __all__ = [
     "__version__",
@@ -140,6 +142,8 @@ __all__ = [
     "methods",
     "MethodInfo",
     "adapt",
+    "words_from_tokens",
+    "token_word_groups",
     "Explainer",
     "REGISTRY",
     "ExactShapley",

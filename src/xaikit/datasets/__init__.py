@@ -4,6 +4,10 @@
 * :func:`load_german_credit`, :func:`load_adult`, :func:`load_heart_disease`: mixed numeric and categorical
   :class:`TabularDataset` (needs pandas); :meth:`TabularDataset.codes` gives a float matrix
   of category codes for models that take numbers only.
+
+Pretrained models that run offline live in submodules: :mod:`xaikit.datasets.pretrained` (MiniLM,
+EfficientNet-Lite0) and :mod:`xaikit.datasets.sentiment_model` (``load_minilm_sst2``: MiniLM with a
+sentiment head trained on SST-2, as a Hugging Face model with its tokenizer).
 """
 
 from __future__ import annotations
