@@ -171,3 +171,23 @@ def test_parse_bytes_units() -> None:
     assert parse_bytes("512MB") == 512 * 10**6
     assert parse_bytes("512 mib") == 512 * 2**20
     assert parse_bytes("3k") == 3000
+
+
+def test_several_inputs_are_measured_through_their_packed_view() -> None:
+    from xaikit.explainers.gradients.inputs import InputLayout, PackedModel
+
+    class Two(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b, self.head = torch.nn.Linear(3, 50), torch.nn.Linear(2, 50), torch.nn.Linear(50, 1)
+
+        def forward(self, x: Any, y: Any) -> Any:
+            return self.head(torch.relu(self.a(x) + self.b(y)))
+
+    torch.manual_seed(0)
+    model = TorchModel(Two().double())
+    layout = InputLayout((np.ones((4, 3)), np.ones((4, 2))), None, model)
+    packed = layout.packed()
+    outputs = (50 + 50 + 1) * 8  # the modules' outputs in float64 (the sum and the ReLU are not modules)
+    assert row_bytes(PackedModel(model, layout), packed) == int(BACKWARD_FACTOR * outputs) + COPIES * 8 * 5
+    assert auto_batch_size(PackedModel(model, layout), packed, budget=3 * outputs) == 1
