@@ -10,6 +10,7 @@ from xaikit._validation import check_float, check_gradient_budget, check_int, de
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.gradients.base import (
     BATCH_SIZE,
+    FORWARD_ARGS,
     Computed,
     GradientExplainer,
     GradientPlan,
@@ -19,7 +20,18 @@ from xaikit.explainers.gradients.base import (
     _predict,
     _row_rngs,
 )
+from xaikit.explainers.gradients.inputs import PackedModel, id_baseline, is_several
 from xaikit.explainers.pipeline import Parameter, integer
+
+
+def _background_item(item: Any, name: str) -> np.ndarray:
+    """One input's background as a numpy array ``(m, ...)``: floating point as float64, integers (token ids) as they are."""
+    if hasattr(item, "detach") and hasattr(item, "numpy"):
+        item = item.detach().cpu().numpy()
+    arr = np.asarray(item) if not isinstance(item, np.ndarray) else item
+    if arr.dtype.kind in "iu" and arr.ndim >= 1:
+        return arr
+    return _as_input(arr, name)
 
 
 class GradientShap(GradientExplainer):
@@ -35,8 +47,11 @@ class GradientShap(GradientExplainer):
     Parameters
     ----------
     model : torch.nn.Module or a model with the ``"gradient"`` capability
-    background : array (m, *input_shape)
-        Baselines drawn from uniformly.
+    background : array (m, *input_shape), or a tuple of them (one per input)
+        Baselines drawn from uniformly. For a model of several inputs (``X`` a tuple or dict of
+        arrays, as in Captum), one background per input (a tuple, or a dict by name), all with the
+        same ``m`` rows: row ``j`` of each makes baseline ``j``; for token ids explained on their
+        embedding, background token ids (embedded).
     noise, noise_abs : float, optional
         Standard deviation of the Gaussian noise added to the input, as a fraction of each
         input's value range (``noise``) or absolute (``noise_abs``, Captum's ``stdevs``);
@@ -71,7 +86,21 @@ class GradientShap(GradientExplainer):
             raise InvalidParameterError(
                 "background: GradientShap needs a set of baseline inputs (m, *input_shape), got None"
             )
-        self.background = _as_input(background, "background")
+        if is_several(background):
+            keys = [str(k) for k in background] if isinstance(background, dict) else None
+            listed = list(background.values()) if isinstance(background, dict) else list(background)
+            items = [_background_item(b, f"background[{k!r}]") for k, b in zip(keys or range(len(listed)), listed)]
+            rows = {b.shape[0] for b in items}
+            if len(rows) != 1:
+                raise InvalidParameterError(
+                    "background: expected the same number of rows in the background of every input (row j of each makes "
+                    f"baseline j), got {[b.shape[0] for b in items]} rows"
+                )
+            self.background: np.ndarray | list[np.ndarray] = items
+            self._background_keys = keys
+        else:
+            self.background = _background_item(background, "background")
+            self._background_keys = None
         for name, value in (("noise", noise), ("noise_abs", noise_abs)):
             if value is not None:
                 check_float(value, name, minimum=0.0)
@@ -88,7 +117,12 @@ class GradientShap(GradientExplainer):
         *,
         n_samples: int = 25,
     ) -> dict[str, Any]:
-        bg = self.background
+        bg = self._packed_background() if isinstance(self.model, PackedModel) else self.background
+        if isinstance(bg, list) or bg.dtype.kind != "f":
+            raise InvalidParameterError(
+                f"background: expected one array of floating-point rows {X.shape[1:]} like X, got "
+                + (f"{len(bg)} backgrounds (one per input) for one input" if isinstance(bg, list) else describe(bg))
+            )
         if bg.shape[1:] != X.shape[1:]:
             raise InvalidParameterError(f"X: expected rows of shape {bg.shape[1:]} like the background, got {describe(X)}")
         return {
@@ -97,6 +131,46 @@ class GradientShap(GradientExplainer):
             "sigma": _noise_scales(X, self.noise, self.noise_abs, 0.0),
             "rngs": rngs,
         }
+
+    def _packed_background(self) -> np.ndarray:
+        """The background of several inputs (or of token ids) packed like the explained rows: each
+        attributed input's own, token ids embedded."""
+        model = self.model
+        if not isinstance(model, PackedModel):  # pragma: no cover - called through a layout only
+            raise InvalidParameterError("background: expected a model of several inputs")
+        layout = model.layout
+        given = self.background
+        if isinstance(given, list):
+            if self._background_keys is not None:
+                per = layout.split(dict(zip(self._background_keys, given)), "background")
+            else:
+                per = layout.split(tuple(given), "background")
+        else:
+            if len(layout.attributed) > 1:
+                raise InvalidParameterError(
+                    f"background: the model takes {len(layout.attributed)} attributed inputs ({layout.names}), so the "
+                    f"background is one array per input (a tuple), got {describe(given)}"
+                )
+            per = [given if k in layout.attributed else None for k in range(layout.n_inputs)]
+        parts = []
+        for k, position in enumerate(layout.attributed):
+            b = per[position]
+            label = f"background[{position if layout.keys is None else layout.keys[position]!r}]"
+            if b is None:
+                raise InvalidParameterError(f"background: expected a background for the input {layout.names[k]}, got None")
+            m = b.shape[0]
+            if position in layout.layers:  # token ids: their embedding, the other inputs those of the first row
+                ids = id_baseline(b, np.zeros((m, *layout.items[position].shape[1:]), dtype=layout.items[position].dtype),
+                                  layout.labels[position], label)
+                args = layout.arguments(None, np.zeros(m, dtype=np.int64), replace={position: ids})
+                parts.append(np.asarray(layout.model.layer_activations(args, layout.layers[position]), dtype=np.float64))
+                continue
+            if b.dtype.kind != "f" or tuple(b.shape[1:]) != layout.shapes[k]:
+                raise InvalidParameterError(
+                    f"{label}: expected floating-point rows of shape {layout.shapes[k]} like {layout.names[k]}, got {describe(b)}"
+                )
+            parts.append(b)
+        return layout.pack(parts)
 
     def _attribute(
         self,
@@ -131,7 +205,7 @@ class GradientShap(GradientExplainer):
                 noisy[k] = X[row] + rng.standard_normal(shape) * sigma[rows[row]]
             diff = noisy - base
             points = base + alpha.reshape(-1, *pad) * diff
-            g = np.asarray(self.model.gradient(points, target[r]), dtype=np.float64)  # type: ignore[attr-defined]
+            g = self._model_gradient(points, target[r], rows[r])
             sample = g * diff
             _accumulate(out, r, sample)
             if second_moment is not None:
@@ -150,12 +224,24 @@ class GradientShap(GradientExplainer):
             Samples per row (Captum's default is 5); row ``i`` draws from its own stream of
             ``random_state``.""", integer(minimum=1)),
         BATCH_SIZE,
+        FORWARD_ARGS,
     )
+    packs_inputs = True
 
     def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
         S = params["n_samples"]
         check_gradient_budget("n_samples", S, per_row=S, input_size=int(np.prod(X.shape[1:])), what=f"{S} samples")
         return params
+
+    def _rows_matter(self) -> bool:
+        """Whether the model's output at a baseline depends on the explained row: a model of several inputs
+        whose other inputs or fixed arguments are per row (token ids, masks, arrays of arguments)."""
+        if not isinstance(self.model, PackedModel):
+            return False
+        layout = self.model.layout
+        return bool(layout.layers) or any(isinstance(a, np.ndarray) for a in layout.extra) or any(
+            layout.rowwise(k) for k in range(layout.n_inputs) if k not in layout.attributed
+        )
 
     def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:
         Xa, idx, bs = plan.X, plan.target, plan.batch_size
@@ -167,7 +253,13 @@ class GradientShap(GradientExplainer):
         var = np.maximum(second - values**2, 0.0) * (S / (S - 1) if S > 1 else 0.0)
         std_err = np.sqrt(var / S).reshape(n, -1, 1) if S > 1 else np.full((n, values[0].size, 1), np.nan)
         fx = _predict(self.model, Xa, bs)[np.arange(n), idx]
-        fb = _predict(self.model, prepared["background"], bs).mean(axis=0)[idx]
+        bg = prepared["background"]
+        if self._rows_matter():  # E f(b) with each row's own fixed arguments and other inputs
+            m = bg.shape[0]
+            fb_rows = _predict(self.model, np.tile(bg, (n, 1)), bs, rows=np.repeat(np.arange(n), m))
+            fb = fb_rows[np.arange(n * m), np.repeat(idx, m)].reshape(n, m).mean(axis=1)
+        else:
+            fb = _predict(self.model, bg, bs).mean(axis=0)[idx]
         gap = values.reshape(n, -1).sum(axis=1) - (fx - fb)
         diagnostics = {"std_err": std_err, "completeness_gap": gap[:, None], "prediction": fx[:, None],
                        "n_model_calls": np.full(n, S + 1, dtype=np.int64)}
