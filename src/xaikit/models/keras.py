@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 from typing import Any
 
@@ -876,15 +876,12 @@ class KerasModel(BatchedModel):
         """
         check_choice(relu, "relu", RELU_RULES)
         rows = self._rows(X)
-        self._remember_call_form(rows)
         n = self._n_rows(rows)
         tensors = self._tensors(rows)
-        specs = self._graph_inputs()
         several = isinstance(rows, _Rows)
-        floating = [
-            "float" in _dtype_name(t) and (not specs or "float" in str(specs[i].dtype)) for i, t in enumerate(tensors)
-        ]
+        floating = self._floating(tensors)
         if not any(floating):
+            specs = self._graph_inputs()
             declared = specs[0] if len(specs) == 1 else None
             if declared is not None and "float" not in str(declared.dtype) and "float" in _dtype_name(tensors[0]):
                 # the model casts any input to its declared integer dtype: the gradient would be zero
@@ -898,37 +895,87 @@ class KerasModel(BatchedModel):
                 f"X: gradients need floating-point inputs, got {describe(X)}; for token ids, explain a "
                 "layer (e.g. the embedding) with layer_gradients"
             )
-        self._ensure_built(tensors)
-        grads: list[list[np.ndarray]] = [[] for _ in tensors]
-        for s in self._chunks(n, batch_size):
-
-            def run(make: Callable[[Any], Any], rows: slice = s) -> Any:
-                xs = [make(t[rows]) if floating[i] else t[rows] for i, t in enumerate(tensors)]
-                with ExitStack() as stack:
-                    if relu == "guided":
-                        stack.enter_context(self._guided())
-                    out = self._call(xs)
-                return self._selected(out, self._targets(target, n, out.shape[1])[rows])
-
-            found = iter(self._autodiff.gradients(run))
-            for i, t in enumerate(tensors):
-                if not floating[i]:
-                    continue
-                g = next(found)
-                if g is None and not several:
-                    raise ModelOutputError(
-                        f"X: the output of the model ({self.describe()}) does not depend on its input through "
-                        "differentiable operations (the input is cast to integers, e.g. by an Embedding layer, "
-                        "or its gradient is stopped), so its input gradient is undefined; explain a layer (e.g. "
-                        "the embedding) with a layer method (layer_gradients, GradCam, ...)"
-                    )
-                grads[i].append(np.zeros(tuple(t[s].shape), dtype=_dtype_name(t)) if g is None else _to_numpy(g))
-        result = [np.concatenate(g, axis=0) if floating[i] else None for i, g in enumerate(grads)]
+        found, _, _ = self._pass((rows, n, tensors), target, batch_size=batch_size, relu=relu)
         if not several:
-            return result[0]
+            if found[0] is None:
+                raise ModelOutputError(
+                    f"X: the output of the model ({self.describe()}) does not depend on its input through "
+                    "differentiable operations (the input is cast to integers, e.g. by an Embedding layer, "
+                    "or its gradient is stopped), so its input gradient is undefined; explain a layer (e.g. "
+                    "the embedding) with a layer method (layer_gradients, GradCam, ...)"
+                )
+            return found[0]
+        # several inputs: a floating-point input the output does not depend on gets zeros
+        result = [
+            None if not floating[i] else np.zeros(tuple(t.shape), dtype=_dtype_name(t)) if g is None else g
+            for i, (t, g) in enumerate(zip(tensors, found))
+        ]
         if rows.as_dict:
             return dict(zip(rows.names or [], result))
         return tuple(result)
+
+    def _floating(self, tensors: list[Any]) -> list[bool]:
+        """Which inputs have a gradient: floating-point tensors of inputs declared floating point (a
+        float array given to an input declared integer is cast to integers by the model)."""
+        specs = self._graph_inputs()
+        return ["float" in _dtype_name(t) and (not specs or "float" in str(specs[i].dtype)) for i, t in enumerate(tensors)]
+
+    def gradients(
+        self,
+        X: Any,
+        target: Any,
+        *,
+        layers: Sequence[tuple[Any, str, Any]] = (),
+        neuron: tuple[Any, Any] | None = None,
+        batch_size: int | None = None,
+        relu: str = "standard",
+        inputs: bool = True,
+    ) -> tuple[list[np.ndarray | None], list[tuple[np.ndarray, np.ndarray]]]:
+        """Gradients of the explained output with respect to the inputs and to layers, in one pass per chunk.
+
+        Parameters
+        ----------
+        X : array or tensor (n, ...), or a tuple, list or dict of them (several inputs)
+            Integer inputs (token ids, masks) reach the model untouched.
+        target : int or array of n ints
+            Output index per row; ignored when ``neuron`` is given.
+        layers : sequence of (layer, at, values)
+            Layers whose gradient is wanted (``layer`` as in :meth:`layer_gradients`): ``at`` is
+            ``"output"`` or ``"input"`` (its first input argument); ``values`` None takes the
+            layer's own values, an array ``(n, *shape)`` replaces them, row by row (the gradient is
+            then taken at those values: layer Integrated Gradients). The gradient is taken with
+            respect to the layer's tensor itself: what comes before it needs no gradient, and the
+            input gradients do not flow through it.
+        neuron : (layer, index), optional
+            Differentiate one unit of a layer's output instead of a model output: ``index`` into the
+            layer's output flattened per row, an int for every row or one per row.
+        batch_size : int, optional
+        relu : {"standard", "guided"}
+            See :meth:`gradient`.
+        inputs : bool
+            Whether input gradients are wanted (False for layer gradients alone).
+
+        Returns
+        -------
+        (input_gradients, layer_results)
+            One gradient per model input, in :attr:`dtype` (None for integer inputs, for an input
+            the differentiated value does not depend on through differentiable operations, and when
+            ``inputs`` is False); for each layer ``(values, gradients)`` shaped ``(n, *layer_shape)``.
+
+        Examples
+        --------
+        >>> import keras
+        >>> net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, kernel_initializer="identity",
+        ...                         name="hidden"), keras.layers.Dense(1, kernel_initializer="ones")])
+        >>> grads, [(acts, g)] = KerasModel(net).gradients([[1.0, 2.0]], 0, layers=[("hidden", "output", None)])
+        >>> grads, acts.tolist(), g.tolist()  # the input's gradient does not flow through the layer read
+        ([None], [[1.0, 2.0]], [[1.0, 1.0]])
+        >>> KerasModel(net).gradients([[1.0, 2.0]], None, neuron=("hidden", 1))[0][0].tolist()
+        [[0.0, 1.0]]
+        """
+        check_choice(relu, "relu", RELU_RULES)
+        found, results, _ = self._pass(X, target, layers=layers, neuron=neuron, batch_size=batch_size, relu=relu, inputs=inputs)
+        return found, [(a, g) for a, g in results if g is not None]
 
     @contextmanager
     def _guided(self) -> Iterator[None]:
@@ -1025,97 +1072,152 @@ class KerasModel(BatchedModel):
             shown += f", ... (and {len(names) - _MAX_LISTED_LAYERS} more)"
         raise InvalidParameterError(f"layer: unknown layer {describe(layer)}; available: {shown}")
 
-    def _at_layer(
-        self,
-        X: Any,
-        layer: Any,
-        target: Any,
-        *,
-        batch_size: int | None,
-        values: Any,
-        at: str,
-        gradients: bool,
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The tensor at a layer (its output or input, or ``values`` in its place) and, when
-        ``gradients``, the gradient of the target output with respect to it."""
+    def _site(self, layer: Any, at: str, values: Any, n: int) -> _Site:
+        """Where a layer's tensor is read (or replaced): its ``call`` wrapped, or, for one of the model's
+        input layers, the input itself (a nested model's input layer: the nested model's input)."""
         check_choice(at, "at", ("output", "input"))
         path, module, parent = self._resolve(layer)
-        rows = self._rows(X)
-        self._remember_call_form(rows)
-        n = self._n_rows(rows)
-        tensors = self._tensors(rows)
-        self._ensure_built(tensors)
+        vals = None
         if values is not None:
             vals = _as_numpy(values)
             if vals.dtype.kind not in "biuf" or vals.ndim < 1 or vals.shape[0] != n:
                 raise InvalidParameterError(
                     f"values: expected a numeric array (n, ...) of the layer's {at} with n = {n} rows, got {describe(vals)}"
                 )
-        # the input layer of the model is not called: its output is the input itself
         input_index: int | None = None
-        if isinstance(module, keras.layers.InputLayer):
-            specs = self._graph_inputs()
+        if isinstance(module, keras.layers.InputLayer):  # the input layer is not called: its output is the input itself
             own = getattr(module, "output", None)
             if parent is self.model:
-                input_index = next((i for i, t in enumerate(specs) if t is own), 0)
+                input_index = next((i for i, t in enumerate(self._graph_inputs()) if t is own), 0)
             else:
                 module, at = parent, "input"
-        acts: list[np.ndarray] = []
-        grads: list[np.ndarray] = []
+        return _Site(path, module, at, vals, input_index)
+
+    def _pass(
+        self,
+        X: Any,
+        target: Any,
+        *,
+        layers: Sequence[tuple[Any, str, Any]] = (),
+        neuron: tuple[Any, Any] | None = None,
+        batch_size: int | None = None,
+        relu: str = "standard",
+        inputs: bool = True,
+        mode: str = "gradients",
+    ) -> tuple[list[np.ndarray | None], list[tuple[np.ndarray, np.ndarray | None]], np.ndarray | None]:
+        """The model run on ``X`` chunk by chunk with layers' tensors read (or replaced) on the way:
+        ``mode="gradients"`` gives the gradients of the target outputs (or of ``neuron``) with respect
+        to the floating-point inputs and to the layers' tensors; ``"activations"`` the layers' tensors
+        alone; ``"predict"`` the outputs too, ``(n, n_outputs)`` float64. ``X`` may be given prepared,
+        as ``(rows, n, tensors)``."""
+        if isinstance(X, tuple) and len(X) == 3 and isinstance(X[2], list) and isinstance(X[1], int):
+            rows, n, tensors = X
+        else:
+            rows = self._rows(X)
+            n = self._n_rows(rows)
+            tensors = self._tensors(rows)
+        self._remember_call_form(rows)
+        self._ensure_built(tensors)
+        sites = [self._site(layer, at, values, n) for layer, at, values in layers]
+        unit_site = None if neuron is None else self._site(neuron[0], "output", None, n)
+        differentiate = mode == "gradients"
+        wanted = [differentiate and inputs and f for f in self._floating(tensors)]
+        in_parts: list[list[np.ndarray | None]] = [[] for _ in tensors]
+        acts: list[list[np.ndarray]] = [[] for _ in sites]
+        grads: list[list[np.ndarray]] = [[] for _ in sites]
+        outputs: list[np.ndarray] = []
         for s in self._chunks(n, batch_size):
-            taken: list[Any] = []
+            order: list[tuple[str, int]] = []
+            taps: list[_Tap] = []
 
-            def run(make: Callable[[Any], Any] | None, rows: slice = s, taken: list[Any] = taken) -> Any:
-                def replace(a: Any) -> Any:
-                    if values is not None:
-                        expected = tuple(a.shape)
-                        given = vals[rows]
-                        if tuple(given.shape) != expected:
-                            raise InvalidParameterError(
-                                f"values: expected the shape of the layer's {at} {path!r}, "
-                                f"(n, {', '.join(str(e) for e in expected[1:])}), got {describe(vals)}"
-                            )
-                        a = keras.ops.convert_to_tensor(np.ascontiguousarray(given, dtype=_dtype_name(a)))
-                    if make is None:
-                        return a
-                    if "float" not in _dtype_name(a):
-                        raise InvalidParameterError(
-                            f"layer: the {at} of {path!r} has dtype {_dtype_name(a)}; choose a layer with "
-                            f"floating-point {at}"
-                        )
-                    return make(a)
-
-                tap = _Tap(path, at, replace)
-                xs = [t[rows] for t in tensors]
+            def run(make: Callable[[Any], Any] | None, rows: slice = s, order: list[tuple[str, int]] = order,
+                    taps: list[_Tap] = taps) -> Any:
+                xs = []
+                for i, t in enumerate(tensors):
+                    x = t[rows]
+                    if make is not None and wanted[i]:
+                        x = make(x)
+                        order.append(("input", i))
+                    xs.append(x)
+                every = [*((j, site) for j, site in enumerate(sites)), *(() if unit_site is None else ((-1, unit_site),))]
                 with ExitStack() as stack:
-                    if input_index is not None:
-                        xs[input_index] = tap.take(xs[input_index])
-                        tap.called = True
-                    else:
-                        stack.enter_context(_replaced_attribute(module, "call", tap.wrap(module.call)))
+                    if relu == "guided":
+                        stack.enter_context(self._guided())
+                    for j, site in every:
+                        tap = _Tap(site.path, site.at, self._replacer(site, rows, make if j >= 0 else None, order, j))
+                        taps.append(tap)
+                        if site.input_index is not None:
+                            xs[site.input_index] = tap.take(xs[site.input_index])
+                            tap.called = True
+                        else:
+                            stack.enter_context(_replaced_attribute(site.module, "call", tap.wrap(site.module.call)))
                     out = self._call(xs)
-                if tap.error is not None:
-                    raise tap.error
-                if tap.tensor is None:
-                    raise InvalidParameterError(
-                        f"layer: {path!r} was not called when the model ran ({self.describe()}); choose a layer "
-                        "the model's forward pass uses"
-                    )
-                taken.append(tap.tensor)
+                for tap in taps:
+                    if tap.error is not None:
+                        raise tap.error
+                    if tap.tensor is None:
+                        raise InvalidParameterError(
+                            f"layer: {tap.path!r} was not called when the model ran ({self.describe()}); choose a layer "
+                            "the model's forward pass uses"
+                        )
                 if make is None:
                     return out
+                if neuron is not None:
+                    unit = keras.ops.reshape(taps[-1].tensor, (int(out.shape[0]), -1))
+                    return self._selected(unit, self._targets(neuron[1], n, int(unit.shape[1]))[rows])
                 return self._selected(out, self._targets(target, n, out.shape[1])[rows])
 
-            if gradients:
-                (g,) = self._autodiff.gradients(run)
-                a = taken[-1]
-                grads.append(_to_numpy(keras.ops.zeros_like(a) if g is None else g))
+            if differentiate:
+                found = dict(zip(order, self._autodiff.gradients(run)))
             else:
                 with self._autodiff.no_grad():
-                    run(None)
-                a = taken[-1]
-            acts.append(_to_numpy(a))
-        return np.concatenate(acts, axis=0), (np.concatenate(grads, axis=0) if gradients else None)
+                    out = run(None)
+                if mode == "predict":
+                    outputs.append(np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64))
+                found = {}
+            for i in range(len(tensors)):
+                if wanted[i]:
+                    g = found.get(("input", i))
+                    in_parts[i].append(None if g is None else _to_numpy(g))
+            for j in range(len(sites)):
+                a = taps[j].tensor
+                acts[j].append(_to_numpy(a))
+                if differentiate:
+                    g = found.get(("layer", j))
+                    grads[j].append(_to_numpy(keras.ops.zeros_like(a) if g is None else g))
+        in_grads: list[np.ndarray | None] = [
+            None if not parts or any(p is None for p in parts) else np.concatenate([p for p in parts if p is not None], axis=0)
+            for parts in in_parts
+        ]
+        results = [(np.concatenate(a, axis=0), np.concatenate(g, axis=0) if differentiate else None) for a, g in zip(acts, grads)]
+        return in_grads, results, (np.concatenate(outputs, axis=0) if outputs else None)
+
+    @staticmethod
+    def _replacer(site: _Site, rows: slice, make: Callable[[Any], Any] | None, order: list[tuple[str, int]], j: int) -> Callable[[Any], Any]:
+        """What a tap does with a layer's tensor: replaced by the site's values for ``rows``, then made a
+        differentiable source (``make``) recorded as layer ``j``."""
+
+        def replace(a: Any) -> Any:
+            if site.values is not None:
+                given = site.values[rows]
+                expected = tuple(a.shape)
+                if tuple(given.shape) != expected:
+                    raise InvalidParameterError(
+                        f"values: expected the shape of the layer's {site.at} {site.path!r}, "
+                        f"(n, {', '.join(str(e) for e in expected[1:])}), got {describe(site.values)}"
+                    )
+                a = keras.ops.convert_to_tensor(np.ascontiguousarray(given, dtype=_dtype_name(a)))
+            if make is None:
+                return a
+            if "float" not in _dtype_name(a):
+                raise InvalidParameterError(
+                    f"layer: the {site.at} of {site.path!r} has dtype {_dtype_name(a)}; choose a layer with "
+                    f"floating-point {site.at}"
+                )
+            order.append(("layer", j))
+            return make(a)
+
+        return replace
 
     def layer_gradients(
         self,
@@ -1169,8 +1271,8 @@ class KerasModel(BatchedModel):
         >>> acts.tolist(), grads.tolist()
         ([[1.0, 2.0]], [[1.0, 1.0]])
         """
-        acts, grads = self._at_layer(X, layer, target, batch_size=batch_size, values=values, at=at, gradients=True)
-        return acts, grads  # type: ignore[return-value]
+        _, results = self.gradients(X, target, layers=[(layer, at, values)], batch_size=batch_size, inputs=False)
+        return results[0]
 
     def layer_activations(self, X: Any, layer: Any, *, batch_size: int | None = None, at: str = "output") -> np.ndarray:
         """A layer's output (or, with ``at="input"``, its input) for every row, without gradients.
@@ -1183,5 +1285,75 @@ class KerasModel(BatchedModel):
         >>> KerasModel(net).layer_activations([[1.0, 2.0]], "hidden").tolist()
         [[1.0, 2.0]]
         """
-        acts, _ = self._at_layer(X, layer, 0, batch_size=batch_size, values=None, at=at, gradients=False)
-        return acts
+        _, results, _ = self._pass(X, None, layers=[(layer, at, None)], batch_size=batch_size, mode="activations")
+        return results[0][0]
+
+    def predict_replaced(self, X: Any, layers: Sequence[tuple[Any, str, Any]], *, batch_size: int | None = None) -> np.ndarray:
+        """Predictions ``(n, n_outputs)`` float64 with layers' outputs (inputs) replaced by ``values``, row
+        by row (``layers`` as in :meth:`gradients`).
+
+        Examples
+        --------
+        >>> import keras
+        >>> net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, kernel_initializer="identity",
+        ...                         name="hidden"), keras.layers.Dense(1, kernel_initializer="ones")])
+        >>> KerasModel(net).predict_replaced([[1.0, 2.0]], [("hidden", "output", [[5.0, 5.0]])]).tolist()
+        [[10.0]]
+        """
+        _, _, out = self._pass(X, None, layers=layers, batch_size=batch_size, mode="predict")
+        return out  # type: ignore[return-value]
+
+    def embedding_of(self, X: Any, position: int) -> str | None:
+        """The path of the ``keras.layers.Embedding`` that receives input ``position`` of ``X`` itself
+        (token ids) at its first call, found by running the first row; None when no embedding does.
+
+        The tensor the embedding receives is that input when it is the same tensor, or, after a cast
+        by the model (to its declared input dtype), when it has the same values and no other input does.
+
+        Examples
+        --------
+        >>> import keras, numpy as np
+        >>> net = keras.Sequential([keras.Input((2,), dtype="int32"), keras.layers.Embedding(5, 2, name="emb"),
+        ...                         keras.layers.Flatten(), keras.layers.Dense(1)])
+        >>> KerasModel(net).embedding_of(np.array([[1, 2]]), 0)
+        'emb'
+        """
+        rows = self._rows(X)
+        self._remember_call_form(rows)
+        tensors = [t[:1] for t in self._tensors(rows)]
+        if not isinstance(position, (int, np.integer)) or not 0 <= int(position) < len(tensors):
+            raise InvalidParameterError(f"position: expected an input position in [0, {len(tensors)}), got {describe(position)}")
+        self._ensure_built(tensors)
+        wanted = tensors[int(position)]
+        if "int" not in _dtype_name(wanted):
+            return None
+        values = [_to_numpy(t) for t in tensors]
+        mine = values[int(position)]
+        unique = not any(k != position and v.shape == mine.shape and np.array_equal(v, mine) for k, v in enumerate(values))
+        taps = [(path, _Tap(path, "input", lambda a: a)) for path, layer, _ in self._layer_paths()
+                if isinstance(layer, keras.layers.Embedding)]
+        if not taps:
+            return None
+        modules = dict((path, layer) for path, layer, _ in self._layer_paths())
+        with ExitStack() as stack, self._autodiff.no_grad():
+            for path, tap in taps:
+                stack.enter_context(_replaced_attribute(modules[path], "call", tap.wrap(modules[path].call)))
+            self._call(tensors)
+        for path, tap in taps:
+            got = tap.tensor
+            if got is None:
+                continue
+            if got is wanted:
+                return path
+            if unique and tuple(got.shape) == mine.shape and np.array_equal(_to_numpy(got), mine):
+                return path
+        return None
+
+
+class _Site:
+    """A layer whose tensor a forward pass reads or replaces: its path, the layer whose ``call`` is
+    wrapped, ``at`` (``"output"`` or ``"input"``), the values put in its place (or None), and the
+    position of the model input when the layer is one of the model's input layers."""
+
+    def __init__(self, path: str, module: Any, at: str, values: np.ndarray | None, input_index: int | None) -> None:
+        self.path, self.module, self.at, self.values, self.input_index = path, module, at, values, input_index
