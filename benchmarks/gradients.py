@@ -49,8 +49,16 @@ the completeness gap ``max_i |sum(IG_i) - (f(x_i) - f(0))|`` for 4 to 128 steps 
 Riemann-middle and Gauss-Legendre rules: xaikit's ``diagnostics["completeness_gap"]`` and Captum's
 ``return_convergence_delta=True`` (which Captum sums in float32).
 
-Run: ``python benchmarks/gradients.py`` (``--quick`` for a small smoke run; ``--profile METHOD`` for
-the top entries of cProfile on one xaikit run).
+Then (part 4) the deep-model methods, each against its reference on its own network (see
+``_deep_methods.py``): layer IG on a token classifier's embedding (Captum), DeepLiftShap (Captum),
+LRP with the epsilon-plus composite on a ResNet-like network (Zennit) and ScoreCAM
+(pytorch-grad-cam), each at two batch sizes: the best time of ``--repeats`` runs taking turns as
+above, the peak RSS rise of a run in a fresh process per method and library (both batch sizes in
+it, the peak reset before each), ``floor`` the model's own time for the passes the method needs,
+and the largest difference of the attributions relative to the reference's largest value.
+
+Run: ``python benchmarks/gradients.py`` (``--quick`` for a small smoke run; ``--parts 4`` for the
+deep-model methods alone; ``--profile METHOD`` for the top entries of cProfile on one xaikit run).
 """
 
 from __future__ import annotations
@@ -70,11 +78,14 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
+from _deep_methods import DEEP_METHODS, DEEP_TITLES, REFERENCES, deep_runner, floor_runner
+from _deep_methods import make_case as make_deep_case
 
 METHODS = ("ig", "smoothgrad", "gradcam", "occlusion")
 TITLES = {"ig": "IG", "smoothgrad": "SmoothGrad", "gradcam": "GradCam", "occlusion": "Occlusion"}
@@ -84,6 +95,11 @@ WINDOW = (3, 8, 8)
 NOISE = 0.15  # SmoothGrad's standard deviation, for inputs in [0, 1]
 STEP_COUNTS = (4, 8, 16, 32, 64, 128)
 RULES = ("riemann_middle", "gausslegendre")
+# part 4: explained rows and the two batch sizes (model rows per call) of each deep-model method, full and --quick
+DEEP_ROWS = {"layer_ig": 8, "deeplift_shap": 16, "lrp": 32, "score_cam": 8}
+DEEP_BATCHES = {"layer_ig": (32, 128), "deeplift_shap": (16, 160), "lrp": (8, 32), "score_cam": (8, 32)}
+QUICK_ROWS = {"layer_ig": 2, "deeplift_shap": 4, "lrp": 8, "score_cam": 2}
+QUICK_BATCHES = {"layer_ig": (16, 50), "deeplift_shap": (8, 40), "lrp": (4, 8), "score_cam": (8, 32)}
 
 
 class SmallCNN(torch.nn.Module):
@@ -233,6 +249,33 @@ def run_one(method: str, lib: str, args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps({"time": seconds, "rss_mb": rss, "traced_mb": traced, "peak_reset": peak_reset}))
 
 
+def deep_settings(method: str, args: argparse.Namespace) -> tuple[int, tuple[int, ...]]:
+    """The rows and batch sizes of a deep-model method (smaller with ``--quick``)."""
+    return (QUICK_ROWS[method], QUICK_BATCHES[method]) if args.quick else (DEEP_ROWS[method], DEEP_BATCHES[method])
+
+
+def run_deep_one(method: str, lib: str, args: argparse.Namespace) -> None:
+    """In a fresh process, for each batch size: a warm-up run, then the peak RSS rise and the time of
+    a measured run; the attributions of the last go to ``args.save``; a JSON line to stdout."""
+    torch.set_num_threads(args.threads)
+    rows, batches = deep_settings(method, args)
+    case = make_deep_case(method, rows)
+    out: dict[str, Any] = {}
+    values = np.empty(0)
+    for bs in batches:
+        run = deep_runner(lib, method, case, bs)
+        run()
+        release_free_memory()
+        before, peak_reset = reset_peak_rss()
+        start = time.perf_counter()
+        values = run()
+        seconds = time.perf_counter() - start
+        out[str(bs)] = {"time": seconds, "rss_mb": peak_rss_mb() - before, "peak_reset": peak_reset}
+    if args.save:
+        np.save(args.save, values)
+    print("RESULT " + json.dumps(out))
+
+
 def best_times(method: str, args: argparse.Namespace) -> dict[str, float]:
     """The best of ``args.repeats`` runs of each library, in this process, the libraries taking turns
     (after a warm-up run of each) so that a slow spell of a shared machine hits both."""
@@ -260,11 +303,13 @@ def measure(method: str, lib: str, args: argparse.Namespace, save: str | None, *
         cmd += ["--" + key.replace("_", "-"), str(value)]
     if save:
         cmd += ["--save", save]
+    if args.quick:
+        cmd += ["--quick"]
     res = subprocess.run(cmd, check=False, capture_output=True, text=True)
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")]
     if res.returncode != 0 or not lines:
         raise RuntimeError(f"{method} / {lib} failed ({res.returncode}):\n{res.stderr[-3000:]}")
-    print(f"  {TITLES[method]} / {lib} done", file=sys.stderr, flush=True)
+    print(f"  {TITLES.get(method) or DEEP_TITLES[method]} / {lib} done", file=sys.stderr, flush=True)
     return json.loads(lines[-1][len("RESULT "):])
 
 
@@ -284,7 +329,7 @@ def comparison(args: argparse.Namespace, tmp: str) -> None:
     print(header)
     print("-" * len(header))
     notes = []
-    for method in args.methods:
+    for method in [m for m in args.methods if m in METHODS]:
         res, values = {}, {}
         for lib in LIBS:
             path = os.path.join(tmp, f"{method}_{lib}.npy")
@@ -365,8 +410,69 @@ def completeness(args: argparse.Namespace) -> None:
         print(f"{steps:>6} " + " ".join(cells), flush=True)
 
 
+def deep_best_times(method: str, case: Any, bs: int, args: argparse.Namespace) -> dict[str, float]:
+    """As ``best_times``, for a deep-model method against its reference, and its ``floor``."""
+    runs: dict[str, Callable[[], Any]] = {lib: deep_runner(lib, method, case, bs) for lib in ("reference", "xaikit")}
+    runs["floor"] = floor_runner(method, case, bs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Captum's notes on the hooks it sets, at every call
+        for run in runs.values():
+            run()
+        best = dict.fromkeys(runs, float("inf"))
+        for _ in range(args.repeats):
+            for lib, run in runs.items():
+                start = time.perf_counter()
+                run()
+                best[lib] = min(best[lib], time.perf_counter() - start)
+    return best
+
+
+def deep_methods(args: argparse.Namespace, tmp: str) -> None:
+    methods = [m for m in args.methods if m in DEEP_METHODS]
+    if not methods:
+        return
+    print(f"\n4. Deep-model methods against their references (time: best of {args.repeats}; floor: the model's own "
+          "passes; x/r = xaikit / reference time;\n   RSS: peak resident memory rise of a run, MB; rel: max|diff| / "
+          "max|reference|)")
+    header = (f"{'method':<13} {'reference':<9} {'n':>3} {'batch':>5} {'floor s':>8} {'xaikit s':>9} {'ref s':>8} "
+              f"{'x/r':>5} {'xaikit RSS':>10} {'ref RSS':>8} {'rel':>8}")
+    print(header)
+    print("-" * len(header))
+    torch.set_num_threads(args.threads)
+    for method in methods:
+        rows, batches = deep_settings(method, args)
+        res, values = {}, {}
+        for lib in ("reference", "xaikit"):
+            path = os.path.join(tmp, f"{method}_{lib}.npy")
+            res[lib] = measure(method, lib, args, path)
+            values[lib] = np.load(path).astype(np.float64)
+        rel = float(np.abs(values["xaikit"] - values["reference"]).max() / np.abs(values["reference"]).max())
+        case = make_deep_case(method, rows)
+        for bs in batches:
+            best = deep_best_times(method, case, bs, args)
+            x, r = res["xaikit"][str(bs)], res["reference"][str(bs)]
+            print(f"{DEEP_TITLES[method]:<13} {REFERENCES[method]:<9} {rows:>3} {bs:>5} {best['floor']:>8.3f} "
+                  f"{best['xaikit']:>9.3f} {best['reference']:>8.3f} {best['xaikit'] / best['reference']:>5.2f} "
+                  f"{rss_cell(x, 10)} {rss_cell(r, 8)} {rel:>8.1e}", flush=True)
+    print("rel: at the last batch size. LayerIG: sequences of 128 token ids, 50 steps per row; DeepLiftShap: 10 "
+          "background images per row,\nCaptum runs all pairs at once whatever the batch; LRP: Zennit runs the rows batch "
+          "by batch; ScoreCam: 32 masked images per row,\npytorch-grad-cam batches one image's channels (its first "
+          "forward pass takes all rows at once).")
+
+
 def profile(method: str, args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
+    if method in DEEP_METHODS:
+        rows, batches = deep_settings(method, args)
+        run = deep_runner("xaikit", method, make_deep_case(method, rows), batches[-1])
+        run()
+        prof = cProfile.Profile()
+        prof.enable()
+        run()
+        prof.disable()
+        print(f"cProfile of one xaikit {DEEP_TITLES[method]} run ({rows} rows, batch {batches[-1]}):")
+        pstats.Stats(prof).sort_stats("tottime").print_stats(args.profile_top)
+        return
     model, X, y = make_case(args.rows)
     cfg = {"steps": args.steps, "rule": args.rule, "batch_size": args.batch_size, "samples": args.samples, "seed": 0}
     run = runner("xaikit", method, model, X, y, cfg)
@@ -388,16 +494,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="model rows per call")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each method (the best counts)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, both libraries")
-    parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--parts", default="1,2,3", help="1 comparison, 2 batch sweep, 3 completeness")
+    parser.add_argument("--methods", default=",".join(METHODS + DEEP_METHODS))
+    parser.add_argument("--parts", default="1,2,3,4", help="1 comparison, 2 batch sweep, 3 completeness, 4 deep-model methods")
     parser.add_argument("--quick", action="store_true", help="smoke test: 4 images, 20 IG steps, 10 samples, 1 repeat")
-    parser.add_argument("--profile", choices=METHODS, help="only profile one xaikit run of METHOD")
+    parser.add_argument("--profile", choices=METHODS + DEEP_METHODS, help="only profile one xaikit run of METHOD")
     parser.add_argument("--profile-top", type=int, default=20)
     parser.add_argument("--one", nargs=2, metavar=("METHOD", "LIB"), help=argparse.SUPPRESS)
     parser.add_argument("--save", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        run_one(args.one[0], args.one[1], args)
+        if args.one[0] in DEEP_METHODS:
+            run_deep_one(args.one[0], args.one[1], args)
+        else:
+            run_one(args.one[0], args.one[1], args)
         return
     if args.quick:
         args.rows, args.repeats, args.batch_size, args.steps, args.samples = 4, 1, 8, 20, 10
@@ -406,8 +515,8 @@ def main(argv: list[str] | None = None) -> None:
         args.step_counts = STEP_COUNTS
     args.methods = [m.strip() for m in args.methods.split(",")]
     for m in args.methods:
-        if m not in METHODS:
-            parser.error(f"--methods: unknown method {m!r}; expected some of {', '.join(METHODS)}")
+        if m not in METHODS + DEEP_METHODS:
+            parser.error(f"--methods: unknown method {m!r}; expected some of {', '.join(METHODS + DEEP_METHODS)}")
     if args.profile:
         profile(args.profile, args)
         return
@@ -434,6 +543,9 @@ def main(argv: list[str] | None = None) -> None:
         batch_sweep(args)
     if "3" in parts:
         completeness(args)
+    if "4" in parts:
+        with tempfile.TemporaryDirectory() as tmp:
+            deep_methods(args, tmp)
     print(f"\nwall time of the whole script: {time.perf_counter() - wall:.0f} s")
 
 
