@@ -201,3 +201,24 @@ def test_neuron_methods_take_keras_models(dense_pair):
         _close(ours.values, twin.values)
     with pytest.raises(InvalidParameterError, match="layer: unknown layer 'nope'"):
         KerasModel(model).gradients(X, None, neuron=("nope", 0))
+
+
+def test_ids_given_to_a_float_input_reach_the_embedding_and_inputs_without_one_are_refused(ids):
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input((T,), dtype=D), layers.Embedding(V, E, name="emb", dtype=D),
+                              layers.Flatten(dtype=D), layers.Dense(2, name="head", dtype=D)])
+    net = nn.Sequential(nn.Embedding(V, E), nn.Flatten(), nn.Linear(T * E, 2)).double().eval()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.from_numpy(np.asarray(model.get_layer("emb").get_weights()[0])))
+        kernel, bias = (np.asarray(w) for w in model.get_layer("head").get_weights())
+        net[2].weight.copy_(torch.from_numpy(kernel.T.copy()))
+        net[2].bias.copy_(torch.from_numpy(bias))
+    # the model casts the ids to its declared float dtype before the embedding: the same values reach it
+    assert KerasModel(model).embedding_of(ids, 0) == "emb"
+    ours = xk.IntegratedGradients(model).explain(ids, target=1, baseline=0, n_steps=4)
+    twin = xk.IntegratedGradients(net).explain(ids, target=1, baseline=0, n_steps=4)
+    _close(ours.values, twin.values)
+    no_embedding = keras.Sequential([keras.Input((T,), dtype="uint8"), layers.Dense(2)])
+    assert KerasModel(no_embedding).embedding_of(ids.astype(np.uint8), 0) is None
+    with pytest.raises(InvalidParameterError, match="X: no input is floating point and no integer input goes to an embedding"):
+        xk.Saliency(no_embedding).explain(ids.astype(np.uint8), target=0)
