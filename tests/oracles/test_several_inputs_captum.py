@@ -114,8 +114,8 @@ def test_several_inputs_refusals_name_the_parameter(ids):
     x, y = np.zeros((4, 3)), np.zeros((4, 2, 5))
     with pytest.raises(InvalidParameterError, match=r"X\[1\]: expected one row per explained row \(4"):
         xk.Saliency(net).explain((x, y[:2]), target=0)
-    with pytest.raises(InvalidParameterError, match="X: Occlusion explains one floating-point input"):
-        xk.Occlusion(net, window=(1,)).explain((x, y), target=0)
+    with pytest.raises(InvalidParameterError, match=r"^window: expected 2 lengths, one per axis .* \(X\[1\]\)"):
+        xk.Occlusion(net, window=(1,)).explain((x, y), target=0)  # one window for both: too short for the second
     with pytest.raises(InvalidParameterError, match="baseline: the input X holds token ids"):
         xk.IntegratedGradients(Text().double()).explain(ids.numpy(), target=0, baseline=0.5, n_steps=2)
     with pytest.raises(InvalidParameterError, match="additional_forward_args: the inputs are given by name"):
