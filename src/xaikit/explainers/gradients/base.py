@@ -48,7 +48,7 @@ from xaikit.errors import (
     UnsupportedModelError,
 )
 from xaikit.explainers.base import Explainer, output_names
-from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, is_several, per_input
+from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, id_baseline, needs_layout
 from xaikit.explainers.pipeline import Answer, Parameter, Plan, integer
 from xaikit.models import adapt
 from xaikit.models.base import AdaptedModel
@@ -277,31 +277,8 @@ def _predict(model: AdaptedModel, X: np.ndarray, batch_size: int, rows: np.ndarr
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
 
-def _baseline_ids(given: Any, ids: np.ndarray, name: str) -> np.ndarray:
-    """A baseline of token ids for the ids ``ids`` (n, ...): one id for all (default 0), one row, or one per row."""
-    if given is None:
-        given = 0
-    arr = np.asarray(given.detach().cpu().numpy() if hasattr(given, "detach") else given)
-    if arr.dtype.kind == "f" and arr.size and np.all(arr == np.round(arr)):
-        arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "iu" or arr.shape not in ((), ids.shape[1:], ids.shape):
-        raise InvalidParameterError(
-            f"baseline: the input {name} holds token ids, so its baseline is token ids (a pad or mask token id, one row "
-            f"{ids.shape[1:]} or one per row {ids.shape}), got {describe(given)}"
-        )
-    return np.broadcast_to(arr, ids.shape).astype(ids.dtype)
-
-
-def _integer_input(X: Any) -> bool:
-    """Whether ``X`` is one array or tensor of integers or booleans (token ids, a mask)."""
-    dtype = getattr(X, "dtype", None)
-    if dtype is None or not hasattr(X, "ndim"):
-        return False
-    try:
-        kind = np.dtype(str(dtype).removeprefix("torch.")).kind
-    except TypeError:  # a dtype numpy does not know (bfloat16): floating point
-        return False
-    return kind in "biu"
+#: The baseline of token ids (kept under this name for the methods that import it).
+_baseline_ids = id_baseline
 
 
 def _batch_size(batch_size: int | None) -> int:
@@ -400,7 +377,7 @@ class ArrayExplainer(Explainer[Attribution]):
         with ``packs_inputs``)."""
         extra = params.get("additional_forward_args")
         view = None
-        if is_several(X) or extra is not None or _integer_input(X):
+        if needs_layout(X, extra):
             layout = self._layout(X, extra)
             view = PackedModel(self.model, layout)
             Xa = layout.packed()
@@ -529,12 +506,13 @@ class GradientExplainer(ArrayExplainer):
                 "baseline= (one for all inputs or a tuple of one per input)"
             )
         layout = self.model.layout
+        per = layout.split(baseline, "baseline")
         parts, described = [], []
-        for k, Xk in enumerate(layout.unpack(X)):
-            given = per_input(baseline, k, len(layout.shapes), "baseline")
-            position = layout.attributed[k]
+        for k, (position, Xk) in enumerate(zip(layout.attributed, layout.unpack(X))):
+            given = per[position]
             if position in layout.layers:  # token ids: the baseline is token ids, embedded
-                parts.append(layout.embedded(position, _baseline_ids(given, layout.items[position], layout.names[k]))[:, None])
+                ids = id_baseline(given, layout.items[position], layout.names[k])
+                parts.append(layout.embedded(position, ids)[:, None])
                 described.append(f"{layout.names[k]}: token ids {given if np.ndim(given) == 0 else 'given'}")
                 continue
             Bk, text = baselines(Xk, given, None, sigma, rngs, channels_last=channels_last)

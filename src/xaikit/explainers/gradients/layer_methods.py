@@ -30,6 +30,7 @@ from xaikit._validation import check_gradient_budget, check_int, describe
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.explainers.gradients.base import (
     BATCH_SIZE,
+    FORWARD_ARGS,
     ArrayExplainer,
     Computed,
     GradientPlan,
@@ -38,6 +39,7 @@ from xaikit.explainers.gradients.base import (
     _batch_size,
     resolve_target,
 )
+from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, Rows
 from xaikit.explainers.gradients.integrated_gradients import INTEGRATION_METHODS, integration_rule
 from xaikit.explainers.pipeline import REQUIRED, Parameter, choice, integer
 
@@ -58,208 +60,6 @@ SUMMED = (None, "last")
 
 
 # --------------------------------------------------------------------------------------
-# inputs as the model takes them
-# --------------------------------------------------------------------------------------
-
-
-def _rowwise(item: Any) -> bool:
-    """An array or tensor with a row axis (per-row); other items are passed as they are."""
-    return getattr(item, "ndim", 0) >= 1 and (isinstance(item, np.ndarray) or hasattr(item, "__array__"))
-
-
-def _numpy(item: Any, name: str) -> np.ndarray:
-    if hasattr(item, "detach") and hasattr(item, "numpy"):  # a torch tensor
-        return np.asarray(item.detach().cpu().numpy())
-    try:
-        arr = np.asarray(item)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(f"{name}: expected a numeric array or tensor, got {describe(item)}") from exc
-    if arr.dtype.kind not in "biuf":
-        raise InvalidParameterError(f"{name}: expected a numeric array or tensor (n, ...), got {describe(item)}")
-    return arr
-
-
-class Inputs:
-    """The inputs of the explained rows: per-row arrays and constants, positionally or by keyword,
-    then the ``additional_forward_args`` (positional, after the inputs).
-
-    ``model_input(items)`` gives what the model is called with: the single array when there is one
-    input and nothing else, else a tuple (or a dict).
-
-    Examples
-    --------
-    >>> inp = Inputs((np.zeros((3, 2)), np.array([1, 2, 3])), (None,))
-    >>> inp.n, inp.labels, [getattr(a, "shape", a) for a in inp.take(np.array([0, 2]))]
-    (3, ['X[0]', 'X[1]', 'additional_forward_args[0]'], [(2, 2), (2,), None])
-    """
-
-    def __init__(self, X: Any, additional_forward_args: Any = None) -> None:
-        if isinstance(X, dict):
-            self.names: list[str] | None = [str(k) for k in X]
-            values = list(X.values())
-            self.labels = [f"X[{k!r}]" for k in self.names]
-        elif isinstance(X, (tuple, list)) and any(_rowwise(v) and not isinstance(v, (tuple, list)) for v in X):
-            self.names = None
-            values = list(X)
-            self.labels = [f"X[{k}]" for k in range(len(values))]
-        else:
-            self.names = None
-            values = [X]
-            self.labels = ["X"]
-        self.single = self.labels == ["X"]
-        extra = self._extra(additional_forward_args)
-        if extra and self.names is not None:
-            raise InvalidParameterError(
-                "additional_forward_args: X is a dict of keyword arguments; give the fixed arguments as "
-                f"more entries of the dict, got {describe(additional_forward_args)}"
-            )
-        self.n_inputs = len(values)
-        items: list[Any] = []
-        labels = self.labels + [f"additional_forward_args[{k}]" for k in range(len(extra))]
-        n: int | None = None
-        for k, item in enumerate([*values, *extra]):
-            if not _rowwise(item) and not (k == 0 and self.single):
-                items.append(item)
-                continue
-            arr = _numpy(item, labels[k])
-            if arr.ndim == 0:
-                raise InvalidParameterError(f"{labels[k]}: expected a batch (n, ...) of inputs, got a scalar")
-            if n is None:
-                n = int(arr.shape[0])
-            elif arr.shape[0] != n:
-                raise InvalidParameterError(
-                    f"{labels[k]}: every input and per-row additional argument must have one row per explained row "
-                    f"({n}, the rows of the first input), got {arr.shape[0]} rows (shape {arr.shape})"
-                )
-            items.append(arr)
-        if n is None:
-            raise InvalidParameterError(f"X: expected at least one array or tensor of inputs (n, ...), got {describe(X)}")
-        if n == 0:
-            raise InvalidParameterError("X: expected at least 1 row, got 0")
-        self.n = n
-        self.items = items
-        self.labels = labels
-
-    @staticmethod
-    def _extra(args: Any) -> list[Any]:
-        if args is None:
-            return []
-        return list(args) if isinstance(args, (tuple, list)) else [args]
-
-    def rowwise(self, k: int) -> bool:
-        return isinstance(self.items[k], np.ndarray)
-
-    def floating(self, k: int) -> bool:
-        return self.rowwise(k) and self.items[k].dtype.kind == "f"
-
-    def take(self, rows: np.ndarray, items: list[Any] | None = None) -> list[Any]:
-        """Every per-row item at ``rows``; constants as they are."""
-        source = self.items if items is None else items
-        return [v[rows] if isinstance(v, np.ndarray) else v for v in source]
-
-    def model_input(self, items: list[Any]) -> Any:
-        """What the model is called with."""
-        if self.names is not None:
-            return dict(zip(self.names, items))
-        if len(items) == 1:
-            return items[0]
-        return tuple(items)
-
-    def rows(self, rows: np.ndarray, items: list[Any] | None = None) -> Any:
-        return self.model_input(self.take(rows, items))
-
-
-class _RowView:
-    """Some rows of the inputs seen as an array of rows (``shape[0]``, slicing), for :func:`resolve_target`."""
-
-    def __init__(self, inputs: Inputs, rows: np.ndarray | None = None) -> None:
-        self.inputs = inputs
-        self.row_index = np.arange(inputs.n) if rows is None else rows
-        self.shape = (int(self.row_index.size),)
-
-    def __getitem__(self, rows: slice) -> _RowView:
-        return _RowView(self.inputs, self.row_index[rows])
-
-    def model_input(self) -> Any:
-        return self.inputs.rows(self.row_index)
-
-
-class _ViewModel:
-    """The model predicting :class:`_RowView` rows, for :func:`resolve_target`."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    @property
-    def output_names(self) -> Any:
-        return getattr(self.model, "output_names", None)
-
-    def predict(self, X: _RowView) -> np.ndarray:
-        return np.asarray(self.model.predict(X.model_input()), dtype=np.float64)
-
-
-def _baseline_items(inputs: Inputs, baseline: Any, *, path: bool) -> list[Any]:
-    """The inputs' items with each per-row input replaced by its baseline ``(n, *shape)``.
-
-    ``baseline``: a number (every float input; every integer input too when ``path`` is False, as a
-    token id), an array like one row of the input or one per row, or one of those per input (a tuple
-    or list, a dict for dict inputs; None keeps that input as it is). With ``path`` True (the path runs
-    through the inputs) integer and boolean inputs keep their values.
-    """
-    k_in = inputs.n_inputs
-    if isinstance(baseline, dict):
-        if inputs.names is None:
-            raise InvalidParameterError(f"baseline: a dict of baselines needs a dict X, got {describe(baseline)}")
-        unknown = sorted(set(map(str, baseline)) - set(inputs.names))
-        if unknown:
-            raise InvalidParameterError(f"baseline: unknown input(s) {unknown}; X has {inputs.names}")
-        per = [baseline.get(name, 0.0 if inputs.floating(k) else None) for k, name in enumerate(inputs.names)]
-    elif isinstance(baseline, (tuple, list)) and k_in > 1:
-        if len(baseline) != k_in:
-            raise InvalidParameterError(
-                f"baseline: expected one baseline per input ({k_in}), got {len(baseline)}"
-            )
-        per = list(baseline)
-    else:
-        per = [baseline] * k_in
-    out = list(inputs.items)
-    for k in range(k_in):
-        label = "baseline" if k_in == 1 else f"baseline[{k if inputs.names is None else inputs.names[k]!r}]"
-        if not inputs.rowwise(k):
-            continue
-        x = inputs.items[k]
-        b = per[k]
-        if b is None:
-            b = 0.0 if (inputs.floating(k) or (k_in == 1 and not path)) else None
-        if b is None or (path and not inputs.floating(k)):
-            if b is not None and not (isinstance(b, numbers.Number) and np.all(x == b)):
-                raise InvalidParameterError(
-                    f"{label}: the path runs through the inputs, and {inputs.labels[k]} holds {x.dtype} values, which "
-                    "stay as they are along it; pass None as its baseline (explain token ids with "
-                    f"LayerIntegratedGradients on their embedding), got {describe(b)}"
-                )
-            continue
-        if isinstance(b, numbers.Number) and not isinstance(b, bool):
-            if x.dtype.kind != "f" and float(cast(Any, b)) != int(cast(Any, b)):
-                raise InvalidParameterError(f"{label}: {inputs.labels[k]} holds {x.dtype} values (token ids); expected an "
-                                            f"integer baseline (e.g. the padding id), got {describe(b)}")
-            out[k] = np.full_like(x, b)
-            continue
-        arr = _numpy(b, label)
-        if arr.shape == x.shape[1:]:
-            arr = np.broadcast_to(arr, x.shape)
-        elif arr.shape != x.shape:
-            raise InvalidParameterError(
-                f"{label}: expected a number, an array shaped like one row of {inputs.labels[k]} {x.shape[1:]} or one per "
-                f"row {x.shape}, got {describe(b)}"
-            )
-        if x.dtype.kind != "f" and arr.dtype.kind == "f" and not np.array_equal(arr, np.round(arr)):
-            raise InvalidParameterError(f"{label}: {inputs.labels[k]} holds {x.dtype} values; expected integer baselines, got {describe(b)}")
-        out[k] = np.ascontiguousarray(arr.astype(x.dtype, copy=False))
-    return out
-
-
-# --------------------------------------------------------------------------------------
 # the embedding that takes an input
 # --------------------------------------------------------------------------------------
 
@@ -267,8 +67,8 @@ def _baseline_items(inputs: Inputs, baseline: Any, *, path: bool) -> list[Any]:
 def embedding_layer(model: Any, X: Any, input: int | str = 0) -> str:
     """The name of the ``torch.nn.Embedding`` that receives input ``input`` of ``X`` (torch models).
 
-    One forward pass on the first row, with a pre-hook on every ``nn.Embedding``, tells which one is
-    given that input tensor itself (token ids): that layer's output is where Integrated Gradients of
+    The adapter's ``embedding_of`` runs the first row and tells which embedding is given that input
+    tensor itself (token ids, also reshaped): that layer's output is where Integrated Gradients of
     token ids runs (:class:`LayerIntegratedGradients`).
 
     Examples
@@ -278,56 +78,24 @@ def embedding_layer(model: Any, X: Any, input: int | str = 0) -> str:
     >>> embedding_layer(net, np.array([[1, 2]]))
     '0'
     """
-    import torch
-
     adapted = _adapt(model, "auto", frozenset({"layer_gradients"}), "embedding_layer")
-    module = getattr(adapted, "module", None)
-    if not isinstance(module, torch.nn.Module):
+    if not callable(getattr(adapted, "embedding_of", None)):
         raise UnsupportedModelError(f"model: embedding_layer needs a torch.nn.Module, got {adapted.describe()}")
-    inputs = Inputs(X)
-    if isinstance(input, str):
-        if inputs.names is None or input not in inputs.names:
-            raise InvalidParameterError(f"input: expected the name of an input of X ({inputs.names}), got {describe(input)}")
-        k = inputs.names.index(input)
-    else:
-        k = check_int(input, "input", minimum=0, maximum=inputs.n_inputs - 1)
-    if not inputs.rowwise(k):
-        raise InvalidParameterError(f"input: {inputs.labels[k]} is not an array of inputs, got {describe(inputs.items[k])}")
-    tm = cast(Any, adapted)
-    batch = tm._batch(inputs.rows(np.arange(1)))
-    wanted = batch.items[k]
-    found: list[str] = []
-    handles = []
-    for name, m in module.named_modules():
-        if isinstance(m, torch.nn.Embedding):
-            def hook(mod: Any, args: Any, name: str = name) -> None:
-                given = args[0] if args else None
-                if given is wanted or (isinstance(given, torch.Tensor) and given.numel() == wanted.numel()
-                                       and given.data_ptr() == wanted.data_ptr()):  # the same ids, reshaped
-                    found.append(name)
-            handles.append(m.register_forward_pre_hook(hook))
-    try:
-        with tm._mode(), torch.no_grad():
-            tm._forward(batch)
-    finally:
-        for h in handles:
-            h.remove()
-    if not found:
+    layout = InputLayout(X)
+    k = layout.position(input)
+    if not layout.rowwise(k):
+        raise InvalidParameterError(f"input: {layout.labels[k]} is not an array of inputs, got {describe(layout.items[k])}")
+    found = cast(Any, adapted).embedding_of(layout.rows(np.arange(1)), k)
+    if found is None:
         raise InvalidParameterError(
-            f"input: no torch.nn.Embedding of the model receives {inputs.labels[k]} itself; give the layer by name"
+            f"input: no torch.nn.Embedding of the model receives {layout.labels[k]} itself; give the layer by name"
         )
-    return found[0]
+    return str(found)
 
 
 # --------------------------------------------------------------------------------------
 # the base
 # --------------------------------------------------------------------------------------
-
-ADDITIONAL_FORWARD_ARGS = Parameter(
-    "additional_forward_args", None, "tuple, optional",
-    "Arguments appended after the inputs in every call, held fixed: arrays are per-row (one row per\n"
-    "explained row), other values are passed as they are (Captum's ``additional_forward_args``).",
-)
 
 _BASELINE = Parameter("baseline", None, "float, array or tuple, default 0", """
     The reference input: a number (for integer inputs, a token id such as the padding id), an
@@ -342,7 +110,7 @@ _METHOD = Parameter("method", "gausslegendre", "{" + ", ".join(f'"{m}"' for m in
 
 @dataclass
 class LayerPlan(GradientPlan):
-    """A :class:`GradientPlan` whose rows are :class:`Inputs` (``X`` is the attributed input, when one)."""
+    """A :class:`GradientPlan` whose rows are :class:`~xaikit.explainers.gradients.inputs.InputLayout` (``X`` is the attributed input, when one)."""
 
     inputs: Any = None
     baseline: Any = None
@@ -353,7 +121,7 @@ def _describe_args(args: Any) -> Any:
 
 
 class LayerExplainer(ArrayExplainer):
-    """Base of the layer methods: inputs as the model takes them (:class:`Inputs`), a ``layer``, its
+    """Base of the layer methods: inputs as the model takes them (:class:`~xaikit.explainers.gradients.inputs.InputLayout`), a ``layer``, its
     output or input (``attribute_to_layer_input``), ``additional_forward_args``, and ``summed``.
 
     A method defines ``_values(plan) -> Computed`` with values ``(n, *layer_shape)``.
@@ -362,7 +130,7 @@ class LayerExplainer(ArrayExplainer):
     requires = frozenset({"layer_gradients"})
     exact = True
     input_doc = "X : array or tensor (n, ...), a tuple or list of them, or a dict"
-    explain_parameters: ClassVar[tuple[Parameter, ...]] = (ADDITIONAL_FORWARD_ARGS, BATCH_SIZE)
+    explain_parameters: ClassVar[tuple[Parameter, ...]] = (FORWARD_ARGS, BATCH_SIZE)
     #: Whether the method explains a model output (``target``); False: ``target`` must be None.
     uses_target: ClassVar[bool] = True
 
@@ -391,12 +159,12 @@ class LayerExplainer(ArrayExplainer):
 
     # ---------------------------------------------------------------- the pipeline's steps
     def _start(self, X: Any, target: Any, params: dict[str, Any]) -> LayerPlan:
-        inputs = Inputs(X, params["additional_forward_args"])
+        inputs = InputLayout(X, params["additional_forward_args"])
         bs = _batch_size(params["batch_size"])
         resolved = self._check_inputs(inputs, {**params, "batch_size": bs})
         resolved["additional_forward_args"] = _describe_args(params["additional_forward_args"])
         if self.uses_target:
-            idx, name = resolve_target(cast(Any, _ViewModel(self.model)), cast(Any, _RowView(inputs)), target, batch_size=bs)
+            idx, name = resolve_target(cast(Any, PackedModel(self.model, inputs)), cast(Any, Rows(inputs)), target, batch_size=bs)
         else:
             if target is not None:
                 raise InvalidParameterError(
@@ -412,7 +180,7 @@ class LayerExplainer(ArrayExplainer):
     def _explained(self) -> str:
         return "the layer's activations"
 
-    def _check_inputs(self, inputs: Inputs, params: dict[str, Any]) -> dict[str, Any]:
+    def _check_inputs(self, inputs: InputLayout, params: dict[str, Any]) -> dict[str, Any]:
         """The parameters checked before the model is called (by default as given)."""
         return params
 
@@ -463,15 +231,15 @@ class LayerExplainer(ArrayExplainer):
         """The model input of the points ``b + a (x - b)`` of rows ``r`` (floating-point inputs; others as they are)."""
         inp = plan.inputs
         dt = self._dtype()
-        items = inp.take(r)
+        path = {}
         for k in range(inp.n_inputs):
             if inp.floating(k):
                 x, b = inp.items[k][r].astype(dt, copy=False), base[k][r].astype(dt, copy=False)
-                items[k] = b + a.astype(dt).reshape(-1, *(1,) * (x.ndim - 1)) * (x - b)
-        return inp.model_input(items)
+                path[k] = b + a.astype(dt).reshape(-1, *(1,) * (x.ndim - 1)) * (x - b)
+        return inp.arguments(None, r, replace=path)
 
 
-def _check_steps(params: dict[str, Any], inputs: Inputs, extra: int = 0) -> dict[str, Any]:
+def _check_steps(params: dict[str, Any], inputs: InputLayout, extra: int = 0) -> dict[str, Any]:
     method = params["method"]
     steps = check_int(params["n_steps"], "n_steps", minimum=2 if method == "riemann_trapezoid" else 1)
     size = sum(int(np.prod(v.shape[1:])) for v in inputs.items if isinstance(v, np.ndarray))
@@ -607,7 +375,7 @@ class LayerIntegratedGradients(LayerExplainer):
     returns_doc = """Attribution
         ``values`` (n, d, 1) on the layer's units (``input_shape`` their shape), ``base_values`` ``f(b)``;
         diagnostics ``completeness_gap`` (n, 1), ``prediction`` (n, 1), ``target`` (n,), ``layer_shape``."""
-    explain_parameters = (_BASELINE, _N_STEPS, _METHOD, ADDITIONAL_FORWARD_ARGS, BATCH_SIZE)
+    explain_parameters = (_BASELINE, _N_STEPS, _METHOD, FORWARD_ARGS, BATCH_SIZE)
 
     def __init__(self, model: Any, /, *, layer: Any, attribute_to_layer_input: bool = False, summed: str | None = None,
                  multiply_by_inputs: bool = True, output: str = "auto") -> None:
@@ -617,13 +385,13 @@ class LayerIntegratedGradients(LayerExplainer):
     def _params(self) -> dict[str, Any]:
         return {**super()._params(), "multiply_by_inputs": self.multiply_by_inputs}
 
-    def _check_inputs(self, inputs: Inputs, params: dict[str, Any]) -> dict[str, Any]:
+    def _check_inputs(self, inputs: InputLayout, params: dict[str, Any]) -> dict[str, Any]:
         return _check_steps(params, inputs)
 
     def _values(self, plan: LayerPlan) -> Computed:
         inp, idx, bs, p = plan.inputs, plan.target, plan.batch_size, plan.params
         n = inp.n
-        base = _baseline_items(inp, plan.baseline, path=False)
+        base = inp.baseline_items(plan.baseline, path=False)
         A = self._activations(plan)
         Ab = self._activations(plan, base)
         dt = A.dtype if A.dtype.kind == "f" else np.dtype(np.float64)
@@ -671,15 +439,15 @@ class InternalInfluence(LayerExplainer):
     summary = "Internal influence of a layer for every row of ``X``."
     returns_doc = """Attribution
         ``values`` (n, d, 1) on the layer's units (``input_shape`` their shape); diagnostics ``target``."""
-    explain_parameters = (_BASELINE, _N_STEPS, _METHOD, ADDITIONAL_FORWARD_ARGS, BATCH_SIZE)
+    explain_parameters = (_BASELINE, _N_STEPS, _METHOD, FORWARD_ARGS, BATCH_SIZE)
 
-    def _check_inputs(self, inputs: Inputs, params: dict[str, Any]) -> dict[str, Any]:
-        _baseline_items(inputs, params["baseline"], path=True)  # refused early when wrong
+    def _check_inputs(self, inputs: InputLayout, params: dict[str, Any]) -> dict[str, Any]:
+        inputs.baseline_items(params["baseline"], path=True)  # refused early when wrong
         return _check_steps(params, inputs)
 
     def _values(self, plan: LayerPlan) -> Computed:
         inp, idx, bs, p = plan.inputs, plan.target, plan.batch_size, plan.params
-        base = _baseline_items(inp, plan.baseline, path=True)
+        base = inp.baseline_items(plan.baseline, path=True)
         alphas, weights = integration_rule(p["method"], p["n_steps"])
         k = alphas.shape[0]
         out: np.ndarray | None = None
@@ -719,15 +487,15 @@ class LayerConductance(LayerExplainer):
     summary = "Layer conductance of every row of ``X``."
     returns_doc = """Attribution
         ``values`` (n, d, 1) on the layer's units (``input_shape`` their shape); diagnostics ``target``."""
-    explain_parameters = (_BASELINE, _N_STEPS, _METHOD, ADDITIONAL_FORWARD_ARGS, BATCH_SIZE)
+    explain_parameters = (_BASELINE, _N_STEPS, _METHOD, FORWARD_ARGS, BATCH_SIZE)
 
-    def _check_inputs(self, inputs: Inputs, params: dict[str, Any]) -> dict[str, Any]:
-        _baseline_items(inputs, params["baseline"], path=True)
+    def _check_inputs(self, inputs: InputLayout, params: dict[str, Any]) -> dict[str, Any]:
+        inputs.baseline_items(params["baseline"], path=True)
         return _check_steps(params, inputs, extra=1)
 
     def _values(self, plan: LayerPlan) -> Computed:
         inp, idx, bs, p = plan.inputs, plan.target, plan.batch_size, plan.params
-        base = _baseline_items(inp, plan.baseline, path=True)
+        base = inp.baseline_items(plan.baseline, path=True)
         steps = p["n_steps"]
         alphas, _ = integration_rule(p["method"], steps + 1)
         k = steps + 1
@@ -781,7 +549,7 @@ class NeuronExplainer(LayerExplainer):
     def _explained(self) -> str:
         return f"a unit of layer {self.layer_name!r}"
 
-    def _attributed(self, inputs: Inputs) -> int:
+    def _attributed(self, inputs: InputLayout) -> int:
         floats = [k for k in range(inputs.n_inputs) if inputs.floating(k)]
         if len(floats) != 1:
             raise InvalidParameterError(
@@ -853,7 +621,7 @@ class NeuronGradient(NeuronExplainer):
     summary = "Input gradients of one unit of a layer for every row of ``X``."
     returns_doc = """Attribution
         ``values`` (n, d, 1) shaped like the attributed input (``input_shape``)."""
-    explain_parameters = (_NEURON, ADDITIONAL_FORWARD_ARGS, BATCH_SIZE)
+    explain_parameters = (_NEURON, FORWARD_ARGS, BATCH_SIZE)
 
     def _values(self, plan: LayerPlan) -> Computed:
         inp, bs = plan.inputs, plan.batch_size
@@ -887,7 +655,7 @@ class NeuronIntegratedGradients(NeuronExplainer):
     returns_doc = """Attribution
         ``values`` (n, d, 1) shaped like the attributed input (``input_shape``), ``base_values`` the
         unit's value at the baseline; diagnostics ``completeness_gap`` (n, 1)."""
-    explain_parameters = (_NEURON, _BASELINE, _N_STEPS, _METHOD, ADDITIONAL_FORWARD_ARGS, BATCH_SIZE)
+    explain_parameters = (_NEURON, _BASELINE, _N_STEPS, _METHOD, FORWARD_ARGS, BATCH_SIZE)
 
     def __init__(self, model: Any, /, *, layer: Any, summed: str | None = None, multiply_by_inputs: bool = True,
                  output: str = "auto") -> None:
@@ -897,15 +665,15 @@ class NeuronIntegratedGradients(NeuronExplainer):
     def _params(self) -> dict[str, Any]:
         return {**super()._params(), "multiply_by_inputs": self.multiply_by_inputs}
 
-    def _check_inputs(self, inputs: Inputs, params: dict[str, Any]) -> dict[str, Any]:
-        _baseline_items(inputs, params["baseline"], path=True)
+    def _check_inputs(self, inputs: InputLayout, params: dict[str, Any]) -> dict[str, Any]:
+        inputs.baseline_items(params["baseline"], path=True)
         return _check_steps(params, inputs)
 
     def _values(self, plan: LayerPlan) -> Computed:
         inp, bs, p = plan.inputs, plan.batch_size, plan.params
         q = self._attributed(inp)
         units = self._neuron(plan, p["neuron"])
-        base = _baseline_items(inp, plan.baseline, path=True)
+        base = inp.baseline_items(plan.baseline, path=True)
         alphas, weights = integration_rule(p["method"], p["n_steps"])
         k = alphas.shape[0]
         x = inp.items[q]
