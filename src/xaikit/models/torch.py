@@ -324,6 +324,9 @@ class TorchModel(BatchedModel):
             yield
             return
         flags = [(m, m.training) for m in self.module.modules()]
+        if not any(flag for _, flag in flags):  # in evaluation mode already: nothing to set or restore
+            yield
+            return
         self.module.eval()
         try:
             yield
