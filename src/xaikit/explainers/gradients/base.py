@@ -278,7 +278,6 @@ def _predict(model: AdaptedModel, X: np.ndarray, batch_size: int, rows: np.ndarr
 
 
 #: The baseline of token ids (kept under this name for the methods that import it).
-_baseline_ids = id_baseline
 
 
 def _batch_size(batch_size: int | None) -> int:
@@ -384,7 +383,7 @@ class ArrayExplainer(Explainer[Attribution]):
         else:
             Xa = _as_input(X)
         bs = _batch_size(params["batch_size"])
-        resolved = self._check(Xa, {**params, "batch_size": bs})
+        resolved = self._check(Xa, {**params, "batch_size": bs}, view.layout if view is not None else None)
         idx, out_name = resolve_target(view or self.model, Xa, target, batch_size=bs)  # type: ignore[arg-type]
         plan = GradientPlan(Xa.shape[0], split=0, params=resolved, X=Xa, target=idx, output_name=out_name,
                             batch_size=bs, view=view)
@@ -426,8 +425,9 @@ class ArrayExplainer(Explainer[Attribution]):
             for m, model in zip(seen, models):
                 m.model = model
 
-    def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
-        """The parameters checked against the rows before the model is called (by default as given)."""
+    def _check(self, X: np.ndarray, params: dict[str, Any], layout: InputLayout | None = None) -> dict[str, Any]:
+        """The parameters checked against the rows (and the layout of several inputs, when there is one)
+        before the model is called (by default as given)."""
         return params
 
     #: ``_compute(plan, seed) -> Computed``: the attributions of the plan's rows (each method's own).

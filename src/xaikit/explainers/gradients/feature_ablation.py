@@ -33,54 +33,19 @@ from xaikit.maskers.baselines import baselines
 __all__ = ["FeatureAblation"]
 
 
-class _IdsAsTheyAre(InputLayout):
-    """An :class:`InputLayout` that also attributes integer inputs (token ids) as they are, not on an
-    embedding: they are packed as float64 (exact up to 2**53) and cast back to their dtype for each
-    model call; boolean inputs (masks) still reach the model untouched.
-
-    >>> layout = _IdsAsTheyAre((np.array([[3, 4]]), np.ones((1, 1)), np.array([[True]])))
-    >>> layout.names, layout.shapes, layout.arguments(layout.packed() * 0, np.array([0]))[0].tolist()
-    (['X[0]', 'X[1]'], [(2,), (1,)], [[0, 0]])
-    """
-
-    def __init__(self, X: Any, additional_forward_args: Any = None) -> None:
-        super().__init__(X, additional_forward_args, None)
-        #: Positions of the integer inputs attributed as they are.
-        self.ids = [k for k, a in enumerate(self.items) if isinstance(a, np.ndarray) and a.dtype.kind in "iu"]
-        self.attributed = sorted({*self.attributed, *self.ids})
-        self.names = [self.labels[k] if self.keys is None else self.keys[k] for k in self.attributed]
-        self.values = [self.items[k] for k in self.attributed]
-        self.shapes = [tuple(v.shape[1:]) for v in self.values]
-        self.sizes = [int(np.prod(s, dtype=np.int64)) for s in self.shapes]
-
-    def arguments(self, P: np.ndarray | None, rows: np.ndarray, dtype: Any = None, replace: dict[int, Any] | None = None) -> Any:
-        replace = dict(replace or {})
-        if P is not None:
-            for k, part in zip(self.attributed, self.unpack(P)):
-                if k in self.ids and k not in replace:
-                    replace[k] = np.rint(part).astype(self.items[k].dtype)
-        return super().arguments(P, rows, dtype, replace)
-
-
 class _Perturbation(ArrayExplainer):
     """What Occlusion and FeatureAblation share: several inputs and integer inputs attributed as they are
-    (an :class:`_IdsAsTheyAre` layout), and the baselines of each input packed side by side."""
+    (an :class:`InputLayout` with ``integers="as_is"``), and the baselines of each input packed side by side."""
 
     packs_inputs = True
-    _seen: _IdsAsTheyAre | None = None
-
-    def _start(self, X: Any, target: Any, params: dict[str, Any]) -> GradientPlan:
-        self._seen = None  # set by _layout when X goes through a layout, read by _check
-        return super()._start(X, target, params)
 
     def _layout(self, X: Any, extra: Any) -> InputLayout:
-        layout = _IdsAsTheyAre(X, extra)
+        layout = InputLayout(X, extra, None, integers="as_is")
         if not layout.attributed:
             raise InvalidParameterError(
                 f"X: expected at least one floating-point or integer input to attribute, got {describe(X)} (booleans "
                 "reach the model untouched)"
             )
-        self._seen = layout
         return layout
 
     def _channels_last(self) -> bool:
@@ -102,7 +67,7 @@ class _Perturbation(ArrayExplainer):
             per = layout.split(given, "baseline")
             for position, Xk in zip(layout.attributed, layout.unpack(Xa)):
                 given_k = per[position]
-                if position in getattr(layout, "ids", ()):
+                if position in layout.ids:
                     parts.append(id_baseline(given_k, layout.items[position], layout.labels[position]).astype(np.float64))
                     continue
                 Bk, _ = baselines(Xk, given_k, None, plan.params["sigma"], rngs, channels_last=self._channels_last())
@@ -232,8 +197,8 @@ class FeatureAblation(_Perturbation):
         FORWARD_ARGS,
     )
 
-    def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
-        _flat_mask(params["feature_mask"], X, self._seen)  # refused before the model is called
+    def _check(self, X: np.ndarray, params: dict[str, Any], layout: InputLayout | None = None) -> dict[str, Any]:
+        _flat_mask(params["feature_mask"], X, layout)  # refused before the model is called
         return params
 
     def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:

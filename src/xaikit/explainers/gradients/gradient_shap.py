@@ -20,7 +20,7 @@ from xaikit.explainers.gradients.base import (
     _predict,
     _row_rngs,
 )
-from xaikit.explainers.gradients.inputs import PackedModel, id_baseline, is_several
+from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, id_baseline, is_several
 from xaikit.explainers.pipeline import Parameter, integer
 
 
@@ -228,7 +228,7 @@ class GradientShap(GradientExplainer):
     )
     packs_inputs = True
 
-    def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
+    def _check(self, X: np.ndarray, params: dict[str, Any], layout: InputLayout | None = None) -> dict[str, Any]:
         S = params["n_samples"]
         check_gradient_budget("n_samples", S, per_row=S, input_size=int(np.prod(X.shape[1:])), what=f"{S} samples")
         return params

@@ -33,7 +33,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from xaikit._validation import check_array, check_int, describe
+from xaikit._validation import check_array, check_choice, check_int, describe
 from xaikit.errors import InvalidParameterError
 
 __all__ = ["InputLayout", "PackedModel", "Rows", "id_baseline", "is_several", "needs_layout", "per_input"]
@@ -159,8 +159,11 @@ class InputLayout:
 
     ``X`` is one array or tensor, several (a tuple or list in the order of ``forward``'s arguments) or
     a dict of keyword inputs; ``additional_forward_args`` (a tuple, or one value) follow the inputs.
-    With a ``model`` offering ``embedding_of``, integer inputs that go to an embedding are attributed
-    on its output (``layers``).
+    Integer inputs (token ids) are attributed, with ``integers="embedding"``, on the output of the
+    embedding that takes them, found by a ``model`` offering ``embedding_of`` (``layers``); with
+    ``integers="as_is"`` (perturbation methods: occlusion, ablation), as they are: packed as float64
+    (exact up to 2**53) and cast back to their dtype for each model call (``ids``). Boolean inputs
+    (masks) always reach the model untouched.
 
     Examples
     --------
@@ -171,9 +174,13 @@ class InputLayout:
     [(2, 2, 2), (2, 3)]
     >>> [getattr(a, "shape", a) for a in InputLayout(np.zeros((3, 2)), (None, np.ones(3))).rows(np.array([0, 2]))]
     [(2, 2), None, (2,)]
+    >>> ids = InputLayout((np.array([[3, 4]]), np.ones((1, 1)), np.array([[True]])), integers="as_is")
+    >>> ids.names, ids.shapes, ids.arguments(ids.packed() * 0, np.array([0]))[0].tolist()
+    (['X[0]', 'X[1]'], [(2,), (1,)], [[0, 0]])
     """
 
-    def __init__(self, X: Any, additional_forward_args: Any = None, model: Any = None) -> None:
+    def __init__(self, X: Any, additional_forward_args: Any = None, model: Any = None, *, integers: str = "embedding") -> None:
+        check_choice(integers, "integers", ("embedding", "as_is"))
         several = is_several(X)
         self.keys: list[str] | None = [str(k) for k in X] if isinstance(X, dict) else None
         given = list(X.values()) if isinstance(X, dict) else list(X) if several else [X]
@@ -202,16 +209,19 @@ class InputLayout:
                     f"{a.shape[0]} rows (shape {a.shape}); arrays are taken row by row"
                 )
         floats = [k for k in range(self.n_inputs) if self.floating(k)]
+        integer = [k for k, a in enumerate(self.items) if isinstance(a, np.ndarray) and a.dtype.kind in "iu"]
+        #: Integer inputs attributed as they are (``integers="as_is"``).
+        self.ids: list[int] = integer if integers == "as_is" else []
         #: Integer inputs explained on the embedding that takes them: position -> layer name.
         self.layers: dict[int, str] = {}
-        if model is not None and hasattr(model, "embedding_of"):
+        if integers == "embedding" and model is not None and hasattr(model, "embedding_of"):
             for k, a in enumerate(self.items):
                 if isinstance(a, np.ndarray) and a.dtype.kind in "iu":
                     name = model.embedding_of(self.rows(np.arange(self.n)), k)
                     if name is not None:
                         self.layers[k] = name
         #: Positions of the attributed inputs: floating point ones, and integer ones through their embedding.
-        self.attributed = sorted([*floats, *self.layers])
+        self.attributed = sorted([*floats, *self.layers, *self.ids])
         self.names = [self.labels[k] if self.keys is None else self.keys[k] for k in self.attributed]
         self.model = model
         self.values = [self.items[k] if k not in self.layers else self.embedded(k, self.items[k]) for k in self.attributed]
@@ -350,6 +360,8 @@ class InputLayout:
         for k, item in enumerate(self.items):
             if replace is not None and k in replace:
                 items.append(replace[k])
+            elif k in unpacked and k in self.ids:  # token ids attributed as they are: back to their dtype
+                items.append(np.rint(unpacked[k]).astype(item.dtype))
             elif k in unpacked and k not in self.layers:
                 a = unpacked[k]
                 items.append(a if dtype is None else a.astype(dtype, copy=False))

@@ -21,6 +21,7 @@ from xaikit.explainers.gradients.base import (
     _predict,
     _row_rngs,
 )
+from xaikit.explainers.gradients.inputs import InputLayout
 from xaikit.explainers.pipeline import Parameter, choice, integer, real
 
 #: The quadrature rules of :class:`IntegratedGradients` (Captum's names).
@@ -183,7 +184,7 @@ class IntegratedGradients(GradientExplainer):
         FORWARD_ARGS,
     )
 
-    def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
+    def _check(self, X: np.ndarray, params: dict[str, Any], layout: InputLayout | None = None) -> dict[str, Any]:
         method = params["method"]
         steps = check_int(params["n_steps"], "n_steps", minimum=2 if method == "riemann_trapezoid" else 1)
         n_baselines = 1 if self.background is None else int(self.background.shape[0])

@@ -173,8 +173,8 @@ class Occlusion(_Perturbation):
         FORWARD_ARGS,
     )
 
-    def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
-        self._windows(X, self._seen)  # the geometry refused before the model is called
+    def _check(self, X: np.ndarray, params: dict[str, Any], layout: InputLayout | None = None) -> dict[str, Any]:
+        self._windows(X, layout)  # the geometry refused before the model is called
         return params
 
     def _compute(self, plan: GradientPlan, seed: np.random.SeedSequence) -> Computed:

@@ -121,7 +121,7 @@ class SmoothGrad(GradientExplainer):
             p for p in inner._parameters() if p.name in accepted and p.name not in own
         )
 
-    def _check(self, X: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
+    def _check(self, X: np.ndarray, params: dict[str, Any], layout: InputLayout | None = None) -> dict[str, Any]:
         inner = self.explainer
         S = check_int(params["n_samples"], "n_samples", minimum=2 if self.statistic == "variance" else 1)
         # the wrapped method's own cost per input: IG's steps x baselines, GradientShap's samples
