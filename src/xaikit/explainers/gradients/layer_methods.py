@@ -407,10 +407,11 @@ class LayerIntegratedGradients(LayerExplainer):
             r, s = flat // k, flat % k
             values = Ab[r] + ad[s].reshape(-1, *pad) * diff[r]
             _, g = self._layer_gradients(inp.rows(r), idx[r], values)
-            g = g.astype(np.float64) * weights[s].reshape(-1, *pad)
-            if self.multiply_by_inputs:
-                g *= diff[r]
+            g = g.astype(np.float64)
+            g *= weights[s].reshape(-1, *pad)
             _accumulate(out, r, g)
+        if self.multiply_by_inputs:  # the same difference all along a row's path: once, after the integral
+            out *= diff
         fx = self._predict_target(plan)
         fb = self._predict_target(plan, base)
         diagnostics: dict[str, Any] = {"prediction": fx[:, None], "n_steps": np.full(n, k, dtype=np.int64)}
