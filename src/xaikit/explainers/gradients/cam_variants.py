@@ -134,6 +134,7 @@ class EigenCam(GradCam):
     """
 
     name = "eigen_cam"
+    uses_gradients = False
 
     def _cam(self, A: np.ndarray, G: np.ndarray, plan: GradientPlan) -> np.ndarray:
         _check_grid(self, A, "finds the principal component of the activations over the grid's cells")
@@ -177,6 +178,7 @@ class ScoreCam(GradCam):
     """
 
     name = "score_cam"
+    uses_gradients = False
 
     def __init__(
         self, model: Any, /, *, layer: Any, upsample: bool = True, relu: bool = True, align_corners: bool = False,
@@ -199,7 +201,8 @@ class ScoreCam(GradCam):
             flat = masks.reshape(len(r), -1)
             lo, hi = flat.min(axis=1), flat.max(axis=1)
             masks = ((flat - lo[:, None]) / (hi - lo + 1e-8)[:, None]).reshape(masks.shape)
-            masked = X[r] * (masks[..., None] if channels_last else masks[:, None])
+            dt = getattr(self.model, "input_dtype", np.dtype(np.float64))  # masked rows in the model's own precision
+            masked = X[r].astype(dt, copy=False) * (masks[..., None] if channels_last else masks[:, None]).astype(dt, copy=False)
             out = np.asarray(self.model.predict(masked), dtype=np.float64)
             scores[s : s + bs] = out[np.arange(len(r)), target[r]]
         scores = scores.reshape(n, k)

@@ -10,7 +10,7 @@ for 2-D grids), as Captum's ``LayerAttribution.interpolate(..., "bilinear")``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -129,8 +129,13 @@ class GradCam(ArrayExplainer):
         by ``batch_size``, and the layer's output shape as the model gives it."""
         Xa, idx, bs = plan.X, plan.target, plan.batch_size
         acts, grads = [], []
+        reads_only = not self.uses_gradients and hasattr(self.model, "layer_activations")
         for i in range(0, Xa.shape[0], bs):
-            a, g = self.model.layer_gradients(Xa[i : i + bs], self.layer, idx[i : i + bs])  # type: ignore[attr-defined]
+            if reads_only:  # the activations alone: no backward pass
+                a = self.model.layer_activations(Xa[i : i + bs], self.layer)  # type: ignore[attr-defined]
+                g = np.zeros_like(a)
+            else:
+                a, g = self.model.layer_gradients(Xa[i : i + bs], self.layer, idx[i : i + bs])  # type: ignore[attr-defined]
             acts.append(np.asarray(a, dtype=np.float64))
             grads.append(np.asarray(g, dtype=np.float64))
         A, G = np.concatenate(acts), np.concatenate(grads)
@@ -140,6 +145,9 @@ class GradCam(ArrayExplainer):
         if self._channels_last():  # work channels first
             A, G = np.moveaxis(A, -1, 1), np.moveaxis(G, -1, 1)
         return A, G, layer_shape
+
+    #: Whether the map uses the layer's gradients (EigenCAM and ScoreCAM read the activations only).
+    uses_gradients: ClassVar[bool] = True
 
     def _channels_last(self) -> bool:
         return bool(getattr(self.model, "channels_last", False))
