@@ -25,6 +25,7 @@ from xaikit.explainers.gradients.layer_methods import (
     NeuronIntegratedGradients,
 )
 from xaikit.explainers.gradients.lrp import Lrp
+from xaikit.explainers.gradients.memory import auto_batch_size, memory_budget
 from xaikit.explainers.gradients.occlusion import Occlusion
 from xaikit.explainers.gradients.saliency import Saliency
 from xaikit.explainers.gradients.smooth_grad import SmoothGrad, SmoothGradSquared, VarGrad
@@ -63,6 +64,8 @@ __all__ = [
     "InternalInfluence",
     "NeuronGradient",
     "NeuronIntegratedGradients",
+    "auto_batch_size",
+    "memory_budget",
     "as_input_shape",
     "attention_rollout",
     "integration_rule",

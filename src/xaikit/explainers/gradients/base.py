@@ -21,8 +21,9 @@ is accepted for a model with a single output.
 
 Memory
 ------
-Every method evaluates the model at most ``batch_size`` rows at a time (default
-:data:`DEFAULT_BATCH_SIZE`), including the rows made by path steps and noise samples, which are
+Every method evaluates the model at most ``batch_size`` rows at a time (by default the rows that fit
+a memory budget, at most :data:`DEFAULT_BATCH_SIZE`: :mod:`~xaikit.explainers.gradients.memory`),
+including the rows made by path steps and noise samples, which are
 generated chunk by chunk.
 """
 
@@ -78,8 +79,10 @@ DEFAULT_BATCH_SIZE = 64
 #: The ``batch_size`` every gradient-family method takes.
 BATCH_SIZE = Parameter(
     "batch_size", None, "int, optional",
-    f"Model rows per call (default {DEFAULT_BATCH_SIZE}); the rows made by path steps and noise samples of\n"
-    "several rows are batched together.", integer(minimum=1),
+    f"Model rows per call; by default the rows that fit a memory budget, at most {DEFAULT_BATCH_SIZE} (the budget:\n"
+    "``XAIKIT_MEMORY_BUDGET``, e.g. ``2GB``, else a quarter of the available memory up to 512 MiB; see\n"
+    ":mod:`xaikit.explainers.gradients.memory`). The rows made by path steps and noise samples of several rows\n"
+    "are batched together.", integer(minimum=1),
 )
 
 #: The fixed arguments of the methods that take several inputs.
@@ -280,8 +283,16 @@ def _predict(model: AdaptedModel, X: np.ndarray, batch_size: int, rows: np.ndarr
 #: The baseline of token ids (kept under this name for the methods that import it).
 
 
-def _batch_size(batch_size: int | None) -> int:
-    return DEFAULT_BATCH_SIZE if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
+def _batch_size(batch_size: int | None, model: Any = None, X: Any = None, *, backward: bool = True) -> int:
+    """``batch_size`` checked, or when None the rows that fit the memory budget
+    (:func:`~xaikit.explainers.gradients.memory.auto_batch_size`, at most :data:`DEFAULT_BATCH_SIZE`)."""
+    if batch_size is not None:
+        return check_int(batch_size, "batch_size", minimum=1)
+    if model is None or X is None:
+        return DEFAULT_BATCH_SIZE
+    from xaikit.explainers.gradients.memory import auto_batch_size
+
+    return auto_batch_size(model, X, backward=backward)
 
 
 def _adapt(model: Any, output: str, requires: frozenset[str], who: str) -> AdaptedModel:
@@ -382,7 +393,8 @@ class ArrayExplainer(Explainer[Attribution]):
             Xa = layout.packed()
         else:
             Xa = _as_input(X)
-        bs = _batch_size(params["batch_size"])
+        bs = _batch_size(params["batch_size"], view or self.model, Xa,
+                         backward=bool(frozenset(getattr(self, "requires", ())) & {"gradient", "layer_gradients"}))
         resolved = self._check(Xa, {**params, "batch_size": bs}, view.layout if view is not None else None)
         idx, out_name = resolve_target(view or self.model, Xa, target, batch_size=bs)  # type: ignore[arg-type]
         plan = GradientPlan(Xa.shape[0], split=0, params=resolved, X=Xa, target=idx, output_name=out_name,

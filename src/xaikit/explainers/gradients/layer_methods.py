@@ -160,7 +160,7 @@ class LayerExplainer(ArrayExplainer):
     # ---------------------------------------------------------------- the pipeline's steps
     def _start(self, X: Any, target: Any, params: dict[str, Any]) -> LayerPlan:
         inputs = InputLayout(X, params["additional_forward_args"])
-        bs = _batch_size(params["batch_size"])
+        bs = _batch_size(params["batch_size"], PackedModel(self.model, inputs), Rows(inputs))
         resolved = self._check_inputs(inputs, {**params, "batch_size": bs})
         resolved["additional_forward_args"] = _describe_args(params["additional_forward_args"])
         if self.uses_target:
