@@ -35,7 +35,7 @@ of the sum, as Zennit does without its residual canonizers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 import numpy as np
@@ -76,10 +76,16 @@ def _number(value: Any, name: str, *, minimum: float | None = None) -> float:
 
 @dataclass(frozen=True)
 class Rule:
-    """Base of the LRP rules: how a layer splits the relevance of its outputs among its inputs."""
+    """Base of the LRP rules: how a layer splits the relevance of its outputs among its inputs. Every
+    ``float`` field (``epsilon``, ``gamma``, ``stabilizer``...) is checked to be a finite number >= 0."""
 
     #: Whether the rule reads the layer's weights (dense layers, convolutions, batch norms).
     needs_parameters: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.type in ("float", float):
+                _number(getattr(self, f.name), f.name, minimum=0.0)
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,6 @@ class Epsilon(Rule):
     epsilon: float = 1e-6
     zero_bias: bool = False
 
-    def __post_init__(self) -> None:
-        _number(self.epsilon, "epsilon", minimum=0.0)
 
 
 @dataclass(frozen=True)
@@ -115,9 +119,6 @@ class Gamma(Rule):
     stabilizer: float = 1e-6
     zero_bias: bool = False
 
-    def __post_init__(self) -> None:
-        _number(self.gamma, "gamma", minimum=0.0)
-        _number(self.stabilizer, "stabilizer", minimum=0.0)
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,6 @@ class ZPlus(Rule):
     stabilizer: float = 1e-6
     zero_bias: bool = False
 
-    def __post_init__(self) -> None:
-        _number(self.stabilizer, "stabilizer", minimum=0.0)
 
 
 @dataclass(frozen=True)
@@ -159,10 +158,11 @@ class AlphaBeta(Rule):
     zero_bias: bool = False
 
     def __post_init__(self) -> None:
-        a, b = _number(self.alpha, "alpha"), _number(self.beta, "beta")
-        if a < 0 or b < 0 or abs(a - b - 1.0) > 1e-12:
-            raise InvalidParameterError(f"beta: expected alpha - beta = 1 with both >= 0, got alpha={a} and beta={b}")
-        _number(self.stabilizer, "stabilizer", minimum=0.0)
+        super().__post_init__()
+        if abs(self.alpha - self.beta - 1.0) > 1e-12:
+            raise InvalidParameterError(
+                f"beta: expected alpha - beta = 1 with both >= 0, got alpha={self.alpha} and beta={self.beta}"
+            )
 
 
 @dataclass(frozen=True)
@@ -184,11 +184,11 @@ class ZBox(Rule):
     zero_bias: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in ("low", "high"):
             arr = np.asarray(getattr(self, name)) if not hasattr(getattr(self, name), "detach") else None
             if arr is not None and (arr.dtype.kind not in "biuf" or not np.isfinite(arr).all()):
                 raise InvalidParameterError(f"{name}: expected a finite number or array of bounds, got {describe(getattr(self, name))}")
-        _number(self.stabilizer, "stabilizer", minimum=0.0)
 
 
 @dataclass(frozen=True)
@@ -204,8 +204,6 @@ class Flat(Rule):
     stabilizer: float = 1e-6
     needs_parameters: ClassVar[bool] = False
 
-    def __post_init__(self) -> None:
-        _number(self.stabilizer, "stabilizer", minimum=0.0)
 
 
 @dataclass(frozen=True)
@@ -221,8 +219,6 @@ class WSquare(Rule):
     stabilizer: float = 1e-6
     zero_bias: bool = False
 
-    def __post_init__(self) -> None:
-        _number(self.stabilizer, "stabilizer", minimum=0.0)
 
 
 @dataclass(frozen=True)
@@ -238,8 +234,6 @@ class Norm(Rule):
     stabilizer: float = 1e-6
     needs_parameters: ClassVar[bool] = False
 
-    def __post_init__(self) -> None:
-        _number(self.stabilizer, "stabilizer", minimum=0.0)
 
 
 @dataclass(frozen=True)
