@@ -28,14 +28,14 @@ with the same batch size: the physical limit of either library.
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
+
+from xaikit.testing.references import import_pytorch_grad_cam, import_zennit
 
 nn = torch.nn
 
@@ -151,40 +151,14 @@ def make_case(method: str, rows: int, seed: int = 0) -> Case:
 
 
 def _zennit() -> tuple[Any, Any]:
-    """Zennit's composites and canonizers; its package imports torchvision helpers (absent here,
-    unused), so an empty stand-in for that one module is installed first."""
-    try:
-        import torchvision  # noqa: F401
-    except (ImportError, RuntimeError, OSError):
-        sys.modules.setdefault("zennit.torchvision", types.ModuleType("zennit.torchvision"))
-    from zennit import canonizers, composites
-
-    return composites, canonizers
+    """Zennit's composites and canonizers (imported without torchvision, :mod:`xaikit.testing.references`)."""
+    zennit = import_zennit()
+    return zennit.composites, zennit.canonizers
 
 
 def _grad_cam() -> Any:
-    """pytorch_grad_cam, importing with torchvision stubbed where it is absent (only its image helpers
-    need it), and its progress bars switched off."""
-    try:
-        import pytorch_grad_cam
-    except (ImportError, RuntimeError):
-        for name in [m for m in sys.modules if m == "torchvision" or m.startswith(("torchvision.", "pytorch_grad_cam"))]:
-            del sys.modules[name]
-        stubs = {n: types.ModuleType(n) for n in ("torchvision", "torchvision.transforms", "torchvision.transforms.functional")}
-        for attr in ("Compose", "Normalize", "ToTensor"):
-            setattr(stubs["torchvision.transforms"], attr, object)
-        stubs["torchvision.transforms.functional"].resize = None  # type: ignore[attr-defined]
-        stubs["torchvision"].transforms = stubs["torchvision.transforms"]  # type: ignore[attr-defined]
-        sys.modules.update(stubs)
-        try:
-            import pytorch_grad_cam
-        finally:
-            for name in stubs:
-                del sys.modules[name]
-    import pytorch_grad_cam.score_cam as score_cam
-
-    score_cam.tqdm = types.SimpleNamespace(tqdm=lambda it, **kw: it)  # type: ignore[attr-defined]
-    return pytorch_grad_cam
+    """pytorch_grad_cam without torchvision and without progress bars."""
+    return import_pytorch_grad_cam()
 
 
 def unit_scale(maps: np.ndarray) -> np.ndarray:

@@ -17,7 +17,6 @@ ScoreCAM's masks are resized as pytorch-grad-cam does with ``align_corners=True`
 
 from __future__ import annotations
 
-import sys
 import types
 
 import numpy as np
@@ -29,6 +28,7 @@ from xaikit.errors import InvalidParameterError  # noqa: E402
 from xaikit.explainers.gradients.base import as_input_shape  # noqa: E402
 from xaikit.explainers.gradients.cam_variants import EigenCam, HiResCam, LayerCam, ScoreCam, first_component  # noqa: E402
 from xaikit.explainers.gradients.grad_cam import GradCam  # noqa: E402
+from xaikit.testing.references import import_pytorch_grad_cam  # noqa: E402
 
 pytestmark = [pytest.mark.oracle, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -37,38 +37,9 @@ TARGETS = np.array([0, 2, 4])
 LAYER = "4"  # the ReLU after the second convolution: 8 channels on a 4 x 4 grid (inputs 8 x 8)
 
 
-def _import_reference() -> types.ModuleType:
-    """pytorch_grad_cam; it imports torchvision only for image helpers that are not used here, so a
-    torchvision that is absent or cannot load (a build for another torch) is replaced by a stub while it
-    imports. The reference itself is a test requirement: its absence fails, it does not skip."""
-    try:
-        import pytorch_grad_cam
-    except ImportError as exc:
-        if exc.name != "torchvision":
-            raise
-    except RuntimeError:  # torchvision's compiled operators do not match torch
-        pass
-    else:
-        return pytorch_grad_cam
-    for name in [m for m in sys.modules if m == "torchvision" or m.startswith(("torchvision.", "pytorch_grad_cam"))]:
-        del sys.modules[name]
-    stubs = {name: types.ModuleType(name) for name in ("torchvision", "torchvision.transforms", "torchvision.transforms.functional")}
-    for attr in ("Compose", "Normalize", "ToTensor"):
-        setattr(stubs["torchvision.transforms"], attr, object)
-    stubs["torchvision.transforms.functional"].resize = None  # type: ignore[attr-defined]
-    stubs["torchvision"].transforms = stubs["torchvision.transforms"]  # type: ignore[attr-defined]
-    sys.modules.update(stubs)
-    try:
-        import pytorch_grad_cam
-    finally:
-        for name in stubs:
-            del sys.modules[name]
-    return pytorch_grad_cam
-
-
 @pytest.fixture(scope="module")
 def gc() -> types.ModuleType:
-    return _import_reference()
+    return import_pytorch_grad_cam(progress=True)
 
 
 def small_cnn() -> torch.nn.Module:

@@ -19,30 +19,15 @@ import pytest
 
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.explainers.gradients.lrp import COMPOSITES, AlphaBeta, Epsilon, Flat, Gamma, Lrp, Pass, WSquare, ZBox, ZPlus
+from xaikit.testing.references import import_zennit
 
 pytestmark = [pytest.mark.oracle]
 
 torch = pytest.importorskip("torch")
 
 
-def _without_torchvision() -> None:
-    """Zennit's package imports its torchvision helpers (canonizers for torchvision's ResNets, unused here),
-    which fail where torchvision's compiled operators do not load for the installed torch; an empty
-    stand-in for that one helper module lets the rules, composites and canonizers load."""
-    import sys
-    import types
-
-    try:
-        import torchvision  # noqa: F401
-    except (ImportError, RuntimeError, OSError):
-        sys.modules.setdefault("zennit.torchvision", types.ModuleType("zennit.torchvision"))
-
-
-_without_torchvision()
-zennit_composites = pytest.importorskip("zennit.composites")
-zennit_canonizers = pytest.importorskip("zennit.canonizers")
-zennit_rules = pytest.importorskip("zennit.rules")
-zennit_types = pytest.importorskip("zennit.types")
+zennit = import_zennit()  # a test requirement: its absence fails, it does not skip
+zennit_composites, zennit_canonizers, zennit_rules, zennit_types = zennit.composites, zennit.canonizers, zennit.rules, zennit.types
 nn = torch.nn
 
 RTOL = 1e-5
