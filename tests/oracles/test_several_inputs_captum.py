@@ -107,6 +107,7 @@ def test_two_float_inputs_with_a_constant_argument(method):
     by_name = ours(net).explain({"x": x.numpy(), "y": y.numpy(), "scale": 2.0}, target=1, **kw)
     np.testing.assert_allclose(by_name.values, exp.values, rtol=1e-12)
     assert [name for name, _ in by_name.inputs] == ["x", "y"]
+    assert by_name.feature_names[:4] == ["x[0]", "x[1]", "x[2]", "y[0]"] and by_name.feature_names[-1] == "y[9]"
 
 
 def test_several_inputs_refusals_name_the_parameter(ids):

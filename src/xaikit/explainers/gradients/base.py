@@ -464,6 +464,9 @@ class ArrayExplainer(Explainer[Attribution]):
                                        else part.reshape(n, -1) for k, part in zip(layout.attributed, layout.unpack(p.X))], axis=1)
             shape = list(shapes[0]) if len(shapes) == 1 else None
             inputs = list(zip(layout.names, shapes)) if len(shapes) > 1 else None
+        feature_names = None
+        if inputs is not None:  # each input's elements named after it: "image[0]", ..., "age[0]"
+            feature_names = [f"{name}[{j}]" for name, sh in inputs for j in range(int(np.prod(sh, dtype=np.int64)))]
         diagnostics = {"target": p.target, **c.diagnostics}
         base = np.zeros((n, 1)) if c.base_values is None else np.asarray(c.base_values).reshape(n, 1)
         fields = {
@@ -473,6 +476,7 @@ class ArrayExplainer(Explainer[Attribution]):
             "output_names": [p.output_name],
             "input_shape": shape,
             "inputs": inputs,
+            "feature_names": feature_names,
             "diagnostic_axes": {k: v for k, v in _ROW_DIAGNOSTICS.items() if k in diagnostics},
         }
         return Answer(fields, diagnostics, Attribution, {**c.params, **self._params()})
