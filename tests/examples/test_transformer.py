@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from example_loader import load_example
 
+import xaikit as xk
 from xaikit.errors import InvalidParameterError
 from xaikit.text.words import token_word_groups, words_from_tokens
 
@@ -197,6 +198,26 @@ def test_layer_ig_equals_captum(loaded: tuple[ModuleType, Any, Any], explained: 
     reference = lig.attribute(ids, baselines=baseline, target=1, additional_forward_args=(mask,), n_steps=32,
                               method="gausslegendre").sum(dim=-1).detach().numpy()
     np.testing.assert_allclose(explained["ig_tokens"]["values"], reference, rtol=1e-6, atol=1e-8)
+
+
+def test_the_model_as_users_call_it_token_ids_and_mask(loaded: tuple[ModuleType, Any, Any]) -> None:
+    """Integrated Gradients given (ids, mask) as the model takes them: the ids are explained on the word
+    embedding that takes them (found by running the model), the mask held fixed; one value per token."""
+    captum_attr = pytest.importorskip("captum.attr")
+    import torch
+
+    _, model, tokenizer = loaded
+    enc = tokenizer(SENTENCES[:2], padding=True, return_tensors="np", return_offsets_mapping=True)
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    exp = xk.IntegratedGradients(model).explain((ids, mask), target=1, baseline=tokenizer.pad_token_id, n_steps=8)
+    assert exp.input_shape == (ids.shape[1],) and exp.inputs is None  # the mask is not attributed
+    reference = captum_attr.LayerIntegratedGradients(model, model.bert.embeddings.word_embeddings).attribute(
+        torch.as_tensor(ids), baselines=torch.full_like(torch.as_tensor(ids), tokenizer.pad_token_id), target=1,
+        additional_forward_args=(torch.as_tensor(mask),), n_steps=8, method="gausslegendre").sum(dim=-1)
+    np.testing.assert_allclose(exp.values[:, :, 0], reference.detach().numpy(), rtol=1e-6, atol=1e-9)
+    words = xk.words_from_tokens(exp, SENTENCES[:2], enc)
+    np.testing.assert_allclose(words.values.sum(axis=(1, 2)), (exp.values[:, :, 0] * (mask == 1)).sum(axis=1)
+                               - exp.values[:, 0, 0] - exp.values[np.arange(2), mask.sum(axis=1) - 1, 0], atol=1e-9)
 
 
 def test_example_main_prints_top_words_and_saves(loaded: tuple[ModuleType, Any, Any], tmp_path: Any,
