@@ -103,6 +103,11 @@ def test_models_without_an_estimate_keep_the_largest_batch() -> None:
     model = adapt(lambda X: X.sum(axis=1))
     assert row_bytes(model, np.zeros((3, 4))) is None
     assert auto_batch_size(model, np.zeros((3, 4)), budget=1) == MAX_BATCH_SIZE
+    import torch
+
+    scripted = TorchModel(torch.jit.script(torch.nn.Sequential(torch.nn.Linear(4, 2)).eval()))  # takes no hooks
+    assert row_bytes(scripted, np.zeros((3, 4), dtype=np.float32)) is None
+    assert auto_batch_size(scripted, np.zeros((3, 4), dtype=np.float32), budget=1) == MAX_BATCH_SIZE
 
 
 # ---------------------------------------------------------------- the batch size

@@ -266,6 +266,8 @@ def _torch_output_bytes(caller: Any, adapted: Any, X: Any) -> int | None:
     def hook(module: Any, inputs: Any, output: Any) -> None:
         visit(output)
 
+    if isinstance(adapted.module, torch.jit.ScriptModule):  # TorchScript takes no hooks: no estimate
+        return None
     handles = [m.register_forward_hook(hook) for m in adapted.module.modules()]
     try:
         first = X[:1]
