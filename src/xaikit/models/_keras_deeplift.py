@@ -10,6 +10,9 @@ custom gradient:
   gradient where ``|x - r| < eps``;
 * max pools (``MaxPooling1D/2D/3D``): Captum's max-pool rule, as for torch.
 
+Several inputs (:func:`deeplift_multipliers`) run as one batch ``[x; r]`` per input. Token ids
+explained on their embedding (a replaced layer) are refused: that is implemented for torch.
+
 Other functions (``tf.nn.relu``, ``keras.ops.*`` inside a ``call``, a softmax, the probability
 transform of ``output="probability"``) keep their ordinary gradient; a model with none of the above
 gets an :class:`~xaikit.errors.ApproximationWarning`.
@@ -26,10 +29,10 @@ import keras
 import numpy as np
 
 from xaikit._validation import describe
-from xaikit.errors import ApproximationWarning, InvalidParameterError, ModelOutputError
+from xaikit.errors import ApproximationWarning, InvalidParameterError, ModelOutputError, UnsupportedModelError
 from xaikit.models.keras import _first_argument, _replaced_attribute, _to_numpy
 
-__all__ = ["EPS", "deeplift_gradients"]
+__all__ = ["EPS", "deeplift_gradients", "deeplift_multipliers"]
 
 #: Below this ``|x - r|`` a nonlinearity passes its ordinary gradient (Captum's default).
 EPS = 1e-10
@@ -197,3 +200,90 @@ def deeplift_gradients(
             stacklevel=3,
         )
     return np.concatenate(grads, axis=0)
+
+
+def _warn_unrescaled(model: Any, counted: list[int]) -> None:
+    if counted and not counted[0]:
+        warnings.warn(
+            f"model: the model ({model.describe()}) has no nonlinearity DeepLIFT rescales (activations, ReLU or "
+            "max-pool layers); other functions keep their ordinary gradient, so the multipliers are plain "
+            "gradients and need not sum to f(x) - f(reference)",
+            ApproximationWarning,
+            stacklevel=4,
+        )
+
+
+def deeplift_multipliers(
+    model: Any,
+    X: Any,
+    reference: Any,
+    target: Any,
+    *,
+    layers: Any = (),
+    batch_size: int | None = None,
+    eps: float = EPS,
+) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
+    """DeepLIFT multipliers of ``output[i, target[i]]`` with respect to every input of a Keras model,
+    for the model's inputs ``X`` (one, a tuple or list, or a dict) against ``reference`` (the same
+    inputs, floating-point ones replaced by their references).
+
+    As :func:`xaikit.models._torch_deeplift.deeplift_multipliers`; ``layers`` (token ids explained on
+    their embedding) are refused for Keras models.
+
+    Examples
+    --------
+    >>> import numpy as np, keras
+    >>> from xaikit.models.keras import KerasModel
+    >>> a, b = keras.Input((1,), dtype="float64"), keras.Input((1,), dtype="float64")
+    >>> out = keras.layers.ReLU(dtype="float64")(keras.layers.Subtract(dtype="float64")([a, b]))
+    >>> (ga, gb), _ = deeplift_multipliers(KerasModel(keras.Model([a, b], out)), (np.array([[2.0]]), np.array([[-1.0]])),
+    ...                                    (np.zeros((1, 1)), np.zeros((1, 1))), 0)
+    >>> ga.tolist(), gb.tolist()  # relu(3) - relu(0) = 3 over an input change of 3 - 0
+    ([[1.0]], [[-1.0]])
+    """
+    if layers:
+        raise UnsupportedModelError(
+            f"model: DeepLIFT of token ids on their embedding is implemented for torch models; for the Keras model "
+            f"({model.describe()}) give floating-point inputs (e.g. the embedding's output to a model that starts after it)"
+        )
+    rows, ref_rows = model._rows(X), model._rows(reference)
+    n = model._n_rows(rows)
+    xs, rs = model._tensors(rows), model._tensors(ref_rows)
+    if len(xs) != len(rs) or any(tuple(x.shape) != tuple(r.shape) for x, r in zip(xs, rs)):
+        raise InvalidParameterError(
+            f"reference: expected the inputs of X, one reference per row, shaped {[tuple(x.shape) for x in xs]}, "
+            f"got {[tuple(r.shape) for r in rs]}"
+        )
+    floats = model._floating(xs)
+    if not any(floats):
+        raise InvalidParameterError(f"X: DeepLIFT needs floating-point inputs, got {describe(X)}")
+    model._remember_call_form(rows)
+    model._ensure_built(xs)
+    chunk = None if batch_size is None else max(1, int(batch_size) // 2)
+    parts: list[list[np.ndarray | None]] = [[] for _ in xs]
+    counted: list[int] = []
+    for s in model._chunks(n, chunk):
+
+        def run(make: Callable[[Any], Any], rows: slice = s) -> Any:
+            items = [ops.concatenate([make(x[rows]) if f else x[rows], r[rows]], axis=0) for x, r, f in zip(xs, rs, floats)]
+            with _rules(model, eps) as replaced:
+                counted.append(replaced)
+                out = model._call(items)
+            t = model._targets(target, n, out.shape[1])[rows]
+            return model._selected(out, np.concatenate([t, t]))
+
+        found = iter(model._autodiff.gradients(run))
+        for k, f in enumerate(floats):
+            if f:
+                g = next(found)
+                parts[k].append(None if g is None else _to_numpy(g))
+    if all(p is None for k, f in enumerate(floats) if f for p in parts[k]):
+        raise ModelOutputError(
+            f"X: the output of the model ({model.describe()}) does not depend on its inputs through "
+            "differentiable operations, so DeepLIFT multipliers are undefined"
+        )
+    _warn_unrescaled(model, counted)
+    inputs: list[np.ndarray | None] = [
+        None if not p or any(g is None for g in p) else np.concatenate([g for g in p if g is not None], axis=0) for p in parts
+    ]
+    return inputs, []

@@ -40,7 +40,7 @@ import torch
 from xaikit._validation import describe
 from xaikit.errors import ApproximationWarning, InvalidParameterError, ModelOutputError, UnsupportedModelError
 
-__all__ = ["ELEMENTWISE", "EPS", "MAX_POOLS", "deeplift_gradients", "rescaled_modules"]
+__all__ = ["ELEMENTWISE", "EPS", "MAX_POOLS", "deeplift_gradients", "deeplift_multipliers", "rescaled_modules"]
 
 #: Below this ``|x - r|`` a nonlinearity passes its ordinary gradient (Captum's default).
 EPS = 1e-10
@@ -195,16 +195,18 @@ class _Hooks:
         self.kept.clear()
 
 
-def _output(model: Any, x: torch.Tensor, eps: float) -> torch.Tensor:
-    """The model's output for ``x = [x; r]``, its probability transform (if any) given the rescale rule.
+def _output(model: Any, x: Any, eps: float) -> torch.Tensor:
+    """The model's output for the batch ``x = [x; r]`` (a tensor or the adapter's batch of several
+    inputs), its probability transform (if any) given the rescale rule.
 
-    ``model._to_probability`` is settled before the hooks are set (see :func:`deeplift_gradients`).
+    ``model._to_probability`` is settled before the hooks are set (see :func:`deeplift_multipliers`).
     """
     if not (model.output == "probability" and model._to_probability):
         return model._forward(x)  # type: ignore[no-any-return]
     from xaikit.models.torch import _first_tensor
 
-    raw = _first_tensor(model.module(x))
+    called = model.module(x) if isinstance(x, torch.Tensor) else x.call(model.module)
+    raw = _first_tensor(called, getattr(model, "head", None))
     raw = raw.reshape(raw.shape[0], -1).to(model.dtype)
     if raw.shape[1] == 1:
         local: Local = torch.sigmoid
@@ -259,7 +261,7 @@ def deeplift_gradients(
     >>> m.tolist()  # relu(2) - relu(-1) = 2 over an input change of 3: the multiplier 2/3
     [[0.6666666666666666, 0.6666666666666666]]
     """
-    n = model._n_rows(X)
+    model._n_rows(X)
     x_all = model._tensor(X)
     r_all = model._tensor(reference, "reference")
     if not x_all.is_floating_point():
@@ -268,8 +270,126 @@ def deeplift_gradients(
         raise InvalidParameterError(
             f"reference: expected one reference per row, shaped like X {tuple(x_all.shape)}, got {describe(reference)}"
         )
+    grads, _ = deeplift_multipliers(model, x_all, r_all, target, batch_size=batch_size, eps=eps, _stacklevel=4)
+    if grads[0] is None:
+        raise ModelOutputError(
+            f"X: the output of the model ({model.describe()}) does not depend on its input through "
+            "differentiable operations, so DeepLIFT multipliers are undefined"
+        )
+    return grads[0]
+
+
+def _check_reference(x_batch: Any, r_batch: Any) -> None:
+    """The reference batch must hold the same inputs as ``X``: per-row tensors of the same shapes."""
+    if r_batch.n != x_batch.n or len(r_batch.items) != len(x_batch.items):
+        raise InvalidParameterError(
+            f"reference: expected the inputs of X ({len(x_batch.items)} item(s) of {x_batch.n} rows), one reference per "
+            f"row, got {len(r_batch.items)} item(s) of {r_batch.n} rows"
+        )
+    for k, (a, b) in enumerate(zip(x_batch.items, r_batch.items)):
+        if isinstance(a, torch.Tensor) != isinstance(b, torch.Tensor) or (
+            isinstance(a, torch.Tensor) and (tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype)
+        ):
+            raise InvalidParameterError(
+                f"reference: expected item {k} like X's ({describe(a)}), got {describe(b)}"
+            )
+
+
+def _layer_hook(module: torch.nn.Module, name: str, values: torch.Tensor, store: list[torch.Tensor]) -> Any:
+    """A forward hook replacing ``module``'s output by ``values`` (``[x; r]`` rows), kept in ``store`` as
+    the leaf whose gradient is the layer's multiplier."""
+
+    def hook(m: torch.nn.Module, inputs: Any, output: Any) -> Any:
+        first = output if isinstance(output, torch.Tensor) else output[0] if isinstance(output, tuple) and output else None
+        if not isinstance(first, torch.Tensor) or tuple(first.shape) != tuple(values.shape):
+            raise InvalidParameterError(
+                f"layers: expected the output of layer {name!r} to be a tensor of shape {tuple(values.shape)} (the "
+                f"rows with their references), got {describe(first if first is not None else output)}"
+            )
+        leaf = values.to(dtype=first.dtype).requires_grad_(True)
+        store.append(leaf)
+        passed_on = leaf.clone()  # later in-place operations must not touch the leaf
+        return passed_on if isinstance(output, torch.Tensor) else (passed_on, *output[1:])
+
+    return module.register_forward_hook(hook)
+
+
+def deeplift_multipliers(
+    model: Any,
+    X: Any,
+    reference: Any,
+    target: Any,
+    *,
+    layers: Any = (),
+    batch_size: int | None = None,
+    eps: float = EPS,
+    _stacklevel: int = 3,
+) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
+    """DeepLIFT multipliers (rescale rule) of ``output[i, target[i]]`` with respect to every input and
+    to replaced layer outputs, for the model's arguments ``X`` against ``reference``.
+
+    ``X`` and ``reference`` are the model's arguments as :meth:`~xaikit.models.torch.TorchModel.gradients`
+    takes them (one input, a tuple in the order of ``forward``'s arguments, or a dict), with the same
+    items: the floating-point inputs of ``reference`` are the references of those of ``X``, row by row;
+    other per-row items (token ids, masks, fixed arguments) are normally the same in both. Each chunk
+    runs as one batch ``[X; reference]``: what takes rows goes with its reference, what is constant is
+    passed once.
+
+    Parameters
+    ----------
+    model : TorchModel
+    X, reference : arrays or tensors (n, ...), or tuples or dicts of them
+    target : int or array of n ints
+    layers : sequence of (layer, values, reference_values)
+        Layers (names or modules) whose outputs are replaced by ``values`` ``(n, *shape)`` for the rows
+        and ``reference_values`` for the references (an embedding's output for token ids: Captum's
+        ``LayerDeepLift``); their multipliers are returned.
+    batch_size : int, optional
+        Model rows per call (``batch_size // 2`` rows with their references); default all at once.
+    eps : float
+
+    Returns
+    -------
+    (input_multipliers, layer_multipliers)
+        One array per item of ``X`` (None for integer, boolean and constant items, and for an input
+        the output does not depend on), one ``(n, *shape)`` per layer; in the parameter dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from xaikit.models.torch import TorchModel
+    >>> class Two(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__(); self.relu = torch.nn.ReLU()
+    ...     def forward(self, a, b, scale):
+    ...         return self.relu(a.sum(1, keepdim=True) - b.sum(1, keepdim=True) - 1.0) * scale
+    >>> m = TorchModel(Two())
+    >>> (ga, gb, _), _ = deeplift_multipliers(m, (np.array([[2.0]]), np.array([[-1.0]]), 2.0),
+    ...                                       (np.zeros((1, 1)), np.zeros((1, 1)), 2.0), 0)
+    >>> round(float(ga[0, 0]), 6), round(float(gb[0, 0]), 6)  # 2 * (relu(2) - relu(-1)) = 4 over a change of 3
+    (1.333333, -1.333333)
+    """
+    batch_x = model._batch(X)
+    batch_r = model._batch(reference)
+    _check_reference(batch_x, batch_r)
+    n = batch_x.n
+    specs = []
+    for layer, values, ref_values in layers:
+        name, module = model.resolve_layer(layer)
+        vx, vr = model._tensor(values, "values"), model._tensor(ref_values, "reference values")
+        if vx.shape[0] != n or tuple(vx.shape) != tuple(vr.shape):
+            raise InvalidParameterError(
+                f"layers: expected values of layer {name!r} for the {n} rows and reference values of the same shape, "
+                f"got {tuple(vx.shape)} and {tuple(vr.shape)}"
+            )
+        specs.append((name, module, vx, vr))
+    floats = [isinstance(t, torch.Tensor) and t.is_floating_point() for t in batch_x.items]
+    if not any(floats) and not specs:
+        raise InvalidParameterError(
+            f"X: DeepLIFT needs floating-point inputs (or token ids explained on their embedding), got {describe(X)}"
+        )
     if model.output == "probability" and model._to_probability is None:
-        model.predict(x_all[:1].cpu().numpy())  # decides whether the output is transformed, before the hooks
+        model._predict(batch_x.take(slice(0, 1)))  # decides whether the output is transformed, before the hooks
     hooks = _Hooks(model.module, eps)
     if not hooks.handles and model.output != "probability":
         warnings.warn(
@@ -277,25 +397,63 @@ def deeplift_gradients(
             "Tanh, MaxPool, Softmax, ... modules); functional calls (torch.relu, F.softmax, ...) keep their "
             "ordinary gradient, so the multipliers are plain gradients and need not sum to f(x) - f(reference)",
             ApproximationWarning,
-            stacklevel=3,
+            stacklevel=_stacklevel,
         )
     chunk = None if batch_size is None else max(1, int(batch_size) // 2)
-    grads = []
+    in_parts: list[list[torch.Tensor | None]] = [[] for _ in batch_x.items]
+    layer_parts: list[list[torch.Tensor]] = [[] for _ in specs]
     try:
         with model._mode(), torch.enable_grad():
             for s in model._chunks(n, chunk):
-                x = x_all[s].clone().requires_grad_(True)
-                hooks.rows = 2 * x.shape[0]
-                out = _output(model, torch.cat([x, r_all[s]]), eps)
+                bx, br = batch_x.take(s), batch_r.take(s)
+                c = bx.n
+                leaves: list[torch.Tensor] = []
+                items: list[Any] = []
+                for k, (a, b) in enumerate(zip(bx.items, br.items)):
+                    if floats[k]:
+                        leaf = a.clone().requires_grad_(True)
+                        leaves.append(leaf)
+                        items.append(torch.cat([leaf, b]))
+                    else:
+                        items.append(torch.cat([a, b]) if isinstance(a, torch.Tensor) else a)
+                batch = type(bx)(items, bx.names, 2 * c)
+                captured: list[list[torch.Tensor]] = [[] for _ in specs]
+                layer_hooks = [_layer_hook(module, name, torch.cat([vx[s], vr[s]]), captured[j])
+                               for j, (name, module, vx, vr) in enumerate(specs)]
+                hooks.rows = 2 * c
+                try:
+                    out = _output(model, batch, eps)
+                finally:
+                    for h in layer_hooks:
+                        h.remove()
+                for (name, *_), got in zip(specs, captured):
+                    if len(got) != 1:
+                        raise InvalidParameterError(
+                            f"layers: layer {name!r} ran {len(got)} times in one forward pass; its output is replaced "
+                            "by the rows' values, so it must run once"
+                        )
                 model._differentiable(out)
                 t = model._targets(target, n, out.shape[1])[s]
-                (g,) = torch.autograd.grad(model._selected(out, torch.cat([t, t])), x, allow_unused=True)
-                if g is None:
+                sources = [*leaves, *(got[0] for got in captured)]
+                found = torch.autograd.grad(model._selected(out, torch.cat([t, t])), sources, allow_unused=True)
+                if all(g is None for g in found):
                     raise ModelOutputError(
-                        f"X: the output of the model ({model.describe()}) does not depend on its input through "
+                        f"X: the output of the model ({model.describe()}) does not depend on its inputs through "
                         "differentiable operations, so DeepLIFT multipliers are undefined"
                     )
-                grads.append(g.detach())
+                pos = 0
+                for k, is_float in enumerate(floats):
+                    if is_float:
+                        g = found[pos]
+                        in_parts[k].append(None if g is None else g.detach())
+                        pos += 1
+                for j, (_, _, vx, _) in enumerate(specs):
+                    g = found[pos + j]
+                    layer_parts[j].append(torch.zeros_like(vx[s]) if g is None else g.detach()[:c])
     finally:
         hooks.remove()
-    return torch.cat(grads).cpu().numpy()  # type: ignore[no-any-return]
+    inputs: list[np.ndarray | None] = [
+        None if not parts or any(g is None for g in parts) else torch.cat(parts).cpu().numpy()  # type: ignore[arg-type]
+        for parts in in_parts
+    ]
+    return inputs, [torch.cat(parts).cpu().numpy() for parts in layer_parts]
