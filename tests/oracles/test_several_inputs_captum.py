@@ -136,3 +136,29 @@ def test_grad_cam_of_a_layer_without_a_grid_is_captums_one_cell_map():
     spread = xk.GradCam(net, layer="3").explain(X.numpy(), target=2)  # upsampled: the one value over the image
     assert spread.input_shape == (6, 6)
     np.testing.assert_allclose(spread.values[:, :, 0], np.repeat(np.maximum(ref.detach().numpy(), 0), 36, axis=1))
+
+
+class TextCnn(nn.Module):
+    """Token ids -> embedding -> a 1-D convolution over the tokens -> max over time -> logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(6)
+        self.emb, self.conv, self.out = nn.Embedding(12, 4), nn.Conv1d(4, 3, 3, padding=1), nn.Linear(3, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.conv(self.emb(ids).transpose(1, 2)))
+        return self.out(h.amax(dim=2))
+
+
+def test_grad_cam_of_a_text_cnn_takes_token_ids_untouched(ids):
+    from captum.attr import LayerGradCam
+
+    net = TextCnn().double()
+    exp = xk.GradCam(net, layer="conv").explain(ids.numpy(), target=1)  # the map over the 6 tokens
+    ref = LayerGradCam(net, net.conv).attribute(ids, target=1, relu_attributions=True)  # (n, 1, 6)
+    assert exp.input_shape == (6,)
+    np.testing.assert_allclose(exp.values[:, :, 0], ref[:, 0].detach().numpy(), rtol=1e-12, atol=1e-15)
+    assert np.abs(exp.values).max() > 0
+    with pytest.raises(InvalidParameterError, match="X: ScoreCam explains one floating-point input"):
+        xk.ScoreCam(net, layer="conv").explain(ids.numpy(), target=1)  # it masks the input: ids cannot be scaled

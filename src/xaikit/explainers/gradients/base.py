@@ -49,7 +49,7 @@ from xaikit.errors import (
     UnsupportedModelError,
 )
 from xaikit.explainers.base import Explainer, output_names
-from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, id_baseline, needs_layout
+from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, id_baseline, integer_input, is_several, needs_layout
 from xaikit.explainers.pipeline import Answer, Parameter, Plan, integer
 from xaikit.models import adapt
 from xaikit.models.base import AdaptedModel
@@ -283,6 +283,14 @@ def _predict(model: AdaptedModel, X: np.ndarray, batch_size: int, rows: np.ndarr
 #: The baseline of token ids (kept under this name for the methods that import it).
 
 
+def _integer_rows(X: Any) -> np.ndarray:
+    """One array of integer inputs (token ids) as it is, checked to be a batch ``(n, ...)`` of rows."""
+    arr = np.asarray(X.detach().cpu().numpy() if hasattr(X, "detach") else X)
+    if arr.ndim < 2 or arr.shape[0] == 0:
+        raise InvalidParameterError(f"X: expected a batch of rows of token ids (n, ...) with n >= 1, got {describe(X)}")
+    return arr
+
+
 def _batch_size(batch_size: int | None, model: Any = None, X: Any = None, *, backward: bool = True) -> int:
     """``batch_size`` checked, or when None the rows that fit the memory budget
     (:func:`~xaikit.explainers.gradients.memory.auto_batch_size`, at most :data:`DEFAULT_BATCH_SIZE`)."""
@@ -387,7 +395,9 @@ class ArrayExplainer(Explainer[Attribution]):
         with ``packs_inputs``)."""
         extra = params.get("additional_forward_args")
         view = None
-        if needs_layout(X, extra):
+        if self.integer_rows and extra is None and not is_several(X) and integer_input(X):
+            Xa = _integer_rows(X)  # token ids to a method that reads layers only: untouched
+        elif needs_layout(X, extra):
             layout = self._layout(X, extra)
             view = PackedModel(self.model, layout)
             Xa = layout.packed()
@@ -404,6 +414,9 @@ class ArrayExplainer(Explainer[Attribution]):
 
     #: Whether the method takes several inputs, integer inputs and ``additional_forward_args``.
     packs_inputs: ClassVar[bool] = False
+    #: Whether one array of integers (token ids) is passed to the model as it is (methods that read
+    #: layers only, such as Grad-CAM on a text CNN's convolution).
+    integer_rows: ClassVar[bool] = False
 
     def _layout(self, X: Any, extra: Any) -> InputLayout:
         """The inputs of ``X`` (one or several) and the fixed arguments, checked for this method."""
@@ -411,8 +424,9 @@ class ArrayExplainer(Explainer[Attribution]):
             raise InvalidParameterError(
                 f"X: {type(self).__name__} explains one floating-point input (n, ...), got {describe(X)}"
                 + ("" if extra is None else " with additional_forward_args")
-                + "; the methods of inputs' gradients (Saliency, InputXGradient, IntegratedGradients, SmoothGrad, "
-                "GuidedBackprop, Deconvolution) take several inputs and fixed arguments"
+                + "; the methods of inputs (Saliency, InputXGradient, IntegratedGradients, SmoothGrad, GuidedBackprop, "
+                "Deconvolution, GradientShap, DeepLift, DeepLiftShap, Occlusion, FeatureAblation) and of layers take "
+                "several inputs and fixed arguments"
             )
         layout = InputLayout(X, extra, self.model)
         if not layout.attributed:

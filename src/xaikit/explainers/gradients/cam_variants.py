@@ -179,6 +179,7 @@ class ScoreCam(GradCam):
 
     name = "score_cam"
     uses_gradients = False
+    integer_rows = False  # it masks the input: token ids cannot be scaled
 
     def __init__(
         self, model: Any, /, *, layer: Any, upsample: bool = True, relu: bool = True, align_corners: bool = False,

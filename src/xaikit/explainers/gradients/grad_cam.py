@@ -148,6 +148,7 @@ class GradCam(ArrayExplainer):
 
     #: Whether the map uses the layer's gradients (EigenCAM and ScoreCAM read the activations only).
     uses_gradients: ClassVar[bool] = True
+    integer_rows = True  # token ids reach the model untouched: a map of a text CNN's layer over the tokens
 
     def _channels_last(self) -> bool:
         return bool(getattr(self.model, "channels_last", False))
@@ -162,7 +163,7 @@ class GradCam(ArrayExplainer):
         if self.relu:
             cam = np.maximum(cam, 0.0)
         if self.upsample and len(layer_shape) == 1:  # one cell: its value over the whole input
-            size = tuple(plan.X.shape[1:-1] if self._channels_last() else plan.X.shape[2:])
+            size = self._input_grid(plan.X)[0]
             cam = np.broadcast_to(cam.reshape(cam.shape[0], *([1] * len(size))), (cam.shape[0], *size)).copy()
         elif self.upsample:
             cam = interpolate_linear(cam, self._spatial_size(plan.X, cam, "upsample", "; use upsample=False"))
@@ -170,15 +171,22 @@ class GradCam(ArrayExplainer):
 
     def _spatial_size(self, X: np.ndarray, cam: np.ndarray, name: str, hint: str = "") -> tuple[int, ...]:
         """The input's spatial shape, checked to have as many axes as the map's grid (else an error on ``name``)."""
-        channels_last = self._channels_last()
-        size = tuple(X.shape[1:-1] if channels_last else X.shape[2:])
+        size, where = self._input_grid(X)
         if len(size) != cam.ndim - 1:
-            where = "X.shape[1:-1]" if channels_last else "X.shape[2:]"
             raise InvalidParameterError(
                 f"{name}: the layer's grid {cam.shape[1:]} and the input's spatial shape {size} "
                 f"({where}) have different numbers of axes{hint}"
             )
         return size
+
+    def _input_grid(self, X: np.ndarray) -> tuple[tuple[int, ...], str]:
+        """The input's grid (its axes past the channels; every axis past the rows for token ids) and
+        where it was read."""
+        if X.dtype.kind in "iu":
+            return tuple(X.shape[1:]), "X.shape[1:], token ids"
+        if self._channels_last():
+            return tuple(X.shape[1:-1]), "X.shape[1:-1]"
+        return tuple(X.shape[2:]), "X.shape[2:]"
 
     def _params(self) -> dict[str, Any]:
         return {"layer": self.layer_name, "upsample": self.upsample, "relu": self.relu}

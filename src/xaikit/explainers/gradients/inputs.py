@@ -36,7 +36,7 @@ import numpy as np
 from xaikit._validation import check_array, check_choice, check_int, describe
 from xaikit.errors import InvalidParameterError
 
-__all__ = ["InputLayout", "PackedModel", "Rows", "id_baseline", "is_several", "needs_layout", "per_input"]
+__all__ = ["InputLayout", "PackedModel", "Rows", "id_baseline", "integer_input", "is_several", "needs_layout", "per_input"]
 
 
 def is_several(X: Any) -> bool:
@@ -53,7 +53,7 @@ def is_several(X: Any) -> bool:
     )
 
 
-def _integer_input(X: Any) -> bool:
+def integer_input(X: Any) -> bool:
     """Whether ``X`` is one array or tensor of integers or booleans (token ids, a mask)."""
     dtype = getattr(X, "dtype", None)
     if dtype is None or not hasattr(X, "ndim"):
@@ -72,7 +72,7 @@ def needs_layout(X: Any, additional_forward_args: Any = None) -> bool:
     >>> needs_layout(np.zeros((2, 3))), needs_layout(np.zeros((2, 3), dtype=int)), needs_layout(np.zeros((2, 3)), (1.0,))
     (False, True, True)
     """
-    return is_several(X) or additional_forward_args is not None or _integer_input(X)
+    return is_several(X) or additional_forward_args is not None or integer_input(X)
 
 
 def _as_array(item: Any, name: str, *, array: bool = False) -> Any:
