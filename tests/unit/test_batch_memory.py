@@ -163,13 +163,28 @@ def test_bad_budget_argument_is_refused_by_name(bad: Any) -> None:
         memory_budget(bad)
 
 
-def test_default_budget_is_a_share_of_available_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_budget_is_a_share_of_available_and_held_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory, "resident_memory", lambda: 8 * 2**30)  # a large process: the other limits decide
     monkeypatch.setattr(memory, "available_memory", lambda: 400 * 2**20)
     assert memory_budget() == 100 * 2**20
     monkeypatch.setattr(memory, "available_memory", lambda: 64 * 2**30)
     assert memory_budget() == BUDGET_CAP
     monkeypatch.setattr(memory, "available_memory", lambda: None)
     assert memory_budget() == BUDGET_CAP
+    # a process holding 300 MiB (a model and its framework): a batch may add half of that, so the peak stays
+    # within 1.5 times what the model's own inference holds
+    monkeypatch.setattr(memory, "resident_memory", lambda: 300 * 2**20)
+    assert memory_budget() == 150 * 2**20
+    monkeypatch.setattr(memory, "resident_memory", lambda: None)
+    assert memory_budget() == BUDGET_CAP
+
+
+def test_resident_memory_grows_with_what_the_process_holds() -> None:
+    before = memory.resident_memory()
+    held = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
+    after = memory.resident_memory()
+    assert before is not None and after is not None and after - before > 48 * 2**20
+    del held
 
 
 def test_parse_bytes_units() -> None:

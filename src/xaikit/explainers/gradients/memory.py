@@ -28,10 +28,12 @@ Models of other kinds (functions, scikit-learn) have no estimate: they keep
 The budget (:func:`memory_budget`)
 ----------------------------------
 ``budget`` in bytes (or a string such as ``"2GB"``) when given; else the environment variable
-``XAIKIT_MEMORY_BUDGET`` (bytes, or a number with a unit: ``"512MB"``, ``"2GiB"``); else
-:data:`BUDGET_FRACTION` of the memory available now, at most :data:`BUDGET_CAP`: beyond a few
-rows a batch makes a network no faster per row on a CPU, so a larger one spends memory for
-nothing.
+``XAIKIT_MEMORY_BUDGET`` (bytes, or a number with a unit: ``"512MB"``, ``"2GiB"``); else the
+least of :data:`BUDGET_FRACTION` of the memory available now, :data:`RESIDENT_FACTOR` of the
+memory the process holds now (the model, its framework and the data: so a method's peak stays
+within ``1 + RESIDENT_FACTOR`` times what the model's own inference needs), and
+:data:`BUDGET_CAP`: beyond a few rows a batch makes a network no faster per row on a CPU, so a
+larger one spends memory for nothing.
 """
 
 from __future__ import annotations
@@ -54,10 +56,12 @@ __all__ = [
     "COPIES",
     "FORWARD_FACTOR",
     "MAX_BATCH_SIZE",
+    "RESIDENT_FACTOR",
     "auto_batch_size",
     "available_memory",
     "memory_budget",
     "parse_bytes",
+    "resident_memory",
     "row_bytes",
 ]
 
@@ -69,6 +73,8 @@ BUDGET_ENV = "XAIKIT_MEMORY_BUDGET"
 BUDGET_FRACTION = 0.25
 #: The largest default budget (bytes).
 BUDGET_CAP = 512 * 2**20
+#: The share of the memory the process holds (its resident set) a batch may take by default.
+RESIDENT_FACTOR = 0.5
 #: What a backward pass holds, in sums of the layer outputs of one row.
 BACKWARD_FACTOR = 2.0
 #: What a forward pass alone holds, in sums of the layer outputs of one row.
@@ -143,9 +149,33 @@ def available_memory() -> int | None:
         return None
 
 
+def resident_memory() -> int | None:
+    """Bytes of memory this process holds now (its resident set), from ``/proc/self/statm`` or
+    psutil; None where neither is there.
+
+    Examples
+    --------
+    >>> held = resident_memory()
+    >>> held is None or held > 0
+    True
+    """
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except (ImportError, OSError):
+        return None
+
+
 def memory_budget(budget: Any = None) -> int:
-    """The bytes a batch may take: ``budget`` when given, else ``XAIKIT_MEMORY_BUDGET``, else
-    :data:`BUDGET_FRACTION` of :func:`available_memory`, at most :data:`BUDGET_CAP`.
+    """The bytes a batch may take: ``budget`` when given, else ``XAIKIT_MEMORY_BUDGET``, else the
+    least of :data:`BUDGET_FRACTION` of :func:`available_memory`, :data:`RESIDENT_FACTOR` of
+    :func:`resident_memory` and :data:`BUDGET_CAP`.
 
     Examples
     --------
@@ -159,10 +189,13 @@ def memory_budget(budget: Any = None) -> int:
     env = os.environ.get(BUDGET_ENV)
     if env is not None and env.strip():
         return parse_bytes(env, BUDGET_ENV)
-    available = available_memory()
-    if available is None:
-        return BUDGET_CAP
-    return max(1, min(BUDGET_CAP, int(available * BUDGET_FRACTION)))
+    limits = [BUDGET_CAP]
+    available, held = available_memory(), resident_memory()
+    if available is not None:
+        limits.append(int(available * BUDGET_FRACTION))
+    if held is not None:
+        limits.append(int(held * RESIDENT_FACTOR))
+    return max(1, min(limits))
 
 
 def row_bytes(model: Any, X: Any, *, backward: bool = True) -> int | None:
@@ -243,17 +276,27 @@ def auto_batch_size(model: Any, X: Any, *, budget: Any = None, backward: bool = 
 
 
 def _torch_output_bytes(caller: Any, adapted: Any, X: Any) -> int | None:
-    """Sum of the bytes of the distinct tensors every submodule of the torch module outputs for the first row."""
+    """Sum of the bytes of the distinct tensors every submodule of the torch module outputs for the first row.
+
+    Nothing is held: a storage is known by its address while a tensor seen on it lives (in-place
+    operations and views share it, and count once); an address whose tensors are all gone was
+    freed, and a new tensor there counts again.
+    """
+    import weakref
+
     import torch
 
-    kept: dict[int, int] = {}
-    held: list[Any] = []  # every output is held until the sum is made, so that no storage is freed and reused
+    seen: dict[int, Any] = {}
+    total = [0]
 
     def visit(value: Any) -> None:
         if isinstance(value, torch.Tensor):
             storage = value.untyped_storage()
-            kept.setdefault(int(storage.data_ptr()), int(storage.nbytes()))
-            held.append(value)
+            address = int(storage.data_ptr())
+            earlier = seen.get(address)
+            if earlier is None or earlier() is None:
+                total[0] += int(storage.nbytes())
+            seen[address] = weakref.ref(value)
         elif isinstance(value, (tuple, list)):
             for item in value:
                 visit(item)
@@ -276,8 +319,7 @@ def _torch_output_bytes(caller: Any, adapted: Any, X: Any) -> int | None:
     finally:
         for handle in handles:
             handle.remove()
-    total = sum(kept.values())
-    return total if total > 0 else None
+    return total[0] if total[0] > 0 else None
 
 
 def _keras_output_bytes(model: Any) -> int | None:
