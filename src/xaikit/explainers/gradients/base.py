@@ -80,7 +80,8 @@ DEFAULT_BATCH_SIZE = 64
 BATCH_SIZE = Parameter(
     "batch_size", None, "int, optional",
     f"Model rows per call; by default the rows that fit a memory budget, at most {DEFAULT_BATCH_SIZE} (the budget:\n"
-    "``XAIKIT_MEMORY_BUDGET``, e.g. ``2GB``, else a quarter of the available memory up to 512 MiB; see\n"
+    "``XAIKIT_MEMORY_BUDGET``, e.g. ``2GB``, else the least of a quarter of the available memory, half of\n"
+    "what the process holds and 512 MiB; see\n"
     ":mod:`xaikit.explainers.gradients.memory`). The rows made by path steps and noise samples of several rows\n"
     "are batched together.", integer(minimum=1),
 )
