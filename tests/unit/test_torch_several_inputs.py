@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import xaikit as xk
-from xaikit.errors import InvalidParameterError, ModelOutputError
+from xaikit.errors import InvalidParameterError, ModelOutputError, UnsupportedModelError
 from xaikit.models.torch import TorchModel
 
 
@@ -179,3 +179,24 @@ def test_dict_outputs_are_chosen_by_head():
         TorchModel(net).predict(x)
     with pytest.raises(InvalidParameterError, match=r"head: expected one of the module's outputs \['score', 'aux'\], got 'logit'"):
         TorchModel(net, head="logit").predict(x)
+
+
+def test_torchscript_modules_are_refused_where_hooks_are_needed():
+    """TorchScript takes no module hooks: the methods that read layers or change backward rules say so
+    instead of giving plain gradients; the methods of input gradients work."""
+    torch.manual_seed(0)
+    plain = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2)).double().eval()
+    scripted = torch.jit.script(plain)
+    X = np.random.default_rng(3).normal(size=(3, 4))
+    assert TorchModel(scripted).capabilities == frozenset({"gradient"})
+    with pytest.raises(UnsupportedModelError, match=r"model: GradCam needs a model that offers \['layer_gradients'\]"):
+        xk.GradCam(scripted, layer="0")
+    for explainer, what in ((xk.GuidedBackprop(scripted), "guided backpropagation"), (xk.DeepLift(scripted), "DeepLIFT"),
+                            (xk.Lrp(scripted), "LRP"), (xk.Deconvolution(scripted), "deconvolution")):
+        with pytest.raises(UnsupportedModelError, match=f"model: {what} .* TorchScript module"):
+            explainer.explain(X, target=1)
+    with pytest.raises(UnsupportedModelError, match="model: explaining token ids on the embedding .* TorchScript"):
+        TorchModel(torch.jit.script(nn.Sequential(nn.Embedding(5, 2), nn.Flatten(), nn.Linear(4, 1)))).embedding_of(
+            np.array([[1, 2]]), 0)
+    ig = xk.IntegratedGradients(scripted).explain(X, target=1, n_steps=8)
+    np.testing.assert_allclose(ig.values, xk.IntegratedGradients(plain).explain(X, target=1, n_steps=8).values, rtol=1e-12)

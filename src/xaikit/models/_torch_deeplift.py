@@ -261,6 +261,7 @@ def deeplift_gradients(
     >>> m.tolist()  # relu(2) - relu(-1) = 2 over an input change of 3: the multiplier 2/3
     [[0.6666666666666666, 0.6666666666666666]]
     """
+    model.require_hooks("DeepLIFT")
     model._n_rows(X)
     x_all = model._tensor(X)
     r_all = model._tensor(reference, "reference")
@@ -369,6 +370,7 @@ def deeplift_multipliers(
     >>> round(float(ga[0, 0]), 6), round(float(gb[0, 0]), 6)  # 2 * (relu(2) - relu(-1)) = 4 over a change of 3
     (1.333333, -1.333333)
     """
+    model.require_hooks("DeepLIFT")
     batch_x = model._batch(X)
     batch_r = model._batch(reference)
     _check_reference(batch_x, batch_r)

@@ -336,6 +336,7 @@ def lrp_relevance(model: TorchModel, X: Any, target: Any, composite: Any = "epsi
     >>> lrp_relevance(TorchModel(net), np.array([[1.0, 3.0]]), 0, "epsilon").round(4).tolist()
     [[2.0, -3.0]]
     """
+    model.require_hooks("LRP")
     comp = resolve_composite(composite)
     n = model._n_rows(X)
     x_all = model._tensor(X)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from xaikit._validation import check_choice, describe
-from xaikit.errors import ApproximationWarning, InvalidParameterError, ModelOutputError
+from xaikit.errors import ApproximationWarning, InvalidParameterError, ModelOutputError, UnsupportedModelError
 from xaikit.models.base import BatchedModel, are_logits
 
 __all__ = ["TorchModel"]
@@ -310,12 +310,27 @@ class TorchModel(BatchedModel):
             device = tensors[0].device if tensors else torch.device("cpu")
         self.device = torch.device(device)
         self.eval_mode = bool(eval_mode)
+        #: Whether the module is TorchScript, which takes no hooks: no layers, no modified backward rules.
+        self.scripted = isinstance(module, torch.jit.ScriptModule)
+        if self.scripted:
+            self.capabilities = frozenset({"gradient"})
         #: The numpy dtype inputs are computed in (the parameters' float64, else float32).
         self.input_dtype = np.dtype(np.float64) if self.dtype == torch.float64 else np.dtype(np.float32)
 
     # ---------------------------------------------------------------- helpers
     def describe(self) -> str:
         return f"torch {type(self.module).__name__}"
+
+    def require_hooks(self, what: str) -> None:
+        """Refuse a TorchScript module for ``what``, a method that reads layers or changes how they pass
+        gradients back (through module hooks, which TorchScript does not take)."""
+        if self.scripted:
+            raise UnsupportedModelError(
+                f"model: {what} reads the network's layers or changes how they pass gradients back, through module "
+                f"hooks, which a TorchScript module ({self.describe()}) does not take; explain the Python module "
+                "(before torch.jit.script or torch.jit.save), or use a method of input gradients (Saliency, "
+                "IntegratedGradients, SmoothGrad, GradientShap) or of perturbations (Occlusion, FeatureAblation)"
+            )
 
     @contextmanager
     def _mode(self) -> Iterator[None]:
@@ -616,6 +631,9 @@ class TorchModel(BatchedModel):
             False); for each layer ``(values, gradients)`` shaped ``(n, *layer_shape)``.
         """
         check_choice(relu, "relu", RELU_RULES)
+        if relu != "standard" or layers or neuron is not None:
+            self.require_hooks("guided backpropagation" if relu == "guided" else "deconvolution" if relu == "deconv"
+                               else "a layer method")
         batch_all = self._batch(X)
         n = batch_all.n
         if n == 0:
@@ -823,6 +841,7 @@ class TorchModel(BatchedModel):
         >>> TorchModel(net).layer_activations([[2.0]], "1").tolist()
         [[2.0, 0.0]]
         """
+        self.require_hooks("a layer method")
         name, module = self.resolve_layer(layer)
         check_choice(at, "at", ("output", "input"))
         batch_all = self._batch(X)
@@ -842,6 +861,7 @@ class TorchModel(BatchedModel):
     def predict_replaced(self, X: Any, layers: Sequence[tuple[Any, str, Any]], *, batch_size: int | None = None) -> np.ndarray:
         """Predictions ``(n, n_outputs)`` with layers' outputs (inputs) replaced by ``values``, row by row
         (``layers`` as in :meth:`gradients`)."""
+        self.require_hooks("a layer method")
         specs = [(self.resolve_layer(layer)[1], check_choice(at, "at", ("output", "input")), values) for layer, at, values in layers]
         batch_all = self._batch(X)
         parts = []
@@ -869,6 +889,7 @@ class TorchModel(BatchedModel):
         >>> TorchModel(net).embedding_of(np.array([[1, 2]]), 0)
         '0'
         """
+        self.require_hooks("explaining token ids on the embedding that takes them")
         batch = self._batch(X).take(slice(0, 1))
         wanted = batch.items[position]
         found: list[str] = []
