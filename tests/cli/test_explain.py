@@ -234,3 +234,26 @@ def test_an_unwritable_out_is_refused_before_any_work(capsys, tmp_path, files, x
     assert code == 2 and err.startswith("xaikit: error: --out:") and "does not exist" in err
     code, _, err = cli(capsys, "explain", tmp_path / "missing.json", files / "rows.csv", "--out", tmp_path)
     assert code == 2 and err.startswith("xaikit: error: --out:") and "is a folder" in err  # checked first
+
+
+def test_network_options_reach_the_layer_and_path_methods(capsys, tmp_path, files, keras_dense, torch_mlp, rows):
+    model, path = keras_dense
+    layer = model.layers[0].name
+    out = tmp_path / "layer.xai"
+    assert cli(capsys, "explain", path, files / "rows.csv", "--out", out, "--method", "layer-integrated-gradients",
+               "--layer", layer, "--baseline", "0.5", "--n-steps", "16")[0] == 0
+    got = xk.Result.load(out)
+    expected = xk.LayerIntegratedGradients(model, layer=layer).explain(rows, baseline=0.5, n_steps=16)
+    np.testing.assert_allclose(got.values, expected.values, rtol=1e-5, atol=1e-7)
+    assert got.params["n_steps"] == 16 and got.input_shape == (5,)
+    code, _, err = cli(capsys, "explain", path, files / "rows.csv", "--out", out, "--method", "layer-activation")
+    assert code == 2 and err.startswith("xaikit: error: --layer: method 'layer-activation' reads a layer")
+    code, _, err = cli(capsys, "explain", torch_mlp[1], files / "rows.csv", "--out", out, "--method", "kernel-shap", "--layer", "0")
+    assert code == 2 and err.startswith("xaikit: error: --layer: method 'kernel-shap' takes no such option")
+    # a TorchScript file: integrated gradients with its options, and a named refusal where hooks are needed
+    assert cli(capsys, "explain", torch_mlp[1], files / "rows.csv", "--out", out, "--method", "integrated-gradients",
+               "--target", "1", "--n-steps", "12", "--baseline", "0.25")[0] == 0
+    ig = xk.IntegratedGradients(torch_mlp[0]).explain(rows, target=1, n_steps=12, baseline=0.25)
+    np.testing.assert_allclose(xk.Result.load(out).values, ig.values, rtol=1e-5, atol=1e-7)
+    code, _, err = cli(capsys, "explain", torch_mlp[1], files / "rows.csv", "--out", out, "--method", "lrp", "--target", "1")
+    assert code == 2 and err.startswith("xaikit: error: model: LRP") and "TorchScript" in err

@@ -40,7 +40,14 @@ _METHOD_OPTIONS = (
     ("--kind", "kind", "kind"),
     ("--n-samples", "n_samples", "n_samples"),
     ("--random-state", "random_state", "random_state"),
+    ("--layer", "layer", "layer"),
+    ("--baseline", "baseline", "baseline"),
+    ("--n-steps", "n_steps", "n_steps"),
+    ("--composite", "composite", "composite"),
+    ("--neuron", "neuron", "neuron"),
 )
+#: The networks' options that go to the call as they are (after their type is checked by argparse).
+_NETWORK_OPTIONS = ("layer", "baseline", "n_steps", "composite", "neuron")
 #: The parameters ``--method auto`` (a Shapley method or TreeSHAP) takes among those.
 _AUTO_PARAMETERS = frozenset({"n_samples", "random_state", "background"})
 #: The library's parameter names and the command line's, for the errors of the global methods.
@@ -94,6 +101,12 @@ def register(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--max-depth", type=int, metavar="N", help="surrogate-tree: depth of the tree (default: 4)")
     g.add_argument("--kind", choices=("average", "individual", "both"),
                    help="partial-dependence: the average, the ICE curves, or both (default: average)")
+    n = p.add_argument_group("networks", "options of the gradient, layer, DeepLIFT, LRP and CAM methods (torch and Keras models)")
+    n.add_argument("--layer", metavar="NAME", help="the layer a layer method or CAM reads (e.g. 0, features.3, base/conv_1)")
+    n.add_argument("--baseline", type=float, metavar="X", help="the reference input of a path or ablation method (default: 0)")
+    n.add_argument("--n-steps", type=int, metavar="N", help="integrated-gradients and layer methods: quadrature nodes (default: 50)")
+    n.add_argument("--composite", metavar="NAME", help="lrp: the composite of rules (default: epsilon_plus)")
+    n.add_argument("--neuron", type=int, metavar="N", help="neuron methods: the unit of the layer (its position in the layer's flattened output)")
     p.set_defaults(run=run)
     return p
 
@@ -241,6 +254,10 @@ def _check_options(args: argparse.Namespace, name: str, cls: Any) -> None:
         takers = sorted(m.replace("_", "-") for m, c in REGISTRY.items() if param in _parameters(c))
         listed = ", ".join(takers[:6]) + (", ..." if len(takers) > 6 else "")
         raise BadInput(f"{option}: method {shown!r} takes no such option; it is an option of {listed or 'no method'}")
+    if cls is not None and "layer" in _required(cls) and args.layer is None:
+        raise BadInput(f"--layer: method {shown!r} reads a layer of the network: name it (--layer NAME; e.g. 0 or features.3)")
+    if cls is not None and "neuron" in _required(cls) and args.neuron is None:
+        raise BadInput(f"--neuron: method {shown!r} explains one unit of a layer: give its position (--neuron N)")
     if "y" in accepted and args.labels is None:
         raise BadInput(f"--labels: method {shown!r} scores the model against labels: name the column of DATA holding them (--labels COLUMN)")
     if args.output == "label" and name != "surrogate_tree":
@@ -321,7 +338,8 @@ def build_call(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     wants_frame = hasattr(model, "feature_names_in_")
     X = data if wants_frame else _as_array(data, "DATA")
     params: dict[str, Any] = {"method": name, "output": args.output, "executor": args.executor}
-    for key, value in (("n_samples", args.n_samples), ("random_state", args.random_state), ("target", _target(args.target))):
+    for key, value in (("n_samples", args.n_samples), ("random_state", args.random_state), ("target", _target(args.target)),
+                       *((key, getattr(args, key)) for key in _NETWORK_OPTIONS)):
         if value is not None:
             params[key] = value
     feature_names = None if wants_frame else [str(c) for c in data.columns]
@@ -334,10 +352,10 @@ def build_call(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
         return model, X, params
     bg = None if background is None else (background if wants_frame else _as_array(background, "--background"))
     accepted = set() if cls is None else _parameters(cls)
-    if cls is None or "background" in accepted:  # auto, a Shapley method, TreeShap
+    if cls is None or "background" in accepted:  # auto, a Shapley method, TreeShap, GradientShap
         if bg is not None:
             params["background"] = bg
-        if feature_names is not None:
+        if feature_names is not None and (cls is None or "feature_names" in accepted):
             params["feature_names"] = feature_names
     elif "masker" in accepted:  # LIME, occlusion: a tabular masker on the background
         if bg is None:
@@ -381,6 +399,17 @@ def _parameters(cls: Any) -> set[str]:
     import inspect
 
     return set(inspect.signature(cls).parameters) | set(inspect.signature(cls.explain).parameters)
+
+
+def _required(cls: Any) -> set[str]:
+    """The parameters of ``cls``'s constructor and ``explain`` that have no default."""
+    import inspect
+
+    from xaikit.explainers.pipeline import REQUIRED
+
+    init = {name for name, p in inspect.signature(cls).parameters.items()
+            if p.default is inspect.Parameter.empty and p.kind is p.KEYWORD_ONLY}
+    return init | {p.name for p in getattr(cls, "explain_parameters", ()) if p.default is REQUIRED}
 
 
 def _is_global(name: str) -> bool:
