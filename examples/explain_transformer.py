@@ -21,7 +21,7 @@ Three explanations of each sentence, all on the token ids as the tokenizer gives
   with the words as groups); a word's value is the drop of the positive logit when it is hidden.
 
 Each token-level result is mapped back to the words of the sentence
-(:func:`xaikit.text.words.words_from_tokens`: a word's value is the sum of its pieces; for
+(:func:`xaikit.results.words.words_from_tokens`: a word's value is the sum of its pieces; for
 occlusion every piece carries the word's drop), giving a :class:`~xaikit.results.RaggedAttribution`
 with the words' character spans, which the text display highlights. The script prints the top
 words per sentence and, in a terminal, the highlighted sentences; with ``--out`` it saves the
@@ -49,7 +49,7 @@ import xaikit as xk
 from xaikit.datasets.sentiment_model import load_minilm_sst2
 from xaikit.models.torch import TorchModel
 from xaikit.plots.text import TextDisplay, text_html
-from xaikit.text.words import token_word_groups, words_from_tokens
+from xaikit.results.words import token_word_groups, words_from_tokens
 
 SENTENCES = (
     "a gorgeous , witty , seductive movie .",

@@ -49,11 +49,11 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(["ImageMasker", "TabularMasker", "TextMasker", "ValueFunction"], "xaikit.maskers"),
     "adapt": "xaikit.models",
-    **dict.fromkeys(["words_from_tokens", "token_word_groups"], "xaikit.text.words"),
+    **dict.fromkeys(["words_from_tokens", "token_word_groups"], "xaikit.results.words"),
     "TreeEnsemble": "xaikit.models.trees",
     "Report": "xaikit.report",
 }
-_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "models", "plots", "report", "text")
+_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "models", "plots", "report")
 
 
 def __getattr__(name: str) -> Any:
@@ -134,7 +134,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from xaikit.models.trees import TreeEnsemble
     from xaikit.report import Report
     from xaikit.results import Attribution, Effects, Explanation, Importance, Interaction, RaggedAttribution, Result, Rules
-    from xaikit.text.words import token_word_groups, words_from_tokens
+    from xaikit.results.words import token_word_groups, words_from_tokens
 
 __all__ = [
     "__version__",

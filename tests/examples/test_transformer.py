@@ -1,5 +1,5 @@
 """The MiniLM SST-2 classifier explained token by token and read word by word
-(``examples/explain_transformer.py``, ``xaikit.datasets.sentiment_model``, ``xaikit.text.words``)."""
+(``examples/explain_transformer.py``, ``xaikit.datasets.sentiment_model``, ``xaikit.results.words``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from example_loader import load_example
 
 import xaikit as xk
 from xaikit.errors import InvalidParameterError
-from xaikit.text.words import token_word_groups, words_from_tokens
+from xaikit.results.words import token_word_groups, words_from_tokens
 
 SENTENCES = ("an unwatchable , overlong mess .", "a gorgeous , witty movie .")
 

@@ -2,7 +2,8 @@
 
 :class:`Attribution` (row, feature, output), :class:`Interaction` (row, feature, feature, output),
 :class:`RaggedAttribution` (rows with their own features: documents, images); the ``.xai`` file
-format is described in :mod:`xaikit.results.format`.
+format is described in :mod:`xaikit.results.format`; :mod:`xaikit.results.words` reads token
+attributions of a transformer word by word (``words_from_tokens``).
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ import numpy as np
 
 from xaikit._validation import check_choice, describe
 from xaikit.errors import InvalidParameterError
-from xaikit.results import Attribution, RaggedAttribution
+from xaikit.results.attribution import Attribution
+from xaikit.results.ragged import RaggedAttribution
 
 __all__ = ["token_word_groups", "words_from_tokens"]
 
