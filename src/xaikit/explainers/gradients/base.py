@@ -337,10 +337,18 @@ def _noise_scales(X: np.ndarray, noise: float | None, noise_abs: float | None, d
     return frac * (flat.max(axis=1) - flat.min(axis=1))
 
 
-def _accumulate(out: np.ndarray, rows: np.ndarray, contrib: np.ndarray) -> None:
-    """``out[rows[k]] += contrib[k]`` for ``rows`` sorted ascending (one reduction per distinct row)."""
-    uniq, starts = np.unique(rows, return_index=True)
-    out[uniq] += np.add.reduceat(contrib, starts, axis=0)
+def _accumulate(out: np.ndarray, rows: np.ndarray, contrib: np.ndarray, weights: np.ndarray | None = None) -> None:
+    """``out[rows[k]] += contrib[k]`` (times ``weights[k]`` when given) for ``rows`` sorted ascending:
+    one reduction per distinct row, or with weights one matrix product (the weighted sums of a
+    quadrature in float64, whatever the dtype of ``contrib``)."""
+    if weights is None:
+        uniq, starts = np.unique(rows, return_index=True)
+        out[uniq] += np.add.reduceat(contrib, starts, axis=0)
+        return
+    uniq, inverse = np.unique(rows, return_inverse=True)
+    W = np.zeros((uniq.size, rows.size))
+    W[inverse, np.arange(rows.size)] = weights
+    out[uniq] += (W @ contrib.reshape(rows.size, -1)).reshape(uniq.size, *contrib.shape[1:])
 
 
 class Computed(NamedTuple):

@@ -407,9 +407,7 @@ class LayerIntegratedGradients(LayerExplainer):
             r, s = flat // k, flat % k
             values = Ab[r] + ad[s].reshape(-1, *pad) * diff[r]
             _, g = self._layer_gradients(inp.rows(r), idx[r], values)
-            g = g.astype(np.float64)
-            g *= weights[s].reshape(-1, *pad)
-            _accumulate(out, r, g)
+            _accumulate(out, r, g, weights[s])
         if self.multiply_by_inputs:  # the same difference all along a row's path: once, after the integral
             out *= diff
         fx = self._predict_target(plan)
@@ -459,8 +457,7 @@ class InternalInfluence(LayerExplainer):
             _, g = self._layer_gradients(self._path_input(plan, base, r, alphas[s]), idx[r])
             if out is None:
                 out = np.zeros((inp.n, *g.shape[1:]))
-            g = g.astype(np.float64) * weights[s].reshape(-1, *(1,) * (g.ndim - 1))
-            _accumulate(out, r, g)
+            _accumulate(out, r, g, weights[s])
         return Computed(cast(np.ndarray, out), keep_data=False)
 
 
