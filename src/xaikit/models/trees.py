@@ -487,13 +487,17 @@ def _type_path(obj: Any) -> str:
 
 
 def _parser_for(model: Any) -> Any:
-    path = _type_path(model)
-    for prefix, target in _PARSERS.items():
-        if path.startswith(prefix):
-            import importlib
+    """The parser of the library ``model``'s type comes from, or of the first base class of its type that
+    comes from one (a user's subclass of ``RandomForestRegressor``); read from the dotted names of the
+    classes, so that no library is imported to recognise its models."""
+    import importlib
 
-            module, func = target.split(":")
-            return getattr(importlib.import_module(module), func)
+    for cls in type(model).__mro__:
+        path = f"{cls.__module__}.{cls.__qualname__}"
+        for prefix, target in _PARSERS.items():
+            if path.startswith(prefix):
+                module, func = target.split(":")
+                return getattr(importlib.import_module(module), func)
     return None
 
 
