@@ -1,17 +1,27 @@
 """Parse fitted scikit-learn tree models into a :class:`~xaikit.models.trees.TreeEnsemble`.
 
-Supported (single-output) models and their raw output (``TreeEnsemble.predict_raw``):
+Supported models and their raw output (``TreeEnsemble.predict_raw``), found by the first class of the
+model's type hierarchy that is one of them (a user's subclass of ``RandomForestRegressor`` is parsed as
+a ``RandomForestRegressor``; ``library`` names that class, and the subclass's own prediction is
+checked against its trees' on rows either side of their thresholds: one that overrides it with something
+else is refused):
 
 * ``DecisionTree*``, ``ExtraTree*``, ``RandomForest*``, ``ExtraTrees*``: ``predict`` for regressors,
   ``predict_proba`` (one output per class, ``transform="identity"``) for classifiers; forests average
   their trees. Inputs are compared in float32, ``x <= threshold`` goes left, and NaN follows each
   node's ``missing_go_to_left`` (where no training sample reaching the node lacked the split feature,
   scikit-learn stores ``n_left > n_right``, unweighted sample counts: the larger child, ties right).
+  Fitted on ``y`` of shape ``(n, k)``: a regressor has the ``k`` columns of ``predict`` as outputs; a
+  classifier has the columns of every target's ``predict_proba`` side by side (target ``j``'s class
+  ``c`` is the output named ``"output{j}={c}"``): probabilities are additive over the trees, so no
+  softmax group is needed.
 * ``GradientBoosting*``: ``_raw_predict`` (``decision_function`` of classifiers), float32 inputs.
   scikit-learn's boosting prediction routine ignores ``missing_go_to_left`` and compares NaN with
   ``<=``, so NaN always goes right (``fit`` and ``predict`` reject NaN anyway). With
-  ``loss="exponential"`` the raw output is the log-odds ``2 * decision_function``, so that the
-  logistic transform gives ``predict_proba``.
+  ``loss="exponential"`` scikit-learn's probability is ``expit(2 * decision_function)``: the raw
+  output is the log-odds ``2 * decision_function`` (so that the logistic transform gives
+  ``predict_proba``), twice the scale of the model's own ``decision_function`` (and of shap's
+  values); :func:`decision_function_scale` gives that factor for any model.
 * ``HistGradientBoosting*``: ``_raw_predict`` (``decision_function`` of classifiers), float64 inputs.
   NaN follows ``missing_go_to_left`` (for a feature without NaN in the training data, the grower sets
   it to the child with more samples, ties right).
@@ -51,7 +61,7 @@ import numpy as np
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.models.trees import TreeEnsemble
 
-__all__ = ["from_sklearn", "is_tree_type", "training_categories"]
+__all__ = ["decision_function_scale", "from_sklearn", "is_tree_type", "training_categories"]
 
 #: Largest raw category value a HistGradientBoosting categorical split may use (bitset size bound).
 MAX_CATEGORY = 2**20
@@ -85,13 +95,74 @@ def _parsers() -> dict[type, tuple[str, _Parser]]:
     return table
 
 
+def _entry(model: Any) -> tuple[str, _Parser] | None:
+    """The (name, parser) of the first class of ``type(model)``'s method resolution order that the parser
+    knows (the type itself, or the supported base of a subclass)."""
+    table = _parsers()
+    for cls in type(model).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
+
+
+def _probe_rows(ens: TreeEnsemble, n_rows: int = 32) -> np.ndarray:
+    """Rows just either side of the ensemble's split thresholds (0.0 for features never split on)."""
+    rng = np.random.default_rng(0)
+    X = np.zeros((n_rows, ens.n_features))
+    inner = ens.left >= 0
+    for f in range(ens.n_features):
+        t = ens.threshold[inner & (ens.feature == f)]
+        if t.size:
+            pick = rng.choice(t, size=n_rows)
+            X[:, f] = pick + rng.choice([-1.0, 1.0], size=n_rows) * 1e-3 * np.maximum(1.0, np.abs(pick))
+    return X
+
+
+def _check_subclass(model: Any, ens: TreeEnsemble, library: str) -> None:
+    """Raise if a subclass's own prediction differs from its parsed trees' (it overrides ``predict``
+    with something else than its base's prediction): checked on rows either side of the thresholds."""
+    got_name = _dotted_name(model)
+    rows = _probe_rows(ens)
+    try:
+        if library == "sklearn.ensemble.IsolationForest":
+            from sklearn.ensemble._iforest import _average_path_length
+
+            method = "score_samples"
+            expected = np.asarray(model.score_samples(rows), dtype=np.float64)[:, None]
+            c = float(_average_path_length([model._max_samples])[0])
+            got = -(2.0 ** (-ens.predict_raw(rows) / c)) if c > 0 else -np.ones((len(rows), 1))
+        elif getattr(model, "classes_", None) is not None:
+            method = "predict_proba"
+            proba = model.predict_proba(rows)
+            expected = np.hstack(proba) if isinstance(proba, list) else np.asarray(proba, dtype=np.float64)
+            got = ens.predict(rows)
+            if got.shape[1] == 1 and expected.shape[1] == 2:
+                expected = expected[:, 1:]
+        else:
+            method = "predict"
+            expected = np.asarray(model.predict(rows), dtype=np.float64).reshape(len(rows), -1)
+            got = ens.predict(rows)
+    except Exception as exc:  # the subclass's own prediction code failed on plain numeric rows
+        raise UnsupportedModelError(
+            f"model: expected a subclass of {library} whose prediction can be checked on numeric rows, got "
+            f"{got_name}, whose prediction raised {type(exc).__name__}: {exc}"
+        ) from None
+    expected = np.asarray(expected, dtype=np.float64)
+    if expected.shape != got.shape or not np.allclose(got, expected, rtol=1e-7, atol=1e-9):
+        raise UnsupportedModelError(
+            f"model: expected a subclass of {library} that predicts with its base's trees, got {got_name}, "
+            f"whose {method} differs from its trees' (it overrides the prediction); explain it with a "
+            "model-agnostic method"
+        )
+
+
 def from_sklearn(model: Any) -> TreeEnsemble:
     """Parse a fitted scikit-learn tree model (see the module docstring for what is supported).
 
-    Raises :class:`UnsupportedModelError` for other types, multi-output models and features that
-    cannot be represented, and :class:`InvalidParameterError` for an unfitted model.
+    Raises :class:`UnsupportedModelError` for other types and features that cannot be represented,
+    and :class:`InvalidParameterError` for an unfitted model.
     """
-    entry = _parsers().get(type(model))
+    entry = _entry(model)
     if entry is None:
         got = _dotted_name(model)
         if got in ("sklearn.pipeline.Pipeline", "sklearn.compose.ColumnTransformer"):
@@ -106,13 +177,36 @@ def from_sklearn(model: Any) -> TreeEnsemble:
         )
     library, parser = entry
     _check_fitted(model, library)
-    return parser(model, library)
+    ens = parser(model, library)
+    if _parsers().get(type(model)) is None:
+        _check_subclass(model, ens, library)
+    return ens
 
 
 def is_tree_type(model: Any) -> bool:
     """Whether ``model`` is of a scikit-learn tree model type the parser knows (fitted or not, supported
-    in every detail or not)."""
-    return type(model) in _parsers()
+    in every detail or not), or of a subclass of one."""
+    return _entry(model) is not None
+
+
+def decision_function_scale(model: Any) -> float:
+    """How many times the model's own raw score (``decision_function`` of a classifier, ``predict`` of a
+    regressor) the parsed ensemble's raw output is: 2.0 for ``GradientBoostingClassifier(loss="exponential")``
+    (whose log-odds are ``2 * decision_function``), 1.0 for every other model.
+
+    >>> import numpy as np
+    >>> from sklearn.ensemble import GradientBoostingClassifier
+    >>> X = np.arange(8.0)[:, None]; y = np.array([0, 0, 1, 0, 1, 1, 0, 1])
+    >>> model = GradientBoostingClassifier(loss="exponential", n_estimators=3).fit(X, y)
+    >>> decision_function_scale(model)
+    2.0
+    >>> bool(np.allclose(from_sklearn(model).predict_raw(X)[:, 0], 2.0 * model.decision_function(X)))
+    True
+    """
+    entry = _entry(model)
+    if entry is None or entry[1] is not _from_gradient_boosting:
+        return 1.0
+    return _link_transform(model, entry[0])[1]
 
 
 def _check_fitted(model: Any, library: str) -> None:
@@ -125,15 +219,6 @@ def _check_fitted(model: Any, library: str) -> None:
         raise InvalidParameterError(
             f"model: expected a fitted {library}, got an unfitted one: it is not fitted; call fit first"
         ) from None
-
-
-def _check_single_output(model: Any, library: str) -> None:
-    n_outputs = int(getattr(model, "n_outputs_", 1))
-    if n_outputs != 1:
-        raise UnsupportedModelError(
-            f"model: expected a single-output {library} (fitted on y of shape (n_samples,)), got one fitted on "
-            f"{n_outputs} outputs; multi-output models are not supported, fit one model per output"
-        )
 
 
 # ---------------------------------------------------------------------- assembling
@@ -197,22 +282,45 @@ def _sklearn_tree(builder: _Builder, tree: Any, value: np.ndarray, *, feature_ma
 
 
 # ---------------------------------------------------------------------- decision trees and forests
-def _from_decision_trees(model: Any, library: str) -> TreeEnsemble:
-    """Single trees and random / extra-trees forests: probabilities or means, averaged over trees."""
-    _check_single_output(model, library)
-    trees = [model] if hasattr(model, "tree_") else list(model.estimators_)
+def _target_classes(model: Any) -> list[np.ndarray] | None:
+    """The classes of each target of a classifier (one list per column of ``y``); None for a regressor."""
     classes = getattr(model, "classes_", None)
-    n_outputs = 1 if classes is None else len(classes)
-    builder = _Builder(n_outputs)
+    if classes is None:
+        return None
+    if int(getattr(model, "n_outputs_", 1)) == 1:
+        return [np.asarray(classes)]
+    return [np.asarray(c) for c in classes]
+
+
+def _from_decision_trees(model: Any, library: str) -> TreeEnsemble:
+    """Single trees and random / extra-trees forests: probabilities or means, averaged over trees; one
+    output per target of a regressor, one per class of each target of a classifier."""
+    trees = [model] if hasattr(model, "tree_") else list(model.estimators_)
+    n_targets = int(getattr(model, "n_outputs_", 1))
+    classes = _target_classes(model)
+    if classes is None:
+        names = None
+        sizes = [1] * n_targets
+    elif n_targets == 1:
+        names = [str(c) for c in classes[0]]
+        sizes = [len(classes[0])]
+    else:
+        names = [f"output{j}={c}" for j, cls in enumerate(classes) for c in cls]
+        sizes = [len(c) for c in classes]
+    builder = _Builder(sum(sizes))
     for est in trees:
         tree = est.tree_
-        value = np.asarray(tree.value, dtype=np.float64)[:, 0, :n_outputs]
-        if classes is not None:  # class fractions (scikit-learn >= 1.4 already stores fractions)
-            total = value.sum(axis=1, keepdims=True)
-            value = np.divide(value, total, out=np.zeros_like(value), where=total > 0)
-        _sklearn_tree(builder, tree, value / len(trees))
+        stored = np.asarray(tree.value, dtype=np.float64)  # (n_nodes, n_targets, max_n_classes)
+        parts = []
+        for j, size in enumerate(sizes):
+            value = stored[:, j, :size]
+            if classes is not None:  # class fractions (scikit-learn >= 1.4 already stores fractions)
+                total = value.sum(axis=1, keepdims=True)
+                value = np.divide(value, total, out=np.zeros_like(value), where=total > 0)
+            parts.append(value)
+        _sklearn_tree(builder, tree, np.concatenate(parts, axis=1) / len(trees))
     return builder.build(n_features=model.n_features_in_, input_float32=True, strict=False, transform="identity",
-                         library=library, output_names=None if classes is None else [str(c) for c in classes])
+                         library=library, output_names=names)
 
 
 # ---------------------------------------------------------------------- gradient boosting
