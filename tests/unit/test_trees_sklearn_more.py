@@ -279,3 +279,19 @@ def test_exponential_loss_values_add_up_to_the_log_odds_and_probabilities(expone
         assert_allclose(half.values[r] / decision_function_scale(model), truth, rtol=0, atol=1e-10)
     rescaled = xk.TreeShap(model, background=bg, output="probability_rescaled").explain(rows)
     assert_allclose(rescaled.completeness(), model.predict_proba(rows), rtol=0, atol=1e-10)
+
+
+# ---------------------------------------------------------------------- shap as a second oracle
+@pytest.mark.oracle
+def test_multi_output_forest_regressor_matches_shap() -> None:
+    """shap's TreeExplainer is right for multi-output forest regressors (for multi-output classifiers it
+    divides every node's class fractions by the number of targets: its values add up to half of
+    predict_proba, so it is no oracle there)."""
+    shap = pytest.importorskip("shap")
+    X, Y = _data(8, n=150)
+    model = ensemble.RandomForestRegressor(n_estimators=5, max_depth=4, random_state=0).fit(X, Y)
+    rows = X[:10]
+    theirs = np.asarray(shap.TreeExplainer(model).shap_values(rows))
+    ours = xk.TreeShap(model).explain(rows)
+    assert theirs.shape == ours.values.shape == (10, D, 3)
+    assert_allclose(ours.values, theirs, rtol=0, atol=1e-10)
