@@ -246,6 +246,55 @@ class TreeEnsemble:
         """Cover-weighted mean output, ``(n_outputs,)``: the base value of path-dependent TreeSHAP."""
         return self.base_offset + _expected_values(self.roots, self.left, self.right, self.cover, self.value)
 
+    def first_trees(self, k: int) -> TreeEnsemble:
+        """The ensemble of the first ``k`` trees (in the order of ``roots``), the base offset kept.
+
+        Boosting adds its trees round by round, so the first ``k`` trees are the model after its
+        first rounds (``k`` = rounds x trees per round: one per class for a multi-class booster).
+        The nodes are renumbered; categorical bitsets are kept whole.
+
+        >>> import numpy as np
+        >>> two = TreeEnsemble.from_arrays(roots=[0, 3], left=[1, -1, -1, -1], right=[2, -1, -1, -1],
+        ...                                feature=[0, -1, -1, -1], threshold=[0.5, 0, 0, 0],
+        ...                                value=[[0.0], [-1.0], [2.0], [10.0]], cover=[2.0, 1.0, 1.0, 2.0],
+        ...                                n_features=1)
+        >>> two.first_trees(1).predict_raw(np.array([[0.0], [1.0]])).ravel().tolist()
+        [-1.0, 2.0]
+        """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= self.n_trees:
+            raise InvalidParameterError(f"k: expected a number of trees in [1, {self.n_trees}], got {k!r}")
+        k = int(k)
+        if k == self.n_trees:
+            return self
+        # every node of the first k trees, tree by tree (each tree's nodes in index order)
+        keep: list[np.ndarray] = []
+        for root in self.roots[:k]:
+            level = np.array([root])
+            nodes = [level]
+            while level.size:
+                inner = level[self.left[level] >= 0]
+                level = np.concatenate([self.left[inner], self.right[inner]])
+                nodes.append(level)
+            keep.append(np.sort(np.concatenate(nodes)))
+        old = np.concatenate(keep)
+        new_index = np.full(self.n_nodes, -1, dtype=np.int64)
+        new_index[old] = np.arange(old.size)
+
+        def child(a: np.ndarray) -> np.ndarray:
+            c = a[old]
+            return np.where(c >= 0, new_index[np.maximum(c, 0)], -1)
+
+        per_node = {f.name: getattr(self, f.name)[old] for f in fields(self)
+                    if f.name in ("feature", "threshold", "missing_left", "missing_kind", "categorical",
+                                  "cat_offset", "cat_len", "value", "cover")}
+        options = {f.name: getattr(self, f.name) for f in fields(self)
+                   if f.name in ("strict", "input_float32", "cat_invalid_missing", "cat_mode", "transform",
+                                 "library", "output_names")}
+        return TreeEnsemble.from_arrays(roots=new_index[self.roots[:k]], left=child(self.left),
+                                        right=child(self.right), cat_bits=self.cat_bits,
+                                        base_offset=self.base_offset, n_features=self.n_features,
+                                        **per_node, **options)
+
     # ------------------------------------------------------------------ prediction
     def prepare(self, X: Any, name: str = "X") -> np.ndarray:
         """``X`` checked, as a C-contiguous float64 matrix with ``n_features`` columns: the caller's own

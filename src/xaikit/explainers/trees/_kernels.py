@@ -459,13 +459,19 @@ def interactions(X, roots, depths, tree_col, value, cover, qnodes, qweights, lef
 
 # ---------------------------------------------------------------------- interventional
 @numba.njit(cache=True, nogil=True)
-def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_col, value, wa, wc, use_tree,
+def interventional(X, dirB, raw_x, raw_b, y, transform_kind, inv_nb, do_tables, do_walks, roots, depths, tree_col, value, wa, wc, use_tree,
                    leaf_start, leaf_m, leaf_feat, table_start, table, left, right, feature, threshold, missing_left,
                    missing_kind, categorical, cat_offset, cat_len, cat_bits, strict,
                    cat_flags, node_lo, node_hi, phi):  # pragma: no cover - compiled
     """Adds the values of the rows of ``X`` to ``phi`` (n, d, o) (zeros: the values) and returns it.
 
-    ``transform_kind``: 0 identity (margin), 1 logistic, 2 exp; ``dirB[node, b]`` is the go-left
+    ``transform_kind``: 0 identity (margin), 1 logistic, 2 exp, 3 the log loss of a logistic
+    margin against the labels ``y`` (n, o), 4 the squared error of the margin against ``y``: each
+    background row's margin values scaled by the change of that function over the change of the
+    margin (its slope at the row's margin where the two margins are equal). ``inv_nb``: the weight
+    of one background row (1 / the whole background's size: a chunk of it may be given);
+    ``do_tables`` / ``do_walks``: whether to add the trees tabulated per leaf (``use_tree``,
+    margin only) / the trees walked per background row. ``dirB[node, b]`` is the go-left
     flag of each node for the background rows; ``node_lo:node_hi`` holds every node of the trees
     in ``roots`` (a group of trees may be given). For each explained row, trees are taken one at a
     time with every background row (the tree's flags stay in cache); memory: one row of flags and,
@@ -485,11 +491,10 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
     s_a = np.empty(cap, dtype=np.int64)
     s_c = np.empty(cap, dtype=np.int64)
     scale = np.empty(o)
-    inv_nb = 1.0 / nb
     n_nodes = left.shape[0]
     dx = np.zeros(n_nodes, dtype=np.bool_)
     any_walk = linked
-    if not linked:
+    if not linked and do_tables:
         for t in range(roots.shape[0]):
             if not use_tree[t]:
                 any_walk = True
@@ -543,7 +548,7 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
                             f = leaf_feat[st + j]
                             for k in range(k0, k1):
                                 phi[r, f, k] += credit * value[node, k]
-    if not any_walk:
+    if not (any_walk and do_walks):
         return phi
     for r in range(n):
         for node in range(node_lo, node_hi):
@@ -637,6 +642,13 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
                     px = 1.0 / (1.0 + np.exp(-fx))
                     pb_ = 1.0 / (1.0 + np.exp(-fb))
                     scale[k] = (px - pb_) / delta if abs(delta) > 1e-12 else px * (1.0 - px)
+                elif transform_kind == 3:  # log loss: softplus(m) - y m
+                    if abs(delta) > 1e-12:
+                        scale[k] = (_softplus(fx) - _softplus(fb)) / delta - y[r, k]
+                    else:
+                        scale[k] = 1.0 / (1.0 + np.exp(-fx)) - y[r, k]
+                elif transform_kind == 4:  # squared error: ((fx - y)^2 - (fb - y)^2) / (fx - fb), exactly
+                    scale[k] = fx + fb - 2.0 * y[r, k]
                 else:
                     ex = np.exp(fx)
                     eb = np.exp(fb)
@@ -645,6 +657,12 @@ def interventional(X, dirB, raw_x, raw_b, transform_kind, roots, depths, tree_co
                 for k in range(o):
                     phi[r, f, k] += pair[b, f, k] * scale[k] * inv_nb
     return phi
+
+
+@numba.njit(cache=True, nogil=True)
+def _softplus(m):  # pragma: no cover - compiled
+    """``log(1 + exp(m))`` without overflow."""
+    return max(m, 0.0) + np.log1p(np.exp(-abs(m)))
 
 
 @numba.njit(cache=True, nogil=True)

@@ -34,12 +34,12 @@ from typing import Any, ClassVar, cast
 
 import numpy as np
 
-from xaikit._validation import RandomState, check_array, check_choice, check_feature_names
+from xaikit._validation import RandomState, check_array, check_choice, check_feature_names, check_int
 from xaikit.errors import InvalidParameterError
 from xaikit.execution import Shared, chunk_indices
 from xaikit.explainers import pipeline
 from xaikit.explainers.base import Explainer, output_names, select_outputs
-from xaikit.explainers.pipeline import Answer, Plan
+from xaikit.explainers.pipeline import Answer, Parameter, Plan
 from xaikit.explainers.trees import _kernels as kernels
 from xaikit.explainers.value_definition import value_definition
 from xaikit.models.trees import TreeEnsemble, apply_transform, tree_ensemble
@@ -49,10 +49,13 @@ from xaikit.results.base import hand_over
 __all__ = ["TreeShap"]
 
 _ALGORITHMS = ("auto", "path_dependent", "interventional")
-_OUTPUTS = ("auto", "raw", "log_odds", "log_response", "probability", "probability_rescaled", "response_rescaled")
+_OUTPUTS = ("auto", "raw", "log_odds", "log_response", "probability", "probability_rescaled", "response_rescaled",
+            "log_loss")
 #: Rescaled outputs and the link each needs.
 _RESCALED = {"probability_rescaled": "logistic", "response_rescaled": "exp"}
 _TRANSFORM_KIND = {"identity": 0, "logistic": 1, "exp": 2}
+#: The kernels' kind of each loss (see :func:`xaikit.explainers.trees._kernels.interventional`).
+_LOSS_KIND = {"log_loss": 3, "squared_error": 4}
 
 
 def _model_feature_names(model: Any, d: int) -> list[str] | None:
@@ -131,6 +134,19 @@ def resolve_output(output: str, ens: TreeEnsemble, model: Any, algorithm: str) -
         raise InvalidParameterError(
             f"output: 'probability' needs a classifier, but the model ({ens.library or 'TreeEnsemble'}, "
             f"{link!r} link) is a regressor or has no classes; its outputs are not probabilities; use output='raw'"
+        )
+    if output == "log_loss":
+        if algorithm != "interventional":
+            raise InvalidParameterError(
+                "output: 'log_loss' needs the interventional algorithm (pass background=), got the path-dependent "
+                "algorithm"
+            )
+        if link == "logistic" or (link == "identity" and not forest):
+            return output
+        raise InvalidParameterError(
+            f"output: 'log_loss' explains the log loss of a binary classifier (logistic link) or the squared error "
+            f"of a regressor (identity link), got a model with a {link!r} link"
+            + (" whose outputs are probabilities of a forest" if forest else "")
         )
     if output in _RESCALED:
         if link != _RESCALED[output]:
@@ -279,6 +295,7 @@ class _TreeJob(_InProcessOutput):
     transform_kind: int = 0
     trees: tuple[int, int] | None = None
     out: np.ndarray | None = None
+    y: np.ndarray | None = None  # the rows' labels (n, o), for a loss
 
 
 def _values_shape(ens: TreeEnsemble, n: int, what: str) -> tuple[int, ...]:
@@ -286,28 +303,78 @@ def _values_shape(ens: TreeEnsemble, n: int, what: str) -> tuple[int, ...]:
     return (n, d, d, o) if what == "interactions" else (n, d, o)
 
 
+#: Bytes of background go-left flags (one per node and background row) held at a time: a larger
+#: background is taken in chunks of rows, so memory stays bounded whatever its size. Exact either
+#: way: the values are a sum over background rows.
+_BACKGROUND_FLAGS_BYTES = 256 * 2**20
+
+
+def _background_chunks(n_background: int, n_nodes: int) -> list[tuple[int, int]]:
+    """Contiguous runs of background rows whose go-left flags fit :data:`_BACKGROUND_FLAGS_BYTES`."""
+    step = max(1, _BACKGROUND_FLAGS_BYTES // max(n_nodes, 1))
+    return [(a, min(n_background, a + step)) for a in range(0, n_background, step)]
+
+
 def _interventional_kernel(ens: TreeEnsemble, job: _TreeJob) -> Any:
     """The interventional kernel of the job's trees, set up once (go-left flags of the background,
-    leaf tables), as a function ``(X, raw_x, phi)`` adding the values of the rows ``X`` to ``phi``."""
+    leaf tables), as a function ``(X, raw_x, phi, y)`` adding the values of the rows ``X`` to ``phi``.
+
+    A background whose go-left flags exceed :data:`_BACKGROUND_FLAGS_BYTES` is taken in chunks of
+    rows: the leaf tables (linear in the background rows' counts) are summed over the chunks, and
+    the trees walked per background row are walked chunk by chunk, each row weighing 1/m."""
     wa, wc = kernels.pair_weights(ens.max_depth)
     if job.trees is None:
         lo, hi, node_lo, node_hi = 0, ens.n_trees, 0, ens.left.shape[0]
     else:
         (lo, hi), (node_lo, node_hi) = job.trees, _node_range(ens, *job.trees)
-    dir_b = job.dir_b
-    if dir_b is None:
-        dir_b = kernels.background_directions(job.background, node_lo, node_hi, *ens._routing())
-    raw_b = np.zeros((dir_b.shape[1], ens.n_outputs)) if job.raw_b is None else job.raw_b
     max_unique = 8 if job.transform_kind == 0 else 0  # a link keeps every background row apart
-    use, *masks = kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, dir_b, max_unique, (lo, hi))
+    routing = ens._routing()
+    if job.dir_b is not None:
+        chunks = [(0, job.dir_b.shape[1])]
+    else:
+        chunks = _background_chunks(cast(np.ndarray, job.background).shape[0], ens.left.shape[0])
+    n_background = chunks[-1][1]
+    raw_b = np.zeros((n_background, ens.n_outputs)) if job.raw_b is None else job.raw_b
+    inv_nb = 1.0 / n_background
 
-    def run(X: np.ndarray, raw_x: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    def directions(a: int, b: int) -> np.ndarray:
+        if job.dir_b is not None:
+            return job.dir_b
+        return kernels.background_directions(cast(np.ndarray, job.background)[a:b], node_lo, node_hi, *routing)
+
+    def call(X: np.ndarray, dir_b: np.ndarray, raw_x: np.ndarray, rb: np.ndarray, y: np.ndarray | None,
+             tables: bool, walks: bool, plan: Sequence[np.ndarray], phi: np.ndarray) -> np.ndarray:
+        yy = np.zeros((X.shape[0], ens.n_outputs)) if y is None else y
         return kernels.interventional(
-            X, dir_b, raw_x, raw_b, job.transform_kind, ens.roots[lo:hi], ens.depths[lo:hi], job.cols[lo:hi],
-            ens.value, wa, wc, use[lo:hi], *masks, *ens._routing(), node_lo, node_hi, phi,
+            X, dir_b, raw_x, rb, yy, job.transform_kind, inv_nb, tables, walks, ens.roots[lo:hi], ens.depths[lo:hi],
+            job.cols[lo:hi], ens.value, wa, wc, plan[0][lo:hi], *plan[1:], *routing, node_lo, node_hi, phi,
         )
 
-    return run
+    if len(chunks) == 1:
+        dir_b = directions(0, n_background)
+        plan = kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, dir_b, max_unique, (lo, hi))
+
+        def run(X: np.ndarray, raw_x: np.ndarray, phi: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+            return call(X, dir_b, raw_x, raw_b, y, True, True, plan, phi)
+
+        return run
+    table: np.ndarray | None = None
+    for a, b in chunks:  # the leaf tables are linear in the background rows: summed chunk by chunk
+        use, *masks = kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, directions(a, b),
+                                             max_unique, (lo, hi))
+        table = masks[-1] if table is None else np.add(table, masks[-1], out=table)
+    plan_all = [use, *masks[:-1], cast(np.ndarray, table)]
+    walks = job.transform_kind != 0 or not bool(use[lo:hi].all())
+    no_flags = np.zeros((ens.left.shape[0], 1), dtype=np.bool_)
+
+    def run_chunked(X: np.ndarray, raw_x: np.ndarray, phi: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        call(X, no_flags, raw_x, raw_b[:1], y, True, False, plan_all, phi)
+        if walks:
+            for a, b in chunks:
+                call(X, directions(a, b), raw_x, raw_b[a:b], y, False, True, plan_all, phi)
+        return phi
+
+    return run_chunked
 
 
 def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray | None, np.ndarray]:
@@ -319,7 +386,7 @@ def _run_tree_job(job: _TreeJob) -> tuple[np.ndarray | None, np.ndarray]:
     phi = np.zeros(_values_shape(ens, job.X.shape[0], job.what)) if job.out is None else job.out
     raw_x = _predict_prepared(ens, job.X, job.trees)
     if job.what == "interventional":
-        _interventional_kernel(ens, job)(job.X, raw_x, phi)
+        _interventional_kernel(ens, job)(job.X, raw_x, phi, job.y)
     else:
         qn, qw = kernels.quadrature(ens.max_depth)
         kernel = kernels.path_dependent if job.what == "path_dependent" else kernels.interactions
@@ -422,6 +489,129 @@ def _take_outputs(values: np.ndarray, out_idx: list[int]) -> np.ndarray:
     return values[..., out_idx]
 
 
+def _trees_per_round(model: Any, ens: TreeEnsemble) -> int:
+    """How many trees one boosting round adds (one per class of a multi-class booster, times
+    XGBoost's ``num_parallel_tree``), read from the model's public API; an error naming
+    ``tree_limit`` for models that are not boosted (their trees are averaged, not added in rounds)."""
+    if isinstance(model, TreeEnsemble):
+        return 1
+    get_booster = getattr(model, "get_booster", None)
+    booster = get_booster() if callable(get_booster) else model
+    rounds = getattr(booster, "num_boosted_rounds", None)  # XGBoost
+    if callable(rounds):
+        n = int(rounds())
+        if n > 0 and ens.n_trees % n == 0:
+            return ens.n_trees // n
+        raise InvalidParameterError(
+            f"tree_limit: the model has {n} boosting rounds but {ens.n_trees} trees were read; cannot tell its rounds apart"
+        )
+    booster = getattr(model, "booster_", None) or model
+    per_iteration = getattr(booster, "num_model_per_iteration", None)  # LightGBM
+    if callable(per_iteration):
+        return int(per_iteration())
+    estimators: Any = getattr(model, "estimators_", None)
+    if getattr(estimators, "ndim", 0) == 2:  # scikit-learn GradientBoosting: (n_stages, trees per stage)
+        return int(estimators.shape[1])
+    per_iteration = getattr(model, "n_trees_per_iteration_", None)  # scikit-learn HistGradientBoosting
+    if per_iteration is not None:
+        return int(per_iteration)
+    raise InvalidParameterError(
+        f"tree_limit: counts boosting rounds, but {type(model).__name__} is not a boosted ensemble (a forest "
+        "averages its trees: fit it with fewer trees instead), got tree_limit set"
+    )
+
+
+def _is_sparse(X: Any) -> bool:
+    return type(X).__module__.startswith("scipy.sparse") and hasattr(X, "tocsr")
+
+
+def _sparse_rows(X: Any, name: str, fill: float) -> np.ndarray:
+    """A scipy sparse matrix as dense rows, the entries it does not store set to ``fill``, a
+    block of rows at a time (never a copy of the matrix in another sparse format beside it)."""
+    csr = X.tocsr()
+    if csr.ndim != 2:
+        raise InvalidParameterError(f"{name}: expected a 2-D sparse matrix, got shape {csr.shape}")
+    n, d = csr.shape
+    out = np.empty((n, d))
+    step = max(1, 2**22 // max(d, 1))
+    for a in range(0, n, step):
+        block = csr[a:a + step]
+        if fill == 0.0:
+            out[a:a + block.shape[0]] = block.toarray()
+            continue
+        rows = out[a:a + block.shape[0]]
+        rows.fill(fill)
+        coo = block.tocoo()
+        rows[coo.row, coo.col] = coo.data
+    return out
+
+
+def _dmatrix_rows(X: Any, name: str) -> np.ndarray:
+    """The rows of an XGBoost ``DMatrix``, through its public ``get_data()`` (CSR): entries it does
+    not store are missing values, as XGBoost reads them."""
+    get_data = getattr(X, "get_data", None)
+    if not callable(get_data):
+        raise InvalidParameterError(
+            f"{name}: cannot read the rows of this xgboost.DMatrix (no get_data(); xgboost >= 1.7 has it); "
+            "pass the array or DataFrame it was built from"
+        )
+    try:
+        csr = get_data()
+    except Exception as exc:  # e.g. a DMatrix from an iterator keeps no rows to read
+        raise InvalidParameterError(
+            f"{name}: cannot read the rows of this xgboost.DMatrix ({exc}); pass the array or DataFrame it was "
+            "built from"
+        ) from None
+    return _sparse_rows(csr, name, np.nan)
+
+
+def _check_labels(y: Any, output: str, n: int, n_outputs: int, classes: Any) -> np.ndarray:
+    """The labels of the explained rows as numbers (n, o): 0/1 (the second class) for the log loss,
+    the targets for the squared error."""
+    if y is None:
+        raise InvalidParameterError("y: output='log_loss' explains the loss against the rows' labels; pass y (n,), got None")
+    arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    if arr.ndim == 2 and arr.shape[1] == 1 and n_outputs == 1:
+        arr = arr[:, 0]
+    want = (n,) if n_outputs == 1 else (n, n_outputs)
+    if arr.shape != want and not (n_outputs > 1 and arr.shape == (n,)):
+        raise InvalidParameterError(f"y: expected labels of shape {want} (one per row of X), got shape {arr.shape}")
+    if output == "log_loss":
+        if classes is not None and len(classes) == 2:
+            known = np.isin(arr, np.asarray(classes))
+            if not known.all():
+                raise InvalidParameterError(
+                    f"y: expected labels among the model's classes {np.asarray(classes).tolist()}, got "
+                    f"{np.asarray(arr[~known]).tolist()[0]!r}"
+                )
+            labels = (arr == np.asarray(classes)[1]).astype(np.float64)
+        else:
+            labels = check_array(arr, "y", ndim=1).astype(np.float64)
+            if not np.isin(labels, (0.0, 1.0)).all():
+                raise InvalidParameterError(f"y: expected labels 0 or 1 for the log loss, got {float(labels[~np.isin(labels, (0.0, 1.0))][0])!r}")
+    else:
+        labels = check_array(arr, "y", ndim=arr.ndim).astype(np.float64)
+    labels = labels.reshape(n, -1)
+    return np.ascontiguousarray(np.broadcast_to(labels, (n, n_outputs)))
+
+
+def _loss(kind: str, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The per-row loss of margins (n, o) against labels ``y`` (n, o)."""
+    if kind == "log_loss":
+        return np.logaddexp(0.0, margin) - y * margin
+    return (margin - y) ** 2
+
+
+def _mean_loss(kind: str, raw_b: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``mean over background rows b of loss(y_r, margin_b)`` for every row r (n, o), without the
+    (n, m) table: both losses are quadratic or linear in the label."""
+    mean_b = raw_b.mean(axis=0)
+    if kind == "log_loss":
+        return np.logaddexp(0.0, raw_b).mean(axis=0) - y * mean_b
+    spread = ((raw_b - mean_b) ** 2).mean(axis=0)
+    return spread + (mean_b - y) ** 2
+
+
 @dataclass
 class _TreePlan(Plan):
     """The rows as the kernels take them, the result's read-only view of them, the outputs chosen."""
@@ -430,6 +620,7 @@ class _TreePlan(Plan):
     data: Any = None
     out_idx: list[int] = field(default_factory=list)
     out_names: list[str] = field(default_factory=list)
+    y: np.ndarray | None = None
 
 
 class TreeShap(Explainer[Attribution]):
@@ -482,8 +673,16 @@ class TreeShap(Explainer[Attribution]):
         output: str = "auto",
         feature_names: Sequence[str] | None = None,
         algorithm: str = "auto",
+        tree_limit: int | None = None,
     ) -> None:
         self.ensemble = tree_ensemble(model)
+        #: The number of boosting rounds explained (None: all of them).
+        self.tree_limit = None
+        if tree_limit is not None:
+            per_round = _trees_per_round(model, self.ensemble)
+            n_rounds = self.ensemble.n_trees // per_round
+            self.tree_limit = check_int(tree_limit, "tree_limit", minimum=1, maximum=n_rounds)
+            self.ensemble = self.ensemble.first_trees(self.tree_limit * per_round)
         self._categories = _training_categories(model)
         check_choice(output, "output", _OUTPUTS)
         algorithm = check_choice(algorithm, "algorithm", _ALGORITHMS)
@@ -503,6 +702,10 @@ class TreeShap(Explainer[Attribution]):
         ens = self.ensemble
         #: The output explained (``"auto"`` resolved): see the module docstring.
         self.output = resolve_output(output, ens, model, algorithm)
+        self._loss: str | None = None
+        if self.output == "log_loss":
+            self._loss = "log_loss" if ens.transform == "logistic" else "squared_error"
+        self._classes = getattr(model, "classes_", None)
         if feature_names is not None:
             self.feature_names: list[str] | None = check_feature_names(feature_names, ens.n_features)
         else:
@@ -520,6 +723,29 @@ class TreeShap(Explainer[Attribution]):
 
     # ---------------------------------------------------------------- helpers
     def _prepare(self, X: Any, name: str) -> np.ndarray:
+        module = type(X).__module__
+        if module.startswith("xgboost") and type(X).__name__.endswith("DMatrix"):
+            names = getattr(X, "feature_names", None)
+            if names is not None and self.feature_names is not None and list(names) != self.feature_names:
+                raise InvalidParameterError(
+                    f"{name}: expected the features {self.feature_names[:20]} (as the model was fitted), "
+                    f"got a DMatrix of {list(names)[:20]}"
+                )
+            return self.ensemble.prepare(_dmatrix_rows(X, name), name)
+        if _is_sparse(X):
+            # XGBoost reads the entries a sparse matrix does not store as missing; the other libraries as 0
+            fill = np.nan if self.ensemble.library.startswith("xgboost") else 0.0
+            return self.ensemble.prepare(_sparse_rows(X, name, fill), name)
+        if module.startswith("pandas") and type(X).__name__ == "Series":  # one row, indexed by feature name
+            if self.feature_names is not None and [str(i) for i in X.index] != self.feature_names:
+                raise InvalidParameterError(
+                    f"{name}: expected a row indexed by the features {self.feature_names[:20]}, got a Series "
+                    f"indexed by {[str(i) for i in X.index][:20]}"
+                )
+            X = X.to_frame().T
+            X.columns = [str(c) for c in X.columns]
+        elif getattr(X, "columns", None) is None and np.ndim(X) == 1:  # one row as a 1-D array
+            X = np.asarray(X)[None, :]
         columns = getattr(X, "columns", None)
         if columns is not None and self.feature_names is not None:
             cols = [str(c) for c in columns]
@@ -534,6 +760,10 @@ class TreeShap(Explainer[Attribution]):
         return self.ensemble.prepare(X, name)
 
     def _outputs(self, target: Any) -> tuple[list[int], list[str]]:
+        if self._loss is not None:
+            names = output_names(self.ensemble.output_names, self.ensemble.n_outputs)
+            losses = [self._loss] if len(names) == 1 else [f"{self._loss}[{n}]" for n in names]
+            return select_outputs(target, losses)
         if self._two_classes is not None:
             return select_outputs(target, self._two_classes)
         return select_outputs(target, output_names(self.ensemble.output_names, self.ensemble.n_outputs))
@@ -549,13 +779,18 @@ class TreeShap(Explainer[Attribution]):
         values = np.zeros(_values_shape(ens, n, what))
         if what == "interventional" and extra.get("transform_kind", 0) == 0:
             return values, self._run_by_trees(X, ex, cols, extra, values)
-        if what == "interventional":  # rows split: the background's go-left flags once for all chunks
-            background = extra.pop("background")
+        labels = extra.pop("y", None)
+        background: Any = extra.get("background")
+        if what == "interventional" and len(_background_chunks(background.shape[0], ens.left.shape[0])) == 1:
+            # rows split: the background's go-left flags once for all chunks (a larger background is
+            # taken in chunks by each job)
+            extra.pop("background")
             extra["dir_b"] = kernels.background_directions(background, 0, ens.left.shape[0], *ens._routing())
         # rows cost about the same, so one chunk per worker balances the load
         shared = ex.scatter(ens)  # sent to each worker process once, kept there between calls
         chunks = chunk_indices(n, ex.n_workers)
-        jobs = [_TreeJob(shared, X[c.start:c.stop], what, cols, out=values[c.start:c.stop], **extra)
+        jobs = [_TreeJob(shared, X[c.start:c.stop], what, cols, out=values[c.start:c.stop],
+                         y=None if labels is None else labels[c.start:c.stop], **extra)
                 for c in chunks]
         parts = ex.map(_run_tree_job, jobs)
         raw = []
@@ -607,14 +842,33 @@ class TreeShap(Explainer[Attribution]):
 
     def _value_definition(self) -> dict[str, Any]:
         m = None if self.background is None else int(self.background.shape[0])
-        return value_definition(output=self.output, value_function=self.algorithm, background_rows=m,
-                                estimate="exact")
+        definition = value_definition(output=self.output, value_function=self.algorithm, background_rows=m,
+                                      estimate="exact")
+        if self._loss is not None:
+            what = "log loss against the labels y" if self._loss == "log_loss" else "squared error against the labels y"
+            definition["rescaled"] = True
+            definition["text"] = (
+                f"Exact Shapley values of the margin, interventional: the mean over {m} background rows, rescaled per "
+                f"background row to the change in the {what} (shap's log_loss convention); not the Shapley values "
+                f"of the {what.split(' against')[0]}."
+            )
+        if self.tree_limit is not None:
+            definition["tree_limit"] = self.tree_limit
+        return definition
 
     # ---------------------------------------------------------------- the pipeline's steps
     summary = "Exact SHAP values of every row of ``X``."
-    input_doc = """X : array-like (n, d) or DataFrame
+    explain_parameters: ClassVar[tuple[Parameter, ...]] = (
+        Parameter("y", None, "array-like (n,) or (n, n_outputs), optional",
+                  "The rows' labels, for ``output='log_loss'`` only (classes of a classifier, targets of a regressor).",
+                  optional=True, positional=True),
+    )
+    input_doc = """X : array-like (n, d) or (d,), DataFrame, Series, scipy sparse matrix or xgboost.DMatrix
         Numbers (NaN = missing), categories as the integer codes the model was trained on, or pandas
-        ``category`` columns of a LightGBM / XGBoost model trained on them."""
+        ``category`` columns of a LightGBM / XGBoost model trained on them. A 1-D array or a
+        Series (indexed by feature name) is one row. The entries a sparse matrix does not store
+        are zeros, except for an XGBoost model (missing values, as XGBoost reads them); a
+        ``DMatrix`` is read through its public ``get_data()``."""
     returns_doc = """Attribution
         ``values`` (n, d, o); ``data``: a read-only view of ``X`` when it is a C-contiguous float64
         array (no copy); diagnostics ``completeness_gap`` (n, o), ``exact`` (True), ``runtime_s``,
@@ -629,11 +883,16 @@ class TreeShap(Explainer[Attribution]):
         data = Xp.view()
         data.setflags(write=False)
         out_idx, out_names = self._outputs(target)
-        return _TreePlan(Xp.shape[0], X=Xp, data=data, out_idx=out_idx, out_names=out_names)
+        labels = params.get("y")
+        if self._loss is not None:
+            labels = _check_labels(labels, self._loss, Xp.shape[0], self.ensemble.n_outputs, self._classes)
+        elif labels is not None:
+            raise InvalidParameterError(f"y: labels are used by output='log_loss' only, got labels with output={self.output!r}")
+        return _TreePlan(Xp.shape[0], X=Xp, data=data, out_idx=out_idx, out_names=out_names, y=labels)
 
     def _run(self, plan: Plan, executor: Any, seed: np.random.SeedSequence) -> list[Any]:
         """``[values, base (n, o), the explained output of the rows (n, o)]``, every output."""
-        Xp = cast(_TreePlan, plan).X
+        Xp, labels = cast(_TreePlan, plan).X, cast(_TreePlan, plan).y
         ens = self.ensemble
         if self._what == "interactions":
             values, raw_x = self._compute(Xp, "interactions", executor)
@@ -646,6 +905,13 @@ class TreeShap(Explainer[Attribution]):
         prob = self.output in _RESCALED
         raw_b = ens.predict_raw(self.background)
         kind = _TRANSFORM_KIND[ens.transform] if prob else 0
+        if self._loss is not None:
+            values, raw_x = self._compute(
+                Xp, "interventional", executor, background=ens.prepare(self.background, "background"),
+                raw_b=raw_b, transform_kind=_LOSS_KIND[self._loss], y=labels,
+            )
+            y = cast(np.ndarray, labels)
+            return [values, _mean_loss(self._loss, raw_b, y), _loss(self._loss, raw_x, y)]
         values, raw_x = self._compute(
             Xp, "interventional", executor, background=ens.prepare(self.background, "background"),
             raw_b=raw_b, transform_kind=kind,
