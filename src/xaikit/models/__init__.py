@@ -95,8 +95,10 @@ def adapt(model: Any, *, output: str = "auto") -> AdaptedModel:
         from xaikit.models.torch import TorchModel
 
         return TorchModel(model, output=output)
-    from xaikit.models.sklearn import SklearnModel, is_sklearn_like
+    from xaikit.models.sklearn import BoosterModel, SklearnModel, is_booster, is_sklearn_like
 
+    if is_booster(model):
+        return BoosterModel(model, output=output)
     if path.startswith("sklearn.") or is_sklearn_like(model):
         return SklearnModel(model, output=output)
     if callable(model):

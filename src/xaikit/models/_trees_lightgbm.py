@@ -1,33 +1,39 @@
 """Parse LightGBM tree models into a :class:`~xaikit.models.trees.TreeEnsemble`.
 
 Accepted models: :class:`lightgbm.Booster` and the scikit-learn wrappers (``LGBMRegressor``,
-``LGBMClassifier``; ``LGBMRanker`` is refused by its objective). The model is read from
-``Booster.dump_model()``, which, like ``Booster.predict``, keeps the trees up to ``best_iteration``
-when the model was trained with early stopping (all trees otherwise).
+``LGBMClassifier``, ``LGBMRanker``). The model is read from ``Booster.dump_model()``, which, like
+``Booster.predict``, keeps the trees up to ``best_iteration`` when the model was trained with early
+stopping (all trees otherwise).
 
-Objectives (the first word of the dumped ``objective``) and the transform from the raw score to the
-response scale:
+Objectives (the first word of the dumped ``objective``) and the transform from the ensemble's margin
+to the response scale:
 
-* identity: ``regression``, ``regression_l1``, ``huber``, ``fair``, ``quantile``, ``mape``, and a
+* identity: ``regression``, ``regression_l1``, ``huber``, ``fair``, ``quantile``, ``mape``, the ranking
+  objectives ``lambdarank`` and ``rank_xendcg`` (the margin is the ranking score ``predict`` gives), and a
   custom (callable) objective, for which LightGBM itself predicts the raw score;
-* logistic: ``binary`` and ``multiclassova`` (one output per class) with ``sigmoid:1``, ``cross_entropy``;
+* logistic: ``binary`` and ``multiclassova`` (one output per class), ``cross_entropy``. LightGBM's
+  probability is ``1 / (1 + exp(-sigmoid * raw_score))``: the ensemble's margin is the log-odds
+  ``sigmoid * raw_score`` (the ``sigmoid`` parameter folded into the leaf values), which is
+  ``raw_score`` itself for the default ``sigmoid=1``;
 * softmax: ``multiclass``;
 * exp: ``poisson``, ``gamma``, ``tweedie``.
 
-Refused (:class:`~xaikit.errors.UnsupportedModelError` naming the objective): ``binary`` or
-``multiclassova`` with a ``sigmoid`` other than 1 (the probability is not the logistic of the raw
-score), ``regression`` with ``reg_sqrt`` (its response is ``sign(s) * s**2``), ``cross_entropy_lambda``,
-the ranking objectives ``lambdarank`` and ``rank_xendcg`` (refused like XGBoost's ``rank:*``, so that
-the two parsers accept the same kinds of model) and any other; linear trees (``linear_tree=True``),
-whose leaves are linear models rather than constants.
+Refused (:class:`~xaikit.errors.UnsupportedModelError` naming the objective): ``regression`` with
+``reg_sqrt`` (its response is ``sign(s) * s**2``), ``cross_entropy_lambda`` and any other; linear trees
+(``linear_tree=True``), whose leaves are linear models rather than constants.
 
 What is read:
 
 * ``leaf_value`` into ``value`` (shrinkage and the initial score are already folded into it by
   LightGBM), in column ``tree_index % num_tree_per_iteration`` (the class, for multi-class models);
-  random forests (``boosting="rf"``, dumped with ``average_output``) have their leaf values divided by
-  the number of iterations, as LightGBM averages them; ``base_offset`` is zero;
-* ``internal_count`` / ``leaf_count`` (training rows reaching the node) into ``cover``.
+  ``base_offset`` is zero;
+* random forests (``boosting="rf"``, dumped with ``average_output``): the leaf values are divided by
+  the number of iterations, so the margin is the trees' *average*, the scale of ``predict`` (and of
+  ``predict_proba``, the logistic of the average). LightGBM's ``predict(raw_score=True)`` returns the
+  trees' *sum* instead (n_iterations times larger), which is the scale shap explains;
+* ``internal_count`` / ``leaf_count`` (training rows reaching the node) into ``cover``;
+* feature names: LightGBM stores a DataFrame's column names with spaces made underscores
+  (:func:`clean_feature_name`); :func:`matches_cleaned_names` tells the frame's own names from others.
 
 Routing, as LightGBM predicts (checked against its predictions; values are compared as float64):
 
@@ -58,6 +64,8 @@ True
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -66,7 +74,7 @@ from xaikit._optional import import_optional
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.models.trees import MISSING_NAN, MISSING_NONE, MISSING_ZERO, TreeEnsemble
 
-__all__ = ["OBJECTIVES", "from_lightgbm"]
+__all__ = ["OBJECTIVES", "clean_feature_name", "from_lightgbm", "matches_cleaned_names"]
 
 #: Supported objectives -> transform from the raw score to the response scale.
 OBJECTIVES: dict[str, str] = {
@@ -84,6 +92,8 @@ OBJECTIVES: dict[str, str] = {
     "poisson": "exp",
     "gamma": "exp",
     "tweedie": "exp",
+    "lambdarank": "identity",
+    "rank_xendcg": "identity",
 }
 
 _MISSING_KINDS = {"NaN": MISSING_NAN, "Zero": MISSING_ZERO, "None": MISSING_NONE}
@@ -99,14 +109,15 @@ def from_lightgbm(model: Any) -> TreeEnsemble:
     booster = _unwrap(model, lgb)
     name = type(model).__name__
     dump = booster.dump_model()
-    transform = _objective(dump.get("objective"), name)
+    transform, sigmoid = _objective(dump.get("objective"), name)
     n_outputs = int(dump.get("num_tree_per_iteration", 1))
     trees = dump["tree_info"]
     if not trees:
         raise UnsupportedModelError(f"model: expected a LightGBM model with at least one tree, got none ({name})")
-    scale = 1.0
+    # the log-odds of a sigmoid-scaled objective are sigmoid * raw score: folded into the leaves
+    scale = sigmoid
     if dump.get("average_output"):
-        scale = 1.0 / (len(trees) // n_outputs)
+        scale /= len(trees) // n_outputs
     arrays = _flatten(trees, n_outputs, scale, name)
     return TreeEnsemble.from_arrays(
         **arrays,
@@ -139,8 +150,9 @@ def _unwrap(model: Any, lgb: Any) -> Any:
     )
 
 
-def _objective(text: str | None, name: str) -> str:
-    """The objective's transform, from the dumped ``"binary sigmoid:1"``-style string."""
+def _objective(text: str | None, name: str) -> tuple[str, float]:
+    """The objective's transform and ``sigmoid`` parameter (1 where it has none), from the dumped
+    ``"binary sigmoid:1"``-style string."""
     words = (text or "custom").split()
     objective = words[0]
     options = dict(w.split(":", 1) for w in words[1:] if ":" in w)
@@ -153,13 +165,34 @@ def _objective(text: str | None, name: str) -> str:
             f"model: expected objective {objective!r} without reg_sqrt, got {text!r} ({name}); its response is "
             "sign(s) * s**2 of the raw score, which is not a supported transform"
         )
-    sigmoid = options.get("sigmoid")
-    if sigmoid is not None and float(sigmoid) != 1.0:
+    # the sigmoid of a ranking objective shapes its gradients only: its score is the raw score
+    sigmoid = float(options.get("sigmoid", 1.0)) if OBJECTIVES[objective] == "logistic" else 1.0
+    if not (math.isfinite(sigmoid) and sigmoid > 0.0):
         raise UnsupportedModelError(
-            f"model: expected objective {objective!r} with sigmoid 1, got sigmoid {float(sigmoid):g} ({name}); "
-            "its probability is not the logistic of the raw score"
+            f"model: expected objective {objective!r} with a positive finite sigmoid, got {text!r} ({name})"
         )
-    return OBJECTIVES[objective]
+    return OBJECTIVES[objective], sigmoid
+
+
+def clean_feature_name(name: Any) -> str:
+    """A column name as LightGBM stores it: spaces become underscores.
+
+    >>> clean_feature_name("petal length")
+    'petal_length'
+    """
+    return str(name).replace(" ", "_")
+
+
+def matches_cleaned_names(columns: Sequence[Any], names: Sequence[str]) -> bool:
+    """Whether ``columns`` (a DataFrame's) are the feature ``names`` a LightGBM model stored once cleaned
+    (LightGBM accepts that very DataFrame).
+
+    >>> matches_cleaned_names(["petal length", "width"], ["petal_length", "width"])
+    True
+    >>> matches_cleaned_names(["width", "petal length"], ["petal_length", "width"])
+    False
+    """
+    return len(columns) == len(names) and all(clean_feature_name(c) == str(n) for c, n in zip(columns, names))
 
 
 def _flatten(trees: list[dict[str, Any]], n_outputs: int, scale: float, name: str) -> dict[str, Any]:

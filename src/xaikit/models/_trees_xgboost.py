@@ -1,33 +1,39 @@
 """Parse XGBoost tree models into a :class:`~xaikit.models.trees.TreeEnsemble`.
 
 Accepted models: :class:`xgboost.Booster` and the scikit-learn wrappers (``XGBRegressor``,
-``XGBClassifier``, ``XGBRFRegressor``, ``XGBRFClassifier``; ``XGBRanker`` is refused by its
-objective). Only the ``gbtree`` booster is supported; ``dart`` (whose trees are re-weighted at
-prediction time) and ``gblinear`` raise :class:`~xaikit.errors.UnsupportedModelError`. The model is
-read from its full JSON document (``Booster.save_raw("json")``), as saved by the installed xgboost.
+``XGBClassifier``, ``XGBRanker``, ``XGBRFRegressor``, ``XGBRFClassifier``), with the ``gbtree`` or
+``dart`` booster; ``gblinear`` (no trees) raises :class:`~xaikit.errors.UnsupportedModelError`. The
+model is read from its full JSON document (``Booster.save_raw("json")``), as saved by the installed
+xgboost.
 
-Objectives and the transform from the margin to the response scale:
+Objectives and the transform from the margin (``predict(output_margin=True)``, additive over the
+trees) to the response scale:
 
 * identity: ``reg:squarederror``, ``reg:squaredlogerror``, ``reg:pseudohubererror``,
-  ``reg:absoluteerror``, ``reg:quantileerror`` (one output per quantile), ``binary:logitraw``;
+  ``reg:absoluteerror``, ``reg:quantileerror`` (one output per quantile), ``binary:logitraw``, the
+  ranking objectives ``rank:pairwise``, ``rank:ndcg``, ``rank:map`` (the margin is the ranking score
+  ``predict`` gives), and ``binary:hinge``: its prediction is the 0/1 step of the margin (1 where the
+  margin is positive), which is not differentiable, so the margin is explained and the ensemble's
+  ``predict`` is the margin, not the 0/1 label (see :data:`MARGIN_ONLY`);
 * logistic: ``binary:logistic``, ``reg:logistic`` (also multi-label: one output per target);
 * softmax: ``multi:softprob``, ``multi:softmax`` (for ``multi:softmax`` the model predicts the arg-max
   label; the ensemble explains the per-class margins and ``predict`` gives the softmax of them);
-* exp: ``count:poisson``, ``reg:gamma``, ``reg:tweedie``.
+* exp: ``count:poisson``, ``reg:gamma``, ``reg:tweedie``, ``survival:cox`` (the hazard ratio),
+  ``survival:aft`` (the predicted survival time), as XGBoost's ``predict`` does.
 
-Refused (:class:`~xaikit.errors.UnsupportedModelError` naming the objective): ``binary:hinge``
-(its response is a 0/1 step of the margin, not one of the transforms), ``rank:*``, ``survival:*``
-and anything else; vector-leaf trees (``multi_strategy="multi_output_tree"``).
+Refused (:class:`~xaikit.errors.UnsupportedModelError` naming the objective): any other objective, and
+vector-leaf trees (``multi_strategy="multi_output_tree"``).
 
 What is read:
 
 * leaf values (learning rate already folded in) into ``value``, in the column of the output the
   tree belongs to (``tree_info``: the class or target); random-forest trees (``num_parallel_tree``)
-  are summed, as XGBoost does (their leaf values are already scaled);
+  are summed, as XGBoost does (their leaf values are already scaled); DART trees have their weight
+  (``weight_drop``, applied by XGBoost at prediction time) folded into their leaf values;
 * ``sum_hessian`` (XGBoost's "cover") into ``cover``;
 * ``base_score`` (a vector per output in xgboost 3.x, stored on the response scale) converted to
   the margin into ``base_offset``: logit for ``binary:logistic``/``reg:logistic``, log for
-  ``count:poisson``/``reg:gamma``/``reg:tweedie``, unchanged for the others (``binary:logitraw`` and
+  ``count:poisson``/``reg:gamma``/``reg:tweedie``/``survival:*``, unchanged for the others (``binary:logitraw`` and
   the ``multi:*`` objectives store it as a margin already);
 * a scikit-learn wrapper fitted with early stopping keeps the rounds up to ``best_iteration``, as its
   ``predict`` does; a bare ``Booster`` keeps every round, as ``Booster.predict`` does, and is taken to
@@ -65,6 +71,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -73,7 +80,7 @@ from xaikit._optional import import_optional
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.models.trees import MISSING_NAN, MISSING_ZERO, TreeEnsemble
 
-__all__ = ["OBJECTIVES", "from_xgboost"]
+__all__ = ["MARGIN_ONLY", "OBJECTIVES", "MarkedTreeEnsemble", "dmatrix_rows", "from_xgboost", "is_dmatrix"]
 
 #: Supported objectives -> (link from base_score to the margin, transform from the margin to the response).
 OBJECTIVES: dict[str, tuple[str, str]] = {
@@ -91,7 +98,51 @@ OBJECTIVES: dict[str, tuple[str, str]] = {
     "count:poisson": ("log", "exp"),
     "reg:gamma": ("log", "exp"),
     "reg:tweedie": ("log", "exp"),
+    "survival:cox": ("log", "exp"),
+    "survival:aft": ("log", "exp"),
+    "binary:hinge": ("identity", "identity"),
+    "rank:pairwise": ("identity", "identity"),
+    "rank:ndcg": ("identity", "identity"),
+    "rank:map": ("identity", "identity"),
 }
+
+#: Objectives whose prediction is not the transform of the margin: the ensemble explains the margin.
+MARGIN_ONLY: dict[str, str] = {
+    "binary:hinge": "its prediction is the 0/1 step of the margin (1 where the margin is > 0), which is not "
+    "differentiable: the margin is explained",
+    "rank:pairwise": "a ranking score: the margin is explained",
+    "rank:ndcg": "a ranking score: the margin is explained",
+    "rank:map": "a ranking score: the margin is explained",
+}
+
+@dataclass(frozen=True, eq=False)
+class MarkedTreeEnsemble(TreeEnsemble):
+    """A :class:`TreeEnsemble` of a model whose missing values are marked by a number other than 0
+    (XGBoost's ``missing`` parameter): :meth:`prepare` turns every value equal to ``missing_value``
+    (compared in float32, as XGBoost does) into NaN, which routes it to the missing side of each split.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stump = MarkedTreeEnsemble.from_arrays(
+    ...     roots=[0], left=[1, -1, -1], right=[2, -1, -1], feature=[0, -1, -1], threshold=[0.5, 0, 0],
+    ...     value=[[0.0], [-1.0], [2.0]], cover=[4.0, 3.0, 1.0], missing_left=[True, False, False],
+    ...     n_features=1, missing_value=-999.0)
+    >>> stump.predict_raw(np.array([[-999.0], [-998.0], [1.0]]))[:, 0]
+    array([-1., -1.,  2.])
+    """
+
+    missing_value: float = float("nan")
+
+    def prepare(self, X: Any, name: str = "X") -> np.ndarray:
+        """As :meth:`TreeEnsemble.prepare`, with the marker's values replaced by NaN (a copy only when
+        ``X`` holds the marker)."""
+        X = super().prepare(X, name)
+        hit = X.astype(np.float32) == np.float32(self.missing_value)
+        if hit.any():
+            X = np.where(hit, np.nan, X)
+        return X
+
 
 _WRAPPERS = ("XGBModel", "XGBRegressor", "XGBClassifier", "XGBRFRegressor", "XGBRFClassifier", "XGBRanker")
 
@@ -109,10 +160,10 @@ def from_xgboost(model: Any) -> TreeEnsemble:
     name = type(model).__name__
     gbm = learner["gradient_booster"]
     kind = gbm.get("name", "?")
-    if kind != "gbtree":
+    if kind not in ("gbtree", "dart"):
         raise UnsupportedModelError(
-            f"model: expected an XGBoost model with booster 'gbtree', got booster {kind!r} ({name}); "
-            "'dart' re-weights its trees at prediction time and 'gblinear' has no trees"
+            f"model: expected an XGBoost model with booster 'gbtree' or 'dart', got booster {kind!r} ({name}); "
+            "'gblinear' has no trees"
         )
     objective = learner["objective"]["name"]
     if objective not in OBJECTIVES:
@@ -127,11 +178,18 @@ def from_xgboost(model: Any) -> TreeEnsemble:
     n_features = int(params["num_feature"])
     base_offset = _base_margin(params.get("base_score", "0.5"), link, n_outputs)
 
-    body = gbm["model"]
+    body = gbm["gbtree"]["model"] if kind == "dart" else gbm["model"]
     trees = body["trees"]
     tree_info = [int(t) for t in body.get("tree_info", [0] * len(trees))]
+    # DART weighs each tree at prediction time (``weight_drop``): folded into its leaf values
+    weights = [float(np.float32(w)) for w in gbm.get("weight_drop", [])] if kind == "dart" else []
+    if kind == "dart" and len(weights) != len(trees):
+        raise UnsupportedModelError(
+            f"model: expected one DART weight per tree, got {len(weights)} weights for {len(trees)} trees ({name})"
+        )
     if best_iteration is not None:
         trees, tree_info = _first_rounds(body, trees, tree_info, best_iteration + 1, n_outputs)
+        weights = weights[: len(trees)]
     if not trees:
         raise UnsupportedModelError(f"model: expected an XGBoost model with at least one tree, got none ({name})")
     for t in trees:
@@ -148,18 +206,18 @@ def from_xgboost(model: Any) -> TreeEnsemble:
         )
 
     missing_kind = MISSING_NAN
-    marker = float("nan") if missing is None else float(missing)
-    if not math.isnan(marker):
-        if marker == 0.0:
-            missing_kind = MISSING_ZERO
-        else:
-            raise UnsupportedModelError(
-                f"model: expected the missing-value marker NaN or 0 (the 'missing' parameter), got {missing!r} ({name})"
-            )
+    marker = _marker(missing, name)
+    if marker == 0.0:
+        missing_kind = MISSING_ZERO
 
-    arrays = _flatten(trees, tree_info, n_outputs)
-    return TreeEnsemble.from_arrays(
+    arrays = _flatten(trees, tree_info, n_outputs, weights or None)
+    cls: type[TreeEnsemble] = TreeEnsemble
+    options: dict[str, Any] = {}
+    if not (math.isnan(marker) or marker == 0.0):
+        cls, options = MarkedTreeEnsemble, {"missing_value": marker}
+    return cls.from_arrays(
         **arrays,
+        **options,
         missing_kind=np.where(arrays["left"] >= 0, missing_kind, MISSING_NAN).astype(np.uint8),
         n_features=n_features,
         base_offset=base_offset,
@@ -170,6 +228,31 @@ def from_xgboost(model: Any) -> TreeEnsemble:
         library=f"xgboost.{name}",
         output_names=_output_names(model, n_outputs, learner["objective"]),
     )
+
+
+def is_dmatrix(X: Any) -> bool:
+    """Whether ``X`` is an ``xgboost.DMatrix`` (judged by its type's names; xgboost is not imported)."""
+    return any(c.__module__.split(".")[0] == "xgboost" and c.__qualname__ == "DMatrix" for c in type(X).__mro__)
+
+
+def dmatrix_rows(X: Any, name: str = "X") -> np.ndarray:
+    """The rows of an ``xgboost.DMatrix`` as a float64 matrix, with NaN where the DMatrix holds no
+    value (its missing entries: NaN, or its own ``missing`` marker, which XGBoost drops when it builds
+    the DMatrix).
+
+    >>> import numpy as np, pytest
+    >>> xgb = pytest.importorskip("xgboost")
+    >>> dmatrix_rows(xgb.DMatrix(np.array([[1.0, 0.0, -9.0]]), missing=-9.0))
+    array([[ 1.,  0., nan]])
+    """
+    if not is_dmatrix(X):
+        raise InvalidParameterError(f"{name}: expected an xgboost.DMatrix, got {type(X).__name__}")
+    csr = X.get_data()
+    n, d = int(X.num_row()), int(X.num_col())
+    out = np.full((n, d), np.nan)
+    rows = np.repeat(np.arange(n), np.diff(np.asarray(csr.indptr)))
+    out[rows, np.asarray(csr.indices, dtype=np.int64)] = np.asarray(csr.data, dtype=np.float64)
+    return out
 
 
 # ---------------------------------------------------------------------- helpers
@@ -228,8 +311,28 @@ def _first_rounds(
     return trees[:stop], tree_info[:stop]
 
 
-def _flatten(trees: list[Any], tree_info: list[int], n_outputs: int) -> dict[str, Any]:
-    """Concatenate the trees' node arrays (children made absolute) and build the categorical bitsets."""
+def _marker(missing: Any, name: str) -> float:
+    """The ``missing`` parameter as a float (NaN when unset)."""
+    if missing is None:
+        return float("nan")
+    try:
+        marker = float(missing)
+    except (TypeError, ValueError):
+        raise UnsupportedModelError(
+            f"model: expected a number as the missing-value marker (the 'missing' parameter), got {missing!r} ({name})"
+        ) from None
+    if math.isinf(marker):
+        raise UnsupportedModelError(
+            f"model: expected a finite missing-value marker (the 'missing' parameter), got {missing!r} ({name})"
+        )
+    return float(np.float32(marker))
+
+
+def _flatten(
+    trees: list[Any], tree_info: list[int], n_outputs: int, weights: list[float] | None = None
+) -> dict[str, Any]:
+    """Concatenate the trees' node arrays (children made absolute) and build the categorical bitsets;
+    ``weights`` (DART) multiply each tree's leaf values."""
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("left", "right", "feature", "threshold", "missing_left",
                                                           "categorical", "cover", "leaf", "out")}
     roots = np.zeros(len(trees), dtype=np.int64)
@@ -244,6 +347,8 @@ def _flatten(trees: list[Any], tree_info: list[int], n_outputs: int) -> dict[str
         feature = np.where(is_leaf, -1, np.asarray(t["split_indices"], dtype=np.int64))
         cover = np.asarray(t["sum_hessian"], dtype=np.float32).astype(np.float64)
         leaf_value = np.where(is_leaf, cond, 0.0)
+        if weights is not None:
+            leaf_value = leaf_value * weights[i]
         if int(t["tree_param"].get("num_deleted", "0")) > 0:
             reach = _reachable(left, right)
             is_leaf = is_leaf | ~reach
