@@ -401,16 +401,6 @@ def test_other_estimators_are_unsupported() -> None:
         from_sklearn(LinearRegression().fit(X, y))
 
 
-@pytest.mark.parametrize("model", [ensemble.RandomForestRegressor(n_estimators=2), tree.DecisionTreeClassifier(),
-                                   ensemble.ExtraTreesClassifier(n_estimators=2)])
-def test_multi_output_is_unsupported(model: Any) -> None:
-    X, y = _data()
-    Y = np.c_[y, -y] if not hasattr(model, "predict_proba") else np.c_[y > 0, y > 1]
-    model.fit(X, Y)
-    with pytest.raises(UnsupportedModelError, match="model: .*2 outputs"):
-        from_sklearn(model)
-
-
 @pytest.mark.parametrize("model", [tree.DecisionTreeRegressor(), ensemble.RandomForestClassifier(),
                                    ensemble.GradientBoostingRegressor(), ensemble.HistGradientBoostingClassifier(),
                                    ensemble.IsolationForest()])
