@@ -319,3 +319,19 @@ def test_adapt_xgboost_booster_predicts(data):
     np.testing.assert_allclose(r.predict(X)[:, 0], reg.predict(xgb.DMatrix(X)), **F32)
     with pytest.raises(InvalidParameterError, match="output: 'probability' needs a classifier.*'count:poisson'"):
         adapt(reg, output="probability")
+
+
+def test_survival_aft_and_a_bare_dart_booster(data):
+    X, y, _ = data
+    lower = np.exp(y / 4)
+    dm = xgb.DMatrix(X)
+    dm.set_float_info("label_lower_bound", lower)
+    dm.set_float_info("label_upper_bound", np.where(np.arange(len(y)) % 2, np.inf, lower))
+    aft = xgb.train({"objective": "survival:aft", "max_depth": 3}, dm, 4)
+    dart = xgb.train({"booster": "dart", "rate_drop": 0.5, "skip_drop": 0.0, "max_depth": 3}, xgb.DMatrix(X, y), 4)
+    for booster, transform in ((aft, "exp"), (dart, "identity")):
+        ens = from_xgboost(booster)
+        assert ens.transform == transform
+        np.testing.assert_allclose(ens.predict_raw(X), margin(booster, X), **F32)
+        np.testing.assert_allclose(ens.predict(X)[:, 0], booster.predict(xgb.DMatrix(X)), **F32)
+        check_against_enumeration(ens, X, rows=2)
