@@ -100,14 +100,16 @@ def _not_additive(output: str, link: str, model: Any) -> str | None:
 
 
 def _is_tree_type(model: Any) -> bool:
-    """Whether ``model`` is of a tree model type (XGBoost, LightGBM, or a scikit-learn tree model)."""
-    root = type(model).__module__.split(".")[0]
-    if root in ("xgboost", "lightgbm"):
-        return True
-    if root == "sklearn":
-        from xaikit.models._trees_sklearn import is_tree_type
+    """Whether ``model`` is of a tree model type (XGBoost, LightGBM, CatBoost, or a scikit-learn tree model),
+    or of a subclass of one: read from the modules of its type's classes, no library imported."""
+    for cls in type(model).__mro__:
+        root = cls.__module__.split(".")[0]
+        if root in ("xgboost", "lightgbm", "catboost"):
+            return True
+        if root == "sklearn":
+            from xaikit.models._trees_sklearn import is_tree_type
 
-        return is_tree_type(model)
+            return is_tree_type(model)
     return False
 
 
