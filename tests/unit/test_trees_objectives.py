@@ -20,7 +20,7 @@ import xaikit as xk
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.models import adapt
 from xaikit.models._trees_lightgbm import clean_feature_name, from_lightgbm, matches_cleaned_names
-from xaikit.models._trees_xgboost import MarkedTreeEnsemble, dmatrix_rows, from_xgboost
+from xaikit.models._trees_xgboost import MarkedTreeEnsemble, from_xgboost
 from xaikit.models.sklearn import BoosterModel
 
 xgb = pytest.importorskip("xgboost")
@@ -57,14 +57,14 @@ def data():
     return X, y, np.repeat(np.arange(10), 16)
 
 
-def margin(model, X):
+def margin(model, X, **kwargs):
     """The library's own margin, ``(n, n_outputs)``."""
     if hasattr(model, "booster_") or type(model).__module__.startswith("lightgbm"):
-        out = model.predict(X, raw_score=True)
+        out = model.predict(X, raw_score=True, **kwargs)
     elif isinstance(model, xgb.Booster):
-        out = model.predict(xgb.DMatrix(X), output_margin=True)
+        out = model.predict(xgb.DMatrix(X), output_margin=True, **kwargs)
     else:
-        out = model.predict(X, output_margin=True)
+        out = model.predict(X, output_margin=True, **kwargs)
     return np.asarray(out, dtype=np.float64).reshape(len(X), -1)
 
 
@@ -181,6 +181,10 @@ def test_missing_marker_routes_with_the_missing_direction(data, marker):
     exp = xk.TreeShap(model).explain(Xm)
     np.testing.assert_allclose(exp.values.sum(axis=1) + exp.base_values, margin(model, Xm), **F32)
     check_against_enumeration(ens, Xm)
+    # the first rounds keep the marker
+    first = ens.first_trees(2)
+    assert isinstance(first, MarkedTreeEnsemble) and first.missing_value == marker
+    np.testing.assert_allclose(first.predict_raw(Xm), margin(model, Xm, iteration_range=(0, 2)), **F32)
 
 
 def test_missing_marker_must_be_a_finite_number(data):
@@ -189,16 +193,6 @@ def test_missing_marker_must_be_a_finite_number(data):
     model.missing = np.inf
     with pytest.raises(UnsupportedModelError, match=r"model: expected a finite missing-value marker.*inf"):
         from_xgboost(model)
-
-
-def test_dmatrix_rows(data):
-    X, y, _ = data
-    Xm = np.nan_to_num(X, nan=-9.0)
-    rows = dmatrix_rows(xgb.DMatrix(Xm, missing=-9.0))
-    np.testing.assert_array_equal(np.isnan(rows), Xm == -9.0)
-    np.testing.assert_array_equal(rows[~np.isnan(rows)], Xm[Xm != -9.0])
-    with pytest.raises(InvalidParameterError, match="X: expected an xgboost.DMatrix, got ndarray"):
-        dmatrix_rows(X)
 
 
 # ---------------------------------------------------------------------- LightGBM

@@ -71,7 +71,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -80,7 +80,7 @@ from xaikit._optional import import_optional
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.models.trees import MISSING_NAN, MISSING_ZERO, TreeEnsemble
 
-__all__ = ["MARGIN_ONLY", "OBJECTIVES", "MarkedTreeEnsemble", "dmatrix_rows", "from_xgboost", "is_dmatrix"]
+__all__ = ["MARGIN_ONLY", "OBJECTIVES", "MarkedTreeEnsemble", "from_xgboost"]
 
 #: Supported objectives -> (link from base_score to the margin, transform from the margin to the response).
 OBJECTIVES: dict[str, tuple[str, str]] = {
@@ -142,6 +142,14 @@ class MarkedTreeEnsemble(TreeEnsemble):
         if hit.any():
             X = np.where(hit, np.nan, X)
         return X
+
+    def first_trees(self, k: int) -> TreeEnsemble:
+        """As :meth:`TreeEnsemble.first_trees`, the marker kept."""
+        first = super().first_trees(k)
+        if first is self:
+            return self
+        return MarkedTreeEnsemble(**{f.name: getattr(first, f.name) for f in fields(first)},
+                                  missing_value=self.missing_value)
 
 
 _WRAPPERS = ("XGBModel", "XGBRegressor", "XGBClassifier", "XGBRFRegressor", "XGBRFClassifier", "XGBRanker")
@@ -228,31 +236,6 @@ def from_xgboost(model: Any) -> TreeEnsemble:
         library=f"xgboost.{name}",
         output_names=_output_names(model, n_outputs, learner["objective"]),
     )
-
-
-def is_dmatrix(X: Any) -> bool:
-    """Whether ``X`` is an ``xgboost.DMatrix`` (judged by its type's names; xgboost is not imported)."""
-    return any(c.__module__.split(".")[0] == "xgboost" and c.__qualname__ == "DMatrix" for c in type(X).__mro__)
-
-
-def dmatrix_rows(X: Any, name: str = "X") -> np.ndarray:
-    """The rows of an ``xgboost.DMatrix`` as a float64 matrix, with NaN where the DMatrix holds no
-    value (its missing entries: NaN, or its own ``missing`` marker, which XGBoost drops when it builds
-    the DMatrix).
-
-    >>> import numpy as np, pytest
-    >>> xgb = pytest.importorskip("xgboost")
-    >>> dmatrix_rows(xgb.DMatrix(np.array([[1.0, 0.0, -9.0]]), missing=-9.0))
-    array([[ 1.,  0., nan]])
-    """
-    if not is_dmatrix(X):
-        raise InvalidParameterError(f"{name}: expected an xgboost.DMatrix, got {type(X).__name__}")
-    csr = X.get_data()
-    n, d = int(X.num_row()), int(X.num_col())
-    out = np.full((n, d), np.nan)
-    rows = np.repeat(np.arange(n), np.diff(np.asarray(csr.indptr)))
-    out[rows, np.asarray(csr.indices, dtype=np.int64)] = np.asarray(csr.data, dtype=np.float64)
-    return out
 
 
 # ---------------------------------------------------------------------- helpers
