@@ -527,6 +527,7 @@ _PARSERS: dict[str, str] = {
     "sklearn.": "xaikit.models._trees_sklearn:from_sklearn",
     "xgboost.": "xaikit.models._trees_xgboost:from_xgboost",
     "lightgbm.": "xaikit.models._trees_lightgbm:from_lightgbm",
+    "catboost.": "xaikit.models._trees_catboost:from_catboost",
 }
 
 
@@ -565,7 +566,7 @@ def is_tree_model(model: Any) -> bool:
 
 
 def tree_ensemble(model: Any) -> TreeEnsemble:
-    """Parse a fitted tree model of scikit-learn, XGBoost or LightGBM into a :class:`TreeEnsemble`.
+    """Parse a fitted tree model of scikit-learn, XGBoost, LightGBM or CatBoost into a :class:`TreeEnsemble`.
 
     Raises :class:`UnsupportedModelError` naming the type (or objective) when it is not supported.
     """
@@ -574,6 +575,6 @@ def tree_ensemble(model: Any) -> TreeEnsemble:
     parser = _parser_for(model)
     if parser is None:
         raise UnsupportedModelError(
-            f"model: expected a fitted tree model of scikit-learn, XGBoost or LightGBM, got {_type_path(model)}"
+            f"model: expected a fitted tree model of scikit-learn, XGBoost, LightGBM or CatBoost, got {_type_path(model)}"
         )
     return parser(model)
