@@ -260,9 +260,7 @@ def test_linear_trees_are_refused(data):
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"objective": "lambdarank"}, "objective 'lambdarank'"),
         ({"objective": "cross_entropy_lambda"}, "objective 'cross_entropy_lambda'"),
-        ({"objective": "binary", "sigmoid": 2.0}, "sigmoid 2"),
         ({"objective": "regression", "reg_sqrt": True}, "reg_sqrt"),
     ],
 )

@@ -297,25 +297,13 @@ def test_categorical_values_outside_the_bitset(cat_data):
 
 
 # ---------------------------------------------------------------- refusals
-def test_dart_and_gblinear_are_refused(data):
+def test_gblinear_is_refused(data):  # DART is parsed: tests/unit/test_trees_objectives.py
     X, y, _ = data
-    for name in ("dart", "gblinear"):
+    for name in ("gblinear",):
         booster = xgb.train({"booster": name}, xgb.DMatrix(X, y), 2)
         with pytest.raises(UnsupportedModelError, match=f"model:.*booster '{name}'"):
             from_xgboost(booster)
         assert not is_tree_model(booster)
-
-
-@pytest.mark.parametrize("objective", ["rank:pairwise", "binary:hinge", "survival:cox"])
-def test_unsupported_objective(data, objective):
-    X, y, _ = data
-    labels = np.abs(y) + 0.1 if objective == "survival:cox" else (y > 0).astype(float)
-    dm = xgb.DMatrix(X, labels)
-    if objective.startswith("rank:"):
-        dm.set_group([100] * 4)
-    booster = xgb.train({"objective": objective, "max_depth": 2}, dm, 2)
-    with pytest.raises(UnsupportedModelError, match=f"objective '{objective}'"):
-        tree_ensemble(booster)
 
 
 def test_vector_leaf_trees_are_refused(data):
@@ -342,6 +330,3 @@ def test_unfitted_and_foreign_models(data):
         from_xgboost(xgb.XGBRegressor())
     with pytest.raises(UnsupportedModelError, match="model: expected an xgboost.Booster"):
         from_xgboost(object())
-    X, y, _ = data
-    with pytest.raises(UnsupportedModelError, match="missing"):
-        from_xgboost(xgb.XGBRegressor(n_estimators=2, missing=-999.0).fit(np.nan_to_num(X), y))

@@ -258,7 +258,7 @@ def _check_options(args: argparse.Namespace, name: str, cls: Any) -> None:
         raise BadInput(f"--layer: method {shown!r} reads a layer of the network: name it (--layer NAME; e.g. 0 or features.3)")
     if cls is not None and "neuron" in _required(cls) and args.neuron is None:
         raise BadInput(f"--neuron: method {shown!r} explains one unit of a layer: give its position (--neuron N)")
-    if "y" in accepted and args.labels is None:
+    if cls is not None and "y" in _required(cls) and args.labels is None:
         raise BadInput(f"--labels: method {shown!r} scores the model against labels: name the column of DATA holding them (--labels COLUMN)")
     if args.output == "label" and name != "surrogate_tree":
         raise BadInput(f"--output: 'label' (the predicted class) applies to surrogate-tree only, got method {shown!r}")
