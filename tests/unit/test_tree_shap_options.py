@@ -302,3 +302,22 @@ def test_background_of_100k_rows_is_exact(monkeypatch: pytest.MonkeyPatch) -> No
     for r in range(2):
         truth = shapley_by_enumeration(lambda S, r=r: interventional_game(ens, X[r], bg, S), 5)
         np.testing.assert_allclose(whole.values[r], truth, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("float32", [False, True])
+def test_background_flags_follow_the_routing_rules(float32: bool) -> None:
+    """The background's go-left flags (a fast path for numeric splits) equal the routing of
+    :meth:`TreeEnsemble.decision_paths` for every missing-value rule, strictness and float32 input."""
+    from xaikit.explainers.trees import _kernels as kernels
+
+    rng = np.random.default_rng(12)
+    base = random_ensemble(rng, n_trees=4, max_depth=4, n_features=5, categorical_features=(2,))
+    kinds = np.where(base.categorical, 0, rng.integers(0, 3, size=base.n_nodes)).astype(np.uint8)
+    for strict in (False, True):
+        ens = TreeEnsemble(**{**base.__dict__, "missing_kind": kinds, "strict": strict, "input_float32": float32,
+                              "_depths": None})
+        Xb = random_rows(rng, 300, 5, (2,))
+        Xb[rng.random(Xb.shape) < 0.1] = 1e-36  # within LightGBM's zero band
+        Xb[rng.random(Xb.shape) < 0.1] = 0.5 + 1e-9  # rounds to the threshold in float32
+        flags = kernels.background_directions(Xb, 0, ens.n_nodes, *ens._routing())
+        np.testing.assert_array_equal(flags, ens.decision_paths(Xb).T)

@@ -38,7 +38,7 @@ from math import factorial
 import numba
 import numpy as np
 
-from xaikit.models.trees import _go_left
+from xaikit.models.trees import _ZERO_BAND, MISSING_NONE, MISSING_ZERO, _go_left
 
 __all__ = ["interactions", "interventional", "pair_weights", "path_dependent", "quadrature", "tree_columns"]
 
@@ -672,12 +672,33 @@ def background_directions(Xb, node_lo, node_hi, left, right, feature, threshold,
     ``node_lo:node_hi`` (the others stay False); the layout :func:`interventional` reads."""
     nb = Xb.shape[0]
     out = np.zeros((left.shape[0], nb), dtype=np.bool_)
+    to_f32 = (cat_flags & 8) != 0
     for node in range(node_lo, node_hi):
-        if left[node] >= 0:
-            f = feature[node]
+        if left[node] < 0:
+            continue
+        f = feature[node]
+        if categorical[node]:
             for b in range(nb):
                 out[node, b] = _go_left(Xb[b, f], node, threshold, missing_left, missing_kind, categorical,
                                         cat_offset, cat_len, cat_bits, strict, cat_flags)
+            continue
+        # a numeric split: the rules of _go_left with the node's settings read once
+        t = threshold[node]
+        kind = missing_kind[node]
+        ml = missing_left[node]
+        for b in range(nb):
+            x = Xb[b, f]
+            if to_f32:
+                x = np.float64(np.float32(x))
+            if np.isnan(x):
+                if kind != MISSING_NONE:
+                    out[node, b] = ml
+                    continue
+                x = 0.0
+            elif kind == MISSING_ZERO and abs(x) <= _ZERO_BAND:
+                out[node, b] = ml
+                continue
+            out[node, b] = x < t if strict else x <= t
     return out
 
 
