@@ -715,6 +715,11 @@ class TreeShap(Explainer[Attribution]):
         self.tree_limit = None
         if tree_limit is not None:
             per_round = _trees_per_round(model, self.ensemble)
+            if per_round < 1 or self.ensemble.n_trees % per_round:
+                raise InvalidParameterError(
+                    f"tree_limit: the model adds {per_round} trees per round but {self.ensemble.n_trees} trees were "
+                    "read; cannot tell its rounds apart"
+                )
             n_rounds = self.ensemble.n_trees // per_round
             self.tree_limit = check_int(tree_limit, "tree_limit", minimum=1, maximum=n_rounds)
             self.ensemble = self.ensemble.first_trees(self.tree_limit * per_round)
