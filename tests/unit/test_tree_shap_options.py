@@ -321,3 +321,19 @@ def test_background_flags_follow_the_routing_rules(float32: bool) -> None:
         Xb[rng.random(Xb.shape) < 0.1] = 0.5 + 1e-9  # rounds to the threshold in float32
         flags = kernels.background_directions(Xb, 0, ens.n_nodes, *ens._routing())
         np.testing.assert_array_equal(flags, ens.decision_paths(Xb).T)
+
+
+def test_log_loss_matches_shap_on_an_xgboost_classifier(data: tuple[np.ndarray, ...]) -> None:
+    """shap 0.51's ``model_output="log_loss"`` as a second oracle (continuous rows: no background row
+    has an explained row's margin, where the two conventions part)."""
+    shap = pytest.importorskip("shap")
+    import xgboost
+
+    X, y, _ = data
+    model = xgboost.XGBClassifier(n_estimators=10, max_depth=3).fit(X, y)
+    bg = X[:30]
+    ref = shap.TreeExplainer(model, data=bg, model_output="log_loss",
+                             feature_perturbation="interventional").shap_values(X[50:60], y[50:60])
+    ours = xk.TreeShap(model, background=bg, output="log_loss").explain(X[50:60], y[50:60])
+    np.testing.assert_allclose(ours.values[..., 0], ref, rtol=0, atol=1e-6)
+    assert np.abs(ref).max() > 0.05
