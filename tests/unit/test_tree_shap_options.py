@@ -294,14 +294,13 @@ def test_background_in_chunks_equals_all_at_once(spec: dict[str, int], output: s
 def test_background_of_100k_rows_is_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(9)
     ens = random_ensemble(rng, n_trees=4, max_depth=4, n_features=5)
-    X, bg = random_rows(rng, 3, 5), random_rows(rng, 100_000, 5)
+    X, bg = random_rows(rng, 2, 5), random_rows(rng, 100_000, 5)
     whole = xk.TreeShap(ens, background=bg).explain(X)
     monkeypatch.setattr(ts, "_BACKGROUND_FLAGS_BYTES", ens.n_nodes * 8192)  # 13 chunks
     chunked = xk.TreeShap(ens, background=bg).explain(X)
     np.testing.assert_allclose(chunked.values, whole.values, rtol=0, atol=1e-12)
-    for r in range(2):
-        truth = shapley_by_enumeration(lambda S, r=r: interventional_game(ens, X[r], bg, S), 5)
-        np.testing.assert_allclose(whole.values[r], truth, rtol=0, atol=1e-10)
+    truth = shapley_by_enumeration(lambda S: interventional_game(ens, X[0], bg, S), 5)
+    np.testing.assert_allclose(whole.values[0], truth, rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize("float32", [False, True])
