@@ -338,6 +338,13 @@ def _reporting(executor: Executor, items: list[Any], sizes: list[int], total: in
     return [f.result() for f in futures]
 
 
+def _settings(method: Explainer, params: dict[str, Any]) -> dict[str, Any]:
+    """The checked parameters a result records: the settings, not the data given by position after
+    ``X`` (labels), which a method records as it sees fit (their shape)."""
+    positional = {p.name for p in method._parameters() if p.positional}
+    return {k: v for k, v in params.items() if k not in positional}
+
+
 def run(method: Explainer, X: Any, target: Any, executor: Any, random_state: Any, given: dict[str, Any],
         inputs: Sequence[Any] = ()) -> Explanation:
     """Explain ``X`` (and ``inputs``, the data given by position after it) with ``method``: the
@@ -361,7 +368,7 @@ def run(method: Explainer, X: Any, target: Any, executor: Any, random_state: Any
     return kind(
         **answer.fields,
         method=method.name,
-        params={**params, **answer.params, "output": output},
+        params={**_settings(method, params), **answer.params, "output": output},
         diagnostics=diagnostics,
         provenance=provenance(description, output, seed_value, **answer.provenance),
     )
