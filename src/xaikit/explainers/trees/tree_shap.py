@@ -816,6 +816,8 @@ class TreeShap(Explainer[Attribution]):
         into it, and the rows computed by worker processes are copied in as each part is taken."""
         n = X.shape[0]
         ens = self.ensemble
+        if what == "path_dependent" and self._oblivious_tables() is not None:  # CatBoost: one lookup per tree
+            return self._oblivious_tables().values(X), _predict_prepared(ens, X)  # type: ignore[union-attr]
         cols = kernels.tree_columns(ens.roots, ens.left, ens.right, ens.value)
         values = np.zeros(_values_shape(ens, n, what))
         if what == "interventional" and extra.get("transform_kind", 0) == 0:
@@ -842,6 +844,15 @@ class TreeShap(Explainer[Attribution]):
                 values[c.start:c.stop] = part
             raw.append(raw_c)
         return values, np.concatenate(raw, axis=0)
+
+    def _oblivious_tables(self) -> Any:
+        """The lookup tables of an ensemble of oblivious trees (:mod:`~xaikit.explainers.trees.oblivious`),
+        built on first use and kept; None for other ensembles."""
+        if not hasattr(self, "_lookup"):
+            from xaikit.explainers.trees.oblivious import oblivious_tables
+
+            self._lookup = oblivious_tables(self.ensemble)
+        return self._lookup
 
     def _run_by_trees(self, X: np.ndarray, ex: Any, cols: np.ndarray, extra: dict[str, Any],
                       values: np.ndarray) -> np.ndarray:
