@@ -55,36 +55,12 @@ class ObliviousTables:
         for t in range(ens.roots.shape[0]):
             depth = int((feature[t] >= 0).sum())
             used = np.unique(feature[t, :depth])
-            rows, _ = self._representatives(t, depth)
+            rows = _representatives(feature[t], threshold[t], missing_left[t], depth, bool(ens.strict), ens.n_features)
             phi = np.zeros((rows.shape[0], ens.n_features, ens.n_outputs))
             kernels.path_dependent(rows, ens.roots[t : t + 1], ens.depths[t : t + 1], cols[t : t + 1], ens.value,
                                    ens.cover, qn, qw, *routing, phi)
             self.features.append(used)
             self.tables.append(np.ascontiguousarray(phi[:, used, :]))
-
-    def _representatives(self, t: int, depth: int) -> tuple[np.ndarray, np.ndarray]:
-        """One row per leaf code ``c`` (bit ``l`` set: right at level ``l``), and whether any row reaches ``c``."""
-        strict = bool(self.ens.strict)
-        codes = np.arange(2**depth)
-        rows = np.zeros((codes.size, self.ens.n_features))
-        reachable = np.ones(codes.size, dtype=bool)
-        for f in np.unique(self.feature[t, :depth]):
-            levels = np.flatnonzero(self.feature[t, :depth] == f)
-            right = ((codes[:, None] >> levels[None, :]) & 1).astype(bool)  # (codes, levels of f)
-            thr = self.threshold[t, levels]
-            lo = np.where(right, thr, -np.inf).max(axis=1)
-            hi = np.where(~right, thr, np.inf).min(axis=1)
-            with np.errstate(invalid="ignore"):  # inf - inf where a side has no threshold: replaced below
-                if strict:  # x < t goes left: lo <= x < hi
-                    value = np.where(np.isfinite(lo), lo, hi - np.maximum(1.0, np.abs(hi)))
-                else:  # x <= t goes left: lo < x <= hi
-                    value = np.where(np.isfinite(hi), hi, lo + np.maximum(1.0, np.abs(lo)))
-            value = np.where(np.isfinite(value), value, 0.0)
-            numeric = lo < hi
-            missing = (right == ~self.missing_left[t, levels]).all(axis=1)  # the bits of a missing value
-            rows[:, f] = np.where(numeric, value, np.nan)
-            reachable &= numeric | missing
-        return rows, reachable
 
     def codes(self, X: np.ndarray, trees: slice = slice(None)) -> np.ndarray:
         """The leaf code of every row in every tree (of ``trees``), ``(n, n_trees)``."""
@@ -120,6 +96,74 @@ class ObliviousTables:
         _lookup(X, self.feature, self.threshold, self.missing_left, bool(self.ens.strict), bool(self.ens.input_float32),
                 *self._flat, phi)
         return phi
+
+
+@numba.njit(cache=True, nogil=True)
+def _levels(roots, left, right, feature, threshold, missing_left, depth):  # pragma: no cover - compiled
+    """``(ok, feature, threshold, missing_left)`` of each tree's levels ``(n_trees, depth)``: ``ok`` when every
+    tree is complete and each of its levels one split shared by all its nodes."""
+    n_trees = roots.shape[0]
+    feat = np.full((n_trees, depth), -1, dtype=np.int64)
+    thr = np.zeros((n_trees, depth))
+    miss = np.zeros((n_trees, depth), dtype=np.bool_)
+    nodes = np.empty(1 << depth, dtype=np.int64)
+    below = np.empty(1 << depth, dtype=np.int64)
+    for t in range(n_trees):
+        nodes[0] = roots[t]
+        count = 1
+        level = 0
+        while left[nodes[0]] >= 0:
+            if level >= depth:
+                return False, feat, thr, miss
+            f, cut, ml = feature[nodes[0]], threshold[nodes[0]], missing_left[nodes[0]]
+            for k in range(count):
+                node = nodes[k]
+                if left[node] < 0 or feature[node] != f or threshold[node] != cut or missing_left[node] != ml:
+                    return False, feat, thr, miss
+                below[2 * k] = left[node]
+                below[2 * k + 1] = right[node]
+            feat[t, level], thr[t, level], miss[t, level] = f, cut, ml
+            count *= 2
+            nodes[:count] = below[:count]
+            level += 1
+        for k in range(count):
+            if left[nodes[k]] >= 0:
+                return False, feat, thr, miss
+    return True, feat, thr, miss
+
+
+@numba.njit(cache=True, nogil=True)
+def _representatives(feature, threshold, missing_left, depth, strict, n_features):  # pragma: no cover - compiled
+    """One row per leaf code ``c`` of a tree (bit ``l`` set: right at level ``l``): for each feature split
+    in the tree, a value between the thresholds the code's bits require (NaN where no number takes
+    them: the bits of a missing value, or no row at all); other features 0."""
+    n_codes = 1 << depth
+    rows = np.zeros((n_codes, n_features))
+    for c in range(n_codes):
+        for level in range(depth):
+            f = feature[level]
+            done = False
+            for earlier in range(level):
+                if feature[earlier] == f:
+                    done = True
+            if done:
+                continue
+            lo, hi = -np.inf, np.inf
+            for lv in range(level, depth):
+                if feature[lv] == f:
+                    if (c >> lv) & 1:
+                        lo = max(lo, threshold[lv])
+                    else:
+                        hi = min(hi, threshold[lv])
+            if lo < hi:  # non-strict: lo < x <= hi; strict (x < t goes left): lo <= x < hi
+                if strict:
+                    value = lo if np.isfinite(lo) else hi - max(1.0, abs(hi))
+                else:
+                    value = hi if np.isfinite(hi) else lo + max(1.0, abs(lo))
+                rows[c, f] = value if np.isfinite(value) else 0.0
+            else:
+                rows[c, f] = np.nan
+    return rows
 
 
 @numba.njit(cache=True, nogil=True)
@@ -165,24 +209,10 @@ def oblivious_tables(ens: TreeEnsemble) -> ObliviousTables | None:
     """
     if ens.categorical.any() or (ens.missing_kind != MISSING_NAN).any() or ens.max_depth > MAX_DEPTH:
         return None
-    T, D = ens.roots.shape[0], max(ens.max_depth, 1)
-    feature = np.full((T, D), -1, dtype=np.int64)
-    threshold = np.zeros((T, D))
-    missing_left = np.zeros((T, D), dtype=bool)
-    left, right = ens.left, ens.right
-    for t in range(T):
-        level = [int(ens.roots[t])]
-        depth = 0
-        while left[level[0]] >= 0:
-            f, thr, ml = ens.feature[level[0]], ens.threshold[level[0]], ens.missing_left[level[0]]
-            for node in level:
-                if left[node] < 0 or ens.feature[node] != f or ens.threshold[node] != thr or ens.missing_left[node] != ml:
-                    return None
-            feature[t, depth], threshold[t, depth], missing_left[t, depth] = f, thr, ml
-            level = [child for node in level for child in (int(left[node]), int(right[node]))]
-            depth += 1
-        if any(left[node] >= 0 for node in level):
-            return None
+    ok, feature, threshold, missing_left = _levels(ens.roots, ens.left, ens.right, ens.feature, ens.threshold,
+                                                   ens.missing_left, max(ens.max_depth, 1))
+    if not ok:
+        return None
     if ens.input_float32 and (threshold != threshold.astype(np.float32)).any():
         return None  # a representative row at a threshold would be rounded to another value
     return ObliviousTables(ens, feature, threshold, missing_left)
