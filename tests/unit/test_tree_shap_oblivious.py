@@ -69,3 +69,13 @@ def test_trees_that_are_not_oblivious_have_no_lookup(data):
     depthwise = catboost.CatBoostRegressor(iterations=5, depth=3, grow_policy="Depthwise", verbose=False,
                                            allow_writing_files=False, random_seed=0).fit(X, y)
     assert oblivious_tables(tree_ensemble(depthwise)) is None
+
+
+def test_tables_are_kept_by_content(data):
+    X, y = data
+    params = dict(iterations=5, depth=3, verbose=False, allow_writing_files=False, thread_count=1)
+    first = catboost.CatBoostRegressor(random_seed=0, **params).fit(X, y)
+    again = oblivious_tables(tree_ensemble(first))
+    assert again is oblivious_tables(tree_ensemble(first))  # parsed anew, the same content: kept
+    other = catboost.CatBoostRegressor(random_seed=1, **params).fit(X, y + 1.0)
+    assert oblivious_tables(tree_ensemble(other)) is not again

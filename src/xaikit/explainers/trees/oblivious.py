@@ -31,6 +31,10 @@ __all__ = ["ObliviousTables", "oblivious_tables"]
 
 #: The most levels a tree of the lookup may have (2**depth representative rows each).
 MAX_DEPTH = 12
+#: Tables kept for the last ensembles seen, by content (:meth:`TreeEnsemble.content_key`), so that a
+#: model explained again (a new explainer, ``xk.explain``) reuses them, as workers keep an ensemble.
+_KEPT = 4
+_kept: dict[str, ObliviousTables | None] = {}
 
 
 class ObliviousTables:
@@ -197,7 +201,8 @@ def _lookup(X, feature, threshold, missing_left, strict, f32, feat_flat, feat_of
 
 def oblivious_tables(ens: TreeEnsemble) -> ObliviousTables | None:
     """The lookup tables of ``ens`` when every tree is oblivious (complete, each level one numeric split
-    with NaN as its missing value), at most :data:`MAX_DEPTH` deep; None otherwise.
+    with NaN as its missing value), at most :data:`MAX_DEPTH` deep; None otherwise. The tables of the
+    last few ensembles are kept by content and reused.
 
     Examples
     --------
@@ -209,6 +214,15 @@ def oblivious_tables(ens: TreeEnsemble) -> ObliviousTables | None:
     """
     if ens.categorical.any() or (ens.missing_kind != MISSING_NAN).any() or ens.max_depth > MAX_DEPTH:
         return None
+    key = ens.content_key()
+    if key not in _kept:
+        if len(_kept) >= _KEPT:
+            _kept.pop(next(iter(_kept)))
+        _kept[key] = _build(ens)
+    return _kept[key]
+
+
+def _build(ens: TreeEnsemble) -> ObliviousTables | None:
     ok, feature, threshold, missing_left = _levels(ens.roots, ens.left, ens.right, ens.feature, ens.threshold,
                                                    ens.missing_left, max(ens.max_depth, 1))
     if not ok:
