@@ -40,8 +40,9 @@ def test_lookup_equals_the_walk_and_catboost(data, nan_mode):
     tables = oblivious_tables(ens)
     assert tables is not None
     rows = np.vstack([X[:100], np.full((1, 6), np.nan), [[1e40, -1e40, 0.0, 0.0, 0.0, 0.0]]])  # NaN and huge rows too
-    fast = tables.values(ens.prepare(rows))
+    fast, margins = tables.values_and_margins(ens.prepare(rows))
     np.testing.assert_allclose(fast, _walk(ens, rows), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(margins, ens.predict_raw(rows), rtol=0, atol=1e-12)  # the leaves each code reaches
     own = model.get_feature_importance(catboost.Pool(rows), type="ShapValues")[:, :-1]
     np.testing.assert_allclose(fast[:, :, 0], own, rtol=0, atol=1e-10)
 
@@ -57,7 +58,9 @@ def test_lookup_of_a_multiclass_model_and_a_threshold_row(data):
     at_thresholds = np.tile(np.nan_to_num(X[:1]), (ens.roots.shape[0], 1))
     at_thresholds[np.arange(ens.roots.shape[0]), tables.feature[:, 0]] = tables.threshold[:, 0]  # rows exactly on a border
     rows = np.vstack([X[:50], at_thresholds])
-    np.testing.assert_allclose(tables.values(ens.prepare(rows)), _walk(ens, rows), rtol=0, atol=1e-12)
+    fast, margins = tables.values_and_margins(ens.prepare(rows))
+    np.testing.assert_allclose(fast, _walk(ens, rows), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(margins, ens.predict_raw(rows), rtol=0, atol=1e-12)
 
 
 def test_trees_that_are_not_oblivious_have_no_lookup(data):

@@ -48,8 +48,11 @@ class ObliviousTables:
     tables : list of (2**depth, len(features[t]), n_outputs) arrays
     """
 
-    def __init__(self, ens: TreeEnsemble, feature: np.ndarray, threshold: np.ndarray, missing_left: np.ndarray) -> None:
+    def __init__(self, ens: TreeEnsemble, feature: np.ndarray, threshold: np.ndarray, missing_left: np.ndarray,
+                 leaves: np.ndarray) -> None:
         self.ens, self.feature, self.threshold, self.missing_left = ens, feature, threshold, missing_left
+        #: The value of the leaf each code reaches, ``(n_trees, 2**depth, n_outputs)`` (0 past a tree's depth).
+        self.leaf_values = np.where((leaves >= 0)[:, :, None], ens.value[np.maximum(leaves, 0)], 0.0)
         self.features: list[np.ndarray] = []
         self.tables: list[np.ndarray] = []
         self._flat: tuple[np.ndarray, ...] | None = None
@@ -87,6 +90,10 @@ class ObliviousTables:
 
     def values(self, X: np.ndarray) -> np.ndarray:
         """Path-dependent TreeSHAP values ``(n, n_features, n_outputs)`` of the rows of ``X`` (prepared)."""
+        return self.values_and_margins(X)[0]
+
+    def values_and_margins(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The values, and the rows' raw margins ``(n, n_outputs)`` (the base offset plus their leaves)."""
         if self._flat is None:
             sizes = np.array([table.size for table in self.tables], dtype=np.int64)
             counts = np.array([used.size for used in self.features], dtype=np.int64)
@@ -97,16 +104,19 @@ class ObliviousTables:
                 np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
             )
         phi = np.zeros((X.shape[0], self.ens.n_features, self.ens.n_outputs))
+        raw = np.tile(np.asarray(self.ens.base_offset, dtype=np.float64), (X.shape[0], 1))
         _lookup(X, self.feature, self.threshold, self.missing_left, bool(self.ens.strict), bool(self.ens.input_float32),
-                *self._flat, phi)
-        return phi
+                *self._flat, self.leaf_values, phi, raw)
+        return phi, raw
 
 
 @numba.njit(cache=True, nogil=True)
 def _levels(roots, left, right, feature, threshold, missing_left, depth):  # pragma: no cover - compiled
-    """``(ok, feature, threshold, missing_left)`` of each tree's levels ``(n_trees, depth)``: ``ok`` when every
-    tree is complete and each of its levels one split shared by all its nodes."""
+    """``(ok, feature, threshold, missing_left, leaves)`` of each tree's levels ``(n_trees, depth)``: ``ok`` when
+    every tree is complete and each of its levels one split shared by all its nodes; ``leaves`` the leaf
+    reached by each code (bit ``l`` set: right at level ``l``), ``(n_trees, 2**depth)``."""
     n_trees = roots.shape[0]
+    leaves = np.full((n_trees, 1 << depth), -1, dtype=np.int64)
     feat = np.full((n_trees, depth), -1, dtype=np.int64)
     thr = np.zeros((n_trees, depth))
     miss = np.zeros((n_trees, depth), dtype=np.bool_)
@@ -118,12 +128,12 @@ def _levels(roots, left, right, feature, threshold, missing_left, depth):  # pra
         level = 0
         while left[nodes[0]] >= 0:
             if level >= depth:
-                return False, feat, thr, miss
+                return False, feat, thr, miss, leaves
             f, cut, ml = feature[nodes[0]], threshold[nodes[0]], missing_left[nodes[0]]
             for k in range(count):
                 node = nodes[k]
                 if left[node] < 0 or feature[node] != f or threshold[node] != cut or missing_left[node] != ml:
-                    return False, feat, thr, miss
+                    return False, feat, thr, miss, leaves
                 below[2 * k] = left[node]
                 below[2 * k + 1] = right[node]
             feat[t, level], thr[t, level], miss[t, level] = f, cut, ml
@@ -132,8 +142,13 @@ def _levels(roots, left, right, feature, threshold, missing_left, depth):  # pra
             level += 1
         for k in range(count):
             if left[nodes[k]] >= 0:
-                return False, feat, thr, miss
-    return True, feat, thr, miss
+                return False, feat, thr, miss, leaves
+            code = 0  # the nodes of a level are in order of the earlier levels' decisions, the first level's the slowest
+            for lv in range(level):
+                if (k >> (level - 1 - lv)) & 1:
+                    code |= 1 << lv
+            leaves[t, code] = nodes[k]
+    return True, feat, thr, miss, leaves
 
 
 @numba.njit(cache=True, nogil=True)
@@ -171,7 +186,7 @@ def _representatives(feature, threshold, missing_left, depth, strict, n_features
 
 
 @numba.njit(cache=True, nogil=True)
-def _lookup(X, feature, threshold, missing_left, strict, f32, feat_flat, feat_off, tab_flat, tab_off, phi):  # pragma: no cover - compiled
+def _lookup(X, feature, threshold, missing_left, strict, f32, feat_flat, feat_off, tab_flat, tab_off, leaf_values, phi, raw):  # pragma: no cover - compiled
     n, n_out = X.shape[0], phi.shape[2]
     n_trees, depth = feature.shape
     for i in range(n):
@@ -190,6 +205,8 @@ def _lookup(X, feature, threshold, missing_left, strict, f32, feat_flat, feat_of
                     right = x >= threshold[t, level] if strict else x > threshold[t, level]
                 if right:
                     code |= 1 << level
+            for o in range(n_out):
+                raw[i, o] += leaf_values[t, code, o]
             k0 = feat_off[t]
             k = feat_off[t + 1] - k0
             base = tab_off[t] + code * k * n_out
@@ -223,10 +240,10 @@ def oblivious_tables(ens: TreeEnsemble) -> ObliviousTables | None:
 
 
 def _build(ens: TreeEnsemble) -> ObliviousTables | None:
-    ok, feature, threshold, missing_left = _levels(ens.roots, ens.left, ens.right, ens.feature, ens.threshold,
-                                                   ens.missing_left, max(ens.max_depth, 1))
+    ok, feature, threshold, missing_left, leaves = _levels(ens.roots, ens.left, ens.right, ens.feature, ens.threshold,
+                                                           ens.missing_left, max(ens.max_depth, 1))
     if not ok:
         return None
     if ens.input_float32 and (threshold != threshold.astype(np.float32)).any():
         return None  # a representative row at a threshold would be rounded to another value
-    return ObliviousTables(ens, feature, threshold, missing_left)
+    return ObliviousTables(ens, feature, threshold, missing_left, leaves)

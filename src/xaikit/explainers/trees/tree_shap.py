@@ -817,7 +817,7 @@ class TreeShap(Explainer[Attribution]):
         n = X.shape[0]
         ens = self.ensemble
         if what == "path_dependent" and self._oblivious_tables() is not None:  # CatBoost: one lookup per tree
-            return self._oblivious_tables().values(X), _predict_prepared(ens, X)  # type: ignore[union-attr]
+            return self._oblivious_tables().values_and_margins(X)  # type: ignore[no-any-return, union-attr]
         cols = kernels.tree_columns(ens.roots, ens.left, ens.right, ens.value)
         values = np.zeros(_values_shape(ens, n, what))
         if what == "interventional" and extra.get("transform_kind", 0) == 0:
