@@ -336,3 +336,20 @@ def test_log_loss_matches_shap_on_an_xgboost_classifier(data: tuple[np.ndarray, 
     ours = xk.TreeShap(model, background=bg, output="log_loss").explain(X[50:60], y[50:60])
     np.testing.assert_allclose(ours.values[..., 0], ref, rtol=0, atol=1e-6)
     assert np.abs(ref).max() > 0.05
+
+
+def test_tree_limit_of_a_lightgbm_random_forest_is_refused():
+    """Its trees are averaged over all of them: the first k trees are not a model to explain (values would be
+    those of k trees each divided by the total)."""
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X[:, 0] + rng.normal(size=200) * 0.1
+    rf = lgb.LGBMRegressor(boosting_type="rf", n_estimators=6, bagging_freq=1, bagging_fraction=0.8, verbose=-1).fit(X, y)
+    with pytest.raises(InvalidParameterError, match=r"tree_limit: the LightGBM model averages its trees"):
+        xk.TreeShap(rf, tree_limit=2).explain(X[:3])
+    boosted = lgb.LGBMRegressor(n_estimators=6, verbose=-1).fit(X, y)
+    exp = xk.TreeShap(boosted, tree_limit=2).explain(X[:3])
+    np.testing.assert_allclose(exp.values.sum(axis=1)[:, 0] + exp.base_values[:, 0],
+                               boosted.predict(X[:3], num_iteration=2, raw_score=True), atol=1e-9)

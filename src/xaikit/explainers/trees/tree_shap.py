@@ -537,6 +537,12 @@ def _trees_per_round(model: Any, ens: TreeEnsemble) -> int:
     booster = getattr(model, "booster_", None) or model
     per_iteration = getattr(booster, "num_model_per_iteration", None)  # LightGBM
     if callable(per_iteration):
+        dump = getattr(booster, "dump_model", None)
+        if callable(dump) and dump(num_iteration=1).get("average_output"):
+            raise InvalidParameterError(
+                "tree_limit: the LightGBM model averages its trees (boosting='rf'), so its first rounds are no part of "
+                "its prediction to explain; fit it with fewer trees instead, got tree_limit set"
+            )
         return int(per_iteration())
     estimators: Any = getattr(model, "estimators_", None)
     if getattr(estimators, "ndim", 0) == 2:  # scikit-learn GradientBoosting: (n_stages, trees per stage)
