@@ -353,3 +353,17 @@ def test_tree_limit_of_a_lightgbm_random_forest_is_refused():
     exp = xk.TreeShap(boosted, tree_limit=2).explain(X[:3])
     np.testing.assert_allclose(exp.values.sum(axis=1)[:, 0] + exp.base_values[:, 0],
                                boosted.predict(X[:3], num_iteration=2, raw_score=True), atol=1e-9)
+
+
+def test_a_lightgbm_model_takes_the_frame_it_was_fitted_on_with_spaces_in_its_names():
+    import lightgbm as lgb
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(120, 3)), columns=["petal length", "petal width", "age"])
+    model = lgb.LGBMRegressor(n_estimators=4, verbose=-1).fit(frame, frame["age"] * 2 + frame["petal length"])
+    assert model.booster_.feature_name()[0] == "petal_length"  # LightGBM stores the names cleaned
+    exp = xk.TreeShap(model).explain(frame.iloc[:5])
+    np.testing.assert_allclose(exp.values, xk.TreeShap(model).explain(frame.to_numpy()[:5]).values, atol=0)
+    with pytest.raises(InvalidParameterError, match="X: expected the columns"):
+        xk.TreeShap(model).explain(frame[["petal width", "petal length", "age"]].iloc[:5])  # reordered: refused

@@ -796,7 +796,7 @@ class TreeShap(Explainer[Attribution]):
         columns = getattr(X, "columns", None)
         if columns is not None and self.feature_names is not None:
             cols = [str(c) for c in columns]
-            if cols != self.feature_names:
+            if cols != self.feature_names and not self._cleaned_names(cols):
                 raise InvalidParameterError(
                     f"{name}: expected the columns {self.feature_names[:20]} (as the model was fitted), "
                     f"got {cols[:20]}"
@@ -805,6 +805,15 @@ class TreeShap(Explainer[Attribution]):
             X = _frame_to_numbers(X, name, self._categories)
         X = check_array(X, name, ndim=2, allow_nan=True)
         return self.ensemble.prepare(X, name)
+
+    def _cleaned_names(self, cols: list[str]) -> bool:
+        """Whether ``cols`` are the names a LightGBM model stored cleaned (spaces made underscores):
+        LightGBM takes the very DataFrame it was fitted on, and so does TreeShap."""
+        if not self.ensemble.library.startswith("lightgbm.") or self.feature_names is None:
+            return False
+        from xaikit.models._trees_lightgbm import matches_cleaned_names
+
+        return matches_cleaned_names(cols, self.feature_names)
 
     def _outputs(self, target: Any) -> tuple[list[int], list[str]]:
         if self._loss is not None:
