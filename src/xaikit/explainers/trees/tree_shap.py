@@ -556,6 +556,14 @@ def _trees_per_round(model: Any, ens: TreeEnsemble) -> int:
     )
 
 
+def _one_row(X: Any) -> bool:
+    """Whether ``X`` is one row: a 1-D array or list of numbers (a ragged list is left to the checks that name it)."""
+    try:
+        return bool(np.ndim(X) == 1)
+    except ValueError:  # ragged nested lists
+        return False
+
+
 def _is_sparse(X: Any) -> bool:
     return type(X).__module__.startswith("scipy.sparse") and hasattr(X, "tocsr")
 
@@ -791,7 +799,7 @@ class TreeShap(Explainer[Attribution]):
                 )
             X = X.to_frame().T
             X.columns = [str(c) for c in X.columns]
-        elif getattr(X, "columns", None) is None and np.ndim(X) == 1:  # one row as a 1-D array
+        elif getattr(X, "columns", None) is None and _one_row(X):  # one row as a 1-D array
             X = np.asarray(X)[None, :]
         columns = getattr(X, "columns", None)
         if columns is not None and self.feature_names is not None:
