@@ -43,7 +43,7 @@ Examples
 >>> import numpy as np, pytest
 >>> cb = pytest.importorskip("catboost")
 >>> X = np.arange(40.0).reshape(20, 2)
->>> model = cb.CatBoostRegressor(iterations=3, depth=2, verbose=0, thread_count=1).fit(X, X[:, 0])
+>>> model = cb.CatBoostRegressor(iterations=3, depth=2, verbose=0, thread_count=1, allow_writing_files=False).fit(X, X[:, 0])
 >>> ens = from_catboost(model)
 >>> ens.n_trees, ens.max_depth, ens.strict, ens.input_float32
 (3, 2, False, True)
