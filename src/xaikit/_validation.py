@@ -448,6 +448,20 @@ def check_gradient_budget(
     check_memory(name, given, 16.0 * per_row, f"{per_row} nodes or draws per row", "lower it")
 
 
+def several_inputs(X: Any) -> bool:
+    """Whether ``X`` holds several inputs of a network: a dict, or a tuple or list of which an item is an
+    array or tensor (a list of lists of numbers is one array).
+
+    >>> several_inputs((np.zeros((2, 3)), np.zeros((2, 1)))), several_inputs([[1.0, 2.0]]), several_inputs({"a": 1})
+    (True, False, True)
+    """
+    if isinstance(X, dict):
+        return True
+    return isinstance(X, (tuple, list)) and any(
+        not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1 for item in X
+    )
+
+
 def check_one_input(X: Any, name: str = "X") -> None:
     """Refuse a tuple or list of arrays or tensors (several inputs, or rows given apart): several inputs
     are not supported yet, and stacking them without a word could misread them. A list of lists of
@@ -459,9 +473,7 @@ def check_one_input(X: Any, name: str = "X") -> None:
     ...
     xaikit.errors.InvalidParameterError: X: expected one array or tensor (n, ...), got a tuple of 2 arrays (shapes ...
     """
-    if isinstance(X, (tuple, list)) and any(
-        not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1 for item in X
-    ):
+    if isinstance(X, (tuple, list)) and several_inputs(X):
         shapes = ", ".join(str(tuple(getattr(item, "shape", ()))) for item in X[:10])
         raise InvalidParameterError(
             f"{name}: expected one array or tensor (n, ...), got a {type(X).__name__} of {len(X)} arrays "

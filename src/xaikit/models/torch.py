@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xaikit._validation import check_choice, describe
+from xaikit._validation import check_choice, describe, several_inputs
 from xaikit.errors import ApproximationWarning, InvalidParameterError, ModelOutputError, UnsupportedModelError
 from xaikit.models.base import BatchedModel, are_logits
 
@@ -158,20 +158,6 @@ def _is_rowwise(item: Any) -> bool:
     """An array or tensor with a row axis (a per-row input); anything else is passed to the module as it is."""
     return isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim >= 1 or (
         hasattr(item, "__array__") and getattr(item, "ndim", 0) >= 1
-    )
-
-
-def several_inputs(X: Any) -> bool:
-    """Whether ``X`` holds several inputs: a dict, or a tuple or list of which an item is an array or
-    tensor (a list of lists of numbers is one array).
-
-    >>> several_inputs((np.zeros((2, 3)), np.zeros((2, 1)))), several_inputs([[1.0, 2.0]])
-    (True, False)
-    """
-    if isinstance(X, dict):
-        return True
-    return isinstance(X, (tuple, list)) and any(
-        not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1 for item in X
     )
 
 

@@ -41,6 +41,7 @@ from xaikit._validation import (
     check_float,
     check_int,
     describe,
+    several_inputs,
     spawn_seeds,
 )
 from xaikit._validation import check_batch as _as_input
@@ -49,7 +50,7 @@ from xaikit.errors import (
     UnsupportedModelError,
 )
 from xaikit.explainers.base import Explainer, output_names
-from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, id_baseline, integer_input, is_several, needs_layout
+from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, id_baseline, integer_input, needs_layout
 from xaikit.explainers.pipeline import Answer, Parameter, Plan, integer
 from xaikit.models import adapt
 from xaikit.models.base import AdaptedModel
@@ -404,7 +405,7 @@ class ArrayExplainer(Explainer[Attribution]):
         with ``packs_inputs``)."""
         extra = params.get("additional_forward_args")
         view = None
-        if self.integer_rows and extra is None and not is_several(X) and integer_input(X):
+        if self.integer_rows and extra is None and not several_inputs(X) and integer_input(X):
             Xa = _integer_rows(X)  # token ids to a method that reads layers only: untouched
         elif needs_layout(X, extra):
             layout = self._layout(X, extra)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import RandomState, describe
+from xaikit._validation import RandomState, describe, several_inputs
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.gradients.base import (
     FORWARD_ARGS,
@@ -26,7 +26,7 @@ from xaikit.explainers.gradients.base import (
     _predict,
     _row_rngs,
 )
-from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, id_baseline, is_several
+from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, id_baseline
 from xaikit.explainers.pipeline import Parameter, integer
 from xaikit.maskers.baselines import baselines
 
@@ -111,7 +111,7 @@ def _flat_mask(mask: Any, X: np.ndarray, layout: InputLayout | None) -> np.ndarr
     used in several inputs ablates its elements in all of them at once. None: every element alone."""
     n = X.shape[0]
     if layout is None or len(layout.shapes) == 1:
-        if layout is not None and isinstance(mask, (tuple, list)) and is_several(mask) and len(mask) == 1:
+        if layout is not None and isinstance(mask, (tuple, list)) and several_inputs(mask) and len(mask) == 1:
             mask = mask[0]
         one = _check_mask(mask, X if layout is None else X.reshape(n, *layout.shapes[0]))
         return None if one is None else one.reshape(one.shape[0], -1)

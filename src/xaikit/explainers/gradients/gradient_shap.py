@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import check_float, check_gradient_budget, check_int, describe
+from xaikit._validation import check_float, check_gradient_budget, check_int, describe, several_inputs
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.gradients.base import (
     BATCH_SIZE,
@@ -20,7 +20,7 @@ from xaikit.explainers.gradients.base import (
     _predict,
     _row_rngs,
 )
-from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, id_baseline, is_several
+from xaikit.explainers.gradients.inputs import InputLayout, PackedModel, id_baseline
 from xaikit.explainers.pipeline import Parameter, integer
 
 
@@ -86,7 +86,7 @@ class GradientShap(GradientExplainer):
             raise InvalidParameterError(
                 "background: GradientShap needs a set of baseline inputs (m, *input_shape), got None"
             )
-        if is_several(background):
+        if several_inputs(background):
             keys = [str(k) for k in background] if isinstance(background, dict) else None
             listed = list(background.values()) if isinstance(background, dict) else list(background)
             items = [_background_item(b, f"background[{k!r}]") for k, b in zip(keys or range(len(listed)), listed)]

@@ -33,24 +33,10 @@ from typing import Any, cast
 
 import numpy as np
 
-from xaikit._validation import check_array, check_choice, check_int, describe
+from xaikit._validation import check_array, check_choice, check_int, describe, several_inputs
 from xaikit.errors import InvalidParameterError
 
-__all__ = ["InputLayout", "PackedModel", "Rows", "id_baseline", "integer_input", "is_several", "needs_layout", "per_input"]
-
-
-def is_several(X: Any) -> bool:
-    """Whether ``X`` holds several inputs: a dict, or a tuple or list with an array or tensor in it (a
-    list of lists of numbers is one array).
-
-    >>> is_several((np.zeros((2, 3)), np.zeros((2, 1)))), is_several([[1.0, 2.0]]), is_several({"a": np.zeros(2)})
-    (True, False, True)
-    """
-    if isinstance(X, dict):
-        return True
-    return isinstance(X, (tuple, list)) and any(
-        not isinstance(item, (tuple, list)) and getattr(item, "ndim", 0) >= 1 for item in X
-    )
+__all__ = ["InputLayout", "PackedModel", "Rows", "id_baseline", "integer_input", "needs_layout", "per_input"]
 
 
 def integer_input(X: Any) -> bool:
@@ -72,7 +58,7 @@ def needs_layout(X: Any, additional_forward_args: Any = None) -> bool:
     >>> needs_layout(np.zeros((2, 3))), needs_layout(np.zeros((2, 3), dtype=int)), needs_layout(np.zeros((2, 3)), (1.0,))
     (False, True, True)
     """
-    return is_several(X) or additional_forward_args is not None or integer_input(X)
+    return several_inputs(X) or additional_forward_args is not None or integer_input(X)
 
 
 def _as_array(item: Any, name: str, *, array: bool = False) -> Any:
@@ -106,7 +92,7 @@ def _split(value: Any, n_inputs: int, name: str, keys: list[str] | None = None, 
         if unknown:
             raise InvalidParameterError(f"{name}: expected items for the inputs {keys}, got unknown input(s) {unknown}")
         return [value.get(key) for key in keys]
-    if isinstance(value, (tuple, list)) and n_inputs > 1 and (is_several(value) or all(not isinstance(v, (tuple, list)) for v in value)):
+    if isinstance(value, (tuple, list)) and n_inputs > 1 and (several_inputs(value) or all(not isinstance(v, (tuple, list)) for v in value)):
         if len(value) == n_inputs:
             return list(value)
         if attributed is not None and len(value) == len(attributed):
@@ -114,7 +100,7 @@ def _split(value: Any, n_inputs: int, name: str, keys: list[str] | None = None, 
             for k, v in zip(attributed, value):
                 given[k] = v
             return given
-        if is_several(value) or isinstance(value, tuple):
+        if several_inputs(value) or isinstance(value, tuple):
             expected = f"{n_inputs}" + ("" if attributed is None or len(attributed) == n_inputs else f", or {len(attributed)}, one per attributed input")
             raise InvalidParameterError(
                 f"{name}: expected one item per input ({expected}) or one for all, got a {type(value).__name__} of {len(value)}"
@@ -181,7 +167,7 @@ class InputLayout:
 
     def __init__(self, X: Any, additional_forward_args: Any = None, model: Any = None, *, integers: str = "embedding") -> None:
         check_choice(integers, "integers", ("embedding", "as_is"))
-        several = is_several(X)
+        several = several_inputs(X)
         self.keys: list[str] | None = [str(k) for k in X] if isinstance(X, dict) else None
         given = list(X.values()) if isinstance(X, dict) else list(X) if several else [X]
         #: How each input is named in messages: ``X``, ``X[k]`` or ``X['name']``.
