@@ -258,6 +258,16 @@ def test_rf_explains_the_average_of_the_trees(lgb_models, data):
     ens = from_lightgbm(model)
     np.testing.assert_allclose(ens.predict_raw(X)[:, 0], model.predict(X), **F64)
     np.testing.assert_allclose(4 * ens.predict_raw(X)[:, 0], model.predict(X, raw_score=True), **F64)
+    # the result says so, with the factor to LightGBM's raw score and shap's values
+    definition = xk.TreeShap(model).explain(X[:2]).diagnostics["value_definition"]
+    assert "trees' average" in definition["scale"] and "4 x these" in definition["scale"]
+    assert "scale" not in xk.TreeShap(lgb_models["lambdarank"]).explain(X[:2]).diagnostics["value_definition"]
+
+
+def test_sigmoid_other_than_one_is_recorded_as_the_scale(lgb_models, data):
+    X, _, _ = data
+    definition = xk.TreeShap(lgb_models["sigmoid"]).explain(X[:2]).diagnostics["value_definition"]
+    assert "sigmoid x raw_score (sigmoid=2.5)" in definition["scale"] and definition["scale"] in definition["text"]
 
 
 def test_ranker_sigmoid_does_not_scale_the_score(data):

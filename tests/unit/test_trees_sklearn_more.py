@@ -268,7 +268,12 @@ def test_exponential_loss_values_add_up_to_the_log_odds_and_probabilities(expone
     model, X = exponential
     rows, bg = X[:5], X[-8:]
     exp = xk.TreeShap(model).explain(rows)
-    assert exp.diagnostics["value_definition"]["output"] == "log_odds"
+    definition = exp.diagnostics["value_definition"]
+    assert definition["output"] == "log_odds"
+    # the result says which scale it explains: twice the model's own decision_function (shap's)
+    assert "2 x decision_function" in definition["scale"] and definition["scale"] in definition["text"]
+    deviance = ensemble.GradientBoostingClassifier(n_estimators=3, random_state=0).fit(X, X[:, 0] > 0)
+    assert "scale" not in xk.TreeShap(deviance).explain(rows).diagnostics["value_definition"]
     log_odds = exp.completeness()[:, 0]
     assert_allclose(log_odds, 2.0 * model.decision_function(rows), rtol=0, atol=1e-10)
     assert_allclose(1.0 / (1.0 + np.exp(-log_odds)), model.predict_proba(rows)[:, 1], rtol=0, atol=1e-12)

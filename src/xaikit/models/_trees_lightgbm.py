@@ -116,8 +116,15 @@ def from_lightgbm(model: Any) -> TreeEnsemble:
         raise UnsupportedModelError(f"model: expected a LightGBM model with at least one tree, got none ({name})")
     # the log-odds of a sigmoid-scaled objective are sigmoid * raw score: folded into the leaves
     scale = sigmoid
+    notes = []
+    if sigmoid != 1.0:
+        notes.append(f"the log-odds, sigmoid x raw_score (sigmoid={sigmoid:g}): LightGBM's raw_score and shap's values "
+                     f"are these divided by {sigmoid:g}")
     if dump.get("average_output"):
-        scale /= len(trees) // n_outputs
+        rounds = len(trees) // n_outputs
+        scale /= rounds
+        notes.append(f"the trees' average, the scale of predict (boosting='rf'): LightGBM's raw_score and shap's "
+                     f"values are the trees' sum, {rounds} x these")
     arrays = _flatten(trees, n_outputs, scale, name)
     return TreeEnsemble.from_arrays(
         **arrays,
@@ -129,6 +136,7 @@ def from_lightgbm(model: Any) -> TreeEnsemble:
         transform=transform,
         library=f"lightgbm.{name}",
         output_names=_output_names(model, n_outputs),
+        scale="; ".join(notes),
     )
 
 

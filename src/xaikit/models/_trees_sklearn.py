@@ -379,8 +379,10 @@ def _from_gradient_boosting(model: Any, library: str) -> TreeEnsemble:
             value[:, k] = lr * np.asarray(tree.value, dtype=np.float64)[:, 0, 0]
             # scikit-learn's boosting predictor compares NaN with <=, so NaN goes right at every node
             _sklearn_tree(builder, tree, value * scale, honour_missing=False)
+    note = ("the log-odds, 2 x decision_function (loss='exponential'): twice the values of the model's own "
+            "decision_function, which shap explains") if scale != 1.0 else ""
     return builder.build(n_features=model.n_features_in_, base_offset=base * scale, input_float32=True, strict=False,
-                         transform=transform, library=library, output_names=_output_names(model))
+                         transform=transform, library=library, output_names=_output_names(model), scale=note)
 
 
 # ---------------------------------------------------------------------- histogram gradient boosting

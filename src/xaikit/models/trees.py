@@ -79,6 +79,8 @@ class TreeEnsemble:
     transform : {"identity", "logistic", "softmax", "exp"}   raw margin -> the model's response scale
     library : str                   the model type parsed, e.g. ``"xgboost.XGBRegressor"``
     output_names : list of str or None
+    scale : str                     what the raw output is, in words, where it is not the library's own raw
+                                    output (or not what shap explains); ``""`` where it is
 
     Examples
     --------
@@ -116,6 +118,7 @@ class TreeEnsemble:
     transform: str = "identity"
     library: str = ""
     output_names: list[str] | None = None
+    scale: str = ""
     _depths: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment,arg-type]
 
     @classmethod
@@ -289,7 +292,7 @@ class TreeEnsemble:
                                   "cat_offset", "cat_len", "value", "cover")}
         options = {f.name: getattr(self, f.name) for f in fields(self)
                    if f.name in ("strict", "input_float32", "cat_invalid_missing", "cat_mode", "transform",
-                                 "library", "output_names")}
+                                 "library", "output_names", "scale")}
         return TreeEnsemble.from_arrays(roots=new_index[self.roots[:k]], left=child(self.left),
                                         right=child(self.right), cat_bits=self.cat_bits,
                                         base_offset=self.base_offset, n_features=self.n_features,

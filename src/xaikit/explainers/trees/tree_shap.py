@@ -929,6 +929,11 @@ class TreeShap(Explainer[Attribution]):
             )
         if self.tree_limit is not None:
             definition["tree_limit"] = self.tree_limit
+        scale = self.ensemble.scale
+        if scale and self.output not in ("probability", "probability_rescaled", "response_rescaled"):
+            # the margin is not the library's own raw score (or not shap's): the result says which it is
+            definition["scale"] = scale
+            definition["text"] += f" The margin is {scale}."
         return definition
 
     # ---------------------------------------------------------------- the pipeline's steps
