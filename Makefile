@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml Makefile
 	# PyPI's torchvision for torch 2.13 is a CUDA build that cannot load beside the CPU torch (and pulls no CPU
 	# one), and neither uses it for what is compared
 	$(PY) -m pip install -q --no-deps "zennit==0.5.1" "grad-cam==1.5.7" "ttach==0.0.3"
+	# NGBoost (its tree ensembles are parsed), without its scikit-learn<1.7 pin: it runs on the scikit-learn installed
+	$(PY) -m pip install -q --no-deps "ngboost==0.6.0"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

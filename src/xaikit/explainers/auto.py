@@ -100,11 +100,14 @@ def _not_additive(output: str, link: str, model: Any) -> str | None:
 
 
 def _is_tree_type(model: Any) -> bool:
-    """Whether ``model`` is of a tree model type (XGBoost, LightGBM, CatBoost, or a scikit-learn tree model),
-    or of a subclass of one: read from the modules of its type's classes, no library imported."""
+    """Whether ``model`` is of a tree model type (of a tree library the parsers know, or a scikit-learn tree
+    model), or of a subclass of one: read from the modules of its type's classes, no library imported."""
+    from xaikit.models.trees import _PARSERS, _UNREACHABLE
+
+    libraries = {prefix.rstrip(".") for prefix in (*_PARSERS, *_UNREACHABLE)} - {"sklearn"}
     for cls in type(model).__mro__:
         root = cls.__module__.split(".")[0]
-        if root in ("xgboost", "lightgbm", "catboost"):
+        if root in libraries:
             return True
         if root == "sklearn":
             from xaikit.models._trees_sklearn import is_tree_type

@@ -74,7 +74,7 @@ from xaikit._optional import import_optional
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.models.trees import MISSING_NAN, MISSING_NONE, MISSING_ZERO, TreeEnsemble
 
-__all__ = ["OBJECTIVES", "clean_feature_name", "from_lightgbm", "matches_cleaned_names"]
+__all__ = ["OBJECTIVES", "clean_feature_name", "from_dump", "from_lightgbm", "matches_cleaned_names"]
 
 #: Supported objectives -> transform from the raw score to the response scale.
 OBJECTIVES: dict[str, str] = {
@@ -108,24 +108,30 @@ def from_lightgbm(model: Any) -> TreeEnsemble:
     lgb = import_optional("lightgbm", "trees")
     booster = _unwrap(model, lgb)
     name = type(model).__name__
-    dump = booster.dump_model()
+    classes = getattr(model, "classes_", None) if hasattr(model, "booster_") else None
+    return from_dump(booster.dump_model(), name=name, library=f"lightgbm.{name}", classes=classes)
+
+
+def from_dump(dump: dict[str, Any], *, name: str, library: str, classes: Any = None, scale: str = "") -> TreeEnsemble:
+    """The ensemble of a ``dump_model()`` dictionary (LightGBM's format, which GPBoost shares); ``classes`` name
+    a classifier's outputs and ``scale`` is prepended to the scale notes of the objective."""
     transform, sigmoid = _objective(dump.get("objective"), name)
     n_outputs = int(dump.get("num_tree_per_iteration", 1))
     trees = dump["tree_info"]
     if not trees:
-        raise UnsupportedModelError(f"model: expected a LightGBM model with at least one tree, got none ({name})")
+        raise UnsupportedModelError(f"model: expected a {library.split('.')[0]} model with at least one tree, got none ({name})")
     # the log-odds of a sigmoid-scaled objective are sigmoid * raw score: folded into the leaves
-    scale = sigmoid
-    notes = []
+    factor = sigmoid
+    notes = [scale] if scale else []
     if sigmoid != 1.0:
         notes.append(f"the log-odds, sigmoid x raw_score (sigmoid={sigmoid:g}): LightGBM's raw_score and shap's values "
                      f"are these divided by {sigmoid:g}")
     if dump.get("average_output"):
         rounds = len(trees) // n_outputs
-        scale /= rounds
+        factor /= rounds
         notes.append(f"the trees' average, the scale of predict (boosting='rf'): LightGBM's raw_score and shap's "
                      f"values are the trees' sum, {rounds} x these")
-    arrays = _flatten(trees, n_outputs, scale, name)
+    arrays = _flatten(trees, n_outputs, factor, name)
     return TreeEnsemble.from_arrays(
         **arrays,
         n_features=int(dump["max_feature_idx"]) + 1,
@@ -134,8 +140,8 @@ def from_lightgbm(model: Any) -> TreeEnsemble:
         cat_invalid_missing=False,
         cat_mode=1,
         transform=transform,
-        library=f"lightgbm.{name}",
-        output_names=_output_names(model, n_outputs),
+        library=library,
+        output_names=_output_names(classes, n_outputs),
         scale="; ".join(notes),
     )
 
@@ -294,9 +300,8 @@ def _flatten(trees: list[dict[str, Any]], n_outputs: int, scale: float, name: st
     }
 
 
-def _output_names(model: Any, n_outputs: int) -> list[str] | None:
+def _output_names(classes: Any, n_outputs: int) -> list[str] | None:
     """Class labels for classifiers (the positive class for binary), else None."""
-    classes = getattr(model, "classes_", None) if hasattr(model, "booster_") else None
     if classes is None:
         return None
     labels = [str(c) for c in np.asarray(classes).tolist()]

@@ -531,6 +531,18 @@ _PARSERS: dict[str, str] = {
     "xgboost.": "xaikit.models._trees_xgboost:from_xgboost",
     "lightgbm.": "xaikit.models._trees_lightgbm:from_lightgbm",
     "catboost.": "xaikit.models._trees_catboost:from_catboost",
+    "ngboost.": "xaikit.models._trees_ngboost:from_ngboost",
+    "gpboost.": "xaikit.models._trees_gpboost:from_gpboost",
+    "pyod.": "xaikit.models._trees_pyod:from_pyod",
+}
+
+#: Libraries whose tree models cannot be read, with the reason (checked before the parsers).
+_UNREACHABLE: dict[str, str] = {
+    "pyspark.": "Spark ML's trees live in the JVM of a Spark session, out of reach of a Python parser; explain a "
+                "sample of rows with a model-agnostic method on a function that calls the model, or export the "
+                "model to a library xaikit reads",
+    "causalml.": "causalml's causal trees hold treatment effects estimated from both arms of each leaf, not one value "
+                 "per leaf as TreeSHAP needs; explain its effect estimate (predict) with a model-agnostic method",
 }
 
 
@@ -542,11 +554,15 @@ def _type_path(obj: Any) -> str:
 def _parser_for(model: Any) -> Any:
     """The parser of the library ``model``'s type comes from, or of the first base class of its type that
     comes from one (a user's subclass of ``RandomForestRegressor``); read from the dotted names of the
-    classes, so that no library is imported to recognise its models."""
+    classes, so that no library is imported to recognise its models. Raises for a library whose trees
+    cannot be read (:data:`_UNREACHABLE`)."""
     import importlib
 
     for cls in type(model).__mro__:
         path = f"{cls.__module__}.{cls.__qualname__}"
+        for prefix, reason in _UNREACHABLE.items():
+            if path.startswith(prefix):
+                raise UnsupportedModelError(f"model: expected a tree model whose trees xaikit can read, got {path}: {reason}")
         for prefix, target in _PARSERS.items():
             if path.startswith(prefix):
                 module, func = target.split(":")
@@ -558,10 +574,10 @@ def is_tree_model(model: Any) -> bool:
     """Whether ``model`` is a tree ensemble xaikit can parse (checked without importing its library)."""
     if isinstance(model, TreeEnsemble):
         return True
-    parser = _parser_for(model)
-    if parser is None:
-        return False
     try:
+        parser = _parser_for(model)
+        if parser is None:
+            return False
         parser(model)
     except (UnsupportedModelError, InvalidParameterError):
         return False
@@ -569,7 +585,8 @@ def is_tree_model(model: Any) -> bool:
 
 
 def tree_ensemble(model: Any) -> TreeEnsemble:
-    """Parse a fitted tree model of scikit-learn, XGBoost, LightGBM or CatBoost into a :class:`TreeEnsemble`.
+    """Parse a fitted tree model of scikit-learn, XGBoost, LightGBM, CatBoost, NGBoost, GPBoost or pyod (``IForest``)
+    into a :class:`TreeEnsemble`.
 
     Raises :class:`UnsupportedModelError` naming the type (or objective) when it is not supported.
     """
@@ -578,6 +595,7 @@ def tree_ensemble(model: Any) -> TreeEnsemble:
     parser = _parser_for(model)
     if parser is None:
         raise UnsupportedModelError(
-            f"model: expected a fitted tree model of scikit-learn, XGBoost, LightGBM or CatBoost, got {_type_path(model)}"
+            f"model: expected a fitted tree model of scikit-learn, XGBoost, LightGBM, CatBoost, NGBoost, GPBoost or "
+            f"pyod (IForest), got {_type_path(model)}"
         )
     return parser(model)
