@@ -1,4 +1,4 @@
-"""Rules: the leaves of a shallow surrogate tree, as readable rules that reproduce it exactly.
+"""Rules: the leaves of a shallow surrogate tree, or the anchors of single decisions, as readable rules.
 
 One rule per leaf: the conditions on the path to it (``feature <= threshold``, ``feature >
 threshold``, ``feature in {categories}``, ``feature not in {categories}``), its prediction per
@@ -6,14 +6,21 @@ output, and its support (the rows of the fit data that reach it, as a count and 
 conditions are data: :meth:`Rules.predict` applies them to new rows and gives the surrogate's
 predictions (``x <= threshold`` goes left, as in the tree; a category the tree never saw fails
 every ``in`` and passes every ``not in``).
+
+Anchors (:class:`~xaikit.explainers.rules.anchors.Anchors`) give one rule per explained row, with
+its precision (and KL confidence bounds), its coverage (``support_fraction``), the row it explains
+(``row``) and the class it anchors (``labels``); a document's anchor is a set of words
+(``{"feature": "text", "operator": "contains", "words": [...]}``).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -25,12 +32,14 @@ from xaikit.results.base import Axis, Field, JsonField, Result
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Rules", "OPERATORS"]
+__all__ = ["Rules", "Rule", "OPERATORS"]
 
 RULES = Axis("rules", names="rule_names", prefix="rule")
 
-#: The operators of a condition: numeric (``threshold``) and categorical (``categories``).
-OPERATORS = ("<=", ">", "in", "not in")
+#: The operators of a condition: numeric (``threshold``), categorical (``categories``) and words
+#: of a document (``words``: the text contains each of them, as a token of ``\\w+``).
+OPERATORS = ("<=", ">", "in", "not in", "contains")
+_WORD = re.compile(r"\w+", re.UNICODE)
 _TASKS = ("regression", "classification")
 
 
@@ -62,6 +71,13 @@ def _check_condition(cond: Any, where: str, features: Sequence[str]) -> dict[str
                 f"{where}: expected a finite 'threshold' (and no other key) for {op!r}, got {describe(t)}" + (f" and {extra}" if extra else "")
             )
         return {"feature": feature, "operator": op, "threshold": float(t)}
+    if op == "contains":
+        words = cond.get("words")
+        extra = sorted(set(cond) - {"feature", "operator", "words"})
+        if (isinstance(words, (str, bytes, Mapping)) or not isinstance(words, Sequence) or not words
+                or not all(isinstance(w, str) and w for w in words) or extra):
+            raise InvalidParameterError(f"{where}: expected a non-empty list of str 'words' (and no other key) for 'contains', got {describe(words)}")
+        return {"feature": feature, "operator": op, "words": tuple(words)}
     cats = cond.get("categories")
     extra = sorted(set(cond) - {"feature", "operator", "categories"})
     if isinstance(cats, (str, bytes, Mapping)) or not isinstance(cats, Sequence) or extra:
@@ -114,6 +130,8 @@ def condition_text(cond: Mapping[str, Any]) -> str:
     """
     if cond["operator"] in ("<=", ">"):
         return f"{cond['feature']} {cond['operator']} {_number(cond['threshold'])}"
+    if cond["operator"] == "contains":
+        return f"{cond['feature']} contains " + " and ".join(repr(w) for w in cond["words"])
     return f"{cond['feature']} {cond['operator']} {{{', '.join(repr(c) for c in cond['categories'])}}}"
 
 
@@ -138,7 +156,12 @@ class Rules(Result):
         when all its conditions do (no condition: it holds for every row).
     task : {"regression", "classification"}
     labels : list of str, optional
-        Classification: each rule's predicted class (the most frequent, first in output order on ties).
+        Classification: each rule's predicted class (the most frequent, first in output order on ties);
+        anchors: the class each rule anchors.
+    precision, precision_lower, precision_upper : array-like of shape (n_rules,), optional
+        Anchors: each rule's precision on its perturbation distribution and its KL confidence bounds.
+    row : array-like of int, shape (n_rules,), optional
+        Anchors: the explained row each rule belongs to (:meth:`rules` ``(i)`` gives row ``i``'s).
     feature_names, output_names, rule_names : list of str, optional
     method, params, diagnostics, provenance, diagnostic_axes
         As for every result.
@@ -168,6 +191,14 @@ class Rules(Result):
         JsonField("conditions", axis="r", check=_check_conditions, optional=False),
         JsonField("task", check=_check_task, optional=False, doc="'regression' or 'classification'."),
         JsonField("labels", axis="r", check=_check_labels, doc="Classification: each rule's predicted class, else None."),
+        Field("precision", "r", finite=True, optional=True, column="precision",
+              doc="Anchors: read-only float64 array (n_rules,): the share of the rule's perturbation samples given the rule's class."),
+        Field("precision_lower", "r", finite=True, optional=True, column="precision_lower",
+              doc="Anchors: read-only float64 array (n_rules,): the KL lower confidence bound of the precision."),
+        Field("precision_upper", "r", finite=True, optional=True, column="precision_upper",
+              doc="Anchors: read-only float64 array (n_rules,): the KL upper confidence bound of the precision."),
+        Field("row", "r", dtype="int", optional=True, column="row",
+              doc="Anchors: read-only int64 array (n_rules,): the explained row each rule belongs to."),
     )
     axes = {"r": RULES, "d": FEATURES, "o": OUTPUTS}
 
@@ -177,6 +208,10 @@ class Rules(Result):
     importance: np.ndarray
     task: str
     labels: list[str] | None
+    precision: np.ndarray | None
+    precision_lower: np.ndarray | None
+    precision_upper: np.ndarray | None
+    row: np.ndarray | None
     feature_names: list[str]
     output_names: list[str]
     rule_names: list[str]
@@ -188,6 +223,24 @@ class Rules(Result):
         support, frac = self._store["support"], self._store["support_fraction"]
         if (support < 0).any() or (frac < 0).any() or (frac > 1).any():
             raise InvalidParameterError("support: expected counts >= 0 and support_fraction in [0, 1]")
+        for name in ("precision", "precision_lower", "precision_upper"):
+            p = self._store[name]
+            if p is not None and ((p < 0).any() or (p > 1).any()):
+                raise InvalidParameterError(f"{name}: expected values in [0, 1], got {describe(p)} outside")
+        low, high, mid = self._store["precision_lower"], self._store["precision_upper"], self._store["precision"]
+        if low is not None and mid is not None and (low > mid + 1e-12).any():
+            raise InvalidParameterError("precision_lower: expected bounds at most the precision")
+        if high is not None and mid is not None and (high < mid - 1e-12).any():
+            raise InvalidParameterError("precision_upper: expected bounds at least the precision")
+        row = self._store["row"]
+        if row is not None and (row < 0).any():
+            raise InvalidParameterError(f"row: expected row positions >= 0, got {describe(row)}")
+
+    @property
+    def coverage(self) -> np.ndarray:
+        """The same array as :attr:`support_fraction`: the share of the rows (surrogate: the fit rows;
+        anchors: the coverage sample) each rule holds on."""
+        return self._store["support_fraction"]  # type: ignore[no-any-return]
 
     @property
     def values(self) -> np.ndarray:
@@ -203,6 +256,8 @@ class Rules(Result):
 
     def _outcome(self, i: int) -> str:
         names, pred = self.output_names, self._store["prediction"][i]
+        if self._store["precision"] is not None and self._store["labels"] is not None:
+            return f"class = {self._store['labels'][i]} (precision {float(self._store['precision'][i]):.2f})"
         if self.task == "classification":
             label = self._store["labels"]
             head = f"class = {label[i]}; " if label is not None else ""
@@ -215,11 +270,51 @@ class Rules(Result):
         """Rule ``i`` as one sentence: ``"if age > 54.5 and chol <= 240.0 then P(disease) = 0.71 (support 12%)"``."""
         conds = self._store["conditions"][i]
         head = "if " + " and ".join(condition_text(c) for c in conds) + " then" if conds else "always:"
-        return f"{head} {self._outcome(i)} (support {100 * float(self._store['support_fraction'][i]):.0f}%)"
+        word = "coverage" if self._store["precision"] is not None else "support"
+        return f"{head} {self._outcome(i)} ({word} {100 * float(self._store['support_fraction'][i]):.0f}%)"
 
-    def rules(self) -> list[str]:
-        """Every rule as one sentence, in order (see :meth:`rule_text`)."""
-        return [self.rule_text(i) for i in range(self._lengths["r"])]
+    @overload
+    def rules(self, row: None = None) -> list[str]: ...
+
+    @overload
+    def rules(self, row: int) -> list[Rule]: ...
+
+    def rules(self, row: int | None = None) -> list[str] | list[Rule]:
+        """Every rule as one sentence, in order (see :meth:`rule_text`); with ``row``, the rules
+        (anchors) of that explained row as :class:`Rule` objects, which
+        :func:`~xaikit.explainers.rules.evaluate.evaluate_rule` takes.
+
+        >>> r = Rules(prediction=[[0.9]], support=[3], support_fraction=[0.3], importance=[1.0],
+        ...           conditions=[[{"feature": "x0", "operator": ">", "threshold": 0.5}]], task="classification",
+        ...           labels=["yes"], precision=[0.97], precision_lower=[0.95], precision_upper=[0.99], row=[0],
+        ...           method="demo")
+        >>> r.rules()
+        ['if x0 > 0.5 then class = yes (precision 0.97) (coverage 30%)']
+        >>> r.rules(0)[0].label, r.rules(0)[0].conditions
+        ('yes', [{'feature': 'x0', 'operator': '>', 'threshold': 0.5}])
+        """
+        if row is None:
+            return [self.rule_text(i) for i in range(self._lengths["r"])]
+        rows = self._store["row"]
+        if rows is None:
+            raise InvalidParameterError("row: these rules belong to no explained row (a surrogate's rules); call rules() without it")
+        if isinstance(row, (bool, np.bool_)) or not isinstance(row, numbers.Integral) or row < 0:
+            raise InvalidParameterError(f"row: expected an explained row position (int >= 0), got {describe(row)}")
+        return [self.rule(int(i)) for i in np.flatnonzero(rows == int(row))]
+
+    def rule(self, i: int) -> Rule:
+        """Rule ``i`` as a :class:`Rule` (its conditions, class, precision and coverage)."""
+        def at(name: str, cast: Any) -> Any:
+            arr = self._store[name]
+            return None if arr is None else cast(arr[i])
+
+        labels = self._store["labels"]
+        return Rule(
+            conditions=self.conditions[i], label=None if labels is None else labels[i],
+            precision=at("precision", float), precision_lower=at("precision_lower", float),
+            precision_upper=at("precision_upper", float), coverage=float(self._store["support_fraction"][i]),
+            row=at("row", int), text=self.rule_text(i),
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One line per rule: ``rule``, ``conditions`` (text), the prediction of each output
@@ -244,6 +339,9 @@ class Rules(Result):
         frame["support_fraction"] = self._store["support_fraction"].copy()
         if self._store["labels"] is not None:
             frame["label"] = list(self._store["labels"])
+        for name in ("precision", "precision_lower", "precision_upper", "row"):
+            if self._store[name] is not None:
+                frame[name] = self._store[name].copy()
         return pd.DataFrame(frame)
 
     # -- applying the rules ------------------------------------------------------------
@@ -285,6 +383,8 @@ class Rules(Result):
                         numeric[f] = _numeric_column(cols[f], f)
                     x = numeric[f]
                     out[:, i] &= x <= c["threshold"] if c["operator"] == "<=" else x > c["threshold"]
+                elif c["operator"] == "contains":
+                    out[:, i] &= np.fromiter((set(c["words"]) <= set(_WORD.findall(str(v))) for v in cols[f].tolist()), dtype=bool, count=n)
                 else:
                     cats = set(c["categories"])
                     inside = np.fromiter((_key(v) in cats for v in cols[f].tolist()), dtype=bool, count=n)
@@ -319,6 +419,27 @@ class Rules(Result):
         more = f"<p>... {self._lengths['r'] - 20} more rules</p>" if self._lengths["r"] > 20 else ""
         head = f"<p><b>Rules</b> method={html.escape(repr(self._method))}, n_rules={self._lengths['r']}</p>"
         return f'<div class="xaikit-rules">{head}<ol>{items}</ol>{more}</div>'
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: its conditions (all must hold), the class it gives and, for anchors, its precision
+    with KL bounds, its coverage and the explained row; ``str(rule)`` is its sentence."""
+
+    conditions: list[dict[str, Any]]
+    label: str | None = None
+    precision: float | None = None
+    precision_lower: float | None = None
+    precision_upper: float | None = None
+    coverage: float | None = None
+    row: int | None = None
+    text: str = ""
+
+    def __str__(self) -> str:
+        return self.text or " and ".join(condition_text(c) for c in self.conditions)
+
+    def __repr__(self) -> str:
+        return f"Rule({str(self)!r})"
 
 
 def _key(v: Any) -> Any:
