@@ -214,3 +214,30 @@ def test_errors_name_the_parameter(kwargs: dict[str, Any], word: str) -> None:
 def test_result_refuses_inconsistent_fields() -> None:
     with pytest.raises(InvalidParameterError, match="valid"):
         CounterfactualMetrics(valid=[[1.0]], found=[[0]], method="demo")
+
+
+def test_constraints_object_counts_every_constraint() -> None:
+    from xaikit.explainers.counterfactual.constraints import Constraints
+
+    data = np.array([[0.1, 0.0], [2.5, 1.5], [4.2, 0.3]])  # not whole numbers: both features are continuous
+    cons = Constraints(immutable=["x1"], ranges={"x0": (0, 3)}, relations=["x0 >= x1"])
+    m = counterfactual_metrics(approve, X, CFS, data=data, constraints=cons)
+    # [4, 0]: range of x0; [2, 3]: x1 changed and 2 < 3; [0.5, 0.2]: x1 changed; row 1's [0.5, 0]: none
+    assert _row(m.violations, 0) == [1.0, 2.0, 1.0, -1.0]
+    assert _row(m.violations, 1)[0] == 0.0
+
+
+def test_constraints_object_on_categories() -> None:
+    from xaikit.explainers.counterfactual.constraints import Constraints
+
+    frame = pd.DataFrame({"colour": ["red", "blue", "red"], "size": [0.5, 1.5, 2.5]})
+
+    def model(F: pd.DataFrame) -> np.ndarray:
+        return ((F["colour"] == "red").to_numpy() & (F["size"].to_numpy() > 1.0)).astype(np.float64)
+
+    x = frame.iloc[[0]]
+    cfs = [pd.DataFrame({"colour": ["red", "green", "blue"], "size": [1.5, 2.0, 0.5]})]
+    m = counterfactual_metrics(model, x, cfs, data=frame, constraints=Constraints(immutable=["colour"]))
+    # green is outside colour's domain and changes an immutable feature: 2; blue changes it: 1
+    assert _row(m.violations, 0) == [0.0, 2.0, 1.0]
+    assert _row(m.valid, 0) == [1.0, 0.0, 0.0]

@@ -468,20 +468,31 @@ def _deltas(a: np.ndarray, b: np.ndarray, numeric: np.ndarray, scale: np.ndarray
 # ----------------------------------------------------------------------------- constraints
 
 
-def _violations(constraints: Any, table: _Table, x: np.ndarray, cfs: np.ndarray) -> np.ndarray:
+def _violations(constraints: Any, table: _Table, x: np.ndarray, cfs: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Number of constraints each counterfactual (m, d) of the row ``x`` (d,) breaks.
 
-    A constraints object with a ``violations(x, counterfactuals)`` method (as :class:`~xaikit.Constraints`)
-    is asked; otherwise its ``immutable``, ``ranges``, ``monotone`` and ``max_changed`` attributes are read.
+    A :class:`~xaikit.Constraints` is bound to the table's schema (read from ``reference``: the
+    data, else X) and every constraint it declares is checked (a category outside a feature's
+    domain breaks its categorical domain); any other object is read through its ``immutable``,
+    ``ranges``, ``monotone`` and ``max_changed`` attributes.
     """
-    if hasattr(constraints, "violations") and callable(constraints.violations):
-        x_in = table.inputs(x[None, :], "X")
-        cf_in = table.inputs(cfs, "counterfactuals")
-        counts = constraints.violations(x_in, cf_in)
-        counts = np.asarray(counts)
-        if counts.ndim == 2:  # one column per constraint: count the broken ones
-            counts = counts.astype(bool).sum(axis=1)
-        return counts.astype(np.float64).reshape(len(cfs))
+    if hasattr(constraints, "bind") and callable(constraints.bind):
+        from xaikit.explainers.counterfactual.constraints import schema_of
+
+        ref = table.inputs(reference, "data") if table.frame is not None else _plain_rows(reference)
+        frame = hasattr(ref, "columns")
+        if not frame:
+            import pandas as pd
+
+            ref = pd.DataFrame({name: ref[:, j] for j, name in enumerate(table.names)})
+        schema = schema_of(ref, getattr(constraints, "categories", None))
+        bound = constraints.bind(schema)
+        Z, X0 = _encode(schema, cfs), _encode(schema, np.broadcast_to(x, cfs.shape))
+        # a changed immutable feature is also outside its (frozen) bounds: count it once
+        return np.array(
+            [float(len({w.replace("range/direction of ", "immutable ") if w.replace("range/direction of ", "immutable ") in v else w for w in v}))
+             for v in bound.violated(Z, X0)]
+        )
     names = table.names
     changed = _deltas(cfs, x, table.numeric, np.ones(table.d)) > 0
     count = np.zeros(len(cfs))
@@ -489,7 +500,7 @@ def _violations(constraints: Any, table: _Table, x: np.ndarray, cfs: np.ndarray)
         count += changed[:, _feature(f, names)]
     for f, (low, high) in dict(getattr(constraints, "ranges", None) or {}).items():
         col = np.asarray(cfs[:, _feature(f, names)], dtype=np.float64)
-        count += changed[:, _feature(f, names)] & ((col < low) | (col > high))
+        count += (col < low) | (col > high)
     for f, way in dict(getattr(constraints, "monotone", None) or {}).items():
         j = _feature(f, names)
         step = np.asarray(cfs[:, j], dtype=np.float64) - float(x[j])
@@ -498,6 +509,33 @@ def _violations(constraints: Any, table: _Table, x: np.ndarray, cfs: np.ndarray)
     if most is not None:
         count += changed.sum(axis=1) > int(most)
     return count
+
+
+def _plain_rows(rows: np.ndarray) -> np.ndarray:
+    """Rows as float64 when every value is a number, else as they are."""
+    try:
+        return np.asarray(rows, dtype=np.float64)
+    except (TypeError, ValueError):
+        return rows
+
+
+def _encode(schema: Any, rows: np.ndarray) -> np.ndarray:
+    """Rows (m, d) of objects in a schema's float coding: categories as their code (-1 when outside the
+    domain), numbers as floats (NaN when missing or not a number)."""
+    from xaikit.explainers.counterfactual.constraints import _key
+
+    Z = np.full(rows.shape, np.nan)
+    for j, domain in enumerate(schema.domains):
+        if domain is None:
+            for i, v in enumerate(rows[:, j]):
+                try:
+                    Z[i, j] = float(v)
+                except (TypeError, ValueError):
+                    Z[i, j] = np.nan
+        else:
+            lookup = {_key(v): k for k, v in enumerate(domain)}
+            Z[:, j] = [lookup.get(_key(v), -1) for v in rows[:, j]]
+    return Z
 
 
 def _feature(name: Any, names: list[str]) -> int:
@@ -635,7 +673,9 @@ def counterfactual_metrics(
     if constraints is not None:
         for i in np.unique(fi):
             rows_i = fi == i
-            per["violations"][i, fj[rows_i]] = _violations(constraints, table, table.rows[i], flat[rows_i])
+            per["violations"][i, fj[rows_i]] = _violations(
+                constraints, table, table.rows[i], flat[rows_i], data_rows if data_rows is not None else table.rows
+            )
 
     diversity = np.full(n, np.nan)
     count_div = np.full(n, np.nan)
