@@ -1,4 +1,5 @@
-"""RulesDisplay: a surrogate's rules as a readable list, each with its prediction as a bar and its support."""
+"""RulesDisplay: a surrogate's rules as a readable list, each with its prediction as a bar and its support;
+anchors, each with its precision as a bar and its coverage."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ __all__ = ["RulesDisplay"]
 class RulesDisplay:
     """One line per rule, sorted by prediction (largest at the top): the rule's conditions as text
     on the left, its prediction as a bar, and its support (share of the fit rows) after the bar.
+    Anchors (rules with a precision) are drawn in row order, their precision as the bar and their
+    coverage after it.
 
     Parameters
     ----------
@@ -79,6 +82,8 @@ class RulesDisplay:
 
         c.check_result(rules, ("Rules",), "RulesDisplay")
         max_rules = c.check_positive_int(max_rules, "max_rules")
+        if rules.precision is not None:
+            return cls._anchors(rules, max_rules, ax)
         j = c.resolve_target(rules, target)
         pred = np.asarray(rules.prediction[:, j], dtype=np.float64)
         order = np.argsort(-pred, kind="stable")[:max_rules]
@@ -89,6 +94,23 @@ class RulesDisplay:
         left_out = rules.n_rules - len(order)
         title = f"{rules.method}: {'P(' + name + ')' if probability else name}" + (f" (top {len(order)} of {rules.n_rules} rules)" if left_out else "")
         disp = cls(pred[order], texts, np.asarray(rules.support_fraction)[order], xlabel=f"P({name})" if probability else name, title=title)
+        disp.order_ = order.astype(np.int64)
+        return disp.plot(ax=ax)
+
+    @classmethod
+    def _anchors(cls, rules: Any, max_rules: int, ax: Any) -> RulesDisplay:
+        """Anchors: one bar per rule, its precision, in row order; the text gives the row, the
+        conditions and the class, the note after the bar the coverage."""
+        from xaikit.results.rules import condition_text
+
+        order = np.arange(min(rules.n_rules, max_rules))
+        conditions, labels, rows = rules.conditions, rules.labels, rules.row
+        texts = [f"row {int(rows[i])}: " + (" and ".join(condition_text(cond) for cond in conditions[i]) or "(every input)")
+                 + f" -> {labels[i]}" for i in order]
+        left_out = rules.n_rules - len(order)
+        title = f"{rules.method}: precision and coverage" + (f" (first {len(order)} of {rules.n_rules} rules)" if left_out else "")
+        disp = cls(np.asarray(rules.precision)[order], texts, np.asarray(rules.support_fraction)[order], xlabel="precision",
+                   title=title)
         disp.order_ = order.astype(np.int64)
         return disp.plot(ax=ax)
 
