@@ -39,6 +39,9 @@ class RuleEvaluation:
 
 
 def _literal(text: str) -> Any:
+    text = text.strip()
+    if text.startswith("{") and text.endswith("}"):  # a set as written, in its written order
+        text = "[" + text[1:-1] + "]"
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
