@@ -82,17 +82,19 @@ class _Search:
             lo = np.where(flip, lo, mid)
         return hi
 
-    def along(self, rows: np.ndarray, D: np.ndarray, max_radius: float, n_grid: int, n_bisections: int) -> np.ndarray:
-        """The radius of the boundary along each unit direction (inf when the decision never changes up to ``max_radius``)."""
+    def along(self, rows: np.ndarray, D: np.ndarray, max_radius: np.ndarray, n_grid: int, n_bisections: int) -> np.ndarray:
+        """The radius of the boundary along each unit direction (inf when the decision never changes up to the
+        row's ``max_radius``)."""
         k = len(rows)
-        radii = max_radius * 0.5 ** np.arange(n_grid)  # largest first
-        flips = self.changed(np.repeat(rows, n_grid), (D[:, None, :] * radii[None, :, None]).reshape(k * n_grid, -1)).reshape(k, n_grid)
+        radii = max_radius[rows][:, None] * 0.5 ** np.arange(n_grid)[None, :]  # (k, n_grid), largest first
+        flips = self.changed(np.repeat(rows, n_grid), (D[:, None, :] * radii[:, :, None]).reshape(k * n_grid, -1)).reshape(k, n_grid)
         found = flips.any(axis=1)
         # the smallest changed radius of the grid, and the next smaller one (0 past the end) where the decision is kept;
         # a non-monotone decision along the ray may hide closer crossings: the bracket is a valid one all the same
         smallest = n_grid - 1 - np.argmax(flips[:, ::-1], axis=1)
-        hi = np.where(found, radii[smallest], np.inf)
-        lo = np.where(smallest + 1 < n_grid, radii[np.minimum(smallest + 1, n_grid - 1)], 0.0)
+        at = np.arange(k)
+        hi = np.where(found, radii[at, smallest], np.inf)
+        lo = np.where(smallest + 1 < n_grid, radii[at, np.minimum(smallest + 1, n_grid - 1)], 0.0)
         kept = found & ((smallest + 1 >= n_grid) | ~flips[np.arange(k), np.minimum(smallest + 1, n_grid - 1)])
         lo = np.where(kept, lo, 0.0)
         out = np.full(k, np.inf)
@@ -137,7 +139,7 @@ def boundary_search(
     n_bisections : int
         Halvings of each bracket (the relative width left is ``2 ** -n_bisections``).
     max_radius : float, optional
-        The largest scaled perturbation tried; default ``4 * max_i ||X_i / scales|| + 1``.
+        The largest scaled perturbation tried; default, for each row, ``4 * ||x / scales|| + 1`` (L2 norm).
     threshold : float, optional
         The decision threshold of a model with one output (default 0.5 for probabilities, else 0).
     batch_size : int, optional
@@ -183,9 +185,9 @@ def boundary_search(
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
     if max_radius is None:
-        max_radius = 4.0 * float(np.linalg.norm(X0 / sc, axis=1).max()) + 1.0
+        radius_max = 4.0 * np.linalg.norm(X0 / sc, axis=1) + 1.0  # per row: a row's search never depends on the others
     else:
-        max_radius = check_float(max_radius, "max_radius", minimum=0.0, strict_minimum=True)
+        radius_max = np.full(n, check_float(max_radius, "max_radius", minimum=0.0, strict_minimum=True))
     seed = check_random_state(random_state)
     rngs = [np.random.default_rng(s) for s in row_seeds(seed, range(n))]
     search = _Search(adapted, X0, sc, threshold, batch_size)
@@ -194,7 +196,7 @@ def boundary_search(
     # 1. random directions, every row's drawn with its own seed
     D = np.concatenate([_unit(rngs[i].standard_normal((n_directions, d)), norm) for i in range(n)])
     rows = np.repeat(rows_all, n_directions)
-    radius = search.along(rows, D, max_radius, n_grid, n_bisections).reshape(n, n_directions)
+    radius = search.along(rows, D, radius_max, n_grid, n_bisections).reshape(n, n_directions)
     best = radius.argmin(axis=1)
     dist = radius[rows_all, best]
     U = D.reshape(n, n_directions, d)[rows_all, best] * np.where(np.isfinite(dist), dist, 0.0)[:, None]
@@ -220,7 +222,7 @@ def boundary_search(
         # bracket: the decision kept at 0; changed at the current distance along the direction? else widen once
         hi = dist[live[idx]]
         flip = search.changed(live[idx], direction[idx] * hi[:, None])
-        hi = np.where(flip, hi, np.minimum(2.0 * hi, max_radius))
+        hi = np.where(flip, hi, np.minimum(2.0 * hi, radius_max[live[idx]]))
         flip2 = flip | search.changed(live[idx], direction[idx] * hi[:, None])
         good = idx[flip2]
         if len(good):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -216,6 +216,7 @@ def explanation_robustness(
     norm: str | float = "inf",
     target: int | str | None = None,
     bounds: Sequence[Any] | None = None,
+    explain_params: Mapping[str, Any] | None = None,
     random_state: Any = None,
 ) -> Any:
     """The max-sensitivity of an explainer (Yeh et al. 2019) under perturbations that keep the prediction.
@@ -241,6 +242,8 @@ def explanation_robustness(
         The output explained; default the predicted class of each row.
     bounds : (low, high), optional
         The valid input range.
+    explain_params : dict, optional
+        Further arguments of every ``explain`` call (e.g. ``{"baseline": 0.0}``, ``{"n_samples": 500}``).
     random_state : int, numpy Generator or SeedSequence, optional
 
     Returns
@@ -263,6 +266,12 @@ def explanation_robustness(
     model = getattr(explainer, "model", None)
     if model is None or not callable(getattr(explainer, "explain", None)):
         raise InvalidParameterError(f"explainer: expected an xaikit explainer (with explain and model), got {describe(explainer)}")
+    if explain_params is not None and not isinstance(explain_params, Mapping):
+        raise InvalidParameterError(f"explain_params: expected a dict of explain arguments or None, got {describe(explain_params)}")
+    extra = dict(explain_params or {})
+    clash = sorted({"target", "random_state"} & set(extra))
+    if clash:
+        raise InvalidParameterError(f"explain_params: expected no {clash[0]!r} (set by explanation_robustness), got {sorted(extra)}")
     X0 = check_batch(X, "X")
     n = len(X0)
     box = check_bounds(bounds, X0.shape[1:])
@@ -278,7 +287,7 @@ def explanation_robustness(
     per_row = target is None and isinstance(explainer, GradientExplainer)
 
     def phi(Z: np.ndarray) -> np.ndarray:
-        exp = explainer.explain(Z, target=cols if per_row else target, random_state=entropy)
+        exp = explainer.explain(Z, target=cols if per_row else target, random_state=entropy, **extra)
         if not isinstance(exp, Attribution):
             raise InvalidParameterError(f"explainer: expected an explainer returning an Attribution, got {type(exp).__name__}")
         if target is not None or per_row:
