@@ -61,7 +61,7 @@ def test_text_of_a_table(linear: tuple[Any, np.ndarray, np.ndarray]) -> None:
     codes = reason_codes(exp, k=2, row=1)
     text = codes.text()
     first = codes.of(1)[0]
-    assert text.startswith(f"row 1: score = {float(X[1] @ W):.3g} (a low score is adverse); principal reasons:")
+    assert text.startswith(f"row 1: score = {float(X[1] @ W):.3g} (adverse when low); principal reasons:")
     assert f"1. {first.feature} = {X[1, NAMES.index(first.feature)]:.6g} lowered score by {abs(first.weight):.3g}" in text
     assert codes.rows == (1,) and len(text.splitlines()) == 3
     frame = codes.to_frame()

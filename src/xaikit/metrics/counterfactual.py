@@ -331,13 +331,14 @@ def _recorded_time(result: Any, n: int) -> np.ndarray | None:
     diagnostics = getattr(result, "diagnostics", None)
     if not isinstance(diagnostics, Mapping):
         return None
-    for key in ("time", "seconds", "runtime_per_row"):
+    for key in ("time", "seconds", "runtime_per_row"):  # seconds per row
         value = diagnostics.get(key)
         if isinstance(value, np.ndarray) and value.shape == (n,):
             return value.astype(np.float64)
-    runtime = diagnostics.get("runtime")
-    if isinstance(runtime, numbers.Real) and n:
-        return np.full(n, float(runtime) / n)
+    for key in ("runtime_s", "runtime"):  # seconds for all the rows
+        runtime = diagnostics.get(key)
+        if isinstance(runtime, numbers.Real) and not isinstance(runtime, bool) and n:
+            return np.full(n, float(runtime) / n)
     return None
 
 
@@ -414,7 +415,7 @@ class _Decision:
             p = pred[:, self.column]
             return ((p >= self.low) & (p <= self.high)).astype(np.int64)
         if pred.shape[1] == 1:
-            return (pred[:, 0] >= self.threshold).astype(np.int64)
+            return (pred[:, 0] > self.threshold).astype(np.int64)
         return np.argmax(pred, axis=1).astype(np.int64)
 
     def valid(self, labels: np.ndarray, original: np.ndarray) -> np.ndarray:
@@ -472,8 +473,10 @@ def _violations(constraints: Any, table: _Table, x: np.ndarray, cfs: np.ndarray,
     """Number of constraints each counterfactual (m, d) of the row ``x`` (d,) breaks.
 
     A :class:`~xaikit.Constraints` is bound to the table's schema (read from ``reference``: the
-    data, else X) and every constraint it declares is checked (a category outside a feature's
-    domain breaks its categorical domain); any other object is read through its ``immutable``,
+    data, else X; the domain of a categorical feature: the constraints' ``categories``, else the
+    categories of X's pandas categorical column, else the values in ``reference``) and every
+    constraint it declares is checked (a category outside a feature's domain breaks its
+    categorical domain); any other object is read through its ``immutable``,
     ``ranges``, ``monotone`` and ``max_changed`` attributes.
     """
     if hasattr(constraints, "bind") and callable(constraints.bind):
@@ -485,7 +488,10 @@ def _violations(constraints: Any, table: _Table, x: np.ndarray, cfs: np.ndarray,
             import pandas as pd
 
             ref = pd.DataFrame({name: ref[:, j] for j, name in enumerate(table.names)})
-        schema = schema_of(ref, getattr(constraints, "categories", None))
+        # a categorical column of X declares its domain; the constraints' own categories come first
+        categories = _declared_categories(table)
+        categories.update(getattr(constraints, "categories", None) or {})
+        schema = schema_of(ref, categories)
         bound = constraints.bind(schema)
         Z, X0 = _encode(schema, cfs), _encode(schema, np.broadcast_to(x, cfs.shape))
         # a changed immutable feature is also outside its (frozen) bounds: count it once
@@ -509,6 +515,15 @@ def _violations(constraints: Any, table: _Table, x: np.ndarray, cfs: np.ndarray,
     if most is not None:
         count += changed.sum(axis=1) > int(most)
     return count
+
+
+def _declared_categories(table: _Table) -> dict[str, list[Any]]:
+    """The categories of X's pandas categorical columns."""
+    if table.frame is None:
+        return {}
+    import pandas as pd
+
+    return {str(c): list(t.categories) for c, t in table.frame.dtypes.items() if isinstance(t, pd.CategoricalDtype)}
 
 
 def _plain_rows(rows: np.ndarray) -> np.ndarray:
@@ -571,7 +586,7 @@ def counterfactual_metrics(
     ----------
     model : model
         Anything :func:`xaikit.models.adapt` takes. The decision is the class of largest output
-        (a classifier's class), or, for a model with one output, ``output >= threshold``.
+        (a classifier's class), or, for a model with one output, ``output > threshold`` (as :class:`~xaikit.Counterfactuals` decides).
     X : DataFrame or array-like (n_rows, n_features)
         The original rows (the "factuals").
     counterfactuals : Counterfactuals, array-like (n_rows, k, n_features) or list of DataFrames

@@ -113,7 +113,7 @@ class ReasonCodes:
     ...                   feature_names=["age", "income", "loans"], output_names=["approve"], method="demo")
     >>> codes = reason_codes(exp, k=2)
     >>> print(codes.text())
-    row 0: approve = 0.35 (a low approve is adverse); principal reasons:
+    row 0: approve = 0.35 (adverse when low); principal reasons:
       1. age = 23 lowered approve by 0.3 (toward the decision)
       2. loans = 2 lowered approve by 0.05 (toward the decision)
     """
@@ -141,7 +141,7 @@ class ReasonCodes:
         for p in positions:
             score = self.scores[p]
             head = f"row {self.rows[p]}: " + (f"{self.output} = {score:.3g} " if score is not None else "")
-            lines = [head + f"(a {self.adverse} {self.output} is adverse); principal reasons:"]
+            lines = [head + f"(adverse when {self.adverse}); principal reasons:"]
             if not self.reasons[p]:
                 lines.append("  none: no feature pushes toward the adverse decision")
             lines += [f"  {r.rank}. {r.text(self.output)}" for r in self.reasons[p]]
