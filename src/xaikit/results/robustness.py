@@ -54,7 +54,7 @@ class Robustness(Result):
     kind = "robustness"
     plot_kind = "robustness"
     fields = (
-        Field("predicted", "aen", dtype="int", doc="Read-only int64 array (n_attacks, n_epsilons, n_rows): classes predicted under attack."),
+        Field("predicted", "aen", dtype="int", column="predicted", doc="Read-only int64 array (n_attacks, n_epsilons, n_rows): predicted classes."),
         Field("epsilons", "e", finite=True, doc="Read-only float64 array (n_epsilons,)."),
         Field("labels", "n", dtype="int", doc="Read-only int64 array (n_rows,): the true classes."),
         Field("clean_predicted", "n", dtype="int", doc="Read-only int64 array (n_rows,): classes predicted on the rows."),
