@@ -118,6 +118,8 @@ def path_game(ens: TreeEnsemble, x: np.ndarray, S: set[int]) -> np.ndarray:
         if f in S:
             return walk(lc if goes_left(ens, node, x[f]) else rc)
         c = ens.cover[node]
+        if c == 0:  # no training row reached the node: both children weigh 0 (as CatBoost's own values too)
+            return np.zeros_like(ens.value[node])
         return (ens.cover[lc] * walk(lc) + ens.cover[rc] * walk(rc)) / c
 
     return ens.base_offset + sum(walk(int(r)) for r in ens.roots)

@@ -17,7 +17,7 @@ import pytest
 import xaikit as xk
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.models import trees as trees_module
-from xaikit.models._trees_catboost import from_catboost
+from xaikit.models._trees_catboost import CategoryEncoder, from_catboost
 from xaikit.models.trees import TreeEnsemble
 
 cb = pytest.importorskip("catboost")
@@ -44,7 +44,7 @@ def raw(model, X):
 
 def catboost_shap(model, X):
     """CatBoost's own path-dependent SHAP values as ``(n, d, o)`` and its expected values ``(n, o)``."""
-    sv = model.get_feature_importance(type="ShapValues", data=cb.Pool(X))
+    sv = model.get_feature_importance(type="ShapValues", data=X if isinstance(X, cb.Pool) else cb.Pool(X))
     if sv.ndim == 2:
         sv = sv[:, None, :]
     return np.transpose(sv[:, :, :-1], (0, 2, 1)), sv[:, :, -1]
@@ -185,14 +185,58 @@ def test_base_class_by_loss_function(data):
 
 
 # ---------------------------------------------------------------- refusals
-def test_categorical_one_hot_split_refused_by_name():
+@pytest.fixture(scope="module")
+def colours():
+    """A frame with a string and an integer categorical column (one-hot splits: few categories)."""
     pd = pytest.importorskip("pandas")
     rng = np.random.default_rng(3)
-    df = pd.DataFrame({"x": rng.normal(size=120), "colour": rng.choice(["red", "green", "blue"], 120)})
-    y = df["x"] + 2.0 * (df["colour"] == "red")
-    model = fit(cb.CatBoostRegressor, df, y, cat_features=["colour"], one_hot_max_size=4)
-    with pytest.raises(UnsupportedModelError, match=r"categorical feature 'colour' \(a one-hot split"):
-        from_catboost(model)
+    n = 240
+    df = pd.DataFrame({"x": rng.normal(size=n), "colour": rng.choice(["red", "green", "blue", "teal"], n),
+                       "grade": rng.integers(0, 3, n), "z": rng.normal(size=n)})
+    y = df["x"] + 2.0 * (df["colour"] == "red") + (df["colour"] == "blue") + (df["grade"] == 2) + df["z"] * (df["colour"] == "teal")
+    rows = df.iloc[:6].copy()
+    rows.loc[rows.index[0], "colour"] = "purple"  # never seen in training: the side of "not equal" at every split
+    return df, y, rows
+
+
+@pytest.mark.parametrize("grow_policy", ["SymmetricTree", "Depthwise"])
+def test_one_hot_categorical_splits_reproduce_raw_scores_and_enumeration(colours, grow_policy):
+    df, y, rows = colours
+    model = fit(cb.CatBoostRegressor, df, y, cat_features=["colour", "grade"], one_hot_max_size=8, grow_policy=grow_policy)
+    ens = from_catboost(model)
+    assert ens.categorical.any()
+    codes = CategoryEncoder(model)(rows, "X")
+    np.testing.assert_allclose(ens.predict_raw(codes), raw(model, rows), **TOL)
+    path = xk.TreeShap(model).explain(rows)  # raw categories in, as CatBoost takes them
+    inter = xk.TreeShap(model, background=df.iloc[40:52]).explain(rows.iloc[:3])
+    bg = CategoryEncoder(model)(df.iloc[40:52], "background")
+    for r in range(3):
+        truth = ORACLE.shapley_by_enumeration(lambda S, r=r: ORACLE.path_game(ens, codes[r], S), 4)
+        np.testing.assert_allclose(path.values[r], truth, rtol=0, atol=1e-10)
+        truth = ORACLE.shapley_by_enumeration(lambda S, r=r: ORACLE.interventional_game(ens, codes[r], bg, S), 4)
+        np.testing.assert_allclose(inter.values[r], truth, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(path.completeness(), raw(model, rows), rtol=0, atol=1e-10)
+    if grow_policy == "SymmetricTree":  # CatBoost's own values (wrong for non-symmetric trees, see below)
+        values, expected = catboost_shap(model, cb.Pool(rows, cat_features=["colour", "grade"]))
+        np.testing.assert_allclose(path.values, values, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(path.base_values, expected, rtol=0, atol=1e-9)
+
+
+def test_category_encoder_hashes_as_catboost_and_names_bad_columns(colours):
+    df, y, _ = colours
+    model = fit(cb.CatBoostRegressor, df, y, cat_features=["colour", "grade"], one_hot_max_size=8)
+    encoder = CategoryEncoder(model)
+    # every value the splits compare with is found by its own category, and nothing else maps to it
+    codes = encoder(df, "X")
+    for j, column in ((1, "colour"), (2, "grade")):
+        seen = {v: c for v, c in zip(df[column], codes[:, j])}
+        assert len(set(seen.values())) == len(seen) or len(encoder.values[j]) < len(seen)
+        assert set(seen.values()) <= set(range(len(encoder.values[j]) + 1))
+    np.testing.assert_array_equal(encoder(df.to_numpy(dtype=object), "X"), codes)  # rows as an object array
+    bad = df.iloc[:2].copy()
+    bad["x"] = ["a", "b"]
+    with pytest.raises(InvalidParameterError, match="expected numbers in column 'x'"):
+        xk.TreeShap(model).explain(bad)
 
 
 def test_ctr_split_refused_by_name():

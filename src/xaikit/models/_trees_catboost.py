@@ -33,10 +33,19 @@ are stored as float32 and a row goes right iff ``float32(x) > border``, so the e
 (``nan_mode="Forbidden"``: ``NaN > border`` is false) send NaN left, ``AsTrue`` (``nan_mode="Max"``)
 sends it right.
 
-Categorical features are refused by name when the model splits on them: CatBoost hashes category
-values for one-hot splits (the hash is not reachable through a public API) and builds target statistics
-(``OnlineCtr``) from them, neither of which is a function of one numeric column. Splits on text and
-embedding features are refused the same way.
+Categorical features: a one-hot split (``OneHotFeature``, the split of a feature with at most
+``one_hot_max_size`` categories) sends a row right iff the hash of its category equals the split's value.
+CatBoost hashes the string of a category value; the hashes of given values are read through its public
+export (``save_model(format="python", pool=...)`` lists the ``cat_features_hashes`` of the pool's values:
+:class:`CategoryEncoder`). The parser numbers the hash values each categorical column splits on
+(``features_info["categorical_features"][i]["values"]``): code ``j`` is the ``j``-th, and the split is a
+categorical node (``cat_mode`` 0) whose set is ``{j}``, with its children swapped so that the equal
+side is the side CatBoost's bit 1 takes. Any other category (unseen in the splits, or unseen in training)
+is the code one past them, in no split's set, so it goes the other way, as in CatBoost. :class:`CategoryEncoder` turns a table of raw
+categories into these codes (TreeShap does it for the rows and background it is given).
+Target statistics (``OnlineCtr``, CatBoost's encoding of features with more categories) are functions
+of several rows' labels, not of one column's value: a model that splits on them is refused by name, and
+so is one that splits on text or embedding features.
 
 Examples
 --------
@@ -54,10 +63,13 @@ True
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import tempfile
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -65,7 +77,7 @@ from xaikit._optional import import_optional
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 from xaikit.models.trees import MISSING_NAN, TreeEnsemble
 
-__all__ = ["LOSSES", "from_catboost"]
+__all__ = ["LOSSES", "CategoryEncoder", "from_catboost"]
 
 #: Supported loss functions -> transform from the raw score to the response scale.
 LOSSES: dict[str, str] = {
@@ -166,8 +178,24 @@ def _n_features(info: dict[str, Any]) -> int:
     return max(flat) + 1 if flat else 0
 
 
+class _Split(NamedTuple):
+    """One split: the column, the border of a numeric split, whether NaN goes left, and the code of a one-hot
+    split's category (-1 for a numeric split)."""
+
+    column: int
+    border: float
+    nan_left: bool
+    code: int = -1
+
+
+def one_hot_values(info: dict[str, Any]) -> dict[int, list[int]]:
+    """The hash values each categorical column's one-hot splits compare with, by flat column index."""
+    return {int(f["flat_feature_index"]): [int(v) for v in f.get("values", []) or []]
+            for f in info.get("categorical_features", [])}
+
+
 class _SplitReader:
-    """Turns one exported split into ``(column, border, nan_left)``, or refuses it by the feature's name."""
+    """Turns one exported split into a :class:`_Split`, or refuses it by the feature's name."""
 
     def __init__(self, info: dict[str, Any], columns: dict[int, int], nan_left: dict[int, bool], name: str) -> None:
         self.info = info
@@ -175,19 +203,24 @@ class _SplitReader:
         self.nan_left = nan_left
         self.name = name
         self.n_float_borders = sum(len(f.get("borders", []) or []) for f in info.get("float_features", []))
+        self.cat_columns = {int(f["feature_index"]): int(f["flat_feature_index"]) for f in info.get("categorical_features", [])}
+        self.values = one_hot_values(info)
 
-    def __call__(self, split: dict[str, Any]) -> tuple[int, float, bool]:
+    def __call__(self, split: dict[str, Any]) -> _Split:
         kind = split.get("split_type")
         if kind == "FloatFeature":
             idx = int(split["float_feature_index"])
-            return self.columns[idx], float(split["border"]), self.nan_left[idx]
+            return _Split(self.columns[idx], float(split["border"]), self.nan_left[idx])
         if kind == "OneHotFeature":
-            feature = self._categorical_name(int(split["cat_feature_index"]))
-            raise UnsupportedModelError(
-                f"model: the CatBoost model splits on categorical feature {feature} (a one-hot split on a hashed "
-                f"category value, which has no public mapping from the value); expected splits on numeric features "
-                f"only ({self.name}): encode the feature as numbers before training"
-            )
+            column = self.cat_columns[int(split["cat_feature_index"])]
+            values = self.values.get(column, [])
+            if int(split["value"]) not in values:
+                feature = self._categorical_name(int(split["cat_feature_index"]))
+                raise UnsupportedModelError(
+                    f"model: expected the one-hot split values of categorical feature {feature} among its listed "
+                    f"values, got {split['value']} ({self.name})"
+                )
+            return _Split(column, 0.0, False, values.index(int(split["value"])))
         if kind == "OnlineCtr":
             features = self._ctr_features(int(split.get("split_index", -1)))
             raise UnsupportedModelError(
@@ -222,7 +255,37 @@ class _SplitReader:
 
 
 def _new_arrays() -> dict[str, list[Any]]:
-    return {k: [] for k in ("left", "right", "feature", "threshold", "missing_left", "cover", "value")}
+    return {k: [] for k in ("left", "right", "feature", "threshold", "missing_left", "cover", "value", "categorical",
+                            "cat_offset", "cat_len", "cat_bits")}
+
+
+def _add_split(a: dict[str, list[Any]], split: _Split, bit0: int, bit1: int, cover: float, zeros: np.ndarray) -> None:
+    """Append an internal node whose bit-0 child is ``bit0`` and bit-1 child ``bit1`` (CatBoost's bit 1: the
+    value is above the border, or equals the one-hot category). A one-hot node is categorical with the set
+    ``{code}``: its set goes left, so its children are swapped."""
+    categorical = split.code >= 0
+    a["left"].append(bit1 if categorical else bit0)
+    a["right"].append(bit0 if categorical else bit1)
+    a["feature"].append(split.column)
+    a["threshold"].append(split.border)
+    a["missing_left"].append(split.nan_left)
+    a["cover"].append(cover)
+    a["value"].append(zeros)
+    a["categorical"].append(categorical)
+    a["cat_offset"].append(len(a["cat_bits"]) if categorical else 0)
+    if categorical:
+        words = [0] * (split.code // 32 + 1)
+        words[split.code // 32] = 1 << (split.code % 32)
+        a["cat_bits"].extend(words)
+    a["cat_len"].append(split.code // 32 + 1 if categorical else 0)
+
+
+def _add_leaf(a: dict[str, list[Any]], value: np.ndarray, cover: float) -> None:
+    for key, v in (("left", -1), ("right", -1), ("feature", -1), ("threshold", 0.0), ("missing_left", False),
+                   ("categorical", False), ("cat_offset", 0), ("cat_len", 0)):
+        a[key].append(v)
+    a["cover"].append(cover)
+    a["value"].append(value)
 
 
 def _finish(a: dict[str, list[Any]], roots: list[int]) -> dict[str, Any]:
@@ -235,6 +298,10 @@ def _finish(a: dict[str, list[Any]], roots: list[int]) -> dict[str, Any]:
         "threshold": a["threshold"],
         "missing_left": a["missing_left"],
         "missing_kind": np.full(n, MISSING_NAN, dtype=np.uint8),
+        "categorical": a["categorical"],
+        "cat_offset": a["cat_offset"],
+        "cat_len": a["cat_len"],
+        "cat_bits": np.asarray(a["cat_bits"], dtype=np.uint32),
         "cover": a["cover"],
         "value": np.asarray(a["value"], dtype=np.float64),
     }
@@ -262,22 +329,9 @@ def _flatten_oblivious(trees: list[dict[str, Any]], n_outputs: int, scale: float
             heap_cover[i] = heap_cover[2 * i + 1] + heap_cover[2 * i + 2]
         for i in range(n_leaves - 1):
             level = (i + 1).bit_length() - 1
-            column, border, nan_left = splits[k - 1 - level]
-            a["left"].append(start + 2 * i + 1)
-            a["right"].append(start + 2 * i + 2)
-            a["feature"].append(column)
-            a["threshold"].append(border)
-            a["missing_left"].append(nan_left)
-            a["cover"].append(heap_cover[i])
-            a["value"].append(zeros)
+            _add_split(a, splits[k - 1 - level], start + 2 * i + 1, start + 2 * i + 2, heap_cover[i], zeros)
         for j in range(n_leaves):
-            a["left"].append(-1)
-            a["right"].append(-1)
-            a["feature"].append(-1)
-            a["threshold"].append(0.0)
-            a["missing_left"].append(False)
-            a["cover"].append(heap_cover[n_leaves - 1 + j])
-            a["value"].append(values[j])
+            _add_leaf(a, values[j], heap_cover[n_leaves - 1 + j])
     return _finish(a, roots)
 
 
@@ -291,26 +345,22 @@ def _flatten_nested(trees: list[dict[str, Any]], n_outputs: int, scale: float, s
         roots.append(len(a["left"]))
         stack: list[tuple[dict[str, Any], int, bool]] = [(tree, -1, False)]
         inner: list[int] = []
+        parent_slot: dict[int, str] = {}  # node -> array of its bit-0 child; ~node -> of its bit-1 child
         while stack:
             node, parent, is_left = stack.pop()
             idx = len(a["left"])
-            if parent >= 0:
-                a["left" if is_left else "right"][parent] = idx
-            a["left"].append(-1)
-            a["right"].append(-1)
+            if parent >= 0:  # the parent's bit-0 (exported "left") or bit-1 child, where _add_split put it
+                slot = parent_slot.pop(parent) if is_left else parent_slot.pop(~parent)
+                a[slot][parent] = idx
             if "split" not in node:
-                a["feature"].append(-1)
-                a["threshold"].append(0.0)
-                a["missing_left"].append(False)
-                a["cover"].append(float(node.get("weight", 0.0)))
-                a["value"].append(np.atleast_1d(np.asarray(node["value"], dtype=np.float64)).reshape(n_outputs) * scale)
+                _add_leaf(a, np.atleast_1d(np.asarray(node["value"], dtype=np.float64)).reshape(n_outputs) * scale,
+                          float(node.get("weight", 0.0)))
                 continue
-            column, border, nan_left = split_of(node["split"])
-            a["feature"].append(column)
-            a["threshold"].append(border)
-            a["missing_left"].append(nan_left)
-            a["cover"].append(0.0)
-            a["value"].append(zeros)
+            split = split_of(node["split"])
+            _add_split(a, split, -1, -1, 0.0, zeros)
+            swapped = split.code >= 0
+            parent_slot[idx] = "right" if swapped else "left"
+            parent_slot[~idx] = "left" if swapped else "right"
             inner.append(idx)
             stack.append((node["right"], idx, False))
             stack.append((node["left"], idx, True))
@@ -328,3 +378,116 @@ def _output_names(model: Any, n_outputs: int) -> list[str] | None:
     if n_outputs == 1 and len(labels) == 2:
         return labels[1:]
     return labels if len(labels) == n_outputs else None
+
+
+# ---------------------------------------------------------------------- categories
+class CategoryEncoder:
+    """Turns rows with raw categories (as the CatBoost model was fitted on) into the numbers its ensemble reads.
+
+    Numeric columns are taken as floats; a categorical column's value becomes the code of its hash among the
+    values the column's one-hot splits compare with (:func:`one_hot_values`), their number for any other. The hash
+    of a value is CatBoost's own, read from ``save_model(format="python", pool=...)`` for the values not seen
+    before (kept by the encoder).
+
+    Examples
+    --------
+    >>> import numpy as np, pytest
+    >>> cb = pytest.importorskip("catboost"); pd = pytest.importorskip("pandas")
+    >>> X = pd.DataFrame({"x": np.arange(8.0), "colour": ["red", "blue"] * 4})
+    >>> y = X["x"] + 3.0 * (X["colour"] == "red")
+    >>> model = cb.CatBoostRegressor(iterations=4, depth=2, one_hot_max_size=4, cat_features=["colour"], verbose=0,
+    ...                              allow_writing_files=False).fit(X, y)
+    >>> encoder = CategoryEncoder(model)
+    >>> len(encoder.values[1])  # the one value the splits on "colour" compare with: "red" or "blue"
+    1
+    >>> codes = encoder(pd.DataFrame({"x": [1.0, 2.0, 3.0], "colour": ["red", "blue", "green"]}), "X")
+    >>> sorted(codes[:, 1].tolist())  # the split value is code 0; the two others are code 1
+    [0.0, 1.0, 1.0]
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        dump = _export(model)
+        info = dump.get("features_info", {})
+        self.n_features = _n_features(info)
+        self.values = one_hot_values(info)
+        self.names = list(getattr(model, "feature_names_", None) or [])
+        self._hashes: dict[str, int] = {}
+
+    @property
+    def columns(self) -> list[int]:
+        """The categorical columns, by position."""
+        return sorted(self.values)
+
+    def __call__(self, X: Any, name: str) -> np.ndarray:
+        """``X`` (a DataFrame, a 2-D array or a list of rows, with raw categories) as float codes ``(n, d)``."""
+        frame = _as_columns(X, self.n_features, name)
+        out = np.empty((len(frame[0]) if frame else 0, self.n_features), dtype=np.float64)
+        cats = set(self.columns)
+        for j, column in enumerate(frame):
+            if j not in cats:
+                try:
+                    out[:, j] = np.asarray(column, dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise InvalidParameterError(
+                        f"{name}: expected numbers in column {self._label(j)} (a numeric feature of the CatBoost "
+                        f"model), got values such as {column[0]!r}"
+                    ) from None
+        missing = {str(v) for j in cats for v in frame[j]} - set(self._hashes)
+        if missing:
+            self._hashes.update(self._hash(sorted(missing)))
+        for j in cats:
+            codes = {h: k for k, h in enumerate(self.values[j])}
+            out[:, j] = [codes.get(self._hashes[str(v)], len(codes)) for v in frame[j]]
+        return out
+
+    def _label(self, j: int) -> str:
+        return repr(self.names[j]) if j < len(self.names) else str(j)
+
+    def _hash(self, values: Sequence[str]) -> dict[str, int]:
+        """CatBoost's hashes of ``values``: the hash is a function of the string alone (the same for every model
+        and column), so it is read from the Python export of a one-feature model with a pool of the values
+        (CatBoost exports only symmetric trees to Python, so the user's model may not do)."""
+        cb = import_optional("catboost", "trees")
+        pool = cb.Pool([[v] for v in values], cat_features=[0])
+        with tempfile.TemporaryDirectory(prefix="xaikit-catboost-") as folder:
+            path = os.path.join(folder, "model.py")
+            _hashing_model(cb).save_model(path, format="python", pool=pool)
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        found = re.search(r"cat_features_hashes = (\{.*?\n\})", text, flags=re.S)
+        table = ast.literal_eval(found.group(1)) if found else {}
+        if not isinstance(table, dict) or any(v not in table for v in values):
+            raise UnsupportedModelError(
+                "model: expected CatBoost's export to list the hash of every category value, got a table without "
+                f"{[v for v in values if not isinstance(table, dict) or v not in table][:5]}"
+            )
+        return {str(k): int(v) for k, v in table.items()}
+
+
+_HASHING_MODEL: list[Any] = []
+
+
+def _hashing_model(cb: Any) -> Any:
+    """A one-feature categorical CatBoost model (fitted once per process on two rows, writing no files)."""
+    if not _HASHING_MODEL:
+        model = cb.CatBoostRegressor(iterations=1, depth=1, one_hot_max_size=2, verbose=0, thread_count=1,
+                                     allow_writing_files=False)
+        _HASHING_MODEL.append(model.fit([["a"], ["b"]], [0.0, 1.0], cat_features=[0]))
+    return _HASHING_MODEL[0]
+
+
+def _as_columns(X: Any, n_features: int, name: str) -> list[list[Any]]:
+    """The columns of ``X`` (a DataFrame, or a 2-D array or list of rows) as lists of their values."""
+    if hasattr(X, "columns") and hasattr(X, "iloc"):
+        columns = [X.iloc[:, j].tolist() for j in range(X.shape[1])]
+    else:
+        rows = np.asarray(X, dtype=object)
+        if rows.ndim == 1:
+            rows = rows[None, :]
+        if rows.ndim != 2:
+            raise InvalidParameterError(f"{name}: expected a 2-D table of rows, got an array of {rows.ndim} dimensions")
+        columns = [rows[:, j].tolist() for j in range(rows.shape[1])]
+    if len(columns) != n_features:
+        raise InvalidParameterError(f"{name}: expected {n_features} feature columns (as the model was trained), got {len(columns)}")
+    return columns

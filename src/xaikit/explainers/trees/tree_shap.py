@@ -739,6 +739,12 @@ class TreeShap(Explainer[Attribution]):
             self.tree_limit = check_int(tree_limit, "tree_limit", minimum=1, maximum=n_rounds)
             self.ensemble = self.ensemble.first_trees(self.tree_limit * per_round)
         self._categories = _training_categories(model)
+        #: CatBoost's categorical columns: raw categories -> the codes of the one-hot splits' values.
+        self._encoder: Any = None
+        if type(model).__module__.startswith("catboost") and list(getattr(model, "get_cat_feature_indices", list)()):
+            from xaikit.models._trees_catboost import CategoryEncoder
+
+            self._encoder = CategoryEncoder(model)
         check_choice(output, "output", _OUTPUTS)
         algorithm = check_choice(algorithm, "algorithm", _ALGORITHMS)
         if algorithm == "auto":
@@ -809,6 +815,8 @@ class TreeShap(Explainer[Attribution]):
                     f"{name}: expected the columns {self.feature_names[:20]} (as the model was fitted), "
                     f"got {cols[:20]}"
                 )
+        if self._encoder is not None:  # raw categories, as CatBoost takes them
+            return self.ensemble.prepare(self._encoder(X, name), name)
         if columns is not None:
             X = _frame_to_numbers(X, name, self._categories)
         X = check_array(X, name, ndim=2, allow_nan=True)
