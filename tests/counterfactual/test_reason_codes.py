@@ -172,3 +172,32 @@ def test_errors_on_the_explanation() -> None:
     assert isinstance(reason_codes(two, target=0), ReasonCodes)
     with pytest.raises(InvalidParameterError, match="^row: "):
         reason_codes(two, target=0).text(3)
+
+
+def test_display_draws_the_reasons_and_the_counterfactual() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from xaikit.plots import style
+    from xaikit.plots.reason_codes import ReasonCodesDisplay
+
+    exp = xk.Attribution(values=[[[-0.3], [-0.1], [0.05]]], base_values=[[0.65]], data=[[1.0, 1.0, 0.0]],
+                         feature_names=["income", "debt", "tenure"], output_names=["approve"], method="demo")
+    codes = reason_codes(exp, k=3, include="all", counterfactual=_counterfactual_set())
+    disp = ReasonCodesDisplay.from_reason_codes(codes)
+    try:
+        widths = [bar.get_width() for bar in disp.bars_]
+        assert widths == pytest.approx([0.3, 0.1, 0.05])
+        colours = [matplotlib.colors.to_hex(bar.get_facecolor()) for bar in disp.bars_]
+        assert colours == [style.POSITIVE.lower(), style.POSITIVE.lower(), style.NEGATIVE.lower()]
+        assert [t.get_text() for t in disp.ax_.get_yticklabels()] == ["1. income = 1", "2. debt = 1", "3. tenure = 0"]
+        assert "change income from 1 to 3" in disp.ax_.get_title()
+    finally:
+        plt.close(disp.figure_)
+    with pytest.raises(InvalidParameterError, match="^codes: "):
+        ReasonCodesDisplay.from_reason_codes(exp)
+    two = reason_codes(xk.Attribution(values=np.zeros((2, 1, 1)), base_values=np.zeros((2, 1)), method="demo"))
+    with pytest.raises(InvalidParameterError, match="^row: "):
+        ReasonCodesDisplay.from_reason_codes(two)
