@@ -241,3 +241,47 @@ def test_constraints_object_on_categories() -> None:
     # green is outside colour's domain and changes an immutable feature: 2; blue changes it: 1
     assert _row(m.violations, 0) == [0.0, 2.0, 1.0]
     assert _row(m.valid, 0) == [1.0, 0.0, 0.0]
+
+
+def test_carla_definitions_on_random_counterfactuals() -> None:
+    """CARLA's loops written out (yNN with scikit-learn's NearestNeighbors, redundancy one feature at a time)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(5)
+    data = rng.normal(size=(60, 3)) * [1.0, 3.0, 0.5]
+    w = np.array([1.0, -0.5, 2.0])
+
+    def model(Z: np.ndarray) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-(np.asarray(Z, dtype=np.float64) @ w)))
+        return np.stack([1.0 - p, p], axis=1)
+
+    X = rng.normal(size=(5, 3))
+    cfs = X[:, None, :] + rng.normal(size=(5, 3, 3)) * (rng.uniform(size=(5, 3, 3)) < 0.6)
+    m = counterfactual_metrics(model, X, cfs, data=data, n_neighbors=5)
+
+    mad = np.median(np.abs(data - np.median(data, axis=0)), axis=0)
+    label = lambda Z: np.argmax(model(Z), axis=1)  # noqa: E731
+    nbrs = NearestNeighbors(n_neighbors=5).fit(data / mad)
+    data_labels = label(data)
+    for i in range(5):
+        for j in range(3):
+            cf, x = cfs[i, j], X[i]
+            delta = np.abs(cf - x) / mad
+            valid = label(cf[None])[0] != label(x[None])[0]
+            assert m.valid[i, j] == float(valid)
+            assert m.l0[i, j] == np.count_nonzero(cf != x)  # type: ignore[index]
+            assert m.l1[i, j] == pytest.approx(delta.sum())  # type: ignore[index]
+            assert m.l2[i, j] == pytest.approx(np.sqrt((delta**2).sum()))  # type: ignore[index]
+            assert m.linf[i, j] == pytest.approx(delta.max())  # type: ignore[index]
+            knn = nbrs.kneighbors((cf / mad)[None], 5, return_distance=False)[0]
+            assert m.ynn[i, j] == pytest.approx(1.0 - np.abs(data_labels[knn] - label(cf[None])[0]).sum() / 5)  # type: ignore[index]
+            if valid:
+                red = 0
+                for f in np.flatnonzero(cf != x):
+                    back = cf.copy()
+                    back[f] = x[f]
+                    red += int(label(back[None])[0] == label(cf[None])[0])
+                assert m.redundancy[i, j] == red  # type: ignore[index]
+            else:
+                assert np.isnan(m.redundancy[i, j])  # type: ignore[index]
+    assert np.nanmax(m.valid) == 1.0 and np.nanmin(m.valid) == 0.0  # both kinds were checked

@@ -199,6 +199,15 @@ def _missing(v: Any) -> bool:
         return False
 
 
+def _isna(col: np.ndarray) -> np.ndarray:
+    """Which values of an object column are missing (None, NaN, pandas' NA), as a bool array."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - without pandas, one value at a time
+        return np.fromiter((_missing(v) for v in col), dtype=bool, count=len(col))
+    return np.asarray(pd.isna(col), dtype=bool)
+
+
 class _Table:
     """The features of X: names, which are numeric, and how to turn rows back into model inputs."""
 
@@ -459,9 +468,8 @@ def _deltas(a: np.ndarray, b: np.ndarray, numeric: np.ndarray, scale: np.ndarray
             diff = np.abs(np.where(nx | ny, 0.0, x - y)) / scale[j]
             out[:, j] = np.where(nx & ny, 0.0, np.where(nx | ny, 1.0, diff))
         else:
-            mx = np.fromiter((_missing(v) for v in a[:, j]), dtype=bool, count=a.shape[0])
-            my = np.fromiter((_missing(v) for v in b[:, j]), dtype=bool, count=a.shape[0])
-            same = np.fromiter((u == v for u, v in zip(a[:, j], b[:, j])), dtype=bool, count=a.shape[0])
+            mx, my = _isna(a[:, j]), _isna(b[:, j])
+            same = np.asarray(a[:, j] == b[:, j], dtype=bool)
             out[:, j] = np.where(mx & my, 0.0, np.where(mx | my, 1.0, (~same).astype(np.float64)))
     return out
 
