@@ -166,7 +166,7 @@ class Schema:
 
     ``kinds[j]`` is ``"numeric"``, ``"integer"`` or ``"categorical"``; ``domains[j]`` the values of a
     categorical feature (its codes index them); ``mad[j]`` the scale of a numeric feature (median
-    absolute deviation in the data; the standard deviation, then 1, when it is 0); ``frame``: the
+    absolute deviation in the data; 1 when it is 0, as DiCE and :func:`xaikit.counterfactual_metrics` take it); ``frame``: the
     rows are a pandas DataFrame (``dtypes`` its column types), else a numpy array of ``dtype``.
     """
 
@@ -248,12 +248,13 @@ class Schema:
         if self.frame:
             import pandas as pd
 
-            frame = pd.DataFrame({name: col for name, col in zip(self.names, cols)})
-            for name, dtype in zip(self.names, self.dtypes):
-                try:
-                    frame[name] = frame[name].astype(dtype)
-                except (TypeError, ValueError):
-                    pass
+            frame = pd.DataFrame({name: col for name, col in zip(self.names, cols)}, copy=False)
+            for name, col, dtype in zip(self.names, cols, self.dtypes):
+                if col.dtype != dtype:  # e.g. a pandas category, or int32
+                    try:
+                        frame[name] = frame[name].astype(dtype)
+                    except (TypeError, ValueError):
+                        pass
             return frame
         if self.dtype is not None and np.dtype(self.dtype).kind in "biuf":
             return np.stack(cols, axis=1).astype(self.dtype) if cols else np.empty((len(Z), 0), dtype=self.dtype)
@@ -364,9 +365,7 @@ def schema_of(data: Any, categories: Mapping[str, Sequence[Any]] | None, name: s
         domains.append(None)
         med = float(np.median(values))
         spread = float(np.median(np.abs(values - med)))
-        if not spread > 0:
-            spread = float(values.std())
-        mad[j] = spread if spread > 0 else 1.0
+        mad[j] = spread if spread > 0 else 1.0  # as DiCE and xaikit.counterfactual_metrics: 1 when the MAD is 0
     return Schema(names, kinds, domains, mad, bool(frame), dtypes, dtype)
 
 
@@ -657,8 +656,20 @@ class BoundConstraints:
         return broken
 
     def violations(self, Z: np.ndarray, X0: np.ndarray) -> np.ndarray:
-        """Which candidates break some constraint, (m,) bool."""
-        return np.array([bool(v) for v in self.violated(Z, X0)]) if len(Z) else np.zeros(0, dtype=bool)
+        """Which candidates break some constraint, (m,) bool (what :meth:`violated` names, vectorised)."""
+        lo, hi = self.bounds(X0)
+        numeric = ~self.schema.categorical & ~self.frozen
+        tol = 1e-9 * (1.0 + np.abs(Z))
+        bad = (numeric & ((Z < lo - tol) | (Z > hi + tol))).any(axis=1)
+        bad |= (self.frozen & self.changed(Z, X0)).any(axis=1)
+        bad |= (self.schema.integer & (Z != np.rint(Z))).any(axis=1)
+        for j, domain in enumerate(self.schema.domains):
+            if domain is not None:
+                bad |= (Z[:, j] < 0) | (Z[:, j] >= len(domain)) | (Z[:, j] != np.rint(Z[:, j]))
+        bad |= self._relations_broken(Z)
+        if self.max_changed is not None:
+            bad |= self.changed(Z, X0).sum(axis=1) > self.max_changed
+        return bad  # type: ignore[no-any-return]
 
     def violated(self, Z: np.ndarray, X0: np.ndarray) -> list[list[str]]:
         """The constraints each candidate breaks, by name (empty lists when none)."""

@@ -34,6 +34,8 @@ __all__ = ["Counterfactuals"]
 METHODS = ("auto", "genetic", "random", "gradient")
 #: Rows of ``data`` used for the neighbours and the initial population (evenly spaced when more).
 MAX_DATA_ROWS = 2000
+#: Rows of the desired outcome among which a candidate's nearest neighbours are found (evenly spaced when more).
+NEIGHBOUR_ROWS = 100
 
 
 @dataclass
@@ -95,7 +97,7 @@ class Counterfactuals(Explainer[CounterfactualSet]):
     k_neighbors : int
         Neighbours of the plausibility (default 5).
     population, generations : int
-        The genetic search's population per row (default 48) and generations (default 10); the
+        The genetic search's population per row (default 48) and the most generations (default 5; a row stops after two without progress); the
         random search draws ``2 * population`` candidates.
     threshold : float, optional
         The decision threshold of a single-output model (default 0.5 for probabilities, 0 for a
@@ -142,7 +144,7 @@ class Counterfactuals(Explainer[CounterfactualSet]):
         diversity_weight: float = 0.5,
         k_neighbors: int = 5,
         population: int = 48,
-        generations: int = 10,
+        generations: int = 5,
         threshold: float | None = None,
         output: str = "auto",
         random_state: Any = None,
@@ -170,6 +172,8 @@ class Counterfactuals(Explainer[CounterfactualSet]):
         self.generations = check_int(generations, "generations", minimum=0)
         self.threshold = None if threshold is None else check_float(threshold, "threshold")
         self.random_state = random_state
+        self._data_cache: tuple[Any, np.ndarray, np.ndarray] | None = None
+        self._schema: Schema | None = None
 
     # ---------------------------------------------------------------- decisions
     def _decision(self, P0: np.ndarray, names: list[str], target: Any) -> tuple[Decision, list[int], list[str]]:
@@ -234,8 +238,13 @@ class Counterfactuals(Explainer[CounterfactualSet]):
             return np.asarray(self.model.predict(schema.decode(Z)), dtype=np.float64)
 
     def _start(self, X: Any, target: Any, params: dict[str, Any]) -> Plan:
+        import copy
+
         data = X if self.data is None else self.data
-        schema = schema_of(data, self.constraints.categories, "data" if self.data is not None else "X")
+        if self.data is not None and self._schema is None:
+            self._schema = schema_of(data, self.constraints.categories, "data")  # read once: data is fixed
+        schema = copy.copy(self._schema) if self.data is not None else schema_of(data, self.constraints.categories, "X")
+        schema = cast(Schema, schema)
         frame = hasattr(X, "columns") and hasattr(X, "iloc")
         if self.data is not None and frame and not schema.frame:
             schema.names = [str(c) for c in X.columns] if len(X.columns) == len(schema.names) else schema.names
@@ -251,16 +260,23 @@ class Counterfactuals(Explainer[CounterfactualSet]):
             raise InvalidParameterError("X: expected at least one row, got none")
         bound = self.constraints.bind(schema)
         bound.check_rows(X0)
-        D = schema.encode(data, "data" if self.data is not None else "X")
-        if len(D) > MAX_DATA_ROWS:
-            D = D[np.linspace(0, len(D) - 1, MAX_DATA_ROWS).round().astype(int)]
+        key = (tuple(schema.names), tuple(schema.kinds), schema.frame)
+        cached = self._data_cache if self.data is not None else None
+        if cached is not None and cached[0] == key:
+            D, PD = cached[1], cached[2]  # the data and its predictions, computed at the first explain
+        else:
+            D = schema.encode(data, "data" if self.data is not None else "X")
+            if len(D) > MAX_DATA_ROWS:
+                D = D[np.linspace(0, len(D) - 1, MAX_DATA_ROWS).round().astype(int)]
+            PD = self._predict_encoded(schema, D, "data")
+            if self.data is not None:
+                self._data_cache = (key, D, PD)
         P0 = self._predict_encoded(schema, X0, "X")
         if P0.shape[1] == 0:
             raise ModelOutputError(f"the model ({self.model.describe()}) returned no outputs for X")
         names = output_names(self.model.output_names, P0.shape[1])
         decision, outputs, out_names = self._decision(P0, names, target)
         ref = decision.label(P0)
-        PD = self._predict_encoded(schema, D, "data")
         method = self.method
         if method == "auto":
             method = "gradient" if "gradient" in self.model.capabilities and not schema.categorical.any() else "genetic"
@@ -306,8 +322,8 @@ class Counterfactuals(Explainer[CounterfactualSet]):
             else:
                 mask = job.data_labels == dec.cls
             rows = job.data[mask]
-            if len(rows) > 300:
-                rows = rows[np.linspace(0, len(rows) - 1, 300).round().astype(int)]
+            if len(rows) > NEIGHBOUR_ROWS:
+                rows = rows[np.linspace(0, len(rows) - 1, NEIGHBOUR_ROWS).round().astype(int)]
             out.append(rows)
         return out
 

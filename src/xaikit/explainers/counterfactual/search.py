@@ -34,10 +34,11 @@ __all__ = ["Decision", "Objective", "Search", "distances"]
 
 def distances(A: np.ndarray, B: np.ndarray, schema: Schema) -> np.ndarray:
     """MAD-scaled L1 between the rows of ``A (..., d)`` and ``B (..., d)`` (broadcast), categorical mismatches counting 1."""
-    diff = np.abs(A - B)
     cat = schema.categorical
-    scaled = np.where(cat, diff > 0.5, diff / schema.mad)
-    return scaled.sum(axis=-1)  # type: ignore[no-any-return]
+    diff = np.abs(A - B)
+    np.minimum(diff, np.where(cat, 1.0, np.inf), out=diff)  # codes differ by 1 or more: a mismatch counts 1
+    diff *= np.where(cat, 1.0, 1.0 / schema.mad)
+    return diff.sum(axis=-1)  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -134,38 +135,43 @@ class Search:
     n_calls: int = 0
 
     # ---------------------------------------------------------------- evaluation
-    def evaluate(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """For candidates ``Z (R, m, d)``: repaired candidates, validity, loss and cost, one model call."""
+    def evaluate(self, Z: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For candidates ``Z (R, m, d)`` of ``rows`` (default all): repaired candidates, validity,
+        loss and cost, in one model call. Each row's values depend on its own candidates only."""
+        rows = np.arange(len(self.X0)) if rows is None else rows
         R, m, d = Z.shape
-        X0 = np.repeat(self.X0, m, axis=0)
+        X0 = np.repeat(self.X0[rows], m, axis=0)
         flat = self.constraints.repair(Z.reshape(R * m, d), X0)
         P = self.predict(flat)
         self.n_calls += 1
-        valid, loss = self.decision.loss(P, np.repeat(self.ref, m))
+        valid, loss = self.decision.loss(P, np.repeat(self.ref[rows], m))
         feasible = ~self.constraints.violations(flat, X0)
-        cost = self.cost(flat.reshape(R, m, d))
+        cost = self.cost(flat.reshape(R, m, d), rows)
         big = np.repeat(1e3 * (1.0 + cost.max(axis=1, initial=0.0)), m)  # per row: rows never weigh on each other
         total = cost.reshape(-1) + np.where(valid, 0.0, big * (1.0 + loss)) + np.where(feasible, 0.0, 1e3 * big)
         shape = (R, m)
         loss = np.where(feasible, loss, np.inf)  # never chosen, even as an invalid filler
         return flat.reshape(R, m, d), (valid & feasible).reshape(shape), loss.reshape(shape), total.reshape(shape)
 
-    def cost(self, Z: np.ndarray) -> np.ndarray:
-        """Proximity, sparsity and plausibility of candidates ``Z (R, m, d)``, weighted, (R, m)."""
+    def cost(self, Z: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Proximity, sparsity and plausibility of candidates ``Z (R, m, d)`` of ``rows``, weighted, (R, m)."""
+        rows = np.arange(len(self.X0)) if rows is None else rows
         ob = self.objective
-        out = ob.proximity_weight * distances(Z, self.X0[:, None, :], self.schema)
-        changed = np.abs(Z - self.X0[:, None, :]) > 1e-12 * (1.0 + np.abs(self.X0[:, None, :]))
+        X0 = self.X0[rows][:, None, :]
+        out = ob.proximity_weight * distances(Z, X0, self.schema)
+        changed = np.abs(Z - X0) > 1e-12 * (1.0 + np.abs(X0))
         out = out + ob.sparsity_weight * changed.sum(axis=2)
         if ob.plausibility_weight > 0:
-            out = out + ob.plausibility_weight * self.plausibility(Z)
+            out = out + ob.plausibility_weight * self.plausibility(Z, rows)
         return out  # type: ignore[no-any-return]
 
-    def plausibility(self, Z: np.ndarray) -> np.ndarray:
+    def plausibility(self, Z: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Mean distance of each candidate to the ``k_neighbors`` nearest data rows of the desired outcome (NaN when none)."""
+        rows = np.arange(Z.shape[0]) if rows is None else rows
         out = np.full(Z.shape[:2], np.nan)
         k = self.objective.k_neighbors
         for r in range(Z.shape[0]):
-            ref = self.valid_data[r]
+            ref = self.valid_data[int(rows[r])]
             if len(ref) == 0:
                 continue
             dist = distances(Z[r][:, None, :], ref[None, :, :], self.schema)
@@ -222,14 +228,15 @@ class Search:
                 out[r, k] = z
         return out
 
-    def offspring(self, pop: np.ndarray, cost: np.ndarray, size: int) -> np.ndarray:
+    def offspring(self, pop: np.ndarray, cost: np.ndarray, size: int, rows: np.ndarray | None = None) -> np.ndarray:
         """New candidates (R, size, d): uniform crossover of two parents from the better half, then
         mutation (a feature reset to the row's value, set to a data value, or moved by a MAD)."""
+        rows = np.arange(pop.shape[0]) if rows is None else rows
         R, m, d = pop.shape
         mutable = np.flatnonzero(self._mutable())
         out = np.empty((R, size, d))
         for r in range(R):
-            rng = self.rngs[r]
+            rng = self.rngs[int(rows[r])]
             order = np.argsort(cost[r], kind="stable")[: max(2, m // 2)]
             a = pop[r, order[rng.integers(0, len(order), size)]]
             b = pop[r, order[rng.integers(0, len(order), size)]]
@@ -237,56 +244,75 @@ class Search:
             if len(mutable):
                 which = mutable[rng.integers(0, len(mutable), size)]
                 how = rng.random(size)
-                rows = np.arange(size)
+                at = np.arange(size)
                 reset = how < 0.4
-                child[rows[reset], which[reset]] = self.X0[r, which[reset]]
+                child[at[reset], which[reset]] = self.X0[int(rows[r]), which[reset]]
                 draw = (how >= 0.4) & (how < 0.7)
-                child[rows[draw], which[draw]] = self.data[rng.integers(0, len(self.data), int(draw.sum())), which[draw]]
+                child[at[draw], which[draw]] = self.data[rng.integers(0, len(self.data), int(draw.sum())), which[draw]]
                 step = (how >= 0.7) & ~self.schema.categorical[which]
-                child[rows[step], which[step]] += rng.normal(size=int(step.sum())) * self.schema.mad[which[step]]
+                child[at[step], which[step]] += rng.normal(size=int(step.sum())) * self.schema.mad[which[step]]
             out[r] = child
         return out
 
     # ---------------------------------------------------------------- refinement
-    def refine(self, Z: np.ndarray, n_steps: int = 20) -> np.ndarray:
+    def refine(self, Z: np.ndarray, n_steps: int = 7) -> np.ndarray:
         """Valid candidates ``Z (R, m, d)`` brought closer to their row: features reverted one at a
-        time while the outcome holds, then the numeric changes shrunk together by bisection to the boundary."""
+        time while the outcome holds, then the numeric changes shrunk together towards the row, to the boundary (to 8**-7 of the move)."""
         Z = self._revert(Z)
         return self._bisect(Z, n_steps)
 
     def _bisect(self, Z: np.ndarray, n_steps: int) -> np.ndarray:
+        """Shrink the numeric changes of each candidate towards its row, ``t * (z - x)``, to the
+        smallest ``t`` found valid: a search over ``t in [0, 1]`` testing 7 points per model call
+        (each call narrows the interval 8 times), ``n_steps`` calls."""
         R, m, d = Z.shape
         numeric = ~self.schema.categorical
-        lo, hi = np.zeros((R, m)), np.ones((R, m))  # hi: a fraction known valid
-        X0 = self.X0[:, None, :]
+        lo, hi = np.zeros((R, m)), np.ones((R, m))  # hi: a fraction known valid (1: the candidate itself)
+        X0 = self.X0[:, None, None, :]
         best = Z.copy()
+        grid = np.arange(1, 8) / 8.0
+        moves = (np.abs(Z - X0[:, :, 0, :]) > 0)[:, :, numeric].any(axis=2)  # candidates with a numeric change
+        work = np.flatnonzero(moves.any(axis=1))  # rows with something to shrink (the others are left as they are)
+        if not len(work):
+            return best
         for _ in range(n_steps):
-            mid = (lo + hi) / 2
-            cand = np.where(numeric, X0 + mid[:, :, None] * (Z - X0), Z)
-            rep, valid, _, _ = self.evaluate(cand)
-            hi = np.where(valid, mid, hi)
-            lo = np.where(valid, lo, mid)
-            best = np.where(valid[:, :, None], rep, best)
+            ts = lo[:, :, None] + (hi - lo)[:, :, None] * grid  # (R, m, 7)
+            cand = np.where(numeric, X0 + ts[..., None] * (Z[:, :, None, :] - X0), Z[:, :, None, :])
+            rep_w, valid_w, _, _ = self.evaluate(cand[work].reshape(len(work), m * 7, d), work)
+            valid = np.zeros((R, m, 7), dtype=bool)
+            valid[work] = valid_w.reshape(len(work), m, 7)
+            rep = np.repeat(Z[:, :, None, :], 7, axis=2)
+            rep[work] = rep_w.reshape(len(work), m, 7, d)
+            any_valid: np.ndarray = np.asarray(valid.any(axis=2))
+            first = np.argmax(valid, axis=2)  # the smallest valid t
+            new_hi = np.take_along_axis(ts, first[:, :, None], axis=2)[:, :, 0]
+            below = np.where(first > 0, np.take_along_axis(ts, np.maximum(first - 1, 0)[:, :, None], axis=2)[:, :, 0], lo)
+            best = np.where(any_valid[:, :, None], np.take_along_axis(rep, first[:, :, None, None], axis=2)[:, :, 0, :], best)
+            lo = np.where(any_valid, below, ts[:, :, -1])
+            hi = np.where(any_valid, new_hi, hi)
         return best
 
-    def _revert(self, Z: np.ndarray, rounds: int = 2) -> np.ndarray:
+    def _revert(self, Z: np.ndarray, rounds: int = 1) -> np.ndarray:
         R, m, d = Z.shape
-        X0 = self.X0[:, None, :]
+        work = np.arange(R)  # rows whose candidates may still lose a change (a row where none did is done)
+        idx = np.arange(d)
         for _ in range(rounds):
-            tries = np.repeat(Z[:, :, None, :], d, axis=2)  # (R, m, d, d): feature k reverted in tries[..., k, :]
-            idx = np.arange(d)
-            tries[:, :, idx, idx] = np.broadcast_to(self.X0[:, None, :], (R, m, d))
-            rep, valid, _, cost = self.evaluate(tries.reshape(R, m * d, d))
-            rep, valid, cost = rep.reshape(R, m, d, d), valid.reshape(R, m, d), cost.reshape(R, m, d)
-            changed = np.abs(Z - X0) > 1e-12 * (1.0 + np.abs(X0))
+            Zw, X0 = Z[work], self.X0[work][:, None, :]
+            r = len(work)
+            tries = np.repeat(Zw[:, :, None, :], d, axis=2)  # (r, m, d, d): feature k reverted in tries[..., k, :]
+            tries[:, :, idx, idx] = np.broadcast_to(X0, (r, m, d))
+            rep, valid, _, cost = self.evaluate(tries.reshape(r, m * d, d), work)
+            rep, valid, cost = rep.reshape(r, m, d, d), valid.reshape(r, m, d), cost.reshape(r, m, d)
+            changed = np.abs(Zw - X0) > 1e-12 * (1.0 + np.abs(X0))
             ok = valid & changed
             cost = np.where(ok, cost, np.inf)
             pick = np.argmin(cost, axis=2)
             take = np.take_along_axis(ok, pick[:, :, None], axis=2)[:, :, 0]
             chosen = np.take_along_axis(rep, pick[:, :, None, None], axis=2)[:, :, 0, :]
-            if not take.any():
+            Z[work] = np.where(take[:, :, None], chosen, Zw)
+            work = work[take.any(axis=1)]
+            if not len(work):
                 break
-            Z = np.where(take[:, :, None], chosen, Z)
         return Z
 
     def _best_singles(self, pop: np.ndarray, valid: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -340,23 +366,36 @@ class Search:
                 extra = self.offspring(pop, np.zeros(pop.shape[:2]), population)
                 pop = np.concatenate([pop, extra], axis=1)
         pop, valid, loss, cost = self.evaluate(pop)
+        first = (pop, valid, loss, cost)  # kept whole: its many single changes fill the set when few others are valid
         singles = np.take_along_axis(pop, self._best_singles(pop, valid, cost)[:, :, None], axis=1)
         if method == "genetic":
+            size = min(pop.shape[1], max(population, 2 * n))
+            keep = np.argsort(cost, axis=1, kind="stable")[:, :size]
+            pop = np.take_along_axis(pop, keep[:, :, None], axis=1)
+            valid, loss, cost = (np.take_along_axis(a, keep, axis=1) for a in (valid, loss, cost))
+            score = cost[:, :n].sum(axis=1)  # each row's best n, sorted: its progress
+            stale = np.zeros(len(pop), dtype=np.int64)
             for _ in range(generations):
-                kids, kvalid, kloss, kcost = self.evaluate(self.offspring(pop, cost, population))
-                pop = np.concatenate([pop, kids], axis=1)
-                valid = np.concatenate([valid, kvalid], axis=1)
-                loss = np.concatenate([loss, kloss], axis=1)
-                cost = np.concatenate([cost, kcost], axis=1)
-                keep = np.argsort(cost, axis=1, kind="stable")[:, : max(population, 2 * n)]
-                pop = np.take_along_axis(pop, keep[:, :, None], axis=1)
-                valid, loss, cost = (np.take_along_axis(a, keep, axis=1) for a in (valid, loss, cost))
+                work = np.flatnonzero(stale < 2)  # a row stops evolving after two generations without progress
+                if not len(work):
+                    break
+                kids, kvalid, kloss, kcost = self.evaluate(self.offspring(pop[work], cost[work], population, work), work)
+                wpop = np.concatenate([pop[work], kids], axis=1)
+                wvalid, wloss, wcost = (np.concatenate([a[work], b], axis=1) for a, b in ((valid, kvalid), (loss, kloss), (cost, kcost)))
+                keep = np.argsort(wcost, axis=1, kind="stable")[:, :size]
+                pop[work] = np.take_along_axis(wpop, keep[:, :, None], axis=1)
+                valid[work], loss[work], cost[work] = (np.take_along_axis(a, keep, axis=1) for a in (wvalid, wloss, wcost))
+                new = cost[work, :n].sum(axis=1)
+                stale[work] = np.where(new < score[work] - 1e-9 * (1.0 + np.abs(score[work])), 0, stale[work] + 1)
+                score[work] = new
         # refine the best valid candidates of each row (invalid ones are refined as no-ops)
         k = min(pop.shape[1], 3 * n)
         top = np.argsort(cost, axis=1, kind="stable")[:, :k]
         best = np.concatenate([np.take_along_axis(pop, top[:, :, None], axis=1), singles], axis=1)
         refined = self.refine(best)
         rvalid_pop, rvalid, rloss, rcost = self.evaluate(refined)
+        if method == "genetic":
+            pop, valid, loss, cost = (np.concatenate([a, b], axis=1) for a, b in zip((pop, valid, loss, cost), first))
         pool = np.concatenate([rvalid_pop, pop], axis=1)
         valid = np.concatenate([rvalid, valid], axis=1)
         loss = np.concatenate([rloss, loss], axis=1)
