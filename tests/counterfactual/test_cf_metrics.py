@@ -24,8 +24,8 @@ def approve(X: np.ndarray) -> np.ndarray:
     return (X[:, 0] + X[:, 1] > 1.0).astype(np.float64)
 
 
-# x0 has MAD 2 in DATA (median 2, deviations 2 0 2 2 4); x1 has MAD 0, so it is not scaled.
-DATA = np.array([[0.0, 0.0], [2.0, 0.0], [4.0, 0.0], [0.0, 2.0], [6.0, 3.0]])
+# x0 has MAD 2 in DATA (median 2, deviations 2 0 2 2 4); x1 has MAD 1 (median 1, deviations 1 0 1 1 2).
+DATA = np.array([[0.0, 0.0], [2.0, 1.0], [4.0, 0.0], [0.0, 2.0], [6.0, 3.0]])
 X = np.array([[0.0, 0.0], [3.0, 0.0]])
 CFS = np.array(
     [
@@ -76,8 +76,8 @@ def test_redundancy(hand: CounterfactualMetrics) -> None:
 
 
 def test_ynn(hand: CounterfactualMetrics) -> None:
-    # DATA's decisions: 0 1 1 1 1. The 2 nearest rows (scaled Euclidean) of [4, 0]: [4, 0] and [2, 0] (both 1);
-    # of [2, 3]: [0, 2] and [6, 3] (both 1); of [0.5, 0.2] (class 0): [0, 0] (0) and [2, 0] (1)
+    # DATA's decisions: 0 1 1 1 1. The 2 nearest rows (scaled Euclidean) of [4, 0]: [4, 0] and [2, 1] (both 1);
+    # of [2, 3]: [0, 2], then [2, 1] and [6, 3] at equal distance (all 1); of [0.5, 0.2] (class 0): [0, 0] (0) and [2, 1] (1)
     assert _row(hand.ynn, 0) == [1.0, 1.0, 0.5, -1.0]
 
 
@@ -285,3 +285,11 @@ def test_carla_definitions_on_random_counterfactuals() -> None:
             else:
                 assert np.isnan(m.redundancy[i, j])  # type: ignore[index]
     assert np.nanmax(m.valid) == 1.0 and np.nanmin(m.valid) == 0.0  # both kinds were checked
+
+
+def test_zero_mad_falls_back_to_the_standard_deviation() -> None:
+    data = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 3.0], [4.0, 4.0]])  # x0: MAD 0, std 1.6
+    m = counterfactual_metrics(approve, X[:1], np.array([[[2.0, 0.0]]]), data=data)
+    assert m.l1 is not None and m.l1[0, 0] == pytest.approx(2.0 / 1.6)
+    flat = np.zeros((5, 2))  # no spread at all: unscaled
+    assert counterfactual_metrics(approve, X[:1], np.array([[[2.0, 0.0]]]), data=flat).l1[0, 0] == 2.0  # type: ignore[index]

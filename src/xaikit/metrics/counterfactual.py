@@ -14,7 +14,8 @@ NeurIPS Datasets and Benchmarks 2021, section 4 and ``carla/evaluation``):
 - distances ``d1 .. d4``: L0 (number of changed features), L1, L2 and L-inf of the change. CARLA
   measures them on min-max normalised, one-hot encoded features and its ``d3`` is the *squared*
   L2; here numeric features are divided by their median absolute deviation in ``data`` (MAD, as
-  DiCE and Wachter et al. do; unscaled without ``data``), a changed categorical feature counts 1,
+  DiCE and Wachter et al. do; the standard deviation where the MAD is 0, as
+  :class:`~xaikit.Counterfactuals` does; unscaled without ``data``), a changed categorical feature counts 1,
   and L2 is the Euclidean norm (its square is CARLA's ``d3``);
 - redundancy: the number of changed features that can be set back to the original value one at
   a time while the counterfactual stays valid (0 is best);
@@ -439,7 +440,9 @@ class _Decision:
 
 
 def _scales(table: _Table, data_rows: np.ndarray | None) -> np.ndarray:
-    """Per feature: the MAD of ``data`` (1 where it is 0 or unknown, and for categorical features)."""
+    """Per numeric feature: its MAD in ``data``; where that is 0 (a feature mostly at one value, such as
+    a capital gain), its standard deviation; then 1 (as :class:`~xaikit.Counterfactuals` scales). 1 for
+    categorical features."""
     scale = np.ones(table.d)
     if data_rows is None:
         return scale
@@ -447,8 +450,10 @@ def _scales(table: _Table, data_rows: np.ndarray | None) -> np.ndarray:
         col = np.asarray(data_rows[:, j], dtype=np.float64)
         col = col[~np.isnan(col)]
         if col.size:
-            mad = float(np.median(np.abs(col - np.median(col))))
-            scale[j] = mad if mad > 0 else 1.0
+            spread = float(np.median(np.abs(col - np.median(col))))
+            if not spread > 0:
+                spread = float(col.std())
+            scale[j] = spread if spread > 0 else 1.0
     return scale
 
 
