@@ -333,7 +333,8 @@ class Counterfactuals(Explainer[CounterfactualSet]):
                               self.diversity_weight, self.k_neighbors)
         search = Search(schema, job.bound, job.decision, objective,
                         lambda Z: self._predict_encoded(schema, Z, "counterfactual candidates"),
-                        job.X0, job.ref, job.data, self._valid_data(job), [np.random.default_rng(s) for s in job.seeds])
+                        job.X0, job.ref, job.data, self._valid_data(job), [np.random.default_rng(s) for s in job.seeds],
+                        first_row=job.rows.start)
         if job.method == "gradient":
             from xaikit.explainers.counterfactual.gradient import gradient_starts
 

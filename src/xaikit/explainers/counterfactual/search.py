@@ -133,6 +133,7 @@ class Search:
     valid_data: list[np.ndarray]
     rngs: list[np.random.Generator]
     n_calls: int = 0
+    first_row: int = 0
 
     # ---------------------------------------------------------------- evaluation
     def evaluate(self, Z: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -255,72 +256,67 @@ class Search:
         return out
 
     # ---------------------------------------------------------------- refinement
-    def refine(self, Z: np.ndarray, n_steps: int = 7) -> np.ndarray:
-        """Valid candidates ``Z (R, m, d)`` brought closer to their row: features reverted one at a
-        time while the outcome holds, then the numeric changes shrunk together towards the row, to the boundary (to 8**-7 of the move)."""
-        Z = self._revert(Z)
-        return self._bisect(Z, n_steps)
-
-    def _bisect(self, Z: np.ndarray, n_steps: int) -> np.ndarray:
-        """Shrink the numeric changes of each candidate towards its row, ``t * (z - x)``, to the
-        smallest ``t`` found valid: a search over ``t in [0, 1]`` testing 7 points per model call
-        (each call narrows the interval 8 times), ``n_steps`` calls."""
-        R, m, d = Z.shape
+    def refine(self, Z: np.ndarray, ok: np.ndarray, n_steps: int = 4) -> np.ndarray:
+        """Valid candidates (``ok``) of ``Z (R, m, d)`` brought closer to their row: the one change
+        whose reversal costs least reverted while the outcome holds, then the numeric changes shrunk
+        together towards the row, to the boundary (to 32**-4 = 2**-20 of the move). Only the
+        candidates that can gain are sent to the model; each is refined on its own."""
+        Z = Z.copy()
+        X0 = self.X0[:, None, :]
+        changed = np.abs(Z - X0) > 1e-12 * (1.0 + np.abs(X0))
+        pairs = np.argwhere(ok & (changed.sum(axis=2) >= 2))
+        if len(pairs):
+            Z[pairs[:, 0], pairs[:, 1]] = self._revert(Z[pairs[:, 0], pairs[:, 1]], pairs[:, 0])
         numeric = ~self.schema.categorical
-        lo, hi = np.zeros((R, m)), np.ones((R, m))  # hi: a fraction known valid (1: the candidate itself)
-        X0 = self.X0[:, None, None, :]
-        best = Z.copy()
-        grid = np.arange(1, 8) / 8.0
-        moves = (np.abs(Z - X0[:, :, 0, :]) > 0)[:, :, numeric].any(axis=2)  # candidates with a numeric change
-        work = np.flatnonzero(moves.any(axis=1))  # rows with something to shrink (the others are left as they are)
-        if not len(work):
-            return best
-        for _ in range(n_steps):
-            ts = lo[:, :, None] + (hi - lo)[:, :, None] * grid  # (R, m, 7)
-            cand = np.where(numeric, X0 + ts[..., None] * (Z[:, :, None, :] - X0), Z[:, :, None, :])
-            rep_w, valid_w, _, _ = self.evaluate(cand[work].reshape(len(work), m * 7, d), work)
-            valid = np.zeros((R, m, 7), dtype=bool)
-            valid[work] = valid_w.reshape(len(work), m, 7)
-            rep = np.repeat(Z[:, :, None, :], 7, axis=2)
-            rep[work] = rep_w.reshape(len(work), m, 7, d)
-            any_valid: np.ndarray = np.asarray(valid.any(axis=2))
-            first = np.argmax(valid, axis=2)  # the smallest valid t
-            new_hi = np.take_along_axis(ts, first[:, :, None], axis=2)[:, :, 0]
-            below = np.where(first > 0, np.take_along_axis(ts, np.maximum(first - 1, 0)[:, :, None], axis=2)[:, :, 0], lo)
-            best = np.where(any_valid[:, :, None], np.take_along_axis(rep, first[:, :, None, None], axis=2)[:, :, 0, :], best)
-            lo = np.where(any_valid, below, ts[:, :, -1])
-            hi = np.where(any_valid, new_hi, hi)
-        return best
-
-    def _revert(self, Z: np.ndarray, rounds: int = 1) -> np.ndarray:
-        R, m, d = Z.shape
-        work = np.arange(R)  # rows whose candidates may still lose a change (a row where none did is done)
-        idx = np.arange(d)
-        for _ in range(rounds):
-            Zw, X0 = Z[work], self.X0[work][:, None, :]
-            r = len(work)
-            tries = np.repeat(Zw[:, :, None, :], d, axis=2)  # (r, m, d, d): feature k reverted in tries[..., k, :]
-            tries[:, :, idx, idx] = np.broadcast_to(X0, (r, m, d))
-            rep, valid, _, cost = self.evaluate(tries.reshape(r, m * d, d), work)
-            rep, valid, cost = rep.reshape(r, m, d, d), valid.reshape(r, m, d), cost.reshape(r, m, d)
-            changed = np.abs(Zw - X0) > 1e-12 * (1.0 + np.abs(X0))
-            ok = valid & changed
-            cost = np.where(ok, cost, np.inf)
-            pick = np.argmin(cost, axis=2)
-            take = np.take_along_axis(ok, pick[:, :, None], axis=2)[:, :, 0]
-            chosen = np.take_along_axis(rep, pick[:, :, None, None], axis=2)[:, :, 0, :]
-            Z[work] = np.where(take[:, :, None], chosen, Zw)
-            work = work[take.any(axis=1)]
-            if not len(work):
-                break
+        moves = (np.abs(Z - X0) > 0)[:, :, numeric].any(axis=2)
+        pairs = np.argwhere(ok & moves)
+        if len(pairs):
+            Z[pairs[:, 0], pairs[:, 1]] = self._bisect(Z[pairs[:, 0], pairs[:, 1]], pairs[:, 0], n_steps)
         return Z
 
+    def _bisect(self, Z: np.ndarray, rows: np.ndarray, n_steps: int) -> np.ndarray:
+        """Shrink the numeric changes of valid candidates ``Z (P, d)`` of ``rows`` towards their row,
+        ``t * (z - x)``, to the smallest ``t`` found valid: a search over ``t in [0, 1]`` testing 31
+        points per model call (each call narrows the interval 32 times), ``n_steps`` calls."""
+        P, d = Z.shape
+        numeric = ~self.schema.categorical
+        lo, hi = np.zeros(P), np.ones(P)  # hi: a fraction known valid (1: the candidate itself)
+        X0 = self.X0[rows][:, None, :]
+        best = Z.copy()
+        k = 31
+        grid = np.arange(1, k + 1) / (k + 1.0)
+        for _ in range(n_steps):
+            ts = lo[:, None] + (hi - lo)[:, None] * grid  # (P, k)
+            cand = np.where(numeric, X0 + ts[..., None] * (Z[:, None, :] - X0), Z[:, None, :])
+            rep, valid, _, _ = self.evaluate(cand, rows)
+            any_valid: np.ndarray = np.asarray(valid.any(axis=1))
+            first = np.argmax(valid, axis=1)  # the smallest valid t
+            at = np.arange(P)
+            best = np.where(any_valid[:, None], rep[at, first], best)
+            below = np.where(first > 0, ts[at, np.maximum(first - 1, 0)], lo)
+            lo, hi = np.where(any_valid, below, ts[:, -1]), np.where(any_valid, ts[at, first], hi)
+        return best
+
+    def _revert(self, Z: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Valid candidates ``Z (P, d)`` of ``rows``, each with the change whose reversal keeps the
+        outcome at the least cost reverted (unchanged when no reversal keeps it)."""
+        P, d = Z.shape
+        X0 = self.X0[rows]
+        idx = np.arange(d)
+        tries = np.repeat(Z[:, None, :], d, axis=1)  # (P, d, d): feature j reverted in tries[:, j]
+        tries[:, idx, idx] = X0
+        rep, valid, _, cost = self.evaluate(tries, rows)
+        ok = valid & (np.abs(Z - X0) > 1e-12 * (1.0 + np.abs(X0)))
+        pick = np.argmin(np.where(ok, cost, np.inf), axis=1)
+        at = np.arange(P)
+        return np.where(ok[at, pick][:, None], rep[at, pick], Z)  # type: ignore[no-any-return]
+
     def _best_singles(self, pop: np.ndarray, valid: np.ndarray, cost: np.ndarray) -> np.ndarray:
-        """Per row and mutable feature, the best valid candidate changing only that feature (R, d_mutable)
+        """Per row and mutable numeric feature, the best valid candidate changing only that feature (R, d_numeric)
         indices; refined too, so that the closest single change is never lost to a cheaper start."""
         changed = np.abs(pop - self.X0[:, None, :]) > 1e-12 * (1.0 + np.abs(self.X0[:, None, :]))
         single = valid & (changed.sum(axis=2) == 1)
-        mutable = np.flatnonzero(self._mutable())
+        mutable = np.flatnonzero(self._mutable() & ~self.schema.categorical)  # a category change has nothing to refine
         out = np.zeros((pop.shape[0], len(mutable)), dtype=np.int64)
         for k, j in enumerate(mutable):
             c = np.where(single & changed[:, :, j], cost, np.inf)
@@ -367,7 +363,9 @@ class Search:
                 pop = np.concatenate([pop, extra], axis=1)
         pop, valid, loss, cost = self.evaluate(pop)
         first = (pop, valid, loss, cost)  # kept whole: its many single changes fill the set when few others are valid
-        singles = np.take_along_axis(pop, self._best_singles(pop, valid, cost)[:, :, None], axis=1)
+        pick = self._best_singles(pop, valid, cost)
+        singles = np.take_along_axis(pop, pick[:, :, None], axis=1)
+        singles_ok = np.take_along_axis(valid, pick, axis=1)
         if method == "genetic":
             size = min(pop.shape[1], max(population, 2 * n))
             keep = np.argsort(cost, axis=1, kind="stable")[:, :size]
@@ -392,7 +390,7 @@ class Search:
         k = min(pop.shape[1], 3 * n)
         top = np.argsort(cost, axis=1, kind="stable")[:, :k]
         best = np.concatenate([np.take_along_axis(pop, top[:, :, None], axis=1), singles], axis=1)
-        refined = self.refine(best)
+        refined = self.refine(best, np.concatenate([np.take_along_axis(valid, top, axis=1), singles_ok], axis=1))
         rvalid_pop, rvalid, rloss, rcost = self.evaluate(refined)
         if method == "genetic":
             pop, valid, loss, cost = (np.concatenate([a, b], axis=1) for a, b in zip((pop, valid, loss, cost), first))
@@ -404,7 +402,7 @@ class Search:
         stuck = np.flatnonzero((pick < 0).any(axis=1))
         if len(stuck):
             raise InvalidParameterError(
-                f"constraints: no row meeting them was found near row {int(stuck[0])} of this chunk (its own values may break "
+                f"constraints: no row meeting them was found near row {self.first_row + int(stuck[0])} of X (its own values may break "
                 "a relation that the allowed changes cannot repair); loosen the constraints or check that row"
             )
         return np.take_along_axis(pool, pick[:, :, None], axis=1), pool
