@@ -93,11 +93,12 @@ class Counterfactuals(Explainer[CounterfactualSet]):
         ``"auto"``: gradient search when the model has gradients and every feature is numeric, else genetic.
     proximity_weight, sparsity_weight, plausibility_weight, diversity_weight : float
         Weights of the objectives (defaults 1, 0.5, 0.1, 0.5): distance, features changed, distance
-        to the data of the desired outcome, and the reward of distance between a row's counterfactuals.
+        to the data of the desired outcome, and the reward of distance ``s`` between a row's
+        counterfactuals (``s / (1 + s)``, bounded).
     k_neighbors : int
         Neighbours of the plausibility (default 5).
     population, generations : int
-        The genetic search's population per row (default 48) and the most generations (default 5; a row stops after two without progress); the
+        The genetic search's population per row (default 48) and the most generations (default 4; a row stops after two without progress); the
         random search draws ``2 * population`` candidates.
     threshold : float, optional
         The decision threshold of a single-output model (default 0.5 for probabilities, 0 for a
@@ -144,7 +145,7 @@ class Counterfactuals(Explainer[CounterfactualSet]):
         diversity_weight: float = 0.5,
         k_neighbors: int = 5,
         population: int = 48,
-        generations: int = 5,
+        generations: int = 4,
         threshold: float | None = None,
         output: str = "auto",
         random_state: Any = None,

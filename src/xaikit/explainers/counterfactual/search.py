@@ -147,12 +147,21 @@ class Search:
         self.n_calls += 1
         valid, loss = self.decision.loss(P, np.repeat(self.ref[rows], m))
         feasible = ~self.constraints.violations(flat, X0)
-        cost = self.cost(flat.reshape(R, m, d), rows)
-        big = np.repeat(1e3 * (1.0 + cost.max(axis=1, initial=0.0)), m)  # per row: rows never weigh on each other
-        total = cost.reshape(-1) + np.where(valid, 0.0, big * (1.0 + loss)) + np.where(feasible, 0.0, 1e3 * big)
-        shape = (R, m)
         loss = np.where(feasible, loss, np.inf)  # never chosen, even as an invalid filler
-        return flat.reshape(R, m, d), (valid & feasible).reshape(shape), loss.reshape(shape), total.reshape(shape)
+        shape = (R, m)
+        Z = flat.reshape(R, m, d)
+        valid, loss = (valid & feasible).reshape(shape), loss.reshape(shape)
+        return Z, valid, loss, self.score(Z, valid, loss, rows)
+
+    def score(self, Z: np.ndarray, valid: np.ndarray, loss: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """The total cost of candidates ``Z (R, m, d)`` whose validity and loss are known: their
+        objectives, plus a penalty above every valid candidate of the row when invalid (and more
+        when they break a constraint, ``loss`` infinite)."""
+        cost = self.cost(Z, rows)
+        big = 1e3 * (1.0 + cost.max(axis=1, initial=0.0))[:, None]  # per row: rows never weigh on each other
+        finite = np.isfinite(loss)
+        penalty = np.where(valid, 0.0, big * (1.0 + np.where(finite, loss, 0.0))) + np.where(finite, 0.0, 1e3 * big)
+        return cost + penalty  # type: ignore[no-any-return]
 
     def cost(self, Z: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Proximity, sparsity and plausibility of candidates ``Z (R, m, d)`` of ``rows``, weighted, (R, m)."""
@@ -326,7 +335,8 @@ class Search:
     # ---------------------------------------------------------------- the set
     def choose(self, pool: np.ndarray, valid: np.ndarray, loss: np.ndarray, cost: np.ndarray, n: int) -> np.ndarray:
         """``n`` candidates per row, (R, n) indices into the pool: the best valid one, then each
-        next one the best trade of cost against distance to those chosen (diversity), distinct;
+        next one the best trade of cost against ``diversity_weight * s / (1 + s)``, ``s`` its distance
+        to those chosen (diversity, bounded), distinct;
         invalid ones (nearest the outcome first) only when too few are valid."""
         R, m, _ = pool.shape
         out = np.zeros((R, n), dtype=np.int64)
@@ -343,7 +353,8 @@ class Search:
                 while len(chosen) < n and len(chosen) < len(good):
                     rest = np.array([g for g in good if g not in chosen])
                     spread = distances(pool[r, rest][:, None, :], pool[r, chosen][None, :, :], self.schema).min(axis=1)
-                    chosen.append(int(rest[np.argmin(cost[r, rest] - w * spread)]))
+                    # a bounded reward (as DiCE's kernel 1 / (1 + distance)): diversity never buys a far-away counterfactual
+                    chosen.append(int(rest[np.argmin(cost[r, rest] - w * spread / (1.0 + spread))]))
             bad = [int(i) for i in np.lexsort((cost[r], loss[r])) if distinct[i] and np.isfinite(loss[r, i]) and int(i) not in chosen]
             while len(chosen) < n:
                 chosen.append(bad.pop(0) if bad else chosen[-1] if chosen else -1)  # -1: nothing meets the constraints
@@ -366,6 +377,7 @@ class Search:
         pick = self._best_singles(pop, valid, cost)
         singles = np.take_along_axis(pop, pick[:, :, None], axis=1)
         singles_ok = np.take_along_axis(valid, pick, axis=1)
+        singles_loss = np.take_along_axis(loss, pick, axis=1)
         if method == "genetic":
             size = min(pop.shape[1], max(population, 2 * n))
             keep = np.argsort(cost, axis=1, kind="stable")[:, :size]
@@ -390,8 +402,11 @@ class Search:
         k = min(pop.shape[1], 3 * n)
         top = np.argsort(cost, axis=1, kind="stable")[:, :k]
         best = np.concatenate([np.take_along_axis(pop, top[:, :, None], axis=1), singles], axis=1)
-        refined = self.refine(best, np.concatenate([np.take_along_axis(valid, top, axis=1), singles_ok], axis=1))
-        rvalid_pop, rvalid, rloss, rcost = self.evaluate(refined)
+        ok = np.concatenate([np.take_along_axis(valid, top, axis=1), singles_ok], axis=1)
+        bloss = np.concatenate([np.take_along_axis(loss, top, axis=1), singles_loss], axis=1)
+        rvalid_pop = self.refine(best, ok)  # refinement keeps the outcome: no model call to check it again
+        rvalid, rloss = ok, bloss
+        rcost = self.score(rvalid_pop, rvalid, rloss)
         if method == "genetic":
             pop, valid, loss, cost = (np.concatenate([a, b], axis=1) for a, b in zip((pop, valid, loss, cost), first))
         pool = np.concatenate([rvalid_pop, pop], axis=1)
