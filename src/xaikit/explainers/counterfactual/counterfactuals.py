@@ -106,7 +106,8 @@ class Counterfactuals(Explainer[CounterfactualSet]):
     output : str
         The response the model is adapted to (``xaikit.models.adapt``).
     random_state : None, int
-        A seed used when ``explain`` is given none.
+        When given, every ``explain`` of this explainer draws from this seed (recorded in
+        ``params["random_state"]``), whatever ``explain``'s own ``random_state``.
 
     Examples
     --------
