@@ -166,7 +166,8 @@ class Schema:
 
     ``kinds[j]`` is ``"numeric"``, ``"integer"`` or ``"categorical"``; ``domains[j]`` the values of a
     categorical feature (its codes index them); ``mad[j]`` the scale of a numeric feature (median
-    absolute deviation in the data; 1 when it is 0, as DiCE and :func:`xaikit.counterfactual_metrics` take it); ``frame``: the
+    absolute deviation in the data; where it is 0 the standard deviation, then 1, as
+    :func:`xaikit.counterfactual_metrics` scales); ``frame``: the
     rows are a pandas DataFrame (``dtypes`` its column types), else a numpy array of ``dtype``.
     """
 
@@ -365,7 +366,9 @@ def schema_of(data: Any, categories: Mapping[str, Sequence[Any]] | None, name: s
         domains.append(None)
         med = float(np.median(values))
         spread = float(np.median(np.abs(values - med)))
-        mad[j] = spread if spread > 0 else 1.0  # as DiCE and xaikit.counterfactual_metrics: 1 when the MAD is 0
+        if not spread > 0:  # a feature mostly at one value (a capital gain): its standard deviation
+            spread = float(values.std())
+        mad[j] = spread if spread > 0 else 1.0
     return Schema(names, kinds, domains, mad, bool(frame), dtypes, dtype)
 
 
