@@ -40,20 +40,25 @@ _LAZY: dict[str, str] = {
             "Lime", "PermutationShap", "RegressionAdjustedShap", "SubmodularPick", "TreeShap", "explain",
             "submodular_pick", "methods", "MethodInfo", "PermutationImportance", "PartialDependence", "Ale",
             "SurrogateTree", "h_statistic", "shapley_importance", "interaction_ranking",
+            "Counterfactuals", "Constraints", "reason_codes", "Anchors", "evaluate_rule", "RuleEvaluation",
+            "fgsm", "pgd", "boundary_search", "robustness", "explanation_robustness",
         ],
         "xaikit.explainers",
     ),
     **dict.fromkeys(
-        ["Attribution", "Effects", "Explanation", "Importance", "Interaction", "RaggedAttribution", "Result", "Rules"],
+        ["Attribution", "Effects", "Explanation", "Importance", "Interaction", "RaggedAttribution", "Result", "Rules",
+         "Rule", "CounterfactualSet", "CounterfactualMetrics", "Robustness", "BoundaryPoints", "ExplanationRobustness"],
         "xaikit.results",
     ),
+    "counterfactual_metrics": "xaikit.metrics.counterfactual",
+    "ReasonCodes": "xaikit.explainers.counterfactual.reason_codes",
     **dict.fromkeys(["ImageMasker", "TabularMasker", "TextMasker", "ValueFunction"], "xaikit.maskers"),
     "adapt": "xaikit.models",
     **dict.fromkeys(["words_from_tokens", "token_word_groups"], "xaikit.results.words"),
     "TreeEnsemble": "xaikit.models.trees",
     "Report": "xaikit.report",
 }
-_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "models", "plots", "report")
+_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "metrics", "models", "plots", "report")
 
 
 def __getattr__(name: str) -> Any:
@@ -77,7 +82,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from xaikit.explainers import (
         REGISTRY,
         Ale,
+        Anchors,
         AttentionRollout,
+        Constraints,
+        Counterfactuals,
         Deconvolution,
         DeepLift,
         DeepLiftShap,
@@ -111,6 +119,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         PermutationImportance,
         PermutationShap,
         RegressionAdjustedShap,
+        RuleEvaluation,
         Saliency,
         ScoreCam,
         SmoothGrad,
@@ -121,19 +130,43 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         VarGrad,
         as_input_shape,
         attention_rollout,
+        boundary_search,
+        evaluate_rule,
         explain,
+        explanation_robustness,
+        fgsm,
         h_statistic,
         interaction_ranking,
         lrp_rules,
         methods,
+        pgd,
+        reason_codes,
+        robustness,
         shapley_importance,
         submodular_pick,
     )
+    from xaikit.explainers.counterfactual.reason_codes import ReasonCodes
     from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
+    from xaikit.metrics.counterfactual import counterfactual_metrics
     from xaikit.models import adapt
     from xaikit.models.trees import TreeEnsemble
     from xaikit.report import Report
-    from xaikit.results import Attribution, Effects, Explanation, Importance, Interaction, RaggedAttribution, Result, Rules
+    from xaikit.results import (
+        Attribution,
+        BoundaryPoints,
+        CounterfactualMetrics,
+        CounterfactualSet,
+        Effects,
+        Explanation,
+        ExplanationRobustness,
+        Importance,
+        Interaction,
+        RaggedAttribution,
+        Result,
+        Robustness,
+        Rule,
+        Rules,
+    )
     from xaikit.results.words import token_word_groups, words_from_tokens
 
 __all__ = [
@@ -194,6 +227,19 @@ __all__ = [
     "h_statistic",
     "shapley_importance",
     "interaction_ranking",
+    "Counterfactuals",
+    "Constraints",
+    "reason_codes",
+    "ReasonCodes",
+    "counterfactual_metrics",
+    "Anchors",
+    "evaluate_rule",
+    "RuleEvaluation",
+    "fgsm",
+    "pgd",
+    "boundary_search",
+    "robustness",
+    "explanation_robustness",
     "TreeEnsemble",
     "TabularMasker",
     "TextMasker",
@@ -207,6 +253,12 @@ __all__ = [
     "Importance",
     "Effects",
     "Rules",
+    "Rule",
+    "CounterfactualSet",
+    "CounterfactualMetrics",
+    "Robustness",
+    "BoundaryPoints",
+    "ExplanationRobustness",
     "Report",
     "SerialExecutor",
     "LocalExecutor",

@@ -37,6 +37,10 @@ ALLOWED_SKIPS: dict[str, set[str]] = {
     "ale": {"bad:X"},
     "permutation_importance": {"bad:X", "batch_size"},  # the model is called on whole permuted copies of X
     "surrogate_tree": {"bad:X", "batch_size"},
+    # samples_per_step is a setting of the search (it changes the draws), not a batch size
+    "anchors": {"batch_size"},
+    # the population is evaluated in one call per generation; a plain function takes any width of X
+    "counterfactuals": {"bad:X", "batch_size"},
 }
 BUILT_IN = sorted(REGISTRY)
 

@@ -2,13 +2,17 @@
 
 ``shapley/`` (exact and sampled Shapley values of any model), ``tree_shap`` (exact TreeSHAP),
 ``surrogate/`` (LIME, submodular pick), ``gradients/`` (gradient, layer, occlusion and attention methods),
-``global_/`` (permutation importance, partial dependence, ALE, H-statistic, surrogate rules); ``base``
+``global_/`` (permutation importance, partial dependence, ALE, H-statistic, surrogate rules),
+``counterfactual/`` (counterfactuals under constraints, reason codes), ``rules/`` (anchors, the precision
+and coverage of any rule), ``adversarial/`` (FGSM, PGD, boundary search, robustness); ``base``
 holds the contract and the registry, ``pipeline`` the one explain pipeline, ``auto`` the choice of
 ``xaikit.explain``.
 """
 
+from xaikit.explainers.adversarial import boundary_search, explanation_robustness, fgsm, pgd, robustness
 from xaikit.explainers.auto import choose_method, explain
 from xaikit.explainers.base import REGISTRY, Explainer, MethodInfo, get_explainer_class, methods
+from xaikit.explainers.counterfactual import Constraints, Counterfactuals, reason_codes
 from xaikit.explainers.global_ import (
     Ale,
     PartialDependence,
@@ -52,11 +56,23 @@ from xaikit.explainers.gradients import (
     attention_rollout,
     lrp_rules,
 )
+from xaikit.explainers.rules import Anchors, RuleEvaluation, evaluate_rule
 from xaikit.explainers.shapley import ExactShapley, KernelShap, LeverageShap, PermutationShap, RegressionAdjustedShap
 from xaikit.explainers.surrogate import Lime, SubmodularPick, submodular_pick
 from xaikit.explainers.trees import TreeShap
 
 __all__ = [
+    "Anchors",
+    "Constraints",
+    "Counterfactuals",
+    "RuleEvaluation",
+    "boundary_search",
+    "evaluate_rule",
+    "explanation_robustness",
+    "fgsm",
+    "pgd",
+    "reason_codes",
+    "robustness",
     "Explainer",
     "REGISTRY",
     "get_explainer_class",

@@ -353,6 +353,8 @@ def run(method: Explainer, X: Any, target: Any, executor: Any, random_state: Any
 
     start = time.perf_counter()
     params = check_parameters(method, given, inputs)
+    if random_state is None:  # the constructor's default, for the methods that take one (Counterfactuals, Anchors)
+        random_state = getattr(method, "random_state", None)
     seed = check_random_state(random_state)
     with executor_scope(executor) as ex:
         plan = method._start(X, target, params)

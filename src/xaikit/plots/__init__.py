@@ -21,10 +21,13 @@ from xaikit.errors import InvalidParameterError
 from xaikit.plots import style
 from xaikit.plots.bar import BarDisplay
 from xaikit.plots.beeswarm import BeeswarmDisplay, beeswarm_offsets
+from xaikit.plots.counterfactuals import CounterfactualDisplay
 from xaikit.plots.effects import EffectsDisplay
 from xaikit.plots.image import ImageDisplay
 from xaikit.plots.importance import ImportanceDisplay
 from xaikit.plots.matrix import DecisionDisplay, HeatmapDisplay, InteractionDisplay
+from xaikit.plots.reason_codes import ReasonCodesDisplay
+from xaikit.plots.robustness import RobustnessDisplay
 from xaikit.plots.rules import RulesDisplay
 from xaikit.plots.scatter import ScatterDisplay
 from xaikit.plots.text import TextDisplay, text_ansi, text_html
@@ -34,6 +37,7 @@ __all__ = [
     "KINDS",
     "BarDisplay",
     "BeeswarmDisplay",
+    "CounterfactualDisplay",
     "DecisionDisplay",
     "EffectsDisplay",
     "ForceDisplay",
@@ -41,6 +45,8 @@ __all__ = [
     "ImageDisplay",
     "ImportanceDisplay",
     "InteractionDisplay",
+    "ReasonCodesDisplay",
+    "RobustnessDisplay",
     "RulesDisplay",
     "ScatterDisplay",
     "TextDisplay",
@@ -68,6 +74,8 @@ KINDS: dict[str, Any] = {
     "importance": ImportanceDisplay,
     "effects": EffectsDisplay,
     "rules": RulesDisplay,
+    "counterfactuals": CounterfactualDisplay,
+    "robustness": RobustnessDisplay,
 }
 
 

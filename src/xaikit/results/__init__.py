@@ -1,7 +1,9 @@
 """Results: kinds declared with their fields and axes (see :mod:`xaikit.results.base`).
 
 :class:`Attribution` (row, feature, output), :class:`Interaction` (row, feature, feature, output),
-:class:`RaggedAttribution` (rows with their own features: documents, images); the ``.xai`` file
+:class:`RaggedAttribution` (rows with their own features: documents, images), :class:`Importance`,
+:class:`Effects`, :class:`Rules` (surrogate rules and anchors), :class:`CounterfactualSet`,
+:class:`CounterfactualMetrics`, :class:`Robustness`, :class:`BoundaryPoints`, :class:`ExplanationRobustness`; the ``.xai`` file
 format is described in :mod:`xaikit.results.format`; :mod:`xaikit.results.words` reads token
 attributions of a transformer word by word (``words_from_tokens``).
 """
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 from xaikit.results.attribution import DIAGNOSTIC_AXES, Attribution
 from xaikit.results.base import Axis, Field, JsonField, Result
+from xaikit.results.counterfactual_metrics import CounterfactualMetrics
+from xaikit.results.counterfactuals import CounterfactualSet
 from xaikit.results.effects import Effects
 from xaikit.results.format import (
     FORMAT_NAME,
@@ -22,7 +26,8 @@ from xaikit.results.format import (
 from xaikit.results.importance import Importance
 from xaikit.results.interaction import Interaction
 from xaikit.results.ragged import RaggedAttribution
-from xaikit.results.rules import Rules
+from xaikit.results.robustness import BoundaryPoints, ExplanationRobustness, Robustness
+from xaikit.results.rules import Rule, Rules
 
 Explanation = Result
 """The former name of :class:`Result`."""
@@ -37,6 +42,12 @@ __all__ = [
     "UNCOMPRESSED_ALLOWANCE",
     "Attribution",
     "Axis",
+    "BoundaryPoints",
+    "CounterfactualMetrics",
+    "CounterfactualSet",
+    "ExplanationRobustness",
+    "Robustness",
+    "Rule",
     "Effects",
     "Explanation",
     "Field",

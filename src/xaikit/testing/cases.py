@@ -333,14 +333,19 @@ def _global_case(cls: type[Explainer]) -> Case:
 def default_case(cls: type[Explainer]) -> Case:
     """The case :func:`~xaikit.testing.check_explainer` uses for ``cls`` when none is given.
 
-    Chosen from the kind (a model-agnostic global method: the function of five features on 40 rows,
-    with its first output as labels when ``explain`` takes ``y``) and what the class requires:
+    Chosen from the kind (a model-agnostic global or counterfactual method: the function of five features
+    on 40 rows, with its first output as labels when ``explain`` takes ``y``; a rules method: a threshold
+    classifier with its ``data``) and what the class requires:
     predictions only (a function of five features with a
     symmetric reference set), ``trees`` (boosted trees symmetrised in features 0 and 1), ``gradient``
     (a torch MLP), ``layer_gradients`` (a torch CNN, layer ``"0"``), ``attention`` (a function
     returning attention weights).
     """
     requires = frozenset(getattr(cls, "requires", frozenset()))
+    if getattr(cls, "kind", "local") == "rules" and not requires:
+        from xaikit.testing._anchors_case import anchors_case
+
+        return anchors_case(cls)
     if getattr(cls, "kind", "local") != "local" and not requires:
         return _global_case(cls)
     if "attention" in requires:

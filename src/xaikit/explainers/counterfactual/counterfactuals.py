@@ -105,9 +105,8 @@ class Counterfactuals(Explainer[CounterfactualSet]):
         classifier's score or log-odds).
     output : str
         The response the model is adapted to (``xaikit.models.adapt``).
-    random_state : None, int
-        When given, every ``explain`` of this explainer draws from this seed (recorded in
-        ``params["random_state"]``), whatever ``explain``'s own ``random_state``.
+    random_state : None, int or SeedSequence
+        The seed of every ``explain`` that is given none of its own (``explain(..., random_state=)`` wins).
 
     Examples
     --------
@@ -305,13 +304,6 @@ class Counterfactuals(Explainer[CounterfactualSet]):
         if isinstance(d, np.integer):
             return int(d)
         return d if isinstance(d, (str, int, float)) else str(d)
-
-    def _run(self, plan: Plan, executor: Any, seed: np.random.SeedSequence) -> list[Any]:
-        if self.random_state is not None:
-            from xaikit._validation import check_random_state
-
-            seed = check_random_state(self.random_state)
-        return super()._run(plan, executor, seed)
 
     def _valid_data(self, job: _CfJob) -> list[np.ndarray]:
         out = []

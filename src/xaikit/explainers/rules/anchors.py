@@ -441,6 +441,8 @@ class Anchors(Explainer[Rules]):
         ends there too unless the beam holds several).
     masker : TextMasker, optional
         Documents: how words are hidden (default ``TextMasker(mode="mask", mask_token="UNK")``).
+    random_state : None, int or SeedSequence
+        The seed of every ``explain`` that is given none of its own.
 
     Examples
     --------
@@ -470,7 +472,7 @@ class Anchors(Explainer[Rules]):
         self, model: Any, /, *, data: Any = None, threshold: float = 0.95, delta: float = 0.1, epsilon: float = 0.15,
         beam_size: int = 1, max_anchor_size: int | None = None, bins: Any = "quartile", categorical: Any = None,
         coverage_samples: int = 10000, samples_per_step: int = 100, init_samples: int = 100, max_samples: int = 20000,
-        max_rounds: int = 500, stop_on_first: bool = False, masker: Any = None,
+        max_rounds: int = 500, stop_on_first: bool = False, masker: Any = None, random_state: Any = None,
     ) -> None:
         from xaikit.maskers.text import TextMasker
         from xaikit.models import adapt
@@ -505,6 +507,11 @@ class Anchors(Explainer[Rules]):
         if masker is not None and not isinstance(masker, TextMasker):
             raise InvalidParameterError(f"masker: expected a TextMasker or None, got {describe(masker)}")
         self.masker = masker if masker is not None else TextMasker(mode="mask", mask_token="UNK")
+        if random_state is not None:
+            from xaikit._validation import check_random_state
+
+            check_random_state(random_state)  # refused here, by name, rather than at explain
+        self.random_state = random_state
         self._data_table = None if data is None else self._read(data, "data")
 
     def __repr__(self) -> str:
