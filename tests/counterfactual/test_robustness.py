@@ -51,7 +51,7 @@ def _predict(net, Z):
 
 def test_accuracy_recounted_from_the_examples(rob, mlp, data):
     X, y = data
-    acc = rob.accuracy()
+    acc = rob.accuracy
     assert acc.shape == (2, len(EPS))
     for a in range(2):
         for e in range(len(EPS)):
@@ -66,9 +66,9 @@ def test_epsilon_zero_is_clean_and_accuracy_decreases(rob, mlp, data):
     X, y = data
     clean = (_predict(mlp, X) == y).mean()
     assert rob.clean_accuracy == clean == 17 / 20
-    np.testing.assert_array_equal(rob.accuracy()[:, 0], [clean, clean])
-    assert (np.diff(rob.accuracy(), axis=1) <= 0).all()
-    assert rob.accuracy()[1, -1] < clean  # PGD does fool the model at the largest epsilon
+    np.testing.assert_array_equal(rob.accuracy[:, 0], [clean, clean])
+    assert (np.diff(rob.accuracy, axis=1) <= 0).all()
+    assert rob.accuracy[1, -1] < clean  # PGD does fool the model at the largest epsilon
     # the rows misclassified already need no perturbation; the others' smallest fooling epsilon is one tested
     assert (rob.min_epsilon[:, :3] == 0).all()
     fooled = np.isfinite(rob.min_epsilon[1])
@@ -85,8 +85,8 @@ def test_pgd_cnn_monotone_and_seeded(cnn):
     a = robustness(cnn, X, y, epsilons=[0.0, 0.02, 0.05, 0.1], attack="pgd", norm=2, bounds=(0.0, 1.0), random_state=3)
     b = robustness(cnn, X, y, epsilons=[0.0, 0.02, 0.05, 0.1], attack="pgd", norm=2, bounds=(0.0, 1.0), random_state=3)
     np.testing.assert_array_equal(a.adversarial, b.adversarial)
-    assert a.accuracy()[0, 0] == 1.0
-    assert (np.diff(a.accuracy()[0]) <= 0).all()
+    assert a.accuracy[0, 0] == 1.0
+    assert (np.diff(a.accuracy[0]) <= 0).all()
     adv = a.adversarial_examples("pgd", 3)
     assert adv.shape == X.shape and adv.min() >= 0.0 and adv.max() <= 1.0
     assert np.linalg.norm((adv - X).reshape(8, -1), axis=1).max() <= 0.1 + 1e-9
@@ -111,7 +111,7 @@ def test_boundary_attack_on_a_linear_classifier():
     # the accuracy at epsilon counts the correct rows whose boundary is farther than epsilon (2% search tolerance)
     for e, eps in enumerate([0.0, 0.2, 0.5, 1.0]):
         lo, hi = (ok & (true > eps)).mean(), (ok & (true * 1.02 > eps)).mean()
-        assert lo <= rob.accuracy()[0, e] <= hi
+        assert lo <= rob.accuracy[0, e] <= hi
         np.testing.assert_array_equal(decide(rob.adversarial_examples(0, e)), rob.predicted[0, e])
 
 
@@ -119,11 +119,11 @@ def test_save_load_and_display(rob, tmp_path):
     path = tmp_path / "rob.xai"
     rob.save(path)
     back = Result.load(path)
-    np.testing.assert_array_equal(back.accuracy(), rob.accuracy())
+    np.testing.assert_array_equal(back.accuracy, rob.accuracy)
     assert back.attack_names == ["fgsm", "pgd"]
     np.testing.assert_array_equal(back.adversarial_examples("pgd", 2), rob.adversarial_examples("pgd", 2))
     sliced = rob["pgd"]
-    assert sliced.n_attacks == 1 and sliced.accuracy().tolist() == [rob.accuracy()[1].tolist()]
+    assert sliced.n_attacks == 1 and sliced.accuracy.tolist() == [rob.accuracy[1].tolist()]
     pytest.importorskip("matplotlib")
     import matplotlib
 
@@ -132,7 +132,7 @@ def test_save_load_and_display(rob, tmp_path):
 
     disp = RobustnessDisplay.from_explanation(rob)
     assert sorted(disp.lines_) == ["fgsm", "pgd"]
-    np.testing.assert_array_equal(disp.lines_["pgd"].get_ydata(), rob.accuracy()[1])
+    np.testing.assert_array_equal(disp.lines_["pgd"].get_ydata(), rob.accuracy[1])
     np.testing.assert_array_equal(disp.lines_["fgsm"].get_xdata(), EPS)
     assert disp.clean_line_ is not None and disp.clean_line_.get_ydata()[0] == rob.clean_accuracy
     import matplotlib.pyplot as plt

@@ -67,7 +67,7 @@ class RobustnessDisplay:
         c.check_result(exp, ("Robustness",), "RobustnessDisplay")
         norm = exp.params.get("norm")
         xlabel = "epsilon" if norm is None else f"epsilon ({'L-inf' if norm == 'inf' else 'L2'})"
-        disp = cls(exp.epsilons, exp.accuracy(), exp.attack_names, clean_accuracy=exp.clean_accuracy,
+        disp = cls(exp.epsilons, exp.accuracy, exp.attack_names, clean_accuracy=exp.clean_accuracy,
                    title=f"accuracy under attack ({exp.n_rows} rows)", xlabel=xlabel)
         return disp.plot(ax=ax)
 

@@ -75,23 +75,30 @@ MAX_RULE_OUTPUTS = 10
 class GlobalEntry:
     """A global result added to a report, with what ``Report.add`` was told about it."""
 
-    result: Importance | Effects | Rules
+    result: Any  # a global kind, or one of report._decisions.DECISION_KINDS
     name: str
     model: str | None
     data_summary: str | dict[str, Any] | None
     target: int
 
 
-def global_section(k: int, entry: GlobalEntry) -> str:
-    """The HTML section of a global result (the ``k``-th of the report)."""
+def global_section(k: int, entry: GlobalEntry, include_data: bool = False) -> str:
+    """The HTML section of a global result, or of a result about single decisions (counterfactuals,
+    anchors, accuracy under attack: :mod:`xaikit.report._decisions`), the ``k``-th of the report."""
+    from xaikit.report import _decisions
+
     result = entry.result
+    if isinstance(result, _decisions.DECISION_KINDS) or _decisions.is_anchors(result):
+        body = _decisions.decision_part(result, include_data=include_data)  # type: ignore[arg-type]
+        return (f'<section class="xk-result" id="xk-result-{k}"><h2>{esc(entry.name)}</h2>'
+                f"{_model_part(entry, include_data)}{body}</section>")
     if isinstance(result, Importance):
         body = _importance_part(k, result, entry.target)
     elif isinstance(result, Effects):
         body = _effects_part(k, result, entry.target)
     else:
         body = _rules_part(result)
-    return f'<section class="xk-result" id="xk-result-{k}"><h2>{esc(entry.name)}</h2>{_model_part(entry)}{body}</section>'
+    return f'<section class="xk-result" id="xk-result-{k}"><h2>{esc(entry.name)}</h2>{_model_part(entry, include_data)}{body}</section>'
 
 
 # ----------------------------------------------------------------------------- shared parts
@@ -108,8 +115,11 @@ def _selector(axis: str, label: str, options: Sequence[tuple[str, str]], chosen:
     return f'<label>{esc(label)} <select class="xk-pick" data-axis="{axis}">{items}</select></label>'
 
 
-def _model_part(entry: GlobalEntry) -> str:
+def _model_part(entry: GlobalEntry, include_data: bool = False) -> str:
+    from xaikit.report import _decisions
+
     result = entry.result
+    decision = isinstance(result, _decisions.DECISION_KINDS) or _decisions.is_anchors(result)
     prov, params, diag = result.provenance, result.params, result.diagnostics
     rows: list[tuple[str, str]] = [
         ("model", esc(entry.model or prov.get("model") or "not recorded")),
@@ -122,12 +132,14 @@ def _model_part(entry: GlobalEntry) -> str:
     rows += made_rows(prov, diag)
     skip = {"runtime_s", "seed", "train_rows", "test_rows", "fidelity", "fidelity_train", "fidelity_metric", "baseline_score"}
     rows.extend((key, cell(value)) for key, value in diag.items() if key not in skip)
-    data_rows: list[tuple[str, str]] = [("summarised", esc(_shape_text(result)))]
+    shape = _decisions.shape_text(result) if decision else _shape_text(result)  # type: ignore[arg-type]
+    data_rows: list[tuple[str, str]] = [("summarised", esc(shape))]
     if isinstance(entry.data_summary, str):
         data_rows.append(("description", esc(entry.data_summary)))
     elif isinstance(entry.data_summary, dict):
         data_rows.extend((key, cell(value)) for key, value in entry.data_summary.items())
-    data_rows.append(("data", esc(_privacy_text(result))))
+    privacy = _decisions.privacy_text(result, include_data) if decision else _privacy_text(result)  # type: ignore[arg-type]
+    data_rows.append(("data", esc(privacy)))
     return (
         '<section class="xk-part xk-model"><h3>Model and data</h3>'
         f"{kv_table(rows)}<h4>Data</h4>{kv_table(data_rows)}</section>"

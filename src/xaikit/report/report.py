@@ -35,6 +35,7 @@ from xaikit._validation import check_int, describe
 from xaikit.errors import InvalidParameterError
 from xaikit.plots import style
 from xaikit.report._assets import CSS, JS
+from xaikit.report._decisions import DECISION_KINDS
 from xaikit.report._encode import Raw, atomic_write_bytes, esc, fmt, number_list, png_data_uri, script_json
 from xaikit.report._global import GLOBAL_KINDS, GlobalEntry, global_section
 from xaikit.report._parts import MAX_CELL as _MAX_CELL
@@ -44,11 +45,8 @@ from xaikit.report._parts import made_rows
 from xaikit.report._svg import importance_svg, short
 from xaikit.results.attribution import Attribution
 from xaikit.results.base import Result
-from xaikit.results.effects import Effects
-from xaikit.results.importance import Importance
 from xaikit.results.interaction import Interaction
 from xaikit.results.ragged import RaggedAttribution
-from xaikit.results.rules import Rules
 
 __all__ = ["MAX_EXPLORER_CHARS", "MAX_EXPLORER_VALUES", "Report"]
 
@@ -295,10 +293,11 @@ class Report:
 
         Parameters
         ----------
-        result : Attribution, RaggedAttribution, Interaction, Importance, Effects or Rules
+        result : Attribution, RaggedAttribution, Interaction, Importance, Effects, Rules, CounterfactualSet or Robustness
             An interaction result is shown as per-feature attributions (summed over the second feature).
             The global kinds get their own sections: importance bars with confidence intervals,
-            effect curves (PD, ICE, ALE, 2-D heat maps), rules with their fidelity.
+            effect curves (PD, ICE, ALE, 2-D heat maps), rules with their fidelity; so do anchors (precision,
+            bound, coverage), counterfactuals (the closest valid one per row) and accuracy under attack.
         name : str, optional
             The section's heading (default: the method's name, numbered when repeated).
         model : str or object, optional
@@ -318,7 +317,7 @@ class Report:
         -------
         Report
         """
-        if isinstance(result, GLOBAL_KINDS):
+        if isinstance(result, (*GLOBAL_KINDS, *DECISION_KINDS)):
             self._entries.append(self._global_entry(result, name, model, data_summary, target, images, background))
             return self
         if isinstance(result, Interaction):
@@ -328,8 +327,8 @@ class Report:
             attr, note = result, None
         else:
             raise InvalidParameterError(
-                "result: expected an Attribution, RaggedAttribution or Interaction (local results) or an Importance, "
-                f"Effects or Rules (global results), got {describe(result)}"
+                "result: expected an Attribution, RaggedAttribution or Interaction (local results), an Importance, "
+                f"Effects or Rules (global results and anchors), or a CounterfactualSet or Robustness, got {describe(result)}"
             )
         background_rows, background_names = _check_background(background)
         if attr.n_rows == 0:
@@ -362,7 +361,7 @@ class Report:
         return title
 
     def _global_entry(
-        self, result: Importance | Effects | Rules, name: Any, model: Any, data_summary: Any, target: Any, images: Any, background: Any
+        self, result: Result, name: Any, model: Any, data_summary: Any, target: Any, images: Any, background: Any
     ) -> GlobalEntry:
         kind = type(result).__name__
         if images is not None:
@@ -374,7 +373,7 @@ class Report:
             name=self._title(name, result),
             model=_model_text(model),
             data_summary=_check_data_summary(data_summary),
-            target=_check_target(target, result.output_names),
+            target=_check_target(target, list(getattr(result, "output_names", None) or ["output"])),
         )
 
     # ------------------------------------------------------------------ output
@@ -430,7 +429,7 @@ class Report:
         sections, payloads = [], []
         for k, entry in enumerate(self._entries):
             if isinstance(entry, GlobalEntry):
-                sections.append(global_section(k, entry))
+                sections.append(global_section(k, entry, bool(include_data)))
                 continue
             html_part, payload = self._section(k, entry, bool(include_data), max_rows, seed)
             sections.append(html_part)

@@ -45,7 +45,7 @@ class Robustness(Result):
     --------
     >>> rob = Robustness(predicted=[[[0, 1], [1, 1]]], epsilons=[0.1, 0.2], labels=[0, 0],
     ...                  clean_predicted=[0, 0], attack_names=["pgd"], method="demo")
-    >>> rob.accuracy().tolist(), rob.clean_accuracy
+    >>> rob.accuracy.tolist(), rob.clean_accuracy
     ([[0.5, 0.0]], 1.0)
     >>> rob
     Robustness(method='demo', n_attacks=1, n_epsilons=2, n_rows=2)
@@ -78,6 +78,7 @@ class Robustness(Result):
         if bool((eps < 0).any()) or bool((np.diff(eps) <= 0).any()):
             raise InvalidParameterError(f"epsilons: expected increasing numbers >= 0, got {eps.tolist()}")
 
+    @property
     def accuracy(self) -> np.ndarray:
         """The accuracy under each attack at each epsilon, shape (n_attacks, n_epsilons)."""
         return np.asarray((self.predicted == self.labels).mean(axis=2))

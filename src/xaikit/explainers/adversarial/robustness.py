@@ -103,7 +103,7 @@ def robustness(
     >>> _ = net.weight.data.copy_(torch.tensor([[1.0, -1.0], [-1.0, 1.0]])); _ = net.bias.data.zero_()
     >>> X = np.array([[0.5, 0.0], [0.0, 0.05]]); y = [0, 1]
     >>> rob = robustness(net, X, y, epsilons=[0.0, 0.1, 0.3], attack=["fgsm", "pgd"], random_state=0)
-    >>> rob.accuracy().tolist()
+    >>> rob.accuracy.tolist()
     [[1.0, 0.5, 0.0], [1.0, 0.5, 0.0]]
     """
     from xaikit.models import adapt
