@@ -200,7 +200,7 @@ def test_save_load_round_trip(hand: CounterfactualMetrics, tmp_path: Any) -> Non
         ({"n_neighbors": 0}, "n_neighbors"),
         ({"data": np.zeros((0, 2))}, "data"),
         ({"X": np.zeros(3)}, "X"),
-        ({"threshold": float("nan")}, "threshold"),
+        ({"decision_threshold": float("nan")}, "decision_threshold"),
     ],
 )
 def test_errors_name_the_parameter(kwargs: dict[str, Any], word: str) -> None:

@@ -74,7 +74,7 @@ class TestMissingValues:
         X, y = data
         cols = ["a", "b", "c"]
         clf = LogisticRegression().fit(pd.DataFrame(X, columns=cols), y)
-        Xn = pd.DataFrame(X[:2], columns=cols)
+        Xn = pd.DataFrame(X[:2].copy(), columns=cols)  # its own rows: the fixture is shared
         Xn.loc[0, "b"] = np.nan
         with raises_param("X", "NaN"):
             xk.ExactShapley(clf, background=pd.DataFrame(X[:10], columns=cols)).explain(Xn)

@@ -11,7 +11,9 @@ The global methods (``permutation-importance``, ``partial-dependence``, ``ale``,
 method names are accepted in kebab case and in snake case) are built from their registry class with
 the options ``--labels`` (the column of DATA holding ``y``), ``--scoring``, ``--n-repeats``,
 ``--features``, ``--pairs``, ``--grid-resolution``, ``--bins``, ``--max-depth`` and ``--kind``; an
-option that the chosen method does not take is refused, naming it.
+option that the chosen method does not take is refused, naming it. So are ``counterfactuals`` and
+``anchors``, which read the rows they draw from in ``--reference FILE`` (the training data; DATA itself
+when left out), with ``--n-counterfactuals``, ``--immutable`` and ``--threshold``.
 """
 
 from __future__ import annotations
@@ -45,7 +47,13 @@ _METHOD_OPTIONS = (
     ("--n-steps", "n_steps", "n_steps"),
     ("--composite", "composite", "composite"),
     ("--neuron", "neuron", "neuron"),
+    ("--reference", "reference", "data"),
+    ("--n-counterfactuals", "n_counterfactuals", "n"),
+    ("--immutable", "immutable", "constraints"),
+    ("--threshold", "threshold", "threshold"),
 )
+#: The method kinds built from their class (constructor, then explain) rather than by ``xaikit.explain``.
+_BUILT_KINDS = ("global", "counterfactual", "rules")
 #: The networks' options that go to the call as they are (after their type is checked by argparse).
 _NETWORK_OPTIONS = ("layer", "baseline", "n_steps", "composite", "neuron")
 #: The parameters ``--method auto`` (a Shapley method or TreeSHAP) takes among those.
@@ -101,6 +109,11 @@ def register(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--max-depth", type=int, metavar="N", help="surrogate-tree: depth of the tree (default: 4)")
     g.add_argument("--kind", choices=("average", "individual", "both"),
                    help="partial-dependence: the average, the ICE curves, or both (default: average)")
+    d = p.add_argument_group("decisions", "options of counterfactuals and anchors")
+    d.add_argument("--reference", metavar="FILE", help="the rows they draw from (CSV or Parquet; e.g. the training data; default: DATA)")
+    d.add_argument("--n-counterfactuals", type=int, metavar="N", help="counterfactuals: how many per row (default: 4)")
+    d.add_argument("--immutable", metavar="A,B,...", help="counterfactuals: features that must not change, by name")
+    d.add_argument("--threshold", type=float, metavar="P", help="anchors: the precision an anchor must reach (default: 0.95)")
     n = p.add_argument_group("networks", "options of the gradient, layer, DeepLIFT, LRP and CAM methods (torch and Keras models)")
     n.add_argument("--layer", metavar="NAME", help="the layer a layer method or CAM reads (e.g. 0, features.3, base/conv_1)")
     n.add_argument("--baseline", type=float, metavar="X", help="the reference input of a path or ablation method (default: 0)")
@@ -262,8 +275,9 @@ def _check_options(args: argparse.Namespace, name: str, cls: Any) -> None:
         raise BadInput(f"--labels: method {shown!r} scores the model against labels: name the column of DATA holding them (--labels COLUMN)")
     if args.output == "label" and name != "surrogate_tree":
         raise BadInput(f"--output: 'label' (the predicted class) applies to surrogate-tree only, got method {shown!r}")
-    if args.background is not None and cls is not None and cls.kind == "global":
-        raise BadInput(f"--background: method {args.method!r} takes no background rows; leave --background out")
+    if args.background is not None and cls is not None and cls.kind in _BUILT_KINDS:
+        more = "; give the rows it draws from with --reference FILE" if cls.kind != "global" else ""
+        raise BadInput(f"--background: method {args.method!r} takes no background rows; leave --background out{more}")
     parse_features(args.features)  # their form, checked before any work
     parse_pairs(args.pairs)
 
@@ -309,6 +323,30 @@ def _global_params(args: argparse.Namespace, columns: list[str]) -> dict[str, An
     return params
 
 
+def _decision_params(args: argparse.Namespace, data: Any, names: list[str] | None, wants_frame: bool) -> dict[str, Any]:
+    """Counterfactuals' and anchors' parameters: ``data`` (``--reference``, else DATA itself), ``n``,
+    ``constraints`` (``--immutable``) and ``threshold``."""
+    import xaikit as xk
+
+    params: dict[str, Any] = {}
+    reference = data
+    if args.reference is not None:
+        reference = _columns(read_table(args.reference, "--reference"), names, "--reference", args.reference)
+        if names is None and list(reference.columns) != list(data.columns):
+            raise BadInput(f"--reference: expected the columns of DATA ({', '.join(map(str, data.columns[:10]))}), "
+                           f"got {', '.join(map(str, reference.columns[:10]))}")
+    params["data"] = reference if wants_frame else _as_array(reference, "--reference")
+    if args.n_counterfactuals is not None:
+        params["n"] = args.n_counterfactuals
+    if args.immutable is not None:
+        immutable = _split_names(args.immutable, "--immutable", "age,sex")
+        _check_names(immutable, [str(c) for c in data.columns], "--immutable")
+        params["constraints"] = xk.Constraints(immutable=immutable)
+    if args.threshold is not None:
+        params["threshold"] = args.threshold
+    return params
+
+
 def build_call(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     """Load the model and the tables named by ``args``: ``(model, X, params)`` for
     ``xaikit.explain(model, X, **params)``. A global method's parameters include ``y`` (from
@@ -343,6 +381,15 @@ def build_call(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
         if value is not None:
             params[key] = value
     feature_names = None if wants_frame else [str(c) for c in data.columns]
+    if cls is not None and cls.kind in ("counterfactual", "rules"):
+        if "output" not in _parameters(cls):  # anchors: the decision is the model's class
+            if args.output != "auto":
+                raise BadInput(f"--output: method {args.method!r} explains the model's decision (its class); leave --output out")
+            del params["output"]
+        params.update(_decision_params(args, data, names, wants_frame))
+        if feature_names is not None:
+            params["feature_names"] = feature_names
+        return model, X, params
     if cls is not None and cls.kind == "global":
         params.update(_global_params(args, [str(c) for c in data.columns]))
         if y is not None:
@@ -413,10 +460,11 @@ def _required(cls: Any) -> set[str]:
 
 
 def _is_global(name: str) -> bool:
+    """Whether the method is built from its class (global methods, counterfactuals, anchors)."""
     from xaikit.explainers.base import REGISTRY
 
     cls = REGISTRY.get(name)
-    return cls is not None and cls.kind == "global"
+    return cls is not None and cls.kind in _BUILT_KINDS
 
 
 def run(args: argparse.Namespace) -> int:
@@ -433,7 +481,10 @@ def run(args: argparse.Namespace) -> int:
     result.save(args.out)
     outputs = getattr(result, "output_names", None) or []
     shown = ", ".join(map(str, outputs[:5])) + (", ..." if len(outputs) > 5 else "")
+    found = ""
+    if result.kind == "counterfactuals":
+        found = f"; a valid counterfactual for {int(result.valid.any(axis=1).sum())} of {len(X)} rows"
     print(
-        f"{result.method}: {len(X)} rows, {len(outputs)} output(s) ({shown}) in {took:.2f} s; saved {args.out}"
+        f"{result.method}: {len(X)} rows, {len(outputs)} output(s) ({shown}) in {took:.2f} s{found}; saved {args.out}"
     )
     return EXIT_OK

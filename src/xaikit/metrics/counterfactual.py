@@ -453,7 +453,7 @@ def counterfactual_metrics(
     constraints: Any = None,
     target: Any = None,
     n_neighbors: int = 5,
-    threshold: float = 0.5,
+    decision_threshold: float = 0.5,
     time: Any = None,
     feature_names: Sequence[str] | None = None,
 ) -> CounterfactualMetrics:
@@ -467,7 +467,7 @@ def counterfactual_metrics(
     ----------
     model : model
         Anything :func:`xaikit.models.adapt` takes. The decision is the class of largest output
-        (a classifier's class), or, for a model with one output, ``output > threshold`` (as :class:`~xaikit.Counterfactuals` decides).
+        (a classifier's class), or, for a model with one output, ``output > decision_threshold`` (as :class:`~xaikit.Counterfactuals` decides).
     X : DataFrame or array-like (n_rows, n_features)
         The original rows (the "factuals").
     counterfactuals : Counterfactuals, array-like (n_rows, k, n_features) or list of DataFrames
@@ -487,7 +487,7 @@ def counterfactual_metrics(
         The output a range ``desired`` applies to (needed when the model has several outputs).
     n_neighbors : int
         yNN's number of neighbours (CARLA's ``y``).
-    threshold : float
+    decision_threshold : float
         The decision threshold of a model with one output.
     time : float or array-like (n_rows,), optional
         Seconds spent per row, for counterfactuals that do not record it.
@@ -514,8 +514,8 @@ def counterfactual_metrics(
     """
     if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral) or n_neighbors < 1:
         raise InvalidParameterError(f"n_neighbors: expected an int >= 1, got {describe(n_neighbors)}")
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(float(threshold)):
-        raise InvalidParameterError(f"threshold: expected a finite number, got {describe(threshold)}")
+    if isinstance(decision_threshold, bool) or not isinstance(decision_threshold, numbers.Real) or not math.isfinite(float(decision_threshold)):
+        raise InvalidParameterError(f"decision_threshold: expected a finite number, got {describe(decision_threshold)}")
     table = _Table(X, feature_names)
     n, d = table.rows.shape
     cf, found, recorded = _stack_counterfactuals(counterfactuals, table, n)
@@ -526,7 +526,7 @@ def counterfactual_metrics(
         if len(data_rows) == 0:
             raise InvalidParameterError(f"data: expected at least one row, got {describe(data)}")
     scale = _scales(table, data_rows)
-    decision = _Decision(model, table, desired, target, float(threshold))
+    decision = _Decision(model, table, desired, target, float(decision_threshold))
 
     original = decision.predict(table.rows, "X")
     fi, fj = np.nonzero(found)
@@ -600,7 +600,7 @@ def counterfactual_metrics(
             "desired": desired if isinstance(desired, (str, int)) else list(desired) if isinstance(desired, tuple) else repr(desired),
             "scale": "mad" if data_rows is not None else "none",
             "n_neighbors": int(n_neighbors),
-            "threshold": float(threshold),
+            "decision_threshold": float(decision_threshold),
             "constraints": constraints is not None,
         },
         diagnostics={"n_model_rows": decision.calls},

@@ -87,7 +87,7 @@ class Counterfactuals(Explainer[CounterfactualSet]):
         Counterfactuals per row.
     desired : "flip", a class (label or index), or (low, high)
         ``"flip"``: any other decision (the class with the highest output; for a single output,
-        above or below ``threshold``); a class; or an interval of output ``target`` (one output).
+        above or below ``decision_threshold``); a class; or an interval of output ``target`` (one output).
     constraints : Constraints, optional
     method : {"auto", "genetic", "random", "gradient"}
         ``"auto"``: gradient search when the model has gradients and every feature is numeric, else genetic.
@@ -100,7 +100,7 @@ class Counterfactuals(Explainer[CounterfactualSet]):
     population, generations : int
         The genetic search's population per row (default 48) and the most generations (default 4; a row stops after two without progress); the
         random search draws ``2 * population`` candidates.
-    threshold : float, optional
+    decision_threshold : float, optional
         The decision threshold of a single-output model (default 0.5 for probabilities, 0 for a
         classifier's score or log-odds).
     output : str
@@ -146,7 +146,7 @@ class Counterfactuals(Explainer[CounterfactualSet]):
         k_neighbors: int = 5,
         population: int = 48,
         generations: int = 4,
-        threshold: float | None = None,
+        decision_threshold: float | None = None,
         output: str = "auto",
         random_state: Any = None,
     ) -> None:
@@ -171,7 +171,7 @@ class Counterfactuals(Explainer[CounterfactualSet]):
         self.k_neighbors = check_int(k_neighbors, "k_neighbors", minimum=1)
         self.population = check_int(population, "population", minimum=4)
         self.generations = check_int(generations, "generations", minimum=0)
-        self.threshold = None if threshold is None else check_float(threshold, "threshold")
+        self.decision_threshold = None if decision_threshold is None else check_float(decision_threshold, "decision_threshold")
         self.random_state = random_state
         self._data_cache: tuple[Any, np.ndarray, np.ndarray] | None = None
         self._schema: Schema | None = None
@@ -199,7 +199,7 @@ class Counterfactuals(Explainer[CounterfactualSet]):
         if o >= 2:
             mode = "argmax"
         else:
-            threshold = self.threshold
+            threshold = self.decision_threshold
             if threshold is None:
                 if self.model.output == "probability":
                     threshold = 0.5
@@ -208,7 +208,7 @@ class Counterfactuals(Explainer[CounterfactualSet]):
                 else:
                     raise InvalidParameterError(
                         f"desired: {desired!r} needs classes, but {self.model.describe()} has one output that is not a probability; "
-                        "give threshold= (the decision boundary) or an interval (low, high)"
+                        "give decision_threshold= (the decision boundary) or an interval (low, high)"
                     )
             return self._class_decision("threshold", ["0", "1"] if not is_classifier else self._classes(names), threshold), outputs, out_names
         return self._class_decision(mode, names, 0.5), outputs, out_names
