@@ -482,8 +482,9 @@ def run(args: argparse.Namespace) -> int:
     outputs = getattr(result, "output_names", None) or []
     shown = ", ".join(map(str, outputs[:5])) + (", ..." if len(outputs) > 5 else "")
     found = ""
-    if result.kind == "counterfactuals":
-        found = f"; a valid counterfactual for {int(result.valid.any(axis=1).sum())} of {len(X)} rows"
+    valid = getattr(result, "valid", None) if result.kind == "counterfactuals" else None
+    if valid is not None:
+        found = f"; a valid counterfactual for {int(valid.any(axis=1).sum())} of {len(X)} rows"
     print(
         f"{result.method}: {len(X)} rows, {len(outputs)} output(s) ({shown}) in {took:.2f} s{found}; saved {args.out}"
     )
