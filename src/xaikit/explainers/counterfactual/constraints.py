@@ -577,9 +577,31 @@ class BoundConstraints:
         """Which features each candidate changes, (m, d) bool."""
         return np.abs(Z - X0) > 1e-12 * (1.0 + np.abs(X0))
 
+    def _missing_codes(self) -> np.ndarray:
+        """The code of the missing value (NaN, None) in each categorical feature's domain, -1 where none."""
+        codes = np.full(len(self.schema.names), -1)
+        for j, domain in enumerate(self.schema.domains):
+            for k, v in enumerate(domain or ()):
+                if _key(v) == ("nan",):
+                    codes[j] = k
+        return codes
+
+    def _off_domain(self, Z: np.ndarray, X0: np.ndarray) -> np.ndarray:
+        """Categorical values a candidate moved outside its feature's domain, or to the missing value (a row may
+        keep its own missing value; no counterfactual changes a known category to "unknown"), (m, d) bool."""
+        out = np.zeros(Z.shape, dtype=bool)
+        missing = self._missing_codes()
+        for j, domain in enumerate(self.schema.domains):
+            if domain is not None:
+                moved = Z[:, j] != X0[:, j]
+                out[:, j] = moved & ((Z[:, j] < 0) | (Z[:, j] >= len(domain)) | (Z[:, j] != np.rint(Z[:, j]))
+                                     | ((missing[j] >= 0) & (Z[:, j] == missing[j])))
+        return out
+
     def _box(self, Z: np.ndarray, X0: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         cat = self.schema.categorical
         Z = np.where(cat, Z, np.clip(Z, lo, hi))
+        Z = np.where(self._off_domain(Z, X0), X0, Z)  # a category moved to "missing" (or off its domain) goes back
         Z[:, self.frozen] = X0[:, self.frozen]
         integer = self.schema.integer
         Z[:, integer] = np.clip(np.rint(Z[:, integer]), lo[:, integer], hi[:, integer])
@@ -666,9 +688,7 @@ class BoundConstraints:
         bad = (numeric & ((Z < lo - tol) | (Z > hi + tol))).any(axis=1)
         bad |= (self.frozen & self.changed(Z, X0)).any(axis=1)
         bad |= (self.schema.integer & (Z != np.rint(Z))).any(axis=1)
-        for j, domain in enumerate(self.schema.domains):
-            if domain is not None:
-                bad |= (Z[:, j] < 0) | (Z[:, j] >= len(domain)) | (Z[:, j] != np.rint(Z[:, j]))
+        bad |= self._off_domain(Z, X0).any(axis=1)
         bad |= self._relations_broken(Z)
         if self.max_changed is not None:
             bad |= self.changed(Z, X0).sum(axis=1) > self.max_changed
@@ -691,10 +711,8 @@ class BoundConstraints:
             out[i].append(f"immutable {names[j]}")
         for i, j in np.argwhere(whole):
             out[i].append(f"integer {names[j]}")
-        for j, domain in enumerate(self.schema.domains):
-            if domain is not None:
-                for i in np.flatnonzero((Z[:, j] < 0) | (Z[:, j] >= len(domain)) | (Z[:, j] != np.rint(Z[:, j]))):
-                    out[i].append(f"categories of {names[j]}")
+        for i, j in np.argwhere(self._off_domain(Z, X0)):
+            out[i].append(f"categories of {names[j]}")
         for coef, op, bound, text in self.relations:
             value, tol_r = Z @ coef, _tol(coef, Z, bound)
             bad = (value > bound + tol_r) if op == "<=" else (value < bound - tol_r) if op == ">=" else (np.abs(value - bound) > tol_r)

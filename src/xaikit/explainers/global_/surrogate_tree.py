@@ -108,8 +108,10 @@ def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, (float, np.floating)) and math.isnan(v))
 
 
-def _table(X: Any, model_names: list[str] | None) -> _Table:
-    """Check ``X`` (a DataFrame or an array (n, d), numbers or categories) and read its columns."""
+def _table(X: Any, model_names: list[str] | None, *, missing_category: str | None = None) -> _Table:
+    """Check ``X`` (a DataFrame or an array (n, d), numbers or categories) and read its columns. With
+    ``missing_category``, a missing value of a categorical column is read as that category (the model's
+    inputs keep it as it is) instead of being refused."""
     if hasattr(X, "columns") and hasattr(X, "iloc") and hasattr(X, "dtypes"):
         names = [str(c) for c in X.columns]
         columns, categorical = [], []
@@ -147,7 +149,14 @@ def _table(X: Any, model_names: list[str] | None) -> _Table:
         model_input = arr
     if not columns:
         raise InvalidParameterError("X: expected at least one feature (column), got none")
-    for name, col, cat in zip(names, columns, categorical):
+    for j, (name, col, cat) in enumerate(zip(names, columns, categorical)):
+        if cat and missing_category is not None:
+            gone = np.array([_missing(v) for v in col.tolist()], dtype=bool)
+            if gone.any():
+                col = col.copy()
+                col[gone] = missing_category
+                columns[j] = col
+            continue
         bad = np.flatnonzero([_missing(v) for v in col.tolist()]) if cat else np.flatnonzero(~np.isfinite(col))
         if bad.size:
             raise InvalidParameterError(

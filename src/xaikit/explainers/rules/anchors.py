@@ -38,8 +38,11 @@ from xaikit.explainers.pipeline import Answer, Plan, row_seeds, run_chunks
 from xaikit.explainers.rules.kl_lucb import kl_bounds, kl_lucb
 from xaikit.results.rules import Rules
 
-__all__ = ["Anchors", "decide", "quantile_edges"]
+__all__ = ["MISSING_CATEGORY", "Anchors", "decide", "quantile_edges"]
 
+#: The category a missing value (NaN, None) of a categorical column is read as in the anchors' conditions
+#: (the model's inputs keep the missing value itself).
+MISSING_CATEGORY = "(missing)"
 _BINS = {"quartile": (0.25, 0.5, 0.75), "decile": tuple(k / 10 for k in range(1, 10))}
 
 
@@ -522,7 +525,7 @@ class Anchors(Explainer[Rules]):
         from xaikit.explainers.global_.surrogate_tree import _table
 
         try:
-            table = _table(X, self.model.feature_names_in)
+            table = _table(X, self.model.feature_names_in, missing_category=MISSING_CATEGORY)
         except InvalidParameterError as exc:
             raise InvalidParameterError(name + str(exc)[1:]) from None
         for c in self.categorical or []:

@@ -136,7 +136,7 @@ def evaluate_rule(model: Any, rule: Any, data: Any, *, label: str | int | None =
     """
     from xaikit.explainers.base import output_names
     from xaikit.explainers.global_.surrogate_tree import _table
-    from xaikit.explainers.rules.anchors import _is_text, class_names, decide
+    from xaikit.explainers.rules.anchors import MISSING_CATEGORY, _is_text, class_names, decide
     from xaikit.explainers.rules.kl_lucb import kl_bounds
     from xaikit.models import adapt
     from xaikit.results.rules import Rules
@@ -149,7 +149,7 @@ def evaluate_rule(model: Any, rule: Any, data: Any, *, label: str | int | None =
         names, table, rows_in = ["text"], np.array(docs, dtype=object)[:, None], docs
     else:
         try:
-            read = _table(data, adapted.feature_names_in)
+            read = _table(data, adapted.feature_names_in, missing_category=MISSING_CATEGORY)
         except InvalidParameterError as exc:
             raise InvalidParameterError("data" + str(exc)[1:]) from None
         names, table, rows_in = read.names, read.rows(np.arange(read.n_rows)), read.model_input
