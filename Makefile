@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install browser bench bench-trees bench-lime bench-gradients clean
+.PHONY: demo test install browser bench bench-trees bench-lime bench-gradients bench-counterfactuals bench-anchors clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,15 @@ bench-lime: $(STAMP)
 
 bench-gradients: $(STAMP)
 	$(PY) benchmarks/gradients.py
+
+# DiCE, the reference of the counterfactual benchmark only (not a dependency of xaikit)
+bench-counterfactuals: $(STAMP)
+	$(PY) -m pip install -q "dice-ml==0.12"
+	$(PY) benchmarks/counterfactuals.py
+
+# alibi's AnchorTabular is under a non-open licence: never installed here; the benchmark says how to point it at a copy
+bench-anchors: $(STAMP)
+	$(PY) benchmarks/anchors.py
 
 clean:
 	rm -rf $(VENV) demo-output build *.egg-info src/*.egg-info
