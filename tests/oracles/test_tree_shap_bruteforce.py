@@ -144,6 +144,25 @@ def shapley_by_enumeration(game, d: int) -> np.ndarray:
     return phi
 
 
+def check_against_enumeration(ens: TreeEnsemble, X: np.ndarray, rows: int = 4, bg_rows: int = 12) -> None:
+    """TreeSHAP of a parsed model (path-dependent, and interventional over the ``bg_rows`` rows after the
+    first ``rows``) on the first ``rows`` rows of ``X`` against enumeration of the same ensemble, to 1e-10,
+    and additivity to the ensemble's margin. Used by the parser tests of every tree library."""
+    Xp = ens.prepare(X)  # the marker of a MarkedTreeEnsemble is NaN from here on
+    d = ens.n_features
+    path = xk.TreeShap(ens).explain(X[:rows])
+    bg = X[rows : rows + bg_rows]
+    inter = xk.TreeShap(ens, background=bg).explain(X[:rows])
+    exact = {"rtol": 1e-10, "atol": 1e-10}
+    for i in range(rows):
+        x = Xp[i]
+        np.testing.assert_allclose(path.values[i], shapley_by_enumeration(lambda S, x=x: path_game(ens, x, S), d), **exact)
+        want = shapley_by_enumeration(lambda S, x=x: interventional_game(ens, x, ens.prepare(bg), S), d)
+        np.testing.assert_allclose(inter.values[i], want, **exact)
+    for exp in (path, inter):
+        np.testing.assert_allclose(exp.values.sum(axis=1) + exp.base_values, ens.predict_raw(X[:rows]), **exact)
+
+
 def interactions_by_enumeration(game, d: int) -> np.ndarray:
     table = {S: game(set(S)) for r in range(d + 1) for S in itertools.combinations(range(d), r)}
 

@@ -69,21 +69,8 @@ def margin(model, X, **kwargs):
 
 
 def check_against_enumeration(ens, X, rows=4, bg_rows=12):
-    """TreeSHAP (path-dependent and interventional) on a few rows against brute force, to 1e-10, and
-    additivity to the ensemble's margin."""
-    Xp = ens.prepare(X)  # the marker of a MarkedTreeEnsemble is NaN from here on
-    d = ens.n_features
-    path = xk.TreeShap(ens).explain(X[:rows])
-    bg = X[rows : rows + bg_rows]
-    inter = xk.TreeShap(ens, background=bg).explain(X[:rows])
-    for i in range(rows):
-        x = Xp[i]
-        want = ORACLE.shapley_by_enumeration(lambda S, x=x: ORACLE.path_game(ens, x, S), d)
-        np.testing.assert_allclose(path.values[i], want, **EXACT)
-        want = ORACLE.shapley_by_enumeration(lambda S, x=x: ORACLE.interventional_game(ens, x, ens.prepare(bg), S), d)
-        np.testing.assert_allclose(inter.values[i], want, **EXACT)
-    for exp in (path, inter):
-        np.testing.assert_allclose(exp.values.sum(axis=1) + exp.base_values, ens.predict_raw(X[:rows]), **EXACT)
+    """TreeSHAP against brute force on a few rows (the oracle module's check)."""
+    ORACLE.check_against_enumeration(ens, X, rows, bg_rows)
 
 
 # ---------------------------------------------------------------------- XGBoost
