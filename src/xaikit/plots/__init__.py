@@ -10,7 +10,7 @@ it; ``XDisplay(...)`` holds what it draws and ``plot(ax=None) -> self`` draws it
 >>> type(exp.plot("waterfall")).__name__
 'WaterfallDisplay'
 >>> sorted(xk.plots.KINDS)[:3]
-['bar', 'beeswarm', 'decision']
+['bar', 'beeswarm', 'counterfactuals']
 """
 
 from __future__ import annotations
