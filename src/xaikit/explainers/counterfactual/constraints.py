@@ -241,7 +241,9 @@ class Schema:
         for j, kind in enumerate(self.kinds):
             domain = self.domains[j]
             if domain is not None:
-                cols.append(np.array([domain[int(c)] for c in Z[:, j]], dtype=object))
+                values = np.empty(len(domain), dtype=object)
+                values[:] = domain
+                cols.append(values[Z[:, j].astype(np.int64)])
             elif kind == "integer":
                 cols.append(np.rint(Z[:, j]).astype(np.int64))
             else:
