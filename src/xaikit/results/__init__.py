@@ -25,6 +25,7 @@ from xaikit.results.format import (
 )
 from xaikit.results.importance import Importance
 from xaikit.results.interaction import Interaction
+from xaikit.results.metric_scores import MetricScores
 from xaikit.results.ragged import RaggedAttribution
 from xaikit.results.robustness import BoundaryPoints, ExplanationRobustness, Robustness
 from xaikit.results.rules import Rule, Rules
@@ -54,6 +55,7 @@ __all__ = [
     "Importance",
     "Interaction",
     "JsonField",
+    "MetricScores",
     "RaggedAttribution",
     "Result",
     "Rules",
