@@ -109,7 +109,9 @@ def _values_of(explanation: Any) -> tuple[str, np.ndarray, np.ndarray, list[str]
     if isinstance(explanation, Attribution):
         values = np.asarray(explanation.values)
         return "attribution", values, np.full(values.shape[0], values.shape[1], dtype=np.intp), list(explanation.output_names)
-    if hasattr(explanation, "values") and hasattr(explanation, "kind") and not isinstance(explanation, np.ndarray):
+    from xaikit.results.base import Result
+
+    if isinstance(explanation, Result):
         raise InvalidParameterError(
             f"explanation: expected an Attribution, a RaggedAttribution or an array (n, d) of attributions, got a "
             f"{type(explanation).__name__} result"
