@@ -246,6 +246,7 @@ def test_images_segments_and_patches():
         (lambda X, e: deletion(linear, X, e, baseline="mean"), "data"),
         (lambda X, e: deletion(linear, X, e, target=3), "target"),
         (lambda X, e: deletion(linear, X, "abc"), "explanation"),
+        (lambda X, e: deletion(linear, X, deletion(linear, X, e, random_state=0)), "explanation: expected an Attribution"),
         (lambda X, e: insertion(linear, X, e, normalize="yes"), "normalize"),
         (lambda X, e: infidelity(linear, X, e, perturbation="square"), "perturbation"),
         (lambda X, e: infidelity(linear, X, e, perturbation=lambda x, n, rng: np.zeros((2, 2))), "perturbation"),
