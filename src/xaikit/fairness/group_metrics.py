@@ -339,6 +339,10 @@ class FairnessReport:
         that disparity, as in the estimate. ``undefined`` in :meth:`GroupFairness.disparities` counts the
         resamples where a disparity was NaN.
 
+        The gap between the largest and the smallest of several groups is larger, on average, in a
+        resample than in the data (the extremes of noisy rates), and a ratio smaller: with many small
+        groups the percentile interval of a disparity can sit beside its estimate rather than around it.
+
         Examples
         --------
         >>> rng = np.random.default_rng(0)

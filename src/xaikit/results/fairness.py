@@ -224,7 +224,7 @@ class GroupFairness(Result):
         Field("lower", "g.", optional=True, column=None, doc="Read-only float64 array (n_groups, 6): lower bounds, or None."),
         Field("upper", "g.", optional=True, column=None, doc="Read-only float64 array (n_groups, 6): upper bounds, or None."),
         JsonField("sensitive_names", check=_check_columns, optional=False, doc="The sensitive columns."),
-        JsonField("group_labels", check=_check_group_labels, whole="g", optional=False, doc="Per group, its value in each sensitive column."),
+        JsonField("group_labels", axis="g", check=_check_group_labels, optional=False, doc="Per group, its value in each sensitive column."),
         JsonField("disparity_intervals", check=_check_intervals, whole="g", doc="Disparity -> (value, lower, upper, undefined), or None."),
     )
     axes = {"g": GROUPS}
@@ -235,6 +235,9 @@ class GroupFairness(Result):
     lower: np.ndarray | None
     upper: np.ndarray | None
     group_names: list[str]
+    sensitive_names: list[str]
+    group_labels: list[list[str]]
+    disparity_intervals: dict[str, list[float]] | None
     n_groups: int
 
     def _validate(self) -> None:
