@@ -191,3 +191,15 @@ def test_errors(data, linear, net) -> None:
         parameter_randomisation(net, X, InputItself, layers="all")
     with pytest.raises(InvalidParameterError, match="explainer_factory: expected a function of a model returning an explainer"):
         label_randomisation(linear, X, y, lambda m: 3)
+
+
+def test_scores_save_load_and_slice(tmp_path, data, linear) -> None:
+    from xaikit.results.metric_scores import MetricScores
+
+    X, y = data[0][:12], data[1][:12]
+    s = label_randomisation(linear, X, y, exact(X[:3]), random_state=1)
+    s.save(tmp_path / "s.xai")
+    back = MetricScores.load(tmp_path / "s.xai")
+    np.testing.assert_array_equal(back.values, s.values)
+    np.testing.assert_array_equal(back.diagnostics["passed"], s.diagnostics["passed"])
+    np.testing.assert_array_equal(s[3:5].diagnostics["passed"], s.diagnostics["passed"][3:5])
