@@ -185,3 +185,27 @@ def test_several_outputs_disagreement_reads_the_predicted_output():
     expected = rank_correlation(v[np.arange(12), :, pick], b.values[np.arange(12), :, pick])
     np.testing.assert_allclose(q.rank_correlation[0], expected)
     assert not np.allclose(expected, 1.0)
+
+
+def test_the_issue_call_with_faithfulness_and_robustness_metrics():
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5))
+    model = GradientBoostingRegressor(n_estimators=20, max_depth=2, random_state=0).fit(X, X @ W)
+    rows = X[:15]
+    exact, kernel = xk.ExactShapley(model, background=X[:16]), xk.KernelShap(model, background=X[:16])
+    noise = xk.Attribution(values=rng.normal(size=(15, 5, 1)), base_values=np.zeros((15, 1)), method="noise")
+    explanations = {"exact": exact.explain(rows), "kernel": kernel.explain(rows, random_state=0), "noise": noise}
+    q = evaluate(model, rows, explanations, metrics=["deletion", "insertion", "infidelity", "max_sensitivity", "sparseness"],
+                 explainers={"exact": exact, "kernel": kernel, "noise": exact}, metric_params={"max_sensitivity": {"n_samples": 3}},
+                 random_state=0)
+    ranking = q.ranking()
+    # exact and kernel SHAP of 5 features agree: deletion orders the features alike, so they tie, ahead of noise
+    assert ranking.loc["exact", "deletion"] == ranking.loc["kernel", "deletion"] == 1.5
+    assert ranking.loc["noise", "deletion"] == 3.0 and ranking.loc["noise", "insertion"] == 3.0
+    assert ranking.index[-1] == "noise"
+    table = q.table.set_index(["metric", "method"])
+    assert bool(table.loc[("deletion", "exact"), "above_floor_significant"])
+    assert q.higher_is_better == [False, True, False, False, True]
+    np.testing.assert_allclose(q.top_k_overlap[0], 1.0)  # exact vs kernel

@@ -45,6 +45,27 @@ def _check_flags(value: Any, store: Any, lengths: Any) -> tuple[bool, ...]:
     return tuple(bool(v) for v in value)
 
 
+def _tied_ranks(key: np.ndarray) -> np.ndarray:
+    """Ranks of ``key`` (smallest first, from 1); values equal to 1e-9 relative share the mean of their ranks.
+
+    >>> _tied_ranks(np.array([0.3, 0.1, 0.1 + 1e-15, np.inf])).tolist()
+    [3.0, 1.5, 1.5, 4.0]
+    """
+    order = np.argsort(key, kind="stable")
+    ranks = np.empty(len(key))
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        while stop < len(order):
+            a, b = key[order[start]], key[order[stop]]
+            if not (a == b or (math.isfinite(a) and math.isfinite(b) and abs(b - a) <= 1e-9 * max(1.0, abs(a), abs(b)))):
+                break
+            stop += 1
+        ranks[order[start:stop]] = (start + stop + 1) / 2.0
+        start = stop
+    return ranks
+
+
 class QualityReport(Result):
     """Quality metrics of several explanations of the same rows, their noise floors and their disagreement.
 
@@ -141,33 +162,29 @@ class QualityReport(Result):
 
     def _ranks(self) -> np.ndarray:
         """Rank of each method per metric (1 = best; ties share the mean of their ranks; NaN means last)."""
-        from scipy.stats import rankdata
-
         out = np.full((self.n_metrics, self.n_methods), np.nan)
         for i in range(self.n_metrics):
             means = np.array([_t_interval(self.values[i, j], 0.95)[0] for j in range(self.n_methods)])
             key = -means if self.higher_is_better[i] else means
-            key = np.where(np.isnan(key), np.inf, key)
-            out[i] = rankdata(key, method="average")
+            out[i] = _tied_ranks(np.where(np.isnan(key), np.inf, key))
         return out
 
     def ranking(self) -> pd.DataFrame:
         """The rank of each method (rows) per metric (columns), and ``overall``.
 
         Per metric the methods are ordered by their mean over the rows, best first according to the
-        metric's direction (``higher_is_better``); tied means share the mean of their ranks (1 and 2
-        tied give 1.5 each); a method whose metric is undefined on every row ranks last. ``mean_rank``
+        metric's direction (``higher_is_better``); means equal to 1e-9 (relative) are tied and share
+        the mean of their ranks (1 and 2 tied give 1.5 each); a method whose metric is undefined on every row ranks last. ``mean_rank``
         is the mean of a method's ranks over the metrics, and ``overall`` ranks that mean the same way
         (1 = best). The frame is sorted by ``overall``.
         """
         import pandas as pd
-        from scipy.stats import rankdata
 
         ranks = self._ranks()
         frame = pd.DataFrame(ranks.T, index=pd.Index(self.method_names, name="method"), columns=self.metric_names)
         mean_rank = ranks.mean(axis=0) if self.n_metrics else np.full(self.n_methods, np.nan)
         frame["mean_rank"] = mean_rank
-        frame["overall"] = rankdata(np.where(np.isnan(mean_rank), np.inf, mean_rank), method="average")
+        frame["overall"] = _tied_ranks(np.where(np.isnan(mean_rank), np.inf, mean_rank))
         return frame.sort_values("overall", kind="stable")
 
     def disagreement(self, statistic: str = "rank_correlation") -> pd.DataFrame:
