@@ -95,6 +95,10 @@ def test_disagreement_per_row_and_overall(setup):
     assert overall.loc["shap", "noise"] == pytest.approx(np.mean(expected))
     assert overall.loc["noise", "shap"] == overall.loc["shap", "noise"]
     assert set(q.disagreement_table().columns) >= {"pair", "rank_correlation", "top_k_overlap_lower"}
+    sub = q[:, ["noise", "shap"]]  # methods selected (and reordered): their pair follows
+    assert sub.pair_names == ["noise vs shap"]
+    np.testing.assert_array_equal(sub.rank_correlation[0], q.rank_correlation[1])
+    assert q[:, :, :5].rank_correlation.shape == (3, 5)
 
 
 def test_privacy_is_recorded_per_explanation(setup):

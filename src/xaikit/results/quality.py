@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -98,6 +99,8 @@ class QualityReport(Result):
     [1.0, 2.0]
     >>> round(float(q.table.loc[0, "above_floor"]), 6)
     0.2
+    >>> q[:, ["b", "a"]].pair_names  # selecting methods keeps their pairs
+    ['b vs a']
     """
 
     kind = "quality-report"
@@ -215,6 +218,18 @@ class QualityReport(Result):
                 line.update({stat: mean, f"{stat}_lower": lo, f"{stat}_upper": hi})
             lines.append(line)
         return pd.DataFrame(lines)
+
+    def _take(self, selection: Mapping[str, np.ndarray], **replace: Any) -> QualityReport:
+        """Selecting methods keeps the pairs of the methods kept, named and ordered as the new methods are."""
+        if "k" in selection and "p" not in selection:
+            k = self._lengths["k"]
+            index = {pair: p for p, pair in enumerate((a, b) for a in range(k) for b in range(a + 1, k))}
+            sel = [int(i) for i in selection["k"]]
+            pairs = [index[(min(a, b), max(a, b))] for i, a in enumerate(sel) for b in sel[i + 1:]]
+            names = [self.method_names[i] for i in sel]
+            replace = {"pair_names": tuple(f"{a} vs {b}" for i, a in enumerate(names) for b in names[i + 1:]), **replace}
+            selection = {**selection, "p": np.asarray(pairs, dtype=np.intp)}
+        return super()._take(selection, **replace)
 
     def _validate(self) -> None:
         k = self._lengths["k"]
