@@ -67,10 +67,11 @@ def test_sums_independent_of_chunking(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(1)
     keys = rng.integers(0, 5, 50)
     w = rng.random(50)
-    whole, rows = bs.bootstrap_sums(keys, [w], 5, n_boot=7, strata=keys % 2, random_state=0)
+    tallies = [(keys, w, 5), (keys, None, 5)]
+    whole, rows = bs.bootstrap_sums(tallies, n_boot=7, strata=keys % 2, random_state=0)
     monkeypatch.setattr(bs, "MAX_DRAWS", 100)  # two resamples per chunk
-    chunked, rows2 = bs.bootstrap_sums(keys, [w], 5, n_boot=7, strata=keys % 2, random_state=0)
-    np.testing.assert_array_equal(whole[0], chunked[0])
+    chunked, rows2 = bs.bootstrap_sums(tallies, n_boot=7, strata=keys % 2, random_state=0)
+    np.testing.assert_array_equal(whole, chunked)
     np.testing.assert_array_equal(rows, rows2)
     # every resample draws 50 rows; stratified: each stratum keeps its size
     assert (rows.sum(axis=1) == 50).all()
@@ -78,16 +79,24 @@ def test_sums_independent_of_chunking(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_sums_by_brute_force() -> None:
+    """Plain resamples: the sums equal those of the drawn rows, added one by one."""
+    from xaikit._validation import spawn_seeds
+
     rng = np.random.default_rng(2)
     keys = rng.integers(0, 3, 20)
+    other = rng.integers(0, 4, 20)
     w = rng.random(20)
-    (s,), rows = bootstrap_sums(keys, [w], 3, n_boot=4, random_state=5)
-    # rows of every resample sum to n, and each weight sum is a sum of drawn weights of that key
-    assert (rows.sum(axis=1) == 20).all()
-    for b in range(4):
-        for k in range(3):
-            assert rows[b, k] == 0 or s[b, k] > 0
-    assert np.isclose(s.sum(axis=1).mean(), w.sum(), rtol=0.5)
+    sums, rows, second = bootstrap_sums([(keys, w, 3), (keys, None, 3), (other, 2 * w, 4)], n_boot=4, random_state=5)
+    for b, seed in enumerate(spawn_seeds(5, 4)):
+        idx = np.random.default_rng(seed).integers(0, 20, size=20)
+        expected = np.zeros(3)
+        expected_other = np.zeros(4)
+        for i in idx:
+            expected[keys[i]] += w[i]
+            expected_other[other[i]] += 2 * w[i]
+        np.testing.assert_allclose(sums[b], expected, rtol=1e-12)
+        np.testing.assert_allclose(second[b], expected_other, rtol=1e-12)
+        np.testing.assert_array_equal(rows[b], np.bincount(keys[idx], minlength=3))
 
 
 def test_percentile_interval() -> None:

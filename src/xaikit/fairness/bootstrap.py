@@ -3,7 +3,7 @@
 Every group metric is a ratio of sums of weights over the rows of a group (confusion cells, score
 bins), so a bootstrap resample needs only those sums: :func:`bootstrap_sums` draws the resampled row
 indices of each resample and adds the weights of the drawn rows into ``(n_boot, n_keys)`` arrays with
-one ``np.bincount`` per chunk of resamples (no per-resample table work).
+one ``np.bincount`` per tally and chunk of resamples (no per-resample table work).
 
 Two resampling schemes:
 
@@ -26,30 +26,30 @@ import numpy as np
 
 from xaikit._validation import RandomState, spawn_seeds
 
-__all__ = ["bootstrap_sums", "percentile_interval"]
+__all__ = ["Tally", "bootstrap_sums", "percentile_interval"]
 
 #: Most drawn indices held at once (memory bound of one chunk of resamples).
 MAX_DRAWS = 4_000_000
 
 
+Tally = tuple[np.ndarray, "np.ndarray | None", int]
+"""``(keys, weights, n_keys)``: the key of each row in ``[0, n_keys)`` and what to add up (None: count the rows)."""
+
+
 def bootstrap_sums(
-    keys: np.ndarray,
-    weights: Sequence[np.ndarray],
-    n_keys: int,
+    tallies: Sequence[Tally],
     *,
     n_boot: int,
     strata: np.ndarray | None = None,
     random_state: RandomState = None,
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Per resample and key, the sum of each weight over the drawn rows, and the number of drawn rows.
+) -> list[np.ndarray]:
+    """Per resample and key, the sum of the weights of the drawn rows, for each tally over the same draws.
 
     Parameters
     ----------
-    keys : array of int, shape (n,)
-        The key of each row, in ``[0, n_keys)``.
-    weights : sequence of arrays of shape (n,)
-        What to add up per key.
-    n_keys : int
+    tallies : sequence of (keys, weights, n_keys)
+        ``keys``: int array (n,), the key of each row in ``[0, n_keys)``; ``weights``: array (n,) to add
+        up, or None to count the drawn rows.
     n_boot : int
         Number of resamples.
     strata : array of int, shape (n,), optional
@@ -58,20 +58,18 @@ def bootstrap_sums(
 
     Returns
     -------
-    sums : list of arrays of shape (n_boot, n_keys)
-        One per weight.
-    rows : array of shape (n_boot, n_keys)
-        How many rows each key got in each resample.
+    list of arrays of shape (n_boot, n_keys)
+        One per tally.
 
     Examples
     --------
-    >>> keys = np.array([0, 0, 1, 1]); w = np.ones(4)
-    >>> (s,), rows = bootstrap_sums(keys, [w], 2, n_boot=3, strata=keys, random_state=0)
-    >>> s.tolist()  # stratified: each key keeps its two rows
+    >>> keys = np.array([0, 0, 1, 1])
+    >>> sums, rows = bootstrap_sums([(keys, np.ones(4), 2), (keys, None, 2)], n_boot=3, strata=keys, random_state=0)
+    >>> sums.tolist()  # stratified: each key keeps its two rows
     [[2.0, 2.0], [2.0, 2.0], [2.0, 2.0]]
     """
-    keys = np.asarray(keys, dtype=np.intp)
-    n = keys.shape[0]
+    checked = [(np.asarray(k, dtype=np.intp), None if w is None else np.asarray(w, dtype=np.float64), int(m)) for k, w, m in tallies]
+    n = checked[0][0].shape[0]
     seeds = spawn_seeds(random_state, n_boot)
     if strata is None:
         members = [np.arange(n)]
@@ -79,9 +77,7 @@ def bootstrap_sums(
         order = np.argsort(strata, kind="stable")
         bounds = np.flatnonzero(np.diff(strata[order])) + 1
         members = np.split(order, bounds)
-    weight_arrays = [np.asarray(w, dtype=np.float64) for w in weights]
-    sums = [np.zeros((n_boot, n_keys)) for _ in weight_arrays]
-    rows = np.zeros((n_boot, n_keys))
+    out = [np.zeros((n_boot, m)) for _, _, m in checked]
     chunk = max(1, MAX_DRAWS // max(n, 1))
     for start in range(0, n_boot, chunk):
         stop = min(n_boot, start + chunk)
@@ -93,12 +89,12 @@ def bootstrap_sums(
                 size = rows_of.shape[0]
                 picked[b - start, at:at + size] = rows_of[rng.integers(0, size, size=size)]
                 at += size
-        flat = (np.arange(stop - start, dtype=np.intp)[:, None] * n_keys + keys[picked]).ravel()
-        length = (stop - start) * n_keys
-        rows[start:stop] = np.bincount(flat, minlength=length).reshape(stop - start, n_keys)
-        for out, w in zip(sums, weight_arrays):
-            out[start:stop] = np.bincount(flat, weights=w[picked].ravel(), minlength=length).reshape(stop - start, n_keys)
-    return sums, rows
+        offsets = np.arange(stop - start, dtype=np.intp)[:, None]
+        for target, (keys, weights, n_keys) in zip(out, checked):
+            flat = (offsets * n_keys + keys[picked]).ravel()
+            drawn = None if weights is None else weights[picked].ravel()
+            target[start:stop] = np.bincount(flat, weights=drawn, minlength=(stop - start) * n_keys).reshape(stop - start, n_keys)
+    return out
 
 
 def percentile_interval(samples: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ import numpy as np
 
 from xaikit._validation import RandomState, check_float, check_int, describe
 from xaikit.errors import InvalidParameterError
-from xaikit.fairness.bootstrap import bootstrap_sums, percentile_interval
+from xaikit.fairness.bootstrap import Tally, bootstrap_sums, percentile_interval
 from xaikit.results.fairness import DISPARITIES, GROUP_METRICS, GroupFairness, disparity, group_rates
 
 if TYPE_CHECKING:
@@ -72,10 +72,10 @@ def _positive(y: np.ndarray, name: str, pos_label: Any) -> np.ndarray:
     missing = _is_missing(y)
     if missing.any():
         raise InvalidParameterError(f"{name}: expected a label in every row, got {int(missing.sum())} missing value(s)")
-    values = np.unique(y)
+    values = list(dict.fromkeys(y.tolist()))
     if len(values) > 2:
-        shown = ", ".join(repr(v) for v in values[:5].tolist())
-        raise InvalidParameterError(f"{name}: expected binary labels (two values at most), got {len(values)} values ({shown}, ...)")
+        shown = ", ".join(repr(v) for v in values[:5]) + (", ..." if len(values) > 5 else "")
+        raise InvalidParameterError(f"{name}: expected binary labels (two values at most), got {len(values)} values ({shown})")
     return np.asarray(y == pos_label, dtype=bool)
 
 
@@ -205,7 +205,7 @@ class FairnessReport:
         self._true = _positive(yt, "y_true", pos_label)
         self._pred = _positive(yp, "y_pred", pos_label)
         if not self._true.any() and not self._pred.any():
-            seen = ", ".join(repr(v) for v in np.unique(np.concatenate([yt.astype(object), yp.astype(object)])).tolist()[:4])
+            seen = ", ".join(repr(v) for v in list(dict.fromkeys([*yt.tolist(), *yp.tolist()]))[:4])
             raise InvalidParameterError(f"pos_label: expected a label of y_true or y_pred ({seen}), got {describe(pos_label)}")
         if sample_weight is None:
             self._weight = np.ones(n)
@@ -360,17 +360,17 @@ class FairnessReport:
             raise InvalidParameterError(f"stratify: expected True or False, got {describe(stratify)}")
         start = time.perf_counter()
         G = self._n_groups
-        nb = self._edges.size - 1 if self._score is not None else 1
         w = self._weight
-        # one key per (group, confusion cell, score bin): the confusion counts and the calibration sums are its marginals
-        key = (self._group * 4 + self._cell) * nb + (self._bin if self._score is not None else 0)
-        weights = [w] if self._score is None else [w, w * self._score, w * self._true]
-        sums, rows_flat = bootstrap_sums(key, weights, G * 4 * nb, n_boot=n_boot, strata=self._group if stratify else None,
-                                         random_state=random_state)
-        joint = [s.reshape(n_boot, G, 4, nb) for s in sums]
-        counts = joint[0].sum(axis=3)
-        cal = None if self._score is None else np.stack([s.sum(axis=2) for s in joint], axis=2)
-        rows = rows_flat.reshape(n_boot, G, 4 * nb).sum(axis=2)
+        cell_key = self._group * 4 + self._cell
+        tallies: list[Tally] = [(cell_key, w, G * 4), (self._group, None, G)]
+        if self._score is not None:
+            nb = self._edges.size - 1
+            bin_key = self._group * nb + self._bin
+            tallies += [(bin_key, v, G * nb) for v in (w, w * self._score, w * self._true)]
+        sums = bootstrap_sums(tallies, n_boot=n_boot, strata=self._group if stratify else None, random_state=random_state)
+        counts = sums[0].reshape(n_boot, G, 4)
+        rows = sums[1]
+        cal = None if self._score is None else np.stack([s.reshape(n_boot, G, nb) for s in sums[2:]], axis=2)
         missing = rows == 0
         rates = group_rates(counts, cal)
         rates[missing] = np.nan
