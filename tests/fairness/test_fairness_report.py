@@ -58,6 +58,9 @@ def test_result_equals_the_report(report: FairnessReport) -> None:
         assert res.difference(name) == report.difference(name)
         assert res.ratio(name, method="to_overall") == report.ratio(name, method="to_overall")
     assert res.to_dict()["kind"] == "group-fairness"
+    frame = res.to_frame()
+    assert list(frame.columns[:3]) == ["group", "race", "sex"] and frame["group"].tolist()[0] == "Asian, Female"
+    np.testing.assert_array_equal(frame["selection_rate"].to_numpy(), res.by_group["selection_rate"].to_numpy())
 
 
 def test_slicing_groups(report: FairnessReport, with_intervals: GroupFairness) -> None:

@@ -294,6 +294,14 @@ class GroupFairness(Result):
         frame["count"] = self._store["n_rows"].astype(np.int64)
         return frame
 
+    def to_frame(self) -> pd.DataFrame:
+        """One line per group: its name (``group``), its value in each sensitive column and its metrics
+        (:attr:`by_group` as columns, with the bounds when the result holds intervals)."""
+        frame = self.by_group_intervals() if self._store["lower"] is not None else self.by_group
+        frame = frame.reset_index()
+        frame.insert(0, "group", self.group_names)
+        return frame
+
     def by_group_intervals(self) -> pd.DataFrame:
         """:attr:`by_group` with ``<metric>_lower`` and ``<metric>_upper`` columns (requires intervals)."""
         lower, upper = self._require_intervals()
