@@ -52,6 +52,15 @@ _LAZY: dict[str, str] = {
         "xaikit.results",
     ),
     "counterfactual_metrics": "xaikit.metrics.counterfactual",
+    **dict.fromkeys(["deletion", "insertion", "road", "infidelity", "faithfulness_correlation", "monotonicity"],
+                    "xaikit.metrics.faithfulness"),
+    **dict.fromkeys(["max_sensitivity", "local_lipschitz", "seed_stability"], "xaikit.metrics.robustness"),
+    **dict.fromkeys(["sparseness", "effective_features"], "xaikit.metrics.complexity"),
+    **dict.fromkeys(["parameter_randomisation", "label_randomisation", "data_randomisation"], "xaikit.metrics.sanity"),
+    "evaluate": "xaikit.metrics.evaluate",
+    **dict.fromkeys(["detect_fooling", "FoolingWarning"], "xaikit.metrics.fooling"),
+    "raw_rows": "xaikit.metrics.privacy",
+    "QualityReport": "xaikit.results.quality",
     "ReasonCodes": "xaikit.explainers.counterfactual.reason_codes",
     **dict.fromkeys(["ImageMasker", "TabularMasker", "TextMasker", "ValueFunction"], "xaikit.maskers"),
     "adapt": "xaikit.models",
@@ -148,7 +157,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from xaikit.explainers.counterfactual.reason_codes import ReasonCodes
     from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
+    from xaikit.metrics.complexity import effective_features, sparseness
     from xaikit.metrics.counterfactual import counterfactual_metrics
+    from xaikit.metrics.evaluate import evaluate
+    from xaikit.metrics.faithfulness import deletion, faithfulness_correlation, infidelity, insertion, monotonicity, road
+    from xaikit.metrics.fooling import FoolingWarning, detect_fooling
+    from xaikit.metrics.privacy import raw_rows
+    from xaikit.metrics.robustness import local_lipschitz, max_sensitivity, seed_stability
+    from xaikit.metrics.sanity import data_randomisation, label_randomisation, parameter_randomisation
+    from xaikit.results.quality import QualityReport
     from xaikit.models import adapt
     from xaikit.models.trees import TreeEnsemble
     from xaikit.report import Report
@@ -242,6 +259,25 @@ __all__ = [
     "boundary_search",
     "robustness",
     "explanation_robustness",
+    "evaluate",
+    "QualityReport",
+    "deletion",
+    "insertion",
+    "road",
+    "infidelity",
+    "faithfulness_correlation",
+    "monotonicity",
+    "max_sensitivity",
+    "local_lipschitz",
+    "seed_stability",
+    "sparseness",
+    "effective_features",
+    "parameter_randomisation",
+    "label_randomisation",
+    "data_randomisation",
+    "detect_fooling",
+    "FoolingWarning",
+    "raw_rows",
     "TreeEnsemble",
     "TabularMasker",
     "TextMasker",

@@ -5,6 +5,7 @@
 ``report``     write one self-contained HTML report of saved results
 ``show``       print a saved result as a table: the global ranking, or one row's values
 ``methods``    list the methods that apply to a model file, and why the others do not
+``evaluate``   score saved explanations of a model: metrics with noise floors, ranking, disagreement
 ``demo``       explain a gradient-boosting classifier on bundled real data
 =============  =============================================================================
 
@@ -18,19 +19,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from xaikit.cli import demo, explain, methods, report, show
+from xaikit.cli import demo, evaluate, explain, methods, report, show
 from xaikit.cli._common import EXIT_BAD_INPUT, Parser, UsageError, add_common_options, run_command
 
 __all__ = ["build_parser", "main"]
 
-_SUBCOMMANDS = (explain, report, show, methods, demo)
+_SUBCOMMANDS = (explain, report, show, methods, evaluate, demo)
 
 
 def build_parser() -> Parser:
     """The ``xaikit`` parser with its subcommands.
 
     >>> sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
-    ['demo', 'explain', 'methods', 'report', 'show']
+    ['demo', 'evaluate', 'explain', 'methods', 'report', 'show']
     """
     from xaikit import __version__
 

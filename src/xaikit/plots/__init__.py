@@ -22,10 +22,13 @@ from xaikit.plots import style
 from xaikit.plots.bar import BarDisplay
 from xaikit.plots.beeswarm import BeeswarmDisplay, beeswarm_offsets
 from xaikit.plots.counterfactuals import CounterfactualDisplay
+from xaikit.plots.curves import CurveDisplay
 from xaikit.plots.effects import EffectsDisplay
+from xaikit.plots.gap import GapDisplay
 from xaikit.plots.image import ImageDisplay
 from xaikit.plots.importance import ImportanceDisplay
 from xaikit.plots.matrix import DecisionDisplay, HeatmapDisplay, InteractionDisplay
+from xaikit.plots.quality import DisagreementDisplay, QualityDisplay
 from xaikit.plots.reason_codes import ReasonCodesDisplay
 from xaikit.plots.robustness import RobustnessDisplay
 from xaikit.plots.rules import RulesDisplay
@@ -38,6 +41,10 @@ __all__ = [
     "BarDisplay",
     "BeeswarmDisplay",
     "CounterfactualDisplay",
+    "CurveDisplay",
+    "DisagreementDisplay",
+    "GapDisplay",
+    "QualityDisplay",
     "DecisionDisplay",
     "EffectsDisplay",
     "ForceDisplay",
@@ -76,6 +83,10 @@ KINDS: dict[str, Any] = {
     "rules": RulesDisplay,
     "counterfactuals": CounterfactualDisplay,
     "robustness": RobustnessDisplay,
+    "curves": CurveDisplay,
+    "gap": GapDisplay,
+    "quality": QualityDisplay,
+    "disagreement": DisagreementDisplay,
 }
 
 

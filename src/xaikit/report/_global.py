@@ -82,14 +82,38 @@ class GlobalEntry:
     target: int
 
 
-def global_section(k: int, entry: GlobalEntry, include_data: bool = False) -> str:
-    """The HTML section of a global result, or of a result about single decisions (counterfactuals,
-    anchors, accuracy under attack: :mod:`xaikit.report._decisions`), the ``k``-th of the report."""
+def other_kinds() -> tuple[type, ...]:
+    """The result kinds with a section of their own beside the global ones: counterfactuals and accuracy
+    under attack (:mod:`xaikit.report._decisions`; anchors are :class:`Rules`), and the quality of
+    explanations (:mod:`xaikit.report._quality`)."""
     from xaikit.report import _decisions
+    from xaikit.results.quality import QualityReport
 
-    result = entry.result
+    return (*_decisions.DECISION_KINDS, QualityReport)
+
+
+def _other(result: Any) -> tuple[Any, Any, Any] | None:
+    """``(body, shape text, privacy text)`` functions of a result drawn by another module, None for the global kinds."""
+    from xaikit.report import _decisions, _quality
+    from xaikit.results.quality import QualityReport
+
+    if isinstance(result, QualityReport):
+        return (_quality.quality_section, lambda r: f"{len(r.metric_names)} metric(s) of {len(r.method_names)} explanation(s), "
+                f"{r.values.shape[2]:,} rows", lambda r, include_data: "No row of the data is in this section: metric values per row "
+                "(by position) and what raw rows each explanation carries.")
     if isinstance(result, _decisions.DECISION_KINDS) or _decisions.is_anchors(result):
-        body = _decisions.decision_part(result, include_data=include_data)  # type: ignore[arg-type]
+        return (lambda r, include_data: _decisions.decision_part(r, include_data=include_data), _decisions.shape_text,
+                _decisions.privacy_text)
+    return None
+
+
+def global_section(k: int, entry: GlobalEntry, include_data: bool = False) -> str:
+    """The HTML section of a global result, or of one drawn by another module (:func:`other_kinds`),
+    the ``k``-th of the report."""
+    result = entry.result
+    other = _other(result)
+    if other is not None:
+        body = other[0](result, include_data)
         return (f'<section class="xk-result" id="xk-result-{k}"><h2>{esc(entry.name)}</h2>'
                 f"{_model_part(entry, include_data)}{body}</section>")
     if isinstance(result, Importance):
@@ -116,10 +140,8 @@ def _selector(axis: str, label: str, options: Sequence[tuple[str, str]], chosen:
 
 
 def _model_part(entry: GlobalEntry, include_data: bool = False) -> str:
-    from xaikit.report import _decisions
-
     result = entry.result
-    decision = isinstance(result, _decisions.DECISION_KINDS) or _decisions.is_anchors(result)
+    other = _other(result)
     prov, params, diag = result.provenance, result.params, result.diagnostics
     rows: list[tuple[str, str]] = [
         ("model", esc(entry.model or prov.get("model") or "not recorded")),
@@ -132,13 +154,13 @@ def _model_part(entry: GlobalEntry, include_data: bool = False) -> str:
     rows += made_rows(prov, diag)
     skip = {"runtime_s", "seed", "train_rows", "test_rows", "fidelity", "fidelity_train", "fidelity_metric", "baseline_score"}
     rows.extend((key, cell(value)) for key, value in diag.items() if key not in skip)
-    shape = _decisions.shape_text(result) if decision else _shape_text(result)  # type: ignore[arg-type]
+    shape = other[1](result) if other is not None else _shape_text(result)
     data_rows: list[tuple[str, str]] = [("summarised", esc(shape))]
     if isinstance(entry.data_summary, str):
         data_rows.append(("description", esc(entry.data_summary)))
     elif isinstance(entry.data_summary, dict):
         data_rows.extend((key, cell(value)) for key, value in entry.data_summary.items())
-    privacy = _decisions.privacy_text(result, include_data) if decision else _privacy_text(result)  # type: ignore[arg-type]
+    privacy = other[2](result, include_data) if other is not None else _privacy_text(result)
     data_rows.append(("data", esc(privacy)))
     return (
         '<section class="xk-part xk-model"><h3>Model and data</h3>'

@@ -35,9 +35,8 @@ from xaikit._validation import check_int, describe
 from xaikit.errors import InvalidParameterError
 from xaikit.plots import style
 from xaikit.report._assets import CSS, JS
-from xaikit.report._decisions import DECISION_KINDS
 from xaikit.report._encode import Raw, atomic_write_bytes, esc, fmt, number_list, png_data_uri, script_json
-from xaikit.report._global import GLOBAL_KINDS, GlobalEntry, global_section
+from xaikit.report._global import GLOBAL_KINDS, GlobalEntry, global_section, other_kinds
 from xaikit.report._parts import MAX_CELL as _MAX_CELL
 from xaikit.report._parts import cell as _cell
 from xaikit.report._parts import kv_table as _kv_table
@@ -293,11 +292,12 @@ class Report:
 
         Parameters
         ----------
-        result : Attribution, RaggedAttribution, Interaction, Importance, Effects, Rules, CounterfactualSet or Robustness
+        result : Attribution, RaggedAttribution, Interaction, Importance, Effects, Rules, CounterfactualSet, Robustness or QualityReport
             An interaction result is shown as per-feature attributions (summed over the second feature).
             The global kinds get their own sections: importance bars with confidence intervals,
             effect curves (PD, ICE, ALE, 2-D heat maps), rules with their fidelity; so do anchors (precision,
-            bound, coverage), counterfactuals (the closest valid one per row) and accuracy under attack.
+            bound, coverage), counterfactuals (the closest valid one per row), accuracy under attack and the
+            quality of explanations (metric table with noise floors, ranking, disagreement, privacy).
         name : str, optional
             The section's heading (default: the method's name, numbered when repeated).
         model : str or object, optional
@@ -317,7 +317,7 @@ class Report:
         -------
         Report
         """
-        if isinstance(result, (*GLOBAL_KINDS, *DECISION_KINDS)):
+        if isinstance(result, (*GLOBAL_KINDS, *other_kinds())):
             self._entries.append(self._global_entry(result, name, model, data_summary, target, images, background))
             return self
         if isinstance(result, Interaction):
@@ -328,7 +328,7 @@ class Report:
         else:
             raise InvalidParameterError(
                 "result: expected an Attribution, RaggedAttribution or Interaction (local results), an Importance, "
-                f"Effects or Rules (global results and anchors), or a CounterfactualSet or Robustness, got {describe(result)}"
+                f"Effects or Rules (global results and anchors), a CounterfactualSet, Robustness or QualityReport, got {describe(result)}"
             )
         background_rows, background_names = _check_background(background)
         if attr.n_rows == 0:

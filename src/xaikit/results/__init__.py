@@ -26,6 +26,7 @@ from xaikit.results.format import (
 from xaikit.results.importance import Importance
 from xaikit.results.interaction import Interaction
 from xaikit.results.metric_scores import MetricScores
+from xaikit.results.quality import QualityReport
 from xaikit.results.ragged import RaggedAttribution
 from xaikit.results.robustness import BoundaryPoints, ExplanationRobustness, Robustness
 from xaikit.results.rules import Rule, Rules
@@ -56,6 +57,7 @@ __all__ = [
     "Interaction",
     "JsonField",
     "MetricScores",
+    "QualityReport",
     "RaggedAttribution",
     "Result",
     "Rules",

@@ -1,0 +1,41 @@
+"""The report section of a QualityReport made by xk.evaluate: its numbers are the report's, and the page opens
+clean in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import xaikit as xk
+
+
+@pytest.fixture(scope="module")
+def quality() -> Any:
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 4))
+    w = np.array([3.0, -2.0, 0.5, 0.0])
+    bg = X[:10]
+    exact = xk.ExactShapley(lambda Z: Z @ w, background=bg).explain(X)
+    noise = xk.Attribution(values=rng.normal(size=(30, 4, 1)), base_values=exact.base_values, method="noise")
+    return xk.evaluate(lambda Z: Z @ w, X, explanations={"exact": exact, "noise": noise}, metrics=["deletion", "sparseness"],
+                       random_state=0)
+
+
+def test_the_metric_table_holds_the_reports_means(quality: Any) -> None:
+    page = xk.Report("quality").add(quality, name="quality").to_html_string()
+    assert page.count('class="xk-quality-row"') == len(quality.metric_names) * len(quality.method_names)
+    table = quality.table
+    for method in quality.method_names:
+        mean = float(table[(table["metric"] == "deletion") & (table["method"] == method)]["mean"].iloc[0])
+        assert re.search(rf">{re.escape(method)}</td><td[^>]*>{re.escape(xk.report._encode.fmt(mean))}<", page), method
+
+
+def test_the_page_opens_clean(tmp_path: Path, open_report: Any, quality: Any) -> None:
+    path = xk.Report("quality").add(quality, name="quality").to_html(tmp_path / "q.html")
+    opened = open_report(path)
+    opened.check_clean()
+    assert opened.page.locator("tr.xk-quality-row").count() == 4
