@@ -165,7 +165,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from xaikit.metrics.privacy import raw_rows
     from xaikit.metrics.robustness import local_lipschitz, max_sensitivity, seed_stability
     from xaikit.metrics.sanity import data_randomisation, label_randomisation, parameter_randomisation
-    from xaikit.results.quality import QualityReport
     from xaikit.models import adapt
     from xaikit.models.trees import TreeEnsemble
     from xaikit.report import Report
@@ -186,6 +185,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         Rule,
         Rules,
     )
+    from xaikit.results.quality import QualityReport
     from xaikit.results.words import token_word_groups, words_from_tokens
 
 __all__ = [
