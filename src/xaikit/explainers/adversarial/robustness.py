@@ -18,7 +18,6 @@ from xaikit.explainers.adversarial.attacks import (
     check_bounds,
     check_norm,
     class_indices,
-    random_start,
 )
 from xaikit.explainers.adversarial.boundary import boundary_search, decisions
 
@@ -194,17 +193,31 @@ def robustness(
 
 def perturbation_samples(X: Any, *, epsilon: float, n_samples: int, norm: str | float = "inf", random_state: Any = None) -> np.ndarray:
     """The perturbed copies :func:`explanation_robustness` draws: ``(n_samples, n, ...)``, uniform in the
-    ``epsilon`` ball around each row (sample ``s`` drawn with the ``s``-th child of ``random_state``).
+    ``epsilon`` ball around each row (all the samples of row ``i`` drawn by its own generator, seeded by
+    :func:`~xaikit.explainers.pipeline.row_seeds`, so a row's samples do not depend on the other rows).
 
-    >>> perturbation_samples(np.zeros((2, 3)), epsilon=0.1, n_samples=4, random_state=0).shape
-    (4, 2, 3)
+    >>> Z = perturbation_samples(np.zeros((2, 3)), epsilon=0.1, n_samples=4, random_state=0)
+    >>> Z.shape, bool((np.abs(Z) <= 0.1).all())
+    ((4, 2, 3), True)
     """
+    from xaikit.explainers.pipeline import row_seeds
+
     X0 = check_batch(X, "X")
     epsilon = check_float(epsilon, "epsilon", minimum=0.0)
     n_samples = check_int(n_samples, "n_samples", minimum=1)
     norm = check_norm(norm)
-    seeds = check_random_state(random_state).spawn(n_samples)
-    return np.stack([random_start(X0, epsilon, norm, s) for s in seeds])
+    n, d = len(X0), int(np.prod(X0.shape[1:]))
+    noise = np.empty((n_samples, n, d), dtype=np.float64)
+    for i, s in enumerate(row_seeds(check_random_state(random_state), range(n))):
+        rng = np.random.default_rng(s)
+        if norm == "inf":
+            noise[:, i] = rng.uniform(-epsilon, epsilon, size=(n_samples, d))
+        else:
+            u = rng.standard_normal((n_samples, d))
+            lengths = np.linalg.norm(u, axis=1, keepdims=True)
+            radius = epsilon * rng.uniform(size=(n_samples, 1)) ** (1.0 / d)
+            noise[:, i] = np.where(lengths > 0, u / np.where(lengths > 0, lengths, 1.0), u) * radius
+    return X0[None] + noise.reshape((n_samples, *X0.shape))
 
 
 def explanation_robustness(
@@ -286,24 +299,31 @@ def explanation_robustness(
     # gradient methods take one output per row; the others explain every output, and each row's is picked
     per_row = target is None and isinstance(explainer, GradientExplainer)
 
-    def phi(Z: np.ndarray) -> np.ndarray:
-        exp = explainer.explain(Z, target=cols if per_row else target, random_state=entropy, **extra)
+    def phi(Z: np.ndarray, copies: int = 1) -> np.ndarray:
+        """The attributions of ``copies`` stacked blocks of ``n`` rows (each row's class picked)."""
+        rows = np.tile(cols, copies)
+        exp = explainer.explain(Z, target=rows if per_row else target, random_state=entropy, **extra)
         if not isinstance(exp, Attribution):
             raise InvalidParameterError(f"explainer: expected an explainer returning an Attribution, got {type(exp).__name__}")
         if target is not None or per_row:
             return np.asarray(exp.values[:, :, 0])
-        return np.asarray(exp.values[np.arange(n), :, cols])
+        return np.asarray(exp.values[np.arange(n * copies), :, rows])
 
     base = phi(X0)
     base_norm = np.linalg.norm(base, axis=1)
     sens = np.zeros(n)
     worst = X0.reshape(n, -1).copy()
     kept = np.zeros(n, dtype=np.int64)
-    for Z in samples:
-        same = decisions(model, Z, threshold) == classes
+    stacked = np.concatenate(list(samples), axis=0)  # every sample of every row: one prediction
+    same_all = (decisions(model, stacked, threshold) == np.tile(classes, len(samples))).reshape(len(samples), n)
+    # a deterministic explainer explains every kept sample in one call; a sampling one, sample by sample with the
+    # seed of the rows' own explanation, so that its sampling noise is not counted as sensitivity
+    phis = None if getattr(explainer, "stochastic", True) else phi(stacked, len(samples)).reshape(len(samples), n, -1)
+    for s, Z in enumerate(samples):
+        same = same_all[s]
         if not same.any():
             continue
-        change = np.linalg.norm(phi(Z) - base, axis=1)
+        change = np.linalg.norm((phi(Z) if phis is None else phis[s]) - base, axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(base_norm > 0, change / np.where(base_norm > 0, base_norm, 1.0), np.where(change > 0, np.nan, 0.0))
         kept += same
