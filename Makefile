@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install browser bench bench-trees bench-lime bench-gradients bench-counterfactuals bench-anchors clean
+.PHONY: demo test install browser bench bench-trees bench-lime bench-gradients bench-counterfactuals bench-anchors bench-metrics bench-fairness clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,16 @@ bench-gradients: $(STAMP)
 bench-counterfactuals: $(STAMP)
 	$(PY) -m pip install -q "dice-ml==0.12"
 	$(PY) benchmarks/counterfactuals.py
+
+# Quantus, the reference of the metrics benchmark only: its opencv-python requirement would clash with the headless
+# OpenCV installed, so it comes without its dependencies (cachetools is the one it needs beside those installed)
+bench-metrics: $(STAMP)
+	$(PY) -m pip install -q --no-deps "quantus==0.6.0"
+	$(PY) -m pip install -q "cachetools>=5"
+	$(PY) benchmarks/metrics.py
+
+bench-fairness: $(STAMP)
+	$(PY) benchmarks/fairness.py
 
 # alibi's AnchorTabular is under a non-open licence: never installed here; the benchmark says how to point it at a copy
 bench-anchors: $(STAMP)

@@ -61,6 +61,8 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["detect_fooling", "FoolingWarning"], "xaikit.metrics.fooling"),
     "raw_rows": "xaikit.metrics.privacy",
     "QualityReport": "xaikit.results.quality",
+    **dict.fromkeys(["FairnessReport", "attribute_gap", "quality_by_group"], "xaikit.fairness"),
+    "GroupFairness": "xaikit.results.fairness",
     "ReasonCodes": "xaikit.explainers.counterfactual.reason_codes",
     **dict.fromkeys(["ImageMasker", "TabularMasker", "TextMasker", "ValueFunction"], "xaikit.maskers"),
     "adapt": "xaikit.models",
@@ -68,7 +70,7 @@ _LAZY: dict[str, str] = {
     "TreeEnsemble": "xaikit.models.trees",
     "Report": "xaikit.report",
 }
-_SUBMODULES = ("testing", "datasets", "execution", "explainers", "maskers", "metrics", "models", "plots", "report")
+_SUBMODULES = ("testing", "datasets", "execution", "explainers", "fairness", "maskers", "metrics", "models", "plots", "report")
 
 
 def __getattr__(name: str) -> Any:
@@ -156,6 +158,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         submodular_pick,
     )
     from xaikit.explainers.counterfactual.reason_codes import ReasonCodes
+    from xaikit.fairness import FairnessReport, attribute_gap, quality_by_group
     from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
     from xaikit.metrics.complexity import effective_features, sparseness
     from xaikit.metrics.counterfactual import counterfactual_metrics
@@ -185,6 +188,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         Rule,
         Rules,
     )
+    from xaikit.results.fairness import GroupFairness
     from xaikit.results.quality import QualityReport
     from xaikit.results.words import token_word_groups, words_from_tokens
 
@@ -278,6 +282,10 @@ __all__ = [
     "detect_fooling",
     "FoolingWarning",
     "raw_rows",
+    "FairnessReport",
+    "GroupFairness",
+    "attribute_gap",
+    "quality_by_group",
     "TreeEnsemble",
     "TabularMasker",
     "TextMasker",

@@ -39,3 +39,23 @@ def test_the_page_opens_clean(tmp_path: Path, open_report: Any, quality: Any) ->
     opened = open_report(path)
     opened.check_clean()
     assert opened.page.locator("tr.xk-quality-row").count() == 4
+
+
+@pytest.fixture(scope="module")
+def fairness() -> Any:
+    rng = np.random.default_rng(5)
+    n = 400
+    groups = rng.choice(["a", "b", "c"], n)
+    y_true = rng.integers(0, 2, n)
+    y_pred = (rng.random(n) < np.where(groups == "a", 0.6, 0.4)).astype(int)
+    return xk.FairnessReport(y_true, y_pred, sensitive_features=groups).intervals(n_boot=200, random_state=0)
+
+
+def test_the_fairness_section_lists_every_group_and_opens_clean(tmp_path: Path, open_report: Any, fairness: Any) -> None:
+    report = xk.Report("fairness").add(fairness, name="groups")
+    page = report.to_html_string()
+    assert page.count('class="xk-fair-group"') == len(fairness.group_names) == 3
+    assert "No row of the data is in this section" in page
+    opened = open_report(report.to_html(tmp_path / "f.html"))
+    opened.check_clean()
+    assert opened.page.locator("tr.xk-fair-group").count() == 3

@@ -24,6 +24,7 @@ from xaikit.plots.beeswarm import BeeswarmDisplay, beeswarm_offsets
 from xaikit.plots.counterfactuals import CounterfactualDisplay
 from xaikit.plots.curves import CurveDisplay
 from xaikit.plots.effects import EffectsDisplay
+from xaikit.plots.fairness import FairnessDisplay
 from xaikit.plots.gap import GapDisplay
 from xaikit.plots.image import ImageDisplay
 from xaikit.plots.importance import ImportanceDisplay
@@ -43,6 +44,7 @@ __all__ = [
     "CounterfactualDisplay",
     "CurveDisplay",
     "DisagreementDisplay",
+    "FairnessDisplay",
     "GapDisplay",
     "QualityDisplay",
     "DecisionDisplay",
@@ -87,6 +89,7 @@ KINDS: dict[str, Any] = {
     "gap": GapDisplay,
     "quality": QualityDisplay,
     "disagreement": DisagreementDisplay,
+    "fairness": FairnessDisplay,
 }
 
 

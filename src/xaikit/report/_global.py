@@ -87,16 +87,22 @@ def other_kinds() -> tuple[type, ...]:
     under attack (:mod:`xaikit.report._decisions`; anchors are :class:`Rules`), and the quality of
     explanations (:mod:`xaikit.report._quality`)."""
     from xaikit.report import _decisions
+    from xaikit.results.fairness import GroupFairness
     from xaikit.results.quality import QualityReport
 
-    return (*_decisions.DECISION_KINDS, QualityReport)
+    return (*_decisions.DECISION_KINDS, QualityReport, GroupFairness)
 
 
 def _other(result: Any) -> tuple[Any, Any, Any] | None:
     """``(body, shape text, privacy text)`` functions of a result drawn by another module, None for the global kinds."""
-    from xaikit.report import _decisions, _quality
+    from xaikit.report import _decisions, _fairness, _quality
+    from xaikit.results.fairness import GroupFairness
     from xaikit.results.quality import QualityReport
 
+    if isinstance(result, GroupFairness):
+        return (_fairness.fairness_section, lambda r: f"{len(r.group_names)} group(s), {int(r.n_rows.sum()):,} rows",
+                lambda r, include_data: "No row of the data is in this section: counts and rates per group"
+                + ("" if include_data else " (counts under 10 shown as <10)") + ".")
     if isinstance(result, QualityReport):
         return (_quality.quality_section, lambda r: f"{len(r.metric_names)} metric(s) of {len(r.method_names)} explanation(s), "
                 f"{r.values.shape[2]:,} rows", lambda r, include_data: "No row of the data is in this section: metric values per row "

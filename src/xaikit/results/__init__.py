@@ -15,6 +15,7 @@ from xaikit.results.base import Axis, Field, JsonField, Result
 from xaikit.results.counterfactual_metrics import CounterfactualMetrics
 from xaikit.results.counterfactuals import CounterfactualSet
 from xaikit.results.effects import Effects
+from xaikit.results.fairness import GroupFairness
 from xaikit.results.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -53,6 +54,7 @@ __all__ = [
     "Effects",
     "Explanation",
     "Field",
+    "GroupFairness",
     "Importance",
     "Interaction",
     "JsonField",
