@@ -20,7 +20,7 @@ import numpy as np
 from xaikit._validation import check_int, describe
 from xaikit.errors import InvalidParameterError
 
-__all__ = ["attribution_matrix", "disagreement", "rank_correlation", "top_k_overlap"]
+__all__ = ["attribution_matrix", "disagreement", "rank_correlation", "spearman_rows", "top_k_mask", "top_k_overlap"]
 
 
 def attribution_matrix(explanation: Any, *, target: int | str | None = None, predictions: np.ndarray | None = None,
@@ -86,11 +86,22 @@ def attribution_matrix(explanation: Any, *, target: int | str | None = None, pre
     return values[:, :, j].copy()
 
 
-def _ranks(a: np.ndarray) -> np.ndarray:
-    """Average ranks along the last axis (ties share their mean rank), vectorised over rows."""
+def spearman_rows(A: Any, B: Any) -> np.ndarray:
+    """Spearman's rank correlation of each row of ``A`` with the same row of ``B``, along the last axis
+    (average ranks for ties; NaN where a row is constant); any leading shape.
+
+    >>> spearman_rows([[1.0, 2.0, 3.0]], [[3.0, 2.0, 1.0]]).tolist()
+    [-1.0]
+    """
     from scipy.stats import rankdata
 
-    return np.asarray(rankdata(a, axis=-1, method="average"), dtype=np.float64)
+    ra = np.asarray(rankdata(np.asarray(A, dtype=np.float64), axis=-1, method="average"), dtype=np.float64)
+    rb = np.asarray(rankdata(np.asarray(B, dtype=np.float64), axis=-1, method="average"), dtype=np.float64)
+    ra -= ra.mean(axis=-1, keepdims=True)
+    rb -= rb.mean(axis=-1, keepdims=True)
+    den = np.sqrt((ra * ra).sum(axis=-1) * (rb * rb).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(den > 0, (ra * rb).sum(axis=-1) / np.where(den > 0, den, 1.0), np.nan))
 
 
 def rank_correlation(a: Any, b: Any) -> np.ndarray:
@@ -101,20 +112,14 @@ def rank_correlation(a: Any, b: Any) -> np.ndarray:
     >>> rank_correlation([[1.0, -2.0, 3.0]], [[0.1, 0.2, -0.3]]).tolist()
     [1.0]
     """
-    ra, rb = _ranks(np.abs(np.atleast_2d(np.asarray(a, dtype=np.float64)))), _ranks(np.abs(np.atleast_2d(np.asarray(b, dtype=np.float64))))
-    ra -= ra.mean(axis=1, keepdims=True)
-    rb -= rb.mean(axis=1, keepdims=True)
-    den = np.sqrt((ra * ra).sum(axis=1) * (rb * rb).sum(axis=1))
-    num = (ra * rb).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    return spearman_rows(np.abs(np.atleast_2d(np.asarray(a, dtype=np.float64))), np.abs(np.atleast_2d(np.asarray(b, dtype=np.float64))))
 
 
-def _top_sets(a: np.ndarray, k: int) -> np.ndarray:
-    """Boolean (n, d): the ``k`` largest ``|a|`` of each row (ties broken by feature order)."""
-    order = np.argsort(-np.abs(a), axis=1, kind="stable")[:, :k]
+def top_k_mask(a: np.ndarray, k: int) -> np.ndarray:
+    """Boolean, shaped like ``a``: the ``k`` largest ``|a|`` along the last axis (ties broken by feature order)."""
+    order = np.argsort(-np.abs(a), axis=-1, kind="stable")[..., :k]
     out = np.zeros(a.shape, dtype=bool)
-    np.put_along_axis(out, order, True, axis=1)
+    np.put_along_axis(out, order, True, axis=-1)
     return out
 
 
@@ -130,7 +135,7 @@ def top_k_overlap(a: Any, b: Any, k: int = 5) -> np.ndarray:
     """
     a2, b2 = np.atleast_2d(np.asarray(a, dtype=np.float64)), np.atleast_2d(np.asarray(b, dtype=np.float64))
     k = min(check_int(k, "k", minimum=1), a2.shape[1])
-    return np.asarray((_top_sets(a2, k) & _top_sets(b2, k)).sum(axis=1) / k, dtype=np.float64)
+    return np.asarray((top_k_mask(a2, k) & top_k_mask(b2, k)).sum(axis=1) / k, dtype=np.float64)
 
 
 def disagreement(explanations: Mapping[str, Any], *, k: int = 5, target: int | str | None = None,

@@ -18,53 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import check_batch, check_float, check_int, check_random_state, describe, spawn_seeds
+from xaikit._validation import check_batch, check_float, check_int, check_random_state, spawn_seeds
 from xaikit.errors import InvalidParameterError
+from xaikit.explainers.adversarial.robustness import check_explain_params, check_explainer, decision_attributions
 from xaikit.metrics.complexity import explained_values
+from xaikit.metrics.disagreement import spearman_rows, top_k_mask
 
 __all__ = ["local_lipschitz", "max_sensitivity", "seed_stability"]
-
-
-def _check_explainer(explainer: Any) -> Any:
-    model = getattr(explainer, "model", None)
-    if model is None or not callable(getattr(explainer, "explain", None)):
-        raise InvalidParameterError(f"explainer: expected an xaikit explainer (with explain and model), got {describe(explainer)}")
-    return model
-
-
-def _check_extra(explain_params: Mapping[str, Any] | None) -> dict[str, Any]:
-    if explain_params is not None and not isinstance(explain_params, Mapping):
-        raise InvalidParameterError(f"explain_params: expected a dict of explain arguments or None, got {describe(explain_params)}")
-    extra = dict(explain_params or {})
-    clash = sorted({"target", "random_state"} & set(extra))
-    if clash:
-        raise InvalidParameterError(f"explain_params: expected no {clash[0]!r} (set by the metric), got {sorted(extra)}")
-    return extra
-
-
-def _phi_of(explainer: Any, model: Any, X0: np.ndarray, target: Any, extra: dict[str, Any]) -> Any:
-    """A function ``(Z, random_state) -> (len(Z), d)``: the attribution of the output scored, as
-    :func:`~xaikit.explainers.adversarial.explanation_robustness` picks it (``target``, else the predicted
-    class of each row of ``X0``; ``Z`` holds whole copies of ``X0``)."""
-    from xaikit.explainers.adversarial.boundary import decisions
-    from xaikit.explainers.gradients.base import GradientExplainer
-    from xaikit.results.attribution import Attribution
-
-    P = model.predict(X0)
-    threshold = 0.5 if model.output == "probability" else 0.0
-    cols = decisions(model, X0, threshold) if P.shape[1] > 1 else np.zeros(len(X0), dtype=np.int64)
-    per_row = target is None and isinstance(explainer, GradientExplainer)
-
-    def phi(Z: np.ndarray, random_state: Any) -> np.ndarray:
-        c = np.tile(cols, len(Z) // len(X0))
-        exp = explainer.explain(Z, target=c if per_row else target, random_state=random_state, **extra)
-        if not isinstance(exp, Attribution):
-            raise InvalidParameterError(f"explainer: expected an explainer returning an Attribution, got {type(exp).__name__}")
-        if target is not None or per_row:
-            return np.asarray(exp.values[:, :, 0])
-        return np.asarray(exp.values[np.arange(len(Z)), :, c])
-
-    return phi
 
 
 def _permutations(seed: np.random.SeedSequence, phi: np.ndarray, n_random: int, n_draws: int) -> np.ndarray:
@@ -158,7 +118,7 @@ def max_sensitivity(
     from xaikit.results.metric_scores import MetricScores
 
     start = time.perf_counter()
-    explained = _check_explainer(explainer)
+    explained = check_explainer(explainer)
     n_random = check_int(n_random, "n_random", minimum=1)
     n_samples = check_int(n_samples, "n_samples", minimum=1)
     X0 = check_batch(X, "X")
@@ -236,8 +196,8 @@ def local_lipschitz(
     from xaikit.results.metric_scores import MetricScores
 
     start = time.perf_counter()
-    explained = _check_explainer(explainer)
-    extra = _check_extra(explain_params)
+    explained = check_explainer(explainer)
+    extra = check_explain_params(explain_params)
     n_random = check_int(n_random, "n_random", minimum=1)
     n_samples = check_int(n_samples, "n_samples", minimum=1)
     epsilon = check_float(epsilon, "epsilon", minimum=0.0)
@@ -248,7 +208,7 @@ def local_lipschitz(
     sample_seed, explain_seed, floor_seed = spawn_seeds(seed, 3)
     phi0 = _scored(explanation, X0, target, explained if model is None else model)
     samples = _clip(perturbation_samples(X0, epsilon=epsilon, n_samples=n_samples, norm=norm, random_state=sample_seed), box)
-    phi = _phi_of(explainer, explained, X0, target, extra)
+    phi = decision_attributions(explainer, explained, X0, target, extra)
     calls = 1
     if getattr(explainer, "stochastic", True):
         base = phi(X0, explain_seed)
@@ -284,34 +244,12 @@ def local_lipschitz(
     )
 
 
-def _spearman_rows(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Spearman rank correlation of each row of ``A`` with the same row of ``B`` (average ranks for ties;
-    NaN where a row is constant)."""
-    from scipy.stats import rankdata
-
-    ra = rankdata(A, axis=-1)
-    rb = rankdata(B, axis=-1)
-    ra = ra - ra.mean(axis=-1, keepdims=True)
-    rb = rb - rb.mean(axis=-1, keepdims=True)
-    den = np.sqrt((ra**2).sum(axis=-1) * (rb**2).sum(axis=-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (ra * rb).sum(axis=-1) / np.where(den > 0, den, 1.0), np.nan)  # type: ignore[no-any-return]
-
-
-def _top_k(A: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of the ``k`` largest ``|A|`` of each row (ties broken by position)."""
-    order = np.argsort(-np.abs(A), axis=-1, kind="stable")[..., :k]
-    mask = np.zeros(A.shape, dtype=bool)
-    np.put_along_axis(mask, order, True, axis=-1)
-    return mask
-
-
 def _pairwise(runs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean pairwise Spearman and top-``k`` Jaccard over axis 0 of ``runs`` (n_runs, ..., d)."""
     rho, jac = [], []
     for a, b in combinations(range(len(runs)), 2):
-        rho.append(_spearman_rows(runs[a], runs[b]))
-        ta, tb = _top_k(runs[a], k), _top_k(runs[b], k)
+        rho.append(spearman_rows(runs[a], runs[b]))
+        ta, tb = top_k_mask(runs[a], k), top_k_mask(runs[b], k)
         jac.append((ta & tb).sum(axis=-1) / (ta | tb).sum(axis=-1))
     return np.mean(rho, axis=0), np.mean(jac, axis=0)
 
@@ -373,8 +311,8 @@ def seed_stability(
     from xaikit.results.metric_scores import MetricScores
 
     start = time.perf_counter()
-    explained = _check_explainer(explainer)
-    extra = _check_extra(explain_params)
+    explained = check_explainer(explainer)
+    extra = check_explain_params(explain_params)
     n_random = check_int(n_random, "n_random", minimum=1)
     n_seeds = check_int(n_seeds, "n_seeds", minimum=2)
     X0 = check_batch(X, "X")
@@ -385,7 +323,7 @@ def seed_stability(
     if k > d:
         raise InvalidParameterError(f"k: expected at most the {d} features of the explanation, got {k}")
     children = spawn_seeds(seed, n_seeds + 1)
-    phi = _phi_of(explainer, explained, X0, target, extra)
+    phi = decision_attributions(explainer, explained, X0, target, extra)
     runs = np.stack([phi(X0, s) for s in children[:n_seeds]])
     if runs.shape[-1] != d:
         raise InvalidParameterError(f"explanation: expected {runs.shape[-1]} features per row (as the explainer), got {d}")

@@ -71,9 +71,9 @@ def spearman_abs(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     >>> spearman_abs(np.array([[1.0, -2.0, 3.0]]), np.array([[0.1, 0.2, -0.3]])).tolist()
     [1.0]
     """
-    from xaikit.metrics.robustness import _spearman_rows
+    from xaikit.metrics.disagreement import spearman_rows
 
-    return _spearman_rows(np.abs(A), np.abs(B))
+    return spearman_rows(np.abs(A), np.abs(B))
 
 
 def _check(
@@ -132,14 +132,9 @@ def _common(explainer_factory: Any, threshold: Any, n_random: Any, explain_param
     threshold = check_float(threshold, "threshold")
     if not -1.0 <= threshold <= 1.0:
         raise InvalidParameterError(f"threshold: expected a similarity in [-1, 1], got {describe(threshold)}")
-    n_random = check_int(n_random, "n_random", minimum=1)
-    if explain_params is not None and not isinstance(explain_params, Mapping):
-        raise InvalidParameterError(f"explain_params: expected a dict of explain arguments or None, got {describe(explain_params)}")
-    extra = dict(explain_params or {})
-    clash = sorted({"target", "random_state"} & set(extra))
-    if clash:
-        raise InvalidParameterError(f"explain_params: expected no {clash[0]!r} (set by the check), got {sorted(extra)}")
-    return threshold, n_random, extra
+    from xaikit.explainers.adversarial.robustness import check_explain_params
+
+    return threshold, check_int(n_random, "n_random", minimum=1), check_explain_params(explain_params)
 
 
 def parameter_randomisation(

@@ -21,7 +21,8 @@ from xaikit.explainers.adversarial.attacks import (
 )
 from xaikit.explainers.adversarial.boundary import boundary_search, decisions
 
-__all__ = ["ATTACK_NAMES", "explanation_robustness", "perturbation_samples", "robustness"]
+__all__ = ["ATTACK_NAMES", "check_explain_params", "check_explainer", "decision_attributions", "explanation_robustness",
+           "perturbation_samples", "robustness"]
 
 #: The attacks :func:`robustness` runs.
 ATTACK_NAMES = ("fgsm", "pgd", "boundary")
@@ -220,6 +221,49 @@ def perturbation_samples(X: Any, *, epsilon: float, n_samples: int, norm: str | 
     return X0[None] + noise.reshape((n_samples, *X0.shape))
 
 
+def check_explainer(explainer: Any) -> Any:
+    """The adapted model of an xaikit explainer (refused, by name, when it is not one)."""
+    model = getattr(explainer, "model", None)
+    if model is None or not callable(getattr(explainer, "explain", None)):
+        raise InvalidParameterError(f"explainer: expected an xaikit explainer (with explain and model), got {describe(explainer)}")
+    return model
+
+
+def check_explain_params(explain_params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The extra ``explain`` arguments of a function that re-explains (no ``target`` nor ``random_state``: it sets them)."""
+    if explain_params is not None and not isinstance(explain_params, Mapping):
+        raise InvalidParameterError(f"explain_params: expected a dict of explain arguments or None, got {describe(explain_params)}")
+    extra = dict(explain_params or {})
+    clash = sorted({"target", "random_state"} & set(extra))
+    if clash:
+        raise InvalidParameterError(f"explain_params: expected no {clash[0]!r} (set by the function), got {sorted(extra)}")
+    return extra
+
+
+def decision_attributions(explainer: Any, model: Any, X0: np.ndarray, target: Any, extra: dict[str, Any]) -> Any:
+    """A function ``(Z, random_state) -> (len(Z), d)``: the attribution of the output each row's decision is
+    about (``target``, else the class the model gives the row of ``X0``); ``Z`` holds whole copies of ``X0``
+    stacked. Gradient methods are asked for that output per row; the others explain every output."""
+    from xaikit.explainers.gradients.base import GradientExplainer
+    from xaikit.results.attribution import Attribution
+
+    P = model.predict(X0)
+    threshold = 0.5 if model.output == "probability" else 0.0
+    cols = decisions(model, X0, threshold) if P.shape[1] > 1 else np.zeros(len(X0), dtype=np.int64)
+    per_row = target is None and isinstance(explainer, GradientExplainer)
+
+    def phi(Z: np.ndarray, random_state: Any) -> np.ndarray:
+        c = np.tile(cols, len(Z) // len(X0))
+        exp = explainer.explain(Z, target=c if per_row else target, random_state=random_state, **extra)
+        if not isinstance(exp, Attribution):
+            raise InvalidParameterError(f"explainer: expected an explainer returning an Attribution, got {type(exp).__name__}")
+        if target is not None or per_row:
+            return np.asarray(exp.values[:, :, 0])
+        return np.asarray(exp.values[np.arange(len(Z)), :, c])
+
+    return phi
+
+
 def explanation_robustness(
     explainer: Any,
     X: Any,
@@ -272,44 +316,21 @@ def explanation_robustness(
     >>> res.sensitivity.tolist()     # a linear model's gradient does not change
     [0.0, 0.0]
     """
-    from xaikit.explainers.gradients.base import GradientExplainer
-    from xaikit.results.attribution import Attribution
     from xaikit.results.robustness import ExplanationRobustness
 
-    model = getattr(explainer, "model", None)
-    if model is None or not callable(getattr(explainer, "explain", None)):
-        raise InvalidParameterError(f"explainer: expected an xaikit explainer (with explain and model), got {describe(explainer)}")
-    if explain_params is not None and not isinstance(explain_params, Mapping):
-        raise InvalidParameterError(f"explain_params: expected a dict of explain arguments or None, got {describe(explain_params)}")
-    extra = dict(explain_params or {})
-    clash = sorted({"target", "random_state"} & set(extra))
-    if clash:
-        raise InvalidParameterError(f"explain_params: expected no {clash[0]!r} (set by explanation_robustness), got {sorted(extra)}")
+    model = check_explainer(explainer)
+    extra = check_explain_params(explain_params)
     X0 = check_batch(X, "X")
     n = len(X0)
     box = check_bounds(bounds, X0.shape[1:])
     seed = check_random_state(random_state)
     entropy = seed.entropy if isinstance(seed.entropy, int) else int(seed.generate_state(1)[0])
     samples = _clip(perturbation_samples(X0, epsilon=epsilon, n_samples=n_samples, norm=norm, random_state=seed.spawn(1)[0]), box)
-    P = model.predict(X0)
     threshold = 0.5 if model.output == "probability" else 0.0
     classes = decisions(model, X0, threshold)
+    attributions = decision_attributions(explainer, model, X0, target, extra)
 
-    cols = classes if P.shape[1] > 1 else np.zeros(n, dtype=np.int64)
-    # gradient methods take one output per row; the others explain every output, and each row's is picked
-    per_row = target is None and isinstance(explainer, GradientExplainer)
-
-    def phi(Z: np.ndarray, copies: int = 1) -> np.ndarray:
-        """The attributions of ``copies`` stacked blocks of ``n`` rows (each row's class picked)."""
-        rows = np.tile(cols, copies)
-        exp = explainer.explain(Z, target=rows if per_row else target, random_state=entropy, **extra)
-        if not isinstance(exp, Attribution):
-            raise InvalidParameterError(f"explainer: expected an explainer returning an Attribution, got {type(exp).__name__}")
-        if target is not None or per_row:
-            return np.asarray(exp.values[:, :, 0])
-        return np.asarray(exp.values[np.arange(n * copies), :, rows])
-
-    base = phi(X0)
+    base = attributions(X0, entropy)
     base_norm = np.linalg.norm(base, axis=1)
     sens = np.zeros(n)
     worst = X0.reshape(n, -1).copy()
@@ -318,12 +339,12 @@ def explanation_robustness(
     same_all = (decisions(model, stacked, threshold) == np.tile(classes, len(samples))).reshape(len(samples), n)
     # a deterministic explainer explains every kept sample in one call; a sampling one, sample by sample with the
     # seed of the rows' own explanation, so that its sampling noise is not counted as sensitivity
-    phis = None if getattr(explainer, "stochastic", True) else phi(stacked, len(samples)).reshape(len(samples), n, -1)
+    phis = None if getattr(explainer, "stochastic", True) else attributions(stacked, entropy).reshape(len(samples), n, -1)
     for s, Z in enumerate(samples):
         same = same_all[s]
         if not same.any():
             continue
-        change = np.linalg.norm((phi(Z) if phis is None else phis[s]) - base, axis=1)
+        change = np.linalg.norm((attributions(Z, entropy) if phis is None else phis[s]) - base, axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(base_norm > 0, change / np.where(base_norm > 0, base_norm, 1.0), np.where(change > 0, np.nan, 0.0))
         kept += same
