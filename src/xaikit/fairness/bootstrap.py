@@ -2,8 +2,8 @@
 
 Every group metric is a ratio of sums of weights over the rows of a group (confusion cells, score
 bins), so a bootstrap resample needs only those sums: :func:`bootstrap_sums` draws the resampled row
-indices of each resample and adds the weights of the drawn rows into ``(n_boot, n_keys)`` arrays with
-one ``np.bincount`` per tally and chunk of resamples (no per-resample table work).
+indices of each resample, counts how often each row is drawn, and adds the weights of the drawn rows into
+``(n_boot, n_keys)`` arrays with one matrix product per tally and chunk of resamples (no per-resample table work).
 
 Two resampling schemes:
 
@@ -78,6 +78,11 @@ def bootstrap_sums(
         bounds = np.flatnonzero(np.diff(strata[order])) + 1
         members = np.split(order, bounds)
     out = [np.zeros((n_boot, m)) for _, _, m in checked]
+    matrices = []  # (n, n_keys): row i's weight in the column of its key
+    for keys, weights, n_keys in checked:
+        keyed = np.zeros((n, n_keys))
+        keyed[np.arange(n), keys] = 1.0 if weights is None else weights
+        matrices.append(keyed)
     chunk = max(1, MAX_DRAWS // max(n, 1))
     for start in range(0, n_boot, chunk):
         stop = min(n_boot, start + chunk)
@@ -89,11 +94,12 @@ def bootstrap_sums(
                 size = rows_of.shape[0]
                 picked[b - start, at:at + size] = rows_of[rng.integers(0, size, size=size)]
                 at += size
+        # how often each row is drawn in each resample; every tally is then one product with its rows' keyed weights
         offsets = np.arange(stop - start, dtype=np.intp)[:, None]
-        for target, (keys, weights, n_keys) in zip(out, checked):
-            flat = (offsets * n_keys + keys[picked]).ravel()
-            drawn = None if weights is None else weights[picked].ravel()
-            target[start:stop] = np.bincount(flat, weights=drawn, minlength=(stop - start) * n_keys).reshape(stop - start, n_keys)
+        counts = np.bincount((offsets * n + picked).ravel(), minlength=(stop - start) * n).reshape(stop - start, n)
+        counts = counts.astype(np.float64)
+        for target, keyed in zip(out, matrices):
+            target[start:stop] = counts @ keyed
     return out
 
 

@@ -31,12 +31,11 @@ import numpy as np
 from xaikit._validation import RandomState, check_float, check_int, check_random_state, describe
 from xaikit.errors import CompletenessError, InvalidParameterError
 from xaikit.explainers.base import select_outputs
+from xaikit.fairness.bootstrap import bootstrap_sums, percentile_interval
 from xaikit.results import Attribution
 
 __all__ = ["attribute_gap", "group_labels", "pick_pair"]
 
-#: Bootstrap replicates drawn per block (each block has its own seed, so the result does not depend on memory).
-_BLOCK = 64
 #: Diagnostics of a gap, sliced with its values (``n`` is its one row).
 _GAP_AXES = {
     "ci_lower": "ndo",
@@ -124,24 +123,6 @@ def _check_level(level: Any) -> float:
     if not 0.0 < level < 1.0:
         raise InvalidParameterError(f"level: expected a coverage in (0, 1), got {describe(level)}")
     return level
-
-
-def bootstrap_means(values: np.ndarray, n_boot: int, seed: np.random.SeedSequence) -> np.ndarray:
-    """``n_boot`` bootstrap means of the rows of ``values`` (n, k): an array (n_boot, k).
-
-    Replicates are drawn in blocks of fixed size, each from its own child seed, so the answer depends
-    on ``seed`` and ``n_boot`` only. The resample is of the rows given (resample each group apart, as
-    :func:`attribute_gap` does, and no replicate ever misses a group).
-    """
-    n = len(values)
-    out = np.empty((n_boot, values.shape[1]))
-    n_blocks = -(-n_boot // _BLOCK)
-    for k, child in enumerate(seed.spawn(n_blocks)):
-        rng = np.random.default_rng(child)
-        stop = min(n_boot, (k + 1) * _BLOCK)
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=stop - k * _BLOCK).astype(np.float64)
-        out[k * _BLOCK : stop] = counts @ values / n
-    return out
 
 
 def attribute_gap(
@@ -275,11 +256,12 @@ def attribute_gap(
         "base_gap": base_gap.ravel().tolist(),
     }
     if n_boot:
-        seed_a, seed_b = seed.spawn(2)
-        stacked = np.concatenate([flat, outputs], axis=1)
-        boot = bootstrap_means(stacked[in_a], n_boot, seed_a) - bootstrap_means(stacked[in_b], n_boot, seed_b)
-        tail = (1.0 - level) / 2.0
-        lower, upper = np.quantile(boot, [tail, 1.0 - tail], axis=0)
+        # rows resampled within each group (no resample misses one), every column's group sums over the same draws
+        stacked = np.concatenate([flat, outputs], axis=1)[in_a | in_b]
+        side = in_b[in_a | in_b].astype(np.intp)  # 0: group A, 1: group B
+        sums = bootstrap_sums([(side, column, 2) for column in stacked.T], n_boot=n_boot, strata=side, random_state=seed)
+        boot = np.stack([s_[:, 0] / in_a.sum() - s_[:, 1] / in_b.sum() for s_ in sums], axis=1)
+        lower, upper, _ = percentile_interval(boot, level)
         spread_boot = boot.std(axis=0, ddof=1) if n_boot > 1 else np.full(boot.shape[1], np.nan)
         k = d * o
         diagnostics.update(
