@@ -8,11 +8,9 @@ Its ``ShapValues`` are computed in float64 too: path-dependent TreeShap agrees w
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from tree_oracle import ORACLE
 
 import xaikit as xk
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
@@ -23,18 +21,6 @@ from xaikit.models.trees import TreeEnsemble
 cb = pytest.importorskip("catboost")
 
 TOL = {"rtol": 1e-12, "atol": 1e-12}
-
-
-def _oracle():
-    """The exact-enumeration helpers of the TreeSHAP oracle tests (loaded from their file)."""
-    path = Path(__file__).resolve().parents[1] / "oracles" / "test_tree_shap_bruteforce.py"
-    spec = importlib.util.spec_from_file_location("_tree_shap_bruteforce_helpers", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-ORACLE = _oracle()
 
 
 def raw(model, X):

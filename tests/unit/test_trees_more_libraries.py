@@ -5,12 +5,11 @@ against exact enumeration (the brute-force helpers of tests/oracles/test_tree_sh
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from tree_oracle import ORACLE
 
 import xaikit as xk
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
@@ -18,17 +17,6 @@ from xaikit.models.trees import is_tree_model, tree_ensemble
 
 #: TreeSHAP against enumeration of the same ensemble; libraries predicting in float64.
 EXACT = {"rtol": 1e-10, "atol": 1e-10}
-
-
-def _oracle() -> Any:
-    path = Path(__file__).resolve().parents[1] / "oracles" / "test_tree_shap_bruteforce.py"
-    spec = importlib.util.spec_from_file_location("_tree_shap_bruteforce_helpers_more", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-ORACLE = _oracle()
 
 
 def check_against_enumeration(ens, X, rows=3, bg_rows=10):

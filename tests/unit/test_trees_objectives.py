@@ -10,11 +10,9 @@ the response through the ensemble's transform against the library's ``predict`` 
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from tree_oracle import ORACLE
 
 import xaikit as xk
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
@@ -32,18 +30,6 @@ F32 = {"rtol": 1e-5, "atol": 2e-6}
 F64 = {"rtol": 1e-12, "atol": 1e-12}
 #: TreeSHAP against enumeration of the same ensemble.
 EXACT = {"rtol": 1e-10, "atol": 1e-10}
-
-
-def _oracle():
-    """The exact-enumeration helpers of the TreeSHAP oracle tests (loaded from their file)."""
-    path = Path(__file__).resolve().parents[1] / "oracles" / "test_tree_shap_bruteforce.py"
-    spec = importlib.util.spec_from_file_location("_tree_shap_bruteforce_helpers_objectives", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-ORACLE = _oracle()
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,7 @@ tests/oracles/test_tree_shap_bruteforce.py), with the interventional game played
 from __future__ import annotations
 
 import itertools
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,14 +17,14 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn import ensemble, tree
 from threadpoolctl import threadpool_limits
+from tree_oracle import ORACLE
 
 import xaikit as xk
 from xaikit.errors import UnsupportedModelError
 from xaikit.models._trees_sklearn import decision_function_scale, from_sklearn, is_tree_type
 from xaikit.models.trees import is_tree_model, tree_ensemble
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "oracles"))
-from test_tree_shap_bruteforce import path_game, shapley_by_enumeration  # noqa: E402
+path_game, shapley_by_enumeration = ORACLE.path_game, ORACLE.shapley_by_enumeration
 
 D = 4  # features: 16 coalitions per row
 
