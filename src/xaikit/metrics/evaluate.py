@@ -245,13 +245,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def _n_rows(X: Any) -> int:
-    shape = getattr(X, "shape", None)
-    if shape is not None and len(shape) >= 1:
-        return int(shape[0])
-    try:
-        return len(X)
-    except TypeError:
-        raise InvalidParameterError(f"X: expected the explained rows (an array or DataFrame), got {describe(X)}") from None
+    from xaikit.explainers.auto import _n_rows as rows_of
+
+    n = rows_of(X)
+    if n is None:
+        raise InvalidParameterError(f"X: expected the explained rows (an array or DataFrame), got {describe(X)}")
+    return n
 
 
 def _check_scores(scores: Any, metric: str, method: str, n_rows: int) -> None:
