@@ -16,6 +16,7 @@ documents, or the segment maps).
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -34,7 +35,7 @@ from xaikit.models import adapt
 from xaikit.models.base import AdaptedModel, evaluating
 from xaikit.results import Attribution, RaggedAttribution
 
-__all__ = ["ShapleyExplainer", "RowEstimate", "make_masker"]
+__all__ = ["ShapleyExplainer", "RowEstimate", "make_masker", "past_deadline"]
 
 
 @dataclass
@@ -45,6 +46,7 @@ class RowEstimate:
     std_err: np.ndarray  # (k, o)
     n_evaluations: int
     exact: bool = False
+    budget_stopped: bool = False  # stopped by ``max_seconds`` before ``n_samples`` or ``tol`` was reached
 
 
 def make_masker(
@@ -116,6 +118,24 @@ def masked_value_definition(output: str, masker: Any, estimate: str) -> dict[str
         output=output, value_function="masked", background_rows=None, estimate=estimate,
         masker=str(masker.kind), masking=_masking(masker),
     )
+
+
+def _with_deadline(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters the row jobs run with: ``max_seconds`` becomes ``deadline``, a point on the
+    monotonic clock (shared by the threads and processes of this machine)."""
+    if params.get("max_seconds") is None:
+        return params
+    return {**params, "deadline": time.monotonic() + float(params["max_seconds"])}
+
+
+def past_deadline(params: Mapping[str, Any]) -> bool:
+    """Whether the time budget of the call (``max_seconds``) has run out.
+
+    >>> past_deadline({}), past_deadline({"deadline": 0.0})
+    (False, True)
+    """
+    deadline = params.get("deadline")
+    return deadline is not None and time.monotonic() >= deadline
 
 
 @dataclass(frozen=True)
@@ -267,7 +287,7 @@ class ShapleyExplainer(Explainer[Attribution | RaggedAttribution]):
         raise NotImplementedError
 
     def _needs_cache(self, params: Mapping[str, Any]) -> bool:
-        return params.get("tol") is not None
+        return params.get("tol") is not None or params.get("max_seconds") is not None
 
     def _check_params(self, n_players: int, params: dict[str, Any]) -> dict[str, Any]:
         """Validate method parameters (``n_samples``, ``tol``) for ``n_players``."""
@@ -294,6 +314,12 @@ class ShapleyExplainer(Explainer[Attribution | RaggedAttribution]):
         Parameter("tol", None, "float, optional", """
             Stop adding samples once every standard error is at most ``tol`` (``n_samples`` is then
             the maximum).""", real(minimum=0.0, strict=True)),
+        Parameter("max_seconds", None, "float, optional", """
+            A time budget for the call: sampled estimators add samples in rounds (as with ``tol``) and
+            stop once it has passed, returning the estimate so far with its standard errors; every row
+            gets at least its first round. ``diagnostics["budget_stopped"]`` (n,) says which rows it
+            stopped, ``n_model_calls`` what they spent. Results then depend on the machine's speed.
+            Exact methods ignore it.""", real(minimum=0.0, strict=True)),
         Parameter("batch_size", None, "int, optional", "Maximum model input rows per model call.", integer(minimum=1)),
     )
 
@@ -307,9 +333,10 @@ class ShapleyExplainer(Explainer[Attribution | RaggedAttribution]):
         fbg = self._predict_checked(masker, masker.data, "background")
         base = masker.weights @ fbg
         out_idx, out_names = self._select_outputs(target, fx.shape[1])
+        run_params = _with_deadline(params)
 
         def job(c: range, seed: np.random.SeedSequence) -> _RowJob:
-            return _RowJob(masker, Z[c.start:c.stop], fx[c.start:c.stop], fbg, base, row_seeds(seed, c), params, c)
+            return _RowJob(masker, Z[c.start:c.stop], fx[c.start:c.stop], fbg, base, row_seeds(seed, c), run_params, c)
 
         return _ShapleyPlan(Z.shape[0], job, masker=masker, rows=Z, fx=fx, base=base, out_idx=out_idx,
                             out_names=out_names, resolved=params)
@@ -323,10 +350,11 @@ class ShapleyExplainer(Explainer[Attribution | RaggedAttribution]):
         fx = self._predict_items(items, True, "X", params["batch_size"])
         v0 = self._predict_items(items, False, "X with every token or segment hidden", params["batch_size"])
         out_idx, out_names = self._select_outputs(target, fx.shape[1])
+        run_params = _with_deadline(params)
 
         def job(c: range, seed: np.random.SeedSequence) -> _RowJob:
             return _RowJob(masker, items[c.start:c.stop], fx[c.start:c.stop], None, v0[c.start:c.stop],
-                           row_seeds(seed, c), params, c)
+                           row_seeds(seed, c), run_params, c)
 
         return _ShapleyPlan(len(items), job, masker=masker, rows=items, fx=fx, base=v0, out_idx=out_idx,
                             out_names=out_names, resolved=params)
@@ -334,9 +362,11 @@ class ShapleyExplainer(Explainer[Attribution | RaggedAttribution]):
     def _params(self, view: ShapleyExplainer, k: int, params: dict[str, Any]) -> dict[str, Any]:
         """The method's parameters, checked by ``view`` (this explainer, or its view of the largest
         document or image) for ``k`` players."""
-        n_samples = params["n_samples"]
+        n_samples, max_seconds = params["n_samples"], params.get("max_seconds")
         params = {"tol": params["tol"], "batch_size": params["batch_size"],
                   "n_samples": self._default_n_samples(k) if n_samples is None else n_samples}
+        if max_seconds is not None:  # recorded only when given
+            params["max_seconds"] = max_seconds
         return view._check_params(k, params)
 
     def _finish(self, plan: Plan, parts: list[Any]) -> Answer:
@@ -349,6 +379,8 @@ class ShapleyExplainer(Explainer[Attribution | RaggedAttribution]):
             values = np.stack([r.values for r in results])[:, :, out_idx]
             base_values = np.repeat(plan.base[None, out_idx], n, axis=0)
             diagnostics = self._diagnostics(results, values, plan.fx[:, out_idx], base_values, out_idx)
+            if "max_seconds" in plan.resolved:
+                diagnostics["budget_stopped"] = np.array([r.budget_stopped for r in results], dtype=bool)
             diagnostics["n_background"] = int(masker.n_background)
             diagnostics["value_definition"] = value_definition(
                 output=self.model.output, value_function="interventional",
@@ -366,6 +398,8 @@ class ShapleyExplainer(Explainer[Attribution | RaggedAttribution]):
             values[i, : lengths[i]] = r.values[:, out_idx]
         base_values = plan.base[:, out_idx]
         diagnostics = self._diagnostics(results, values, plan.fx[:, out_idx], base_values, out_idx)
+        if "max_seconds" in plan.resolved:
+            diagnostics["budget_stopped"] = np.array([r.budget_stopped for r in results], dtype=bool)
         diagnostics["value_definition"] = masked_value_definition(self.model.output, masker, estimate)
         text = masker.kind == "text"
         fields = {

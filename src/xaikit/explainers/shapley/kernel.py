@@ -21,7 +21,7 @@ from xaikit.explainers.shapley._regression import (
     solve_constrained,
     solve_references,
 )
-from xaikit.explainers.shapley.base import RowEstimate, ShapleyExplainer
+from xaikit.explainers.shapley.base import RowEstimate, ShapleyExplainer, past_deadline
 
 __all__ = ["KernelShap"]
 
@@ -107,20 +107,25 @@ class KernelShap(ShapleyExplainer):
             return self._estimate_per_reference(refs, rng, k, params)
         budget_pairs = params["n_samples"] // 2
         tol = params.get("tol")
+        rounds = tol is not None or params.get("max_seconds") is not None
         design_seed = int(rng.integers(0, 2**63 - 1))
-        pairs = budget_pairs if tol is None else min(budget_pairs, max(2 * k, 32))
+        pairs = min(budget_pairs, max(2 * k, 32)) if rounds else budget_pairs
+        stopped = False
         while True:
             design = build_design(k, pairs, self.strategy, np.random.default_rng(design_seed))
             y = game(design.masks) - game.v_empty
             phi, se = self._solve(design, y, game.delta)
-            if tol is None or design.exact or np.nanmax(se) <= tol:
+            if not rounds or design.exact or (tol is not None and np.nanmax(se) <= tol):
+                break
+            if past_deadline(params):
+                stopped = True
                 break
             # the next, larger design may share few coalitions with this one: never exceed n_samples in all
             remaining = (params["n_samples"] - game.n_evaluations) // 2
             if min(2 * pairs, remaining) <= pairs:
                 break
             pairs = min(2 * pairs, remaining)
-        return RowEstimate(phi, se, game.n_evaluations, exact=design.exact)
+        return RowEstimate(phi, se, game.n_evaluations, exact=design.exact, budget_stopped=stopped)
 
     def _samples_per_reference(self, k: int, n_samples: int) -> bool:
         """Whether to draw coalitions per background row (not when the budget enumerates them all)."""
@@ -136,8 +141,10 @@ class KernelShap(ShapleyExplainer):
         """
         budget_pairs = params["n_samples"] // 2
         tol = params.get("tol")
-        first = budget_pairs if tol is None else min(budget_pairs, max(2 * k, 32))
+        rounds = tol is not None or params.get("max_seconds") is not None
+        first = min(budget_pairs, max(2 * k, 32)) if rounds else budget_pairs
         sizes: list[int] = []
+        stopped = False
         total = np.zeros((k, refs.n_outputs))
         var = np.zeros((k, refs.n_outputs))
         while True:
@@ -153,10 +160,13 @@ class KernelShap(ShapleyExplainer):
             var += (pairs * se) ** 2
             sizes.append(pairs)
             n = sum(sizes)
-            if tol is None or np.nanmax(np.sqrt(var) / n) <= tol or n >= budget_pairs:
+            if not rounds or (tol is not None and np.nanmax(np.sqrt(var) / n) <= tol) or n >= budget_pairs:
+                break
+            if past_deadline(params):
+                stopped = True
                 break
         n = sum(sizes)
-        return RowEstimate(total / n, np.sqrt(var) / n, refs.n_evaluations)
+        return RowEstimate(total / n, np.sqrt(var) / n, refs.n_evaluations, budget_stopped=stopped)
 
     def _solve(self, design: Design, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Estimates and standard errors ``(k, o)`` from the design's centred values ``y``."""

@@ -8,7 +8,7 @@ import numpy as np
 
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.shapley._games import Game
-from xaikit.explainers.shapley.base import RowEstimate, ShapleyExplainer
+from xaikit.explainers.shapley.base import RowEstimate, ShapleyExplainer, past_deadline
 from xaikit.explainers.shapley.kernel import check_sampling_budget
 
 __all__ = ["PermutationShap"]
@@ -84,7 +84,9 @@ class PermutationShap(ShapleyExplainer):
         m, o = refs.n_references, refs.n_outputs
         max_pairs = params["n_samples"] // (2 * (k - 1))
         tol = params.get("tol")
-        step = max_pairs if tol is None else min(max_pairs, max(8, 64 // k))
+        rounds = tol is not None or params.get("max_seconds") is not None
+        step = min(max_pairs, max(8, 64 // k)) if rounds else max_pairs
+        stopped = False
         pair_means: list[np.ndarray] = []  # (m, p, k, o) per round
         half_gaps: list[np.ndarray] = []
         done = 0
@@ -101,10 +103,13 @@ class PermutationShap(ShapleyExplainer):
             done += p
             if tol is not None and _std_err(pair_means, half_gaps, refs.weights).max() <= tol:
                 break
+            if done < max_pairs and past_deadline(params):
+                stopped = True
+                break
             step = done  # double
         u = np.concatenate(pair_means, axis=1)
         values = np.einsum("r,rko->ko", refs.weights, u.mean(axis=1))
-        return RowEstimate(values, _std_err(pair_means, half_gaps, refs.weights), refs.n_evaluations)
+        return RowEstimate(values, _std_err(pair_means, half_gaps, refs.weights), refs.n_evaluations, budget_stopped=stopped)
 
 
 def _std_err(pair_means: list[np.ndarray], half_gaps: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
