@@ -8,9 +8,12 @@
 ``"threads[:N]"``      :class:`~xaikit.execution.ThreadExecutor`: N threads (work that releases
                        the GIL, such as TreeSHAP); N defaults to the number of CPUs
 ``"processes[:N]"``    :class:`~xaikit.execution.LocalExecutor`: N local worker processes
-``"dask://host:port"`` a Dask cluster; ``"dask-local[:N]"`` a local Dask cluster; a
-                       ``distributed.Client`` (recognised by its type name, nothing imported):
-                       these come with xaikit's Dask executor, not in this version
+``"dask://host:port"`` :class:`~xaikit.execution.dask.DaskExecutor` on the Dask scheduler at
+                       that address (the client made is closed with the executor)
+``"dask-local[:N]"``   a ``LocalCluster`` of N Dask worker processes (default: the number of
+                       CPUs), one thread each, closed with the executor
+a Dask ``Client``      its cluster: a ``distributed.Client`` (recognised by its type name, nothing
+                       imported; the caller keeps it open)
 an :class:`Executor`   returned as it is (the caller keeps it open)
 =====================  ======================================================================
 
@@ -100,21 +103,19 @@ def _processes(n: int | None) -> Executor:
     return LocalExecutor(n)
 
 
-def _needs_dask(spec: Any) -> Executor:
-    shown = describe(spec) if not isinstance(spec, str) else repr(spec)
-    raise InvalidParameterError(
-        f"executor: {shown} runs on a Dask cluster, which comes with xaikit's Dask executor, not part of this "
-        f"version; use 'auto', 'serial', 'threads[:N]' or 'processes[:N]'"
-    )
+def _dask(spec: Any) -> Executor:
+    from xaikit.execution.dask import dask_executor
+
+    return dask_executor(spec)
 
 
 register_executor("auto", lambda arg, spec: AutoExecutor(_count(arg, spec, "auto")), syntax="'auto[:N]'")
 register_executor("serial", lambda arg, spec: _serial(arg, spec), syntax="'serial'")
 register_executor("threads", lambda arg, spec: ThreadExecutor(_count(arg, spec, "threads")), syntax="'threads[:N]'")
 register_executor("processes", lambda arg, spec: _processes(_count(arg, spec, "processes")), syntax="'processes[:N]'")
-register_executor("dask://", lambda arg, spec: _needs_dask(spec), syntax="'dask://host:port'")
-register_executor("dask-local", lambda arg, spec: _needs_dask(spec), syntax="'dask-local[:N]'")
-register_executor_type("distributed.client.Client", _needs_dask)
+register_executor("dask://", lambda arg, spec: _dask(spec), syntax="'dask://host:port'")
+register_executor("dask-local", lambda arg, spec: _dask(spec), syntax="'dask-local[:N]'")
+register_executor_type("distributed.client.Client", _dask)
 
 
 def _type_names(obj: Any) -> list[str]:
@@ -132,8 +133,9 @@ def get_executor(spec: Any = None, *, n_items: int | None = None, cost_hint_s: f
     Parameters
     ----------
     spec : str, Executor or None
-        ``"auto"``, ``"serial"``, ``"threads[:N]"``, ``"processes[:N]"``, an :class:`Executor`
-        (returned as it is), or ``None`` (serial).
+        ``"auto"``, ``"serial"``, ``"threads[:N]"``, ``"processes[:N]"``, ``"dask://host:port"``,
+        ``"dask-local[:N]"``, a ``distributed.Client``, an :class:`Executor` (returned as it is), or
+        ``None`` (serial).
     n_items, cost_hint_s : optional
         For ``"auto"``: the number of jobs and an estimate of their total serial run time in
         seconds. Given both, the choice is made at once by the rule of
