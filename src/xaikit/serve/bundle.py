@@ -269,8 +269,7 @@ def load_bundle(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> 
         raise FormatError(f"path: expected {_SETTINGS} of format {BUNDLE_FORMAT!r}, got {str(settings)[:80]!r}")
     if settings.get("format_version") != _FORMAT_VERSION:
         raise FormatError(f"path: expected bundle format_version {_FORMAT_VERSION}, got {settings.get('format_version')!r}")
-    names = {"model_file", "background_file"}
-    for key in names:
+    for key in ("model_file", "background_file"):
         value = settings.get(key)
         if not isinstance(value, str) or os.path.basename(value) != value or not os.path.isfile(os.path.join(path, value)):
             raise FormatError(f"{key}: expected the name of a file in the bundle folder, got {value!r}")
