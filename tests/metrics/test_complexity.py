@@ -127,11 +127,29 @@ def test_errors_name_the_parameter(call, message: str) -> None:
 
 def test_target_errors() -> None:
     exp = xk.Attribution(values=np.ones((2, 3, 2)), base_values=np.zeros((2, 2)), output_names=["a", "b"], method="demo")
-    with pytest.raises(InvalidParameterError, match=r"target: expected one of the explanation's outputs \['a', 'b'\], got 'c'"):
+    with pytest.raises(InvalidParameterError, match=r"target: expected an output index in \[-2, 2\) .* one of \['a', 'b'\], got 'c'"):
         entropy(None, None, exp, target="c")
-    with pytest.raises(InvalidParameterError, match=r"target: expected an output position in \[-2, 2\), got 2"):
+    with pytest.raises(InvalidParameterError, match=r"target: expected an output index in \[-2, 2\) .*, got 2"):
         entropy(None, None, exp, target=2)
+    with pytest.raises(InvalidParameterError, match=r"target: expected one output \(of \['a', 'b'\]\) per row, 2 in all, .* got 3 items"):
+        entropy(None, None, exp, target=[0, 1, 1])
     with pytest.raises(InvalidParameterError, match="target: expected the output to score"):
         entropy(None, None, exp)
     with pytest.raises(InvalidParameterError, match="model: expected 2 outputs"):
         entropy(lambda Z: Z[:, :1], np.ones((2, 3)), exp)
+
+
+def test_target_per_row_reads_each_rows_output_without_the_model() -> None:
+    rng = np.random.default_rng(4)
+    V = rng.normal(size=(5, 6, 3))
+    exp = xk.Attribution(values=V, base_values=np.zeros((5, 3)), output_names=["a", "b", "c"], method="demo")
+    cols = np.array([2, 0, 1, 1, 2])
+    per_row = sparseness(None, None, exp, target=cols, random_state=0)
+    by_name = sparseness(None, None, exp, target=["c", "a", "b", "b", "c"], random_state=0)
+    one = sparseness(None, None, V[np.arange(5), :, cols], random_state=0)
+    np.testing.assert_array_equal(per_row.values, one.values)
+    np.testing.assert_array_equal(by_name.values, one.values)
+    assert per_row.params["target"] == "per row" and per_row.diagnostics["n_model_calls"] == 0
+    # the floor depends on the number of features only: one value for every row of that length
+    assert np.unique(per_row.floor).size == 1
+    np.testing.assert_array_equal(per_row.floor, one.floor)

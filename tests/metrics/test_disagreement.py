@@ -57,9 +57,10 @@ def test_attribution_matrix_reads_target_by_name_and_position():
     exp = xk.Attribution(values=v, base_values=np.zeros((2, 2)), output_names=["no", "yes"], method="demo")
     np.testing.assert_array_equal(attribution_matrix(exp, target="yes"), v[:, :, 1])
     np.testing.assert_array_equal(attribution_matrix(exp, target=0), v[:, :, 0])
-    with pytest.raises(InvalidParameterError, match=r"target: expected one of the outputs \['no', 'yes'\], got 'maybe'"):
+    with pytest.raises(InvalidParameterError, match=r"target: expected an output index .* one of \['no', 'yes'\], got 'maybe'"):
         attribution_matrix(exp, target="maybe")
-    with pytest.raises(InvalidParameterError, match="target: expected the output to read"):
+    np.testing.assert_array_equal(attribution_matrix(exp, target=["yes", 0]), np.stack([v[0, :, 1], v[1, :, 0]]))
+    with pytest.raises(InvalidParameterError, match="target: expected the output to score"):
         attribution_matrix(exp)
 
 

@@ -51,14 +51,46 @@ def test_exact_shapley_beats_floor_and_a_random_attribution(table):
     rng = np.random.default_rng(1)
     noise = rng.normal(size=X.shape)  # an attribution with no information about the model
     for metric, sign in ((deletion, -1.0), (insertion, 1.0)):
-        good = metric(linear, X, exp, baseline=0.0, random_state=0)
+        good = metric(linear, X, exp, baseline=0.0, floor_steps=7, random_state=0)
         bad = metric(linear, X, noise, baseline=0.0, random_state=0)
         # the exact order is optimal for an additive model: every row is at least as good as each of its
-        # 10 random orders (the curve of the sorted order dominates), and on average better by a clear margin
+        # 10 random orders, evaluated whole (the curve of the sorted order dominates), and on average better by a clear margin
         assert (sign * (good.values - good.floor) >= -1e-12).all()
         assert good.above_floor() > 0.5
         assert sign * (good.mean() - bad.mean()) > 0.5
         assert abs(bad.above_floor()) < good.above_floor() / 2
+
+
+def test_sampled_floor_is_unbiased_for_the_mean_area_of_random_orders():
+    # oracle: the mean deletion and insertion areas over all 4! = 24 orders of a nonlinear model's features, by enumeration
+    from itertools import permutations
+
+    x = np.array([[1.0, -2.0, 0.5, 3.0]])
+
+    def model(Z):
+        return np.tanh(Z @ np.array([1.0, 0.5, -2.0, 0.3])) + Z[:, 0] * Z[:, 3]
+
+    fractions = np.linspace(0, 1, 5)
+    for metric, adding in ((deletion, False), (insertion, True)):
+        areas = []
+        for order in permutations(range(4)):
+            curve = []
+            for k in range(5):
+                keep = np.zeros(4, dtype=bool) if adding else np.ones(4, dtype=bool)
+                keep[list(order[:k])] = adding
+                curve.append(model(np.where(keep, x, 0.0))[0])
+            areas.append(np.trapezoid(curve, fractions))
+        truth = float(np.mean(areas))
+        whole = metric(model, x, x, baseline=0.0, n_random=4000, floor_steps=5, random_state=1)
+        sampled = metric(model, x, x, baseline=0.0, n_random=4000, floor_steps=1, random_state=2)
+        spread = float(np.std(areas))
+        assert whole.params["floor_steps"] == 5 and sampled.params["floor_steps"] == 1
+        # 4000 draws: standard errors below spread / 60 (whole curves) and below the range / 60 (one point each)
+        assert abs(whole.floor[0] - truth) < 4 * spread / np.sqrt(4000)
+        points = [model(np.where(m, x, 0.0))[0] for m in np.ndindex(2, 2, 2, 2)]
+        assert abs(sampled.floor[0] - truth) < 4 * np.ptp(points) / np.sqrt(4000)
+        default = metric(model, x, x, baseline=0.0, random_state=3)
+        assert default.params["floor_steps"] == 1 and default.diagnostics["n_model_calls"] == 2
 
 
 def test_normalized_curve_runs_from_one_to_zero(table):
@@ -81,10 +113,10 @@ def test_model_calls_are_batched_and_independent_of_rows(table):
         calls.clear()
         s = deletion(counting, X[:n], exp[:n], baseline=0.0, random_state=0)
         assert len(calls) == 2 and s.diagnostics["n_model_calls"] == 2
-        assert calls[1] == n * 11 * 7  # every perturbed row of every explained row in one call
+        assert calls[1] == n * (7 + 10)  # the curve and one point of each of 10 random curves (floor_steps 1 of 7), in one call
     calls.clear()
     deletion(counting, X[:5], exp[:5], baseline=0.0, batch_size=100, random_state=0)
-    assert max(calls[1:]) <= 100 and sum(calls[1:]) == 5 * 11 * 7
+    assert max(calls[1:]) <= 100 and sum(calls[1:]) == 5 * (7 + 10)
     for metric in (faithfulness_correlation, monotonicity, infidelity):
         calls.clear()
         metric(counting, X, exp, random_state=0)
@@ -209,7 +241,7 @@ def test_images_segments_and_patches():
     segments = np.zeros((8, 8), dtype=int)
     segments[:4, 4:], segments[4:, :4], segments[4:, 4:] = 1, 2, 3
     exp = xk.ExactShapley(patch_model, masker=xk.ImageMasker(segments, fill="constant")).explain(images)
-    s = deletion(patch_model, images, exp, baseline=0.0, random_state=0)
+    s = deletion(patch_model, images, exp, baseline=0.0, floor_steps=5, random_state=0)  # whole random curves: 3 rows only
     np.testing.assert_allclose(s.curves[:, 1], 0.0, atol=1e-12)  # the one segment that matters goes first
     assert s.above_floor() > 0.2
     # an attribution per pixel (the model's gradient times the input), grouped into 4x4 patches
@@ -218,13 +250,13 @@ def test_images_segments_and_patches():
     pix = xk.Attribution(values=per_pixel, base_values=np.zeros((3, 1)), input_shape=(8, 8), method="demo")
     p = deletion(patch_model, images, pix, baseline=0.0, patch_size=4, random_state=0)
     np.testing.assert_allclose(p.curves, s.curves, atol=1e-12)
-    blur = insertion(patch_model, images, pix, patch_size=4, random_state=0)
+    blur = insertion(patch_model, images, pix, patch_size=4, floor_steps=5, random_state=0)
     assert blur.above_floor() > 0.0
     # ROAD: a bright top-left quadrant imputed from its darker neighbours loses its brightness
     bright = images.copy()
     bright[:, :4, :4] += 2.0
     exp_bright = xk.ExactShapley(patch_model, masker=xk.ImageMasker(segments, fill="constant")).explain(bright)
-    r = road(patch_model, bright, exp_bright, noise=0.0, random_state=0)
+    r = road(patch_model, bright, exp_bright, noise=0.0, floor_steps=5, random_state=0)
     assert r.curves.shape == (3, 5) and r.above_floor() > 0.3
     assert (r.curves[:, 1] < r.curves[:, 0] - 1.0).all()
     inf = infidelity(patch_model, images, pix, perturbation="gaussian", multiply_by_inputs=False, random_state=0)
@@ -287,7 +319,8 @@ def test_curve_display(table):
     s = deletion(linear, X, exp, baseline=0.0, random_state=0)
     disp = CurveDisplay.from_scores(s)
     np.testing.assert_allclose(disp.line_.get_ydata(), s.curves.mean(axis=0), atol=1e-12)
-    np.testing.assert_allclose(disp.floor_line_.get_ydata(), s.diagnostics["floor_curve"], atol=1e-12)
+    floor_curve = np.asarray(s.diagnostics["floor_curve"])
+    np.testing.assert_allclose(disp.floor_line_.get_ydata(), floor_curve[np.isfinite(floor_curve)], atol=1e-12)
     assert disp.floor_line_.get_linestyle() == "--"
     with pytest.raises(InvalidParameterError, match="scores"):
         CurveDisplay.from_scores(infidelity(linear, X, exp, random_state=0))

@@ -121,38 +121,25 @@ def _values_of(explanation: Any) -> tuple[str, np.ndarray, np.ndarray, list[str]
 
 
 def _columns(target: Any, kind: str, out_names: list[str] | None, model_names: list[str], full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(explanation output, model column)`` of each row."""
-    from xaikit.explainers.base import select_outputs
+    """``(explanation output, model column)`` of each row (``target`` as in
+    :func:`xaikit.metrics._outputs.row_outputs`; for an array of attributions it picks the model's output)."""
+    from xaikit.metrics._outputs import row_outputs
 
     n, m = full.shape
     if out_names is None:  # an array: one attribution per feature, target picks the model's output
-        if target is None:
-            cols = np.zeros(n, dtype=np.intp) if m == 1 else np.argmax(full, axis=1).astype(np.intp)
-        else:
-            idx, _ = select_outputs(target, model_names)
-            if len(idx) != 1:
-                raise InvalidParameterError(f"target: expected one output, got {target!r}")
-            cols = np.full(n, idx[0], dtype=np.intp)
-        return np.zeros(n, dtype=np.intp), cols
+        return np.zeros(n, dtype=np.intp), row_outputs(target, model_names, n, full, who="the model")[0]
     o = len(out_names)
     if all(name in model_names for name in out_names):
-        mapping = [model_names.index(name) for name in out_names]
+        mapping = np.array([model_names.index(name) for name in out_names], dtype=np.intp)
     elif o == m:
-        mapping = list(range(o))
+        mapping = np.arange(o, dtype=np.intp)
     else:
         raise InvalidParameterError(
             f"explanation: its outputs {out_names} cannot be matched to the model's {m} outputs {model_names} "
             "(by name or by position); explain the same model"
         )
-    if target is None:
-        if o == 1:
-            return np.zeros(n, dtype=np.intp), np.full(n, mapping[0], dtype=np.intp)
-        best = np.argmax(full[:, mapping], axis=1).astype(np.intp)  # the output each row's prediction is about
-        return best, np.asarray(mapping, dtype=np.intp)[best]
-    idx, _ = select_outputs(target, out_names)
-    if len(idx) != 1:
-        raise InvalidParameterError(f"target: expected one output of the explanation, got {target!r}")
-    return np.full(n, idx[0], dtype=np.intp), np.full(n, mapping[idx[0]], dtype=np.intp)
+    outs, _ = row_outputs(target, out_names, n, full[:, mapping])
+    return outs, mapping[outs]
 
 
 def explained_rows(

@@ -29,14 +29,15 @@ def explained_values(explanation: Any, *, target: Any = None, model: Any = None,
 
     ``explanation`` is an :class:`~xaikit.Attribution`, a :class:`~xaikit.RaggedAttribution` (row ``i``
     keeps its first ``lengths[i]`` features, ``mask`` says which) or an array ``(n, d)``. ``target``
-    picks the output by position or name; None takes the single output, else the output each row's
-    prediction is about (the arg-max of ``model``'s prediction of ``X``, which are then needed). The
-    third item is the target as recorded in the metric's params (``"predicted"`` for the per-row choice).
+    picks the output as in every metric (:func:`xaikit.metrics._outputs.row_outputs`: one output, one per
+    row, or None: the single output, else each row's predicted output, for which ``model`` predicts
+    ``X``). The third item is the target as recorded in the metric's params.
 
     >>> v, mask, t = explained_values(np.array([[1.0, -2.0]]))
     >>> v.tolist(), mask.tolist(), t
     ([[1.0, -2.0]], [[True, True]], None)
     """
+    from xaikit.metrics._outputs import row_outputs
     from xaikit.results.attribution import Attribution
     from xaikit.results.ragged import RaggedAttribution
 
@@ -46,35 +47,14 @@ def explained_values(explanation: Any, *, target: Any = None, model: Any = None,
         mask = np.ones((n, d), dtype=bool)
         if isinstance(explanation, RaggedAttribution):
             mask = np.arange(d)[None, :] < np.asarray(explanation.lengths)[:, None]
-        names = list(explanation.output_names)
-        if target is None and o == 1:
-            return V[:, :, 0], mask, None
-        if target is None:
-            if model is None or X is None:
-                raise InvalidParameterError(
-                    f"target: expected the output to score (one of {names}) or a model and X to choose each row's "
-                    f"predicted output, got target=None with the explanation's {o} outputs"
-                )
+
+        def predict() -> np.ndarray:
             from xaikit.models import adapt
 
-            P = adapt(model).predict(X)
-            if P.shape != (n, o):
-                raise InvalidParameterError(
-                    f"model: expected {o} outputs for the {n} rows of X (as many as the explanation), got predictions of shape {P.shape}"
-                )
-            cols = np.argmax(P, axis=1)
-            return V[np.arange(n), :, cols], mask, "predicted"
-        if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, np.integer, str)):
-            raise InvalidParameterError(f"target: expected an output position or name (one of {names}) or None, got {describe(target)}")
-        if isinstance(target, str):
-            if target not in names:
-                raise InvalidParameterError(f"target: expected one of the explanation's outputs {names}, got {target!r}")
-            col = names.index(target)
-        else:
-            if not -o <= int(target) < o:
-                raise InvalidParameterError(f"target: expected an output position in [{-o}, {o}), got {int(target)}")
-            col = int(target) % o
-        return V[:, :, col], mask, target if isinstance(target, str) else int(target)
+            return adapt(model).predict(X)
+
+        cols, chosen = row_outputs(target, list(explanation.output_names), n, None if model is None or X is None else predict)
+        return V[np.arange(n), :, cols], mask, chosen
     try:
         V = np.asarray(explanation, dtype=np.float64)
     except (TypeError, ValueError):
@@ -90,19 +70,16 @@ def explained_values(explanation: Any, *, target: Any = None, model: Any = None,
     return V, np.ones(V.shape, dtype=bool), None
 
 
-def normal_draws(seed: np.random.SeedSequence, n_rows: int, n_features: int, n_random: int) -> np.ndarray:
-    """``(n_random, n_rows, n_features)`` standard normal values; row ``i`` from its own child seed of ``seed``
-    (so a row's draws do not depend on the other rows).
+def floor_draws(seed: np.random.SeedSequence, n_features: int, n_random: int) -> np.ndarray:
+    """``(n_random, n_features)`` standard normal values, drawn from a stream of ``seed`` of their own for
+    ``n_features`` (so the floor of rows of the same length is one value, whatever the other rows).
 
-    >>> normal_draws(np.random.SeedSequence(0), 3, 2, 4).shape
-    (4, 3, 2)
+    >>> floor_draws(np.random.SeedSequence(0), 3, 4).shape
+    (4, 3)
     """
     from xaikit.explainers.pipeline import row_seeds
 
-    out = np.empty((n_random, n_rows, n_features))
-    for i, s in enumerate(row_seeds(seed, range(n_rows))):
-        out[:, i] = np.random.default_rng(s).standard_normal((n_random, n_features))
-    return out
+    return np.random.default_rng(row_seeds(seed, [n_features])[0]).standard_normal((n_random, n_features))
 
 
 def _gini(A: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -157,8 +134,11 @@ def _complexity(
     seed = check_random_state(random_state)
     V, mask, chosen = explained_values(explanation, target=target, model=model, X=X)
     values = fn(V, mask)
-    Z = normal_draws(seed, V.shape[0], V.shape[1], n_random)
-    floor = fn(Z, np.broadcast_to(mask, Z.shape)).mean(axis=0)
+    lengths = mask.sum(axis=1)
+    floor = np.empty(len(V))
+    for k in np.unique(lengths):  # the floor depends on the number of features only: one per length
+        Z = floor_draws(seed, int(k), n_random)
+        floor[lengths == k] = fn(Z, np.ones(Z.shape, dtype=bool)).mean() if k else np.nan
     return MetricScores(
         values=values,
         floor=floor,
@@ -185,7 +165,7 @@ def sparseness(
     With the ``d`` values ``|phi|`` sorted increasingly, ``G = sum_i (2i - d - 1) |phi|_(i) / (d sum |phi|)``:
     0 when every feature has the same weight, ``1 - 1/d`` when one feature carries it all. Higher is
     sparser (better). NaN for an all-zero row. The floor: the Gini index of i.i.d. standard normal
-    attributions of the same length (mean over ``n_random`` draws per row).
+    attributions of the same length (mean over ``n_random`` draws, the same for rows of one length).
 
     Parameters
     ----------
@@ -193,10 +173,10 @@ def sparseness(
         Read only to choose each row's predicted output when ``target`` is None and the explanation has
         several outputs.
     explanation : Attribution, RaggedAttribution (each row over its own features) or array (n, d)
-    target : int or str, optional
-        The output scored; default the single output, else each row's predicted output.
+    target : int, str or sequence, optional
+        The output scored (one, or one per row); default the single output, else each row's predicted output.
     n_random : int
-        Random attributions per row for the floor.
+        Random attributions for the floor (for each number of features).
     batch_size : int, optional
         Unused (no model call); accepted as by every metric.
     random_state : int, numpy Generator or SeedSequence, optional
@@ -228,7 +208,7 @@ def entropy(
 
     In nats: 0 when one feature carries the whole attribution, ``log d`` when the ``d`` features share it
     equally. Lower is more concentrated (better). NaN for an all-zero row. The floor: the entropy of
-    i.i.d. standard normal attributions of the same length (mean over ``n_random`` draws per row).
+    i.i.d. standard normal attributions of the same length (mean over ``n_random`` draws, the same for rows of one length).
     Parameters as :func:`sparseness`.
 
     Returns

@@ -30,10 +30,10 @@ def attribution_matrix(explanation: Any, *, target: int | str | None = None, pre
     Parameters
     ----------
     explanation : Attribution or array-like (n, d) or (n, d, o)
-    target : int or str, optional
-        The output, by position or name. ``None``: the single output; with several outputs, the
-        output each row's prediction is about (the largest of ``predictions[i]``), which needs
-        ``predictions`` (n, o).
+    target : int, str or sequence, optional
+        The output, by position or name, or one per row. ``None``: the single output; with several
+        outputs, the output each row's prediction is about (the largest of ``predictions[i]``), which
+        needs ``predictions`` (n, o).
     predictions : ndarray (n, o), optional
         The model's outputs of the explained rows.
     name : str
@@ -66,24 +66,11 @@ def attribution_matrix(explanation: Any, *, target: int | str | None = None, pre
             values = values[:, :, None]
         if values.ndim != 3:
             raise InvalidParameterError(f"{name}: expected an Attribution or an array (n, d) of numbers, got {describe(explanation)}")
+    from xaikit.metrics._outputs import row_outputs
+
     n, _, o = values.shape
-    if target is None:
-        if o == 1:
-            return values[:, :, 0].copy()
-        if predictions is None:
-            raise InvalidParameterError(
-                f"target: expected the output to read from {name}, which has {o} outputs, got None (give target, or the model's predictions)"
-            )
-        pred = np.asarray(predictions, dtype=np.float64)
-        if pred.shape != (n, o):
-            raise InvalidParameterError(f"target: None picks each row's predicted output, but the model gives {pred.shape} outputs for {name}'s {(n, o)}")
-        return values[np.arange(n), :, pred.argmax(axis=1)].copy()
-    if isinstance(target, str):
-        if names is None or target not in names:
-            raise InvalidParameterError(f"target: expected one of the outputs {names or list(range(o))}, got {target!r}")
-        return values[:, :, names.index(target)].copy()
-    j = check_int(target, "target", minimum=-o, maximum=o - 1)
-    return values[:, :, j].copy()
+    cols, _ = row_outputs(target, names if names is not None else [str(j) for j in range(o)], n, predictions, who=name)
+    return values[np.arange(n), :, cols].copy()
 
 
 def spearman_rows(A: Any, B: Any) -> np.ndarray:

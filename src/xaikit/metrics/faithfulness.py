@@ -14,15 +14,17 @@ for the curve metrics, each row's curve.
 
 The explanation is an :class:`~xaikit.results.Attribution`, a :class:`~xaikit.results.RaggedAttribution`
 (documents, images) or an array ``(n, d)``. ``target`` picks the output explained, by position or name
-among the explanation's outputs (for an array, among the model's); by default the single output, else
-for each row the output with the largest prediction (the class the row is predicted as). ``baseline``
+among the explanation's outputs (for an array, among the model's), or one per row; by default the single
+output, else for each row the output with the largest prediction (the class the row is predicted as). ``baseline``
 says what a removed feature becomes (see :mod:`xaikit.metrics._perturb`): for tables a number,
 ``"mean"`` of ``data`` or an array (default the mean of ``data`` when given, else 0); for documents
 ``None`` (remove the words) or a mask token; for images ``"blur"`` (default), ``"mean"`` or a number,
 over the segments of a RaggedAttribution or square patches of ``patch_size`` pixels.
 
 The noise floor: a random attribution of a row is a random permutation of that row's own values
-across its features (same magnitudes, no information about which feature matters).
+across its features (same magnitudes, no information about which feature matters). For the curve
+metrics each random curve is evaluated at a systematic sample of its steps (``floor_steps``), an
+unbiased estimate of its area that keeps the floor's cost at about one curve per row.
 
 All perturbed inputs of all rows go to the model in one call (or in calls of ``batch_size`` inputs),
 after one call on the rows themselves. ``random_state`` makes every draw reproducible; row ``i``
@@ -109,9 +111,30 @@ def _auc(curves: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     return ((curves[..., 1:] + curves[..., :-1]) * 0.5 * widths).sum(axis=-1)
 
 
+def _trapezoid_weights(fractions: np.ndarray) -> np.ndarray:
+    """Weights ``w`` with ``w @ curve`` the trapezoid area of a curve over ``fractions``; they sum to 1 on ``[0, 1]``."""
+    widths = np.diff(fractions)
+    w = np.zeros(fractions.size)
+    w[:-1] += widths / 2
+    w[1:] += widths / 2
+    return w
+
+
+def _floor_points(weights: np.ndarray, m: int, n_draws: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Steps ``(n_draws, m)`` of each random attribution's curve and their coefficients: every step when
+    ``m`` covers them (coefficients the trapezoid weights, the exact area), else a systematic sample of
+    ``m`` steps drawn with probabilities ``weights`` (coefficients ``1 / m``, an unbiased estimate of the area)."""
+    k = weights.size
+    if m >= k:
+        return np.tile(np.arange(k), (n_draws, 1)), np.tile(weights, (n_draws, 1))
+    points = (rng.random((n_draws, 1)) + np.arange(m)) / m
+    steps = np.minimum(np.searchsorted(np.cumsum(weights), points, side="right"), k - 1)
+    return steps, np.full((n_draws, m), 1.0 / m)
+
+
 def _curve_metric(metric: str, model: Any, X: Any, explanation: Any, *, adding: bool, target: Any, baseline: Any, data: Any,
-                  n_steps: Any, normalize: bool, n_random: Any, batch_size: Any, random_state: Any, patch_size: int,
-                  road_order: str | None = None, noise: float = 0.0) -> MetricScores:
+                  n_steps: Any, normalize: bool, n_random: Any, floor_steps: Any, batch_size: Any, random_state: Any,
+                  patch_size: int, road_order: str | None = None, noise: float = 0.0) -> MetricScores:
     start = time.perf_counter()
     adapted, n_random, batch_size = _common(model, n_random, batch_size)
     if not isinstance(normalize, (bool, np.bool_)):
@@ -121,13 +144,20 @@ def _curve_metric(metric: str, model: Any, X: Any, explanation: Any, *, adding: 
     rows = explained_rows(adapted, X, explanation, target=target, baseline=None if road_order else baseline, data=data,
                           patch_size=patch_size, counter=counter, allow=allow, metric=metric)
     fractions = _steps(n_steps, rows)
+    k = len(fractions)
+    m = -(-k // n_random) if floor_steps is None else check_int(floor_steps, "floor_steps", minimum=1)
+    weights = _trapezoid_weights(fractions)
     rngs = _rngs(random_state, rows.n)
-    masks = []
+    sign = -1.0 if road_order == "lerf" else 1.0
+    masks, points = [], []
     for i, a in enumerate(rows.attributions):
-        draws = [a if road_order != "lerf" else -a] + [p if road_order != "lerf" else -p for p in _permutations(a, n_random, rngs[i])]
-        masks.append(np.concatenate([_curve_masks(v, fractions, adding) for v in draws]))
+        steps, coef = _floor_points(weights, m, n_random, rngs[i])
+        draws = [_curve_masks(sign * p, fractions[steps[r]], adding) for r, p in enumerate(_permutations(a, n_random, rngs[i]))]
+        masks.append(np.concatenate([_curve_masks(sign * a, fractions, adding), *draws]))
+        points.append((steps, coef))
     render = None
-    settings: dict[str, Any] = {"n_steps": len(fractions), "normalize": bool(normalize), "n_random": n_random, **rows.settings}
+    settings: dict[str, Any] = {"n_steps": k, "normalize": bool(normalize), "n_random": n_random, "floor_steps": min(m, k),
+                                **rows.settings}
     if road_order is not None:
         from xaikit.metrics._perturb import imputer
 
@@ -136,17 +166,25 @@ def _curve_metric(metric: str, model: Any, X: Any, explanation: Any, *, adding: 
                     "imputation": "noisy linear (neighbours)" if rows.kind == "image" else "conditional Gaussian mean"}
         settings.pop("baseline", None)
     outs = _evaluate(adapted, rows, masks, batch_size, counter, render)
-    k = len(fractions)
-    curves = np.stack([o.reshape(n_random + 1, k) for o in outs])  # (n, 1 + n_random, k)
+    curves = np.stack([o[:k] for o in outs])  # (n, k)
+    floors = np.stack([o[k:].reshape(n_random, -1) for o in outs])  # (n, n_random, m or k)
     if normalize:
-        empty = curves[:, :, 0] if adding else curves[:, :, -1]
-        span = rows.full[:, None] - empty
+        empty = curves[:, 0] if adding else curves[:, -1]
+        span = rows.full - empty
         with np.errstate(invalid="ignore", divide="ignore"):
-            curves = np.where(span[..., None] != 0, (curves - empty[..., None]) / span[..., None], np.nan)
-    auc = _auc(curves, fractions)
-    floor_curve = np.nanmean(curves[:, 1:, :], axis=(0, 1)) if np.isfinite(curves[:, 1:]).any() else np.full(k, np.nan)
+            scale = np.where(span != 0, 1.0 / span, np.nan)
+        curves = (curves - empty[:, None]) * scale[:, None]
+        floors = (floors - empty[:, None, None]) * scale[:, None, None]
+    coefs = np.stack([c for _, c in points])
+    floor = (floors * coefs).sum(axis=2).mean(axis=1)
+    steps = np.stack([s for s, _ in points]).ravel()
+    finite = np.isfinite(floors.ravel())
+    sums = np.bincount(steps[finite], weights=floors.ravel()[finite], minlength=k)
+    counts = np.bincount(steps[finite], minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        floor_curve = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     higher = adding if road_order is None else road_order == "lerf"
-    return _scores(metric, higher, auc[:, 0], auc[:, 1:].mean(axis=1), settings, counter, start, curves=curves[:, 0, :],
+    return _scores(metric, higher, _auc(curves, fractions), floor, settings, counter, start, curves=curves,
                    fractions=fractions.tolist(), floor_curve=[float(v) for v in floor_curve])
 
 
@@ -156,8 +194,8 @@ def _curve_metric(metric: str, model: Any, X: Any, explanation: Any, *, adding: 
 
 
 def deletion(model: Any, X: Any, explanation: Any, *, target: Any = None, baseline: Any = None, data: Any = None,
-             n_steps: int | None = None, normalize: bool = False, n_random: int = 10, batch_size: int | None = None,
-             random_state: Any = None, patch_size: int = 8) -> MetricScores:
+             n_steps: int | None = None, normalize: bool = False, n_random: int = 10, floor_steps: int | None = None,
+             batch_size: int | None = None, random_state: Any = None, patch_size: int = 8) -> MetricScores:
     """Deletion AUC: the model's output as features are removed in order of decreasing attribution.
 
     The value of a row is the area under its curve (trapezoid over the fraction axis ``[0, 1]``); lower is
@@ -184,8 +222,14 @@ def deletion(model: Any, X: Any, explanation: Any, *, target: Any = None, baseli
         ``f_empty`` the output with every feature removed (NaN where ``f(x) == f_empty``).
     n_random : int
         Random attributions per row for the floor.
+    floor_steps : int, optional
+        Points of each random attribution's curve evaluated for the floor: a systematic sample of the
+        steps drawn with the trapezoid weights, whose mean is an unbiased estimate of that curve's area.
+        Default ``ceil(n_steps / n_random)``, so that the floor costs about one curve per row whatever
+        ``n_random``; ``n_steps`` or more evaluates every random curve whole.
     batch_size : int, optional
-        Model inputs per call; None sends them all in one call.
+        Model inputs per call; None sends them all in one call (a torch model on the CPU still runs them
+        in cache-sized chunks, see :meth:`xaikit.models.torch.TorchModel.cpu_batch_size`).
     random_state : None, int, Generator or SeedSequence
     patch_size : int
         Images explained per pixel: the side of the square patches removed together.
@@ -194,7 +238,7 @@ def deletion(model: Any, X: Any, explanation: Any, *, target: Any = None, baseli
     -------
     MetricScores
         ``curves`` (n, n_steps); ``diagnostics["fractions"]``, ``["floor_curve"]`` (the mean curve of the random
-        attributions), ``["n_model_calls"]``.
+        attributions over the points evaluated, NaN at a step none of them drew), ``["n_model_calls"]``.
 
     Examples
     --------
@@ -207,20 +251,20 @@ def deletion(model: Any, X: Any, explanation: Any, *, target: Any = None, baseli
     (-0.4167, False)
     """
     return _curve_metric("deletion", model, X, explanation, adding=False, target=target, baseline=baseline, data=data,
-                         n_steps=n_steps, normalize=normalize, n_random=n_random, batch_size=batch_size,
+                         n_steps=n_steps, normalize=normalize, n_random=n_random, floor_steps=floor_steps, batch_size=batch_size,
                          random_state=random_state, patch_size=patch_size)
 
 
 def insertion(model: Any, X: Any, explanation: Any, *, target: Any = None, baseline: Any = None, data: Any = None,
-              n_steps: int | None = None, normalize: bool = False, n_random: int = 10, batch_size: int | None = None,
-              random_state: Any = None, patch_size: int = 8) -> MetricScores:
+              n_steps: int | None = None, normalize: bool = False, n_random: int = 10, floor_steps: int | None = None,
+              batch_size: int | None = None, random_state: Any = None, patch_size: int = 8) -> MetricScores:
     """Insertion AUC: the model's output as features are put back, from all removed, in order of decreasing attribution.
 
     The value of a row is the area under its curve (trapezoid over ``[0, 1]``); higher is better.
 
     Parameters
     ----------
-    model, X, explanation, target, baseline, data, n_steps, normalize, n_random, batch_size, random_state, patch_size
+    model, X, explanation, target, baseline, data, n_steps, normalize, n_random, floor_steps, batch_size, random_state, patch_size
         As for :func:`deletion`.
 
     Returns
@@ -238,13 +282,14 @@ def insertion(model: Any, X: Any, explanation: Any, *, target: Any = None, basel
     True
     """
     return _curve_metric("insertion", model, X, explanation, adding=True, target=target, baseline=baseline, data=data,
-                         n_steps=n_steps, normalize=normalize, n_random=n_random, batch_size=batch_size,
+                         n_steps=n_steps, normalize=normalize, n_random=n_random, floor_steps=floor_steps, batch_size=batch_size,
                          random_state=random_state, patch_size=patch_size)
 
 
 def road(model: Any, X: Any, explanation: Any, *, target: Any = None, order: str = "morf", data: Any = None,
          noise: float = 0.01, n_steps: int | None = None, normalize: bool = False, n_random: int = 10,
-         batch_size: int | None = None, random_state: Any = None, patch_size: int = 8) -> MetricScores:
+         floor_steps: int | None = None, batch_size: int | None = None, random_state: Any = None,
+         patch_size: int = 8) -> MetricScores:
     """ROAD (Remove And Debias): the deletion curve with removed features imputed from the kept ones.
 
     Removing a feature by a constant tells the model which features went (the shape of the hole leaks
@@ -268,7 +313,7 @@ def road(model: Any, X: Any, explanation: Any, *, target: Any = None, order: str
         Tables: rows of the data for the Gaussian (required).
     noise : float
         Standard deviation of the imputation noise (tables: in units of each feature's standard deviation).
-    model, X, explanation, target, n_steps, normalize, n_random, batch_size, random_state, patch_size
+    model, X, explanation, target, n_steps, normalize, n_random, floor_steps, batch_size, random_state, patch_size
         As for :func:`deletion`.
 
     Returns
@@ -289,7 +334,7 @@ def road(model: Any, X: Any, explanation: Any, *, target: Any = None, order: str
     order = check_choice(order, "order", ("morf", "lerf"))
     noise = check_float(noise, "noise", minimum=0)
     return _curve_metric("road", model, X, explanation, adding=False, target=target, baseline=None, data=data,
-                         n_steps=n_steps, normalize=normalize, n_random=n_random, batch_size=batch_size,
+                         n_steps=n_steps, normalize=normalize, n_random=n_random, floor_steps=floor_steps, batch_size=batch_size,
                          random_state=random_state, patch_size=patch_size, road_order=order, noise=noise)
 
 

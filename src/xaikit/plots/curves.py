@@ -94,8 +94,9 @@ class CurveDisplay:
         (self.line_,) = axes.plot(self.fractions, mean, color=style.NEGATIVE, lw=1.8, label=label)
         self.floor_line_ = None
         if self.floor_curve is not None:
-            (self.floor_line_,) = axes.plot(self.fractions, self.floor_curve, ls="--", color=style.NEUTRAL, lw=1.2,
-                                            label="random attributions")
+            drawn = np.isfinite(self.floor_curve)  # the steps the random curves were evaluated at
+            (self.floor_line_,) = axes.plot(self.fractions[drawn], self.floor_curve[drawn], ls="--", color=style.NEUTRAL,
+                                            lw=1.2, label="random attributions")
         axes.set_xlim(0.0, 1.0)
         axes.set_xlabel("fraction of features " + ("added" if self.metric == "insertion" else "removed"))
         axes.set_ylabel("model output")
