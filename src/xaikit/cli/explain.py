@@ -14,18 +14,31 @@ the options ``--labels`` (the column of DATA holding ``y``), ``--scoring``, ``--
 option that the chosen method does not take is refused, naming it. So are ``counterfactuals`` and
 ``anchors``, which read the rows they draw from in ``--reference FILE`` (the training data; DATA itself
 when left out), with ``--n-counterfactuals``, ``--immutable`` and ``--threshold``.
+
+With ``--chunk-rows N``, ``--resume``/``--no-resume`` or ``--overwrite``, or when ``--out`` ends with
+``/`` (a folder), the command runs a dataset job
+(:func:`xaikit.execution.dataset.explain_dataset`): DATA is streamed in chunks of ``--chunk-rows``
+rows (default 50000), each chunk's attributions are written to ``OUT/chunk-NNNNNN.parquet`` with a
+manifest, and a rerun resumes a job that was interrupted (``--no-resume`` refuses a folder that
+holds one; ``--overwrite`` starts over). A dataset job explains rows with a local method: ``--method``
+auto picks TreeShap for tree models and must be named otherwise; ``--rows`` and the options of the
+global methods do not apply.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import time
 from typing import Any
 
 from xaikit.cli._common import EXIT_OK, BadInput, Progress, check_out, load_global_methods, load_model_file, read_table
 
-__all__ = ["build_call", "explain_global", "method_name", "parse_features", "parse_pairs", "parse_rows", "register", "resolve_method", "run"]
+__all__ = [
+    "build_call", "build_dataset_job", "dataset_mode", "explain_global", "method_name", "parse_features", "parse_pairs", "parse_rows",
+    "register", "resolve_method", "run", "run_dataset_job",
+]
 
 _OUTPUTS = ("auto", "probability", "log_odds", "raw", "label")
 
@@ -77,7 +90,8 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("model", metavar="MODEL", help="the model file")
     p.add_argument("data", metavar="DATA", help="rows to explain: a CSV or Parquet file with a header row")
-    p.add_argument("--out", required=True, metavar="PATH", help="where to save the result (.xai); its folder must exist")
+    p.add_argument("--out", required=True, metavar="PATH",
+                   help="where to save the result (.xai; its folder must exist), or the folder of a dataset job (see --chunk-rows)")
     p.add_argument(
         "--method",
         default="auto",
@@ -91,6 +105,11 @@ def register(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--random-state", type=int, metavar="S", help="seed of sampled methods")
     p.add_argument("--executor", default="auto", help="auto, serial, threads:N or processes:N (default: auto)")
     p.add_argument("--rows", metavar="A:B", help="explain rows A to B-1 of DATA only (Python slice, e.g. 0:100)")
+    j = p.add_argument_group("dataset jobs", "DATA streamed in chunks into the folder --out, resumable (local methods)")
+    j.add_argument("--chunk-rows", type=int, metavar="N", help="rows per chunk of a dataset job (default: 50000)")
+    j.add_argument("--resume", action=argparse.BooleanOptionalAction, default=None,
+                   help="resume the job in --out (default); --no-resume refuses a folder that holds one")
+    j.add_argument("--overwrite", action="store_true", help="delete the job files in --out and start over")
     p.add_argument(
         "--trust-pickle",
         action="store_true",
@@ -467,11 +486,128 @@ def _is_global(name: str) -> bool:
     return cls is not None and cls.kind in _BUILT_KINDS
 
 
+def dataset_mode(args: argparse.Namespace) -> bool:
+    """Whether ``args`` ask for a dataset job (a folder ``--out``) rather than one ``.xai`` file."""
+    out = str(args.out)
+    return args.chunk_rows is not None or args.resume is not None or bool(args.overwrite) or out.endswith(("/", os.sep))
+
+
+#: Options that do not apply to a dataset job.
+_NOT_IN_JOBS = ("rows", "labels", "scoring", "n_repeats", "features", "pairs", "grid_resolution", "bins", "max_depth",
+                "kind", "reference", "n_counterfactuals", "immutable", "threshold")
+#: The library's parameter names of ``explain_dataset`` and the command line's, for its errors.
+_JOB_OPTION_OF = {"out": "--out", "chunk_rows": "--chunk-rows", "data": "DATA", "columns": "DATA", "executor": "--executor",
+                  "target": "--target", "random_state": "--random-state", "n_samples": "--n-samples"}
+
+
+def build_dataset_job(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """``(explainer, keyword arguments of explain_dataset but the data)`` for a dataset job: the
+    explainer built from its class (``auto``: TreeShap for a tree model), the model's columns taken
+    from DATA by name when it knows them."""
+    import inspect
+
+    import xaikit as xk
+    from xaikit.explainers.auto import _tree_route
+    from xaikit.explainers.base import get_explainer_class
+    from xaikit.models.files import feature_names_of
+
+    for key in _NOT_IN_JOBS:
+        if getattr(args, key, None) is not None:
+            raise BadInput(f"--{key.replace('_', '-')}: does not apply to a dataset job (--out folder); leave it out")
+    if args.chunk_rows is not None and args.chunk_rows < 1:
+        raise BadInput(f"--chunk-rows: expected a positive number of rows, got {args.chunk_rows}")
+    name, cls = resolve_method(args.method)
+    if cls is not None and cls.kind != "local":
+        raise BadInput(f"--method: a dataset job (--out folder) explains rows with a local method, got {args.method!r}, a {cls.kind} "
+                       "method; save it to a .xai file instead")
+    model = load_model_file(args.model, trust_pickle=args.trust_pickle)
+    names = feature_names_of(model)
+    wants_frame = hasattr(model, "feature_names_in_")
+    bg = None
+    if args.background is not None:
+        background = _columns(read_table(args.background, "--background"), names, "--background", args.background)
+        bg = background if wants_frame else _as_array(background, "--background")
+    init: dict[str, Any] = {"output": args.output}
+    if cls is None:
+        tree_output, reason = _tree_route(model, {"output": args.output, "background": bg})
+        if tree_output is None:
+            why = f" ({reason})" if reason else ""
+            raise BadInput(f"--method: a dataset job (--out folder) needs the method named when the model is not a tree model{why}; "
+                           "e.g. --method kernel-shap")
+        cls, init["output"] = get_explainer_class("tree_shap"), tree_output
+    accepted = set(inspect.signature(cls).parameters) - {"model"}
+    explain_names = {p.name for p in getattr(cls, "explain_parameters", ())}
+    if bg is not None:
+        if "background" in accepted:
+            init["background"] = bg
+        elif "masker" in accepted:
+            init["masker"] = xk.TabularMasker(bg)
+        else:
+            raise BadInput(f"--background: method {args.method!r} takes no background rows; leave --background out")
+    elif "masker" in accepted and "background" not in accepted:
+        raise BadInput(f"--background: method {args.method!r} needs background rows (--background FILE)")
+    explain_params: dict[str, Any] = {}
+    for key in ("n_samples", *_NETWORK_OPTIONS):
+        value = getattr(args, key)
+        if value is None:
+            continue
+        if key in accepted:
+            init[key] = value
+        elif key in explain_names:
+            explain_params[key] = value
+        else:
+            raise BadInput(f"--{key.replace('_', '-')}: method {cls.name.replace('_', '-')!r} does not take it; leave it out")
+    if "output" not in accepted:
+        init.pop("output")
+    try:
+        explainer = cls(model, **init)
+    except xk.InvalidParameterError as exc:
+        raise BadInput(_job_message(exc)) from exc
+    kwargs: dict[str, Any] = {
+        "out": args.out, "executor": args.executor, "target": _target(args.target), "columns": names,
+        "random_state": 0 if args.random_state is None else args.random_state,
+        "resume": True if args.resume is None else args.resume, "overwrite": bool(args.overwrite),
+        "progress": False if args.quiet else None, **explain_params,
+    }
+    if args.chunk_rows is not None:
+        kwargs["chunk_rows"] = args.chunk_rows
+    return explainer, kwargs
+
+
+def _job_message(exc: Exception) -> str:
+    """A library error's message with the library's parameter named as the command line's option."""
+    text = " ".join(str(exc).split())
+    match = re.match(r"(\w+)(\[[^\]]*\])?: ", text)
+    if match is None:
+        return text
+    option = _JOB_OPTION_OF.get(match.group(1)) or _OPTION_OF.get(match.group(1))
+    return text if option is None else f"{option}: {text[match.end():]}"
+
+
+def run_dataset_job(args: argparse.Namespace) -> int:
+    """Run ``xaikit explain`` as a dataset job (see the module docstring)."""
+    from xaikit.errors import InvalidParameterError
+    from xaikit.execution.dataset import explain_dataset
+
+    explainer, kwargs = build_dataset_job(args)
+    start = time.perf_counter()
+    try:
+        ds = explain_dataset(explainer, args.data, **kwargs)
+    except InvalidParameterError as exc:
+        raise BadInput(_job_message(exc)) from exc
+    took = time.perf_counter() - start
+    shown = ", ".join(map(str, ds.output_names[:5])) + (", ..." if len(ds.output_names) > 5 else "")
+    print(f"{ds.method}: {ds.n_rows} rows, {ds.n_outputs} output(s) ({shown}) in {took:.2f} s; {len(ds.chunks)} chunk(s) in {args.out}")
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``xaikit explain`` with parsed arguments."""
     import xaikit as xk
     from xaikit.explainers.pipeline import on_progress
 
+    if dataset_mode(args):
+        return run_dataset_job(args)
     check_out(args.out)
     model, X, params = build_call(args)
     start = time.perf_counter()
