@@ -39,8 +39,14 @@ class _Snapshots:
 
     def take(self, model: Any, step: int) -> None:
         exp = self.explainer(model).explain(self.probe) if isinstance(self.explainer, type) else self.explainer(model, self.probe)
-        values = exp.values if hasattr(exp, "values") else np.asarray(exp)
-        self.values.append(np.array(values, dtype=np.float64))
+        values = np.array(exp.values if hasattr(exp, "values") else exp, dtype=np.float64)
+        if values.ndim == 2:
+            values = values[:, :, None]
+        if values.ndim != 3:
+            raise InvalidParameterError(
+                f"explainer: expected attributions (n_probe, n_features[, n_outputs]) of the probe, got {describe(values)}"
+            )
+        self.values.append(values)
         self.steps.append(step)
 
     def fields(self) -> dict[str, Any]:
@@ -91,8 +97,9 @@ class TrainingRecorder:
         Fixed inputs the explainer attributes.
     explainer : explainer class or callable, optional
         ``explainer(model).explain(probe)`` (e.g. ``xk.GradCam`` with ``functools.partial`` for its
-        layer), or a function ``(model, probe) -> values``; run in evaluation mode, without changing
-        the parameters or their gradients.
+        layer), or a function ``(model, probe) -> values`` of shape (n_probe, n_features[, n_outputs]);
+        it must not change the parameters or their gradients (xaikit's explainers run in evaluation
+        mode and use ``torch.autograd.grad``).
     attribution_every : int, optional
         Take the attribution of the probe every this many steps (from step 0), when an explainer is given.
 

@@ -38,8 +38,9 @@ class TrainingDynamics(Result):
         ReLU); NaN where not measured.
     step : int array-like of shape (n_steps,)
         The training step (0-based count of optimiser steps) of each record.
-    attributions : array-like of shape (n_snapshots, n_probe, ...), optional
-        The chosen explainer's attribution of the probe set at some steps (attribution drift).
+    attributions : array-like of shape (n_snapshots, n_probe, n_features, n_outputs), optional
+        The chosen explainer's attribution of the probe set at some steps (attribution drift; an
+        image's pixels are its features, flattened as in :class:`~xaikit.results.Attribution`).
     attribution_steps : int array-like of shape (n_snapshots,), optional
     layer_names : list of str
 
@@ -61,7 +62,7 @@ class TrainingDynamics(Result):
         Field("update_ratio", "sl", doc="Update-to-weight ratio per recorded step and layer (NaN: not measured)."),
         Field("dead_share", "sl", doc="Share of dead output units per recorded step and layer (NaN: not measured)."),
         Field("step", "s", dtype="int", doc="Training step of each record."),
-        Field("attributions", "...", optional=True, column=None, doc="Probe attributions (n_snapshots, n_probe, ...) or None."),
+        Field("attributions", "....", optional=True, column=None, doc="Probe attributions (n_snapshots, n_probe, n_features, n_outputs) or None."),
         Field("attribution_steps", ".", dtype="int", optional=True, column=None, doc="Steps of the attribution snapshots."),
         JsonField("attribution_method", doc="The explainer of the snapshots (None without)."),
     )
