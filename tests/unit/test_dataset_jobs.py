@@ -210,6 +210,8 @@ def test_a_corrupt_or_missing_chunk_is_redone(job_ns, clean_run, tmp_path):
     raw[len(raw) // 2] ^= 0xFF
     chunk.write_bytes(bytes(raw))
     (out / "chunk-000007.parquet").unlink()
+    stale = out / ".chunk-000007.parquet.tmp-99999"  # as a run killed while writing leaves it
+    stale.write_bytes(b"half a file")
     with pytest.raises(FormatError, match="chunk 3 .*SHA-256"):
         open_dataset(out).to_attribution()
     with pytest.raises(FormatError, match="chunk 7 .*missing"):
@@ -218,6 +220,7 @@ def test_a_corrupt_or_missing_chunk_is_redone(job_ns, clean_run, tmp_path):
     job_ns["job"](out)
     for name in ("chunk-000003.parquet", "chunk-000007.parquet"):
         assert (out / name).read_bytes() == (clean_run.out / name).read_bytes()
+    assert not stale.exists()
     after = {p.name: p.stat().st_mtime_ns for p in out.glob("chunk-*.parquet")}
     assert after["chunk-000000.parquet"] == before["chunk-000000.parquet"]  # the good ones were kept
     open_dataset(out).verify()
@@ -322,3 +325,20 @@ def test_columns_select_and_order_the_features(trees, tmp_path):
     direct = xk.TreeShap(model).explain(frame, executor="serial")
     assert ds.feature_names == ["age", "income", "debt", "score"]
     np.testing.assert_array_equal(ds.to_attribution().values, direct.values)
+
+
+def test_chunk_k_draws_from_the_recorded_seed(job_ns, clean_run):
+    """Chunk k is the call with SeedSequence(random_state, spawn_key=(k,)): recorded, and distinct per chunk."""
+    explainer = xk.KernelShap(job_ns["model"], background=job_ns["BG"])
+    X = job_ns["X"]
+    chunks = list(clean_run.iter_chunks())
+    for k in (0, 5):
+        seed = clean_run.chunks[k]["seed"]
+        assert seed == {"entropy": 7, "spawn_key": [k]}
+        again = explainer.explain(X[12 * k : 12 * (k + 1)], executor="serial", n_samples=40,
+                                  random_state=np.random.SeedSequence(seed["entropy"], spawn_key=tuple(seed["spawn_key"])))
+        np.testing.assert_array_equal(again.values, chunks[k].values)
+    same_rows = np.repeat(X[:1], 2, axis=0)
+    ds = explain_dataset(explainer, same_rows, out=clean_run.out.parent / "same", chunk_rows=1, executor="serial", n_samples=40)
+    first, second = ds.iter_chunks()
+    assert not np.array_equal(first.diagnostics["std_err"], second.diagnostics["std_err"])  # one stream per chunk

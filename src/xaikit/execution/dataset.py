@@ -317,6 +317,9 @@ def _check_out(out: Any, resume: bool, overwrite: bool) -> tuple[Path, dict[str,
             if p.name == MANIFEST or (p.name.startswith("chunk-") and p.name.endswith(".parquet")) or ".tmp-" in p.name:
                 p.unlink()
         return path, None
+    for p in path.iterdir():  # what a killed run left under a temporary name
+        if p.name.startswith((".chunk-", f".{MANIFEST}")) and ".tmp-" in p.name:
+            p.unlink(missing_ok=True)
     manifest = read_manifest(path)
     if entries and (manifest is None or not resume):
         what = "the folder of a dataset job" if manifest is not None else f"{len(entries)} file(s) that are not a dataset job's"
