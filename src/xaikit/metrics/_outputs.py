@@ -58,8 +58,13 @@ def row_outputs(target: Any, names: Sequence[str], n: int, predictions: np.ndarr
             raise InvalidParameterError(
                 f"target: expected one output (of {names}) per row, {n} in all, or a single output, got {len(items)} items"
             )
-        picked = [select_outputs(t.item() if isinstance(t, np.generic) else t, names)[0] for t in items]
-        return np.array([p[0] for p in picked], dtype=np.intp), "per row"
+        arr = np.asarray(target)
+        if arr.dtype.kind in "iu" and not ((arr < -o) | (arr >= o)).any():
+            return (arr.ravel() % o).astype(np.intp), "per row"  # positions, checked at once
+        position = {name: j for j, name in enumerate(names)}
+        picked = [position[t] if isinstance(t, str) and t in position else select_outputs(t.item() if isinstance(t, np.generic) else t, names)[0][0]
+                  for t in items]
+        return np.array(picked, dtype=np.intp), "per row"
     if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, np.integer, str)):
         raise InvalidParameterError(f"target: expected an output position or name (one of {names}), one per row, or None, got {describe(target)}")
     idx, _ = select_outputs(target, names)

@@ -84,8 +84,13 @@ def floor_draws(seed: np.random.SeedSequence, n_features: int, n_random: int) ->
 
 def _gini(A: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Gini index of each row of ``|A|`` over its masked features (NaN where they sum to 0)."""
-    k = mask.sum(axis=-1)
     d = A.shape[-1]
+    if mask.all():  # every row over all d features: one coefficient vector
+        x = np.sort(np.abs(A), axis=-1)
+        total = x.sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, (x @ (2.0 * np.arange(1, d + 1) - d - 1)) / (d * total), np.nan)
+    k = mask.sum(axis=-1)
     S = np.sort(np.where(mask, np.abs(A), -1.0), axis=-1)  # the padding first
     x = np.where(S < 0, 0.0, S)
     r = np.arange(1, d + 1) - (d - k)[..., None]

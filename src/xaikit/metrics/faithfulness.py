@@ -70,7 +70,7 @@ def _evaluate(model: Any, rows: Rows, masks: list[np.ndarray], batch_size: int |
 
 def _permutations(a: np.ndarray, n_random: int, rng: np.random.Generator) -> np.ndarray:
     """``n_random`` random permutations of ``a`` across its features, ``(n_random, d)``."""
-    return np.stack([a[rng.permutation(a.size)] for _ in range(n_random)]) if n_random else np.zeros((0, a.size))
+    return rng.permuted(np.tile(a, (n_random, 1)), axis=1)
 
 
 def _common(model: Any, n_random: Any, batch_size: Any) -> tuple[Any, int, int | None]:
@@ -96,13 +96,14 @@ def _steps(n_steps: Any, rows: Rows) -> np.ndarray:
 
 
 def _curve_masks(a: np.ndarray, fractions: np.ndarray, adding: bool) -> np.ndarray:
-    """Keep-masks ``(n_steps, d)``: ``round(t d)`` features of largest attribution removed (``adding``: kept only)."""
-    d = a.size
-    order = np.argsort(-a, kind="stable")
-    rank = np.empty(d, dtype=np.intp)
-    rank[order] = np.arange(d)
+    """Keep-masks ``(n_steps, d)``: ``round(t d)`` features of largest attribution removed (``adding``: kept only).
+    ``a`` may be a stack ``(r, d)`` of attributions with ``fractions`` ``(r, n_steps)``: masks ``(r, n_steps, d)``."""
+    d = a.shape[-1]
+    order = np.argsort(-a, axis=-1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(d), order.shape), axis=-1)
     ks = np.floor(fractions * d + 0.5).astype(np.intp)
-    first = rank[None, :] < ks[:, None]
+    first = rank[..., None, :] < ks[..., :, None]
     return first if adding else ~first
 
 
@@ -152,8 +153,8 @@ def _curve_metric(metric: str, model: Any, X: Any, explanation: Any, *, adding: 
     masks, points = [], []
     for i, a in enumerate(rows.attributions):
         steps, coef = _floor_points(weights, m, n_random, rngs[i])
-        draws = [_curve_masks(sign * p, fractions[steps[r]], adding) for r, p in enumerate(_permutations(a, n_random, rngs[i]))]
-        masks.append(np.concatenate([_curve_masks(sign * a, fractions, adding), *draws]))
+        draws = _curve_masks(sign * _permutations(a, n_random, rngs[i]), fractions[steps], adding).reshape(-1, a.size)
+        masks.append(np.concatenate([_curve_masks(sign * a, fractions, adding), draws]))
         points.append((steps, coef))
     render = None
     settings: dict[str, Any] = {"n_steps": k, "normalize": bool(normalize), "n_random": n_random, "floor_steps": min(m, k),
