@@ -80,7 +80,8 @@ class TrainingRecorder:
     norm, weight norm, update-to-weight ratio and share of dead units of a torch module as it trains.
 
     Add one line before the training loop, ``rec = TrainingRecorder(model)``; read ``rec.result()``
-    after (or during) training; ``rec.close()`` removes the hooks. A training step is a forward
+    after (or during) training; ``rec.close()`` removes the hooks. Between recorded steps only a
+    forward pre-hook on ``model`` runs; the layer and gradient hooks are set for the recorded steps. A training step is a forward
     call of ``model`` in training mode with gradients enabled (``model.train()``), followed by
     ``backward()`` and the optimiser's step. At a recorded step ``t``: the gradient norm is that of
     the gradients accumulated by the step's backward pass (``p.grad`` as ``optimizer.step()`` reads
@@ -138,11 +139,22 @@ class TrainingRecorder:
         self._before: list[list[Any]] | None = None
         self._before_step = -1
         self._handles: list[Any] = [model.register_forward_pre_hook(self._on_forward)]
+        #: The hooks of the recorded step in progress, set at its forward call and removed at the next
+        #: step's: steps that are not recorded run with the one pre-hook above.
+        self._transient: list[Any] = []
+
+    def _watch(self) -> None:
+        """Hooks on the layers' outputs and the parameters' gradients, for the step starting now."""
         for j, (_, module) in enumerate(self.layers):
-            self._handles.append(module.register_forward_hook(self._output_hook(j)))
+            self._transient.append(module.register_forward_hook(self._output_hook(j)))
             for p in module.parameters(recurse=False):
                 if p.requires_grad:
-                    self._handles.append(p.register_post_accumulate_grad_hook(self._grad_hook(j)))
+                    self._transient.append(p.register_post_accumulate_grad_hook(self._grad_hook(j)))
+
+    def _unwatch(self) -> None:
+        for handle in self._transient:
+            handle.remove()
+        self._transient = []
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -167,6 +179,8 @@ class TrainingRecorder:
             return
         self._step += 1
         step = self._step
+        if self._transient:
+            self._unwatch()
         if self._before is not None:  # the previous recorded step's update is done
             row = self._record(self._before_step)
             for j, (_, m) in enumerate(self.layers):
@@ -181,6 +195,7 @@ class TrainingRecorder:
             row = self._record(step)
             self._before = self._norms()
             self._before_step = step
+            self._watch()
             for j, params in enumerate(self._before):
                 row["weight"][j] = np.sqrt(sum(float(torch.sum(p.double() ** 2)) for p in params))
 
@@ -220,6 +235,7 @@ class TrainingRecorder:
 
     def close(self) -> None:
         """Remove the hooks (the records stay)."""
+        self._unwatch()
         for handle in self._handles:
             handle.remove()
         self._handles = []

@@ -173,6 +173,7 @@ class AttributionDriftDisplay(_TileDisplay):
         snaps = snaps[:, :, j].reshape(-1, side, side)
         steps = exp.attribution_steps.tolist()
         disp = cls(tile(snaps, cols=len(snaps)), title=f"attribution of probe row {r} at steps {steps}", diverging=True)
+        disp.figsize = (max(4.0, 1.6 * len(snaps)), 2.6)
         return disp.plot(ax=ax)  # type: ignore[no-any-return]
 
 
