@@ -22,7 +22,7 @@ uvicorn = pytest.importorskip("uvicorn")
 xgboost = pytest.importorskip("xgboost")
 
 import xaikit as xk  # noqa: E402
-from xaikit.serve.app import create_app  # noqa: E402
+from xaikit.serve.app import ExplainResponse, create_app  # noqa: E402
 from xaikit.serve.bundle import load_bundle, make_bundle, save_bundle  # noqa: E402
 
 COLUMNS = ["age", "education_num", "capital_gain", "capital_loss", "hours_per_week"]
@@ -111,6 +111,7 @@ def test_tree_shap_values_equal_the_library(setup: dict[str, Any]) -> None:
     body = r.json()
     lib = xk.TreeShap(setup["model"], background=setup["bg"]).explain(rows)
     assert body["method"] == "tree_shap" and body["exact"] is True and body["std_err"] is None
+    ExplainResponse.model_validate(body)  # the answer is what the schema documents
     np.testing.assert_allclose(np.array(body["values"]), lib.values, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.array(body["base_values"]), lib.base_values, rtol=1e-12, atol=1e-12)
     assert body["feature_names"] == COLUMNS and body["model_version"] == load_bundle(setup["dir"] / "bundle").model_version

@@ -38,6 +38,8 @@ def register(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--output", choices=("auto", "probability", "log_odds", "raw"), default="auto", help="the default output explained")
     p.add_argument("--n-samples", type=int, metavar="N", help="default budget of sampled methods (coalitions per row)")
     p.add_argument("--random-state", type=int, default=0, metavar="S", help="default seed of sampled methods (default: 0)")
+    p.add_argument("--tree-algorithm", choices=("interventional", "path_dependent"), default="interventional",
+                   help="TreeSHAP over the background (default), or path_dependent over the trees' cover (faster)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument("--api-key-env", metavar="NAME", help="require the X-API-Key header, with the key held in this environment variable")
@@ -79,6 +81,8 @@ def build_bundle(args: argparse.Namespace) -> Any:
             raise BadInput(f"--background: expected numeric columns for this model, got non-numeric column(s) {', '.join(bad[:10])}")
         background = frame.to_numpy(dtype="float64")
     parameters: dict[str, Any] = {"random_state": args.random_state}
+    if args.tree_algorithm != "interventional":
+        parameters["tree_algorithm"] = args.tree_algorithm
     if args.n_samples is not None:
         parameters["n_samples"] = args.n_samples
     method = args.method.strip().lower().replace("-", "_")

@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -306,11 +306,15 @@ class Service:
 
         if method != "auto":
             return method, output
-        background = self.bundle.background
+        background = None if self._path_dependent else self.bundle.background
         tree_output, _ = _tree_route(self.bundle.model, {"output": output, "background": background})
         if tree_output is not None:
             return "tree_shap", tree_output
         return choose_method(len(self.bundle.feature_names), self.bundle.parameters.get("n_samples")), output
+
+    @property
+    def _path_dependent(self) -> bool:
+        return self.bundle.parameters.get("tree_algorithm") == "path_dependent"
 
     def explainer(self, method: str, output: str) -> Any:
         """The explainer of ``method`` on ``output``, built once per model version."""
@@ -325,6 +329,8 @@ class Service:
             b = self.bundle
             names = None if hasattr(b.background, "columns") else b.feature_names
             kwargs: dict[str, Any] = {"background": b.background, "output": output}
+            if method == "tree_shap" and self._path_dependent:
+                kwargs = {"algorithm": "path_dependent", "output": output}
             if names is not None:
                 kwargs["feature_names"] = names
             made = cls(b.model, **kwargs)
@@ -610,41 +616,66 @@ def _concat(parts: list[Any]) -> Any:
     return np.concatenate(parts, axis=0)
 
 
-class _BodyLimit:
-    """ASGI middleware refusing bodies over ``limit`` bytes (413, naming the body)."""
+class _Guard:
+    """ASGI middleware: the API key (401 naming ``X-API-Key``), the body size (413 naming the body),
+    a request id (``X-Request-Id``) and one JSON log line per request."""
 
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: Any, limit: int, api_key: str | None, log_requests: bool) -> None:
+        self.app, self.limit, self.api_key, self.log_requests = app, limit, api_key, log_requests
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        start = time.perf_counter()
+        rid = uuid.uuid4().hex[:12]
+        info: dict[str, Any] = {"rows": None, "cache": None, "batch_rows": None, "status": 500}
+        scope.setdefault("state", {})["info"] = info
         headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        too_big = JSONResponse(status_code=413, content={"detail": _detail(["body"], f"expected at most {self.limit} bytes")})
-        if length is not None:
-            try:
-                if int(length) > self.limit:
-                    await too_big(scope, receive, send)
-                    return
-            except ValueError:
-                pass
-        seen = 0
-
-        async def limited() -> Any:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooBig
-            return message
-
         try:
-            await self.app(scope, limited, send)
-        except _TooBig:
-            await too_big(scope, receive, send)
+            if self.api_key is not None and scope.get("path") != "/health":
+                given = headers.get(b"x-api-key")
+                if given is None or not hmac.compare_digest(given, self.api_key.encode()):
+                    got = "none" if given is None else "another key"
+                    await self._refuse(401, ["header", "X-API-Key"], f"expected the service's API key in the X-API-Key header, got {got}",
+                                       scope, receive, send, info)
+                    return
+            length = headers.get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.limit:
+                await self._refuse(413, ["body"], f"expected at most {self.limit} bytes, got {int(length)}", scope, receive, send, info)
+                return
+            seen = 0
+
+            async def limited() -> Any:
+                nonlocal seen
+                message = await receive()
+                if message["type"] == "http.request":
+                    seen += len(message.get("body", b""))
+                    if seen > self.limit:
+                        raise _TooBig
+                return message
+
+            async def sending(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    info["status"] = message["status"]
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                await send(message)
+
+            try:
+                await self.app(scope, limited, sending)
+            except _TooBig:
+                await self._refuse(413, ["body"], f"expected at most {self.limit} bytes", scope, receive, send, info)
+        finally:
+            if self.log_requests and log.isEnabledFor(logging.INFO):
+                log.info(json.dumps({"id": rid, "route": f"{scope.get('method')} {scope.get('path')}", "rows": info["rows"],
+                                     "status": info["status"], "ms": round((time.perf_counter() - start) * 1000.0, 3),
+                                     "cache_hit": info["cache"], "batch_rows": info["batch_rows"]}))
+
+    @staticmethod
+    async def _refuse(status: int, loc: list[Any], msg: str, scope: Any, receive: Any, send: Any, info: dict[str, Any]) -> None:
+        info["status"] = status
+        await JSONResponse(status_code=status, content={"detail": _detail(loc, msg)})(scope, receive, send)
 
 
 class _TooBig(Exception):
@@ -723,24 +754,7 @@ def create_app(
     app = FastAPI(title="xaikit explanation service", version="1", lifespan=lifespan,
                   description="Explanations of one model over HTTP (see docs/service.md).")
     app.state.service = service
-    app.add_middleware(_BodyLimit, limit=max_body_bytes)
-
-    @app.middleware("http")
-    async def _guard(request: Request, call_next: Callable[[Request], Any]) -> Any:
-        start = time.perf_counter()
-        rid = uuid.uuid4().hex[:12]
-        request.state.info = {"rows": None, "cache": None, "batch_rows": None}
-        if api_key is not None and request.url.path != "/health":
-            given = request.headers.get("x-api-key")
-            if given is None or not hmac.compare_digest(given.encode(), api_key.encode()):
-                response: Any = JSONResponse(status_code=401, content={"detail": _detail(
-                    ["header", "X-API-Key"], "expected the service's API key in the X-API-Key header, got " + ("none" if given is None else "another key"))})
-                _log(rid, request, 401, start, request.state.info, log_requests)
-                return response
-        response = await call_next(request)
-        _log(rid, request, response.status_code, start, request.state.info, log_requests)
-        response.headers["X-Request-Id"] = rid
-        return response
+    app.add_middleware(_Guard, limit=max_body_bytes, api_key=api_key, log_requests=log_requests)
 
     @app.exception_handler(_Fail)
     async def _failed(request: Request, exc: _Fail) -> JSONResponse:
@@ -765,10 +779,10 @@ def create_app(
         found = service.cached(call.key)
         if found is not None:
             request.state.info.update(cache=True, batch_rows=0)
-            return {**found, "cached": True}
+            return JSONResponse({**found, "cached": True})
         answer = await service.explain(call)
         request.state.info.update(cache=False, batch_rows=answer["batch_rows"])
-        return answer
+        return JSONResponse(answer)  # already JSON types (ExplainResponse documents them)
 
     @app.post("/predict", response_model=PredictResponse, responses={413: {}, 422: {}, 401: {}, 503: {}})
     async def predict(req: ExplainRequest, request: Request) -> Any:
@@ -840,11 +854,3 @@ def _health(service: Service) -> dict[str, Any]:
             "feature_names": list(service.bundle.feature_names), "requests": s.requests, "cache_hits": s.cache_hits,
             "cache_entries": len(service._cache), "batches": s.batches, "joined_batches": s.joined_batches,
             "largest_batch": s.largest_batch, "reloads": s.reloads}
-
-
-def _log(rid: str, request: Request, status: int, start: float, info: Mapping[str, Any], enabled: bool) -> None:
-    if not enabled or not log.isEnabledFor(logging.INFO):
-        return
-    log.info(json.dumps({"id": rid, "route": f"{request.method} {request.url.path}", "rows": info.get("rows"), "status": status,
-                         "ms": round((time.perf_counter() - start) * 1000.0, 3), "cache_hit": info.get("cache"),
-                         "batch_rows": info.get("batch_rows")}))

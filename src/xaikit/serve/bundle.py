@@ -15,7 +15,7 @@ A bundle is a folder::
 ``bundle.json`` holds ``format`` (``"xaikit-bundle"``), ``format_version`` (1), ``model_file`` and
 ``background_file`` (names inside the folder), ``method`` (a registry name or ``"auto"``),
 ``output``, ``parameters`` (the explain parameters every request starts from, e.g.
-``{"n_samples": 256, "random_state": 0}``), ``feature_names``, ``dtypes`` (one per feature:
+``{"n_samples": 256, "random_state": 0}``, and ``tree_algorithm``: see :data:`BUNDLE_PARAMETERS`), ``feature_names``, ``dtypes`` (one per feature:
 ``"number"`` or ``"category"``), ``categories`` (the levels seen in the background, per categorical
 feature), ``model_sha256`` (of the model file) and ``model_version``: the sha256 of the model
 file's digest, the background file's digest and the settings, so it changes whenever any of them
@@ -41,9 +41,13 @@ from typing import Any
 
 from xaikit.errors import FormatError, InvalidParameterError
 
-__all__ = ["BUNDLE_FORMAT", "Bundle", "file_sha256", "load_bundle", "make_bundle", "model_version", "save_bundle"]
+__all__ = ["BUNDLE_FORMAT", "BUNDLE_PARAMETERS", "Bundle", "file_sha256", "load_bundle", "make_bundle", "model_version", "save_bundle"]
 
 BUNDLE_FORMAT = "xaikit-bundle"
+#: The settings ``parameters`` may hold: the explain parameters every request starts from, and
+#: ``tree_algorithm`` (TreeSHAP's ``"interventional"`` over the background, the default, or
+#: ``"path_dependent"`` over the trees' cover, which is faster and ignores the background).
+BUNDLE_PARAMETERS = ("n_samples", "tol", "random_state", "tree_algorithm")
 _FORMAT_VERSION = 1
 _SETTINGS = "bundle.json"
 
@@ -188,6 +192,11 @@ def make_bundle(
         feature_names = feature_names_of(model)
     bg, names, dtypes, categories = _describe_background(background, feature_names)
     params = dict(parameters or {})
+    unknown = sorted(set(params) - set(BUNDLE_PARAMETERS))
+    if unknown:
+        raise InvalidParameterError(f"parameters: expected keys among {list(BUNDLE_PARAMETERS)}, got {unknown[0]!r}")
+    if params.get("tree_algorithm", "interventional") not in ("interventional", "path_dependent"):
+        raise InvalidParameterError(f"parameters['tree_algorithm']: expected 'interventional' or 'path_dependent', got {params['tree_algorithm']!r}")
     try:
         json.dumps(params, allow_nan=False)
     except (TypeError, ValueError) as exc:
