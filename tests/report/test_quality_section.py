@@ -59,3 +59,26 @@ def test_the_fairness_section_lists_every_group_and_opens_clean(tmp_path: Path, 
     opened = open_report(report.to_html(tmp_path / "f.html"))
     opened.check_clean()
     assert opened.page.locator("tr.xk-fair-group").count() == 3
+
+
+def test_one_metrics_scores_have_a_section_with_their_curve(tmp_path: Path, open_report: Any) -> None:
+    from xaikit.metrics.faithfulness import deletion
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(25, 5))
+    w = np.array([3.0, -2.0, 0.5, 0.0, 1.0])
+    exp = xk.ExactShapley(lambda Z: Z @ w, background=np.zeros((1, 5))).explain(X)
+    scores = deletion(lambda Z: Z @ w, X, exp, baseline=0.0, floor_steps=6, random_state=0)
+    report = xk.Report("one metric").add(scores, name="deletion")
+    page = report.to_html_string()
+    assert page.count('class="xk-quality-row"') == 1
+    assert f"<td>{xk.report._encode.fmt(scores.mean())}</td>" in page
+    assert f"<td>{xk.report._encode.fmt(scores.floor_mean())}</td>" in page
+    # the mean curve drawn is the rows' mean curve
+    drawn = re.search(r'class="xk-avg"[^>]*data-y="([^"]+)"', page)
+    assert drawn is not None
+    np.testing.assert_allclose([float(v) for v in drawn.group(1).split()], scores.curves.mean(axis=0), rtol=1e-3, atol=1e-3)
+    assert "faint: the mean curve of random attributions" in page  # whole random curves: every step has its floor point
+    opened = open_report(report.to_html(tmp_path / "s.html"))
+    opened.check_clean()
+    assert opened.page.locator("svg.xk-line").count() == 1

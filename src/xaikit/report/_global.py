@@ -85,12 +85,13 @@ class GlobalEntry:
 def other_kinds() -> tuple[type, ...]:
     """The result kinds with a section of their own beside the global ones: counterfactuals and accuracy
     under attack (:mod:`xaikit.report._decisions`; anchors are :class:`Rules`), and the quality of
-    explanations (:mod:`xaikit.report._quality`)."""
+    explanations (:mod:`xaikit.report._quality`: a QualityReport, or one metric's MetricScores)."""
     from xaikit.report import _decisions
     from xaikit.results.fairness import GroupFairness
+    from xaikit.results.metric_scores import MetricScores
     from xaikit.results.quality import QualityReport
 
-    return (*_decisions.DECISION_KINDS, QualityReport, GroupFairness)
+    return (*_decisions.DECISION_KINDS, QualityReport, MetricScores, GroupFairness)
 
 
 def _other(result: Any) -> tuple[Any, Any, Any] | None:
@@ -103,6 +104,11 @@ def _other(result: Any) -> tuple[Any, Any, Any] | None:
         return (_fairness.fairness_section, lambda r: f"{len(r.group_names)} group(s), {int(r.n_rows.sum()):,} rows",
                 lambda r, include_data: "No row of the data is in this section: counts and rates per group"
                 + ("" if include_data else " (counts under 10 shown as <10)") + ".")
+    from xaikit.results.metric_scores import MetricScores
+
+    if isinstance(result, MetricScores):
+        return (_quality.scores_section, lambda r: f"{r.metric}, {r.n_rows:,} rows",
+                lambda r, include_data: "No row of the data is in this section: the metric per row (by position) and its curves.")
     if isinstance(result, QualityReport):
         return (_quality.quality_section, lambda r: f"{len(r.metric_names)} metric(s) of {len(r.method_names)} explanation(s), "
                 f"{r.values.shape[2]:,} rows", lambda r, include_data: "No row of the data is in this section: metric values per row "

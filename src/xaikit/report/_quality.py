@@ -24,7 +24,7 @@ from xaikit._validation import describe
 from xaikit.errors import InvalidParameterError
 from xaikit.report._encode import esc, fmt
 
-__all__ = ["MAX_METHODS", "MAX_METRICS", "MAX_ROWS", "quality_section"]
+__all__ = ["MAX_METHODS", "MAX_METRICS", "MAX_ROWS", "quality_section", "scores_section"]
 
 #: Most methods and metrics in the tables, and rows of per-row disagreement listed.
 MAX_METHODS = 20
@@ -114,5 +114,60 @@ def quality_section(report_result: Any, include_data: bool) -> str:
         "<h4>Raw rows in the explanations</h4>"
         + (f"<ul>{''.join(f'<li>{n}</li>' for n in notes)}</ul>" if notes else "<p>None of the explanations carries raw rows of data.</p>")
     )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def scores_section(scores: Any, include_data: bool) -> str:
+    """The HTML (escaped, bounded) of one metric's :class:`~xaikit.results.metric_scores.MetricScores`: its mean
+    with an interval beside its noise floor, and for a curve metric the mean curve (with the 10-90% band of
+    the rows and the random attributions' curve). Values are per row by position: no row of data.
+
+    >>> import numpy as np
+    >>> from xaikit.results.metric_scores import MetricScores
+    >>> s = MetricScores(values=np.array([0.2, 0.4, 0.3]), floor=np.array([0.5, 0.6, 0.5]), method="deletion",
+    ...                  params={"metric": "deletion", "higher_is_better": False})
+    >>> html = scores_section(s, include_data=False)
+    >>> "deletion" in html and html.count('class="xk-quality-row"')
+    1
+    """
+    import numpy as np
+
+    from xaikit.report._charts import line_svg
+    from xaikit.results.metric_scores import MetricScores
+
+    if not isinstance(scores, MetricScores):
+        raise InvalidParameterError(f"scores: expected a MetricScores, got {describe(scores)}")
+    if not isinstance(include_data, bool):
+        raise InvalidParameterError(f"include_data: expected True or False, got {describe(include_data)}")
+    lo, hi = scores.interval()
+    flo, fhi = scores.floor_interval()
+    alo, ahi = scores.above_floor_interval()
+    mark = " \u2713" if alo > 0 else ""
+    word = "higher" if scores.higher_is_better else "lower"
+    settings = {k: v for k, v in scores.params.items() if k not in ("metric", "higher_is_better") and isinstance(v, (int, float, str))}
+    parts = [
+        f'<section class="xk-part xk-quality"><h3>Quality metric: {esc(scores.metric)}</h3>'
+        f'<p class="xk-legend">{scores.n_rows:,} rows; {word} is better; the noise floor is the same metric for random '
+        f"attributions of the same rows; \u2713: above the floor with 95% confidence (paired over the rows).</p>"
+        '<table class="xk-table"><tr><th>metric</th><th>mean</th><th>95% interval</th><th>noise floor</th><th>floor interval</th>'
+        "<th>above floor</th><th>interval</th></tr>"
+        f'<tr class="xk-quality-row"><td>{esc(scores.metric)}</td><td>{_num(scores.mean())}</td><td>{_interval(lo, hi)}</td>'
+        f"<td>{_num(scores.floor_mean())}</td><td>{_interval(flo, fhi)}</td><td>{_num(scores.above_floor())}{mark}</td>"
+        f"<td>{_interval(alo, ahi)}</td></tr></table>"
+    ]
+    if settings:
+        parts.append('<p class="xk-legend">Settings: ' + esc(", ".join(f"{k}={v}" for k, v in list(settings.items())[:12])) + "</p>")
+    fractions = scores.diagnostics.get("fractions")
+    if scores.curves is not None and fractions is not None and np.isfinite(scores.curves).any():
+        grid = np.asarray(fractions, dtype=np.float64)
+        curves = scores.curves[np.isfinite(scores.curves).all(axis=1)]
+        floor = np.asarray(scores.diagnostics.get("floor_curve", []), dtype=np.float64)
+        random_curve = floor[None] if floor.shape == grid.shape and np.isfinite(floor).all() else None
+        low, high = np.percentile(curves, [10, 90], axis=0)
+        parts.append(line_svg(f"{scores.metric} curve", "fraction of features", "model output", grid, curves.mean(axis=0),
+                              random_curve, low, high, None))
+        parts.append('<p class="xk-legend">Mean curve of the rows (band: 10-90% of the rows)'
+                     + ("; faint: the mean curve of random attributions" if random_curve is not None else "") + ".</p>")
     parts.append("</section>")
     return "".join(parts)
