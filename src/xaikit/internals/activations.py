@@ -50,6 +50,31 @@ def _layer_list(layers: Any) -> list[Any]:
     return list(layers)
 
 
+def _torch_outputs(adapted: Any, batch: np.ndarray, resolved: list[tuple[str, Any]]) -> list[np.ndarray] | None:
+    """Every chosen layer's output in one forward pass (forward hooks), or None when a layer does not
+    run exactly once (then each layer is read by the adapter on its own)."""
+    import torch
+
+    captured: list[list[np.ndarray]] = [[] for _ in resolved]
+
+    def hook(i: int) -> Any:
+        def record(module: Any, args: Any, out: Any) -> None:
+            if isinstance(out, torch.Tensor):
+                captured[i].append(out.detach().cpu().numpy())
+
+        return record
+
+    handles = [module.register_forward_hook(hook(i)) for i, (_, module) in enumerate(resolved)]
+    try:
+        adapted.predict(batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if any(len(c) != 1 for c in captured):
+        return None
+    return [c[0] for c in captured]
+
+
 def _as_channels(a: np.ndarray, framework: str) -> np.ndarray:
     """Activations (b, ...) as float64 (b, C, positions): torch's axis 1, Keras's last axis."""
     a = np.asarray(a, dtype=np.float64)
@@ -178,8 +203,9 @@ def layer_activations(
     n = arr.shape[0]
     for start in range(0, n, step):
         batch = arr[start : start + step]
+        outputs = _torch_outputs(adapted, batch, resolved) if framework == "torch" else None
         for i, name in enumerate(names):
-            raw = np.asarray(adapted.layer_activations(batch, name))
+            raw = outputs[i] if outputs is not None else np.asarray(adapted.layer_activations(batch, name))
             a = _as_channels(raw, framework)
             if not streams or len(streams) <= i:
                 shapes.append(tuple(raw.shape[1:]))
