@@ -12,8 +12,9 @@ the cache off so that every request is computed); the clients are httpx on loopb
   one row (``predict_proba``): the service adds the difference (HTTP, JSON, validation).
   The same for path-dependent TreeSHAP (a bundle with ``tree_algorithm="path_dependent"``), and
   for an answer served from the cache (the same row again): the HTTP floor.
-* ``throughput``: one-row TreeSHAP requests from N concurrent async clients (N = 1, 8, 32), with
-  micro-batching on (window 2 ms) and off: requests per second, p50 and p99.
+* ``throughput``: one-row TreeSHAP requests (interventional, and path-dependent) from N concurrent
+  async clients (N = 1, 8, 32), with micro-batching on (window 2 ms) and off: requests per second,
+  p50, p99 and the largest batch seen. The latency figures above are taken with micro-batching off.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/service.py [--requests 400] [--kernel-requests 60]``.
 The machine's cores are shared, so figures are noisy: repeat and report the spread.
@@ -99,14 +100,14 @@ def latency(url: str, rows: np.ndarray, n: int, extra: dict[str, Any]) -> list[f
 
     out = []
     with httpx.Client(base_url=url, timeout=60) as client:
-        for i in range(n + 5):
+        for i in range(n + 20):
             body = {"instances": [rows[i % len(rows)].tolist()], **extra}
             t = time.perf_counter()
             r = client.post("/explain", json=body)
             dt = (time.perf_counter() - t) * 1000
             if r.status_code != 200:
                 raise RuntimeError(r.text)
-            if i >= 5:  # warm-up
+            if i >= 20:  # warm-up
                 out.append(dt)
     return out
 
@@ -165,13 +166,13 @@ def main() -> None:
         tree_ms = own_time(lambda: tree.explain(one, executor="serial"), 100)
         path_ms = own_time(lambda: path_tree.explain(one, executor="serial"), 200)
         kernel_ms = own_time(lambda: kernel.explain(one, n_samples=256, random_state=0, executor="serial"), 10)
-        proc, url = start(bundle, micro_batch=True)
+        proc, url = start(bundle, micro_batch=False)
         try:
             t50, t99 = pct(latency(url, rows, args.requests, {}))
             k50, k99 = pct(latency(url, rows, args.kernel_requests, {"method": "kernel_shap", "parameters": {"n_samples": 256}}))
         finally:
             stop(proc)
-        proc, url = start(fast_bundle, micro_batch=True)
+        proc, url = start(fast_bundle, micro_batch=False)
         try:
             p50, p99 = pct(latency(url, rows, args.requests, {}))
         finally:
@@ -186,15 +187,17 @@ def main() -> None:
         print(f"{'TreeSHAP (path-dependent)':34s} {p50:8.2f} {p99:8.2f} {path_ms:11.2f} {predict_ms:9.3f}")
         print(f"{'cached answer (TreeSHAP)':34s} {c50:8.2f} {c99:8.2f} {'':>11s} {'':>9s}")
         print(f"{'KernelSHAP, 256 coalitions':34s} {k50:8.2f} {k99:8.2f} {kernel_ms:11.2f} {predict_ms:9.3f}")
-        print(f"\n{'throughput (one-row TreeSHAP)':34s} {'clients':>7s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'max batch':>9s}")
-        for on in (True, False):
-            proc, url = start(bundle, micro_batch=on)
-            try:
-                for clients in (1, 8, 32):
-                    rps, p50, p99, biggest = throughput(url, rows, clients, args.requests)
-                    print(f"{'micro-batching ' + ('on' if on else 'off'):34s} {clients:7d} {rps:8.0f} {p50:8.2f} {p99:8.2f} {biggest:9d}")
-            finally:
-                stop(proc)
+        print(f"\n{'throughput, one-row requests':40s} {'clients':>7s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'max batch':>9s}")
+        for label, folder_ in (("TreeSHAP interventional", bundle), ("TreeSHAP path-dependent", fast_bundle)):
+            for on in (True, False):
+                proc, url = start(folder_, micro_batch=on)
+                try:
+                    throughput(url, rows, 8, 40)  # warm-up
+                    for clients in (1, 8, 32):
+                        rps, p50, p99, biggest = throughput(url, rows, clients, args.requests)
+                        print(f"{label + ', batching ' + ('on' if on else 'off'):40s} {clients:7d} {rps:8.0f} {p50:8.2f} {p99:8.2f} {biggest:9d}")
+                finally:
+                    stop(proc)
 
 
 if __name__ == "__main__":

@@ -220,8 +220,13 @@ def test_methods_and_health(setup: dict[str, Any]) -> None:
 
 def test_log_lines_are_json_with_the_request_fields(setup: dict[str, Any]) -> None:
     before = len(setup["logs"].lines)
-    setup["server"].post("/explain", {"instances": [[30.0, 9.0, 0.0, 0.0, 40.0]]})
-    line = setup["logs"].lines[before]
+    rid = setup["server"].post("/explain", {"instances": [[30.0, 9.0, 0.0, 0.0, 40.0]]}).headers["x-request-id"]
+    for _ in range(200):  # the line is written once the answer has been sent
+        found = [line for line in setup["logs"].lines[before:] if line["id"] == rid]
+        if found:
+            break
+        time.sleep(0.01)
+    line = found[0]
     assert line["route"] == "POST /explain" and line["status"] == 200 and line["rows"] == 1
     assert set(line) == {"id", "route", "rows", "status", "ms", "cache_hit", "batch_rows"}
 

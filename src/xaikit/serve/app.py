@@ -13,8 +13,9 @@ Routes
 Requests name features by name (``{"age": 39, ...}``) or give them in the model's order
 (``[39, ...]``); each bad field gets a 4xx whose ``detail`` names it (``loc``). Concurrent
 ``/explain`` requests of a deterministic method with the same method, output, target and parameters
-arriving within ``batch_window_ms`` are joined into one explain call (their rows concatenated,
-the result split back): a deterministic method's row does not depend on the other rows of the call.
+are joined into one explain call (their rows concatenated, the result split back): when no call
+is running, a request starts at once with whatever arrived in the same turn of the event loop;
+while calls run, a request waits up to ``batch_window_ms`` for others to join it: a deterministic method's row does not depend on the other rows of the call.
 A stochastic method's row draws from the stream of its position in the call, so those requests
 are never joined and their values are those of the library called on the request's rows alone.
 
@@ -210,7 +211,8 @@ class Service:
     micro_batch : bool
         Join concurrent requests of deterministic methods into one call.
     batch_window_ms, max_batch_rows : float, int
-        How long the first request of a batch waits for others, and the most rows a batch holds.
+        How long the first request of a batch waits for others while explain calls are running
+        (an idle service starts at once), and the most rows a batch holds.
     max_jobs : int
         Jobs kept (queued, running and finished; the oldest finished dropped first).
     trust_pickle : bool
@@ -250,6 +252,7 @@ class Service:
         self._jobs: OrderedDict[str, _Job] = OrderedDict()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xaikit-job")
         self._pending: dict[str, tuple[list[tuple[_Call, asyncio.Future[Any]]], int]] = {}
+        self._in_flight = 0  # explain calls running (micro-batching waits for company only while busy)
         self._stamp = self._file_stamp()
         self.resolved_method, self.resolved_output = self._resolve(self.bundle.method, self.bundle.output)
 
@@ -524,7 +527,10 @@ class Service:
             entry = self._pending.get(call.group)
             if entry is None:
                 self._pending[call.group] = ([(call, future)], call.n_rows)
-                loop.call_later(self.batch_window, self._flush, call.group)
+                if self._in_flight == 0:  # idle: run at the next turn of the loop (with what arrived meanwhile)
+                    loop.call_soon(self._flush, call.group)
+                else:  # busy: wait for more requests to join
+                    loop.call_later(self.batch_window, self._flush, call.group)
             else:
                 members, rows = entry
                 members.append((call, future))
@@ -541,6 +547,13 @@ class Service:
             asyncio.ensure_future(self._run_batch(entry[0]))
 
     async def _run_batch(self, members: list[tuple[_Call, asyncio.Future[Any]]]) -> None:
+        self._in_flight += 1
+        try:
+            await self._run_joined(members)
+        finally:
+            self._in_flight -= 1
+
+    async def _run_joined(self, members: list[tuple[_Call, asyncio.Future[Any]]]) -> None:
         calls = [c for c, _ in members]
         try:
             if len(calls) == 1:
