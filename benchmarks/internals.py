@@ -1,7 +1,8 @@
 """Figures of the network internals on the digits CNN (examples/digits_cnn_gradients.py).
 
 * overhead of a TrainingRecorder with its default settings (every=10, no explainer) on the CNN's
-  training time: best of ``--repeats`` runs with and without it, alternated, in one process;
+  training time (process CPU time, one thread): best of ``--repeats`` runs with and without it,
+  alternated, in one process;
 * memory of ``layer_activations`` in summary mode on 10,000 digit images (the 1,797 digits
   repeated with a little noise): tracemalloc's peak (numpy and Python allocations; torch's own
   buffers for one batch are not seen by tracemalloc), next to the size the full maps would take;
@@ -32,13 +33,15 @@ from xaikit.internals.training import TrainingRecorder  # noqa: E402
 
 
 def train_time(X: np.ndarray, y: np.ndarray, epochs: int, record: bool) -> float:
-    """Seconds to train the CNN (the example's loop), with a default TrainingRecorder or without."""
+    """CPU seconds of this process to train the CNN (the example's loop, one thread), with a default
+    TrainingRecorder or without: CPU time rather than wall time, which on a shared machine counts the
+    waits for a core."""
     import torch
     from digits_cnn_gradients import build_network
 
     torch.manual_seed(0)
     net = build_network()
-    start = time.perf_counter()
+    start = time.process_time()
     rec = TrainingRecorder(net) if record else None
     optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -55,7 +58,7 @@ def train_time(X: np.ndarray, y: np.ndarray, epochs: int, record: bool) -> float
     if rec is not None:
         rec.result()
         rec.close()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def main() -> None:
@@ -74,7 +77,7 @@ def main() -> None:
         recorded.append(train_time(X_train, y_train, args.epochs, True))
     best_plain, best_rec = min(plain), min(recorded)
     print(f"training ({args.epochs} epochs, {len(X_train)} digits, torch {torch.__version__}, 1 thread): "
-          f"best of {args.repeats}: {best_plain:.3f} s without, {best_rec:.3f} s with the recorder "
+          f"best of {args.repeats} (CPU time): {best_plain:.3f} s without, {best_rec:.3f} s with the recorder "
           f"(every=10): overhead {100 * (best_rec / best_plain - 1):+.1f}%")
     net, _ = train(X_train, y_train, X_test[:1], y_test[:1], epochs=args.epochs, record=False)
     rng = np.random.default_rng(0)
