@@ -55,6 +55,11 @@ def dense_variance(masks, weights, y, phi, A, unit_group, group_sizes, group_fpc
     Q = Ainv - np.outer(a1, a1) / a1.sum()
     Z = masks.astype(float)
     r = y - Z @ phi
+    # a sampled pair's residual difference widened by its leverage h = 2 w z'Qz: e / (1 - h)
+    for u in np.flatnonzero(unit_group >= 0):
+        z, w = Z[2 * u], weights[2 * u]
+        h = min(2.0 * w * z @ Q @ z, 0.95)
+        r[2 * u] += (r[2 * u] - r[2 * u + 1]) * (1.0 / (1.0 - h) - 1.0)
     contrib = Z[:, :, None] * (weights[:, None] * r)[:, None, :]
     per_unit = contrib[0::2] + contrib[1::2]
     var = np.zeros_like(phi)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xaikit.explainers.shapley._coalitions import Design, ReferenceDesigns
+from xaikit.explainers.shapley._coalitions import Design, ReferenceDesigns, unpack_coalitions
 from xaikit.explainers.shapley._kernels import (
     constrained_operators,
     paired_normal_equations,
@@ -71,7 +71,13 @@ def _variances(
     group_sizes: list[int],
     group_fpc: np.ndarray,
 ) -> np.ndarray:
-    """Variances (m, k, o) of each design's estimates (see :func:`regression_std_err`)."""
+    """Variances (m, k, o) of each design's estimates (see :func:`regression_std_err`).
+
+    The residuals of sampled units are first widened by their leverage (:func:`leverage_adjusted`):
+    residuals at the fitted values are smaller than the errors they stand for, most of all when a
+    design has few units per parameter.
+    """
+    y = leverage_adjusted(codes, k, pair_weights, y, phi, Q, unit_group)
     M, unknown = paired_residual_moments(
         _as_codes(codes),
         k,
@@ -87,6 +93,50 @@ def _variances(
     var = np.maximum(np.einsum("rokj,rkj->rko", QM, Q), 0.0)
     var[unknown] = np.nan
     return var
+
+
+#: Power of ``1 / (1 - h)`` that widens a sampled unit's residual of leverage ``h``: 0.5 is the
+#: HC2 correction (unbiased for equal error variances), 1 the jackknife-like HC3.
+LEVERAGE_POWER = 1.0
+#: Largest leverage used: a unit that alone determines a direction of the fit has no residual to widen.
+MAX_LEVERAGE = 0.95
+
+
+def leverage_adjusted(
+    codes: np.ndarray, k: int, pair_weights: np.ndarray, y: np.ndarray, phi: np.ndarray, Q: np.ndarray,
+    unit_group: np.ndarray,
+) -> np.ndarray:
+    """``y`` (m, 2u, o) with each sampled unit's residual difference widened by its leverage.
+
+    Under the efficiency constraint the estimate is ``phi = sum_u w_u d_u Q z_u + c delta`` with
+    ``d_u = y_S - y_Sc`` the pair's difference, so the fitted difference ``2 z_u . phi - delta``
+    moves with ``d_u`` at the rate ``h_u = 2 w_u z_u' Q z_u``, the unit's leverage. Its residual
+    ``e_u`` is widened to ``e_u / (1 - h_u) ** LEVERAGE_POWER`` (MacKinnon & White 1985), which is
+    what the sandwich variance then reads. Enumerated units (group ``-1``) are left as they are.
+    Returns a new array.
+
+    >>> from xaikit.explainers.shapley._coalitions import pack_coalitions
+    >>> codes = pack_coalitions(np.array([[[True, False, False], [False, True, False]]]))
+    >>> Q = np.eye(3)[None] - 1 / 3
+    >>> y = np.array([[[1.0], [0.0], [0.0], [1.0]]])
+    >>> out = leverage_adjusted(codes, 3, np.full((1, 2), 0.25), y, np.zeros((1, 3, 1)), Q, np.array([0, 0]))
+    >>> bool(np.all(np.abs(out[0, 0::2, 0] - out[0, 1::2, 0]) > np.abs(y[0, 0::2, 0] - y[0, 1::2, 0])))
+    True
+    """
+    y = np.array(y, dtype=np.float64)
+    sampled = np.flatnonzero(np.asarray(unit_group) >= 0)
+    if sampled.size == 0:
+        return y
+    z = unpack_coalitions(np.asarray(codes)[:, sampled], k).astype(np.float64)  # (m, s, k)
+    w = np.asarray(pair_weights, dtype=np.float64)[:, sampled]
+    h = 2.0 * w * np.einsum("rsk,rkj,rsj->rs", z, Q, z)
+    widen = (1.0 - np.clip(h, 0.0, MAX_LEVERAGE)) ** -LEVERAGE_POWER - 1.0  # (m, s)
+    fit = np.einsum("rsk,rko->rso", z, phi)
+    total = phi.sum(axis=1)[:, None, :]
+    d = y[:, 2 * sampled] - y[:, 2 * sampled + 1]
+    e = d - (2.0 * fit - total)
+    y[:, 2 * sampled] += e * widen[:, :, None]
+    return y
 
 
 def _as_codes(codes: np.ndarray) -> np.ndarray:
