@@ -280,3 +280,25 @@ def test_bad_model_x_and_recorder_parameters_are_named(data):
         TrainingRecorder(torch_net()).result()
     with pytest.raises(InvalidParameterError, match="^channel:"):
         layer_activations(torch_net(), X, layers=["conv1"]).top_examples("conv1", 9)
+
+
+class _Twice(torch.nn.Module):
+    """A module that runs the same layer twice, and one layer never."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(2, 2)
+        self.unused = torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.fc(self.fc(x))
+
+
+def test_a_layer_run_twice_gives_its_last_call_and_one_never_run_is_named():
+    X = np.ones((3, 2), dtype=np.float32)
+    net = _Twice()
+    acts = layer_activations(net, X, layers=["fc"], summary=False)
+    with torch.no_grad():
+        np.testing.assert_allclose(acts["fc"], net(torch.from_numpy(X)).numpy(), rtol=1e-6)
+    with pytest.raises(InvalidParameterError, match="^layer: 'unused' did not run"):
+        layer_activations(net, X, layers=["fc", "unused"])

@@ -51,8 +51,9 @@ def _layer_list(layers: Any) -> list[Any]:
 
 
 def _torch_outputs(adapted: Any, batch: np.ndarray, resolved: list[tuple[str, Any]]) -> list[np.ndarray] | None:
-    """Every chosen layer's output in one forward pass (forward hooks), or None when a layer does not
-    run exactly once (then each layer is read by the adapter on its own)."""
+    """Every chosen layer's output in one forward pass (forward hooks; a layer run several times gives
+    its last call, as the adapter's ``layer_activations``), or None when a layer did not run (the
+    adapter then names it)."""
     import torch
 
     captured: list[list[np.ndarray]] = [[] for _ in resolved]
@@ -70,9 +71,9 @@ def _torch_outputs(adapted: Any, batch: np.ndarray, resolved: list[tuple[str, An
     finally:
         for handle in handles:
             handle.remove()
-    if any(len(c) != 1 for c in captured):
+    if any(not c for c in captured):
         return None
-    return [c[0] for c in captured]
+    return [c[-1] for c in captured]
 
 
 def _as_channels(a: np.ndarray, framework: str) -> np.ndarray:
