@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import signal
@@ -256,19 +255,6 @@ def test_executors_give_the_same_files(job_ns, clean_run, tmp_path):
     assert _tables(tmp_path / "processes").keys() == _tables(clean_run.out).keys()
     for name in _tables(clean_run.out):
         assert (tmp_path / "processes" / name).read_bytes() == (clean_run.out / name).read_bytes()
-
-
-def test_dask_executor_gives_the_same_files(job_ns, clean_run, tmp_path):
-    if importlib.util.find_spec("xaikit.execution.dask") is None or importlib.util.find_spec("distributed") is None:
-        pytest.skip("xaikit.execution.dask (the Dask executor) is not in this tree")
-    try:
-        job_ns["job"](tmp_path / "dask", executor="dask-local:2")
-    except InvalidParameterError as exc:
-        if "Dask executor" in str(exc):
-            pytest.skip(f"the 'dask-local' scheme is not registered yet: {exc}")
-        raise
-    for name in _tables(clean_run.out):
-        assert (tmp_path / "dask" / name).read_bytes() == (clean_run.out / name).read_bytes()
 
 
 def test_driver_memory_is_flat_in_the_rows(tmp_path):
