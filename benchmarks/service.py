@@ -129,12 +129,20 @@ def throughput(url: str, rows: np.ndarray, clients: int, n: int) -> tuple[float,
             queue = list(range(n))
             ms: list[float] = []
             batch: list[int] = []
+            retried: list[int] = []
 
             async def worker() -> None:
                 while queue:
                     i = queue.pop()
                     t = time.perf_counter()
-                    r = await client.post("/explain", json={"instances": [rows[i % len(rows)].tolist()]})
+                    for attempt in range(3):  # a pooled connection the server closed meanwhile: send again
+                        try:
+                            r = await client.post("/explain", json={"instances": [rows[i % len(rows)].tolist()]})
+                            break
+                        except (httpx.ReadError, httpx.RemoteProtocolError):
+                            retried.append(i)
+                            if attempt == 2:
+                                raise
                     ms.append((time.perf_counter() - t) * 1000)
                     if r.status_code != 200:
                         raise RuntimeError(r.text)
@@ -142,6 +150,8 @@ def throughput(url: str, rows: np.ndarray, clients: int, n: int) -> tuple[float,
 
             t0 = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(clients)))
+            if retried:
+                print(f"  ({len(retried)} request(s) sent again after a closed connection)")
             return time.perf_counter() - t0, ms, batch
 
     took, ms, batch = asyncio.run(go())

@@ -138,6 +138,12 @@ def test_predict_equals_the_model(setup: dict[str, Any]) -> None:
     r = setup["server"].post("/predict", {"instances": _records(rows), "method": "kernel_shap"})
     assert r.status_code == 200, r.text
     np.testing.assert_allclose(np.array(r.json()["predictions"]), setup["model"].predict_proba(rows), rtol=1e-6)
+    # the default method (TreeSHAP) explains the log-odds: /predict answers them
+    default = setup["server"].post("/predict", {"instances": _records(rows)})
+    assert default.status_code == 200, default.text
+    assert default.json()["output"] == "log_odds"
+    p = setup["model"].predict_proba(rows)[:, 1]
+    np.testing.assert_allclose(np.array(default.json()["predictions"])[:, -1], np.log(p / (1 - p)), rtol=1e-5)
 
 
 def test_budget_stops_a_sampled_method_and_an_exact_one_says_so(setup: dict[str, Any]) -> None:

@@ -249,6 +249,7 @@ class Service:
         self._lock = threading.RLock()
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._explainers: dict[tuple[str, str], Any] = {}
+        self._routes: dict[str, tuple[str, str]] = {}  # the method and output "auto" stands for, per output
         self._jobs: OrderedDict[str, _Job] = OrderedDict()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xaikit-job")
         self._pending: dict[str, tuple[list[tuple[_Call, asyncio.Future[Any]]], int]] = {}
@@ -297,6 +298,7 @@ class Service:
                 raise _Fail(503, ["model"], f"the model file changed and could not be read again: {type(exc).__name__}: {exc}") from None
             self.bundle = new
             self._explainers.clear()
+            self._routes.clear()
             self._cache.clear()
             self.resolved_method, self.resolved_output = self._resolve(new.method, new.output)
             self._stamp = stamp
@@ -314,6 +316,21 @@ class Service:
         if tree_output is not None:
             return "tree_shap", tree_output
         return choose_method(len(self.bundle.feature_names), self.bundle.parameters.get("n_samples")), output
+
+    def predictor(self, output: str) -> Any:
+        """The model adapted to ``output`` (what ``/predict`` answers), built once per model version."""
+        key = ("predict", output)
+        with self._lock:
+            found = self._explainers.get(key)
+            if found is None:
+                from xaikit.models import adapt
+
+                try:
+                    found = adapt(self.bundle.model, output=output)
+                except InvalidParameterError as exc:
+                    raise _Fail(422, ["body", "output"], str(exc)) from None
+                self._explainers[key] = found
+            return found
 
     @property
     def _path_dependent(self) -> bool:
@@ -354,7 +371,10 @@ class Service:
         if output not in _OUTPUTS:
             raise _Fail(422, ["body", "output"], f"expected one of {list(_OUTPUTS)}, got {req.output!r}")
         if method == "auto":
-            method, output = self._resolve("auto", output) if output != self.bundle.output else (self.resolved_method, self.resolved_output)
+            with self._lock:
+                if output not in self._routes:  # the tree parse of the route, once per output and version
+                    self._routes[output] = self._resolve("auto", output)
+                method, output = self._routes[output]
         if method not in SERVED_METHODS:
             raise _Fail(422, ["body", "method"], f"expected auto or one of {list(SERVED_METHODS)}, got {req.method!r}")
         import xaikit.explainers  # noqa: F401  (fills the registry)
@@ -805,10 +825,8 @@ def create_app(
         def go() -> dict[str, Any]:
             import numpy as np
 
-            explainer = service.explainer(call.method, call.output)
-            model = explainer.model
-            X = call.X
-            pred = np.asarray(model.predict(X), dtype=np.float64)
+            model = service.predictor(call.output)
+            pred = np.asarray(model.predict(call.X), dtype=np.float64)
             names = list(getattr(model, "output_names", None) or [f"output_{i}" for i in range(pred.shape[1])])
             return {"predictions": [[x if math.isfinite(x) else None for x in row] for row in pred.tolist()],
                     "output_names": names, "output": str(getattr(model, "output", call.output)),
