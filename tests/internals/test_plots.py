@@ -91,3 +91,25 @@ def test_gradient_flow_and_attribution_drift(setup):
         p.AttributionDriftDisplay.from_explanation(bad)
     with pytest.raises(InvalidParameterError, match="^exp:"):
         p.GradientFlowDisplay.from_explanation(layer_activations(net, X, layers=["1"]))
+
+
+def test_keras_feature_maps_and_callback_snapshots():
+    keras = pytest.importorskip("keras")
+    from xaikit.internals.training import keras_callback
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5, 5, 1)), keras.layers.Conv2D(3, 3, padding="same", activation="relu", name="conv"),
+                              keras.layers.Flatten(), keras.layers.Dense(2)])
+    X = np.random.default_rng(1).normal(size=(8, 5, 5, 1)).astype(np.float32)
+    y = np.array([0, 1] * 4)
+    acts = layer_activations(model, X, layers=["conv"], summary=False)
+    disp = p.FeatureMapsDisplay.from_explanation(acts, layer="conv", row=2)
+    np.testing.assert_array_equal(disp.grid[:5, 6:11], acts["conv"][2, :, :, 1])
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    cb = keras_callback(probe=(X, y), every=1, explainer=lambda m, probe: np.asarray(m(probe)), attribution_every=2)
+    model.fit(X, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+    dyn = cb.result()
+    assert dyn.step.tolist() == [0, 1, 2, 3] and dyn.attribution_steps.tolist() == [0, 2]
+    assert dyn.attributions.shape == (2, 8, 2, 1)
+    with pytest.raises(InvalidParameterError, match="^probe:"):
+        keras_callback(probe=X)
