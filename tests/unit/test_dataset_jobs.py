@@ -328,3 +328,19 @@ def test_chunk_k_draws_from_the_recorded_seed(job_ns, clean_run):
     ds = explain_dataset(explainer, same_rows, out=clean_run.out.parent / "same", chunk_rows=1, executor="serial", n_samples=40)
     first, second = ds.iter_chunks()
     assert not np.array_equal(first.diagnostics["std_err"], second.diagnostics["std_err"])  # one stream per chunk
+
+
+def test_one_job_at_a_time_per_folder(trees, tmp_path):
+    import socket
+
+    model, frame, _ = trees
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".lock").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))  # a live job
+    with pytest.raises(InvalidParameterError, match=f"out: '{out}' is being written by another job \\(process {os.getpid()}"):
+        explain_dataset(xk.TreeShap(model), frame, out=out, chunk_rows=500, executor="serial")
+    assert not (out / "manifest.json").exists()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    (out / ".lock").write_text(json.dumps({"host": socket.gethostname(), "pid": int(gone.stdout)}))  # a killed job's
+    assert explain_dataset(xk.TreeShap(model), frame, out=out, chunk_rows=500, executor="serial").n_rows == 700
+    assert not (out / ".lock").exists()

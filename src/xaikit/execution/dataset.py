@@ -30,7 +30,9 @@ hash of its content). A rerun with ``resume=True`` skips every chunk of the mani
 there with the recorded SHA-256 and redoes the others (a missing or corrupt file, a chunk the crash
 interrupted), so a job killed at any point (``kill -9`` included) and resumed writes exactly the
 files of an uninterrupted run. A folder holding a job of other parameters or other data is refused,
-naming ``out``; so is a non-empty folder with ``resume=False``, unless ``overwrite=True``.
+naming ``out``; so is a non-empty folder with ``resume=False``, unless ``overwrite=True``. A job
+holds ``out/.lock`` while it runs, so two jobs never write one folder at once (the lock of a
+process of this host that no longer runs, such as a killed job, is taken over).
 """
 
 from __future__ import annotations
@@ -302,7 +304,7 @@ def _differences(old: Any, new: Any, where: str = "") -> list[str]:
     return [] if old == new else [where or "(the whole)"]
 
 
-def _check_out(out: Any, resume: bool, overwrite: bool) -> tuple[Path, dict[str, Any] | None]:
+def _check_folder(out: Any) -> Path:
     if not isinstance(out, (str, os.PathLike)):
         raise InvalidParameterError(f"out: expected the path of a folder, got {describe(out)}")
     path = Path(out)
@@ -311,12 +313,17 @@ def _check_out(out: Any, resume: bool, overwrite: bool) -> tuple[Path, dict[str,
     if not path.parent.is_dir():
         raise InvalidParameterError(f"out: expected a folder whose parent exists, got {str(out)!r}")
     path.mkdir(exist_ok=True)
+    return path
+
+
+def _check_out(path: Path, resume: bool, overwrite: bool) -> dict[str, Any] | None:
+    out = str(path)
     entries = [p for p in path.iterdir() if not p.name.startswith(".")]
     if overwrite:
         for p in path.iterdir():
             if p.name == MANIFEST or (p.name.startswith("chunk-") and p.name.endswith(".parquet")) or ".tmp-" in p.name:
                 p.unlink()
-        return path, None
+        return None
     for p in path.iterdir():  # what a killed run left under a temporary name
         if p.name.startswith((".chunk-", f".{MANIFEST}")) and ".tmp-" in p.name:
             p.unlink(missing_ok=True)
@@ -327,7 +334,49 @@ def _check_out(out: Any, resume: bool, overwrite: bool) -> tuple[Path, dict[str,
             f"out: expected an empty folder (or a job to resume with resume=True), got {str(out)!r}, which holds {what}; "
             "pass overwrite=True to replace the job's files, or choose another folder"
         )
-    return path, manifest
+    return manifest
+
+
+LOCK = ".lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user
+        return True
+    return True
+
+
+def _lock(path: Path) -> Path:
+    """Take ``path/.lock`` (this host and process) so that two jobs never write one folder at once; a
+    lock left by a process of this host that no longer runs (a killed job) is taken over."""
+    import socket
+
+    lock = path / LOCK
+    mine = json.dumps({"host": socket.gethostname(), "pid": os.getpid()})
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                holder = json.loads(lock.read_text())
+                host, pid = str(holder["host"]), int(holder["pid"])
+            except (OSError, ValueError, KeyError, TypeError):
+                host, pid = socket.gethostname(), -1  # unreadable: left half-written by a killed job
+            if host == socket.gethostname() and (pid < 0 or not _alive(pid)):
+                lock.unlink(missing_ok=True)
+                continue
+            raise InvalidParameterError(
+                f"out: {str(path)!r} is being written by another job (process {pid} on {host}); wait for it, or delete "
+                f"{str(lock)!r} if that job no longer runs"
+            ) from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(mine)
+        return lock
+    raise InvalidParameterError(f"out: could not take the lock {str(lock)!r}; delete it if no job runs")
 
 
 def _progress(enabled: bool | None, total: int | None) -> Any:
@@ -425,11 +474,7 @@ def explain_dataset(
     ...     ds.n_rows, [c["rows"] for c in again.chunks], ds.has_std_err
     (10, [4, 4, 2], True)
     """
-    from xaikit import __version__
-    from xaikit.execution.base import Executor
-    from xaikit.execution.schemes import get_executor
     from xaikit.explainers.base import Explainer
-    from xaikit.results.attribution import Attribution
 
     if not isinstance(explainer, Explainer):
         raise InvalidParameterError(f"explainer: expected an xaikit explainer (e.g. xk.TreeShap(model)), got {describe(explainer)}")
@@ -445,7 +490,24 @@ def explain_dataset(
     if progress is not None and not isinstance(progress, bool):
         raise InvalidParameterError(f"progress: expected None, True or False, got {describe(progress)}")
     source = _source(data, columns)
-    path, manifest = _check_out(out, resume, overwrite)
+    path = _check_folder(out)
+    lock = _lock(path)
+    try:
+        return _job(explainer, source, data, path, resume, overwrite, chunk_rows, executor, target, random_state, progress, explain_params)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _job(explainer: Any, source: _Source, data: Any, path: Path, resume: bool, overwrite: bool, chunk_rows: int, executor: Any,
+         target: Any, random_state: int, progress: bool | None, explain_params: dict[str, Any]) -> DatasetExplanation:
+    """The job of :func:`explain_dataset` (arguments checked, the folder locked)."""
+    from xaikit import __version__
+    from xaikit.execution.base import Executor
+    from xaikit.execution.schemes import get_executor
+    from xaikit.results.attribution import Attribution
+
+    out = str(path)
+    manifest = _check_out(path, resume, overwrite)
     identity = {
         "method": explainer.name,
         "parameters": _parameters(explainer, explain_params, target, random_state, chunk_rows),
