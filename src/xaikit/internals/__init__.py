@@ -8,4 +8,9 @@ reached through their public APIs only (forward hooks, ``keras.Model(inputs, lay
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from xaikit.internals.activations import layer_activations
+from xaikit.internals.maximization import activation_maximization
+from xaikit.internals.training import TrainingRecorder, keras_callback
+from xaikit.internals.weights import weight_statistics
+
+__all__ = ["TrainingRecorder", "activation_maximization", "keras_callback", "layer_activations", "weight_statistics"]
