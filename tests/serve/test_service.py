@@ -327,3 +327,37 @@ def test_api_key(setup: dict[str, Any]) -> None:
     assert none.status_code == 401 and "X-API-Key" in json.dumps(none.json()["detail"])
     assert wrong.status_code == 401 and methods.status_code == 401
     assert right.status_code == 200 and health.status_code == 200
+
+
+def test_reload_and_a_replaced_bundle(setup: dict[str, Any]) -> None:
+    d = setup["dir"] / "replaced"
+    d.mkdir()
+    _fit(setup["frame"], setup["y"], 6, str(d / "a.json"))
+    _fit(setup["frame"], setup["y"], 9, str(d / "b.json"))
+    folder = save_bundle(make_bundle(str(d / "a.json"), setup["bg"]), str(d / "bundle"))
+    server = Server(create_app(folder, log_requests=False))
+    try:
+        first = server.client.get("/health").json()
+        save_bundle(make_bundle(str(d / "b.json"), setup["bg"]), folder, overwrite=True)
+        reloaded = server.client.post("/reload").json()
+        answer = server.post("/explain", {"instances": _records(setup["rows"].iloc[:1])}).json()
+    finally:
+        server.stop()
+    assert reloaded["model_version"] != first["model_version"] and reloaded["reloads"] >= 1
+    assert answer["model_version"] == reloaded["model_version"] == load_bundle(folder).model_version
+
+
+def test_finished_jobs_are_kept_bounded(setup: dict[str, Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(create_app(setup["dir"] / "bundle", max_jobs=2, log_requests=False))
+    ids = []
+    for i in range(3):
+        job_id = client.post("/jobs", json={"instances": _records(setup["rows"].iloc[i : i + 1])}).json()["id"]
+        for _ in range(500):
+            if client.get(f"/jobs/{job_id}").json()["status"] == "done":
+                break
+            time.sleep(0.01)
+        ids.append(job_id)
+    assert client.get(f"/jobs/{ids[0]}").status_code == 404  # the oldest finished job was dropped
+    assert [client.get(f"/jobs/{j}").json()["status"] for j in ids[1:]] == ["done", "done"]

@@ -445,9 +445,9 @@ class Service:
                 name = names[j]
                 loc = ["body", "instances", i, name if isinstance(row, dict) else j]
                 if dtypes.get(name) == "category":
-                    if v is not None and not isinstance(v, (str, int, float)) or isinstance(v, bool):
+                    if v is not None and not isinstance(v, str):
                         raise _Fail(422, loc, f"expected a category (a string) of feature {name!r}, got {v!r}")
-                    columns[j].append(None if v is None else str(v) if isinstance(v, str) else v)
+                    columns[j].append(v)
                 else:
                     if v is None:
                         columns[j].append(math.nan)
