@@ -45,6 +45,7 @@ import numpy as np
 from xaikit._optional import import_optional
 from xaikit._validation import check_array, check_choice, check_float, describe
 from xaikit.errors import InvalidParameterError
+from xaikit.maskers.neighbourhood import SAMPLINGS, draw_counts
 
 __all__ = ["ImageMasker", "ImageItem"]
 
@@ -337,9 +338,14 @@ class ImageMasker:
         return _cast_like(values, image.dtype)
 
     # ------------------------------------------------------------------ samples
-    def sample(self, item: ImageItem, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, item: ImageItem, n_samples: int, rng: np.random.Generator, *, sampling: str = "iid") -> np.ndarray:
         """``n_samples`` 0/1 rows (float64, one column per segment): row 0 keeps everything, the
         others keep each segment with probability 1/2.
+
+        ``sampling="stratified"`` draws the same distribution in two steps: the number of kept
+        segments, Binomial(d, 1/2), stratified over the rows (each count in its exact share to
+        within one row; :func:`xaikit.maskers.neighbourhood.draw_counts`), then a uniformly random
+        subset of that size.
 
         >>> item = ImageMasker(np.array([[0, 1]])).prepare(np.zeros((1, 2)))[0]
         >>> ImageMasker(np.array([[0, 1]])).sample(item, 3, np.random.default_rng(0))[0]
@@ -347,10 +353,20 @@ class ImageMasker:
         """
         if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise InvalidParameterError(f"n_samples: expected an integer >= 1, got {describe(n_samples)}")
+        sampling = check_choice(sampling, "sampling", list(SAMPLINGS))
         d = item.n_features
-        S = np.ones((int(n_samples), d), dtype=np.float64)
-        if n_samples > 1:
-            S[1:] = rng.integers(0, 2, size=(int(n_samples) - 1, d))
+        n = int(n_samples)
+        S = np.ones((n, d), dtype=np.float64)
+        if n > 1 and sampling == "iid":
+            S[1:] = rng.integers(0, 2, size=(n - 1, d))
+        elif n > 1 and d > 0:
+            from scipy.special import gammaln
+
+            c = np.arange(d + 1)
+            binomial = np.exp(gammaln(d + 1) - gammaln(c + 1) - gammaln(d - c + 1) - d * np.log(2.0))
+            kept = draw_counts(rng, n - 1, binomial, sampling)
+            ranks = rng.permuted(np.broadcast_to(np.arange(d), (n - 1, d)), axis=1)
+            S[1:] = ranks < kept[:, None]
         return S
 
     def render(self, item: ImageItem, S: np.ndarray) -> np.ndarray:

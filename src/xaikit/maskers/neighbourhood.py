@@ -23,7 +23,94 @@ from xaikit.maskers.discretize import DISCRETIZERS, Discretizer
 if TYPE_CHECKING:
     from xaikit.maskers.tabular import TabularMasker
 
-__all__ = ["TabularNeighbourhood"]
+__all__ = ["SAMPLINGS", "TabularNeighbourhood", "draw_counts", "uniforms"]
+
+#: How LIME's samplers draw: independently, or stratified (quasi-random uniforms, stratified counts).
+SAMPLINGS: tuple[str, ...] = ("stratified", "iid")
+
+
+def uniforms(rng: np.random.Generator, n: int, d: int, sampling: str = "iid") -> np.ndarray:
+    """``(n, d)`` uniforms on [0, 1): independent (``"iid"``) or quasi-random (``"stratified"``).
+
+    ``"stratified"`` takes the first ``n`` points of a scrambled Sobol sequence (linear matrix
+    scrambling and a random digital shift, drawn from ``rng``): each point on its own is ``d``
+    independent uniforms, as with ``"iid"``, while together they fill [0, 1)^d evenly (every
+    dyadic box of the sequence's first ``2^k`` points holds its exact share). Above 1,000 columns
+    it falls back to a Latin hypercube (one value in each of the ``n`` slices of [0, 1) per column,
+    in an independent random order per column), which has the same property per column.
+
+    >>> u = uniforms(np.random.default_rng(0), 4, 2, "stratified")
+    >>> np.sort(np.floor(u * 4), axis=0).T.tolist()
+    [[0.0, 1.0, 2.0, 3.0], [0.0, 1.0, 2.0, 3.0]]
+    """
+    if sampling == "iid" or n == 0 or d == 0:
+        return rng.random((n, d))
+    if d <= 1000:
+        import inspect
+
+        from scipy.stats import qmc
+
+        seeding = {"rng": rng} if "rng" in inspect.signature(qmc.Sobol).parameters else {"seed": rng}
+        points = qmc.Sobol(d, scramble=True, **seeding).random_base2(max(0, int(np.ceil(np.log2(n)))))
+        return np.ascontiguousarray(points[:n])
+    slices = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.float64), (d, n)), axis=1).T
+    return (slices + rng.random((n, d))) / n
+
+
+def draw_counts(rng: np.random.Generator, n: int, probabilities: np.ndarray, sampling: str = "iid") -> np.ndarray:
+    """``n`` draws of ``0..len(probabilities) - 1`` with these probabilities, by the inverse CDF of
+    uniforms: independent (``"iid"``), or stratified (``"stratified"``: one uniform in each of the
+    ``n`` slices of [0, 1), in random order, so that every value comes up in its exact share to
+    within one draw while each draw, on its own, has the same distribution).
+
+    >>> np.bincount(draw_counts(np.random.default_rng(0), 8, np.array([0.25, 0.75]), "stratified")).tolist()
+    [2, 6]
+    """
+    u = rng.random(n) if sampling == "iid" else (rng.permutation(n) + rng.random(n)) / n
+    cdf = np.cumsum(probabilities, dtype=np.float64)
+    cdf /= cdf[-1]
+    return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1)
+
+
+def _ndtri(p: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtri
+
+    return np.asarray(ndtri(p))
+
+
+def _bin_quantiles(bins: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per bin, what :func:`_truncated_normal` needs: the normal's probabilities at the bin's ends
+    (in the lower tail, where the CDF keeps its relative precision: a bin above the mean is
+    mirrored), the bounds, and which bins have room between them."""
+    from scipy.special import ndtr
+
+    low, high, mean, std = bins["lows"], bins["highs"], bins["means"], bins["stds"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a, b = (low - mean) / std, (high - mean) / std
+    flip = a > 0
+    p_lo, p_hi = ndtr(np.where(flip, -b, a)), ndtr(np.where(flip, -a, b))
+    # quantile u of the truncated law: mean + sign * std * ndtri(start + u * span)
+    start = np.where(flip, p_hi, p_lo)
+    span = np.where(flip, p_lo - p_hi, p_hi - p_lo)
+    # a bin without room, or so deep in the tail that its probability underflows: its nearer end
+    fixed = ~(a < b) | ~(p_hi > p_lo)
+    nearer = np.where(a < b, np.where(flip, low, high), low)
+    return {"bin_start": start, "bin_span": span, "bin_mean": mean, "bin_scale": np.where(flip, -std, std),
+            "bin_low": low, "bin_high": high, "bin_fixed": fixed, "bin_nearer": nearer}
+
+
+def _truncated_normal(stats: dict[str, Any], kb: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The bins' normals truncated to the bins (``kb``: bin indices), at the uniforms ``u``, by the
+    inverse CDF: a monotone map of ``u``, so that stratified uniforms give stratified values."""
+    from scipy.special import ndtri
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = ndtri(stats["bin_start"][kb] + u * stats["bin_span"][kb])
+    values = np.clip(stats["bin_mean"][kb] + stats["bin_scale"][kb] * z, stats["bin_low"][kb], stats["bin_high"][kb])
+    if stats["bin_fixed"].any():
+        fixed = stats["bin_fixed"][kb]
+        values[fixed] = stats["bin_nearer"][kb[fixed]]
+    return values
 
 
 class TabularNeighbourhood:
@@ -88,7 +175,8 @@ class TabularNeighbourhood:
         self._lime_stats: dict[str, Any] | None = None
 
     def _neighbourhood_stats(self) -> dict[str, Any]:
-        """Training means, standard deviations and category frequencies (computed once)."""
+        """Training means, standard deviations and category frequencies (computed once), and the
+        tables :meth:`sample` draws categories and bins from in one step for all features."""
         if self._lime_stats is None:
             data = self.data
             mean = np.nanmean(data, axis=0) if data.size else np.zeros(self.n_features)
@@ -99,11 +187,36 @@ class TabularNeighbourhood:
                 col = data[:, j]
                 values, counts = np.unique(col[~np.isnan(col)], return_counts=True)
                 categories[j] = (values, counts / counts.sum())
-            self._lime_stats = {"mean": mean, "std": std, "categories": categories}
+            features = self.discretizer.features if self.discretizer is not None else {}
+            binned = sorted(features)
+            # one table of every category and bin, feature after feature: cumulative frequencies
+            # shifted by the feature's position (feature t's in [t, t + 1]), so that one sorted
+            # search finds every feature's draw
+            discrete = sorted(categories) + binned
+            freqs = [categories[j][1] if j in categories else features[j].frequencies for j in discrete]
+            sizes = np.array([f.size for f in freqs], dtype=np.intp)
+            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+            cum = [np.cumsum(f) / np.sum(f) for f in freqs]
+            lower = np.concatenate([np.concatenate([[0.0], c[:-1]]) for c in cum]) if cum else np.zeros(0)
+            upper = np.concatenate([np.concatenate([c[:-1], [1.0]]) for c in cum]) if cum else np.zeros(0)
+            for c in cum:
+                c[-1] = np.inf  # every uniform in [0, 1) falls below the last category's bound
+            values = np.concatenate(
+                [categories[j][0] if j in categories else np.zeros(features[j].n_bins) for j in discrete]
+            ) if discrete else np.zeros(0)
+            bins = {name: np.concatenate([getattr(features[j], name) for j in binned]) if binned else np.zeros(0)
+                    for name in ("lows", "highs", "means", "stds")}
+            self._lime_stats = {
+                "mean": mean, "std": std, "categories": categories,
+                "continuous": np.array([j for j in range(self.n_features) if j not in discrete], dtype=np.intp),
+                "discrete": np.array(discrete, dtype=np.intp), "n_categorical": len(categories),
+                "sizes": sizes, "starts": starts, "cum": np.concatenate(cum) if cum else np.zeros(0),
+                "lower": lower, "upper": upper, "values": values, "tables": {}, **_bin_quantiles(bins),
+            }
         return self._lime_stats
 
     def sample(
-        self, x: np.ndarray, n_samples: int, rng: np.random.Generator
+        self, x: np.ndarray, n_samples: int, rng: np.random.Generator, *, sampling: str = "iid"
     ) -> tuple[np.ndarray, np.ndarray]:
         """LIME's perturbations of row ``x``: ``(interpretable, Z)``, both ``(n_samples, d)``.
 
@@ -119,6 +232,14 @@ class TabularNeighbourhood:
           (``+ x`` instead of ``+ mean`` with ``sample_around_instance``); interpretable the
           standardised value ``(value - mean) / std``.
 
+        Every draw is the inverse distribution function of one uniform per feature and sample
+        (for a binned feature the same uniform gives the bin and, rescaled within the bin's share,
+        the value in it). ``sampling="iid"`` draws the uniforms independently; ``"stratified"``
+        takes them from a scrambled Sobol sequence (:func:`uniforms`). Each perturbation then has
+        exactly the same distribution as an independent one (so the surrogate estimates the same
+        thing) while the sample's category and bin shares, and their combinations, follow the
+        training frequencies far more evenly.
+
         Examples
         --------
         >>> from xaikit.maskers import TabularMasker
@@ -128,7 +249,12 @@ class TabularNeighbourhood:
         ((4, 2), [2.0, 1.0], [0.0, 1.0])
         >>> bool(((S[:, 1] == 1) == (Z[:, 1] == 1)).all())
         True
+        >>> S, Z = masker.neighbourhood.sample(np.array([2.0, 1.0]), 301, np.random.default_rng(0), sampling="stratified")
+        >>> int((Z[1:, 1] == 1).sum())  # two thirds of the background have category 1
+        200
         """
+        if sampling not in SAMPLINGS:
+            raise InvalidParameterError(f"sampling: expected one of {list(SAMPLINGS)}, got {describe(sampling)}")
         x = np.asarray(x, dtype=np.float64)
         stats = self._neighbourhood_stats()
         n, d = int(n_samples), self.n_features
@@ -136,27 +262,67 @@ class TabularNeighbourhood:
         S = np.empty((n, d))
         Z[0] = x
         S[0] = 1.0
-        disc = self.discretizer
-        continuous = [j for j in range(d) if j not in stats["categories"] and (disc is None or j not in disc.features)]
-        if continuous:
+        m = n - 1
+        continuous, discrete = stats["continuous"], stats["discrete"]
+        if continuous.size and m > 0:
             mean, std = stats["mean"][continuous], stats["std"][continuous]
-            normal = rng.standard_normal((n - 1, len(continuous)))
+            if sampling == "iid":
+                normal = rng.standard_normal((m, continuous.size))
+            else:
+                normal = _ndtri(np.clip(uniforms(rng, m, continuous.size, sampling), 1e-300, None))
             centre = x[continuous] if self.sample_around_instance else mean
             Z[1:, continuous] = normal * std + centre
             S[1:, continuous] = (Z[1:, continuous] - mean) / std if self.sample_around_instance else normal
-            S[0, continuous] = (x[continuous] - mean) / std
-        for j in range(d):
-            if j in stats["categories"]:
-                values, freq = stats["categories"][j]
-                drawn = rng.choice(values, size=n - 1, replace=True, p=freq)
-                Z[1:, j] = drawn
-                S[1:, j] = drawn == x[j]
-            elif disc is not None and j in disc.features:
-                feat = disc.features[j]
-                bins = rng.choice(feat.n_bins, size=n - 1, replace=True, p=feat.frequencies)
-                Z[1:, j] = feat.sample(bins, rng)
-                S[1:, j] = bins == feat.bin_of(x[j])
+        if continuous.size:
+            S[0, continuous] = (x[continuous] - stats["mean"][continuous]) / stats["std"][continuous]
+        if discrete.size and m > 0:
+            t = discrete.size
+            u = uniforms(rng, m, t, sampling)
+            k = self._inverse_cdf(stats, u)
+            nc = stats["n_categorical"]
+            if nc:
+                Z[1:, discrete[:nc]] = stats["values"][k[:, :nc]]
+            if t > nc:
+                kb = k[:, nc:]
+                # the uniform's place within its bin's share: uniform on [0, 1), independent of the bin
+                lo_u = stats["lower"][kb]
+                within = np.clip((u[:, nc:] - lo_u) / np.maximum(stats["upper"][kb] - lo_u, 1e-300), 0.0, 1.0)
+                Z[1:, discrete[nc:]] = _truncated_normal(stats, kb - stats["starts"][nc], within)
+            # interpretable: 1 where the draw is x's category or bin
+            own = np.empty(t, dtype=np.intp)
+            for p, j in enumerate(discrete):
+                if p < nc:
+                    hit = np.flatnonzero(stats["values"][stats["starts"][p]:stats["starts"][p] + stats["sizes"][p]] == x[j])
+                    own[p] = stats["starts"][p] + hit[0] if hit.size else -1
+                else:
+                    own[p] = stats["starts"][p] + int(self.discretizer.features[int(j)].bin_of(x[j]))  # type: ignore[union-attr]
+            S[1:, discrete] = k == own
         return S, Z
+
+    @staticmethod
+    def _inverse_cdf(stats: dict[str, Any], u: np.ndarray) -> np.ndarray:
+        """The category or bin (index into the joint table) of each uniform of ``u`` ``(m, t)``.
+
+        A lookup table of ``m`` cells per feature gives each uniform's first candidate (the
+        category of its cell's lower end); the few uniforms past a bound within their cell move up.
+        """
+        m, t = u.shape
+        tables = stats["tables"]
+        if m not in tables:  # per feature: the category of each cell's lower end
+            cells = np.arange(m) / m
+            tables.clear()
+            tables[m] = np.concatenate([
+                start + np.searchsorted(stats["cum"][start:start + size], cells, side="right")
+                for start, size in zip(stats["starts"], stats["sizes"])
+            ]).astype(np.intp)
+        cell = np.minimum((u * m).astype(np.intp), m - 1)
+        k = tables[m][cell + np.arange(t) * m]
+        cum = stats["cum"]
+        while True:  # as many rounds as bounds in one cell (mostly one)
+            up = u >= cum[k]
+            if not up.any():
+                return k
+            k += up
 
     def interpretable_names(self, x: np.ndarray) -> list[str]:
         """Names of the interpretable features for row ``x``, as :meth:`sample` builds them.

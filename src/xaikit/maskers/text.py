@@ -35,6 +35,7 @@ import numpy as np
 
 from xaikit._validation import check_array, check_choice, check_int, describe
 from xaikit.errors import InvalidParameterError
+from xaikit.maskers.neighbourhood import SAMPLINGS, draw_counts
 
 __all__ = ["TextItem", "TextMasker"]
 
@@ -259,12 +260,15 @@ class TextMasker:
         )
 
     # ------------------------------------------------------------------ coalitions
-    def sample(self, item: TextItem, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, item: TextItem, n_samples: int, rng: np.random.Generator, *, sampling: str = "iid") -> np.ndarray:
         """``n_samples`` coalitions ``(n_samples, d)`` of 0/1 (float64); row 0 keeps everything.
 
         Every other row hides ``k`` features, ``k`` uniform in ``1..d``, chosen uniformly without
         replacement (LIME's scheme, vectorised). With a single feature each row hides it with
-        probability 1/2; with none the array has no columns.
+        probability 1/2; with none the array has no columns. ``sampling="stratified"`` draws the
+        ``k`` stratified over the rows (each value of ``1..d`` in its exact share, to within one
+        row; see :func:`xaikit.maskers.neighbourhood.draw_counts`), each row's ``k`` still
+        uniform on its own, so each row has LIME's distribution.
 
         Examples
         --------
@@ -276,14 +280,18 @@ class TextMasker:
         True
         """
         n = check_int(n_samples, "n_samples", minimum=1)
+        sampling = check_choice(sampling, "sampling", list(SAMPLINGS))
         d = item.n_features
         S = np.ones((n, d), dtype=np.float64)
         if d == 0 or n == 1:
             return S
         if d == 1:
-            S[1:, 0] = rng.random(n - 1) >= 0.5
+            S[1:, 0] = draw_counts(rng, n - 1, np.full(2, 0.5), sampling) == 1 if sampling != "iid" else rng.random(n - 1) >= 0.5
             return S
-        n_hidden = rng.integers(1, d + 1, size=n - 1)
+        if sampling == "iid":
+            n_hidden = rng.integers(1, d + 1, size=n - 1)
+        else:
+            n_hidden = 1 + draw_counts(rng, n - 1, np.full(d, 1.0 / d), sampling)
         # rank the features of each row by a uniformly random permutation; hiding those ranked
         # below n_hidden hides a uniformly random subset of that size
         ranks = rng.permuted(np.broadcast_to(np.arange(d), (n - 1, d)), axis=1)
