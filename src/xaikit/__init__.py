@@ -63,6 +63,12 @@ _LAZY: dict[str, str] = {
     "QualityReport": "xaikit.results.quality",
     **dict.fromkeys(["FairnessReport", "attribute_gap", "quality_by_group"], "xaikit.fairness"),
     "GroupFairness": "xaikit.results.fairness",
+    **dict.fromkeys(["layer_activations", "TrainingRecorder", "keras_callback", "activation_maximization", "weight_statistics"],
+                    "xaikit.internals"),
+    "LayerActivations": "xaikit.results.layer_activations",
+    "TrainingDynamics": "xaikit.results.training_dynamics",
+    "WeightStatistics": "xaikit.results.weight_statistics",
+    "FeatureVisualization": "xaikit.results.feature_visualization",
     "ReasonCodes": "xaikit.explainers.counterfactual.reason_codes",
     **dict.fromkeys(["ImageMasker", "TabularMasker", "TextMasker", "ValueFunction"], "xaikit.maskers"),
     "adapt": "xaikit.models",
@@ -70,7 +76,7 @@ _LAZY: dict[str, str] = {
     "TreeEnsemble": "xaikit.models.trees",
     "Report": "xaikit.report",
 }
-_SUBMODULES = ("testing", "datasets", "execution", "explainers", "fairness", "maskers", "metrics", "models", "plots", "report")
+_SUBMODULES = ("testing", "datasets", "execution", "explainers", "fairness", "internals", "maskers", "metrics", "models", "plots", "report")
 
 
 def __getattr__(name: str) -> Any:
@@ -159,6 +165,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from xaikit.explainers.counterfactual.reason_codes import ReasonCodes
     from xaikit.fairness import FairnessReport, attribute_gap, quality_by_group
+    from xaikit.internals import TrainingRecorder, activation_maximization, keras_callback, layer_activations, weight_statistics
     from xaikit.maskers import ImageMasker, TabularMasker, TextMasker, ValueFunction
     from xaikit.metrics.complexity import effective_features, sparseness
     from xaikit.metrics.counterfactual import counterfactual_metrics
@@ -189,7 +196,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         Rules,
     )
     from xaikit.results.fairness import GroupFairness
+    from xaikit.results.feature_visualization import FeatureVisualization
+    from xaikit.results.layer_activations import LayerActivations
     from xaikit.results.quality import QualityReport
+    from xaikit.results.training_dynamics import TrainingDynamics
+    from xaikit.results.weight_statistics import WeightStatistics
     from xaikit.results.words import token_word_groups, words_from_tokens
 
 __all__ = [
@@ -321,4 +332,13 @@ __all__ = [
     "ContractError",
     "ConvergenceWarning",
     "ApproximationWarning",
+    "layer_activations",
+    "TrainingRecorder",
+    "keras_callback",
+    "activation_maximization",
+    "weight_statistics",
+    "LayerActivations",
+    "TrainingDynamics",
+    "WeightStatistics",
+    "FeatureVisualization",
 ]

@@ -10,7 +10,7 @@ it; ``XDisplay(...)`` holds what it draws and ``plot(ax=None) -> self`` draws it
 >>> type(exp.plot("waterfall")).__name__
 'WaterfallDisplay'
 >>> sorted(xk.plots.KINDS)[:3]
-['bar', 'beeswarm', 'counterfactuals']
+['activation_stats', 'attribution_drift', 'bar']
 """
 
 from __future__ import annotations
@@ -28,6 +28,17 @@ from xaikit.plots.fairness import FairnessDisplay
 from xaikit.plots.gap import GapDisplay
 from xaikit.plots.image import ImageDisplay
 from xaikit.plots.importance import ImportanceDisplay
+from xaikit.plots.internals import (
+    ActivationStatsDisplay,
+    AttributionDriftDisplay,
+    FeatureMapsDisplay,
+    FeatureVisualizationDisplay,
+    FiltersDisplay,
+    GradientFlowDisplay,
+    TopExamplesDisplay,
+    WeightHistogramsDisplay,
+    WeightNormsDisplay,
+)
 from xaikit.plots.matrix import DecisionDisplay, HeatmapDisplay, InteractionDisplay
 from xaikit.plots.quality import DisagreementDisplay, QualityDisplay
 from xaikit.plots.reason_codes import ReasonCodesDisplay
@@ -39,6 +50,15 @@ from xaikit.plots.waterfall import ForceDisplay, WaterfallDisplay
 
 __all__ = [
     "KINDS",
+    "ActivationStatsDisplay",
+    "AttributionDriftDisplay",
+    "FeatureMapsDisplay",
+    "FeatureVisualizationDisplay",
+    "FiltersDisplay",
+    "GradientFlowDisplay",
+    "TopExamplesDisplay",
+    "WeightHistogramsDisplay",
+    "WeightNormsDisplay",
     "BarDisplay",
     "BeeswarmDisplay",
     "CounterfactualDisplay",
@@ -90,6 +110,15 @@ KINDS: dict[str, Any] = {
     "quality": QualityDisplay,
     "disagreement": DisagreementDisplay,
     "fairness": FairnessDisplay,
+    "activation_stats": ActivationStatsDisplay,
+    "feature_maps": FeatureMapsDisplay,
+    "top_examples": TopExamplesDisplay,
+    "filters": FiltersDisplay,
+    "weight_norms": WeightNormsDisplay,
+    "weight_histograms": WeightHistogramsDisplay,
+    "gradient_flow": GradientFlowDisplay,
+    "attribution_drift": AttributionDriftDisplay,
+    "feature_visualization": FeatureVisualizationDisplay,
 }
 
 

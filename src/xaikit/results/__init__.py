@@ -16,6 +16,7 @@ from xaikit.results.counterfactual_metrics import CounterfactualMetrics
 from xaikit.results.counterfactuals import CounterfactualSet
 from xaikit.results.effects import Effects
 from xaikit.results.fairness import GroupFairness
+from xaikit.results.feature_visualization import FeatureVisualization
 from xaikit.results.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -26,11 +27,14 @@ from xaikit.results.format import (
 )
 from xaikit.results.importance import Importance
 from xaikit.results.interaction import Interaction
+from xaikit.results.layer_activations import LayerActivations
 from xaikit.results.metric_scores import MetricScores
 from xaikit.results.quality import QualityReport
 from xaikit.results.ragged import RaggedAttribution
 from xaikit.results.robustness import BoundaryPoints, ExplanationRobustness, Robustness
 from xaikit.results.rules import Rule, Rules
+from xaikit.results.training_dynamics import TrainingDynamics
+from xaikit.results.weight_statistics import WeightStatistics
 
 Explanation = Result
 """The former name of :class:`Result`."""
@@ -52,6 +56,10 @@ __all__ = [
     "Robustness",
     "Rule",
     "Effects",
+    "FeatureVisualization",
+    "LayerActivations",
+    "TrainingDynamics",
+    "WeightStatistics",
     "Explanation",
     "Field",
     "GroupFairness",
