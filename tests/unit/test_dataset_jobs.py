@@ -344,3 +344,16 @@ def test_one_job_at_a_time_per_folder(trees, tmp_path):
     (out / ".lock").write_text(json.dumps({"host": socket.gethostname(), "pid": int(gone.stdout)}))  # a killed job's
     assert explain_dataset(xk.TreeShap(model), frame, out=out, chunk_rows=500, executor="serial").n_rows == 700
     assert not (out / ".lock").exists()
+
+
+def test_keep_data_keeps_the_inputs(trees, tmp_path):
+    model, frame, folder = trees
+    ds = explain_dataset(xk.TreeShap(model), folder / "rows.csv", out=tmp_path / "out", chunk_rows=300, executor="serial", keep_data=True)
+    assert ds.has_data and "@data|age" in pq.read_table(tmp_path / "out" / "chunk-000000.parquet").column_names
+    exp = ds.to_attribution()
+    np.testing.assert_allclose(exp.data, frame.to_numpy(), rtol=1e-15)  # through the CSV text
+    np.testing.assert_array_equal(ds.to_attribution([650, 3]).data, exp.data[[650, 3]])
+    with pytest.raises(InvalidParameterError, match="keep_data"):
+        explain_dataset(xk.TreeShap(model), folder / "rows.csv", out=tmp_path / "out", chunk_rows=300, executor="serial")
+    plain = explain_dataset(xk.TreeShap(model), frame, out=tmp_path / "plain", chunk_rows=300, executor="serial")
+    assert not plain.has_data and plain.to_attribution().data is None

@@ -58,6 +58,7 @@ from xaikit.results.dataset import (
     DatasetExplanation,
     base_columns,
     chunk_file,
+    data_columns,
     manifest_bytes,
     read_manifest,
     sha256_file,
@@ -391,7 +392,7 @@ def _progress(enabled: bool | None, total: int | None) -> Any:
     return tqdm(total=total, unit="rows", file=sys.stderr, desc="explaining", dynamic_ncols=True)
 
 
-def _chunk_table(exp: Any, first: int, feature_names: list[str], output_names: list[str], with_std_err: bool) -> Any:
+def _chunk_table(exp: Any, first: int, feature_names: list[str], output_names: list[str], with_std_err: bool, keep_data: bool) -> Any:
     import pyarrow as pa
 
     n, d, o = exp.values.shape
@@ -403,6 +404,13 @@ def _chunk_table(exp: Any, first: int, feature_names: list[str], output_names: l
         err = np.asarray(exp.diagnostics["std_err"], dtype=np.float64).reshape(n, d * o)
         names += std_err_columns(feature_names, output_names)
         arrays += [err[:, i] for i in range(d * o)]
+    if keep_data:
+        inputs = None if exp.data is None else np.asarray(exp.data)
+        if inputs is None or inputs.dtype.kind not in "biuf":
+            kind = "none" if inputs is None else f"{inputs.dtype} values"
+            raise InvalidParameterError(f"keep_data: expected numeric inputs to keep (float64 columns), got {kind} from {exp.method!r}")
+        names += data_columns(feature_names)
+        arrays += [np.asarray(inputs[:, i], dtype=np.float64) for i in range(d)]
     if len(set(names)) != len(names) or "row_id" in names:
         raise InvalidParameterError(
             f"feature_names: expected names whose chunk columns are distinct (see xaikit.results.dataset), got {feature_names[:20]} "
@@ -424,6 +432,7 @@ def explain_dataset(
     target: Any = None,
     random_state: int = 0,
     columns: Sequence[str] | None = None,
+    keep_data: bool = False,
     progress: bool | None = None,
     **explain_params: Any,
 ) -> DatasetExplanation:
@@ -453,6 +462,9 @@ def explain_dataset(
         The job's seed; chunk ``k`` gets ``SeedSequence(random_state, spawn_key=(k,))``.
     columns : list of str, optional
         The columns of a file or DataFrame to explain, in this order (default: all).
+    keep_data : bool
+        Keep the explained inputs next to the values (``@data|<feature>`` columns, numeric inputs
+        only), for the plots that colour by them.
     progress : bool, optional
         A progress bar on stderr (tqdm); default: when stderr is a terminal.
     **explain_params
@@ -484,7 +496,7 @@ def explain_dataset(
     if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) or random_state < 0:
         raise InvalidParameterError(f"random_state: expected a non-negative int (a job must be reproducible to resume), got {describe(random_state)}")
     random_state = int(random_state)
-    for name, flag in (("resume", resume), ("overwrite", overwrite)):
+    for name, flag in (("resume", resume), ("overwrite", overwrite), ("keep_data", keep_data)):
         if not isinstance(flag, bool):
             raise InvalidParameterError(f"{name}: expected True or False, got {describe(flag)}")
     if progress is not None and not isinstance(progress, bool):
@@ -493,13 +505,14 @@ def explain_dataset(
     path = _check_folder(out)
     lock = _lock(path)
     try:
-        return _job(explainer, source, data, path, resume, overwrite, chunk_rows, executor, target, random_state, progress, explain_params)
+        return _job(explainer, source, data, path, resume, overwrite, chunk_rows, executor, target, random_state, keep_data, progress,
+                    explain_params)
     finally:
         lock.unlink(missing_ok=True)
 
 
 def _job(explainer: Any, source: _Source, data: Any, path: Path, resume: bool, overwrite: bool, chunk_rows: int, executor: Any,
-         target: Any, random_state: int, progress: bool | None, explain_params: dict[str, Any]) -> DatasetExplanation:
+         target: Any, random_state: int, keep_data: bool, progress: bool | None, explain_params: dict[str, Any]) -> DatasetExplanation:
     """The job of :func:`explain_dataset` (arguments checked, the folder locked)."""
     from xaikit import __version__
     from xaikit.execution.base import Executor
@@ -510,7 +523,7 @@ def _job(explainer: Any, source: _Source, data: Any, path: Path, resume: bool, o
     manifest = _check_out(path, resume, overwrite)
     identity = {
         "method": explainer.name,
-        "parameters": _parameters(explainer, explain_params, target, random_state, chunk_rows),
+        "parameters": {**_parameters(explainer, explain_params, target, random_state, chunk_rows), "keep_data": keep_data},
         "input": source.fingerprint(),
     }
     if manifest is not None:
@@ -531,6 +544,7 @@ def _job(explainer: Any, source: _Source, data: Any, path: Path, resume: bool, o
             "feature_names": None,
             "output_names": None,
             "has_std_err": None,
+            "has_data": keep_data,
             "chunks": [],
             "complete": False,
             "n_rows": None,
@@ -562,7 +576,7 @@ def _job(explainer: Any, source: _Source, data: Any, path: Path, resume: bool, o
                     f"data: chunk {k} gives features {names[:10]}, outputs {outputs} (std_err: {with_std_err}), the earlier chunks "
                     f"{manifest['feature_names'][:10]}, {manifest['output_names']} (std_err: {manifest['has_std_err']})"
                 )
-            raw = table_bytes(_chunk_table(exp, first, names, outputs, with_std_err))
+            raw = table_bytes(_chunk_table(exp, first, names, outputs, with_std_err, keep_data))
             write_bytes_atomic(path / chunk_file(k), raw)
             manifest["chunks"].append({
                 "id": k,

@@ -7,7 +7,8 @@ A job's folder holds ``manifest.json`` and one Parquet file per chunk of rows,
 - the values: ``<feature>`` for a single output, ``<feature>|<output>`` otherwise (features in
   order, the outputs of each feature side by side);
 - the base values: ``@base_value`` for a single output, ``@base_value|<output>`` otherwise;
-- for sampled methods, the standard errors: ``@std_err|<feature>`` or ``@std_err|<feature>|<output>``.
+- for sampled methods, the standard errors: ``@std_err|<feature>`` or ``@std_err|<feature>|<output>``;
+- with ``keep_data=True``, the explained inputs: ``@data|<feature>`` (float64).
 
 :func:`open_dataset` reads the manifest; the chunks are read (and their SHA-256 checked against the
 manifest) only when asked for: :meth:`DatasetExplanation.iter_chunks`, :meth:`~DatasetExplanation.ranking`
@@ -39,6 +40,7 @@ __all__ = [
     "base_columns",
     "chunk_file",
     "open_dataset",
+    "data_columns",
     "std_err_columns",
     "value_columns",
 ]
@@ -89,6 +91,15 @@ def std_err_columns(feature_names: Sequence[str], output_names: Sequence[str]) -
     ['@std_err|a']
     """
     return [f"@std_err|{c}" for c in value_columns(feature_names, output_names)]
+
+
+def data_columns(feature_names: Sequence[str]) -> list[str]:
+    """The input columns of a chunk file (``keep_data=True``).
+
+    >>> data_columns(["a", "b"])
+    ['@data|a', '@data|b']
+    """
+    return [f"@data|{f}" for f in feature_names]
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -155,6 +166,7 @@ class DatasetExplanation:
         self.method: str = str(manifest["method"])
         self.params: dict[str, Any] = dict(manifest.get("parameters", {}))
         self.has_std_err = bool(manifest.get("has_std_err"))
+        self.has_data = bool(manifest.get("has_data"))
         self.n_rows = int(sum(int(c["rows"]) for c in self.chunks))
         self.n_features = len(self.feature_names)
         self.n_outputs = len(self.output_names)
@@ -196,7 +208,7 @@ class DatasetExplanation:
             raise FormatError(f"out: chunk {chunk['id']} of {str(self.out)!r} does not hold rows {first} to {first + rows - 1}")
         return table
 
-    def _arrays(self, table: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _arrays(self, table: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         n, d, o = table.num_rows, self.n_features, self.n_outputs
 
         def stack(columns: list[str], shape: tuple[int, ...]) -> np.ndarray:
@@ -208,14 +220,16 @@ class DatasetExplanation:
         values = stack(value_columns(self.feature_names, self.output_names), (n, d, o))
         base = stack(base_columns(self.output_names), (n, o))
         std_err = stack(std_err_columns(self.feature_names, self.output_names), (n, d, o)) if self.has_std_err else None
-        return values, base, std_err
+        data = stack(data_columns(self.feature_names), (n, d)) if self.has_data else None
+        return values, base, std_err, data
 
-    def _attribution(self, values: np.ndarray, base: np.ndarray, std_err: np.ndarray | None) -> Attribution:
+    def _attribution(self, values: np.ndarray, base: np.ndarray, std_err: np.ndarray | None, data: np.ndarray | None = None) -> Attribution:
         diagnostics: dict[str, Any] = {} if std_err is None else {"std_err": std_err}
         params = {k: v for k, v in self.params.items() if k in ("explain", "target", "random_state")}
         return Attribution(
             values=values,
             base_values=base,
+            data=data,
             feature_names=self.feature_names,
             output_names=self.output_names,
             method=self.method,
@@ -266,15 +280,18 @@ class DatasetExplanation:
         values = np.empty((len(ids), d, o))
         base = np.empty((len(ids), o))
         std_err = np.empty((len(ids), d, o)) if self.has_std_err else None
+        data = np.empty((len(ids), d)) if self.has_data else None
         owner = np.searchsorted(self._starts, ids, side="right") - 1
         for k in np.unique(owner):
             at = np.flatnonzero(owner == k)
-            chunk_values, chunk_base, chunk_err = self._arrays(self._read(self.chunks[int(k)]))
+            chunk_values, chunk_base, chunk_err, chunk_data = self._arrays(self._read(self.chunks[int(k)]))
             local = ids[at] - self._starts[k]
             values[at], base[at] = chunk_values[local], chunk_base[local]
             if std_err is not None and chunk_err is not None:
                 std_err[at] = chunk_err[local]
-        return self._attribution(values, base, std_err)
+            if data is not None and chunk_data is not None:
+                data[at] = chunk_data[local]
+        return self._attribution(values, base, std_err, data)
 
     def sample(self, n: int, random_state: Any = 0) -> Attribution:
         """``n`` rows drawn without replacement (all of them when there are fewer), in row order, as
