@@ -470,11 +470,12 @@ class Service:
             return frame
         return np.asarray(columns, dtype=np.float64).T.reshape(len(instances), d)
 
-    def run(self, call: _Call) -> tuple[Any, dict[str, Any]]:
-        """Explain ``call``'s rows: ``(result, the response fields shared by its rows)``."""
+    def run(self, call: _Call, executor: str = "serial") -> tuple[Any, dict[str, Any]]:
+        """Explain ``call``'s rows: ``(result, the response fields shared by its rows)``; requests run
+        serially (the server's concurrency is its requests), jobs on ``executor="auto"``."""
         explainer = self.explainer(call.method, call.output)
         try:
-            result = explainer.explain(call.X, target=call.target, executor="serial", **call.params)
+            result = explainer.explain(call.X, target=call.target, executor=executor, **call.params)
         except InvalidParameterError as exc:
             text = str(exc)
             field_name = text.split(":", 1)[0].strip()
@@ -622,7 +623,7 @@ class Service:
         try:
             found = self.cached(call.key)
             if found is None:
-                result, shared = self.run(call)
+                result, shared = self.run(call, executor="auto")
                 found = self.rows_of(result, shared, 0, call.n_rows, call.n_rows)
                 self.remember(call.key, found, shared["model_version"])
             job.result, job.status = found, "done"
