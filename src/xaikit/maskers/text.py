@@ -314,15 +314,17 @@ class TextMasker:
         m = item.n_occurrences
         if m == 0:
             return [item.text] * n
-        pieces = np.empty(2 * m + 1, dtype=object)
-        pieces[:] = item._pieces
-        keep = np.ones((n, 2 * m + 1), dtype=bool)
-        keep[:, 1::2] = S[:, np.asarray(item._occurrence_feature, dtype=np.intp)] > 0.5
-        if self.mode == "remove":
-            return ["".join(pieces[row]) for row in keep]
-        masked = pieces.copy()
-        masked[1::2] = self.mask_token
-        return ["".join(row) for row in np.where(keep, pieces, masked).tolist()]
+        # the text is piece 0 then, per token occurrence, the token and the text after it: a kept
+        # occurrence gives both, a hidden one the text after it alone (removed) or after the mask
+        pieces = item._pieces
+        hidden = "" if self.mode == "remove" else self.mask_token
+        shown = np.empty(m, dtype=object)
+        shown[:] = [pieces[2 * i + 1] + pieces[2 * i + 2] for i in range(m)]
+        dropped = np.empty(m, dtype=object)
+        dropped[:] = [hidden + pieces[2 * i + 2] for i in range(m)]
+        keep = S[:, np.asarray(item._occurrence_feature, dtype=np.intp)] > 0.5
+        head = pieces[0]
+        return [head + "".join(row) for row in np.where(keep, shown, dropped).tolist()]
 
     def distances(self, S: np.ndarray) -> np.ndarray:
         """Cosine distance of each row of ``S`` to the all-ones row (the document), times 100.

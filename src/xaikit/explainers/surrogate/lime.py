@@ -198,6 +198,64 @@ def _lasso_path(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int) -> np.ndarr
     return chosen
 
 
+class _Moments:
+    """The weighted, centred Gram matrix of all columns of ``S``, computed once per neighbourhood
+    and shared by every output's feature selection: ``G = Xc' W Xc`` (one symmetric product of
+    ``sqrt(w)``-scaled columns) and ``C = Xc' W Yc`` for all outputs at once."""
+
+    def __init__(self, S: np.ndarray, Y: np.ndarray, w: np.ndarray) -> None:
+        sw = w.sum()
+        root = np.sqrt(w)
+        Xw = S - (w @ S) / sw
+        Xw *= root[:, None]
+        Yw = (Y - (w @ Y) / sw) * root[:, None]
+        self.G = Xw.T @ Xw
+        self.C = Xw.T @ Yw
+        self._ridge: dict[float, np.ndarray] = {}
+
+    def ridge(self, alpha: float) -> np.ndarray:
+        """Ridge coefficients on all columns, ``(d, o)``, by one solve for every output."""
+        if alpha not in self._ridge:
+            A = self.G + alpha * np.eye(self.G.shape[0])
+            try:
+                self._ridge[alpha] = np.linalg.solve(A, self.C) if alpha > 0 else np.linalg.lstsq(A, self.C, rcond=None)[0]
+            except np.linalg.LinAlgError:  # singular only without a penalty: the minimum-norm solution
+                self._ridge[alpha] = np.linalg.lstsq(A, self.C, rcond=None)[0]
+        return self._ridge[alpha]
+
+
+def _forward_gram(G: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
+    """Greedy forward selection of ``k`` columns by explained weighted sum of squares, from the Gram matrix."""
+    d = G.shape[0]
+    chosen: list[int] = []
+    for _ in range(min(k, d)):
+        best, best_gain = -1, -np.inf
+        for j in range(d):
+            if j in chosen:
+                continue
+            idx = chosen + [j]
+            b = np.linalg.lstsq(G[np.ix_(idx, idx)], c[idx], rcond=None)[0]
+            gain = float(c[idx] @ b)
+            if gain > best_gain:
+                best, best_gain = j, gain
+        chosen.append(best)
+    return np.array(chosen, dtype=np.int64)
+
+
+def _select(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method: str, moments: _Moments | None, t: int
+            ) -> np.ndarray:
+    """:func:`select_features` for output ``t``, from the shared ``moments`` when the method uses them."""
+    if method == "auto":
+        method = "forward" if k <= 6 else "highest_weights"
+    if moments is None or method in ("none", "lasso_path") or k >= S.shape[1]:
+        return select_features(S, y, w, k, method)
+    if method == "forward":
+        return _forward_gram(moments.G, moments.C[:, t], k)
+    coef = moments.ridge(0.01)[:, t]
+    order = np.argsort(-np.abs(coef * S[0]), kind="stable")
+    return np.sort(order[:k])
+
+
 def select_features(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method: str) -> np.ndarray:
     """Indices of the columns of ``S`` the surrogate uses.
 
@@ -560,12 +618,14 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         intercept, fid, local = np.zeros(o), np.full(o, np.nan), np.zeros(o)
         sets: list[set[int]] = []
         k = min(self.n_features, d)
+        moments = _Moments(S, y, w) if d > 0 and self.n_features < d and self.feature_selection not in (
+            "none", "lasso_path") else None
         for t in range(o):
             if d == 0:  # nothing to perturb (e.g. a document without tokens): the surrogate is a constant
                 intercept[t] = local[t] = y[0, t]
                 sets.append(set())
                 continue
-            sel = select_features(S, y[:, t], w, self.n_features, self.feature_selection)
+            sel = _select(S, y[:, t], w, self.n_features, self.feature_selection, moments, t)
             fit = weighted_ridge(S[:, sel], y[:, t], w, self.alpha)
             coef[sel, t], se[sel, t], intercept[t] = fit.coef, fit.std_err, fit.intercept
             local[t] = float(fit.predict(S[:1, sel])[0])
