@@ -175,3 +175,23 @@ def test_cli_refuses_missing_or_conflicting_sources(tmp_path: Any, model_file: t
     args = _args(model=path, background=tmp_path / "none.csv", api_key_env="XAIKIT_TEST_NO_SUCH_KEY")
     with pytest.raises(Exception, match="--background"):
         serve_cli.run(args)
+
+
+def test_cli_refuses_an_unset_api_key_variable(tmp_path: Any, model_file: tuple[str, np.ndarray], monkeypatch: Any) -> None:
+    path, bg = model_file
+    csv = tmp_path / "bg.csv"
+    csv.write_text("x0,x1,x2,x3\n" + "\n".join(",".join(map(str, r)) for r in bg))
+    monkeypatch.delenv("XAIKIT_TEST_UNSET_KEY", raising=False)
+    args = _args(model=path, background=csv, api_key_env="XAIKIT_TEST_UNSET_KEY")
+    args.quiet = True
+    with pytest.raises(BadInput, match="--api-key-env: expected the environment variable 'XAIKIT_TEST_UNSET_KEY'"):
+        serve_cli.run(args)
+
+
+def test_import_xaikit_does_not_import_the_service() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, xaikit; print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'xaikit.serve') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.strip() == "[]"
