@@ -63,6 +63,8 @@ _LAZY: dict[str, str] = {
     "QualityReport": "xaikit.results.quality",
     **dict.fromkeys(["FairnessReport", "attribute_gap", "quality_by_group"], "xaikit.fairness"),
     "GroupFairness": "xaikit.results.fairness",
+    "explain_dataset": "xaikit.execution.dataset",
+    **dict.fromkeys(["open_dataset", "DatasetExplanation"], "xaikit.results.dataset"),
     **dict.fromkeys(["layer_activations", "TrainingRecorder", "keras_callback", "activation_maximization", "weight_statistics"],
                     "xaikit.internals"),
     "LayerActivations": "xaikit.results.layer_activations",
@@ -97,6 +99,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from xaikit.execution import LocalExecutor, SerialExecutor, ThreadExecutor, get_executor
+    from xaikit.execution.dataset import explain_dataset
     from xaikit.explainers import (
         REGISTRY,
         Ale,
@@ -195,6 +198,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         Rule,
         Rules,
     )
+    from xaikit.results.dataset import DatasetExplanation, open_dataset
     from xaikit.results.fairness import GroupFairness
     from xaikit.results.feature_visualization import FeatureVisualization
     from xaikit.results.layer_activations import LayerActivations
@@ -341,4 +345,7 @@ __all__ = [
     "TrainingDynamics",
     "WeightStatistics",
     "FeatureVisualization",
+    "explain_dataset",
+    "open_dataset",
+    "DatasetExplanation",
 ]

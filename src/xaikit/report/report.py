@@ -60,6 +60,8 @@ _MAX_DOCUMENTS = 10
 _MAX_IMAGES = 8
 _MIN_IMAGE_SIDE = 128
 _MAX_BACKGROUND_ROWS = 20
+#: Rows of a dataset job (:class:`~xaikit.results.dataset.DatasetExplanation`) drawn into a report.
+DATASET_SAMPLE = 2_000
 
 
 @dataclass
@@ -298,6 +300,8 @@ class Report:
             effect curves (PD, ICE, ALE, 2-D heat maps), rules with their fidelity; so do anchors (precision,
             bound, coverage), counterfactuals (the closest valid one per row), accuracy under attack and the
             quality of explanations (metric table with noise floors, ranking, disagreement, privacy).
+            A dataset job (:func:`xaikit.open_dataset`) is shown as a sample of ``DATASET_SAMPLE`` of its rows,
+            with the ranking over all of them.
         name : str, optional
             The section's heading (default: the method's name, numbered when repeated).
         model : str or object, optional
@@ -317,6 +321,14 @@ class Report:
         -------
         Report
         """
+        from xaikit.results.dataset import DatasetExplanation
+
+        job_note: str | None = None
+        if isinstance(result, DatasetExplanation):  # a dataset job: a sample of its rows, the ranking over all of them
+            ranking = ", ".join(f"{name} {fmt(value)}" for name, value in result.ranking()[:10])
+            job_note = (f"A sample of {min(result.n_rows, DATASET_SAMPLE):,} of the {result.n_rows:,} rows of the dataset job in "
+                        f"{result.out.name!s}; mean |value| over all its rows (first output): {ranking}.")
+            result = result.sample(min(result.n_rows, DATASET_SAMPLE), random_state=0)
         if isinstance(result, (*GLOBAL_KINDS, *other_kinds())):
             self._entries.append(self._global_entry(result, name, model, data_summary, target, images, background))
             return self
@@ -324,7 +336,7 @@ class Report:
             attr: Attribution | RaggedAttribution = result.to_attribution()
             note: str | None = "Interaction values are shown as per-feature attributions: each feature's row of the interaction matrix, summed."
         elif isinstance(result, (Attribution, RaggedAttribution)):
-            attr, note = result, None
+            attr, note = result, job_note
         else:
             raise InvalidParameterError(
                 "result: expected an Attribution, RaggedAttribution or Interaction (local results), an Importance, "
