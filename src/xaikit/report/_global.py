@@ -85,21 +85,24 @@ class GlobalEntry:
 def other_kinds() -> tuple[type, ...]:
     """The result kinds with a section of their own beside the global ones: counterfactuals and accuracy
     under attack (:mod:`xaikit.report._decisions`; anchors are :class:`Rules`), and the quality of
-    explanations (:mod:`xaikit.report._quality`: a QualityReport, or one metric's MetricScores)."""
-    from xaikit.report import _decisions
+    explanations (:mod:`xaikit.report._quality`: a QualityReport, or one metric's MetricScores), and a network's
+    inside (:mod:`xaikit.report._internals`: training dynamics, layer activations, weights, feature visualisation)."""
+    from xaikit.report import _decisions, _internals
     from xaikit.results.fairness import GroupFairness
     from xaikit.results.metric_scores import MetricScores
     from xaikit.results.quality import QualityReport
 
-    return (*_decisions.DECISION_KINDS, QualityReport, MetricScores, GroupFairness)
+    return (*_decisions.DECISION_KINDS, QualityReport, MetricScores, GroupFairness, *_internals.INTERNAL_KINDS)
 
 
 def _other(result: Any) -> tuple[Any, Any, Any] | None:
     """``(body, shape text, privacy text)`` functions of a result drawn by another module, None for the global kinds."""
-    from xaikit.report import _decisions, _fairness, _quality
+    from xaikit.report import _decisions, _fairness, _internals, _quality
     from xaikit.results.fairness import GroupFairness
     from xaikit.results.quality import QualityReport
 
+    if isinstance(result, _internals.INTERNAL_KINDS):
+        return (_internals.internals_part, _internals.shape_text, _internals.privacy_text)
     if isinstance(result, GroupFairness):
         return (_fairness.fairness_section, lambda r: f"{len(r.group_names)} group(s), {int(r.n_rows.sum()):,} rows",
                 lambda r, include_data: "No row of the data is in this section: counts and rates per group"
