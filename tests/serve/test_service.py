@@ -157,6 +157,10 @@ def test_budget_stops_a_sampled_method_and_an_exact_one_says_so(setup: dict[str,
     assert "stops at 5 ms" in out["budget"]
     exact = setup["server"].post("/explain", {"instances": rows, "budget_ms": 1}).json()
     assert exact["exact"] is True and exact["budget"].startswith("ignored") and exact["budget_stopped"] is None
+    # KernelSHAP whose n_samples covers every coalition of 5 features is exact: the budget is said to be ignored
+    whole = setup["server"].post("/explain", {"instances": rows, "method": "kernel_shap", "budget_ms": 50,
+                                              "parameters": {"n_samples": 64}}).json()
+    assert whole["exact"] is True and whole["budget"].startswith("ignored: the answer is exact") and whole["std_err"] is None
 
 
 BAD = [

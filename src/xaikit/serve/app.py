@@ -485,10 +485,13 @@ class Service:
 
     def _shared(self, result: Any, call: _Call) -> dict[str, Any]:
         d = result.diagnostics
+        exact = bool(d.get("exact", call.method == "tree_shap"))
+        note = call.budget_note
+        if exact and note is not None and not note.startswith("ignored"):
+            note = f"ignored: the answer is exact ({call.method} evaluated every coalition within n_samples)"
         return {"feature_names": list(result.feature_names), "output_names": list(result.output_names), "method": result.method,
                 "value_definition": d.get("value_definition"), "model_version": self.bundle.model_version,
-                "exact": bool(d.get("exact", call.method == "tree_shap")), "n_samples": result.params.get("n_samples"),
-                "budget": call.budget_note}
+                "exact": exact, "n_samples": result.params.get("n_samples"), "budget": note}
 
     @staticmethod
     def rows_of(result: Any, shared: Mapping[str, Any], a: int, b: int, batch_rows: int) -> dict[str, Any]:
