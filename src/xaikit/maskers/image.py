@@ -45,7 +45,7 @@ import numpy as np
 from xaikit._optional import import_optional
 from xaikit._validation import check_array, check_choice, check_float, describe
 from xaikit.errors import InvalidParameterError
-from xaikit.maskers.neighbourhood import SAMPLINGS, draw_counts
+from xaikit.maskers.neighbourhood import SAMPLINGS, uniforms
 
 __all__ = ["ImageMasker", "ImageItem"]
 
@@ -342,10 +342,10 @@ class ImageMasker:
         """``n_samples`` 0/1 rows (float64, one column per segment): row 0 keeps everything, the
         others keep each segment with probability 1/2.
 
-        ``sampling="stratified"`` draws the same distribution in two steps: the number of kept
-        segments, Binomial(d, 1/2), stratified over the rows (each count in its exact share to
-        within one row; :func:`xaikit.maskers.neighbourhood.draw_counts`), then a uniformly random
-        subset of that size.
+        ``sampling="stratified"`` keeps segment ``j`` where the quasi-random uniform ``u_j`` is
+        below 1/2 (:func:`xaikit.maskers.neighbourhood.uniforms`): each row on its own is ``d``
+        fair coins, as with ``"iid"``, while the rows together keep every segment, and every
+        pair of segments, in nearly exact shares.
 
         >>> item = ImageMasker(np.array([[0, 1]])).prepare(np.zeros((1, 2)))[0]
         >>> ImageMasker(np.array([[0, 1]])).sample(item, 3, np.random.default_rng(0))[0]
@@ -360,13 +360,7 @@ class ImageMasker:
         if n > 1 and sampling == "iid":
             S[1:] = rng.integers(0, 2, size=(n - 1, d))
         elif n > 1 and d > 0:
-            from scipy.special import gammaln
-
-            c = np.arange(d + 1)
-            binomial = np.exp(gammaln(d + 1) - gammaln(c + 1) - gammaln(d - c + 1) - d * np.log(2.0))
-            kept = draw_counts(rng, n - 1, binomial, sampling)
-            ranks = rng.permuted(np.broadcast_to(np.arange(d), (n - 1, d)), axis=1)
-            S[1:] = ranks < kept[:, None]
+            S[1:] = uniforms(rng, n - 1, d, sampling) < 0.5
         return S
 
     def render(self, item: ImageItem, S: np.ndarray) -> np.ndarray:

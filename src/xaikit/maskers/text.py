@@ -35,7 +35,7 @@ import numpy as np
 
 from xaikit._validation import check_array, check_choice, check_int, describe
 from xaikit.errors import InvalidParameterError
-from xaikit.maskers.neighbourhood import SAMPLINGS, draw_counts
+from xaikit.maskers.neighbourhood import SAMPLINGS, uniforms
 
 __all__ = ["TextItem", "TextMasker"]
 
@@ -265,10 +265,15 @@ class TextMasker:
 
         Every other row hides ``k`` features, ``k`` uniform in ``1..d``, chosen uniformly without
         replacement (LIME's scheme, vectorised). With a single feature each row hides it with
-        probability 1/2; with none the array has no columns. ``sampling="stratified"`` draws the
-        ``k`` stratified over the rows (each value of ``1..d`` in its exact share, to within one
-        row; see :func:`xaikit.maskers.neighbourhood.draw_counts`), each row's ``k`` still
-        uniform on its own, so each row has LIME's distribution.
+        probability 1/2; with none the array has no columns.
+
+        ``sampling="stratified"`` draws the same distribution from quasi-random uniforms
+        (:func:`xaikit.maskers.neighbourhood.uniforms`, ``d + 1`` per row): with ``u_0`` uniform,
+        hiding each feature ``j`` where ``u_j < u_0`` hides ``k`` features with ``k`` uniform in
+        ``0..d`` and, given ``k``, a uniformly random subset; the rows that hide nothing (``k = 0``)
+        are replaced by independent draws of LIME's scheme, which leaves exactly LIME's
+        distribution. The quasi-random points spread the counts and which features go together
+        evenly over the rows.
 
         Examples
         --------
@@ -286,12 +291,17 @@ class TextMasker:
         if d == 0 or n == 1:
             return S
         if d == 1:
-            S[1:, 0] = draw_counts(rng, n - 1, np.full(2, 0.5), sampling) == 1 if sampling != "iid" else rng.random(n - 1) >= 0.5
+            S[1:, 0] = uniforms(rng, n - 1, 1, sampling)[:, 0] >= 0.5
             return S
-        if sampling == "iid":
-            n_hidden = rng.integers(1, d + 1, size=n - 1)
-        else:
-            n_hidden = 1 + draw_counts(rng, n - 1, np.full(d, 1.0 / d), sampling)
+        if sampling != "iid":
+            u = uniforms(rng, n - 1, d + 1, sampling)
+            hidden = u[:, 1:] < u[:, :1]
+            S[1:] = ~hidden
+            none = np.flatnonzero(~hidden.any(axis=1))
+            if none.size:
+                S[1 + none] = self.sample(item, none.size + 1, rng)[1:]
+            return S
+        n_hidden = rng.integers(1, d + 1, size=n - 1)
         # rank the features of each row by a uniformly random permutation; hiding those ranked
         # below n_hidden hides a uniformly random subset of that size
         ranks = rng.permuted(np.broadcast_to(np.arange(d), (n - 1, d)), axis=1)
