@@ -294,7 +294,9 @@ class Report:
 
         Parameters
         ----------
-        result : Attribution, RaggedAttribution, Interaction, Importance, Effects, Rules, CounterfactualSet, Robustness or QualityReport
+        result : a local result (Attribution, RaggedAttribution, Interaction), a global one (Importance, Effects, Rules),
+            CounterfactualSet, Robustness, QualityReport, MetricScores, GroupFairness, TrainingDynamics,
+            LayerActivations, WeightStatistics, FeatureVisualization, or a dataset job
             An interaction result is shown as per-feature attributions (summed over the second feature).
             The global kinds get their own sections: importance bars with confidence intervals,
             effect curves (PD, ICE, ALE, 2-D heat maps), rules with their fidelity; so do anchors (precision,
@@ -340,7 +342,9 @@ class Report:
         else:
             raise InvalidParameterError(
                 "result: expected an Attribution, RaggedAttribution or Interaction (local results), an Importance, "
-                f"Effects or Rules (global results and anchors), a CounterfactualSet, Robustness or QualityReport, got {describe(result)}"
+                "Effects or Rules (global results and anchors), a CounterfactualSet, Robustness, QualityReport, MetricScores, GroupFairness, "
+                "TrainingDynamics, LayerActivations, WeightStatistics, FeatureVisualization or a dataset job (xk.open_dataset), "
+                f"got {describe(result)}"
             )
         background_rows, background_names = _check_background(background)
         if attr.n_rows == 0:
