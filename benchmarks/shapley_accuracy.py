@@ -1,11 +1,18 @@
 """Accuracy and cost of xaikit's sampled Shapley estimators next to shap's, at equal model evaluations.
 
-Two cases on the Breast Cancer Wisconsin data shipped with xaikit:
+Three cases on data shipped with xaikit:
 
-1. GradientBoostingClassifier on the first 12 features, explaining P(class 1); the reference
-   is ``xk.ExactShapley`` (enumeration of all 2**12 coalitions) over the same background.
-2. GradientBoostingClassifier on all 30 features, explaining the raw margin
-   (``decision_function``); the reference is interventional TreeSHAP over the same background.
+1. GradientBoostingClassifier on the first 12 features of Breast Cancer Wisconsin, explaining
+   P(class 1); the reference is ``xk.ExactShapley`` (enumeration of all 2**12 coalitions) over
+   the same background.
+2. GradientBoostingClassifier on all 30 features of Breast Cancer Wisconsin, explaining the raw
+   margin (``decision_function``); the reference is interventional TreeSHAP over the same background.
+3. HistGradientBoostingClassifier on the 13 features of the Cleveland heart-disease data (its
+   four categorical columns as category codes, native categorical splits), explaining the raw
+   margin; the reference is xaikit's interventional TreeShap over the same background (exact;
+   the completeness gap is printed).
+
+``--backgrounds 8,16,50,100`` runs every case once per background size (the small-background sweep).
 
 Every sampled xaikit estimator in the registry (found automatically, printed under its registry
 name) runs next to ``shap.KernelExplainer`` and ``shap.PermutationExplainer`` at the same budget
@@ -17,11 +24,13 @@ rather than taken on trust.
 Printed per case: relative L2 error (mean over rows and seeds of ||phi - phi*|| / ||phi*||) and
 measured coalition evaluations per row, for every estimator and budget; time and overhead
 per row (the fastest of ``--repeats`` identical runs, for every library alike: a shared machine
-only ever adds time); and a summary of ratios (xaikit's best estimator vs shap's best). Nothing
-is asserted.
+only ever adds time) and the time as a multiple of the model's own time inside it (the physical
+limit: 1.00x); the coverage of xaikit's standard errors (share of values with
+``|phi - phi*| <= 2 std_err``); and a summary of ratios (xaikit's best estimator vs shap's best),
+with one line per case and background size at the end. Nothing is asserted.
 
-Run:  python benchmarks/shapley_accuracy.py [--rows 20] [--background 50] [--seeds 1]
-      [--repeats 3] [--max-budget 8192] [--cases 1,2] [--quick]
+Run:  python benchmarks/shapley_accuracy.py [--rows 20] [--background 50] [--backgrounds 8,16,50,100]
+      [--seeds 1] [--repeats 3] [--max-budget 8192] [--cases 1,2,3] [--quick]
 """
 
 from __future__ import annotations
@@ -105,6 +114,7 @@ class Run:
     wall: float  # seconds for the whole explanation of the n rows
     model_rows: int  # rows passed to f during it
     model_seconds: float  # time inside f during it
+    std_err: np.ndarray | None = None  # (n, d), xaikit's standard errors when it reports them
 
 
 def _single_output(values: Any) -> np.ndarray:
@@ -123,7 +133,8 @@ def run_xaikit(cls: type, f: CountingFunction, bg: np.ndarray, X: np.ndarray, bu
     # with 20 rows and 50 background rows).
     exp = explainer.explain(X, n_samples=budget, random_state=seed)
     wall = time.perf_counter() - start
-    return Run(exp.values[:, :, 0], wall, f.rows, f.seconds)
+    se = exp.diagnostics.get("std_err")
+    return Run(exp.values[:, :, 0], wall, f.rows, f.seconds, None if se is None else se[:, :, 0])
 
 
 def run_shap_kernel(f: CountingFunction, bg: np.ndarray, X: np.ndarray, budget: int, seed: int) -> Run:
@@ -232,7 +243,51 @@ def case_margin(n_background: int, n_rows: int) -> Case:
     return Case("case 2: GradientBoostingClassifier, 30 features, raw margin", CountingFunction(f), bg, X, truth, note)
 
 
-CASES = {"1": case_probability, "2": case_margin}
+def heart_data() -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The Cleveland heart-disease rows without missing values: features (categories as their codes),
+    target, and the positions of the categorical columns."""
+    import xaikit.datasets
+
+    ds = xaikit.datasets.load_heart_disease()
+    frame = ds.frame.copy()
+    for name in ds.categorical_features:
+        frame[name] = frame[name].cat.codes.astype(float).where(frame[name].notna())
+    data = frame.to_numpy(dtype=float)
+    keep = ~np.isnan(data).any(axis=1)
+    return data[keep], ds.target[keep], [frame.columns.get_loc(c) for c in ds.categorical_features]
+
+
+def case_heart(n_background: int, n_rows: int) -> Case:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    import xaikit as xk
+
+    data, target, categorical = heart_data()
+    order = np.random.default_rng(0).permutation(len(data))
+    train, test = order[:200], order[200:]
+    model = HistGradientBoostingClassifier(max_iter=100, random_state=0, categorical_features=categorical)
+    model.fit(data[train], target[train])
+    rng = np.random.default_rng(12345)
+    bg = data[train][rng.choice(len(train), size=min(n_background, len(train)), replace=False)]
+    X = data[test][:n_rows]
+
+    def f(Z):
+        return model.decision_function(Z)
+
+    start = time.perf_counter()
+    with quiet():
+        truth = xk.TreeShap(model, background=bg, output="log_odds").explain(X).values[:, :, -1]
+    seconds = time.perf_counter() - start
+    gap = completeness_gap(truth, f, bg, X)
+    note = (
+        f"ground truth: xk.TreeShap, interventional, log-odds (the raw margin), same background ({seconds:.1f} s); "
+        f"max |sum(phi*) - (f(x) - mean f(bg))| = {gap:.1e}"
+    )
+    return Case("case 3: HistGradientBoostingClassifier, heart disease, 13 features, raw margin",
+                CountingFunction(f), bg, X, truth, note)
+
+
+CASES = {"1": case_probability, "2": case_margin, "3": case_heart}
 
 
 def budgets_for(d: int, max_budget: int) -> list[int]:
@@ -252,13 +307,15 @@ class Cell:
     evals: float | None = None  # measured coalition evaluations per row
     time_ms: float | None = None  # wall time per row
     overhead_ms: float | None = None  # wall time outside f per row
+    model_ms: float | None = None  # time inside f per row (of the same fastest runs)
+    coverage: float | None = None  # share of values with |error| <= 2 std_err (xaikit's standard errors)
     failure: str | None = None
 
 
 def measure(case: Case, name: str, runner: Callable, budget: int, seeds: list[int], repeats: int = 1) -> Cell:
     """Error and evaluations of each seed's run; time and overhead of the fastest of ``repeats``
     runs of each seed (same seed, same values: checked), averaged over the seeds."""
-    errors, evals, times, overheads = [], [], [], []
+    errors, evals, times, overheads, models, covered = [], [], [], [], [], []
     n, m = case.X.shape[0], case.bg.shape[0]
     norms = np.linalg.norm(case.truth, axis=1)
     for seed in seeds:
@@ -274,9 +331,16 @@ def measure(case: Case, name: str, runner: Callable, budget: int, seeds: list[in
         run = runs[0]
         errors.append(np.linalg.norm(run.values - case.truth, axis=1) / norms)
         evals.append(run.model_rows / m / n)
-        times.append(1e3 * min(r.wall for r in runs) / n)
-        overheads.append(1e3 * min(r.wall - r.model_seconds for r in runs) / n)
-    return Cell(float(np.mean(errors)), float(np.mean(evals)), float(np.mean(times)), float(np.mean(overheads)))
+        fastest = min(runs, key=lambda r: r.wall)
+        times.append(1e3 * fastest.wall / n)
+        overheads.append(1e3 * (fastest.wall - fastest.model_seconds) / n)
+        models.append(1e3 * fastest.model_seconds / n)
+        if run.std_err is not None:  # a NaN standard error says "unknown" (one draw in a stratum): left out
+            known = np.isfinite(run.std_err)
+            covered.append((np.abs(run.values - case.truth) <= 2.0 * run.std_err + 1e-12)[known])
+    coverage = float(np.mean(np.concatenate(covered))) if covered and sum(c.size for c in covered) else None
+    return Cell(float(np.mean(errors)), float(np.mean(evals)), float(np.mean(times)), float(np.mean(overheads)),
+                float(np.mean(models)), coverage)
 
 
 # --------------------------------------------------------------------------- printing
@@ -336,7 +400,7 @@ def _fmt_reach(value: float | None, qual: str) -> str:
     return f"{qual}{value:.0f}"
 
 
-def summarize(case: Case, budgets: list[int], names: list[str], xk_names: list[str], table: dict) -> None:
+def summarize(case: Case, budgets: list[int], names: list[str], xk_names: list[str], table: dict) -> list[float]:
     shap_names = [s for s in names if s not in xk_names]
 
     def best(at: int, among: list[str]) -> tuple[str | None, Cell | None]:
@@ -350,6 +414,7 @@ def summarize(case: Case, budgets: list[int], names: list[str], xk_names: list[s
     print(f"\nSummary ({case.label.split(':')[0]}, d={d})")
     print(f"  accuracy at equal budget, budgets >= 4d = {4 * d} (bar: shap_best / xaikit_best >= 3):")
     rows = []
+    ratios: list[float] = []
     for b in budgets:
         if b < 4 * d:
             continue
@@ -361,6 +426,7 @@ def summarize(case: Case, budgets: list[int], names: list[str], xk_names: list[s
             ratio = "n/a (both exact)"
         else:
             ratio = f"{sc.error / max(xc.error, 1e-300):.2f}"
+            ratios.append(sc.error / max(xc.error, 1e-300))
         rows.append([
             str(b), xn or "-", _fmt(xc.error if xc else None, ".2e"), sn or "-", _fmt(sc.error if sc else None, ".2e"), ratio,
         ])
@@ -406,9 +472,10 @@ def summarize(case: Case, budgets: list[int], names: list[str], xk_names: list[s
         print(f"    xaikit {mx:.3f} ms;  shap {ms:.3f} ms;  ratio xaikit / shap = {mx / ms:.3f}   (bar: <= 0.2)")
     else:
         print("    -")
+    return ratios
 
 
-def run_case(key: str, args: argparse.Namespace, seeds: list[int]) -> None:
+def run_case(key: str, args: argparse.Namespace, seeds: list[int], n_background: int) -> str:
     estimators = sampled_xaikit_estimators()
     xk_names = list(estimators)
     runners: dict[str, Callable] = {
@@ -418,14 +485,14 @@ def run_case(key: str, args: argparse.Namespace, seeds: list[int]) -> None:
     runners["shap_permutation"] = run_shap_permutation
     names = list(runners)
 
-    case = CASES[key](args.background, args.rows)
+    case = CASES[key](n_background, args.rows)
     budgets = budgets_for(case.d, args.max_budget)
     print(f"\n{'=' * 100}\n{case.label}")
     print(f"  d = {case.d}, explained rows = {case.X.shape[0]}, background rows = {case.bg.shape[0]}, seeds = {seeds}")
     print(f"  {case.truth_note}")
     if not budgets:
         print(f"  no budget: --max-budget {args.max_budget} is below 2d+2 = {2 * case.d + 2}")
-        return
+        return f"case {key}, {case.bg.shape[0]} background rows: no budget"
     if 2**case.d - 2 <= max(budgets):
         print(f"  budgets >= 2**{case.d} - 2 = {2**case.d - 2} allow full enumeration of the coalitions")
 
@@ -450,7 +517,8 @@ def run_case(key: str, args: argparse.Namespace, seeds: list[int]) -> None:
             table[b][s] = cell
             if cell.failure:
                 failures.append(cell.failure)
-            print(f"  [case {key}] budget {b:>5} {s:<26} {time.perf_counter() - t0:7.2f} s", file=sys.stderr, flush=True)
+            print(f"  [case {key}, m={case.bg.shape[0]}] budget {b:>5} {s:<26} {time.perf_counter() - t0:7.2f} s",
+                  file=sys.stderr, flush=True)
 
     print("\nRelative L2 error (mean over rows and seeds) and measured coalition evaluations per row")
     print_table(
@@ -464,11 +532,30 @@ def run_case(key: str, args: argparse.Namespace, seeds: list[int]) -> None:
         [[str(b)] + [c for s in names for c in (_fmt(table[b][s].time_ms, ".2f"), _fmt(table[b][s].overhead_ms, ".2f"))]
          for b in budgets],
     )
+    print("\nTime as a multiple of the model's own time inside it (1.00x: the physical limit), model ms per row")
+    print_table(
+        [(s, ["x model", "model"]) for s in names],
+        [[str(b)] + [c for s in names for c in (
+            _fmt(None if table[b][s].time_ms is None or not table[b][s].model_ms else table[b][s].time_ms / table[b][s].model_ms, ".2f"),
+            _fmt(table[b][s].model_ms, ".2f"))] for b in budgets],
+    )
+    print("\nCoverage of xaikit's standard errors: share of values with |phi - phi*| <= 2 std_err (bar: >= 0.93);\n"
+          "values whose standard error is unknown (NaN: a stratum drawn once) are left out, '-' when all are")
+    print_table(
+        [(s, ["coverage"]) for s in xk_names],
+        [[str(b)] + [_fmt(table[b][s].coverage, ".3f") for s in xk_names] for b in budgets],
+    )
+    pooled = {s: [table[b][s].coverage for b in budgets if table[b][s].coverage is not None] for s in xk_names}
+    print("  over all budgets (mean): " + ", ".join(f"{s} {np.mean(v):.3f}" for s, v in pooled.items() if v))
     if failures:
         print("\n  cells shown as '-':")
         for msg in failures:
             print(f"    {msg}")
-    summarize(case, budgets, names, xk_names, table)
+    ratios = summarize(case, budgets, names, xk_names, table)
+    worst = f"{min(ratios):.2f}" if ratios else "-"
+    cover = ", ".join(f"{s} {min(v):.3f}" for s, v in pooled.items() if v)
+    return (f"case {key}, {case.bg.shape[0]:>3} background rows: shap_best / xaikit_best at budgets >= 4d: "
+            f"min {worst} (bar >= 3); lowest coverage per estimator over budgets: {cover}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -478,7 +565,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=1, help="seeds per estimator and budget: 0..N-1 (default 1)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per cell, the fastest reported (default 3)")
     parser.add_argument("--max-budget", type=int, default=8192, help="largest coalition budget per row (default 8192)")
-    parser.add_argument("--cases", default="1,2", help="comma-separated cases to run: 1, 2 (default 1,2)")
+    parser.add_argument("--backgrounds", default=None,
+                        help="comma-separated background sizes, every case run once per size (e.g. 8,16,50,100)")
+    parser.add_argument("--cases", default="1,2,3", help="comma-separated cases to run: 1, 2, 3 (default 1,2,3)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 5 rows, budgets up to 1024, one timed run")
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -509,10 +598,18 @@ def main(argv: list[str] | None = None) -> None:
         "own calls on the explained rows (and xaikit's one call on the background per explain()), not\n"
         "shap.KernelExplainer's evaluation of the background in its constructor."
     )
+    try:
+        sizes = [int(v) for v in args.backgrounds.split(",")] if args.backgrounds else [args.background]
+    except ValueError:
+        parser.error(f"--backgrounds: expected comma-separated integers, got {args.backgrounds!r}")
+    if min(sizes) < 1:
+        parser.error(f"--backgrounds: expected sizes of at least 1, got {sizes}")
     seeds = list(range(args.seeds))
     start = time.perf_counter()
-    for key in keys:
-        run_case(key, args, seeds)
+    lines = [run_case(key, args, seeds, m) for key in keys for m in sizes]
+    print(f"\n{'=' * 100}\nBy case and background size")
+    for line in lines:
+        print("  " + line)
     print(f"\ntotal wall time {time.perf_counter() - start:.1f} s")
 
 

@@ -15,24 +15,36 @@ __all__ = ["explain", "choose_method"]
 #: lowest error per model evaluation in ``benchmarks/shapley_accuracy.py``; from it up, Leverage
 #: SHAP with one regression per background row.
 PERMUTATION_BELOW = 5
+#: Backgrounds of at most this many rows: Leverage SHAP at every budget from ``2 d`` coalitions.
+SMALL_BACKGROUND = 16
 
 
-def choose_method(n_players: int, n_samples: int | None = None) -> str:
-    """The method ``"auto"`` stands for, given the number of features and the budget.
+def choose_method(n_players: int, n_samples: int | None = None, n_background: int | None = None) -> str:
+    """The method ``"auto"`` stands for, given the number of features, the budget and the background size.
 
     Exact enumeration when all ``2**d - 2`` coalitions fit in the budget (default
     ``2 d + 2048``) and ``d`` is at most ExactShapley's limit, else the sampled estimator with the
-    lowest error per model evaluation: ``permutation_shap`` below ``5 d`` coalitions per row,
-    ``leverage_shap`` from there on.
+    lowest error per model evaluation in ``benchmarks/shapley_accuracy.py``: on a background of
+    at most :data:`SMALL_BACKGROUND` rows, ``leverage_shap`` from ``2 d`` coalitions per row (a few
+    background rows' games, each solved with its own efficiency constraint and its own null
+    players, beat permutations at every budget); on larger or unknown backgrounds
+    ``permutation_shap`` below ``5 d`` coalitions per row and ``leverage_shap`` from there on.
 
     >>> choose_method(8), choose_method(30), choose_method(30, n_samples=120), choose_method(30, n_samples=10**12)
     ('exact_shapley', 'leverage_shap', 'permutation_shap', 'leverage_shap')
+    >>> choose_method(30, n_samples=120, n_background=10)
+    'leverage_shap'
     """
     from xaikit.explainers.shapley.exact import MAX_EXACT_PLAYERS
 
+    if n_background is not None and (isinstance(n_background, bool) or not isinstance(n_background, int) or n_background < 1):
+        raise InvalidParameterError(f"n_background: expected a number of background rows (an int >= 1), got {n_background!r}")
     budget = 2 * n_players + 2048 if n_samples is None else n_samples
     if n_players <= MAX_EXACT_PLAYERS and 2**n_players - 2 <= budget:
         return "exact_shapley"
+    small = n_background is not None and n_background <= SMALL_BACKGROUND
+    if budget >= 2 * n_players and small:
+        return "leverage_shap"
     if budget < PERMUTATION_BELOW * n_players and budget >= 2 * (n_players - 1):
         return "permutation_shap"
     return "leverage_shap"

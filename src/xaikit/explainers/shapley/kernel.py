@@ -16,6 +16,8 @@ from xaikit.explainers.shapley._coalitions import (
 )
 from xaikit.explainers.shapley._games import Game, ReferenceGames
 from xaikit.explainers.shapley._regression import (
+    _solve_batch,
+    _variances,
     min_budget,
     regression_std_err,
     solve_constrained,
@@ -104,6 +106,10 @@ class KernelShap(ShapleyExplainer):
             return RowEstimate(game.delta[None, :].copy(), np.zeros((1, game.n_outputs)), 0, exact=True)
         refs = game.references
         if refs is not None and self._samples_per_reference(k, params["n_samples"]):
+            rounds = params.get("tol") is not None or params.get("max_seconds") is not None
+            active = None if rounds else active_players(refs)
+            if active is not None and not active.all():
+                return self._estimate_reduced(refs, active, rng, k, params)
             return self._estimate_per_reference(refs, rng, k, params)
         budget_pairs = params["n_samples"] // 2
         tol = params.get("tol")
@@ -168,7 +174,133 @@ class KernelShap(ShapleyExplainer):
         n = sum(sizes)
         return RowEstimate(total / n, np.sqrt(var) / n, refs.n_evaluations, budget_stopped=stopped)
 
+    def _estimate_reduced(
+        self, refs: ReferenceGames, active: np.ndarray, rng: np.random.Generator, k: int, params: dict[str, Any]
+    ) -> RowEstimate:
+        """One regression per background row on its own players only: the features where the row and
+        the background row agree are null players of that row's game (their value 0, the others'
+        values those of the smaller game). The budget of the whole background (``n_samples`` pairs'
+        worth of coalitions per background row) is shared out: a background row whose smaller game
+        has fewer coalitions than its share is enumerated, the rest share what is left equally."""
+        m, o = refs.n_references, refs.n_outputs
+        sizes = active.sum(axis=1)
+        pairs = _share_units(sizes, m * (params["n_samples"] // 2))
+        total = np.zeros((k, o))
+        var = np.zeros((k, o))
+        evaluate = _ReducedGames(refs)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for r in range(m):
+            if sizes[r] == 1:  # one player takes the whole difference
+                total[np.flatnonzero(active[r])] += refs.weights[r] * refs.delta[r]
+            elif sizes[r] > 1:
+                groups.setdefault((int(sizes[r]), int(pairs[r])), []).append(r)
+        for (kr, p), members in sorted(groups.items()):
+            idx = np.asarray(members)
+            designs = build_reference_designs(kr, p, self.strategy, idx.size, rng)
+            y = evaluate(idx, designs, active[idx])
+            y -= refs.v_empty[idx, None, :]
+            # every background row of a group has players of its own: each row's estimates go back to them
+            phi_r, var_r = _per_reference(designs, y, refs.delta[idx], refs.weights[idx])
+            for j, r in enumerate(idx):
+                total[active[r]] += phi_r[j]
+                var[active[r]] += var_r[j]
+        return RowEstimate(total, np.sqrt(var), evaluate.coalitions_per_reference(m))
+
     def _solve(self, design: Design, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Estimates and standard errors ``(k, o)`` from the design's centred values ``y``."""
         phi, Q = solve_constrained(design, y, delta)
         return phi, regression_std_err(design, y, phi, Q)
+
+
+def active_players(refs: ReferenceGames) -> np.ndarray | None:
+    """Which players can change each single-reference game of a table row: bool ``(m, k)``, False
+    where every feature of the player is the same in the row and in the background row (such a
+    player is a null player of that game: hiding it changes nothing). None for documents and images,
+    or a value function that does not say what it plays over.
+    """
+    vf = refs.value_function
+    masker = getattr(vf, "masker", None)
+    if getattr(vf, "item", 1) is not None or masker is None or not hasattr(masker, "feature_masks"):
+        return None
+    x = np.asarray(vf.x, dtype=np.float64)
+    data = np.asarray(masker.data, dtype=np.float64)
+    same = (data == x[None, :]) | (np.isnan(data) & np.isnan(x)[None, :])  # (m, d)
+    differs = (~same).astype(np.int64)
+    group_matrix = np.asarray(masker.group_matrix, dtype=np.int64)  # (k, d)
+    return np.asarray(differs @ group_matrix.T > 0)
+
+
+def _share_units(sizes: np.ndarray, budget: int) -> np.ndarray:
+    """Pairs for each background row's game of ``sizes[r]`` players, ``budget`` pairs in all: a game
+    with fewer pairs than its equal share gets all of them (it is enumerated), the others share the
+    rest equally (water-filling). Games of 0 or 1 player need none.
+
+    >>> _share_units(np.array([2, 3, 9, 9]), 4 * 40).tolist()
+    [1, 3, 78, 78]
+    """
+    caps = np.array([0 if s < 2 else (2 ** (int(s) - 1) - 1 if s < 62 else 2**61) for s in sizes], dtype=np.int64)
+    out = np.zeros(sizes.shape[0], dtype=np.int64)
+    left = np.flatnonzero(caps > 0)
+    remaining = int(budget)
+    while left.size:
+        share = remaining // left.size
+        full = caps[left] <= share
+        if not full.any():
+            out[left] = share
+            break
+        out[left[full]] = caps[left[full]]
+        remaining -= int(caps[left[full]].sum())
+        left = left[~full]
+    return out
+
+
+def _per_reference(designs: Any, y: np.ndarray, delta: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each background row's weighted estimates and variances ``(m, k, o)`` (see :func:`solve_references`)."""
+    k = designs.n_players
+    phi, Q = _solve_batch(designs.codes, k, designs.pair_weights, y, delta)
+    if designs.exact:
+        return weights[:, None, None] * phi, np.zeros_like(phi)
+    var = _variances(designs.codes, k, designs.pair_weights, y, phi, Q, designs.unit_group, designs.group_sizes,
+                     designs.group_fpc)
+    return weights[:, None, None] * phi, weights[:, None, None] ** 2 * var
+
+
+class _ReducedGames:
+    """Values of single-reference games played over each background row's own players: the
+    coalitions of a smaller game are spread onto its players (null players hidden, which changes
+    nothing), and the model sees only the background rows asked for."""
+
+    def __init__(self, refs: ReferenceGames) -> None:
+        self.refs = refs
+        self.vf = refs.value_function
+        self.rows = 0
+
+    def __call__(self, idx: np.ndarray, designs: Any, players: np.ndarray) -> np.ndarray:
+        """``(len(idx), 2u, o)``: pairs of each design's coalitions for background rows ``idx``."""
+        vf, masker = self.vf, self.vf.masker
+        units = designs.units  # (g, u, kr)
+        g, u, kr = units.shape
+        k = players.shape[1]
+        masks = np.zeros((g, 2 * u, k), dtype=bool)
+        for j in range(g):
+            cols = np.flatnonzero(players[j])
+            first, second = masks[j, 0::2], masks[j, 1::2]  # views
+            first[:, cols] = units[j]
+            second[:, cols] = ~units[j]
+        feature = masker.feature_masks(masks)  # (g, 2u, d)
+        data = masker.data[idx]
+        step = max(1, int(vf.batch_size))
+        per_call = max(1, step // (2 * u))  # background rows per model call (a row's pairs at most step rows)
+        outs = []
+        for a in range(0, g, per_call):
+            inputs = np.where(feature[a : a + per_call], vf.x[None, None, :], data[a : a + per_call, None, :])
+            inputs = inputs.reshape(-1, inputs.shape[-1])
+            for b in range(0, inputs.shape[0], step):
+                outs.append(np.asarray(vf.model.predict(masker.decode(inputs[b : b + step], as_frame=vf.as_frame)), dtype=np.float64))
+            self.rows += inputs.shape[0]
+            vf.n_rows += inputs.shape[0]
+        return np.concatenate(outs, axis=0).reshape(g, 2 * u, -1)
+
+    def coalitions_per_reference(self, m: int) -> int:
+        """The model rows spent, as coalitions evaluated over the whole background (rounded up)."""
+        return -(-self.rows // max(1, m))

@@ -116,10 +116,14 @@ def _std_err(pair_means: list[np.ndarray], half_gaps: list[np.ndarray], weights:
     """Standard errors ``(k, o)`` of the weighted mean over background rows of each row's mean over pairs."""
     u = np.concatenate(pair_means, axis=1)  # (m, p, k, o)
     p = u.shape[1]
-    if p > 1:
+    gaps = np.concatenate(half_gaps, axis=1)
+    bound = (gaps**2).mean(axis=1) / p  # the spread of each pair's two orders bounds the pair's variance
+    if p > FEW_PAIRS:
         var = u.var(axis=1, ddof=1) / p
-    else:  # one pair per row: bound its variance by the spread of its two orders
-        var = np.concatenate(half_gaps, axis=1)[:, 0] ** 2
+    elif p > 1:  # a variance from a few pairs is itself too uncertain: never below the bound
+        var = np.maximum(u.var(axis=1, ddof=1) / p, bound)
+    else:  # one pair per row: the bound alone
+        var = bound
     parts = weights[:, None, None] ** 2 * var  # (m, k, o)
     se = np.sqrt(parts.sum(axis=0))
     if p > 1:  # a variance estimated from few pairs: widened as a t interval of its degrees of freedom
@@ -127,6 +131,9 @@ def _std_err(pair_means: list[np.ndarray], half_gaps: list[np.ndarray], weights:
     return se
 
 
+#: Pairs per background row up to which the variance of the mean over pairs is at least the bound
+#: from each pair's two orders.
+FEW_PAIRS = 4
 #: The two-sided coverage of ``value +- 2 std_err`` under a normal error.
 _TWO_SIGMA = 0.9772498680518208
 

@@ -1,0 +1,212 @@
+"""Sampled Shapley estimators on small backgrounds, against exact enumeration.
+
+The games are small (8 features: 254 coalitions to enumerate) so that the exact interventional
+Shapley values over each background are cheap; the estimators run at budgets from ``4 d`` up,
+over many seeds. Checked: the coverage of the reported standard errors (|error| <= 2 SE for at
+least 93% of values, per estimator, pooled over models, backgrounds, budgets and seeds), that
+``tol=`` is met when a result says it is, that the mean over seeds is the exact value (within the
+spread of that mean), that the leverage-widened standard errors cover where the plain sandwich
+did not, that leaving each background row's null players out of its game (features the row and
+the background row share) makes exact what the budget covers and lowers the error at equal
+evaluations, and which estimator ``choose_method`` picks by background size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xaikit.explainers.auto import choose_method
+from xaikit.explainers.shapley import _regression, kernel
+from xaikit.explainers.shapley.exact import ExactShapley
+from xaikit.explainers.shapley.kernel import KernelShap
+from xaikit.explainers.shapley.leverage import LeverageShap
+from xaikit.explainers.shapley.permutation import PermutationShap
+from xaikit.explainers.shapley.regression_adjusted import RegressionAdjustedShap
+
+D = 8
+ESTIMATORS = {
+    "kernel_shap": KernelShap,
+    "leverage_shap": LeverageShap,
+    "permutation_shap": PermutationShap,
+    "regression_adjusted_shap": RegressionAdjustedShap,
+}
+BUDGETS = (4 * D, 12 * D)
+SEEDS = range(12)
+
+
+def _smooth(X: np.ndarray) -> np.ndarray:
+    """Additive terms, a three-way product and a saturating interaction."""
+    return np.sin(X[:, 0]) + 0.5 * X[:, 1] ** 2 + X[:, 2] * X[:, 3] * X[:, 4] + np.tanh(X[:, 5] + X[:, 6] - X[:, 7])
+
+
+def _kinks(X: np.ndarray) -> np.ndarray:
+    """Thresholds and maxima: piecewise-constant interactions as trees make them."""
+    return ((X[:, 0] > 0) & (X[:, 1] > 0.3)) * 2.0 + np.maximum(X[:, 2], X[:, 3]) - (X[:, 4] > X[:, 5]) * X[:, 6] + 0.3 * X[:, 7]
+
+
+@pytest.fixture(scope="module")
+def forest():
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    rng = np.random.default_rng(3)
+    Z = rng.normal(size=(300, D))
+    model = GradientBoostingRegressor(n_estimators=30, max_depth=3, random_state=0).fit(Z, _kinks(Z) + Z[:, 0] * Z[:, 1])
+    return model.predict
+
+
+@pytest.fixture(scope="module")
+def cases(forest):
+    """(name, function, background, rows, exact values (n, d)) for four cases and backgrounds of 4 and 8 rows."""
+    out = []
+    for name, f in (("smooth", _smooth), ("kinks", _kinks), ("boosted trees", forest), ("kinks on codes", _kinks)):
+        for m in (4, 8):
+            rng = np.random.default_rng(m + len(name))
+            bg, X = rng.normal(size=(m, D)), rng.normal(size=(3, D))
+            if name == "kinks on codes":  # features of three values: rows share many with background rows
+                bg, X = rng.integers(0, 3, size=(m, D)) - 1.0, rng.integers(0, 3, size=(3, D)) - 1.0
+            exact = ExactShapley(f, background=bg, output="raw").explain(X).values[:, :, 0]
+            out.append((f"{name}, {m} background rows", f, bg, X, exact))
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(cases):
+    """Every estimator on every case, budget and seed: values and standard errors, (seeds, n, d) each."""
+    out = {}
+    for est, cls in ESTIMATORS.items():
+        for label, f, bg, X, exact in cases:
+            explainer = cls(f, background=bg, output="raw")
+            for budget in BUDGETS:
+                got = [explainer.explain(X, n_samples=budget, random_state=s) for s in SEEDS]
+                values = np.stack([e.values[:, :, 0] for e in got])
+                se = np.stack([e.diagnostics["std_err"][:, :, 0] for e in got])
+                out[est, label, budget] = (values, se, exact)
+    return out
+
+
+@pytest.mark.parametrize("estimator", list(ESTIMATORS))
+def test_standard_errors_cover_the_exact_values(runs, estimator):
+    covered, seen = [], []
+    for (est, label, budget), (values, se, exact) in runs.items():
+        if est != estimator:
+            continue
+        assert np.isfinite(se).all(), f"{label}, budget {budget}: unknown standard errors"
+        hit = np.abs(values - exact) <= 2.0 * se + 1e-12
+        covered.append(hit.ravel())
+        seen.append((label, budget, float(hit.mean())))
+    rate = float(np.concatenate(covered).mean())
+    assert rate >= 0.93, f"{estimator}: |error| <= 2 SE for {rate:.3f} of values; per case {seen}"
+    # and no case far below: a calibration that only holds on average would hide a model it fails on
+    worst = min(seen, key=lambda t: t[2])
+    assert worst[2] >= 0.85, f"{estimator}: coverage {worst[2]:.3f} on {worst[0]} at budget {worst[1]}"
+
+
+@pytest.mark.parametrize(("estimator", "budgets"), [
+    ("permutation_shap", BUDGETS),  # a mean of marginal contributions: unbiased at every budget
+    # regression estimators are consistent (their bias falls as 1 / n_samples, a ratio of sampled sums):
+    # at 4 d coalitions (about one sampled pair per parameter) it is a fraction of one run's standard error
+    ("kernel_shap", BUDGETS[1:]),
+    ("leverage_shap", BUDGETS[1:]),
+    ("regression_adjusted_shap", BUDGETS[1:]),
+])
+def test_mean_over_seeds_is_the_exact_value(runs, estimator, budgets):
+    z = []
+    for (est, _, budget), (values, _, exact) in runs.items():
+        if est != estimator or budget not in budgets:
+            continue
+        spread = values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])
+        known = spread > 1e-12  # values estimated without error (e.g. enumerated smaller games) say nothing
+        z.append(((values.mean(axis=0) - exact) / np.where(known, spread, 1.0))[known])
+    z = np.concatenate(z)
+    # t statistics of 12 seeds: 1.22 in mean square for an unbiased estimator; a bias of one
+    # standard error of the mean makes it about 2.2
+    assert np.mean(z**2) < 1.6, f"{estimator}: mean squared t statistic {np.mean(z ** 2):.2f} over {z.size} values"
+    assert np.mean(np.abs(z) <= 3.0) >= 0.95
+
+
+@pytest.mark.parametrize("cls", [KernelShap, LeverageShap, PermutationShap])
+def test_tol_is_met_when_the_result_says_so(cases, cls):
+    tol = 0.02
+    claimed, within = 0, []
+    for _, f, bg, X, exact in cases:
+        explainer = cls(f, background=bg, output="raw")
+        for seed in range(4):
+            exp = explainer.explain(X, n_samples=4000, tol=tol, random_state=seed)
+            se = exp.diagnostics["std_err"][:, :, 0]
+            says = np.nanmax(se, axis=1) <= tol
+            claimed += int(says.sum())
+            err = np.abs(exp.values[:, :, 0] - exact)[says]
+            within.extend((err <= 2.0 * tol).all(axis=1).tolist())
+    assert claimed >= 0.9 * 4 * sum(X.shape[0] for _, _, _, X, _ in cases), "tol was not reached within the budget"
+    rate = float(np.mean(within))
+    assert rate >= 0.9, f"{cls.__name__}: rows within 2 tol of the exact values where tol was said to be met: {rate:.3f}"
+
+
+def test_leverage_widening_restores_coverage_at_4d(cases, monkeypatch):
+    """At ``4 d`` coalitions most pairs of a background row's design are enumerated singletons and the
+    rest few per parameter: plain sandwich residuals understate the errors, widened ones do not."""
+
+    def coverage() -> float:
+        hits = []
+        for _, f, bg, X, exact in cases:
+            explainer = LeverageShap(f, background=bg, output="raw")
+            for seed in range(6):
+                exp = explainer.explain(X, n_samples=4 * D, random_state=seed)
+                hits.append(np.abs(exp.values[:, :, 0] - exact) <= 2.0 * exp.diagnostics["std_err"][:, :, 0] + 1e-12)
+        return float(np.mean(hits))
+
+    widened = coverage()
+    monkeypatch.setattr(_regression, "LEVERAGE_POWER", 0.0)
+    plain = coverage()
+    assert widened >= 0.93 > plain, f"coverage with leverage widening {widened:.3f}, without {plain:.3f}"
+
+
+def test_choose_method_by_background_size():
+    d = 13
+    assert choose_method(d, 2 * d + 2) == "permutation_shap"  # too few coalitions per feature for a regression
+    for m in (8, 16):  # small backgrounds: one regression per background row at every budget from 2d + 2
+        assert [choose_method(d, b, n_background=m) for b in (2 * d + 2, 4 * d, 512)] == ["leverage_shap"] * 3
+    for m in (50, 100):
+        assert choose_method(d, 4 * d, n_background=m) == "permutation_shap"
+        assert choose_method(d, 512, n_background=m) == "leverage_shap"
+    assert choose_method(8, n_background=4) == "exact_shapley"
+    with pytest.raises(ValueError, match="n_background"):
+        choose_method(d, 100, n_background=0)
+
+
+@pytest.fixture(scope="module")
+def coded():
+    """A game on 10 features of three values each, 12 background rows and 4 rows, and its exact values."""
+    rng = np.random.default_rng(11)
+    bg, X = rng.integers(0, 3, size=(12, 10)) - 1.0, rng.integers(0, 3, size=(4, 10)) - 1.0
+
+    def f(Z):
+        return _kinks(Z[:, :8]) + Z[:, 8] * Z[:, 9] * Z[:, 0] + np.abs(Z[:, 9] - Z[:, 3])
+
+    return f, bg, X, ExactShapley(f, background=bg, output="raw").explain(X).values[:, :, 0]
+
+
+def test_null_players_of_each_background_row_are_left_out(coded, monkeypatch):
+    """Features equal in the row and a background row are null players of that row's game: the
+    smaller games are enumerated when the budget covers them (exact values, fewer model calls than
+    the full game's), and at equal evaluations the error falls against sampling every feature."""
+    f, bg, X, exact = coded
+    explainer = KernelShap(f, background=bg, output="raw")
+    full = explainer.explain(X, n_samples=600, random_state=0)
+    np.testing.assert_allclose(full.values[:, :, 0], exact, atol=1e-9)
+    assert (full.diagnostics["n_model_calls"] < 600).all()
+    np.testing.assert_allclose(full.diagnostics["std_err"], 0.0, atol=1e-12)
+    threads = explainer.explain(X, n_samples=64, random_state=3, executor="threads:2")
+    serial = explainer.explain(X, n_samples=64, random_state=3)
+    np.testing.assert_array_equal(threads.values, serial.values)
+
+    def errors() -> np.ndarray:
+        return np.array([np.mean([np.linalg.norm(explainer.explain(X, n_samples=b, random_state=s).values[:, :, 0] - exact)
+                                  for s in range(6)]) for b in (4 * 10, 8 * 10)])
+
+    reduced = errors()
+    monkeypatch.setattr(kernel, "active_players", lambda refs: None)
+    plain = errors()
+    # at 4 d and 8 d coalitions: about 1.6x and 3.7x on this game
+    assert (plain > np.array([1.3, 2.5]) * reduced).all(), f"error with null players left out {reduced}, without {plain}"
