@@ -7,6 +7,7 @@
 ``methods``    list the methods that apply to a model file, and why the others do not
 ``evaluate``   score saved explanations of a model: metrics with noise floors, ranking, disagreement
 ``fairness``   group fairness metrics of a model's decisions, with bootstrap intervals
+``serve``      an HTTP explanation service (FastAPI) for a model file and background, or a bundle
 ``demo``       explain a gradient-boosting classifier on bundled real data
 =============  =============================================================================
 
@@ -20,19 +21,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from xaikit.cli import demo, evaluate, explain, fairness, methods, report, show
+from xaikit.cli import demo, evaluate, explain, fairness, methods, report, serve, show
 from xaikit.cli._common import EXIT_BAD_INPUT, Parser, UsageError, add_common_options, run_command
 
 __all__ = ["build_parser", "main"]
 
-_SUBCOMMANDS = (explain, report, show, methods, evaluate, fairness, demo)
+_SUBCOMMANDS = (explain, report, show, methods, evaluate, fairness, serve, demo)
 
 
 def build_parser() -> Parser:
     """The ``xaikit`` parser with its subcommands.
 
     >>> sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
-    ['demo', 'evaluate', 'explain', 'fairness', 'methods', 'report', 'show']
+    ['demo', 'evaluate', 'explain', 'fairness', 'methods', 'report', 'serve', 'show']
     """
     from xaikit import __version__
 
