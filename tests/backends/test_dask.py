@@ -180,7 +180,13 @@ def _divide(x):
     return 1 / x
 
 
-def test_worker_killed_mid_job(client):
+@pytest.mark.parametrize("inline_bytes", [1 << 20, 0])
+def test_worker_killed_mid_job(client, inline_bytes, monkeypatch):
+    """Jobs sent with their task (small) or scattered to a worker first (large, here all of them):
+    the worker killed mid-job, the values are exact."""
+    import xaikit.execution.dask as dask_module
+
+    monkeypatch.setattr(dask_module, "INLINE_BYTES", inline_bytes)
     explainer = xk.KernelShap(slow_wide, background=BGW)
     expected = explainer.explain(XW, executor="serial", random_state=5, n_samples=64)
     box = {}

@@ -28,7 +28,9 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -44,10 +46,14 @@ from xaikit.execution.shared import Shared, by_reference, content_key, resolve
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["CONNECT_TIMEOUT_S", "DaskExecutor", "RESUBMITS"]
+__all__ = ["CONNECT_TIMEOUT_S", "DaskExecutor", "INLINE_BYTES", "RESUBMITS"]
 
 #: Seconds to wait for a scheduler given by address before giving up.
 CONNECT_TIMEOUT_S = 10.0
+
+#: Jobs larger than this (bytes pickled: their rows, mostly) are sent straight to a worker
+#: (``client.scatter``) rather than through the scheduler with the task.
+INLINE_BYTES = 1 << 20
 
 #: Times a job runs again after the scattered data it needed was lost with every worker holding it.
 RESUBMITS = 2
@@ -137,6 +143,8 @@ class DaskExecutor(Executor):
         self._objects: dict[str, Any] = {}  # content key -> the object (kept: sent again if every copy is lost)
         self._keys: dict[int, str] = {}  # id of an object -> its content key
         self._jobs: set[_Job] = set()
+        self._finished: queue.SimpleQueue[tuple[_Job, Any]] = queue.SimpleQueue()
+        self._fetcher: threading.Thread | None = None
         self._tag = uuid.uuid4().hex[:12]
         self.scatter_calls = 0  # objects this executor sent to the workers by scatter()
         self.n_workers = self._count_workers()
@@ -189,13 +197,26 @@ class DaskExecutor(Executor):
             if future is not None and future.status != "lost":
                 return future
             self._objects[key] = obj
-        try:
-            (future,) = self.client.scatter([obj], broadcast=broadcast, hash=False)
-        except (pickle.PicklingError, AttributeError, TypeError) as exc:
-            raise _cannot_send(exc) from None
+        future = self._scatter(obj, broadcast=broadcast)
         with self._lock:
             self._scattered[key] = future
         return future
+
+    def _scatter(self, obj: Any, *, broadcast: bool) -> Any:
+        """``client.scatter``, tried again (up to :data:`RESUBMITS` times) when the worker chosen to
+        receive the object dies meanwhile."""
+        attempt = 0
+        while True:
+            try:
+                (future,) = self.client.scatter([obj], broadcast=broadcast, hash=False)
+                return future
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                raise _cannot_send(exc) from None
+            except OSError:  # the connection to a worker closed: it died, another one takes the object
+                if attempt >= RESUBMITS:
+                    raise
+                attempt += 1
+                time.sleep(0.2 * attempt)
 
     def scatter(self, obj: T) -> Shared[T]:
         """A handle on ``obj``, which is sent to every worker now (once); the jobs carrying the handle
@@ -216,7 +237,9 @@ class DaskExecutor(Executor):
 
     def _launch(self, job: _Job, payload: bytes, keys: tuple[str, ...], data: list[Any], tries: int) -> None:
         try:
-            inner = self.client.submit(_run_payload, payload, keys, *data, pure=False,
+            # a large job (its rows) goes straight to a worker, not through the scheduler
+            sent = self._scatter(payload, broadcast=False) if len(payload) > INLINE_BYTES else payload
+            inner = self.client.submit(_run_payload, sent, keys, *data, pure=False,
                                        key=f"xaikit-job-{self._tag}-{uuid.uuid4().hex}")
         except BaseException as exc:
             self._settle(job, exc=exc)
@@ -232,7 +255,7 @@ class DaskExecutor(Executor):
             try:
                 status = f.status
                 if status == "finished":
-                    self._settle(job, result=f.result())
+                    self._fetch(job, f)
                 elif status == "error":
                     self._settle(job, exc=f.exception())
                 elif tries < RESUBMITS and self._owned(job):  # lost: its data (or the task) went with every worker holding it
@@ -243,6 +266,42 @@ class DaskExecutor(Executor):
                 self._settle(job, exc=exc)
 
         inner.add_done_callback(done)
+
+    def _fetch(self, job: _Job, inner: Any) -> None:
+        """Hand the result of the finished ``inner`` to ``job`` (results fetched in batches: one
+        ``gather`` for the jobs finished meanwhile, on one thread of this executor)."""
+        self._finished.put((job, inner))
+        with self._lock:
+            if self._fetcher is None or not self._fetcher.is_alive():
+                self._fetcher = threading.Thread(target=self._fetch_loop, name="xaikit-dask-fetch", daemon=True)
+                self._fetcher.start()
+
+    def _fetch_loop(self) -> None:
+        while True:
+            try:
+                batch = [self._finished.get(timeout=1.0)]
+            except queue.Empty:
+                with self._lock:  # idle: the thread ends (a later result starts another)
+                    if self._finished.empty():
+                        self._fetcher = None
+                        return
+                continue
+            while True:
+                try:
+                    batch.append(self._finished.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                results = self.client.gather([inner for _, inner in batch])
+            except BaseException:  # noqa: BLE001 - one of them failed meanwhile: each on its own
+                for job, inner in batch:
+                    try:
+                        self._settle(job, result=inner.result())
+                    except BaseException as exc:  # noqa: BLE001 - reported through the job
+                        self._settle(job, exc=exc)
+                continue
+            for (job, _), result in zip(batch, results):
+                self._settle(job, result=result)
 
     def _owned(self, job: _Job) -> bool:
         with self._lock:
