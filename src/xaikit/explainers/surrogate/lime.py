@@ -308,7 +308,12 @@ class _LimePlan(Plan):
 
 @dataclass
 class _LimeJob:
-    """A chunk of rows (or documents, images) to explain, run by a worker with the explainer (sent to it once)."""
+    """A chunk of rows (or documents, images) to explain, run by a worker with the explainer (sent to it once).
+
+    Table rows come in groups (``group`` rows, fixed by the row count and ``n_samples`` alone, never
+    by the executor): a group's perturbations go to the model together, in calls of at most
+    ``batch_size`` rows, so that the model's cost per call is paid once per group.
+    """
 
     masker: Any  # TabularMasker, TextMasker or ImageMasker
     rows: Any  # (r, d) encoded rows, or a list of TextItem / ImageItem
@@ -316,14 +321,30 @@ class _LimeJob:
     outputs: list[int]
     params: dict[str, Any]
     index: Sequence[int] = ()  # the rows' positions in X, for error messages
+    group: int = 1
 
     def __call__(self, explainer: Lime) -> list[_RowResult]:
-        out = []
+        out: list[_RowResult] = []
+        if self.group > 1:
+            for start in range(0, len(self.seeds), self.group):
+                stop = min(start + self.group, len(self.seeds))
+                out.extend(explainer._explain_group(self.masker, self.rows[start:stop], self.seeds[start:stop],
+                                                    self.outputs, self.params, self.index[start:stop]))
+            return out
         for j, (x, seed) in enumerate(zip(self.rows, self.seeds)):
             where = f"perturbed copies of row {self.index[j]} of X" if j < len(self.index) else "perturbed copies of a row of X"
             with evaluating(where):
                 out.append(explainer._explain_row(self.masker, x, seed, self.outputs, self.params))
         return out
+
+
+#: Perturbations of table rows sent to the model together (a group of rows; at most 8 rows).
+GROUP_PERTURBATIONS = 40_000
+
+
+def _group_size(kind: str, n_samples: int) -> int:
+    """Table rows per group of :class:`_LimeJob` (1 for documents and images)."""
+    return max(1, min(8, GROUP_PERTURBATIONS // n_samples)) if kind == "tabular" else 1
 
 
 def _masker_kind(masker: Any) -> str:
@@ -465,11 +486,14 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         self._check_budget(units, params["n_samples"], fx.shape[1])
         run = {k: params[k] for k in ("n_samples", "batch_size", "sampling", "stability")}
 
-        def job(c: range, seed: np.random.SeedSequence) -> _LimeJob:
-            rows = units[c.start:c.stop]
-            return _LimeJob(masker, rows, row_seeds(seed, c), outputs, run, c)
+        group = _group_size(self._kind, params["n_samples"])
+        n = len(units)
 
-        return _LimePlan(len(units), job, masker=masker, units=units, out_names=out_names, top=top, run=run)
+        def job(c: range, seed: np.random.SeedSequence) -> _LimeJob:
+            rows = range(c.start * group, min(c.stop * group, n))  # the chunk's groups of rows
+            return _LimeJob(masker, units[rows.start:rows.stop], row_seeds(seed, rows), outputs, run, rows, group)
+
+        return _LimePlan(-(-n // group), job, masker=masker, units=units, out_names=out_names, top=top, run=run)
 
     def _finish(self, plan: Plan, parts: list[Any]) -> Answer:
         plan = cast(_LimePlan, plan)
@@ -558,10 +582,28 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         check_work("n_samples", n_samples, float(n_samples), f"{n_samples} perturbations", "lower n_samples")
 
     # ---------------------------------------------------------------- per row
+    def _explain_group(self, masker: Any, rows: np.ndarray, seeds: Sequence[np.random.SeedSequence], outputs: list[int],
+                       params: dict[str, Any], index: Sequence[int]) -> list[_RowResult]:
+        """Table rows whose perturbations the model predicts together (each row's draws and fit as alone)."""
+        n = params["n_samples"]
+        rngs = [np.random.default_rng(seed) for seed in seeds]
+        draws = [masker.neighbourhood.sample(x, n, rng, sampling=params.get("sampling", "iid")) for x, rng in zip(rows, rngs)]
+        where = (f"perturbed copies of rows {index[0]} to {index[-1]} of X" if len(index) > 1
+                 else f"perturbed copies of row {index[0]} of X" if len(index) else "perturbed copies of rows of X")
+        with evaluating(where):
+            Y = self._predict(masker, np.concatenate([Z for _, Z in draws]), params["batch_size"])
+        out = []
+        for i, (x, seed, rng, (S, _)) in enumerate(zip(rows, seeds, rngs, draws)):
+            drawn = (rng, S, Y[i * n:(i + 1) * n], self._weights(S))
+            with evaluating(f"perturbed copies of row {index[i]} of X" if i < len(index) else "perturbed copies of a row of X"):
+                out.append(self._explain_row(masker, x, seed, outputs, params, drawn))
+        return out
+
     def _explain_row(
         self, masker: Any, x: Any, seed: np.random.SeedSequence, outputs: list[int], params: dict[str, Any],
+        drawn: tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> _RowResult:
-        coef, intercept, se, fid, local, _ = self._surrogates(masker, x, seed, outputs, params)
+        coef, intercept, se, fid, local, _ = self._surrogates(masker, x, seed, outputs, params, drawn)
         n_rows = params["n_samples"]
         stab = None
         if params["stability"] is not None:
@@ -581,22 +623,27 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         """``(S, y, w)``: interpretable samples, the model's outputs on them and their kernel weights."""
         if self._kind == "tabular":
             S, Zs = masker.neighbourhood.sample(x, n, rng, sampling=sampling)
-            y = self._predict(masker, Zs, batch_size)
-            distances = np.sqrt(((S - S[0]) ** 2).sum(axis=1))
-        else:
-            S = masker.sample(x, n, rng, sampling=sampling)
-            step = n if batch_size is None else batch_size
-            y = np.concatenate([self.model.predict(masker.render(x, S[i : i + step])) for i in range(0, n, step)])
-            distances = masker.distances(S)
+            return S, self._predict(masker, Zs, batch_size), self._weights(S)
+        S = masker.sample(x, n, rng, sampling=sampling)
+        step = n if batch_size is None else batch_size
+        y = np.concatenate([self.model.predict(masker.render(x, S[i : i + step])) for i in range(0, n, step)])
+        distances = masker.distances(S)
         return S, y, np.asarray(self.kernel(distances, self.kernel_width), dtype=np.float64)
+
+    def _weights(self, S: np.ndarray) -> np.ndarray:
+        """Kernel weights of table perturbations: Euclidean distances to row 0 in the interpretable space."""
+        distances = np.sqrt(((S - S[0]) ** 2).sum(axis=1))
+        return np.asarray(self.kernel(distances, self.kernel_width), dtype=np.float64)
 
     def _surrogates(
         self, masker: Any, x: Any, seed: np.random.SeedSequence, outputs: list[int], params: dict[str, Any],
+        drawn: tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[set[int]]]:
-        """Surrogates of every output for one neighbourhood drawn from ``seed``."""
+        """Surrogates of every output for one neighbourhood drawn from ``seed`` (or already ``drawn``:
+        the generator after the draws, the samples, the model's outputs and the weights)."""
         # outputs near the float64 limit make the fit overflow: refused below, without numpy's warnings
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            out = self._fit_surrogates(masker, x, seed, outputs, params)
+            out = self._fit_surrogates(masker, x, seed, outputs, params, drawn)
         coef, intercept, se, _, local, _ = out
         for values, what in ((coef, "the surrogate's coefficients"), (intercept, "the surrogate's intercept"),
                              (local, "the surrogate's prediction"), (np.where(np.isnan(se), 0.0, se), "the standard errors")):
@@ -605,10 +652,14 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
 
     def _fit_surrogates(
         self, masker: Any, x: Any, seed: np.random.SeedSequence, outputs: list[int], params: dict[str, Any],
+        drawn: tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[set[int]]]:
-        rng = np.random.default_rng(seed)
         n = params["n_samples"]
-        S, y, w = self._neighbourhood(masker, x, n, rng, params["batch_size"], params.get("sampling", "iid"))
+        if drawn is None:
+            rng = np.random.default_rng(seed)
+            S, y, w = self._neighbourhood(masker, x, n, rng, params["batch_size"], params.get("sampling", "iid"))
+        else:
+            rng, S, y, w = drawn
         y = y[:, outputs]
         perm = 1 + rng.permutation(n - 1)
         n_test = round(0.2 * n)
