@@ -33,6 +33,7 @@ Interaction values (path-dependent)
 
 from __future__ import annotations
 
+import functools
 from math import factorial
 
 import numba
@@ -62,8 +63,10 @@ def quadrature(max_depth: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights
 
 
+@functools.lru_cache(maxsize=64)
 def pair_weights(max_depth: int) -> tuple[np.ndarray, np.ndarray]:
-    """Shapley weights of the single-reference leaf game: ``(a-1)! c! / (a+c)!`` and ``a! (c-1)! / (a+c)!``."""
+    """Shapley weights of the single-reference leaf game: ``(a-1)! c! / (a+c)!`` and ``a! (c-1)! / (a+c)!``
+    (computed once per depth; the arrays are read-only)."""
     n = max_depth + 2
     wa = np.zeros((n, n))
     wc = np.zeros((n, n))
@@ -75,6 +78,8 @@ def pair_weights(max_depth: int) -> tuple[np.ndarray, np.ndarray]:
                 wa[a, c] = factorial(a - 1) * factorial(c) / factorial(a + c)
             if c > 0:
                 wc[a, c] = factorial(a) * factorial(c - 1) / factorial(a + c)
+    wa.setflags(write=False)
+    wc.setflags(write=False)
     return wa, wc
 
 

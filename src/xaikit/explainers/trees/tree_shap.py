@@ -56,7 +56,9 @@ chunk of rows at a time, at most 256 MiB, and the per-leaf tables summed over th
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import threading
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, ClassVar, cast
@@ -344,6 +346,38 @@ def _background_chunks(n_background: int, n_nodes: int) -> list[tuple[int, int]]
     return [(a, min(n_background, a + step)) for a in range(0, n_background, step)]
 
 
+#: The background's go-left flags and leaf tables, per ensemble (held weakly: they go with it), per trees range and
+#: background: a service explaining one row at a time builds them once, not at every call.
+_PLANS: weakref.WeakKeyDictionary[TreeEnsemble, dict[tuple[Any, ...], tuple[np.ndarray, tuple[np.ndarray, ...]]]] = (
+    weakref.WeakKeyDictionary())
+_PLANS_LOCK = threading.Lock()
+#: Plans kept per ensemble (the most recent).
+_PLANS_PER_ENSEMBLE = 16
+
+
+def _single_chunk_plan(ens: TreeEnsemble, job: _TreeJob, lo: int, hi: int, max_unique: int,
+                       directions: Callable[[int, int], np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """``(dir_b, plan)`` of a background taken whole, from :data:`_PLANS` when this ensemble, trees range and
+    background (by a digest of its bytes) were set up before."""
+    import hashlib
+
+    source = job.dir_b if job.dir_b is not None else cast(np.ndarray, job.background)
+    digest = hashlib.blake2b(np.ascontiguousarray(source).tobytes(), digest_size=16).hexdigest()
+    key = (lo, hi, max_unique, job.dir_b is not None, source.shape, str(source.dtype), digest)
+    with _PLANS_LOCK:
+        cached = _PLANS.get(ens, {}).get(key)
+    if cached is not None:
+        return cached
+    dir_b = directions(0, int(source.shape[1] if job.dir_b is not None else source.shape[0]))
+    plan = tuple(kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, dir_b, max_unique, (lo, hi)))
+    with _PLANS_LOCK:
+        plans = _PLANS.setdefault(ens, {})
+        plans[key] = (dir_b, plan)
+        while len(plans) > _PLANS_PER_ENSEMBLE:
+            del plans[next(iter(plans))]
+    return dir_b, plan
+
+
 def _interventional_kernel(ens: TreeEnsemble, job: _TreeJob) -> Any:
     """The interventional kernel of the job's trees, set up once (go-left flags of the background,
     leaf tables), as a function ``(X, raw_x, phi, y)`` adding the values of the rows ``X`` to ``phi``.
@@ -380,8 +414,7 @@ def _interventional_kernel(ens: TreeEnsemble, job: _TreeJob) -> Any:
         )
 
     if len(chunks) == 1:
-        dir_b = directions(0, n_background)
-        plan = kernels.leaf_mask_plan(ens.roots, ens.left, ens.right, ens.feature, dir_b, max_unique, (lo, hi))
+        dir_b, plan = _single_chunk_plan(ens, job, lo, hi, max_unique, directions)
 
         def run(X: np.ndarray, raw_x: np.ndarray, phi: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
             return call(X, dir_b, raw_x, raw_b, y, True, True, plan, phi)
@@ -783,6 +816,16 @@ class TreeShap(Explainer[Attribution]):
             self.background.setflags(write=False)
 
     # ---------------------------------------------------------------- helpers
+    def _background_margins(self) -> tuple[np.ndarray, np.ndarray]:
+        """The background through :meth:`TreeEnsemble.prepare` and its raw margins, worked out once per
+        background (the explainer's own read-only copy), not at every call."""
+        cached = self.__dict__.get("_margins")
+        if cached is None or cached[0] is not self.background:
+            background = cast(np.ndarray, self.background)
+            cached = (background, self.ensemble.prepare(background, "background"), self.ensemble.predict_raw(background))
+            self.__dict__["_margins"] = cached
+        return cached[1], cached[2]
+
     def _prepare(self, X: Any, name: str) -> np.ndarray:
         module = type(X).__module__
         if module.startswith("xgboost") and type(X).__name__.endswith("DMatrix"):
@@ -991,19 +1034,16 @@ class TreeShap(Explainer[Attribution]):
         if self.background is None:  # pragma: no cover - guarded in __init__
             raise InvalidParameterError("background: the interventional algorithm needs reference rows")
         prob = self.output in _RESCALED
-        raw_b = ens.predict_raw(self.background)
+        prepared, raw_b = self._background_margins()
         kind = _TRANSFORM_KIND[ens.transform] if prob else 0
         if self._loss is not None:
             values, raw_x = self._compute(
-                Xp, "interventional", executor, background=ens.prepare(self.background, "background"),
-                raw_b=raw_b, transform_kind=_LOSS_KIND[self._loss], y=labels,
+                Xp, "interventional", executor, background=prepared, raw_b=raw_b, transform_kind=_LOSS_KIND[self._loss],
+                y=labels,
             )
             y = cast(np.ndarray, labels)
             return [values, _mean_loss(self._loss, raw_b, y), _loss(self._loss, raw_x, y)]
-        values, raw_x = self._compute(
-            Xp, "interventional", executor, background=ens.prepare(self.background, "background"),
-            raw_b=raw_b, transform_kind=kind,
-        )
+        values, raw_x = self._compute(Xp, "interventional", executor, background=prepared, raw_b=raw_b, transform_kind=kind)
         fb = apply_transform(raw_b, ens.transform) if prob else raw_b
         fx = apply_transform(raw_x, ens.transform) if prob else raw_x
         if self._two_classes is not None:  # P(first class) = 1 - P(second class)
