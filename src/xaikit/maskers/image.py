@@ -381,10 +381,13 @@ class ImageMasker:
             raise InvalidParameterError(
                 f"S: expected rows of {item.n_features} entries (one per segment), got {describe(S)}"
             )
-        keep = S[:, item.segments] != 0  # (m, H, W)
+        keep = (S != 0)[:, item.segments]  # (m, H, W)
         if item.image.ndim == 3:
             keep = keep[:, None, :, :] if item.channels_first else keep[..., None]
-        return np.where(keep, item.image, item.fill)
+        out = np.empty((S.shape[0], *item.image.shape), dtype=np.result_type(item.image, item.fill))
+        out[...] = item.fill
+        np.copyto(out, item.image, where=keep)
+        return out
 
     def distances(self, S: np.ndarray) -> np.ndarray:
         """Cosine distance of each row of ``S`` to row 0 (LIME's image distance); an all-zero row
