@@ -424,6 +424,9 @@ def summarize(case: Case, budgets: list[int], names: list[str], xk_names: list[s
             ratio = "-"
         elif xc.error < EXACT_TOL and sc.error < EXACT_TOL:
             ratio = "n/a (both exact)"
+        elif xc.error < EXACT_TOL:  # xaikit enumerated every (smaller) game within the budget
+            ratio = "xaikit exact"
+            ratios.append(math.inf)
         else:
             ratio = f"{sc.error / max(xc.error, 1e-300):.2f}"
             ratios.append(sc.error / max(xc.error, 1e-300))
@@ -552,7 +555,7 @@ def run_case(key: str, args: argparse.Namespace, seeds: list[int], n_background:
         for msg in failures:
             print(f"    {msg}")
     ratios = summarize(case, budgets, names, xk_names, table)
-    worst = f"{min(ratios):.2f}" if ratios else "-"
+    worst = ("xaikit exact" if min(ratios) == math.inf else f"{min(ratios):.2f}") if ratios else "-"
     cover = ", ".join(f"{s} {min(v):.3f}" for s, v in pooled.items() if v)
     return (f"case {key}, {case.bg.shape[0]:>3} background rows: shap_best / xaikit_best at budgets >= 4d: "
             f"min {worst} (bar >= 3); lowest coverage per estimator over budgets: {cover}")

@@ -58,6 +58,12 @@ class KernelShap(ShapleyExplainer):
       each of these is solved with its own exact efficiency constraint ``f(x) - f(b)``. So the
       spread of ``f`` over the background never enters the error, and the model rows cover many
       more distinct coalitions than when one set of coalitions is shared by all rows.
+    * A feature whose value is the same in the explained row and a background row is a null
+      player of that row's game (hiding it changes nothing): its value there is 0, and the game
+      is played over the other features only. The budget of the whole background is then shared
+      out: a game with fewer coalitions than its share is enumerated, and the others share what
+      it did not need (tables of categorical or discrete features gain most; with ``tol=`` or
+      ``max_seconds=`` every game is played over all features).
     * Coalitions come in complementary (antithetic) pairs.
     * Coalition sizes form strata; a stratum whose share of the budget covers all of it is
       enumerated exactly (the smallest and largest sizes first), the rest are sampled in
