@@ -1,9 +1,14 @@
 """LIME speed and stability: xaikit.Lime next to the ``lime`` package, same models and rows, one run.
 
-Three cases, each explained by both libraries with the same number of perturbations, the same
+Four cases, each explained by both libraries with the same number of perturbations, the same
 number of surrogate features (``--features`` 10: both use LIME's ``"auto"`` selection, which is
 ``"highest_weights"`` above 6 features and forward selection up to 6) and the same model function:
 
+0. **german** (issue 22's case): scikit-learn ``RandomForestClassifier`` (100 trees,
+   ``random_state=0``) on German credit (``xk.datasets.load_german_credit()``, the 13 categorical
+   columns as integer codes, 80/20 split); ``--rows`` test rows, label 1 (bad risk);
+   ``LimeTabularExplainer(X_train, categorical_features=..., discretize_continuous=True)`` against
+   ``xk.TabularMasker(X_train, categorical_features=..., discretize="quartile")``.
 1. **tabular**: scikit-learn ``RandomForestClassifier`` (100 trees, ``random_state=0``) on the
    Breast Cancer data (80/20 split); ``--rows`` 20 test rows, ``--samples`` 5,000 perturbations
    each; ``lime.lime_tabular.LimeTabularExplainer(X_train, discretize_continuous=True)`` (quartile
@@ -42,6 +47,12 @@ seed, so that a slow spell of the (shared) machine hits all of them. Printed per
 * **Stability**: per row and library, the top 5 features by |weight| of each seed; the mean
   Jaccard overlap of the 10 pairs of seeds, averaged over the rows (1 = the same top 5 every
   time). ``--stability-rows k`` re-runs only the first k rows with seeds 1..4.
+* **The physical limit**: the model alone on each explained row's ``--samples`` perturbations
+  (drawn once by xaikit before the timings, in the batches both libraries use), timed in the same
+  loop as the explanations; printed beside xaikit's time (default ``sampling="stratified"``),
+  xaikit's with ``sampling="iid"`` and lime's, as ratios. Issue 22's bar: xaikit at most 1.1x.
+* **Stability before and after**: the top-5 Jaccard of xaikit with ``sampling="iid"`` (LIME's
+  independent draws) and with the default stratified sampling (bar: at least 0.95).
 * **Agreement**: the mean over all rows of ``|top 5 of lime & top 5 of xaikit| / 5``, seed 0.
   The libraries draw different perturbations, so it cannot be 1 everywhere; it shows that they
   fit the same local surrogate.
@@ -49,7 +60,8 @@ seed, so that a slow spell of the (shared) machine hits all of them. Printed per
 The bar, printed next to the numbers (nothing is asserted): xaikit not slower than lime
 (lime/xaikit >= 1) in every case, and xaikit's top-5 stability at least lime's minus 0.05.
 
-Run:  python benchmarks/lime.py [--cases tabular,text,image] [--rows 20] [--seeds 5] [--quick]
+Run:  python benchmarks/lime.py [--cases german,tabular,text,image] [--rows 20] [--seeds 5] [--quick]
+Issue 22's figures: python benchmarks/lime.py --rows 15 --seeds 3 --images 5 --image-samples 5000 --no-processes
 """
 
 from __future__ import annotations

@@ -18,6 +18,21 @@ attributions and its intercept the base value.
   ``values`` are padded with zeros to the longest row (``exp.lengths`` tells each row's count),
   ``exp.spans``/``exp.texts`` locate the tokens, ``exp.segments`` holds the segment maps.
 
+Sampling
+--------
+``sampling="stratified"`` (the default) draws every perturbation from LIME's own distribution (so
+the surrogate estimates the same thing as with ``sampling="iid"``, LIME's independent draws) but
+spreads the draws evenly: tables push scrambled Sobol uniforms through each feature's inverse
+CDF (:func:`xaikit.maskers.neighbourhood.uniforms`), images keep segment ``j`` where such a
+uniform is below 1/2, documents hide the tokens whose uniform is below a shared one (LIME's
+count-then-subset law, exactly). On the German credit forest of ``benchmarks/lime.py`` the
+coefficients' standard deviation over seeds falls by about 40%. Common random numbers across
+outputs hold in both modes: every output of a row is fitted on the same perturbations.
+
+Table rows are sent to the model in fixed groups (up to 8 rows, 40,000 perturbations), fixed by
+``n_samples`` alone, so that a model's cost per call is paid once per group; each row's draws and
+fit are those it would have alone, and the values do not depend on the executor.
+
 Diagnostics
 -----------
 ``local_fidelity`` (n, o)
