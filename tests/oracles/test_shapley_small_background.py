@@ -197,6 +197,12 @@ def test_null_players_of_each_background_row_are_left_out(coded, monkeypatch):
     np.testing.assert_allclose(full.values[:, :, 0], exact, atol=1e-9)
     assert (full.diagnostics["n_model_calls"] < 600).all()
     np.testing.assert_allclose(full.diagnostics["std_err"], 0.0, atol=1e-12)
+    # sampled smaller games still add up exactly, and a time budget stops them after their first round
+    sampled = explainer.explain(X, n_samples=40, random_state=1)
+    assert np.abs(sampled.diagnostics["completeness_gap"]).max() < 1e-9 and sampled.diagnostics["std_err"].max() > 0
+    timed = explainer.explain(X, n_samples=4000, max_seconds=1e-9, random_state=1)
+    assert timed.diagnostics["budget_stopped"].all() and (timed.diagnostics["n_model_calls"] < 4000).all()
+    assert np.abs(timed.diagnostics["completeness_gap"]).max() < 1e-9
     threads = explainer.explain(X, n_samples=64, random_state=3, executor="threads:2")
     serial = explainer.explain(X, n_samples=64, random_state=3)
     np.testing.assert_array_equal(threads.values, serial.values)

@@ -62,8 +62,7 @@ class KernelShap(ShapleyExplainer):
       player of that row's game (hiding it changes nothing): its value there is 0, and the game
       is played over the other features only. The budget of the whole background is then shared
       out: a game with fewer coalitions than its share is enumerated, and the others share what
-      it did not need (tables of categorical or discrete features gain most; with ``tol=`` or
-      ``max_seconds=`` every game is played over all features).
+      it did not need (tables of categorical or discrete features gain most).
     * Coalitions come in complementary (antithetic) pairs.
     * Coalition sizes form strata; a stratum whose share of the budget covers all of it is
       enumerated exactly (the smallest and largest sizes first), the rest are sampled in
@@ -112,8 +111,7 @@ class KernelShap(ShapleyExplainer):
             return RowEstimate(game.delta[None, :].copy(), np.zeros((1, game.n_outputs)), 0, exact=True)
         refs = game.references
         if refs is not None and self._samples_per_reference(k, params["n_samples"]):
-            rounds = params.get("tol") is not None or params.get("max_seconds") is not None
-            active = None if rounds else active_players(refs)
+            active = active_players(refs)
             if active is not None and not active.all():
                 return self._estimate_reduced(refs, active, rng, k, params)
             return self._estimate_per_reference(refs, rng, k, params)
@@ -187,30 +185,66 @@ class KernelShap(ShapleyExplainer):
         the background row agree are null players of that row's game (their value 0, the others'
         values those of the smaller game). The budget of the whole background (``n_samples`` pairs'
         worth of coalitions per background row) is shared out: a background row whose smaller game
-        has fewer coalitions than its share is enumerated, the rest share what is left equally."""
+        has fewer coalitions than its share is enumerated, the rest share what is left equally.
+
+        With ``tol=`` or ``max_seconds=``, rounds as in :meth:`_estimate_per_reference` (each round's
+        budget shared the same way among the games not yet enumerated); each game's rounds are
+        averaged in proportion to their sizes.
+        """
         m, o = refs.n_references, refs.n_outputs
         sizes = active.sum(axis=1)
-        pairs = _share_units(sizes, m * (params["n_samples"] // 2))
-        total = np.zeros((k, o))
-        var = np.zeros((k, o))
+        budget_pairs = params["n_samples"] // 2
+        tol = params.get("tol")
+        rounds = tol is not None or params.get("max_seconds") is not None
+        first = min(budget_pairs, max(2 * k, 32)) if rounds else budget_pairs
+        fixed = np.zeros((k, o))  # games of one player, and enumerated games
+        sums = np.zeros((m, k, o))  # sampled rounds: pairs x estimate, per background row
+        var_sums = np.zeros((m, k, o))
+        counts = np.zeros(m, dtype=np.int64)  # pairs per background row over its sampled rounds
+        todo = sizes > 1
+        for r in np.flatnonzero(sizes == 1):  # one player takes the whole difference
+            fixed[np.flatnonzero(active[r])] += refs.weights[r] * refs.delta[r]
         evaluate = _ReducedGames(refs)
-        groups: dict[tuple[int, int], list[int]] = {}
-        for r in range(m):
-            if sizes[r] == 1:  # one player takes the whole difference
-                total[np.flatnonzero(active[r])] += refs.weights[r] * refs.delta[r]
-            elif sizes[r] > 1:
-                groups.setdefault((int(sizes[r]), int(pairs[r])), []).append(r)
-        for (kr, p), members in sorted(groups.items()):
-            idx = np.asarray(members)
-            designs = build_reference_designs(kr, p, self.strategy, idx.size, rng)
-            y = evaluate(idx, designs, active[idx])
-            y -= refs.v_empty[idx, None, :]
-            # every background row of a group has players of its own: each row's estimates go back to them
-            phi_r, var_r = _per_reference(designs, y, refs.delta[idx], refs.weights[idx])
-            for j, r in enumerate(idx):
-                total[active[r]] += phi_r[j]
-                var[active[r]] += var_r[j]
-        return RowEstimate(total, np.sqrt(var), evaluate.coalitions_per_reference(m))
+        stopped = False
+        spent = 0  # pairs per background row, as the plain estimator counts them
+        n_rounds = 0
+        while todo.any():
+            nominal = min(first if n_rounds < 2 else spent, budget_pairs - spent)
+            if n_rounds and nominal < k:
+                break
+            pairs = np.zeros(m, dtype=np.int64)
+            pairs[todo] = _share_units(sizes[todo], m * nominal)
+            groups: dict[tuple[int, int], list[int]] = {}
+            for r in np.flatnonzero(todo & (pairs > 0)):
+                groups.setdefault((int(sizes[r]), int(pairs[r])), []).append(int(r))
+            for (kr, p), members in sorted(groups.items()):
+                idx = np.asarray(members)
+                designs = build_reference_designs(kr, p, self.strategy, idx.size, rng)
+                y = evaluate(idx, designs, active[idx])
+                y -= refs.v_empty[idx, None, :]
+                phi_r, var_r = _per_reference(designs, y, refs.delta[idx], refs.weights[idx])
+                for j, r in enumerate(idx):
+                    if designs.exact:  # the whole smaller game: its earlier rounds are not needed
+                        fixed[active[r]] += phi_r[j]
+                        todo[r] = False
+                    else:
+                        sums[r][active[r]] += p * phi_r[j]
+                        var_sums[r][active[r]] += p**2 * var_r[j]
+                        counts[r] += p
+            spent += nominal
+            n_rounds += 1
+            n = np.maximum(counts, 1)[:, None, None]
+            se = np.sqrt((var_sums[todo] / n[todo] ** 2).sum(axis=0))
+            if not rounds or spent >= budget_pairs or not todo.any() or (tol is not None and np.nanmax(se) <= tol):
+                break
+            if past_deadline(params):
+                stopped = True
+                break
+        n = np.maximum(counts, 1)[:, None, None]
+        sampled = todo & (counts > 0)
+        values = fixed + (sums[sampled] / n[sampled]).sum(axis=0)
+        std_err = np.sqrt((var_sums[sampled] / n[sampled] ** 2).sum(axis=0))
+        return RowEstimate(values, std_err, evaluate.coalitions_per_reference(m), budget_stopped=stopped)
 
     def _solve(self, design: Design, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Estimates and standard errors ``(k, o)`` from the design's centred values ``y``."""
