@@ -64,6 +64,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["FairnessReport", "attribute_gap", "quality_by_group"], "xaikit.fairness"),
     "GroupFairness": "xaikit.results.fairness",
     "explain_dataset": "xaikit.execution.dataset",
+    "RowSeeds": "xaikit._validation",
     **dict.fromkeys(["open_dataset", "DatasetExplanation"], "xaikit.results.dataset"),
     **dict.fromkeys(["layer_activations", "TrainingRecorder", "keras_callback", "activation_maximization", "weight_statistics"],
                     "xaikit.internals"),
@@ -98,6 +99,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from xaikit._validation import RowSeeds
     from xaikit.execution import LocalExecutor, SerialExecutor, ThreadExecutor, get_executor
     from xaikit.execution.dataset import explain_dataset
     from xaikit.explainers import (
@@ -348,4 +350,5 @@ __all__ = [
     "explain_dataset",
     "open_dataset",
     "DatasetExplanation",
+    "RowSeeds",
 ]

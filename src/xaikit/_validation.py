@@ -21,6 +21,8 @@ __all__ = [
     "check_float",
     "check_choice",
     "check_random_state",
+    "RowSeeds",
+    "child_seed",
     "spawn_seeds",
     "describe",
     "check_feature_names",
@@ -262,6 +264,34 @@ def check_random_state(random_state: RandomState, name: str = "random_state") ->
     )
 
 
+class RowSeeds(np.random.SeedSequence):
+    """The seed of rows that are part of a larger set: row ``i`` of a call draws exactly as row
+    ``row_ids[i]`` of one call over the whole set would (row-seeded methods give the same values
+    whatever the split: resumable dataset jobs, joined service requests).
+
+    >>> whole = [child_seed(np.random.SeedSequence(7), i).generate_state(1)[0] for i in range(5)]
+    >>> part = RowSeeds(7, [3, 4])
+    >>> [child_seed(part, i).generate_state(1)[0] for i in range(2)] == whole[3:]
+    True
+    """
+
+    def __init__(self, entropy: int, row_ids: Any, *, spawn_key: tuple[int, ...] = ()) -> None:
+        super().__init__(entropy, spawn_key=spawn_key)
+        ids = np.asarray(row_ids)
+        if ids.ndim != 1 or ids.size == 0 or ids.dtype.kind not in "iu" or (ids < 0).any():
+            raise InvalidParameterError(f"row_ids: expected a 1-D sequence of non-negative integers, got {describe(row_ids)}")
+        self.row_ids = ids.astype(np.int64)
+
+
+def child_seed(seed: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
+    """The seed of unit ``i`` (a row) of a call seeded by ``seed``: its ``i``-th child, or the child of the row
+    ``seed.row_ids[i]`` stands for when ``seed`` is a :class:`RowSeeds`."""
+    ids = getattr(seed, "row_ids", None)
+    if ids is not None and not 0 <= i < ids.size:
+        raise InvalidParameterError(f"random_state: the RowSeeds hold {ids.size} row ids, got row {i} of the call")
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, int(i) if ids is None else int(ids[i])))
+
+
 def spawn_seeds(random_state: RandomState, n: int) -> list[np.random.SeedSequence]:
     """``n`` independent child seeds, one per unit of work (row or chunk).
 
@@ -273,7 +303,7 @@ def spawn_seeds(random_state: RandomState, n: int) -> list[np.random.SeedSequenc
     True
     """
     root = check_random_state(random_state)
-    return [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, i)) for i in range(n)]
+    return [child_seed(root, i) for i in range(n)]
 
 
 def check_feature_names(names: Any, n_features: int, name: str = "feature_names") -> list[str]:

@@ -111,7 +111,7 @@ def test_chunk_files_and_manifest(trees, tmp_path):
     for chunk in manifest["chunks"]:
         path = tmp_path / "out" / chunk["file"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == chunk["sha256"]
-        assert chunk["seed"] == {"entropy": 0, "spawn_key": [chunk["id"]]}
+        assert chunk["seed"] == {"entropy": 0, "row_ids": [chunk["first_row"], chunk["first_row"] + chunk["rows"]]}
         table = pq.read_table(path)
         assert table.column_names == ["row_id", "age", "income", "debt", "score", "@base_value"]
         ids += table.column("row_id").to_pylist()
@@ -317,21 +317,28 @@ def test_columns_select_and_order_the_features(trees, tmp_path):
     np.testing.assert_array_equal(ds.to_attribution().values, direct.values)
 
 
-def test_chunk_k_draws_from_the_recorded_seed(job_ns, clean_run):
-    """Chunk k is the call with SeedSequence(random_state, spawn_key=(k,)): recorded, and distinct per chunk."""
+def test_rows_draw_as_in_one_call_whatever_the_chunks(job_ns, clean_run, tmp_path):
+    """Chunk k is the call with RowSeeds(random_state, its row ids): recorded, and the whole job equals one explain
+    call over all rows, whatever chunk_rows (a sampled method: KernelShap)."""
+    from xaikit._validation import RowSeeds
+
     explainer = xk.KernelShap(job_ns["model"], background=job_ns["BG"])
     X = job_ns["X"]
     chunks = list(clean_run.iter_chunks())
     for k in (0, 5):
         seed = clean_run.chunks[k]["seed"]
-        assert seed == {"entropy": 7, "spawn_key": [k]}
+        assert seed == {"entropy": 7, "row_ids": [12 * k, 12 * (k + 1)]}
         again = explainer.explain(X[12 * k : 12 * (k + 1)], executor="serial", n_samples=40,
-                                  random_state=np.random.SeedSequence(seed["entropy"], spawn_key=tuple(seed["spawn_key"])))
+                                  random_state=RowSeeds(seed["entropy"], range(*seed["row_ids"])))
         np.testing.assert_array_equal(again.values, chunks[k].values)
+    whole = explainer.explain(X, executor="serial", n_samples=40, random_state=7)
+    np.testing.assert_array_equal(clean_run.to_attribution().values, whole.values)
+    other = explain_dataset(explainer, X, out=tmp_path / "other", chunk_rows=5, executor="serial", n_samples=40, random_state=7)
+    np.testing.assert_array_equal(other.to_attribution().values, whole.values)
     same_rows = np.repeat(X[:1], 2, axis=0)
     ds = explain_dataset(explainer, same_rows, out=clean_run.out.parent / "same", chunk_rows=1, executor="serial", n_samples=40)
     first, second = ds.iter_chunks()
-    assert not np.array_equal(first.diagnostics["std_err"], second.diagnostics["std_err"])  # one stream per chunk
+    assert not np.array_equal(first.diagnostics["std_err"], second.diagnostics["std_err"])  # one stream per row
 
 
 def test_one_job_at_a_time_per_folder(trees, tmp_path):

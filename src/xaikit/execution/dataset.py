@@ -15,11 +15,11 @@ grow with the number of rows.
 
 Seeds
 -----
-The pipeline gives row ``i`` of a call the ``i``-th child of the call's seed. Chunk ``k`` is
-explained with the seed ``SeedSequence(random_state, spawn_key=(k,))`` (recorded in the manifest),
-so the global row ``k * chunk_rows + i`` draws from ``SeedSequence(random_state, spawn_key=(k, i))``:
-a row's values depend on ``(random_state, chunk_rows, its row id)`` and on nothing else (not the
-executor, not a crash and resume). For methods that draw nothing they depend on the row alone.
+Row ``i`` of the data draws from the seed it would get in one ``explain`` call over all the rows:
+chunk ``k`` is explained with :class:`~xaikit._validation.RowSeeds` ``(random_state, its row ids)``
+(recorded in the manifest), so a row's values depend on ``(random_state, its row id)`` only: not on
+``chunk_rows``, the executor, or a crash and resume. The whole job equals
+``explainer.explain(all_rows, random_state=random_state)``.
 
 Resuming
 --------
@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import check_int, describe
+from xaikit._validation import RowSeeds, check_int, describe
 from xaikit.errors import InvalidParameterError
 from xaikit.results.dataset import (
     FORMAT,
@@ -459,7 +459,8 @@ def explain_dataset(
     target : None, int, str or list
         The outputs, as for ``explain``.
     random_state : int
-        The job's seed; chunk ``k`` gets ``SeedSequence(random_state, spawn_key=(k,))``.
+        The job's seed; each row draws as in one call over all rows (chunk ``k`` gets
+        ``RowSeeds(random_state, range(first, first + rows))``).
     columns : list of str, optional
         The columns of a file or DataFrame to explain, in this order (default: all).
     keep_data : bool
@@ -563,7 +564,7 @@ def _job(explainer: Any, source: _Source, data: Any, path: Path, resume: bool, o
                     bar.update(n)
                 continue
             start = time.perf_counter()
-            seed = np.random.SeedSequence(random_state, spawn_key=(k,))
+            seed = RowSeeds(random_state, range(first, first + n))
             exp = explainer.explain(rows, target=target, executor=ex, random_state=seed, **explain_params)
             if not isinstance(exp, Attribution) or "row_feature_names" in getattr(exp, "_store", {}):
                 raise InvalidParameterError(f"explainer: expected a method whose result is an Attribution, got {type(exp).__name__} from {explainer.name!r}")
@@ -584,7 +585,7 @@ def _job(explainer: Any, source: _Source, data: Any, path: Path, resume: bool, o
                 "rows": n,
                 "file": chunk_file(k),
                 "sha256": hashlib.sha256(raw).hexdigest(),
-                "seed": {"entropy": random_state, "spawn_key": [k]},
+                "seed": {"entropy": random_state, "row_ids": [first, first + n]},
                 "runtime_s": round(time.perf_counter() - start, 6),
             })
             manifest["chunks"].sort(key=lambda c: int(c["id"]))

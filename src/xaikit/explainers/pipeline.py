@@ -219,7 +219,9 @@ def row_seeds(seed: np.random.SeedSequence, rows: Sequence[int]) -> list[np.rand
     >>> row_seeds(root, range(2, 4))[0].generate_state(1) == row_seeds(root, [2])[0].generate_state(1)
     array([ True])
     """
-    return [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, int(i))) for i in rows]
+    from xaikit._validation import child_seed
+
+    return [child_seed(seed, int(i)) for i in rows]
 
 
 def rows_of(parts: Sequence[Sequence[Any]]) -> list[Any]:
@@ -359,6 +361,11 @@ def run(method: Explainer, X: Any, target: Any, executor: Any, random_state: Any
     with executor_scope(executor) as ex:
         plan = method._start(X, target, params)
         plan.params = {**params, **plan.params}  # what _start resolved (e.g. after _check) wins
+        if getattr(seed, "row_ids", None) is not None and method.kind != "local":
+            raise InvalidParameterError(
+                f"random_state: RowSeeds give each row of X the seed of a row of a larger set, for local methods (one id per "
+                f"row); {type(method).__name__} is a {method.kind} method"
+            )
         parts = method._run(plan, ex, seed)
         answer = method._finish(plan, parts)
     description, output = method._model()
