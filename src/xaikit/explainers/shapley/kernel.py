@@ -217,10 +217,13 @@ class KernelShap(ShapleyExplainer):
             groups: dict[tuple[int, int], list[int]] = {}
             for r in np.flatnonzero(todo & (pairs > 0)):
                 groups.setdefault((int(sizes[r]), int(pairs[r])), []).append(int(r))
+            batch = []
             for (kr, p), members in sorted(groups.items()):
                 idx = np.asarray(members)
-                designs = build_reference_designs(kr, p, self.strategy, idx.size, rng)
-                y = evaluate(idx, designs, active[idx])
+                batch.append((idx, p, build_reference_designs(kr, p, self.strategy, idx.size, rng)))
+            # one pass of the model over every group's coalitions (few, large model calls)
+            values = evaluate([(idx, designs, active[idx]) for idx, _, designs in batch])
+            for (idx, p, designs), y in zip(batch, values):
                 y -= refs.v_empty[idx, None, :]
                 phi_r, var_r = _per_reference(designs, y, refs.delta[idx], refs.weights[idx])
                 for j, r in enumerate(idx):
@@ -315,31 +318,54 @@ class _ReducedGames:
         self.vf = refs.value_function
         self.rows = 0
 
-    def __call__(self, idx: np.ndarray, designs: Any, players: np.ndarray) -> np.ndarray:
-        """``(len(idx), 2u, o)``: pairs of each design's coalitions for background rows ``idx``."""
+    def __call__(self, parts: list[tuple[np.ndarray, Any, np.ndarray]]) -> list[np.ndarray]:
+        """For each ``(idx, designs, players)``: the values ``(len(idx), 2u, o)`` of the design's pairs of
+        coalitions for background rows ``idx``, whose players are ``players`` (bool ``(len(idx), k)``).
+        The model rows of all parts go through the model together, at most ``batch_size`` a call."""
         vf, masker = self.vf, self.vf.masker
-        units = designs.units  # (g, u, kr)
-        g, u, kr = units.shape
-        k = players.shape[1]
-        masks = np.zeros((g, 2 * u, k), dtype=bool)
-        for j in range(g):
-            cols = np.flatnonzero(players[j])
-            first, second = masks[j, 0::2], masks[j, 1::2]  # views
-            first[:, cols] = units[j]
-            second[:, cols] = ~units[j]
-        feature = masker.feature_masks(masks)  # (g, 2u, d)
-        data = masker.data[idx]
+        blocks: list[tuple[np.ndarray, np.ndarray]] = []  # (feature masks (g, 2u, d), background rows (g, d))
+        shapes = []
+        for idx, designs, players in parts:
+            units = designs.units  # (g, u, kr)
+            g, u, _ = units.shape
+            masks = np.zeros((g, 2 * u, players.shape[1]), dtype=bool)
+            for j in range(g):
+                cols = np.flatnonzero(players[j])
+                first, second = masks[j, 0::2], masks[j, 1::2]  # views
+                first[:, cols] = units[j]
+                second[:, cols] = ~units[j]
+            blocks.append((masker.feature_masks(masks), masker.data[idx]))
+            shapes.append((g, 2 * u))
         step = max(1, int(vf.batch_size))
-        per_call = max(1, step // (2 * u))  # background rows per model call (a row's pairs at most step rows)
-        outs = []
-        for a in range(0, g, per_call):
-            inputs = np.where(feature[a : a + per_call], vf.x[None, None, :], data[a : a + per_call, None, :])
-            inputs = inputs.reshape(-1, inputs.shape[-1])
-            for b in range(0, inputs.shape[0], step):
-                outs.append(np.asarray(vf.model.predict(masker.decode(inputs[b : b + step], as_frame=vf.as_frame)), dtype=np.float64))
-            self.rows += inputs.shape[0]
-            vf.n_rows += inputs.shape[0]
-        return np.concatenate(outs, axis=0).reshape(g, 2 * u, -1)
+        outs: list[np.ndarray] = []
+        pending: list[np.ndarray] = []
+        n_pending = 0
+
+        def flush() -> None:
+            nonlocal pending, n_pending
+            if pending:
+                inputs = np.concatenate(pending, axis=0)
+                for b in range(0, inputs.shape[0], step):
+                    got = vf.model.predict(masker.decode(inputs[b : b + step], as_frame=vf.as_frame))
+                    outs.append(np.asarray(got, dtype=np.float64))
+                self.rows += inputs.shape[0]
+                vf.n_rows += inputs.shape[0]
+            pending, n_pending = [], 0
+
+        for feature, data in blocks:
+            for j in range(feature.shape[0]):  # one background row's pairs at a time, gathered up to step rows
+                pending.append(np.where(feature[j], vf.x[None, :], data[j][None, :]))
+                n_pending += feature.shape[1]
+                if n_pending >= step:
+                    flush()
+        flush()
+        flat = np.concatenate(outs, axis=0) if outs else np.zeros((0, 1))
+        flat = flat.reshape(flat.shape[0], -1)
+        result, at = [], 0
+        for g, q in shapes:
+            result.append(flat[at : at + g * q].reshape(g, q, -1))
+            at += g * q
+        return result
 
     def coalitions_per_reference(self, m: int) -> int:
         """The model rows spent, as coalitions evaluated over the whole background (rounded up)."""
