@@ -51,8 +51,8 @@ __all__ = ["CONNECT_TIMEOUT_S", "DaskExecutor", "INLINE_BYTES", "RESUBMITS"]
 #: Seconds to wait for a scheduler given by address before giving up.
 CONNECT_TIMEOUT_S = 10.0
 
-#: Jobs larger than this (bytes pickled: their rows, mostly) are sent straight to a worker
-#: (``client.scatter``) rather than through the scheduler with the task.
+#: Jobs larger than this (bytes pickled: their rows, mostly) are sent to a worker as data
+#: (``client.scatter``) ahead of their task, rather than inside the task graph.
 INLINE_BYTES = 1 << 20
 
 #: Times a job runs again after the scattered data it needed was lost with every worker holding it.
@@ -237,7 +237,7 @@ class DaskExecutor(Executor):
 
     def _launch(self, job: _Job, payload: bytes, keys: tuple[str, ...], data: list[Any], tries: int) -> None:
         try:
-            # a large job (its rows) goes straight to a worker, not through the scheduler
+            # a large job (its rows) goes to a worker as data ahead of the task, not inside the task graph
             sent = self._scatter(payload, broadcast=False) if len(payload) > INLINE_BYTES else payload
             inner = self.client.submit(_run_payload, sent, keys, *data, pure=False,
                                        key=f"xaikit-job-{self._tag}-{uuid.uuid4().hex}")
