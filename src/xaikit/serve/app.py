@@ -12,12 +12,13 @@ Routes
 
 Requests name features by name (``{"age": 39, ...}``) or give them in the model's order
 (``[39, ...]``); each bad field gets a 4xx whose ``detail`` names it (``loc``). Concurrent
-``/explain`` requests of a deterministic method with the same method, output, target and parameters
-are joined into one explain call (their rows concatenated, the result split back): when no call
-is running, a request starts at once with whatever arrived in the same turn of the event loop;
-while calls run, a request waits up to ``batch_window_ms`` for others to join it: a deterministic method's row does not depend on the other rows of the call.
-A stochastic method's row draws from the stream of its position in the call, so those requests
-are never joined and their values are those of the library called on the request's rows alone.
+``/explain`` requests with the same method, output, target and parameters are joined into one
+explain call (their rows concatenated, the result split back): when no call is running, a request
+starts at once with whatever arrived in the same turn of the event loop; while calls run, a request
+waits up to ``batch_window_ms`` for others to join it. Joining never changes a value: a deterministic
+method's row does not depend on the other rows of the call, and a sampled method's rows are seeded
+with :class:`~xaikit.RowSeeds` so that each request's rows draw as they would in a call of their own
+(with the request's ``random_state``; unseeded requests draw fresh entropy, as alone).
 
 Results are cached (LRU) by model version, method, output, target, parameters, budget and the
 rows; the model file's (and bundle's) size and modification time are checked on every request
@@ -171,6 +172,7 @@ class _Call:
     n_rows: int
     key: str  # the cache key
     group: str  # requests with the same group may be joined
+    stochastic: bool = False  # a sampled method: joined calls seed each request's rows as if alone
 
 
 @dataclass
@@ -209,7 +211,7 @@ class Service:
     cache_size : int
         Answers kept (least recently used dropped first); 0 turns the cache off.
     micro_batch : bool
-        Join concurrent requests of deterministic methods into one call.
+        Join concurrent requests of one method, output, target and parameters into one call.
     batch_window_ms, max_batch_rows : float, int
         How long the first request of a batch waits for others while explain calls are running
         (an idle service starts at once), and the most rows a batch holds.
@@ -415,9 +417,8 @@ class Service:
         X = self._rows(req.instances)
         dump = {"v": self.bundle.model_version, "m": method, "o": output, "t": target, "p": params, "x": req.instances}
         key = hashlib.sha256(_canonical(dump).encode()).hexdigest()
-        stochastic = bool(cls.stochastic)
-        group = "" if stochastic else _canonical({"m": method, "o": output, "t": target, "p": params})
-        return _Call(method, output, target, params, budget_note, X, n, key, group)
+        group = _canonical({"m": method, "o": output, "t": target, "p": params})
+        return _Call(method, output, target, params, budget_note, X, n, key, group, bool(cls.stochastic))
 
     def _rows(self, instances: list[Any]) -> Any:
         """The rows as the model takes them: a DataFrame like the background, or a float64 array."""
@@ -585,8 +586,8 @@ class Service:
             else:
                 X = _concat([c.X for c in calls])
                 first = calls[0]
-                joined = _Call(first.method, first.output, first.target, first.params, first.budget_note, X,
-                               sum(c.n_rows for c in calls), "", first.group)
+                joined = _Call(first.method, first.output, first.target, _joined_params(calls), first.budget_note, X,
+                               sum(c.n_rows for c in calls), "", first.group, first.stochastic)
             result, shared = await asyncio.to_thread(self.run, joined)
         except BaseException as exc:  # every member gets the error
             for _, fut in members:
@@ -641,6 +642,25 @@ class Service:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _joined_params(calls: list[_Call]) -> dict[str, Any]:
+    """The parameters of one call joining ``calls`` (same group): for a sampled method, ``RowSeeds`` that give
+    each request's rows the seeds they would have in a call of their own (with its ``random_state``); without
+    one, fresh entropy and the rows' positions, as unseeded requests alone."""
+    import numpy as np
+
+    from xaikit._validation import RowSeeds
+
+    first = calls[0]
+    if not first.stochastic:
+        return first.params
+    seed = first.params.get("random_state")
+    if seed is None:
+        entropy, ids = int(np.random.SeedSequence().generate_state(2, np.uint64)[0]), np.arange(sum(c.n_rows for c in calls))
+    else:
+        entropy, ids = seed, np.concatenate([np.arange(c.n_rows) for c in calls])
+    return {**first.params, "random_state": RowSeeds(int(entropy), ids)}  # entropy: an int either way
 
 
 def _concat(parts: list[Any]) -> Any:
