@@ -139,8 +139,10 @@ def simulated_cluster(n_workers: int, object_mb: int = 8) -> dict[str, float]:
 
     out: dict[str, float] = {}
     start = time.perf_counter()
+    # memory_limit=0: threads of one process all read its resident memory as their own, and with a
+    # share of the machine's memory each they would pause (no task run) once the process passed it
     with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=False, dashboard_address=None,
-                                  silence_logs=logging.ERROR) as cluster, distributed.Client(cluster) as client:
+                                  memory_limit=0, silence_logs=logging.ERROR) as cluster, distributed.Client(cluster) as client:
         out["start_s"] = time.perf_counter() - start
         ex = DaskExecutor(client)
         ex.map(_noop, list(range(n_workers)))
