@@ -114,9 +114,10 @@ class DaskExecutor(Executor):
 
     Examples
     --------
-    >>> with DaskExecutor.local(1) as ex:  # doctest: +SKIP
-    ...     ex.map(abs, [-1, 2])
-    [1, 2]
+    >>> with DaskExecutor.local(1) as ex:
+    ...     table = ex.scatter([1, 2, 3])
+    ...     ex.map(abs, [-1, 2]), ex.submit(sum, [4, 5]).result(), ex.n_workers
+    ([1, 2], 9, 1)
     """
 
     def __init__(self, client: Any, *, timeout: float | None = None) -> None:
