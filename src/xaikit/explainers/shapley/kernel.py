@@ -18,10 +18,12 @@ from xaikit.explainers.shapley._games import Game, ReferenceGames
 from xaikit.explainers.shapley._regression import (
     _solve_batch,
     _variances,
+    effective_dof,
     min_budget,
     regression_std_err,
     solve_constrained,
     solve_references,
+    t_widening,
 )
 from xaikit.explainers.shapley.base import RowEstimate, ShapleyExplainer, past_deadline
 
@@ -200,6 +202,7 @@ class KernelShap(ShapleyExplainer):
         fixed = np.zeros((k, o))  # games of one player, and enumerated games
         sums = np.zeros((m, k, o))  # sampled rounds: pairs x estimate, per background row
         var_sums = np.zeros((m, k, o))
+        dof = np.zeros(m)  # degrees of freedom of each background row's variance estimate
         counts = np.zeros(m, dtype=np.int64)  # pairs per background row over its sampled rounds
         todo = sizes > 1
         for r in np.flatnonzero(sizes == 1):  # one player takes the whole difference
@@ -234,6 +237,7 @@ class KernelShap(ShapleyExplainer):
                         sums[r][active[r]] += p * phi_r[j]
                         var_sums[r][active[r]] += p**2 * var_r[j]
                         counts[r] += p
+                        dof[r] += designs_dof(designs)
             spent += nominal
             n_rounds += 1
             n = np.maximum(counts, 1)[:, None, None]
@@ -246,7 +250,10 @@ class KernelShap(ShapleyExplainer):
         n = np.maximum(counts, 1)[:, None, None]
         sampled = todo & (counts > 0)
         values = fixed + (sums[sampled] / n[sampled]).sum(axis=0)
-        std_err = np.sqrt((var_sums[sampled] / n[sampled] ** 2).sum(axis=0))
+        parts = var_sums[sampled] / n[sampled] ** 2
+        std_err = np.sqrt(parts.sum(axis=0))
+        if sampled.any():  # variances from few draws per background row: widened as t intervals
+            std_err *= t_widening(effective_dof(parts, np.maximum(dof[sampled], 1.0)[:, None, None]))
         return RowEstimate(values, std_err, evaluate.coalitions_per_reference(m), budget_stopped=stopped)
 
     def _solve(self, design: Design, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -370,3 +377,15 @@ class _ReducedGames:
     def coalitions_per_reference(self, m: int) -> int:
         """The model rows spent, as coalitions evaluated over the whole background (rounded up)."""
         return -(-self.rows // max(1, m))
+
+
+def designs_dof(designs: Any) -> float:
+    """Degrees of freedom of one background row's variance estimate under ``designs``: its sampled
+    pairs less one per sampling group (each group's variance is a sample variance).
+
+    >>> from xaikit.explainers.shapley._coalitions import build_reference_designs
+    >>> designs_dof(build_reference_designs(6, 10, "kernel", 1, np.random.default_rng(0)))
+    3.0
+    """
+    sampled = np.asarray(designs.unit_group) >= 0
+    return float(max(int(sampled.sum()) - sum(1 for n in designs.group_sizes if n > 0), 0))

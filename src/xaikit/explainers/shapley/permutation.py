@@ -8,6 +8,7 @@ import numpy as np
 
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.shapley._games import Game
+from xaikit.explainers.shapley._regression import effective_dof, t_widening
 from xaikit.explainers.shapley.base import RowEstimate, ShapleyExplainer, past_deadline
 from xaikit.explainers.shapley.kernel import check_sampling_budget
 
@@ -134,37 +135,3 @@ def _std_err(pair_means: list[np.ndarray], half_gaps: list[np.ndarray], weights:
 #: Pairs per background row up to which the variance of the mean over pairs is at least the bound
 #: from each pair's two orders.
 FEW_PAIRS = 4
-#: The two-sided coverage of ``value +- 2 std_err`` under a normal error.
-_TWO_SIGMA = 0.9772498680518208
-
-
-def effective_dof(parts: np.ndarray, dof: float) -> np.ndarray:
-    """Welch-Satterthwaite degrees of freedom of a sum of independent variance estimates ``parts``
-    (leading axis), each with ``dof`` degrees of freedom.
-
-    >>> float(effective_dof(np.ones((4, 1)), 1.0)[0]), float(effective_dof(np.array([[1.0], [0.0]]), 3.0)[0])
-    (4.0, 3.0)
-    """
-    total = parts.sum(axis=0)
-    squares = (parts**2).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(squares > 0, dof * total**2 / np.where(squares > 0, squares, 1.0), np.inf)
-    return np.maximum(out, 1.0)
-
-
-def t_widening(dof: np.ndarray) -> np.ndarray:
-    """``t_q(dof) / z_q`` at ``q = Phi(2)``: what turns ``+- 2 std_err`` into a t interval of ``dof``
-    degrees of freedom (exact for 1 and 2, a Cornish-Fisher expansion above; 1 for infinite).
-
-    >>> np.round(t_widening(np.array([1.0, 2.0, 10.0, np.inf])), 3).tolist()
-    [6.984, 2.263, 1.142, 1.0]
-    """
-    nu = np.asarray(dof, dtype=np.float64)
-    q, z = _TWO_SIGMA, 2.0
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        inv = np.where(np.isfinite(nu), 1.0 / nu, 0.0)
-        t = (z + (z**3 + z) / 4 * inv + (5 * z**5 + 16 * z**3 + 3 * z) / 96 * inv**2
-             + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384 * inv**3)
-        t = np.where(nu < 1.5, np.tan(np.pi * (q - 0.5)), t)
-        t = np.where((nu >= 1.5) & (nu < 2.5), (2 * q - 1) / np.sqrt(2 * q * (1 - q)), t)
-    return t / z
