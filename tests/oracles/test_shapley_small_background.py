@@ -102,6 +102,19 @@ def test_standard_errors_cover_the_exact_values(runs, estimator):
     assert worst[2] >= 0.85, f"{estimator}: coverage {worst[2]:.3f} on {worst[0]} at budget {worst[1]}"
 
 
+def test_permutation_standard_errors_cover_with_one_pair_per_background_row(cases):
+    """``2 (d - 1)`` coalitions: one antithetic pair of orders per background row, its variance bounded
+    by the spread of the pair's two orders and widened as a t interval."""
+    hits = []
+    for _, f, bg, X, exact in cases:
+        explainer = PermutationShap(f, background=bg, output="raw")
+        for seed in range(8):
+            exp = explainer.explain(X, n_samples=2 * (D - 1), random_state=seed)
+            hits.append(np.abs(exp.values[:, :, 0] - exact) <= 2.0 * exp.diagnostics["std_err"][:, :, 0] + 1e-12)
+    rate = float(np.mean(hits))
+    assert rate >= 0.93, f"|error| <= 2 SE for {rate:.3f} of values"
+
+
 @pytest.mark.parametrize(("estimator", "budgets"), [
     ("permutation_shap", BUDGETS),  # a mean of marginal contributions: unbiased at every budget
     # regression estimators are consistent (their bias falls as 1 / n_samples, a ratio of sampled sums):

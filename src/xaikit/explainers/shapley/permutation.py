@@ -127,8 +127,9 @@ def _std_err(pair_means: list[np.ndarray], half_gaps: list[np.ndarray], weights:
         var = bound
     parts = weights[:, None, None] ** 2 * var  # (m, k, o)
     se = np.sqrt(parts.sum(axis=0))
-    if p > 1:  # a variance estimated from few pairs: widened as a t interval of its degrees of freedom
-        se *= t_widening(effective_dof(parts, p - 1))
+    # a variance estimated from few pairs (or bounded from one pair's two orders): widened as a t
+    # interval of its degrees of freedom
+    se *= t_widening(effective_dof(parts, max(p - 1, 1)))
     return se
 
 
