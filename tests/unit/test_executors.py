@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import pickle
 import secrets
-import sys
 import time
 
 import numpy as np
@@ -459,20 +458,14 @@ class TestSchemes:
         if n is not None:
             assert ex.n_workers == n
 
-    @pytest.mark.parametrize("spec", ["dask://scheduler:8786", "dask-local", "dask-local:4"])
-    def test_dask_schemes_are_reserved(self, spec):
-        with pytest.raises(InvalidParameterError, match=r"^executor: .*Dask executor") as info:
-            get_executor(spec)
-        assert repr(spec) in str(info.value)
-
     def test_dask_client_recognised_by_its_type_name(self):
+        # a look-alike of distributed.Client (by its dotted type name) goes to the Dask executor, which checks it
         Client = type("Client", (), {"__module__": "distributed.client"})
         Client.__qualname__ = "Client"
         Sub = type("MyClient", (Client,), {})
         for client in (Client(), Sub()):
-            with pytest.raises(InvalidParameterError, match=r"^executor: .*Dask executor"):
+            with pytest.raises(InvalidParameterError, match=r"^executor: expected a distributed.Client"):
                 get_executor(client)
-        assert "distributed" not in sys.modules or hasattr(sys.modules["distributed"], "Client")
 
     def test_unknown_spec_lists_the_schemes(self):
         with pytest.raises(InvalidParameterError) as info:

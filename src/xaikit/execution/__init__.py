@@ -36,12 +36,14 @@ from __future__ import annotations
 from xaikit.execution import shared
 from xaikit.execution.auto import AutoExecutor
 from xaikit.execution.base import Executor, SerialExecutor, chunk_indices, gather
+from xaikit.execution.dask import DaskExecutor
 from xaikit.execution.local import LocalExecutor
 from xaikit.execution.schemes import get_executor, register_executor, register_executor_type, unregister_executor
 from xaikit.execution.shared import Shared
 from xaikit.execution.threads import ThreadExecutor
 
 __all__ = [
+    "DaskExecutor",
     "AutoExecutor",
     "Executor",
     "LocalExecutor",

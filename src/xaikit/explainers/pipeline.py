@@ -171,7 +171,7 @@ def choice(options: Sequence[str]) -> Check:
 #: The docstring entries of the parameters every method takes, written once.
 SHARED_DOCS: dict[str, str] = {
     "executor": (
-        'executor : "auto", "serial", "threads[:N]", "processes[:N]" or Executor\n'
+        'executor : "auto", "serial", "threads[:N]", "processes[:N]", "dask://host:port", "dask-local[:N]", distributed.Client or Executor\n'
         "    Where the chunks of rows run (see ``docs/api.md``); every executor gives the same values.\n"
         '    Methods whose model runs in this process (networks) accept it and run here; "auto" picks\n'
         "    serial when a pool would cost more than it saves."
