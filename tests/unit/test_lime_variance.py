@@ -165,3 +165,25 @@ def test_bad_sampling_is_named(table) -> None:
     item = xk.TextMasker().prepare("one two")[0]
     with pytest.raises(InvalidParameterError, match="sampling"):
         xk.TextMasker().sample(item, 5, np.random.default_rng(0), sampling="halton")
+
+
+def test_row_groups_change_nothing_but_the_calls(table, monkeypatch) -> None:
+    import xaikit.explainers.surrogate.lime as lime_module
+
+    lime, X = table
+    calls: list[int] = []
+    model = lime.model.predict
+
+    def counting(Z):
+        calls.append(len(Z))
+        return model(Z)
+
+    monkeypatch.setattr(lime.model, "predict", counting)
+    grouped = lime.explain(X[:5], n_samples=500, random_state=2)
+    grouped_calls = list(calls)
+    calls.clear()
+    monkeypatch.setattr(lime_module, "GROUP_PERTURBATIONS", 1)
+    alone = lime.explain(X[:5], n_samples=500, random_state=2)
+    assert np.array_equal(grouped.values, alone.values)
+    assert np.array_equal(grouped.diagnostics["local_fidelity"], alone.diagnostics["local_fidelity"])
+    assert grouped_calls == [5, 2500] and calls == [5] + [500] * 5  # the originals, then the perturbations

@@ -605,8 +605,15 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         draws = [masker.neighbourhood.sample(x, n, rng, sampling=params.get("sampling", "iid")) for x, rng in zip(rows, rngs)]
         where = (f"perturbed copies of rows {index[0]} to {index[-1]} of X" if len(index) > 1
                  else f"perturbed copies of row {index[0]} of X" if len(index) else "perturbed copies of rows of X")
-        with evaluating(where):
-            Y = self._predict(masker, np.concatenate([Z for _, Z in draws]), params["batch_size"])
+        try:
+            with evaluating(where):
+                Y = self._predict(masker, np.concatenate([Z for _, Z in draws]), params["batch_size"])
+        except ModelOutputError:  # predicted again row by row, so that the error names the row
+            parts = []
+            for i, (_, Z) in enumerate(draws):
+                with evaluating(f"perturbed copies of row {index[i]} of X" if i < len(index) else "perturbed copies of a row of X"):
+                    parts.append(self._predict(masker, Z, params["batch_size"]))
+            Y = np.concatenate(parts)
         out = []
         for i, (x, seed, rng, (S, _)) in enumerate(zip(rows, seeds, rngs, draws)):
             drawn = (rng, S, Y[i * n:(i + 1) * n], self._weights(S))
