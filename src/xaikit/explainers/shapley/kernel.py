@@ -229,6 +229,10 @@ class KernelShap(ShapleyExplainer):
             for (idx, p, designs), y in zip(batch, values):
                 y -= refs.v_empty[idx, None, :]
                 phi_r, var_r = _per_reference(designs, y, refs.delta[idx], refs.weights[idx])
+                if not designs.exact and int((np.asarray(designs.unit_group) >= 0).sum()) < designs.n_players:
+                    # fewer sampled pairs than players: too few to estimate the variance from (it is
+                    # then understated), so it is unknown, as for a stratum drawn once
+                    var_r = np.full_like(var_r, np.nan)
                 for j, r in enumerate(idx):
                     if designs.exact:  # the whole smaller game: its earlier rounds are not needed
                         fixed[active[r]] += phi_r[j]
