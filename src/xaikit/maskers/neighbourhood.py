@@ -99,13 +99,22 @@ def _bin_quantiles(bins: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             "bin_low": low, "bin_high": high, "bin_fixed": fixed, "bin_nearer": nearer}
 
 
-def _truncated_normal(stats: dict[str, Any], kb: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """The bins' normals truncated to the bins (``kb``: bin indices), at the uniforms ``u``, by the
-    inverse CDF: a monotone map of ``u``, so that stratified uniforms give stratified values."""
+def _bin_affine(q: dict[str, np.ndarray], lower: np.ndarray, upper: np.ndarray) -> dict[str, np.ndarray]:
+    """Per bin, ``q0`` and ``q1`` with ``q0 + u * q1 = start + span * (u - lower) / (upper - lower)``:
+    from a feature's uniform ``u`` (which fell in the bin's share ``[lower, upper)``) straight to
+    the normal probability of :func:`_truncated_normal`."""
+    slope = q["bin_span"] / np.maximum(upper - lower, 1e-300)
+    return {"bin_q0": q["bin_start"] - lower * slope, "bin_q1": slope}
+
+
+def _truncated_normal(stats: dict[str, Any], kb: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The bins' normals truncated to the bins (``kb``: bin indices) at the normal probabilities
+    ``q`` (``bin_start + u * bin_span`` for a uniform ``u``), by the inverse CDF: a monotone map of
+    ``u``, so that stratified uniforms give stratified values."""
     from scipy.special import ndtri
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = ndtri(stats["bin_start"][kb] + u * stats["bin_span"][kb])
+        z = ndtri(q)
     values = np.clip(stats["bin_mean"][kb] + stats["bin_scale"][kb] * z, stats["bin_low"][kb], stats["bin_high"][kb])
     if stats["bin_fixed"].any():
         fixed = stats["bin_fixed"][kb]
@@ -212,6 +221,8 @@ class TabularNeighbourhood:
                 "discrete": np.array(discrete, dtype=np.intp), "n_categorical": len(categories),
                 "sizes": sizes, "starts": starts, "cum": np.concatenate(cum) if cum else np.zeros(0),
                 "lower": lower, "upper": upper, "values": values, "tables": {}, **_bin_quantiles(bins),
+                **_bin_affine(_bin_quantiles(bins), lower[int(sizes[:len(categories)].sum()):],
+                              upper[int(sizes[:len(categories)].sum()):]),
             }
         return self._lime_stats
 
@@ -280,14 +291,15 @@ class TabularNeighbourhood:
             u = uniforms(rng, m, t, sampling)
             k = self._inverse_cdf(stats, u)
             nc = stats["n_categorical"]
+            drawn = np.empty((m, t))
             if nc:
-                Z[1:, discrete[:nc]] = stats["values"][k[:, :nc]]
+                drawn[:, :nc] = stats["values"][k[:, :nc]]
             if t > nc:
-                kb = k[:, nc:]
-                # the uniform's place within its bin's share: uniform on [0, 1), independent of the bin
-                lo_u = stats["lower"][kb]
-                within = np.clip((u[:, nc:] - lo_u) / np.maximum(stats["upper"][kb] - lo_u, 1e-300), 0.0, 1.0)
-                Z[1:, discrete[nc:]] = _truncated_normal(stats, kb - stats["starts"][nc], within)
+                # the uniform's place within its bin's share is uniform on [0, 1) and independent of
+                # the bin: the bin's truncated normal at that quantile (one affine map per bin)
+                kb = k[:, nc:] - stats["starts"][nc]
+                drawn[:, nc:] = _truncated_normal(stats, kb, stats["bin_q0"][kb] + u[:, nc:] * stats["bin_q1"][kb])
+            Z[1:, discrete] = drawn
             # interpretable: 1 where the draw is x's category or bin
             own = np.empty(t, dtype=np.intp)
             for p, j in enumerate(discrete):
