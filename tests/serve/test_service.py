@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import os
@@ -252,7 +253,10 @@ def _load(url: str, bodies: list[dict[str, Any]], clients: int) -> list[httpx.Re
 
             return list(await asyncio.gather(*(one(b) for b in bodies)))
 
-    return asyncio.run(go())
+    # in a thread of its own: an event loop another test left running in this thread (a browser driver's) cannot
+    # host asyncio.run
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(go())).result()
 
 
 @pytest.mark.parametrize("micro_batch", [True, False])
