@@ -229,3 +229,14 @@ def test_null_players_of_each_background_row_are_left_out(coded, monkeypatch):
     plain = errors()
     # at 4 d and 8 d coalitions: about 1.6x and 3.7x on this game
     assert (plain > np.array([1.3, 2.5]) * reduced).all(), f"error with null players left out {reduced}, without {plain}"
+
+
+def test_explain_auto_passes_the_background_size() -> None:
+    import xaikit as xk
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3, 30))
+    w = rng.normal(size=30)
+    small = xk.explain(lambda Z: Z @ w, X, background=X[:2], n_samples=120, random_state=0)
+    large = xk.explain(lambda Z: Z @ w, X, background=rng.normal(size=(40, 30)), n_samples=120, random_state=0)
+    assert small.method == "leverage_shap" and large.method == "permutation_shap"

@@ -259,7 +259,9 @@ def explain(model: Any, X: Any, /, *, method: str = "auto", **params: Any) -> Re
             groups=params.pop("groups", None),
         )
         _probe(model, params["masker"], X)
-        method = choose_method(params["masker"].n_groups, params.get("n_samples"))
+        n_background = getattr(params["masker"], "n_background", None)
+        method = choose_method(params["masker"].n_groups, params.get("n_samples"),
+                               n_background=None if n_background is None else int(n_background))
         if method == "exact_shapley":
             params.pop("n_samples", None)
     elif method not in REGISTRY:

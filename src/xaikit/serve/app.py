@@ -317,7 +317,8 @@ class Service:
         tree_output, _ = _tree_route(self.bundle.model, {"output": output, "background": background})
         if tree_output is not None:
             return "tree_shap", tree_output
-        return choose_method(len(self.bundle.feature_names), self.bundle.parameters.get("n_samples")), output
+        return choose_method(len(self.bundle.feature_names), self.bundle.parameters.get("n_samples"),
+                             n_background=len(self.bundle.background)), output
 
     def predictor(self, output: str) -> Any:
         """The model adapted to ``output`` (what ``/predict`` answers), built once per model version."""
