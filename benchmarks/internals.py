@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
-from digits_cnn_training_dynamics import load, train  # noqa: E402
+from digits_cnn_training_dynamics import fit, load, train  # noqa: E402
 
 from xaikit.internals.activations import layer_activations  # noqa: E402
 from xaikit.internals.maximization import activation_maximization  # noqa: E402
@@ -43,18 +43,7 @@ def train_time(X: np.ndarray, y: np.ndarray, epochs: int, record: bool) -> float
     net = build_network()
     start = time.process_time()
     rec = TrainingRecorder(net) if record else None
-    optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-    generator = torch.Generator().manual_seed(0)
-    net.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(Xt), generator=generator)
-        for lo in range(0, len(Xt), 64):
-            batch = order[lo : lo + 64]
-            optimiser.zero_grad()
-            loss_fn(net(Xt[batch]), yt[batch]).backward()
-            optimiser.step()
+    fit(net, X, y, epochs=epochs, seed=0)
     if rec is not None:
         rec.result()
         rec.close()

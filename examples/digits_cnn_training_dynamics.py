@@ -58,6 +58,24 @@ def load() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return tuple(train_test_split(X, digits.target, test_size=0.25, random_state=0, stratify=digits.target))  # type: ignore[return-value]
 
 
+def fit(net: Any, X: np.ndarray, y: np.ndarray, *, epochs: int, seed: int = 0) -> None:
+    """The user's training loop, unchanged by the recorder: Adam, batches of 64 in a seeded order."""
+    import torch
+
+    optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    generator = torch.Generator().manual_seed(seed)
+    net.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(Xt), generator=generator)
+        for lo in range(0, len(Xt), 64):
+            batch = order[lo : lo + 64]
+            optimiser.zero_grad()
+            loss_fn(net(Xt[batch]), yt[batch]).backward()
+            optimiser.step()
+
+
 def train(X: np.ndarray, y: np.ndarray, probe: np.ndarray, probe_y: np.ndarray, *, epochs: int, record: bool = True,
           seed: int = 0) -> tuple[Any, TrainingRecorder | None]:
     """Train the CNN; with ``record``, a TrainingRecorder (one line) watches it."""
@@ -74,18 +92,7 @@ def train(X: np.ndarray, y: np.ndarray, probe: np.ndarray, probe_y: np.ndarray, 
             return xk.GradCam(model, layer="relu2").explain(inputs, target=probe_y)
 
         rec = TrainingRecorder(net, every=EVERY, probe=probe, explainer=grad_cam, attribution_every=steps_per_epoch) if record else None
-        optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
-        loss_fn = torch.nn.CrossEntropyLoss()
-        Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-        generator = torch.Generator().manual_seed(seed)
-        net.train()
-        for _ in range(epochs):
-            order = torch.randperm(len(Xt), generator=generator)
-            for lo in range(0, len(Xt), 64):
-                batch = order[lo : lo + 64]
-                optimiser.zero_grad()
-                loss_fn(net(Xt[batch]), yt[batch]).backward()
-                optimiser.step()
+        fit(net, X, y, epochs=epochs, seed=seed)
     finally:
         torch.set_num_threads(threads)
     if rec is not None:

@@ -68,6 +68,23 @@ class Executor(ABC):
         self.close()
 
 
+def settle(future: Future[Any], *, result: Any = None, exc: BaseException | None = None) -> None:
+    """Give ``future`` its result (or ``exc``) unless it is done already (cancelled meanwhile, or settled twice).
+
+    >>> f = Future(); settle(f, result=1); settle(f, result=2); f.result()
+    1
+    """
+    if future.done():
+        return
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+    except Exception:  # noqa: BLE001 - cancelled or settled between the check and the call
+        pass
+
+
 def gather(futures: Sequence[Future[R]]) -> list[R]:
     """The results of ``futures`` in order; on the first exception the others are cancelled and the
     exception raised.

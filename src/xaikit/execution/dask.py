@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 from xaikit._optional import import_optional
 from xaikit._validation import check_float, check_int, describe
 from xaikit.errors import InvalidParameterError, XaikitError
-from xaikit.execution.base import Executor, gather
+from xaikit.execution.base import Executor, gather, settle
 from xaikit.execution.local import WORKER_ENV
 from xaikit.execution.shared import Shared, by_reference, content_key, resolve
 
@@ -324,15 +324,7 @@ class DaskExecutor(Executor):
 
     def _settle(self, job: _Job, *, result: Any = None, exc: BaseException | None = None) -> None:
         self._forget(job)
-        if job.done():
-            return
-        try:
-            if exc is not None:
-                job.set_exception(exc)
-            else:
-                job.set_result(result)
-        except Exception:  # noqa: BLE001 - cancelled meanwhile
-            pass
+        settle(job, result=result, exc=exc)
 
     def _forget(self, job: _Job) -> None:
         with self._lock:

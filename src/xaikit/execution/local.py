@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from xaikit._validation import check_choice, check_int
 from xaikit.errors import InvalidParameterError, XaikitError
-from xaikit.execution.base import Executor, gather
+from xaikit.execution.base import Executor, gather, settle
 from xaikit.execution.shared import CACHE_SIZE, MissingShared, by_reference, remember, resolve
 
 T = TypeVar("T")
@@ -286,15 +286,7 @@ class _Lease:
 
     def _settle(self, job: _Job, *, result: Any = None, exc: BaseException | None = None) -> None:
         self._forget(job)
-        if job.done():
-            return
-        try:
-            if exc is not None:
-                job.set_exception(exc)
-            else:
-                job.set_result(result)
-        except Exception:  # cancelled meanwhile
-            pass
+        settle(job, result=result, exc=exc)
 
     def _forget(self, job: _Job) -> None:
         with self._lock:

@@ -46,7 +46,7 @@ Traceback (most recent call last):
 xaikit.errors.ContractError: OwnExplain: explain: the shared pipeline runs every method; ...
 >>> import inspect
 >>> str(inspect.signature(xk.KernelShap.explain))
-"(self, X, /, *, target=None, n_samples=None, tol=None, batch_size=None, executor='auto', random_state=None) -> 'Attribution | RaggedAttribution'"
+"(self, X, /, *, target=None, n_samples=None, tol=None, max_seconds=None, batch_size=None, executor='auto', random_state=None) -> 'Attribution | RaggedAttribution'"
 """
 
 from __future__ import annotations
