@@ -45,8 +45,8 @@ Traceback (most recent call last):
 ...
 xaikit.errors.ContractError: OwnExplain: explain: the shared pipeline runs every method; ...
 >>> import inspect
->>> str(inspect.signature(xk.KernelShap.explain))
-"(self, X, /, *, target=None, n_samples=None, tol=None, max_seconds=None, batch_size=None, executor='auto', random_state=None) -> 'Attribution | RaggedAttribution'"
+>>> list(inspect.signature(xk.KernelShap.explain).parameters)
+['self', 'X', 'target', 'n_samples', 'tol', 'max_seconds', 'batch_size', 'executor', 'random_state']
 """
 
 from __future__ import annotations
