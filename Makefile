@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install browser bench bench-trees bench-lime bench-gradients bench-counterfactuals bench-anchors bench-metrics bench-fairness clean
+.PHONY: demo test install browser bench bench-trees bench-lime bench-gradients bench-counterfactuals bench-anchors bench-metrics bench-fairness bench-scale bench-service bench-internals clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,16 @@ bench-metrics: $(STAMP)
 
 bench-fairness: $(STAMP)
 	$(PY) benchmarks/fairness.py
+
+bench-scale: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/scale.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/scale_memory.py
+
+bench-service: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/service.py
+
+bench-internals: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/internals.py
 
 # alibi's AnchorTabular is under a non-open licence: never installed here; the benchmark says how to point it at a copy
 bench-anchors: $(STAMP)

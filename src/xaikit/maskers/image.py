@@ -34,6 +34,7 @@ Image layouts
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 from collections.abc import Callable, Mapping
@@ -211,16 +212,23 @@ class ImageMasker:
                 f"holds {len(images)} image(s) of shape {images[0].shape}"
             )
         items = []
+        shared: np.ndarray | None = None  # one map for every image: relabelled once, shared read-only
         for i, image in enumerate(images):
             hwc = _channels_last_view(image, channels_first)
             raw = self._segment(hwc, i)
-            segments = _relabel(raw)
+            if self.segment_map is not None and self.segment_map.ndim == 2:
+                if shared is None:
+                    shared = _relabel(raw)
+                    shared.setflags(write=False)
+                segments = shared
+            else:
+                segments = _relabel(raw)
+                segments.setflags(write=False)
             fill = self._fill(image, hwc, segments, channels_first)
             image = np.array(image, copy=True)
             image.setflags(write=False)
-            segments.setflags(write=False)
             fill.setflags(write=False)
-            names = tuple(f"segment {j}" for j in range(int(segments.max()) + 1))
+            names = _segment_names(int(segments.max()) + 1)
             items.append(ImageItem(image, segments, fill, names, bool(channels_first and image.ndim == 3)))
         return items
 
@@ -461,6 +469,12 @@ def _check_segment_map(segmentation: Any) -> np.ndarray:
     arr = np.array(arr, dtype=np.int64, copy=True)
     arr.setflags(write=False)
     return arr
+
+
+@functools.lru_cache(maxsize=32)
+def _segment_names(n: int) -> tuple[str, ...]:
+    """``("segment 0", ..., "segment n-1")``, made once per count."""
+    return tuple(f"segment {j}" for j in range(n))
 
 
 def _relabel(labels: np.ndarray) -> np.ndarray:

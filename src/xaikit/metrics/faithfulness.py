@@ -150,12 +150,19 @@ def _curve_metric(metric: str, model: Any, X: Any, explanation: Any, *, adding: 
     weights = _trapezoid_weights(fractions)
     rngs = _rngs(random_state, rows.n)
     sign = -1.0 if road_order == "lerf" else 1.0
-    masks, points = [], []
-    for i, a in enumerate(rows.attributions):
-        steps, coef = _floor_points(weights, m, n_random, rngs[i])
-        draws = _curve_masks(sign * _permutations(a, n_random, rngs[i]), fractions[steps], adding).reshape(-1, a.size)
-        masks.append(np.concatenate([_curve_masks(sign * a, fractions, adding), draws]))
-        points.append((steps, coef))
+    points = [_floor_points(weights, m, n_random, rngs[i]) for i in range(rows.n)]
+    perms = [_permutations(a, n_random, rngs[i]) for i, a in enumerate(rows.attributions)]
+    if len({a.size for a in rows.attributions}) == 1:  # every row over the same features: all masks at once
+        d = rows.attributions[0].size
+        every = np.concatenate([
+            _curve_masks(sign * np.stack(rows.attributions), fractions, adding),
+            _curve_masks(sign * np.stack(perms), fractions[np.stack([s for s, _ in points])], adding).reshape(rows.n, -1, d),
+        ], axis=1)
+        masks = list(every)
+    else:
+        masks = [np.concatenate([_curve_masks(sign * a, fractions, adding),
+                                 _curve_masks(sign * perms[i], fractions[points[i][0]], adding).reshape(-1, a.size)])
+                 for i, a in enumerate(rows.attributions)]
     render = None
     settings: dict[str, Any] = {"n_steps": k, "normalize": bool(normalize), "n_random": n_random, "floor_steps": min(m, k),
                                 **rows.settings}
