@@ -32,7 +32,7 @@ not comparable either, so they are left out.
 
 xaikit also computes each metric's noise floor, which Quantus does not: ``n_random`` 10 random
 attributions per row; for deletion each random curve is evaluated at a systematic sample of its steps
-(``floor_steps``, about one curve per row in all, so xaikit's deletion evaluates about 2x the images
+(``floor_steps``, about half a curve per row in all, so xaikit's deletion evaluates about 1.5x the images
 Quantus's does); for the complexity metrics one draw per number of features. Every xaikit call is given
 ``target=pred`` (the predicted class of each row, as Quantus's ``y_batch``), so no metric has to predict
 to find it. The "1 random" column is ``n_random=1``, the least the contract allows.
