@@ -185,7 +185,7 @@ class TrainingRecorder:
             row = self._record(self._before_step)
             for j, (_, m) in enumerate(self.layers):
                 params = list(m.parameters(recurse=False))
-                diff = sum(float(torch.linalg.vector_norm(p.detach() - b, dtype=torch.float64)) ** 2 for p, b in zip(params, self._before[j]))
+                diff = sum(float(torch.dist(p.detach(), b)) ** 2 for p, b in zip(params, self._before[j]))
                 w = float(row["weight"][j])
                 row["update"][j] = np.sqrt(diff) / w if w > 0 else np.nan
             self._before = None
@@ -197,7 +197,7 @@ class TrainingRecorder:
             self._before_step = step
             self._watch()
             for j, params in enumerate(self._before):
-                row["weight"][j] = np.sqrt(sum(float(torch.linalg.vector_norm(p, dtype=torch.float64)) ** 2 for p in params))
+                row["weight"][j] = np.sqrt(sum(float(torch.linalg.vector_norm(p)) ** 2 for p in params))
 
     def _attribute(self, step: int) -> None:
         assert_snap = self._snapshots
@@ -216,7 +216,8 @@ class TrainingRecorder:
             if self._busy or self._step % self.every or not self.model.training or not torch.is_grad_enabled():
                 return
             if isinstance(out, torch.Tensor):
-                self._record(self._step)["dead"][j] = float((out.detach() <= 0).flatten(1).all(dim=0).double().mean())
+                # a unit is dead on the batch when its largest value is <= 0: one reduction over the batch
+                self._record(self._step)["dead"][j] = float((out.detach().flatten(1).amax(dim=0) <= 0).double().mean())
 
         return hook
 
@@ -227,7 +228,7 @@ class TrainingRecorder:
             if self._busy or self._step < 0 or self._step % self.every:
                 return
             row = self._record(self._step)
-            row["grad"][j] = np.hypot(row["grad"][j], float(torch.linalg.vector_norm(p.grad.detach(), dtype=torch.float64)))
+            row["grad"][j] = np.hypot(row["grad"][j], float(torch.linalg.vector_norm(p.grad.detach())))
 
         return hook
 
