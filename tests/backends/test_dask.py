@@ -264,3 +264,14 @@ def test_dask_local_scheme_closes_its_cluster():
         ex.close()
     assert cluster.status.name == "closed"
     assert ex.client.status == "closed"
+
+
+def test_local_workers_run_without_the_statistical_profiler() -> None:
+    from xaikit.execution import get_executor
+
+    ex = get_executor("dask-local:1")
+    try:
+        settings = ex.client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled"))
+    finally:
+        ex.close()
+    assert list(settings.values()) == [False]

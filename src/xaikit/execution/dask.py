@@ -57,6 +57,11 @@ INLINE_BYTES = 1 << 20
 
 #: Times a job runs again after the scattered data it needed was lost with every worker holding it.
 RESUBMITS = 2
+#: Dask settings of the workers of ``"dask-local:N"``: no statistical profiler (a thread that samples each
+#: task's stack every 10 ms and holds the GIL while it does, which slows Python-heavy chunks such as
+#: KernelSHAP's rows). A cluster of one's own takes it from its workers' Dask configuration
+#: (``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False``).
+QUIET_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
 def _run_payload(payload: bytes, keys: tuple[str, ...], *objects: Any) -> Any:
@@ -156,11 +161,14 @@ class DaskExecutor(Executor):
         the number of CPUs), one thread each, closed with the executor."""
         distributed = import_optional("distributed", "dask")
         n = check_int(n_workers, "n_workers", minimum=1) if n_workers is not None else (os.cpu_count() or 1)
+        import dask
+
         try:
-            cluster = distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
-                worker_dashboard_address=None, silence_logs=logging.ERROR, env=dict(WORKER_ENV),
-            )
+            with dask.config.set(QUIET_WORKER_CONFIG):  # handed to the worker processes by their nannies
+                cluster = distributed.LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                    worker_dashboard_address=None, silence_logs=logging.ERROR, env=dict(WORKER_ENV),
+                )
         except (RuntimeError, OSError, TimeoutError) as exc:
             raise XaikitError(
                 f"executor: the {n} Dask worker processes of 'dask-local:{n}' failed to start ({type(exc).__name__}: {exc}); "
