@@ -91,6 +91,24 @@ def build_network() -> Any:
     ]))
 
 
+def fit(net: Any, X: np.ndarray, y: np.ndarray, *, epochs: int, seed: int = 0) -> None:
+    """The training loop: Adam, batches of 64 in a seeded order (``net`` left in training mode)."""
+    import torch
+
+    optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    generator = torch.Generator().manual_seed(seed)
+    net.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(Xt), generator=generator)
+        for lo in range(0, len(Xt), 64):
+            batch = order[lo : lo + 64]
+            optimiser.zero_grad()
+            loss_fn(net(Xt[batch]), yt[batch]).backward()
+            optimiser.step()
+
+
 def train_network(X: np.ndarray, y: np.ndarray, *, epochs: int, seed: int = 0) -> Any:
     """Train :func:`build_network` on images ``X`` (n, 1, 8, 8) float32 and labels ``y``; eval mode."""
     import torch
@@ -101,18 +119,7 @@ def train_network(X: np.ndarray, y: np.ndarray, *, epochs: int, seed: int = 0) -
     torch.set_num_threads(1)  # a network this small trains faster on one thread
     try:
         net = build_network()
-        optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
-        loss_fn = torch.nn.CrossEntropyLoss()
-        Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-        generator = torch.Generator().manual_seed(seed)
-        net.train()
-        for _ in range(epochs):
-            order = torch.randperm(len(Xt), generator=generator)
-            for lo in range(0, len(Xt), 64):
-                batch = order[lo : lo + 64]
-                optimiser.zero_grad()
-                loss_fn(net(Xt[batch]), yt[batch]).backward()
-                optimiser.step()
+        fit(net, X, y, epochs=epochs, seed=seed)
     finally:
         torch.use_deterministic_algorithms(deterministic)
         torch.set_num_threads(threads)

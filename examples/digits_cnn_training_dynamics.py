@@ -39,7 +39,7 @@ from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from digits_cnn_gradients import build_network  # noqa: E402
+from digits_cnn_gradients import build_network, fit  # noqa: E402  (the training loop is that example's, unchanged)
 
 import xaikit as xk  # noqa: E402
 from xaikit.internals.activations import layer_activations  # noqa: E402
@@ -56,24 +56,6 @@ def load() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     digits = load_digits()
     X = (digits.images / 16.0).astype(np.float32)[:, None]
     return tuple(train_test_split(X, digits.target, test_size=0.25, random_state=0, stratify=digits.target))  # type: ignore[return-value]
-
-
-def fit(net: Any, X: np.ndarray, y: np.ndarray, *, epochs: int, seed: int = 0) -> None:
-    """The user's training loop, unchanged by the recorder: Adam, batches of 64 in a seeded order."""
-    import torch
-
-    optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-    generator = torch.Generator().manual_seed(seed)
-    net.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(Xt), generator=generator)
-        for lo in range(0, len(Xt), 64):
-            batch = order[lo : lo + 64]
-            optimiser.zero_grad()
-            loss_fn(net(Xt[batch]), yt[batch]).backward()
-            optimiser.step()
 
 
 def train(X: np.ndarray, y: np.ndarray, probe: np.ndarray, probe_y: np.ndarray, *, epochs: int, record: bool = True,
