@@ -210,7 +210,6 @@ def _limit_inputs(explainer: xk.Lime, unit: Any, n: int, batch: int | None) -> l
 
 def german_case(args: argparse.Namespace) -> Case:
     """The issue's case: a RandomForest of 100 trees on German credit, categories as integer codes."""
-    from lime.lime_tabular import LimeTabularExplainer
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.model_selection import train_test_split
 
@@ -223,12 +222,22 @@ def german_case(args: argparse.Namespace) -> Case:
     forest = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1).fit(X_train, y_train)
     rows = X_test[: args.rows]
     model = TimedFunction(forest.predict_proba)
-    names = list(frame.columns)
-    masker = xk.TabularMasker(X_train, discretize="quartile", categorical_features=cats, feature_names=names)
+    acc = forest.score(X_test, y_test)
+    title = (f"german: RandomForestClassifier(100) on German credit ({X.shape[1]} features, {len(cats)} categorical "
+             f"as codes; test accuracy {acc:.3f}), label 1 (bad), quartile bins")
+    return _tabular("german", title, args, model, X_train, rows, cats, list(frame.columns))
+
+
+def _tabular(name: str, title: str, args: argparse.Namespace, model: Any, X_train: np.ndarray, rows: np.ndarray,
+             cats: list[int], names: list[str] | None) -> Case:
+    """A table case: lime's LimeTabularExplainer and xaikit's Lime (quartile bins, label 1) on the same rows."""
+    from lime.lime_tabular import LimeTabularExplainer
+
+    masker = xk.TabularMasker(X_train, discretize="quartile", categorical_features=cats or None, feature_names=names)
     explainer = xk.Lime(model, masker=masker, n_features=args.features)
 
     def run_lime(seed: int, idx: list[int]) -> list[tuple[list[Any], np.ndarray]]:
-        lime = LimeTabularExplainer(X_train, categorical_features=cats, discretize_continuous=True, random_state=seed)
+        lime = LimeTabularExplainer(X_train, categorical_features=cats or None, discretize_continuous=True, random_state=seed)
         out = []
         for i in idx:
             exp = lime.explain_instance(rows[i], model, labels=(1,), num_features=args.features,
@@ -243,15 +252,11 @@ def german_case(args: argparse.Namespace) -> Case:
                                 sampling=sampling)
         return [(list(range(exp.values.shape[1])), exp.values[r, :, 0]) for r in range(len(idx))]
 
-    acc = forest.score(X_test, y_test)
-    title = (f"german: RandomForestClassifier(100) on German credit ({X.shape[1]} features, {len(cats)} categorical "
-             f"as codes; test accuracy {acc:.3f}), label 1 (bad), quartile bins")
-    return Case("german", title, len(rows), args.samples, args.features, model, run_lime, run_xaikit,
+    return Case(name, title, len(rows), args.samples, args.features, model, run_lime, run_xaikit,
                 lambda i: _limit_inputs(explainer, rows[i], args.samples, None))
 
 
 def tabular_case(args: argparse.Namespace) -> Case:
-    from lime.lime_tabular import LimeTabularExplainer
     from sklearn.datasets import load_breast_cancer
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.model_selection import train_test_split
@@ -261,30 +266,10 @@ def tabular_case(args: argparse.Namespace) -> Case:
     forest = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1).fit(X_train, y_train)
     rows = X_test[: args.rows]
     model = TimedFunction(forest.predict_proba)
-    masker = xk.TabularMasker(X_train, discretize="quartile")
-    explainer = xk.Lime(model, masker=masker, n_features=args.features)
-
-    def run_lime(seed: int, idx: list[int]) -> list[tuple[list[Any], np.ndarray]]:
-        lime = LimeTabularExplainer(X_train, discretize_continuous=True, random_state=seed)
-        out = []
-        for i in idx:
-            exp = lime.explain_instance(rows[i], model, labels=(1,), num_features=args.features,
-                                        num_samples=args.samples)
-            pairs = exp.as_map()[1]
-            out.append(([f for f, _ in pairs], np.array([w for _, w in pairs])))
-        return out
-
-    def run_xaikit(seed: int, idx: list[int], executor: Any = None,
-                   sampling: str = "stratified") -> list[tuple[list[Any], np.ndarray]]:
-        exp = explainer.explain(rows[idx], labels=[1], n_samples=args.samples, random_state=seed, executor=executor,
-                                sampling=sampling)
-        return [(list(range(exp.values.shape[1])), exp.values[r, :, 0]) for r in range(len(idx))]
-
     acc = forest.score(X_test, y_test)
     title = (f"tabular: RandomForestClassifier(100) on breast cancer ({X.shape[1]} features, test accuracy "
              f"{acc:.3f}), label 1, quartile bins")
-    return Case("tabular", title, len(rows), args.samples, args.features, model, run_lime, run_xaikit,
-                lambda i: _limit_inputs(explainer, rows[i], args.samples, None))
+    return _tabular("tabular", title, args, model, X_train, rows, [], None)
 
 
 def text_case(args: argparse.Namespace) -> Case:
