@@ -278,7 +278,8 @@ def keras_callback(
     each recorded step, on the weights the step starts from (with one batch per epoch and the
     whole training set as probe, they are the step's own gradients). The dead share is read on the
     probe's inputs. Nothing is written to the model: the trained weights are those of a fit without
-    the callback.
+    the callback. Steps are counted by Keras's batch callbacks, so compile the model with
+    ``steps_per_execution=1`` (Keras's default): with more, one callback stands for several steps.
 
     Parameters
     ----------
