@@ -21,6 +21,7 @@ __all__ = [
     "check_float",
     "check_choice",
     "check_random_state",
+    "check_level",
     "RowSeeds",
     "child_seed",
     "spawn_seeds",
@@ -262,6 +263,22 @@ def check_random_state(random_state: RandomState, name: str = "random_state") ->
     raise InvalidParameterError(
         f"{name}: expected None, a non-negative integer, a numpy Generator or SeedSequence, got {describe(random_state)}"
     )
+
+
+def check_level(level: Any, name: str = "level") -> float:
+    """The coverage of an interval: a number strictly between 0 and 1.
+
+    >>> check_level(0.9)
+    0.9
+    >>> check_level(1.0)
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: level: expected a coverage in (0, 1), got 1.0 (float)
+    """
+    value = check_float(level, name)
+    if not 0.0 < value < 1.0:
+        raise InvalidParameterError(f"{name}: expected a coverage in (0, 1), got {describe(level)}")
+    return value
 
 
 class RowSeeds(np.random.SeedSequence):

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import RandomState, check_float, check_int, check_random_state, describe
+from xaikit._validation import RandomState, check_float, check_int, check_level, check_random_state, describe
 from xaikit.errors import CompletenessError, InvalidParameterError
 from xaikit.explainers.base import select_outputs
 from xaikit.fairness.bootstrap import bootstrap_sums, percentile_interval
@@ -118,13 +118,6 @@ def pick_pair(labels: np.ndarray, between: Any, name: str = "between") -> tuple[
     return a, b
 
 
-def _check_level(level: Any) -> float:
-    level = check_float(level, "level")
-    if not 0.0 < level < 1.0:
-        raise InvalidParameterError(f"level: expected a coverage in (0, 1), got {describe(level)}")
-    return level
-
-
 def attribute_gap(
     exp: Attribution,
     groups: Any,
@@ -209,7 +202,7 @@ def attribute_gap(
     if unequal_base not in ("raise", "keep"):
         raise InvalidParameterError(f"unequal_base: expected 'raise' or 'keep', got {describe(unequal_base)}")
     n_boot = check_int(n_boot, "n_boot", minimum=0)
-    level = _check_level(level)
+    level = check_level(level)
     tol = check_float(tol, "tol", minimum=0.0)
     seed = check_random_state(random_state)
     cols, out_names = select_outputs(target, exp.output_names)

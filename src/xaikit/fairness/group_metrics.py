@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from xaikit._validation import RandomState, check_float, check_int, describe
+from xaikit._validation import RandomState, check_int, check_level, describe
 from xaikit.errors import InvalidParameterError
 from xaikit.fairness.bootstrap import Tally, bootstrap_sums, percentile_interval
 from xaikit.results.fairness import DISPARITIES, GROUP_METRICS, GroupFairness, disparity, group_rates
@@ -353,9 +353,7 @@ class FairnessReport:
         True
         """
         n_boot = check_int(n_boot, "n_boot", minimum=2)
-        level = check_float(level, "level", minimum=0.0, maximum=1.0, strict_minimum=True)
-        if level >= 1.0:
-            raise InvalidParameterError(f"level: expected a coverage in (0, 1), got {describe(level)}")
+        level = check_level(level)
         if not isinstance(stratify, (bool, np.bool_)):
             raise InvalidParameterError(f"stratify: expected True or False, got {describe(stratify)}")
         start = time.perf_counter()

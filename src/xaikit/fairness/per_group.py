@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from xaikit._validation import check_choice, check_float, describe
+from xaikit._validation import check_choice, check_level, describe
 from xaikit.errors import InvalidParameterError
 from xaikit.fairness.gap import _sorted_labels, group_labels, pick_pair
 from xaikit.results.metric_scores import MetricScores, _t_interval
@@ -125,7 +125,7 @@ class GroupQuality:
             Coverage of the interval; default :attr:`level`.
         """
         check_choice(of, "of", ["values", "above_floor"])
-        level = self.level if level is None else _check_level(level)
+        level = self.level if level is None else check_level(level)
         if a is None and b is None:
             if self.between is None:
                 raise InvalidParameterError(
@@ -179,13 +179,6 @@ class GroupQuality:
         return f"GroupQuality(metric={self.metric!r}, n_groups={len(self.groups)}, level={self.level})"
 
 
-def _check_level(level: Any) -> float:
-    level = check_float(level, "level")
-    if not 0.0 < level < 1.0:
-        raise InvalidParameterError(f"level: expected a coverage in (0, 1), got {describe(level)}")
-    return level
-
-
 def quality_by_group(
     scores: MetricScores, groups: Any, between: tuple[Any, Any] | list[Any] | None = None, *, level: float = 0.95
 ) -> GroupQuality:
@@ -221,7 +214,7 @@ def quality_by_group(
     """
     if not isinstance(scores, MetricScores):
         raise InvalidParameterError(f"scores: expected a MetricScores (the result of a quality metric), got {describe(scores)}")
-    level = _check_level(level)
+    level = check_level(level)
     labels = group_labels(groups, scores.n_rows)
     present = _sorted_labels(list(dict.fromkeys(g for g in labels.tolist() if g is not None)))
     if not present:

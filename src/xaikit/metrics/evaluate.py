@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import check_float, check_int, check_random_state, describe
+from xaikit._validation import check_int, check_level, check_random_state, describe
 from xaikit.errors import InvalidParameterError
 
 __all__ = ["METRICS", "evaluate", "resolve_metric"]
@@ -184,9 +184,7 @@ def evaluate(
                 )
     n_random = check_int(n_random, "n_random", minimum=1)
     k = check_int(k, "k", minimum=1)
-    level = check_float(level, "level")
-    if not 0.0 < level < 1.0:
-        raise InvalidParameterError(f"level: expected a coverage in (0, 1), got {level!r}")
+    level = check_level(level)
     root = check_random_state(random_state)
     seeds = root.spawn(len(resolved))
 

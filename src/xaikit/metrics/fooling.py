@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import check_choice, check_float, check_int, check_random_state, describe
+from xaikit._validation import check_choice, check_float, check_int, check_level, check_random_state, describe
 from xaikit.errors import InvalidParameterError, XaikitWarning
 
 __all__ = ["FoolingCheck", "FoolingWarning", "detect_fooling"]
@@ -167,9 +167,7 @@ def detect_fooling(
     check_choice(perturbation, "perturbation", ["lime", "shap", "both"])
     threshold = check_float(threshold, "threshold")
     min_auc = check_float(min_auc, "min_auc")
-    level = check_float(level, "level")
-    if not 0.0 < level < 1.0:
-        raise InvalidParameterError(f"level: expected a coverage in (0, 1), got {level!r}")
+    level = check_level(level)
     n_boot = check_int(n_boot, "n_boot", minimum=10)
     columns = getattr(data, "columns", None)
     names = [str(c) for c in columns] if columns is not None else None

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from xaikit._validation import check_float, describe
+from xaikit._validation import check_level
 from xaikit.errors import InvalidParameterError
 from xaikit.results.attribution import FEATURES, OUTPUTS
 from xaikit.results.base import Axis, Field, Result
@@ -106,9 +106,7 @@ class Importance(Result):
         level : float
             The coverage, in (0, 1).
         """
-        level = check_float(level, "level")
-        if not 0.0 < level < 1.0:
-            raise InvalidParameterError(f"level: expected a coverage in (0, 1), got {describe(level)}")
+        level = check_level(level)
         from scipy import stats
 
         q = 0.5 + level / 2.0

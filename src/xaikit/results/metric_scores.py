@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from xaikit._validation import check_float, describe
+from xaikit._validation import check_level, describe
 from xaikit.errors import InvalidParameterError
 from xaikit.results.attribution import ROWS
 from xaikit.results.base import Field, Result
@@ -26,9 +26,7 @@ __all__ = ["MetricScores"]
 
 def _t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
     """``(mean, lower, upper)`` of the finite ``values``: Student's t-interval (NaN bounds with fewer than 2)."""
-    level = check_float(level, "level")
-    if not 0.0 < level < 1.0:
-        raise InvalidParameterError(f"level: expected a coverage in (0, 1), got {describe(level)}")
+    level = check_level(level)
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if v.size == 0:
