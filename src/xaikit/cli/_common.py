@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import IO, Any
 
 __all__ = [
+    "parse_target",
     "EXIT_BAD_INPUT",
     "EXIT_FAILURE",
     "EXIT_OK",
@@ -290,6 +291,20 @@ def load_result(path: str) -> Any:
     for module in _RESULT_MODULES:
         importlib.import_module(module)
     return Result.load(path)
+
+
+def parse_target(text: str | None) -> int | str | None:
+    """``--target`` as the library takes it: an output position when it reads as an int, else a name.
+
+    >>> parse_target("1"), parse_target("yes"), parse_target(None)
+    (1, 'yes', None)
+    """
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def check_out(path: str, option: str = "--out") -> str:

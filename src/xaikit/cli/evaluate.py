@@ -15,7 +15,7 @@ import argparse
 import os
 from typing import Any
 
-from xaikit.cli._common import EXIT_OK, BadInput, Progress, check_out, format_table, load_model_file, load_result, read_table
+from xaikit.cli._common import EXIT_OK, BadInput, Progress, check_out, format_table, load_model_file, load_result, parse_target, read_table
 
 __all__ = ["register", "run"]
 
@@ -67,15 +67,6 @@ def _method_names(paths: list[str], names: str | None) -> list[str]:
     return out
 
 
-def _target(text: str | None) -> int | str | None:
-    if text is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
 def _rows(frame: Any, model: Any, explanations: dict[str, Any], args: argparse.Namespace) -> Any:
     """The explained rows of DATA: the model's columns when it knows them, else the explanations' features, else all."""
     from xaikit.cli.explain import _as_array, _columns, parse_rows
@@ -109,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         if len(exp) != len(X):
             raise BadInput(f"--explanations: {name!r} explains {len(exp)} rows, DATA gives {len(X)} (use --rows as when it was made)")
     with Progress(f"evaluating {len(names)} explanation(s) with {len(metrics)} metric(s)", quiet=getattr(args, "quiet", False)):
-        q = evaluate(model, X, explanations, metrics=metrics, target=_target(args.target), n_random=args.n_random, k=args.k,
+        q = evaluate(model, X, explanations, metrics=metrics, target=parse_target(args.target), n_random=args.n_random, k=args.k,
                      batch_size=args.batch_size, random_state=args.random_state)
     q.save(args.out)
     table = q.table

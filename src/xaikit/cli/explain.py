@@ -33,7 +33,7 @@ import re
 import time
 from typing import Any
 
-from xaikit.cli._common import EXIT_OK, BadInput, Progress, check_out, load_global_methods, load_model_file, read_table
+from xaikit.cli._common import EXIT_OK, BadInput, Progress, check_out, load_global_methods, load_model_file, parse_target, read_table
 
 __all__ = [
     "build_call", "build_dataset_job", "dataset_mode", "explain_global", "method_name", "parse_features", "parse_pairs", "parse_rows",
@@ -265,15 +265,6 @@ def _as_array(frame: Any, what: str) -> Any:
     return frame.to_numpy(dtype=np.float64)
 
 
-def _target(text: str | None) -> int | str | None:
-    if text is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
 def _check_options(args: argparse.Namespace, name: str, cls: Any) -> None:
     """Refuse, naming it, an option the method does not take; ``--labels`` where the method needs labels."""
     from xaikit.explainers.base import REGISTRY
@@ -395,7 +386,7 @@ def build_call(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     wants_frame = hasattr(model, "feature_names_in_")
     X = data if wants_frame else _as_array(data, "DATA")
     params: dict[str, Any] = {"method": name, "output": args.output, "executor": args.executor}
-    for key, value in (("n_samples", args.n_samples), ("random_state", args.random_state), ("target", _target(args.target)),
+    for key, value in (("n_samples", args.n_samples), ("random_state", args.random_state), ("target", parse_target(args.target)),
                        *((key, getattr(args, key)) for key in _NETWORK_OPTIONS)):
         if value is not None:
             params[key] = value
@@ -564,7 +555,7 @@ def build_dataset_job(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     except xk.InvalidParameterError as exc:
         raise BadInput(_job_message(exc)) from exc
     kwargs: dict[str, Any] = {
-        "out": args.out, "executor": args.executor, "target": _target(args.target), "columns": names,
+        "out": args.out, "executor": args.executor, "target": parse_target(args.target), "columns": names,
         "random_state": 0 if args.random_state is None else args.random_state,
         "resume": True if args.resume is None else args.resume, "overwrite": bool(args.overwrite),
         "progress": False if args.quiet else None, **explain_params,

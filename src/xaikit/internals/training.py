@@ -60,6 +60,26 @@ class _Snapshots:
         }
 
 
+def _dynamics(records: dict[int, dict[str, np.ndarray]], layer_names: list[str], snapshots: _Snapshots | None, method: str,
+              every: int, framework: str) -> TrainingDynamics:
+    """The records of a torch recorder or Keras callback (per step: gradient, weight and update norms, dead
+    shares), in step order, as a :class:`~xaikit.results.TrainingDynamics`."""
+    steps = sorted(records)
+    rows = [records[s] for s in steps]
+    return TrainingDynamics(
+        grad_norm=np.stack([r["grad"] for r in rows]),
+        weight_norm=np.stack([r["weight"] for r in rows]),
+        update_ratio=np.stack([r["update"] for r in rows]),
+        dead_share=np.stack([r["dead"] for r in rows]),
+        step=np.array(steps, dtype=np.int64),
+        layer_names=layer_names,
+        method=method,
+        params={"every": every},
+        provenance={"framework": framework},
+        **(snapshots.fields() if snapshots is not None else {}),
+    )
+
+
 def _check_explainer(explainer: Any, probe: Any, attribution_every: Any) -> _Snapshots | None:
     if explainer is None:
         if attribution_every is not None:
@@ -245,21 +265,7 @@ class TrainingRecorder:
         """The records so far, as a :class:`~xaikit.results.TrainingDynamics`."""
         if not self._rows:
             raise InvalidParameterError("model: no training step was recorded yet (a step is a forward call in training mode with gradients)")
-        steps = sorted(self._rows)
-        rows = [self._rows[s] for s in steps]
-        extra = self._snapshots.fields() if self._snapshots is not None else {}
-        return TrainingDynamics(
-            grad_norm=np.stack([r["grad"] for r in rows]),
-            weight_norm=np.stack([r["weight"] for r in rows]),
-            update_ratio=np.stack([r["update"] for r in rows]),
-            dead_share=np.stack([r["dead"] for r in rows]),
-            step=np.array(steps, dtype=np.int64),
-            layer_names=self.layer_names,
-            method="training_recorder",
-            params={"every": self.every},
-            provenance={"framework": "torch"},
-            **extra,
-        )
+        return _dynamics(self._rows, self.layer_names, self._snapshots, "training_recorder", self.every, "torch")
 
 
 def keras_callback(
@@ -379,20 +385,6 @@ def keras_callback(
         def result(self) -> TrainingDynamics:
             if not self._rows:
                 raise InvalidParameterError("model: no training step was recorded yet (pass the callback to model.fit)")
-            steps = sorted(self._rows)
-            rows = [self._rows[s] for s in steps]
-            extra = snapshots.fields() if snapshots is not None else {}
-            return TrainingDynamics(
-                grad_norm=np.stack([r["grad"] for r in rows]),
-                weight_norm=np.stack([r["weight"] for r in rows]),
-                update_ratio=np.stack([r["update"] for r in rows]),
-                dead_share=np.stack([r["dead"] for r in rows]),
-                step=np.array(steps, dtype=np.int64),
-                layer_names=[layer.name for layer in self._layers],
-                method="keras_callback",
-                params={"every": self.every},
-                provenance={"framework": "keras"},
-                **extra,
-            )
+            return _dynamics(self._rows, [layer.name for layer in self._layers], snapshots, "keras_callback", self.every, "keras")
 
     return _Recorder()
