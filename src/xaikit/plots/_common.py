@@ -122,6 +122,28 @@ def finish_rows(display: Any, fig: Figure, axes: Axes, created: bool, *, y: Any,
     display.figure_, display.ax_ = fig, axes
 
 
+def steps(axes: Axes, values: np.ndarray, start: float, end: float) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    """A waterfall's steps on ``axes``: one bar per value, the first at the top, chained from ``start`` at the
+    bottom to ``end`` at the top, coloured by sign and labelled with its value; dashed and dotted lines at
+    ``start`` and ``end``. Returns ``(bars, y, starts, ends)``."""
+    from xaikit.plots import style
+
+    k = len(values)
+    y = np.arange(k)[::-1].astype(np.float64)  # the first step at the top
+    ends = (start + np.cumsum(values[::-1]))[::-1]  # the chain starts at the bottom step
+    starts = ends - values
+    bars = axes.barh(y, values, left=starts, color=style.sign_colours(values), height=0.7)
+    for yi, v, s, e in zip(y, values, starts, ends):
+        axes.text(max(s, e), yi, f" {v:+.3g}", va="center", ha="left", fontsize="small")
+    lo = float(min(starts.min(initial=start), ends.min(initial=start)))
+    hi = float(max(starts.max(initial=start), ends.max(initial=start)))
+    span = (hi - lo) or 1.0
+    axes.set_xlim(lo - 0.05 * span, hi + 0.18 * span)  # room for the value labels
+    axes.axvline(start, color=style.NEUTRAL, lw=0.8, ls="--")
+    axes.axvline(end, color="#333333", lw=0.8, ls=":")
+    return bars, y, starts, ends
+
+
 def tidy(fig: Figure, axes: Axes, created: bool, *, colorbar: bool = False, rotated_x: bool = False) -> None:
     """Margins that fit the tick labels, for a figure the display created (a layout engine costs more than the drawing)."""
     if not created:

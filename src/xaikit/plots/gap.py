@@ -8,7 +8,6 @@ import numpy as np
 
 from xaikit.errors import InvalidParameterError
 from xaikit.plots import _common as c
-from xaikit.plots import style
 
 __all__ = ["GapDisplay"]
 
@@ -131,12 +130,8 @@ class GapDisplay:
 
     def plot(self, ax: Any = None, *, show_intervals: bool = True) -> GapDisplay:
         """Draw the steps (into ``ax`` when given) and return self."""
-        k = len(self.values)
-        fig, axes = c.get_axes(ax, (6.4, 1.6 + 0.38 * max(k, 1)))
-        y = np.arange(k)[::-1].astype(np.float64)  # the first step at the top
-        ends = (self.start + np.cumsum(self.values[::-1]))[::-1]
-        starts = ends - self.values
-        self.bars_ = axes.barh(y, self.values, left=starts, color=style.sign_colours(self.values), height=0.7)
+        fig, axes = c.get_axes(ax, (6.4, 1.6 + 0.38 * max(len(self.values), 1)))
+        self.bars_, y, _, ends = c.steps(axes, self.values, self.start, self.end)
         self.errorbars_ = None
         if show_intervals and self.lower is not None and self.upper is not None:
             known = np.isfinite(self.lower) & np.isfinite(self.upper)
@@ -146,15 +141,7 @@ class GapDisplay:
                 self.errorbars_ = axes.errorbar(
                     ends[known], y[known], xerr=np.vstack([below, above]), fmt="none", ecolor="#333333", capsize=3, lw=1
                 )
-        for yi, v, s, e in zip(y, self.values, starts, ends):
-            axes.text(max(s, e), yi, f" {v:+.3g}", va="center", ha="left", fontsize="small")
-        lo = float(min(starts.min(initial=self.start), ends.min(initial=self.start)))
-        hi = float(max(starts.max(initial=self.start), ends.max(initial=self.start)))
-        span = (hi - lo) or 1.0
-        axes.set_xlim(lo - 0.05 * span, hi + 0.18 * span)
         a, b = self.group_names
-        axes.axvline(self.start, color=style.NEUTRAL, lw=0.8, ls="--")
-        axes.axvline(self.end, color="#333333", lw=0.8, ls=":")
         c.finish_rows(self, fig, axes, ax is None, y=y, labels=self.labels, title=self.title, zero=False,
                       xlabel=f"mean of {b} {self.start:.4g}  \u2192  mean of {a} {self.end:.4g}")
         return self

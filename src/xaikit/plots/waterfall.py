@@ -127,25 +127,11 @@ class WaterfallDisplay:
 
     def plot(self, ax: Any = None, *, show_uncertainty: bool = True) -> WaterfallDisplay:
         """Draw the steps (into ``ax`` when given) and return self."""
-        k = len(self.values)
-        fig, axes = c.get_axes(ax, (6.4, 1.6 + 0.38 * max(k, 1)))
-        y = np.arange(k)[::-1].astype(np.float64)  # the first step at the top
-        # the chain starts at the bottom step, from the base value
-        ends_from_bottom = self.base_value + np.cumsum(self.values[::-1])
-        ends = ends_from_bottom[::-1]
-        starts = ends - self.values
-        self.bars_ = axes.barh(y, self.values, left=starts, color=style.sign_colours(self.values), height=0.7)
+        fig, axes = c.get_axes(ax, (6.4, 1.6 + 0.38 * max(len(self.values), 1)))
+        self.bars_, y, _, ends = c.steps(axes, self.values, self.base_value, self.prediction)
         self.errorbars_ = None
         if show_uncertainty and self.errors is not None:
             self.errorbars_ = axes.errorbar(ends, y, xerr=self.errors, fmt="none", ecolor="#333333", capsize=3, lw=1)
-        for yi, v, s, e in zip(y, self.values, starts, ends):
-            axes.text(max(s, e), yi, f" {v:+.3g}", va="center", ha="left", fontsize="small")
-        lo = float(min(starts.min(initial=self.base_value), ends.min(initial=self.base_value)))
-        hi = float(max(starts.max(initial=self.base_value), ends.max(initial=self.base_value)))
-        span = (hi - lo) or 1.0
-        axes.set_xlim(lo - 0.05 * span, hi + 0.18 * span)  # room for the value labels
-        axes.axvline(self.base_value, color=style.NEUTRAL, lw=0.8, ls="--")
-        axes.axvline(self.prediction, color="#333333", lw=0.8, ls=":")
         c.finish_rows(self, fig, axes, ax is None, y=y, labels=self.labels, title=self.title, zero=False,
                       xlabel=f"base value {self.base_value:.4g}  \u2192  prediction {self.prediction:.4g}")
         return self
