@@ -389,12 +389,41 @@ class ImageMasker:
             raise InvalidParameterError(
                 f"S: expected rows of {item.n_features} entries (one per segment), got {describe(S)}"
             )
-        keep = (S != 0)[:, item.segments]  # (m, H, W)
-        if item.image.ndim == 3:
-            keep = keep[:, None, :, :] if item.channels_first else keep[..., None]
-        out = np.empty((S.shape[0], *item.image.shape), dtype=np.result_type(item.image, item.fill))
-        out[...] = item.fill
-        np.copyto(out, item.image, where=keep)
+        dtype = np.result_type(item.image, item.fill)
+        shape = item.image.shape
+        channels_first = item.image.ndim == 3 and item.channels_first
+        spatial = shape[1:] if channels_first else shape[:2]
+        if item.image.ndim not in (2, 3) or spatial != item.segments.shape or item.fill.shape != shape:
+            raise InvalidParameterError(
+                f"item: expected an image (H, W), (H, W, C) or (C, H, W) with segments (H, W) and a fill of the "
+                f"image's shape, got an image of shape {shape}, segments {item.segments.shape} and a fill {item.fill.shape}"
+            )
+        if dtype.hasobject or dtype.itemsize == 0:
+            return _render_numpy(item, S, dtype)
+        segments = item.segments.ravel()
+        d = item.n_features
+        if segments.size and (int(segments.min()) < 0 or int(segments.max()) >= d):
+            raise InvalidParameterError(
+                f"item: expected segment labels in 0 .. {d - 1} (one per feature), got labels from "
+                f"{int(segments.min())} to {int(segments.max())}"
+            )
+        from xaikit.maskers import _render  # compiled loops, imported when needed: `import xaikit` loads no numba
+
+        planes = shape[0] if channels_first else 1
+        n_pixels = segments.size
+        pixel_bytes = (int(np.prod(shape)) // (planes * n_pixels)) * dtype.itemsize
+        unit = _render.unit_dtype(pixel_bytes)
+        units = pixel_bytes // unit.itemsize
+        # the fill (0) and the image (1) in the result dtype, viewed as raw units: copies are exact
+        src = np.empty((2, *shape), dtype=dtype)
+        src[0] = item.fill
+        src[1] = item.image
+        size = src[0].size
+        src_units = src.reshape(2, size).view(unit).reshape(2, planes, n_pixels, units)
+        out = np.empty((S.shape[0], *shape), dtype=dtype)
+        out_units = out.reshape(S.shape[0], size).view(unit).reshape(S.shape[0], planes, n_pixels, units)
+        kept = np.ascontiguousarray(S != 0).view(np.uint8)
+        _render.gather_pixels(kept, np.ascontiguousarray(segments, dtype=np.intp), src_units, out_units)
         return out
 
     def distances(self, S: np.ndarray) -> np.ndarray:
@@ -439,6 +468,17 @@ class ImageMasker:
 
 
 # ---------------------------------------------------------------------- helpers
+def _render_numpy(item: ImageItem, S: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """:meth:`ImageMasker.render` in numpy, for dtypes the compiled loop does not copy (objects)."""
+    keep = (S != 0)[:, item.segments]  # (m, H, W)
+    if item.image.ndim == 3:
+        keep = keep[:, None, :, :] if item.channels_first else keep[..., None]
+    out = np.empty((S.shape[0], *item.image.shape), dtype=dtype)
+    out[...] = item.fill
+    np.copyto(out, item.image, where=keep)
+    return out
+
+
 def _algorithm(name: str) -> Callable[..., Any]:
     module = import_optional("skimage.segmentation", "image")
     return getattr(module, name)

@@ -325,16 +325,50 @@ class TextMasker:
         if m == 0:
             return [item.text] * n
         # the text is piece 0 then, per token occurrence, the token and the text after it: a kept
-        # occurrence gives both, a hidden one the text after it alone (removed) or after the mask
+        # occurrence gives both, a hidden one the text after it alone (removed) or after the mask.
+        # The rows are written as UTF-8 bytes by a compiled loop, then decoded one by one
+        # ("surrogatepass" carries lone surrogates through unchanged).
+        from xaikit.maskers import _render  # compiled loops, imported when needed: `import xaikit` loads no numba
+
         pieces = item._pieces
-        hidden = "" if self.mode == "remove" else self.mask_token
-        shown = np.empty(m, dtype=object)
-        shown[:] = [pieces[2 * i + 1] + pieces[2 * i + 2] for i in range(m)]
-        dropped = np.empty(m, dtype=object)
-        dropped[:] = [hidden + pieces[2 * i + 2] for i in range(m)]
-        keep = S[:, np.asarray(item._occurrence_feature, dtype=np.intp)] > 0.5
-        head = pieces[0]
-        return [head + "".join(row) for row in np.where(keep, shown, dropped).tolist()]
+        text = item.text
+        if text.isascii():
+            sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+            encoded = text.encode("ascii")
+        else:
+            sizes = np.fromiter((len(p.encode("utf-8", "surrogatepass")) for p in pieces), dtype=np.int64, count=len(pieces))
+            encoded = text.encode("utf-8", "surrogatepass")
+        starts = np.zeros(len(pieces) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=starts[1:])
+        # piece 2 j + 1 of the document is token j, piece 2 j + 2 the text after it
+        token_start, after_start, after_end = starts[1:-1:2], starts[2:-1:2], starts[3::2]
+        piece_start = np.empty(2 * m, dtype=np.int64)
+        piece_length = np.empty(2 * m, dtype=np.int64)
+        piece_start[1::2] = token_start  # kept: the token and the text after it
+        piece_length[1::2] = after_end - token_start
+        if self.mode == "remove" or not self.mask_token:
+            piece_start[0::2] = after_start  # hidden: the text after the token alone
+            piece_length[0::2] = after_end - after_start
+            source = encoded + bytes(16)
+        else:  # hidden: the mask then the text after the token, appended to the document
+            mask = self.mask_token.encode("utf-8", "surrogatepass")
+            bounds = starts.tolist()
+            masked = [mask + encoded[bounds[2 * j + 2] : bounds[2 * j + 3]] for j in range(m)]
+            piece_length[0::2] = len(mask) + (after_end - after_start)
+            piece_start[0::2] = len(encoded) + np.cumsum(piece_length[0::2]) - piece_length[0::2]
+            source = encoded + b"".join(masked) + bytes(16)
+        stride = int(sizes[0] + np.maximum(piece_length[0::2], piece_length[1::2]).sum())
+        buffer, ends = _render.write_text_rows(
+            np.ascontiguousarray(S, dtype=np.float64),
+            np.asarray(item._occurrence_feature, dtype=np.intp),
+            piece_start,
+            piece_length,
+            int(sizes[0]),
+            np.frombuffer(source, dtype=np.uint8),
+            stride,
+        )
+        view = memoryview(buffer)
+        return [str(view[i * stride : end], "utf-8", "surrogatepass") for i, end in enumerate(ends.tolist())]
 
     def distances(self, S: np.ndarray) -> np.ndarray:
         """Cosine distance of each row of ``S`` to the all-ones row (the document), times 100.
