@@ -48,10 +48,20 @@ def gather_pixels(kept: np.ndarray, segments: np.ndarray, src: np.ndarray, out: 
     for i in range(n):
         row = kept[i]
         for a in range(planes):
-            for p in range(n_pixels):
-                s = row[segments[p]]
-                for k in range(units):
-                    out[i, a, p, k] = src[s, a, p, k]
+            if units == 1:  # one unit a pixel (gray, channels-first, 4 channels of 1 or 2 bytes, ...)
+                for p in range(n_pixels):
+                    out[i, a, p, 0] = src[row[segments[p]], a, p, 0]
+            elif units == 3:  # three channels of 4 or 8 bytes, or of 1 byte
+                for p in range(n_pixels):
+                    s = row[segments[p]]
+                    out[i, a, p, 0] = src[s, a, p, 0]
+                    out[i, a, p, 1] = src[s, a, p, 1]
+                    out[i, a, p, 2] = src[s, a, p, 2]
+            else:
+                for p in range(n_pixels):
+                    s = row[segments[p]]
+                    for k in range(units):
+                        out[i, a, p, k] = src[s, a, p, k]
     return out
 
 
