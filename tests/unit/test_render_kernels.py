@@ -184,6 +184,17 @@ def test_text_render_long_documents_and_one_row():
         assert masker.render(item, S[3]) == reference_text(masker, item, S[3])
 
 
+def test_text_render_rejects_inconsistent_items():
+    masker = TextMasker()
+    item = masker.prepare("one two one")[0]
+    bad = TextItem(item.text, item.feature_names, item.tokens, item.spans, _pieces=item._pieces, _occurrence_feature=(0, 1, 2))
+    with raises_naming("item"):
+        masker.render(bad, np.ones((1, 2)))
+    short = TextItem(item.text, item.feature_names, item.tokens, item.spans, _pieces=item._pieces[:3], _occurrence_feature=(0, 1, 0))
+    with raises_naming("item"):
+        masker.render(short, np.ones((1, 2)))
+
+
 def test_write_text_rows_kernel_directly():
     source = np.frombuffer(b"ab-cd-" + bytes(16), dtype=np.uint8)
     # occurrence 0: hidden "-" (0 at 2) or kept "ab-"; occurrence 1: hidden "-" or kept "cd-"

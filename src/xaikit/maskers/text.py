@@ -331,6 +331,13 @@ class TextMasker:
         from xaikit.maskers import _render  # compiled loops, imported when needed: `import xaikit` loads no numba
 
         pieces = item._pieces
+        occurrence_feature = np.asarray(item._occurrence_feature, dtype=np.intp)
+        if len(pieces) != 2 * m + 1 or occurrence_feature.min() < 0 or occurrence_feature.max() >= d:
+            raise InvalidParameterError(
+                f"item: expected a TextItem made by TextMasker.prepare ({2 * m + 1} pieces for {m} token occurrences, "
+                f"each of one of the {d} features), got {len(pieces)} pieces and features {occurrence_feature.min()} "
+                f"to {occurrence_feature.max()}"
+            )
         text = item.text
         if text.isascii():
             sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
@@ -360,7 +367,7 @@ class TextMasker:
         stride = int(sizes[0] + np.maximum(piece_length[0::2], piece_length[1::2]).sum())
         buffer, ends = _render.write_text_rows(
             np.ascontiguousarray(S, dtype=np.float64),
-            np.asarray(item._occurrence_feature, dtype=np.intp),
+            occurrence_feature,
             piece_start,
             piece_length,
             int(sizes[0]),
