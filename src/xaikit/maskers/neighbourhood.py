@@ -12,7 +12,7 @@ the LIME options given to the masker (``discretize``, ``categorical_features``, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -32,12 +32,13 @@ SAMPLINGS: tuple[str, ...] = ("stratified", "iid")
 def uniforms(rng: np.random.Generator, n: int, d: int, sampling: str = "iid") -> np.ndarray:
     """``(n, d)`` uniforms on [0, 1): independent (``"iid"``) or quasi-random (``"stratified"``).
 
-    ``"stratified"`` takes the first ``n`` points of a scrambled Sobol sequence (linear matrix
-    scrambling and a random digital shift, drawn from ``rng``): each point on its own is ``d``
-    independent uniforms, as with ``"iid"``, while together they fill [0, 1)^d evenly (every
-    dyadic box of the sequence's first ``2^k`` points holds its exact share). Above 1,000 columns
-    it falls back to a Latin hypercube (one value in each of the ``n`` slices of [0, 1) per column,
-    in an independent random order per column), which has the same property per column.
+    ``"stratified"`` takes the first ``n`` points of a scrambled Sobol sequence (a random linear
+    matrix scramble and a random digital shift of the 32-bit points, drawn from ``rng``, plus 21
+    uniform bits below them): each point on its own is ``d`` independent uniforms, as with
+    ``"iid"``, while together they fill [0, 1)^d evenly (every dyadic box of the sequence's first
+    ``2^k`` points holds its exact share). Above 1,000 columns it falls back to a Latin hypercube
+    (one value in each of the ``n`` slices of [0, 1) per column, in an independent random order
+    per column), which has the same property per column.
 
     >>> u = uniforms(np.random.default_rng(0), 4, 2, "stratified")
     >>> np.sort(np.floor(u * 4), axis=0).T.tolist()
@@ -46,15 +47,43 @@ def uniforms(rng: np.random.Generator, n: int, d: int, sampling: str = "iid") ->
     if sampling == "iid" or n == 0 or d == 0:
         return rng.random((n, d))
     if d <= 1000:
-        import inspect
+        directions = _sobol_directions(d)
+        if directions is None:  # a scipy without the direction table: its own scrambled Sobol points
+            import inspect
 
-        from scipy.stats import qmc
+            from scipy.stats import qmc
 
-        seeding = {"rng": rng} if "rng" in inspect.signature(qmc.Sobol).parameters else {"seed": rng}
-        points = qmc.Sobol(d, scramble=True, **seeding).random_base2(max(0, int(np.ceil(np.log2(n)))))
-        return np.ascontiguousarray(points[:n])
+            seeding = {"rng": rng} if "rng" in inspect.signature(qmc.Sobol).parameters else {"seed": rng}
+            points = qmc.Sobol(d, scramble=True, **seeding).random_base2(max(0, int(np.ceil(np.log2(n)))))
+            return np.ascontiguousarray(points[:n])
+        from xaikit.maskers._draws import scrambled_sobol
+
+        k = max(1, (int(n) - 1).bit_length())
+        bits = rng.integers(0, 2**32, size=(d, 33), dtype=np.uint32)
+        place = np.uint32(1) << np.arange(32, dtype=np.uint32)
+        columns = (bits[:, :32] & (place - np.uint32(1))) | place  # column p: random bits below p, bit p set
+        seed = int(rng.integers(0, 2**63 - 1))
+        return scrambled_sobol(np.ascontiguousarray(directions[:, :k]), columns, bits[:, 32].copy(), int(n), seed)
     slices = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.float64), (d, n)), axis=1).T
     return (slices + rng.random((n, d))) / n
+
+
+_SOBOL_DIRECTIONS: list[np.ndarray] = []
+
+
+def _sobol_directions(d: int) -> np.ndarray | None:
+    """The unscrambled 32-bit direction numbers of the first ``d`` Sobol dimensions, ``(d, 32)`` uint32
+    (scipy's Joe and Kuo numbers; the first ``d`` dimensions of a sequence do not depend on how many
+    it has, so one table grown as needed serves every ``d``), or None where scipy does not expose them."""
+    if _SOBOL_DIRECTIONS and _SOBOL_DIRECTIONS[0].shape[0] >= d:
+        return _SOBOL_DIRECTIONS[0][:d]
+    from scipy.stats import qmc
+
+    table = getattr(qmc.Sobol(d, scramble=False, bits=32), "_sv", None)
+    if not (isinstance(table, np.ndarray) and table.shape == (d, 32) and table.dtype == np.uint32):
+        return None
+    _SOBOL_DIRECTIONS[:] = [np.ascontiguousarray(table)]
+    return _SOBOL_DIRECTIONS[0]
 
 
 def draw_counts(rng: np.random.Generator, n: int, probabilities: np.ndarray, sampling: str = "iid") -> np.ndarray:
@@ -73,14 +102,15 @@ def draw_counts(rng: np.random.Generator, n: int, probabilities: np.ndarray, sam
 
 
 def _ndtri(p: np.ndarray) -> np.ndarray:
-    from scipy.special import ndtri
+    """The standard normal quantile of every entry of a 2-d array (compiled AS 241)."""
+    from xaikit.maskers._draws import ndtri_array
 
-    return np.asarray(ndtri(p))
+    return np.asarray(ndtri_array(np.ascontiguousarray(p, dtype=np.float64)))
 
 
 def _bin_quantiles(bins: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per bin, what :func:`_truncated_normal` needs: the normal's probabilities at the bin's ends
-    (in the lower tail, where the CDF keeps its relative precision: a bin above the mean is
+    """Per bin, what the truncated normal draw (:func:`xaikit.maskers._draws.discrete_draws`) needs:
+    the normal's probabilities at the bin's ends (in the lower tail, where the CDF keeps its relative precision: a bin above the mean is
     mirrored), the bounds, and which bins have room between them."""
     from scipy.special import ndtr
 
@@ -102,24 +132,9 @@ def _bin_quantiles(bins: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def _bin_affine(q: dict[str, np.ndarray], lower: np.ndarray, upper: np.ndarray) -> dict[str, np.ndarray]:
     """Per bin, ``q0`` and ``q1`` with ``q0 + u * q1 = start + span * (u - lower) / (upper - lower)``:
     from a feature's uniform ``u`` (which fell in the bin's share ``[lower, upper)``) straight to
-    the normal probability of :func:`_truncated_normal`."""
+    the normal probability of the bin's truncated normal."""
     slope = q["bin_span"] / np.maximum(upper - lower, 1e-300)
     return {"bin_q0": q["bin_start"] - lower * slope, "bin_q1": slope}
-
-
-def _truncated_normal(stats: dict[str, Any], kb: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """The bins' normals truncated to the bins (``kb``: bin indices) at the normal probabilities
-    ``q`` (``bin_start + u * bin_span`` for a uniform ``u``), by the inverse CDF: a monotone map of
-    ``u``, so that stratified uniforms give stratified values."""
-    from scipy.special import ndtri
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = ndtri(q)
-    values = np.clip(stats["bin_mean"][kb] + stats["bin_scale"][kb] * z, stats["bin_low"][kb], stats["bin_high"][kb])
-    if stats["bin_fixed"].any():
-        fixed = stats["bin_fixed"][kb]
-        values[fixed] = stats["bin_nearer"][kb[fixed]]
-    return values
 
 
 class TabularNeighbourhood:
@@ -220,15 +235,25 @@ class TabularNeighbourhood:
                 "continuous": np.array([j for j in range(self.n_features) if j not in discrete], dtype=np.intp),
                 "discrete": np.array(discrete, dtype=np.intp), "n_categorical": len(categories),
                 "sizes": sizes, "starts": starts, "cum": np.concatenate(cum) if cum else np.zeros(0),
-                "lower": lower, "upper": upper, "values": values, "tables": {}, **_bin_quantiles(bins),
+                "lower": lower, "upper": upper, "values": values, **_bin_quantiles(bins),
+                "probabilities": np.concatenate([np.asarray(f, dtype=np.float64) / np.sum(f) for f in freqs])
+                if freqs else np.zeros(0),
                 **_bin_affine(_bin_quantiles(bins), lower[int(sizes[:len(categories)].sum()):],
                               upper[int(sizes[:len(categories)].sum()):]),
             }
         return self._lime_stats
 
+    @overload
+    def sample(self, x: np.ndarray, n_samples: int, rng: np.random.Generator, *, sampling: str = ...,
+               bins: Literal[False] = ...) -> tuple[np.ndarray, np.ndarray]: ...
+
+    @overload
+    def sample(self, x: np.ndarray, n_samples: int, rng: np.random.Generator, *, sampling: str = ...,
+               bins: Literal[True]) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
     def sample(
-        self, x: np.ndarray, n_samples: int, rng: np.random.Generator, *, sampling: str = "iid"
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, x: np.ndarray, n_samples: int, rng: np.random.Generator, *, sampling: str = "iid", bins: bool = False
+    ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
         """LIME's perturbations of row ``x``: ``(interpretable, Z)``, both ``(n_samples, d)``.
 
         ``Z`` holds encoded rows for the model (:meth:`TabularMasker.decode` makes them model inputs);
@@ -251,6 +276,11 @@ class TabularNeighbourhood:
         thing) while the sample's category and bin shares, and their combinations, follow the
         training frequencies far more evenly.
 
+        With ``bins=True`` it returns ``(interpretable, Z, K)``: ``K`` ``(n_samples, t)`` int64 holds,
+        for each of the ``t`` categorical and binned features (in the order of :meth:`bin_table`'s
+        ``discrete``), the index in :meth:`bin_table`'s joint table of the drawn category or bin;
+        row 0 is ``x``'s own (:meth:`own_index`, -1 where the background never has it).
+
         Examples
         --------
         >>> from xaikit.maskers import TabularMasker
@@ -263,9 +293,14 @@ class TabularNeighbourhood:
         >>> S, Z = masker.neighbourhood.sample(np.array([2.0, 1.0]), 301, np.random.default_rng(0), sampling="stratified")
         >>> int((Z[1:, 1] == 1).sum())  # two thirds of the background have category 1
         200
+        >>> S, Z, K = masker.neighbourhood.sample(np.array([2.0, 1.0]), 5, np.random.default_rng(0), bins=True)
+        >>> K.shape, int(K[0, 0]), bool((Z[:, 1] == masker.neighbourhood.bin_table()["values"][K[:, 0]]).all())
+        ((5, 1), 1, True)
         """
         if sampling not in SAMPLINGS:
             raise InvalidParameterError(f"sampling: expected one of {list(SAMPLINGS)}, got {describe(sampling)}")
+        if not isinstance(bins, (bool, np.bool_)):
+            raise InvalidParameterError(f"bins: expected True or False, got {describe(bins)}")
         x = np.asarray(x, dtype=np.float64)
         stats = self._neighbourhood_stats()
         n, d = int(n_samples), self.n_features
@@ -286,55 +321,68 @@ class TabularNeighbourhood:
             S[1:, continuous] = (Z[1:, continuous] - mean) / std if self.sample_around_instance else normal
         if continuous.size:
             S[0, continuous] = (x[continuous] - stats["mean"][continuous]) / stats["std"][continuous]
-        if discrete.size and m > 0:
-            t = discrete.size
+        t = discrete.size
+        own = self.own_index(x)
+        K = np.empty((n, t) if bins else (0, t), dtype=np.int64)
+        if bins and n:
+            K[0] = own
+        if t and m > 0:
+            from xaikit.maskers._draws import discrete_draws
+
             u = uniforms(rng, m, t, sampling)
-            k = self._inverse_cdf(stats, u)
-            nc = stats["n_categorical"]
-            drawn = np.empty((m, t))
-            if nc:
-                drawn[:, :nc] = stats["values"][k[:, :nc]]
-            if t > nc:
-                # the uniform's place within its bin's share is uniform on [0, 1) and independent of
-                # the bin: the bin's truncated normal at that quantile (one affine map per bin)
-                kb = k[:, nc:] - stats["starts"][nc]
-                drawn[:, nc:] = _truncated_normal(stats, kb, stats["bin_q0"][kb] + u[:, nc:] * stats["bin_q1"][kb])
-            Z[1:, discrete] = drawn
-            # interpretable: 1 where the draw is x's category or bin
-            own = np.empty(t, dtype=np.intp)
-            for p, j in enumerate(discrete):
-                if p < nc:
-                    hit = np.flatnonzero(stats["values"][stats["starts"][p]:stats["starts"][p] + stats["sizes"][p]] == x[j])
-                    own[p] = stats["starts"][p] + hit[0] if hit.size else -1
-                else:
-                    own[p] = stats["starts"][p] + int(self.discretizer.features[int(j)].bin_of(x[j]))  # type: ignore[union-attr]
-            S[1:, discrete] = k == own
-        return S, Z
+            discrete_draws(
+                np.ascontiguousarray(u, dtype=np.float64), discrete, int(stats["n_categorical"]), stats["cum"],
+                stats["starts"], stats["sizes"], stats["values"], stats["bin_q0"], stats["bin_q1"],
+                stats["bin_mean"], stats["bin_scale"], stats["bin_low"], stats["bin_high"], stats["bin_fixed"],
+                stats["bin_nearer"], own, S, Z, K, bool(bins),
+            )
+        return (S, Z, K) if bins else (S, Z)
 
-    @staticmethod
-    def _inverse_cdf(stats: dict[str, Any], u: np.ndarray) -> np.ndarray:
-        """The category or bin (index into the joint table) of each uniform of ``u`` ``(m, t)``.
+    def own_index(self, x: np.ndarray) -> np.ndarray:
+        """The joint-table index (:meth:`bin_table`) of row ``x``'s own category or bin, per discrete
+        feature, ``(t,)`` int64: -1 where ``x``'s category never occurs in the background.
 
-        A lookup table of ``m`` cells per feature gives each uniform's first candidate (the
-        category of its cell's lower end); the few uniforms past a bound within their cell move up.
+        >>> from xaikit.maskers import TabularMasker
+        >>> masker = TabularMasker(np.array([[0.0, 0.0], [2.0, 1.0], [4.0, 1.0]]), categorical_features=[1])
+        >>> masker.neighbourhood.own_index(np.array([2.0, 1.0])).tolist(), masker.neighbourhood.own_index(np.array([2.0, 7.0])).tolist()
+        ([1], [-1])
         """
-        m, t = u.shape
-        tables = stats["tables"]
-        if m not in tables:  # per feature: the category of each cell's lower end
-            cells = np.arange(m) / m
-            tables.clear()
-            tables[m] = np.concatenate([
-                start + np.searchsorted(stats["cum"][start:start + size], cells, side="right")
-                for start, size in zip(stats["starts"], stats["sizes"])
-            ]).astype(np.intp)
-        cell = np.minimum((u * m).astype(np.intp), m - 1)
-        k = tables[m][cell + np.arange(t) * m]
-        cum = stats["cum"]
-        while True:  # as many rounds as bounds in one cell (mostly one)
-            up = u >= cum[k]
-            if not up.any():
-                return k
-            k += up
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != (self.n_features,):
+            raise InvalidParameterError(f"x: expected one row of {self.n_features} features, got {describe(x)}")
+        stats = self._neighbourhood_stats()
+        discrete, starts, sizes, values = stats["discrete"], stats["starts"], stats["sizes"], stats["values"]
+        nc = int(stats["n_categorical"])
+        own = np.empty(discrete.size, dtype=np.int64)
+        for p, j in enumerate(discrete):
+            if p < nc:
+                hit = np.flatnonzero(values[starts[p]:starts[p] + sizes[p]] == x[j])
+                own[p] = starts[p] + hit[0] if hit.size else -1
+            else:
+                own[p] = starts[p] + int(self.discretizer.features[int(j)].bin_of(x[j]))  # type: ignore[union-attr]
+        return own
+
+    def bin_table(self) -> dict[str, np.ndarray]:
+        """The joint table of every category and bin that :meth:`sample` draws from.
+
+        Keys: ``discrete`` (the ``t`` feature indices, categorical ones first, then binned ones),
+        ``starts`` and ``sizes`` (each feature's block of the table), ``probabilities`` (the
+        training frequency of each category or bin; each block sums to 1) and ``values`` (each
+        category's value; 0 for bins). With :meth:`own_index` and ``sample(..., bins=True)`` this
+        gives population moments of the interpretable features: feature ``p`` is 1 with probability
+        ``probabilities[own_index(x)[p]]``.
+
+        >>> from xaikit.maskers import TabularMasker
+        >>> masker = TabularMasker(np.array([[0.0, 0.0], [2.0, 1.0], [4.0, 1.0], [6.0, 1.0]]),
+        ...                        categorical_features=[1], discretize="quartile")
+        >>> table = masker.neighbourhood.bin_table()
+        >>> table["discrete"].tolist(), table["starts"].tolist(), table["sizes"].tolist()
+        ([1, 0], [0, 2], [2, 4])
+        >>> table["probabilities"].tolist()
+        [0.25, 0.75, 0.25, 0.25, 0.25, 0.25]
+        """
+        stats = self._neighbourhood_stats()
+        return {name: stats[name].copy() for name in ("discrete", "starts", "sizes", "probabilities", "values")}
 
     def interpretable_names(self, x: np.ndarray) -> list[str]:
         """Names of the interpretable features for row ``x``, as :meth:`sample` builds them.
