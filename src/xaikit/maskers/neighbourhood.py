@@ -75,15 +75,18 @@ def _sobol_directions(d: int) -> np.ndarray | None:
     """The unscrambled 32-bit direction numbers of the first ``d`` Sobol dimensions, ``(d, 32)`` uint32
     (scipy's Joe and Kuo numbers; the first ``d`` dimensions of a sequence do not depend on how many
     it has, so one table grown as needed serves every ``d``), or None where scipy does not expose them."""
-    if _SOBOL_DIRECTIONS and _SOBOL_DIRECTIONS[0].shape[0] >= d:
-        return _SOBOL_DIRECTIONS[0][:d]
+    cached = _SOBOL_DIRECTIONS[-1] if _SOBOL_DIRECTIONS else None  # one read: other threads may grow it
+    if cached is not None and cached.shape[0] >= d:
+        return cached[:d]
     from scipy.stats import qmc
 
     table = getattr(qmc.Sobol(d, scramble=False, bits=32), "_sv", None)
     if not (isinstance(table, np.ndarray) and table.shape == (d, 32) and table.dtype == np.uint32):
         return None
-    _SOBOL_DIRECTIONS[:] = [np.ascontiguousarray(table)]
-    return _SOBOL_DIRECTIONS[0]
+    table = np.ascontiguousarray(table)
+    table.flags.writeable = False
+    _SOBOL_DIRECTIONS[:] = [table]
+    return table
 
 
 def draw_counts(rng: np.random.Generator, n: int, probabilities: np.ndarray, sampling: str = "iid") -> np.ndarray:
