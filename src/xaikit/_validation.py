@@ -265,6 +265,21 @@ def check_random_state(random_state: RandomState, name: str = "random_state") ->
     )
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` as a bool: True, False or a numpy boolean; anything else is refused, naming ``name``.
+
+    >>> check_bool(np.True_, "share_draws")
+    True
+    >>> check_bool(1, "share_draws")
+    Traceback (most recent call last):
+    ...
+    xaikit.errors.InvalidParameterError: share_draws: expected True or False, got 1 (int)
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"{name}: expected True or False, got {describe(value)}")
+    return bool(value)
+
+
 def check_level(level: Any, name: str = "level") -> float:
     """The coverage of an interval: a number strictly between 0 and 1.
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import check_batch, check_choice, check_float, check_int, check_random_state, describe
+from xaikit._validation import check_batch, check_bool, check_choice, check_float, check_int, check_random_state, describe
 from xaikit.errors import InvalidParameterError, UnsupportedModelError
 
 __all__ = ["NORMS", "fgsm", "pgd"]
@@ -306,16 +306,10 @@ def fgsm(
     """
     loss, X0, labels, box, norm = _prepare(model, X, y, outputs, batch_size, bounds, norm)
     epsilon = check_float(epsilon, "epsilon", minimum=0.0)
-    targeted = _check_bool(targeted, "targeted")
+    targeted = check_bool(targeted, "targeted")
     if epsilon == 0:
         return _clip(X0, box)
     return _clip(_step(X0, loss(X0, labels), epsilon, norm, targeted), box)
-
-
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise InvalidParameterError(f"{name}: expected True or False, got {describe(value)}")
-    return bool(value)
 
 
 def pgd(
@@ -371,8 +365,8 @@ def pgd(
     loss, X0, labels, box, norm = _prepare(model, X, y, outputs, batch_size, bounds, norm)
     epsilon = check_float(epsilon, "epsilon", minimum=0.0)
     n_steps = check_int(n_steps, "n_steps", minimum=0)
-    targeted = _check_bool(targeted, "targeted")
-    start = _check_bool(random_start, "random_start")
+    targeted = check_bool(targeted, "targeted")
+    start = check_bool(random_start, "random_start")
     seed = check_random_state(random_state)
     size = 2.5 * epsilon / max(n_steps, 1) if step_size is None else check_float(step_size, "step_size", minimum=0.0)
     return _pgd(loss, X0, labels, epsilon, size, n_steps, norm, targeted, start, box, seed)

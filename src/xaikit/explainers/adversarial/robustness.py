@@ -7,11 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from xaikit._validation import check_batch, check_float, check_int, check_random_state, describe
+from xaikit._validation import check_batch, check_bool, check_float, check_int, check_random_state, describe
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.adversarial.attacks import (
     LossGradient,
-    _check_bool,
     _clip,
     _pgd,
     _step,
@@ -117,8 +116,8 @@ def robustness(
     n_steps = check_int(n_steps, "n_steps", minimum=0)
     if step_size is not None:
         step_size = check_float(step_size, "step_size", minimum=0.0)
-    start = _check_bool(random_start, "random_start")
-    keep = _check_bool(keep_examples, "keep_examples")
+    start = check_bool(random_start, "random_start")
+    keep = check_bool(keep_examples, "keep_examples")
     seed = check_random_state(random_state)
     X0 = check_batch(X, "X")
     n = len(X0)
