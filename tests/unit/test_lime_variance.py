@@ -187,3 +187,64 @@ def test_row_groups_change_nothing_but_the_calls(table, monkeypatch) -> None:
     assert np.array_equal(grouped.values, alone.values)
     assert np.array_equal(grouped.diagnostics["local_fidelity"], alone.diagnostics["local_fidelity"])
     assert grouped_calls == [5, 2500] and calls == [5] + [500] * 5  # the originals, then the perturbations
+
+
+def _shared_estimates(table: tuple[xk.Lime, np.ndarray], share: bool, seeds: range) -> np.ndarray:
+    """Row 0's estimates over ``seeds``, explained in a group with seven other rows (one call per seed)."""
+    lime, X = table
+    out = []
+    for seed in seeds:
+        exp = lime.explain(X[:8], n_samples=300, random_state=seed, share_draws=share)
+        out.append(np.concatenate([exp.values[0, :, 0], exp.base_values[0]]))
+    return np.array(out)
+
+
+def test_shared_draws_keep_the_estimand_and_vary_less(table) -> None:
+    """A group's rows fitting on each other's draws estimate what each row's own draws estimate
+    (LIME draws a table's perturbations from the training statistics, whatever the row), with
+    about 1/sqrt(8) of the spread."""
+    shared, own = _shared_estimates(table, True, range(40)), _table_estimates(table, "stratified", seed=3)
+    assert _mean_gap(shared, own) < 4.0
+    assert shared[:, :5].std(axis=0, ddof=1).mean() < 0.6 * own[:, :5].std(axis=0, ddof=1).mean()
+
+
+def test_shared_draws_in_the_drawing_rows_form_fail_the_comparison(table, monkeypatch) -> None:
+    """Negative control: pooling the draws as the rows that drew them see them (their own bins and
+    categories), instead of in each row's own interpretable form, changes the estimand."""
+    import xaikit.explainers.surrogate.lime as lime_module
+
+    def wrong(masker, draws, Y, n):
+        pool_S = np.concatenate([S[1:] for S, _, _ in draws])
+        pool_Y = np.concatenate([Y[i * n + 1:(i + 1) * n] for i in range(len(draws))])
+        for i, (S, _, _) in enumerate(draws):
+            yield np.concatenate([S[:1], pool_S]), np.concatenate([Y[i * n:i * n + 1], pool_Y])
+
+    own = _table_estimates(table, "stratified", seed=3)
+    monkeypatch.setattr(lime_module, "_shared_samples", wrong)
+    assert _mean_gap(_shared_estimates(table, True, range(40)), own) > 4.0
+
+
+def test_shared_draws_follow_the_groups_not_the_executor(table) -> None:
+    lime, X = table
+    serial = lime.explain(X[:11], n_samples=300, random_state=5, share_draws=True)
+    threads = lime.explain(X[:11], n_samples=300, random_state=5, share_draws=True, executor="threads:2")
+    assert np.array_equal(serial.values, threads.values)
+    alone = lime.explain(X[:1], n_samples=300, random_state=5, share_draws=True)  # a group of one: its own draws
+    assert np.array_equal(alone.values, lime.explain(X[:1], n_samples=300, random_state=5).values)
+    assert not np.array_equal(serial.values[:1], alone.values)
+    assert (serial.diagnostics["n_model_calls"] == 300).all()
+
+
+def test_shared_draws_refused_where_rows_cannot_share(table) -> None:
+    lime, X = table
+    with pytest.raises(InvalidParameterError, match="share_draws: expected True or False"):
+        lime.explain(X[:2], n_samples=50, share_draws=1)
+    with pytest.raises(InvalidParameterError, match="^stability"):
+        lime.explain(X[:2], n_samples=50, share_draws=True, stability=2)
+    with pytest.raises(InvalidParameterError, match="share_draws: RowSeeds"):
+        lime.explain(X[:2], n_samples=50, share_draws=True, random_state=xk.RowSeeds(0, [4, 9]))
+    around = xk.Lime(_table_model, masker=xk.TabularMasker(X, sample_around_instance=True), n_features=5)
+    with pytest.raises(InvalidParameterError, match="share_draws: the masker samples around each row"):
+        around.explain(X[:2], n_samples=50, share_draws=True)
+    with pytest.raises(InvalidParameterError, match="share_draws: only for tables"):
+        xk.Lime(_count_model, masker=xk.TextMasker()).explain(["a good film"], n_samples=50, share_draws=True)
