@@ -22,11 +22,11 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["discrete_draws", "ndtri", "ndtri_array", "scrambled_sobol"]
+__all__ = ["discrete_draws", "ndtri", "ndtri_array", "scrambled_sobol", "splitmix64"]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _splitmix64(state: np.uint64) -> tuple[np.uint64, np.uint64]:
+def splitmix64(state: np.uint64) -> tuple[np.uint64, np.uint64]:
     """One step of the SplitMix64 generator (Steele, Lea & Flood 2014): ``(new state, 64 random bits)``."""
     state = state + np.uint64(0x9E3779B97F4A7C15)
     z = state
@@ -69,7 +69,7 @@ def scrambled_sobol(directions: np.ndarray, columns: np.ndarray, shift: np.ndarr
             for j in range(d):
                 x[j] ^= scrambled[c, j]
         for j in range(d):
-            state, r = _splitmix64(state)
+            state, r = splitmix64(state)
             out[i, j] = np.float64((np.uint64(x[j]) << np.uint64(21)) | (r >> np.uint64(43))) * scale
     return out
 

@@ -16,6 +16,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from xaikit.maskers._draws import splitmix64
+
 __all__ = [
     "random_subsets",
     "draw_subsets",
@@ -24,16 +26,6 @@ __all__ = [
     "paired_residual_moments",
     "constrained_operators",
 ]
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _splitmix64(state: np.uint64) -> tuple[np.uint64, np.uint64]:
-    """One step of the SplitMix64 generator (Steele, Lea & Flood 2014): ``(new state, 64 random bits)``."""
-    state = state + np.uint64(0x9E3779B97F4A7C15)
-    z = state
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return state, z ^ (z >> np.uint64(31))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -46,7 +38,7 @@ def _below(r: np.uint64, span: np.uint64, state: np.uint64) -> tuple[np.uint64, 
     if (prod & mask) < span:
         floor = (np.uint64(0x10000) - span) % span
         while (prod & mask) < floor:
-            state, fresh = _splitmix64(state)
+            state, fresh = splitmix64(state)
             prod = (fresh & mask) * span
     return prod >> np.uint64(16), state
 
@@ -77,7 +69,7 @@ def random_subsets(sizes: np.ndarray, k: int, seed: int) -> np.ndarray:
             c2 = np.uint64(0)
             c3 = np.uint64(0)
             for t in range(s):
-                state, w = _splitmix64(state)
+                state, w = splitmix64(state)
                 j = np.uint64(k - s + t)
                 span = j + one
                 p0, state = _below(w & mask16, span, state)
@@ -100,7 +92,7 @@ def random_subsets(sizes: np.ndarray, k: int, seed: int) -> np.ndarray:
             continue
         for t in range(s):
             j = k - s + t
-            state, w = _splitmix64(state)
+            state, w = splitmix64(state)
             if k <= 0x10000:
                 pick, state = _below(w & mask16, np.uint64(j + 1), state)
             else:
