@@ -31,24 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _proc_memory import reset_peak_rss, status_bytes  # noqa: E402
+
 NUMERIC = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week"]
-
-
-def _status(key: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_hwm() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def prepare(folder: Path, sizes: list[int]) -> Path:
@@ -91,8 +77,8 @@ def measure(folder: Path, n: int, executor: str, chunk_rows: int) -> dict[str, f
     explainer = xk.TreeShap(model)
     explainer.explain(xk.datasets.load_adult().frame[NUMERIC].astype("float64").iloc[:50], executor="serial")  # warm-up
     out = folder / f"out-{n}"
-    rss_before = _status("VmRSS")
-    exact_hwm = _reset_hwm()
+    rss_before = status_bytes("VmRSS")
+    exact_hwm = reset_peak_rss()
     tracemalloc.start()
     start = time.perf_counter()
     ds = explain_dataset(explainer, folder / f"rows-{n}.parquet", out=out, chunk_rows=chunk_rows, executor=executor,
@@ -101,7 +87,7 @@ def measure(folder: Path, n: int, executor: str, chunk_rows: int) -> dict[str, f
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return {"rows": ds.n_rows, "seconds": took, "rows_per_s": ds.n_rows / took, "tracemalloc_peak": peak,
-            "rss_added": _status("VmHWM") - rss_before, "exact_hwm": exact_hwm, "chunks": len(ds.chunks)}
+            "rss_added": status_bytes("VmHWM") - rss_before, "exact_hwm": exact_hwm, "chunks": len(ds.chunks)}
 
 
 def main() -> None:

@@ -43,6 +43,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _proc_memory import reset_peak_rss, status_bytes  # noqa: E402
+
 D = 30
 TRAIN_ROWS = 10_000
 
@@ -67,24 +70,6 @@ def build_model(name: str) -> Any:
     from sklearn.ensemble import RandomForestRegressor
 
     return RandomForestRegressor(n_estimators=100, max_depth=6, n_jobs=1, random_state=0).fit(X, y)
-
-
-def _status(field: str) -> int:
-    """A ``/proc/self/status`` field in bytes."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
@@ -114,17 +99,17 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
 
     call(X[:50])  # warm-up: imports, compiled code
     before_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    reset = _reset_peak()
-    rss_before = _status("VmRSS")
+    reset = reset_peak_rss()
+    rss_before = status_bytes("VmRSS")
     start = time.perf_counter()
     out = call(X)
     seconds = time.perf_counter() - start
     if reset:
-        peak = _status("VmHWM") - rss_before
+        peak = status_bytes("VmHWM") - rss_before
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - max(before_max, rss_before)
     values = out.values if hasattr(out, "values") and not isinstance(out, np.ndarray) else np.asarray(out)
-    return {"peak": peak, "held": _status("VmRSS") - rss_before, "seconds": seconds, "reset": reset,
+    return {"peak": peak, "held": status_bytes("VmRSS") - rss_before, "seconds": seconds, "reset": reset,
             "shape": list(values.shape), "checksum": float(np.abs(values).sum())}
 
 
