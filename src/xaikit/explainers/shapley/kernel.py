@@ -332,20 +332,27 @@ def _share_units(sizes: np.ndarray, budget: int, scale: np.ndarray | None = None
 
 def _box_shares(weight: np.ndarray, low: np.ndarray, high: np.ndarray, budget: int) -> np.ndarray:
     """Integers ``clip(t * weight, low, high)`` adding up to ``budget`` (``sum(low) <= budget``), or
-    ``high`` when even that is within the budget: ``t`` by bisection, then the floors of the shares and
-    one more for the largest remainders."""
+    ``high`` when even that is within the budget. The sum is piecewise linear in ``t``, with a kink
+    where a share reaches its floor or its cap: ``t`` is read off the segment where the budget falls,
+    then the shares are rounded down and the largest remainders get one more.
+
+    >>> _box_shares(np.array([1.0, 3.0]), np.array([2, 2]), np.array([50, 50]), 24).tolist()
+    [6, 18]
+    >>> _box_shares(np.array([1.0, 3.0]), np.array([10, 2]), np.array([50, 12]), 24).tolist()  # a floor, a cap
+    [12, 12]
+    """
     if int(high.sum()) <= budget:
         return high.copy()
-    weight = np.maximum(weight, 0.0)
-    top = float(np.max(np.where(weight > 0, high / np.where(weight > 0, weight, 1.0), 0.0), initial=0.0))
-    lo, hi = 0.0, max(top, 1.0)
-    for _ in range(100):
-        t = 0.5 * (lo + hi)
-        if np.clip(t * weight, low, high).sum() > budget:
-            hi = t
-        else:
-            lo = t
-    share = np.clip(lo * weight, low, high)
+    live = weight > 0  # a share of weight 0 stays at its floor
+    w = weight[live]
+    times = np.concatenate([low[live] / w, high[live] / w])
+    slopes = np.concatenate([w, -w])
+    order = np.argsort(times, kind="stable")
+    times, slopes = times[order], np.cumsum(slopes[order])  # the slope of the sum after each kink
+    sums = float(low.sum()) + np.concatenate([[0.0], np.cumsum(slopes[:-1] * np.diff(times))])
+    k = int(np.searchsorted(sums, budget, side="right")) - 1
+    t = times[k] + (budget - sums[k]) / slopes[k] if slopes[k] > 0 else times[k]
+    share = np.clip(t * np.maximum(weight, 0.0), low, high)
     out = np.floor(share).astype(np.int64)
     room = np.flatnonzero(out < high)
     extra = min(budget - int(out.sum()), room.size)
