@@ -120,26 +120,17 @@ class RidgeFit:
         return self.intercept + X @ self.coef
 
 
-def _centred_system(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float
-                    ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
-    """``(Xc, yc, ybar, xbar, A, rhs)`` of the weighted ridge normal equations ``A b = rhs``."""
-    sw = w.sum()
-    xbar = (w @ X) / sw
-    ybar = float(w @ y) / sw
-    Xc = X - xbar
-    yc = y - ybar
-    A = Xc.T @ (Xc * w[:, None]) + alpha * np.eye(X.shape[1])
-    return Xc, yc, ybar, xbar, A, Xc.T @ (w * yc)
-
-
 def ridge_coef(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> np.ndarray:
     """The coefficients of :func:`weighted_ridge` alone (no standard errors), by one least-squares solve.
 
     >>> ridge_coef(np.arange(5.0)[:, None], 1 + 2 * np.arange(5.0), np.ones(5), 0.0).round(6).tolist()
     [2.0]
     """
-    _, _, _, _, A, rhs = _centred_system(X, y, w, alpha)
-    return np.linalg.lstsq(A, rhs, rcond=None)[0]
+    sw = w.sum()
+    Xc = X - (w @ X) / sw
+    yc = y - float(w @ y) / sw
+    A = Xc.T @ (Xc * w[:, None]) + alpha * np.eye(X.shape[1])
+    return np.linalg.lstsq(A, Xc.T @ (w * yc), rcond=None)[0]
 
 
 def weighted_ridge(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> RidgeFit:
@@ -154,13 +145,7 @@ def weighted_ridge(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) ->
     >>> round(fit.intercept, 6), fit.coef.round(6).tolist(), fit.std_err.round(6).tolist()
     (1.0, [2.0], [0.0])
     """
-    Xc, yc, ybar, xbar, A, rhs = _centred_system(X, y, w, alpha)
-    Ainv = np.linalg.pinv(A, hermitian=True)
-    b = Ainv @ rhs
-    r = yc - Xc @ b
-    meat = Xc.T @ (Xc * ((w * r) ** 2)[:, None])
-    cov = Ainv @ meat @ Ainv
-    return RidgeFit(b, float(ybar - xbar @ b), np.sqrt(np.clip(np.diag(cov), 0.0, None)))
+    return _Moments(X, y[:, None], w).fit(X, y, w, np.arange(X.shape[1]), 0, alpha)
 
 
 def weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
@@ -190,21 +175,7 @@ def _forward(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
     sw = w.sum()
     Sc = S - (w @ S) / sw
     yc = y - (w @ y) / sw
-    G = Sc.T @ (Sc * w[:, None])
-    c = Sc.T @ (w * yc)
-    chosen: list[int] = []
-    for _ in range(min(k, S.shape[1])):
-        best, best_gain = -1, -np.inf
-        for j in range(S.shape[1]):
-            if j in chosen:
-                continue
-            idx = chosen + [j]
-            b = np.linalg.lstsq(G[np.ix_(idx, idx)], c[idx], rcond=None)[0]
-            gain = float(c[idx] @ b)  # explained weighted sum of squares
-            if gain > best_gain:
-                best, best_gain = j, gain
-        chosen.append(best)
-    return np.array(chosen, dtype=np.int64)
+    return _forward_gram(Sc.T @ (Sc * w[:, None]), Sc.T @ (w * yc), k)
 
 
 def _lasso_path(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
