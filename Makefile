@@ -6,17 +6,23 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d
 
 .PHONY: demo test install browser bench bench-trees bench-lime bench-gradients bench-counterfactuals bench-anchors bench-metrics bench-fairness bench-scale bench-service bench-internals clean
 
+# A registry download can break off mid-file (a 131 MB wheel stalled at 55 MB six times running): pip resumes and
+# retries each download, and every install step is tried up to three times, 30 s apart, before the build gives up.
+RETRY := sh -c 'for attempt in 1 2 3; do "$$@" && exit 0; echo "install step failed (attempt $$attempt of 3)" >&2; \
+	[ $$attempt = 3 ] || sleep 30; done; exit 1' retry
+PIP := $(RETRY) $(PY) -m pip install -q --retries 10 --timeout 60 --resume-retries 10
+
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[test,sklearn,pandas,plot,trees,onnx,skops,tensorflow,text-models,vision-models]" "torch==2.13.0"
+	$(RETRY) $(PY) -m pip install -q --upgrade pip
+	$(PIP) "torch==2.13.0"
+	$(PIP) -e ".[test,sklearn,pandas,plot,trees,onnx,skops,tensorflow,text-models,vision-models]" "torch==2.13.0"
 	# the references of LRP (zennit) and of the CAM variants (pytorch-grad-cam), without the torchvision they list:
 	# PyPI's torchvision for torch 2.13 is a CUDA build that cannot load beside the CPU torch (and pulls no CPU
 	# one), and neither uses it for what is compared
-	$(PY) -m pip install -q --no-deps "zennit==0.5.1" "grad-cam==1.5.7" "ttach==0.0.3"
+	$(PIP) --no-deps "zennit==0.5.1" "grad-cam==1.5.7" "ttach==0.0.3"
 	# NGBoost (its tree ensembles are parsed), without its scikit-learn<1.7 pin: it runs on the scikit-learn installed
-	$(PY) -m pip install -q --no-deps "ngboost==0.6.0"
+	$(PIP) --no-deps "ngboost==0.6.0"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -50,14 +56,14 @@ bench-gradients: $(STAMP)
 
 # DiCE, the reference of the counterfactual benchmark only (not a dependency of xaikit)
 bench-counterfactuals: $(STAMP)
-	$(PY) -m pip install -q "dice-ml==0.12"
+	$(PIP) "dice-ml==0.12"
 	$(PY) benchmarks/counterfactuals.py
 
 # Quantus, the reference of the metrics benchmark only: its opencv-python requirement would clash with the headless
 # OpenCV installed, so it comes without its dependencies (cachetools is the one it needs beside those installed)
 bench-metrics: $(STAMP)
-	$(PY) -m pip install -q --no-deps "quantus==0.6.0"
-	$(PY) -m pip install -q "cachetools>=5"
+	$(PIP) --no-deps "quantus==0.6.0"
+	$(PIP) "cachetools>=5"
 	$(PY) benchmarks/metrics.py
 
 bench-fairness: $(STAMP)
