@@ -248,3 +248,50 @@ def test_shared_draws_refused_where_rows_cannot_share(table) -> None:
         around.explain(X[:2], n_samples=50, share_draws=True)
     with pytest.raises(InvalidParameterError, match="share_draws: only for tables"):
         xk.Lime(_count_model, masker=xk.TextMasker()).explain(["a good film"], n_samples=50, share_draws=True)
+
+
+def test_binary_moments_equal_the_dense_ones() -> None:
+    """A 0/1 design's moments accumulated over its ones (bool S) against the dense product of the same
+    design as floats, with outputs far from 0 (centring must not cancel) and rows without a one."""
+    from xaikit.explainers.surrogate.lime import _Moments
+
+    rng = np.random.default_rng(11)
+    for n, d, p in ((200, 1, 0.5), (500, 7, 0.25), (2000, 30, 0.1), (300, 12, 0.9)):
+        H = rng.random((n, d)) < p
+        H[0] = True
+        w = rng.random(n) ** 3
+        Y = 1e3 + rng.normal(size=(n, 2)) + H[:, :1] * 2.0
+        fast, dense = _Moments(H, Y, w), _Moments(H.astype(np.float64), Y, w)
+        for name in ("xbar", "ybar", "G", "C"):
+            a, b = getattr(fast, name), getattr(dense, name)
+            assert np.abs(a - b).max() <= 1e-10 * max(1.0, np.abs(b).max()), (n, d, name)
+        assert fast.sw == pytest.approx(dense.sw, rel=1e-14)
+        sel, test = np.arange(0, d, 2), np.arange(1, n, 5)
+        for a, b in ((fast.fit(H, Y[:, 1], w, sel, 1, 1.0), dense.fit(H.astype(np.float64), Y[:, 1], w, sel, 1, 1.0)),
+                     (fast.held_out(H[np.ix_(test, sel)], Y[test, 0], w[test], sel, 0, 0.5),
+                      dense.held_out(H[np.ix_(test, sel)].astype(np.float64), Y[test, 0], w[test], sel, 0, 0.5))):
+            np.testing.assert_allclose(a.coef, b.coef, rtol=1e-9, atol=1e-9 * np.abs(b.coef).max())
+            np.testing.assert_allclose(a.std_err, b.std_err, rtol=1e-9, atol=1e-9 * np.abs(b.std_err).max())
+            assert a.intercept == pytest.approx(b.intercept, rel=1e-12)
+
+
+def test_shared_draws_of_a_binned_table_fit_as_floats_do(table, monkeypatch) -> None:
+    """Every feature binned or categorical: the shared sample is bool and its fit takes the compiled
+    moments; the same sample as floats (the dense fit) gives the same explanation."""
+    import xaikit.explainers.surrogate.lime as lime_module
+
+    lime, X = table
+    fast = lime.explain(X[:8], n_samples=300, random_state=4, share_draws=True)
+    real = lime_module._shared_samples
+    kinds: list[np.dtype] = []
+
+    def as_floats(masker, draws, Y, n):
+        for S, y in real(masker, draws, Y, n):
+            kinds.append(S.dtype)
+            yield S.astype(np.float64), y
+
+    monkeypatch.setattr(lime_module, "_shared_samples", as_floats)
+    dense = lime.explain(X[:8], n_samples=300, random_state=4, share_draws=True)
+    assert kinds and all(k == np.dtype(bool) for k in kinds)
+    np.testing.assert_allclose(fast.values, dense.values, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fast.diagnostics["local_fidelity"], dense.diagnostics["local_fidelity"], rtol=1e-9)

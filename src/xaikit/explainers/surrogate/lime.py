@@ -198,9 +198,16 @@ class _Moments:
     feature selection and surrogate: ``G = Xc' W Xc`` of all columns of ``S`` (one symmetric
     product of ``sqrt(w)``-scaled columns) and ``C = Xc' W Yc`` for all outputs at once, with the
     weighted means they are centred on. :meth:`fit` and :meth:`held_out` give what
-    :func:`weighted_ridge` gives on the selected columns, without forming their centred system again."""
+    :func:`weighted_ridge` gives on the selected columns, without forming their centred system again.
+    A bool ``S`` (a 0/1 design) has its moments accumulated over each row's ones only."""
 
     def __init__(self, S: np.ndarray, Y: np.ndarray, w: np.ndarray) -> None:
+        self._ridge: dict[float, np.ndarray] = {}
+        if S.dtype == bool:
+            from xaikit.explainers.surrogate._binary_moments import binary_moments  # compiled: loads numba
+
+            self.sw, self.xbar, self.ybar, self.G, self.C = binary_moments(S, w, Y)
+            return
         self.sw = float(w.sum())
         root = np.sqrt(w)
         self.xbar = (w @ S) / self.sw
@@ -210,7 +217,6 @@ class _Moments:
         Yw = (Y - self.ybar) * root[:, None]
         self.G = Xw.T @ Xw
         self.C = Xw.T @ Yw
-        self._ridge: dict[float, np.ndarray] = {}
 
     def ridge(self, alpha: float) -> np.ndarray:
         """Ridge coefficients on all columns, ``(d, o)``, by one solve for every output."""
@@ -377,10 +383,15 @@ def _shared_samples(masker: TabularMasker, draws: list[tuple[np.ndarray, ...]], 
     """Each row's sample when the rows of a group share their draws: the row itself, then every
     row's perturbations (rows 1..n-1 of each, ``draws[i] = (S, Z, K)``) in that row's interpretable
     form: 1 where a category or bin is the row's own (``K`` against the row's own index ``K[0]``),
-    and the standardised values of continuous features, which do not depend on the row. One buffer
-    serves every row in turn: a row's sample is valid until the next one is drawn."""
+    and the standardised values of continuous features, which do not depend on the row. When every
+    feature is categorical or binned, the sample is bool (its moments are then accumulated over the
+    ones only). One buffer serves every row in turn: a row's sample is valid until the next one is drawn."""
     discrete = masker.neighbourhood.bin_table()["discrete"]
     pool_K = np.concatenate([K[1:] for _, _, K in draws])
+    owns = np.stack([K[0] for _, _, K in draws])
+    low, high = min(int(pool_K.min(initial=0)), int(owns.min(initial=0))), max(int(pool_K.max(initial=0)), int(owns.max(initial=0)))
+    if 0 <= low and high < 2**15:  # indices in 2 bytes: a quarter of the memory traffic
+        pool_K = pool_K.astype(np.int16)
     pool_Y = np.concatenate([Y[i * n + 1:(i + 1) * n] for i in range(len(draws))])
     d = draws[0][0].shape[1]
     every = discrete.size == d  # all features categorical or binned: S is (K == own) in feature order
@@ -390,16 +401,15 @@ def _shared_samples(masker: TabularMasker, draws: list[tuple[np.ndarray, ...]], 
     else:
         pool_S = np.concatenate([S[1:] for S, _, _ in draws])
     hits = np.empty(pool_K.shape, dtype=bool)
-    S_row = np.empty((1 + pool_K.shape[0], d))
+    S_row = np.empty((1 + pool_K.shape[0], d), dtype=bool if every else np.float64)
     for i, (S, _, K) in enumerate(draws):
         S_row[0] = S[0]
         if every:
-            np.equal(pool_K, K[0][order], out=hits)
-            S_row[1:] = hits
+            np.equal(pool_K, K[0][order].astype(pool_K.dtype), out=S_row[1:])
         else:
             S_row[1:] = pool_S
             if discrete.size:
-                S_row[1:, discrete] = np.equal(pool_K, K[0], out=hits)
+                S_row[1:, discrete] = np.equal(pool_K, K[0].astype(pool_K.dtype), out=hits)
         yield S_row, np.concatenate([Y[i * n:i * n + 1], pool_Y])
 
 
@@ -735,9 +745,15 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         return S, y, np.asarray(self.kernel(distances, self.kernel_width), dtype=np.float64)
 
     def _weights(self, S: np.ndarray) -> np.ndarray:
-        """Kernel weights of table perturbations: Euclidean distances to row 0 in the interpretable space."""
-        gaps = S - S[0]
-        distances = np.sqrt(np.einsum("ij,ij->i", gaps, gaps))
+        """Kernel weights of table perturbations: Euclidean distances to row 0 in the interpretable space
+        (for a bool ``S``, whose row 0 is all ones: the root of each row's number of zeros)."""
+        if S.dtype == bool and S[0].all():
+            from xaikit.explainers.surrogate._binary_moments import count_ones  # compiled: loads numba
+
+            distances = np.sqrt((S.shape[1] - count_ones(S)).astype(np.float64))
+        else:
+            gaps = S - np.asarray(S[0], dtype=np.float64)
+            distances = np.sqrt(np.einsum("ij,ij->i", gaps, gaps))
         return np.asarray(self.kernel(distances, self.kernel_width), dtype=np.float64)
 
     def _surrogates(
