@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -346,6 +347,18 @@ class ImageMasker:
         return _cast_like(values, image.dtype)
 
     # ------------------------------------------------------------------ samples
+    def kept_count_law(self, item: ImageItem) -> np.ndarray:
+        """``prob[c]``, ``c = 0..d``: the probability that a perturbation of :meth:`sample` (any row
+        but row 0, in either sampling) keeps ``c`` of the image's ``d`` segments, binomial ``(d, 1/2)``;
+        given ``c``, the kept segments are a uniformly random set.
+
+        >>> masker = ImageMasker(np.array([[0, 1]]))
+        >>> masker.kept_count_law(masker.prepare(np.zeros((1, 2)))[0]).tolist()
+        [0.25, 0.5, 0.25]
+        """
+        d = item.n_features
+        return np.array([math.comb(d, c) / 2**d for c in range(d + 1)])  # exact integers, one rounding
+
     def sample(self, item: ImageItem, n_samples: int, rng: np.random.Generator, *, sampling: str = "iid") -> np.ndarray:
         """``n_samples`` 0/1 rows (float64, one column per segment): row 0 keeps everything, the
         others keep each segment with probability 1/2.

@@ -260,6 +260,22 @@ class TextMasker:
         )
 
     # ------------------------------------------------------------------ coalitions
+    def kept_count_law(self, item: TextItem) -> np.ndarray:
+        """``prob[c]``, ``c = 0..d``: the probability that a perturbation of :meth:`sample` (any row
+        but row 0, in either sampling) keeps ``c`` of the document's ``d`` features; given ``c``, the
+        kept features are a uniformly random set. LIME hides ``k`` uniform in ``1..d``, so ``c`` is
+        uniform in ``0..d-1`` (one feature: hidden or kept, 1/2 each).
+
+        >>> TextMasker().kept_count_law(TextMasker().prepare("a b c")[0]).round(4).tolist()
+        [0.3333, 0.3333, 0.3333, 0.0]
+        """
+        d = item.n_features
+        if d <= 1:
+            return np.array([1.0]) if d == 0 else np.array([0.5, 0.5])
+        prob = np.full(d + 1, 1.0 / d)
+        prob[d] = 0.0
+        return prob
+
     def sample(self, item: TextItem, n_samples: int, rng: np.random.Generator, *, sampling: str = "iid") -> np.ndarray:
         """``n_samples`` coalitions ``(n_samples, d)`` of 0/1 (float64); row 0 keeps everything.
 

@@ -41,6 +41,21 @@ On the German credit forest of ``benchmarks/lime.py`` the coefficients' spread o
 from 0.0050 to 0.0018 and the top-5 stability over seeds rises from 0.89 to 0.96. A row's values
 then depend on the rows explained with it (not on the executor).
 
+Control variates (documents and images)
+---------------------------------------
+LIME keeps ``c`` of a document's or image's ``d`` features, ``c`` from a known law and the kept set
+uniform given ``c``, and weights each perturbation by a kernel of ``c``. The moments of such a law
+are closed forms, so controls built from a first ridge score ``lin`` and ``c`` (``lin^2``,
+``c lin``, ``c lin^2``: a classifier's curved link, and the way hiding words rescales a TF-IDF
+vector), and for the final surrogate the linear part of the features left out, have exact
+expectations (:mod:`xaikit.explainers.surrogate._control_variates`). The surrogate is the
+regression estimator ``ridge(y - q theta) + population_fit(q) theta``: the plain fit's estimand (up
+to the order-``1/n`` ratio bias both have), with the spread of what the controls do not follow. On
+the TF-IDF + logistic regression of ``benchmarks/lime.py`` the coefficients' spread over seeds
+falls about 2.5 times and the top-5 stability rises from 0.93 to 0.98. ``control_variates=False``
+gives the plain fit; the standard errors are the sandwich of the adjusted fit, and
+``local_fidelity`` is that of the plain fit.
+
 Diagnostics
 -----------
 ``local_fidelity`` (n, o)
@@ -96,6 +111,9 @@ __all__ = ["FEATURE_SELECTIONS", "Lime", "lime_kernel", "select_features", "weig
 FEATURE_SELECTIONS: tuple[str, ...] = ("auto", "forward", "lasso_path", "highest_weights", "none")
 
 Kernel = Callable[[np.ndarray, float], np.ndarray]
+
+#: Ridge penalty of the fit on every column that ``"highest_weights"`` ranks (LIME's).
+SELECTION_ALPHA = 0.01
 
 
 def lime_kernel(distances: np.ndarray, kernel_width: float) -> np.ndarray:
@@ -193,6 +211,17 @@ def _lasso_path(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int) -> np.ndarr
     return chosen
 
 
+def _solve(A: np.ndarray, B: np.ndarray, definite: bool = True) -> np.ndarray:
+    """``A^-1 B`` for a symmetric ``A`` (a Gram matrix plus a ridge: ``definite`` when the ridge is
+    positive); the minimum-norm least-squares solution when ``A`` is singular."""
+    if definite:
+        try:
+            return np.linalg.solve(A, B)
+        except np.linalg.LinAlgError:
+            pass
+    return np.linalg.lstsq(A, B, rcond=None)[0]
+
+
 class _Moments:
     """The weighted, centred moments of a neighbourhood, computed once and shared by every output's
     feature selection and surrogate: ``G = Xc' W Xc`` of all columns of ``S`` (one symmetric
@@ -221,23 +250,25 @@ class _Moments:
     def ridge(self, alpha: float) -> np.ndarray:
         """Ridge coefficients on all columns, ``(d, o)``, by one solve for every output."""
         if alpha not in self._ridge:
-            A = self.G + alpha * np.eye(self.G.shape[0])
-            try:
-                self._ridge[alpha] = np.linalg.solve(A, self.C) if alpha > 0 else np.linalg.lstsq(A, self.C, rcond=None)[0]
-            except np.linalg.LinAlgError:  # singular only without a penalty: the minimum-norm solution
-                self._ridge[alpha] = np.linalg.lstsq(A, self.C, rcond=None)[0]
+            self._ridge[alpha] = _solve(self.G + alpha * np.eye(self.G.shape[0]), self.C, alpha > 0)
         return self._ridge[alpha]
 
     def fit(self, S: np.ndarray, y: np.ndarray, w: np.ndarray, sel: np.ndarray, t: int, alpha: float) -> RidgeFit:
         """:func:`weighted_ridge` of output ``t`` (values ``y``) on the columns ``sel`` of ``S``: the
         coefficients from the moments, one pass over those columns for the sandwich standard errors."""
+        return self.fit_centred(S, y - self.ybar[t], self.C[sel, t], float(self.ybar[t]), w, sel, alpha)
+
+    def fit_centred(self, S: np.ndarray, yc: np.ndarray, c: np.ndarray, ybar: float, w: np.ndarray, sel: np.ndarray,
+                    alpha: float) -> RidgeFit:
+        """The ridge fit on the columns ``sel`` of a response given centred (``yc``, with weighted mean
+        ``ybar``) and by its cross moment with those columns, ``c = Xc' W yc``."""
         Ainv = np.linalg.pinv(self.G[np.ix_(sel, sel)] + alpha * np.eye(sel.size), hermitian=True)
-        b = Ainv @ self.C[sel, t]
+        b = Ainv @ c
         Xc = S[:, sel] - self.xbar[sel]
-        r = (y - self.ybar[t]) - Xc @ b
+        r = yc - Xc @ b
         meat = Xc.T @ (Xc * ((w * r) ** 2)[:, None])
         cov = Ainv @ meat @ Ainv
-        return RidgeFit(b, float(self.ybar[t] - self.xbar[sel] @ b), np.sqrt(np.clip(np.diag(cov), 0.0, None)))
+        return RidgeFit(b, float(ybar - self.xbar[sel] @ b), np.sqrt(np.clip(np.diag(cov), 0.0, None)))
 
     def held_out(self, S_test: np.ndarray, y_test: np.ndarray, w_test: np.ndarray, sel: np.ndarray, t: int,
                  alpha: float) -> RidgeFit:
@@ -282,9 +313,74 @@ def _select(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method: str, mo
         return select_features(S, y, w, k, method)
     if method == "forward":
         return _forward_gram(moments.G, moments.C[:, t], k)
-    coef = moments.ridge(0.01)[:, t]
+    coef = moments.ridge(SELECTION_ALPHA)[:, t]
     order = np.argsort(-np.abs(coef * S[0]), kind="stable")
     return np.sort(order[:k])
+
+
+@dataclass(frozen=True)
+class _Law:
+    """A document's or image's perturbations as an exchangeable law: ``prob[c]`` of keeping ``c`` of
+    the ``d`` features (the kept set uniform given ``c``), each weighted ``weight[c]``."""
+
+    prob: np.ndarray
+    weight: np.ndarray
+
+
+def _control_terms(S: np.ndarray, Q: np.ndarray, w: np.ndarray, moments: _Moments, cols: np.ndarray, t: int, y: np.ndarray,
+                   alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The controls ``Q`` against the fit of output ``t`` on the columns ``cols``: their coefficients
+    ``theta`` in the ridge regression of ``y`` on ``[S[:, cols], Q]`` (``Q`` unpenalised), their
+    weighted means, their cross moments with ``cols`` and their centred values."""
+    qbar = (w @ Q) / moments.sw
+    Qc = Q - qbar
+    Wq = Qc * w[:, None]
+    # (S - xbar)' W Qc = S' W Qc, as the weighted columns of Qc sum to 0
+    Zq = (S.T @ Wq)[cols] if cols.size == S.shape[1] else S[:, cols].T @ Wq
+    A = moments.G[np.ix_(cols, cols)] + alpha * np.eye(cols.size)
+    X = _solve(A, np.column_stack([moments.C[cols, t], Zq]), alpha > 0)
+    schur = Qc.T @ Wq - Zq.T @ X[:, 1:]
+    rhs = Wq.T @ (y - moments.ybar[t]) - Zq.T @ X[:, 0]
+    theta = np.linalg.pinv(schur, hermitian=True) @ rhs
+    return theta, qbar, Zq, Qc
+
+
+def _controlled_surrogate(S: np.ndarray, y: np.ndarray, w: np.ndarray, moments: _Moments, t: int, law: _Law, k: int,
+                          method: str, alpha: float) -> tuple[np.ndarray, RidgeFit]:
+    """Feature selection and surrogate of output ``t`` with control variates of exact expectation
+    (:mod:`xaikit.explainers.surrogate._control_variates`): the selected columns and the fit."""
+    from xaikit.explainers.surrogate import _control_variates as cv
+
+    d = S.shape[1]
+    every = np.arange(d)
+    b0 = moments.ridge(SELECTION_ALPHA)[:, t]
+    Q = cv.controls(S, b0)
+    sums = cv.expected_sums(law.prob, law.weight, S.shape[0], b0)
+    # the ridge on every column (what "highest_weights" ranks), its controls' part replaced by its expectation
+    theta, _, Zq, _ = _control_terms(S, Q, w, moments, every, t, y, SELECTION_ALPHA)
+    A = moments.G + SELECTION_ALPHA * np.eye(d)
+    b_all = _solve(A, moments.C[:, t] - Zq @ theta)
+    b_all += cv.population_fit(sums, sums.sq, sums.szq, every, SELECTION_ALPHA)[0] @ theta
+    if method == "auto":
+        method = "forward" if k <= 6 else "highest_weights"
+    if method == "highest_weights" and k < d:
+        sel = np.sort(np.argsort(-np.abs(b_all * S[0]), kind="stable")[:k])
+    else:
+        sel = _select(S, y, w, k, method, moments, t)
+    # the surrogate on the selected columns; the columns left out enter its controls by their linear part
+    rest = np.setdiff1d(every, sel)
+    sq, szq = sums.sq, sums.szq
+    if rest.size:
+        left_out = b_all.copy()
+        left_out[sel] = 0.0
+        Q = np.column_stack([Q, S @ left_out])
+        r_sq, r_szq = cv.rest_control(sums, b_all, rest)
+        sq, szq = np.append(sq, r_sq), np.column_stack([szq, r_szq])
+    theta, qbar, Zq, Qc = _control_terms(S, Q, w, moments, sel, t, y, alpha)
+    fit = moments.fit_centred(S, (y - moments.ybar[t]) - Qc @ theta, moments.C[sel, t] - Zq @ theta,
+                              float(moments.ybar[t] - qbar @ theta), w, sel, alpha)
+    coef_q, intercept_q = cv.population_fit(sums, sq, szq, sel, alpha)
+    return sel, RidgeFit(fit.coef + coef_q @ theta, fit.intercept + float(intercept_q @ theta), fit.std_err)
 
 
 def select_features(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method: str) -> np.ndarray:
@@ -304,7 +400,7 @@ def select_features(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method:
     if method == "forward":
         return _forward(S, y, w, k)
     if method == "highest_weights":
-        coef = ridge_coef(S, y, w, 0.01)
+        coef = ridge_coef(S, y, w, SELECTION_ALPHA)
         order = np.argsort(-np.abs(coef * S[0]), kind="stable")
         return np.sort(order[:k])
     return _lasso_path(S, y, w, k)
@@ -536,6 +632,13 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
             estimand and gives each row up to 8 times the draws for the same model calls. A row's
             values then depend on the rows explained with it. Not with ``stability``, with
             ``sample_around_instance`` or with :class:`~xaikit.RowSeeds`.""", check_bool),
+        Parameter("control_variates", True, "bool", """
+            Documents and images: fit the surrogate with control variates whose expectations under
+            LIME's own perturbation law are exact (see the module): the same estimand, with about
+            2.5 times less spread over seeds on the 20 Newsgroups model of ``benchmarks/lime.py``.
+            Applies from ``4 (d + 4)`` samples for ``d`` features, with a kernel of each
+            perturbation's distance alone; ``False`` gives LIME's plain ridge fit. Tables are not
+            affected.""", check_bool),
     )
 
     def _start(self, X: Any, target: Any, params: dict[str, Any]) -> _LimePlan:
@@ -558,7 +661,7 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
             )
         outputs, out_names, top = self._select_outputs(target, params["labels"], params["top_labels"], fx)
         self._check_budget(units, params["n_samples"], fx.shape[1])
-        run = {k: params[k] for k in ("n_samples", "batch_size", "sampling", "stability", "share_draws")}
+        run = {k: params[k] for k in ("n_samples", "batch_size", "sampling", "stability", "share_draws", "control_variates")}
         if run["share_draws"]:
             self._check_share_draws(masker, run)
 
@@ -744,6 +847,22 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         distances = masker.distances(S)
         return S, y, np.asarray(self.kernel(distances, self.kernel_width), dtype=np.float64)
 
+    def _law(self, masker: Any, item: Any, S: np.ndarray, w: np.ndarray) -> _Law | None:
+        """The exchangeable law of a document's or image's perturbations (None where control variates do
+        not apply: fewer than 3 features, fewer than ``4 (d + 4)`` samples, a masker that does not state
+        its law, or a kernel whose weights are not a function of each perturbation's own distance)."""
+        n, d = S.shape
+        law = getattr(masker, "kept_count_law", None)
+        if law is None or d < 3 or n < 4 * (d + 4):
+            return None
+        keep = (np.arange(d)[None, :] < np.arange(d + 1)[:, None]).astype(np.float64)  # row c keeps c features
+        distances = masker.distances(np.vstack([np.ones((1, d)), keep]))[1:]  # row 0, the input, first
+        weight = np.asarray(self.kernel(distances, self.kernel_width), dtype=np.float64)
+        counts = np.rint(S.sum(axis=1)).astype(np.int64)
+        if weight.shape != (d + 1,) or not np.allclose(w, weight[counts], rtol=1e-12, atol=0.0):
+            return None
+        return _Law(np.asarray(law(item), dtype=np.float64), weight)
+
     def _weights(self, S: np.ndarray) -> np.ndarray:
         """Kernel weights of table perturbations: Euclidean distances to row 0 in the interpretable space
         (for a bool ``S``, whose row 0 is all ones: the root of each row's number of zeros)."""
@@ -792,13 +911,18 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         sets: list[set[int]] = []
         k = min(self.n_features, d)
         moments = _Moments(S, y, w) if d > 0 else None
+        law = self._law(masker, x, S, w) if params.get("control_variates") and self._kind != "tabular" else None
         for t in range(o):
             if moments is None:  # nothing to perturb (e.g. a document without tokens): the surrogate is a constant
                 intercept[t] = local[t] = y[0, t]
                 sets.append(set())
                 continue
-            sel = _select(S, y[:, t], w, self.n_features, self.feature_selection, moments, t)
-            fit = moments.fit(S, y[:, t], w, sel, t, self.alpha)
+            if law is not None:
+                sel, fit = _controlled_surrogate(S, y[:, t], w, moments, t, law, self.n_features, self.feature_selection,
+                                                 self.alpha)
+            else:
+                sel = _select(S, y[:, t], w, self.n_features, self.feature_selection, moments, t)
+                fit = moments.fit(S, y[:, t], w, sel, t, self.alpha)
             coef[sel, t], se[sel, t], intercept[t] = fit.coef, fit.std_err, fit.intercept
             local[t] = float(fit.predict(S[:1, sel])[0])
             if n_test >= 2 and train.size >= 2 and w[test].sum() > 0:
