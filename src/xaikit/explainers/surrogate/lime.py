@@ -232,6 +232,7 @@ class _Moments:
 
     def __init__(self, S: np.ndarray, Y: np.ndarray, w: np.ndarray) -> None:
         self._ridge: dict[float, np.ndarray] = {}
+        self._factors: dict[float, tuple[np.ndarray, Any]] = {}
         if S.dtype == bool:
             from xaikit.explainers.surrogate._binary_moments import binary_moments  # compiled: loads numba
 
@@ -250,8 +251,26 @@ class _Moments:
     def ridge(self, alpha: float) -> np.ndarray:
         """Ridge coefficients on all columns, ``(d, o)``, by one solve for every output."""
         if alpha not in self._ridge:
-            self._ridge[alpha] = _solve(self.G + alpha * np.eye(self.G.shape[0]), self.C, alpha > 0)
+            self._ridge[alpha] = self.solve(alpha, self.C)
         return self._ridge[alpha]
+
+    def solve(self, alpha: float, B: np.ndarray) -> np.ndarray:
+        """``(G + alpha I)^-1 B``: by a Cholesky factor kept for every later solve with the same ``alpha``
+        (positive), or the minimum-norm least-squares solution where there is none."""
+        if alpha not in self._factors:
+            A = self.G + alpha * np.eye(self.G.shape[0])
+            factor = None
+            if alpha > 0:
+                linalg = import_optional("scipy.linalg", "scipy")
+                try:
+                    factor = linalg.cho_factor(A, check_finite=False)
+                except np.linalg.LinAlgError:
+                    factor = None
+            self._factors[alpha] = (A, factor)
+        A, factor = self._factors[alpha]
+        if factor is None:
+            return np.linalg.lstsq(A, B, rcond=None)[0]
+        return import_optional("scipy.linalg", "scipy").cho_solve(factor, B, check_finite=False)
 
     def fit(self, S: np.ndarray, y: np.ndarray, w: np.ndarray, sel: np.ndarray, t: int, alpha: float) -> RidgeFit:
         """:func:`weighted_ridge` of output ``t`` (values ``y``) on the columns ``sel`` of ``S``: the
@@ -328,21 +347,26 @@ class _Law:
 
 
 def _control_terms(S: np.ndarray, Q: np.ndarray, w: np.ndarray, moments: _Moments, cols: np.ndarray, t: int, y: np.ndarray,
-                   alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                   alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The controls ``Q`` against the fit of output ``t`` on the columns ``cols``: their coefficients
     ``theta`` in the ridge regression of ``y`` on ``[S[:, cols], Q]`` (``Q`` unpenalised), their
-    weighted means, their cross moments with ``cols`` and their centred values."""
+    weighted means, their cross moments with ``cols``, their centred values, and the penalised Gram
+    matrix's inverse applied to ``[c_t, Zq]`` (the plain fit's cross moments, then theirs)."""
     qbar = (w @ Q) / moments.sw
     Qc = Q - qbar
     Wq = Qc * w[:, None]
     # (S - xbar)' W Qc = S' W Qc, as the weighted columns of Qc sum to 0
-    Zq = (S.T @ Wq)[cols] if cols.size == S.shape[1] else S[:, cols].T @ Wq
-    A = moments.G[np.ix_(cols, cols)] + alpha * np.eye(cols.size)
-    X = _solve(A, np.column_stack([moments.C[cols, t], Zq]), alpha > 0)
+    if cols.size == S.shape[1]:  # every column: the moments' kept factor
+        Zq = S.T @ Wq
+        X = moments.solve(alpha, np.column_stack([moments.C[:, t], Zq]))
+    else:
+        Zq = S[:, cols].T @ Wq
+        A = moments.G[np.ix_(cols, cols)] + alpha * np.eye(cols.size)
+        X = _solve(A, np.column_stack([moments.C[cols, t], Zq]), alpha > 0)
     schur = Qc.T @ Wq - Zq.T @ X[:, 1:]
     rhs = Wq.T @ (y - moments.ybar[t]) - Zq.T @ X[:, 0]
     theta = np.linalg.pinv(schur, hermitian=True) @ rhs
-    return theta, qbar, Zq, Qc
+    return theta, qbar, Zq, Qc, X
 
 
 def _controlled_surrogate(S: np.ndarray, y: np.ndarray, w: np.ndarray, moments: _Moments, t: int, law: _Law, k: int,
@@ -357,9 +381,8 @@ def _controlled_surrogate(S: np.ndarray, y: np.ndarray, w: np.ndarray, moments: 
     Q = cv.controls(S, b0)
     sums = cv.expected_sums(law.prob, law.weight, S.shape[0], b0)
     # the ridge on every column (what "highest_weights" ranks), its controls' part replaced by its expectation
-    theta, _, Zq, _ = _control_terms(S, Q, w, moments, every, t, y, SELECTION_ALPHA)
-    A = moments.G + SELECTION_ALPHA * np.eye(d)
-    b_all = _solve(A, moments.C[:, t] - Zq @ theta)
+    theta, _, _, _, X = _control_terms(S, Q, w, moments, every, t, y, SELECTION_ALPHA)
+    b_all = X[:, 0] - X[:, 1:] @ theta
     b_all += cv.population_fit(sums, sums.sq, sums.szq, every, SELECTION_ALPHA)[0] @ theta
     if method == "auto":
         method = "forward" if k <= 6 else "highest_weights"
@@ -376,7 +399,7 @@ def _controlled_surrogate(S: np.ndarray, y: np.ndarray, w: np.ndarray, moments: 
         Q = np.column_stack([Q, S @ left_out])
         r_sq, r_szq = cv.rest_control(sums, b_all, rest)
         sq, szq = np.append(sq, r_sq), np.column_stack([szq, r_szq])
-    theta, qbar, Zq, Qc = _control_terms(S, Q, w, moments, sel, t, y, alpha)
+    theta, qbar, Zq, Qc, _ = _control_terms(S, Q, w, moments, sel, t, y, alpha)
     fit = moments.fit_centred(S, (y - moments.ybar[t]) - Qc @ theta, moments.C[sel, t] - Zq @ theta,
                               float(moments.ybar[t] - qbar @ theta), w, sel, alpha)
     coef_q, intercept_q = cv.population_fit(sums, sq, szq, sel, alpha)
@@ -859,7 +882,7 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         distances = masker.distances(np.vstack([np.ones((1, d)), keep]))[1:]  # row 0, the input, first
         weight = np.asarray(self.kernel(distances, self.kernel_width), dtype=np.float64)
         counts = np.rint(S.sum(axis=1)).astype(np.int64)
-        if weight.shape != (d + 1,) or not np.allclose(w, weight[counts], rtol=1e-12, atol=0.0):
+        if weight.shape != (d + 1,) or not (np.abs(w - weight[counts]) <= 1e-12 * np.abs(w)).all():
             return None
         return _Law(np.asarray(law(item), dtype=np.float64), weight)
 
