@@ -162,3 +162,19 @@ def test_standard_errors_cover_with_control_variates(sampling: str) -> None:
     exp = lime.explain([DOC] * 200, n_samples=300, random_state=5, sampling=sampling)
     values, se = exp.values[:, :, 0], exp.diagnostics["std_err"][:, :, 0]
     assert (np.abs(values - values.mean(axis=0)) <= 2 * se).mean() >= 0.93
+
+
+def test_a_masker_that_draws_its_own_way_states_no_law() -> None:
+    """A subclass overriding ``sample`` (here: always hides one word) does not inherit LIME's law: the
+    plain fit is used, whose estimand is then its own."""
+    class OneHidden(xk.TextMasker):
+        def sample(self, item, n_samples, rng, *, sampling="iid"):
+            S = np.ones((n_samples, item.n_features))
+            S[np.arange(1, n_samples), rng.integers(0, item.n_features, n_samples - 1)] = 0.0
+            return S
+
+    masker = OneHidden()
+    assert masker.kept_count_law(masker.prepare(DOC)[0]) is None
+    lime = xk.Lime(_tfidf_model, masker=masker)
+    np.testing.assert_array_equal(lime.explain([DOC], n_samples=300, random_state=2).values,
+                                  lime.explain([DOC], n_samples=300, random_state=2, control_variates=False).values)

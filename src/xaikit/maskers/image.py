@@ -347,15 +347,19 @@ class ImageMasker:
         return _cast_like(values, image.dtype)
 
     # ------------------------------------------------------------------ samples
-    def kept_count_law(self, item: ImageItem) -> np.ndarray:
+    def kept_count_law(self, item: ImageItem) -> np.ndarray | None:
         """``prob[c]``, ``c = 0..d``: the probability that a perturbation of :meth:`sample` (any row
         but row 0, in either sampling) keeps ``c`` of the image's ``d`` segments, binomial ``(d, 1/2)``;
         given ``c``, the kept segments are a uniformly random set.
+
+        None for a subclass that draws its own way (overrides :meth:`sample`): it states its own law.
 
         >>> masker = ImageMasker(np.array([[0, 1]]))
         >>> masker.kept_count_law(masker.prepare(np.zeros((1, 2)))[0]).tolist()
         [0.25, 0.5, 0.25]
         """
+        if type(self).sample is not ImageMasker.sample:
+            return None
         d = item.n_features
         return np.array([math.comb(d, c) / 2**d for c in range(d + 1)])  # exact integers, one rounding
 

@@ -260,15 +260,19 @@ class TextMasker:
         )
 
     # ------------------------------------------------------------------ coalitions
-    def kept_count_law(self, item: TextItem) -> np.ndarray:
+    def kept_count_law(self, item: TextItem) -> np.ndarray | None:
         """``prob[c]``, ``c = 0..d``: the probability that a perturbation of :meth:`sample` (any row
         but row 0, in either sampling) keeps ``c`` of the document's ``d`` features; given ``c``, the
         kept features are a uniformly random set. LIME hides ``k`` uniform in ``1..d``, so ``c`` is
         uniform in ``0..d-1`` (one feature: hidden or kept, 1/2 each).
 
+        None for a subclass that draws its own way (overrides :meth:`sample`): it states its own law.
+
         >>> TextMasker().kept_count_law(TextMasker().prepare("a b c")[0]).round(4).tolist()
         [0.3333, 0.3333, 0.3333, 0.0]
         """
+        if type(self).sample is not TextMasker.sample:
+            return None
         d = item.n_features
         if d <= 1:
             return np.array([1.0]) if d == 0 else np.array([0.5, 0.5])

@@ -875,8 +875,9 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         not apply: fewer than 3 features, fewer than ``4 (d + 4)`` samples, a masker that does not state
         its law, or a kernel whose weights are not a function of each perturbation's own distance)."""
         n, d = S.shape
-        law = getattr(masker, "kept_count_law", None)
-        if law is None or d < 3 or n < 4 * (d + 4):
+        stated = getattr(masker, "kept_count_law", None)
+        prob = stated(item) if stated is not None and d >= 3 and n >= 4 * (d + 4) else None
+        if prob is None:
             return None
         keep = (np.arange(d)[None, :] < np.arange(d + 1)[:, None]).astype(np.float64)  # row c keeps c features
         distances = masker.distances(np.vstack([np.ones((1, d)), keep]))[1:]  # row 0, the input, first
@@ -884,7 +885,7 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         counts = np.rint(S.sum(axis=1)).astype(np.int64)
         if weight.shape != (d + 1,) or not (np.abs(w - weight[counts]) <= 1e-12 * np.abs(w)).all():
             return None
-        return _Law(np.asarray(law(item), dtype=np.float64), weight)
+        return _Law(np.asarray(prob, dtype=np.float64), weight)
 
     def _weights(self, S: np.ndarray) -> np.ndarray:
         """Kernel weights of table perturbations: Euclidean distances to row 0 in the interpretable space
