@@ -23,11 +23,12 @@ features left out (they are in its residual otherwise).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-__all__ = ["ExpectedSums", "controls", "expected_sums", "population_fit", "rest_control"]
+__all__ = ["Controls", "ExpectedSums", "controls", "expected_sums", "population_fit", "rest_control"]
 
 
 @dataclass(frozen=True)
@@ -123,3 +124,63 @@ def population_fit(e: ExpectedSums, sq: np.ndarray, szq: np.ndarray, sel: np.nda
     cross = szq[sel] - (e.s / e.sw) * sq[None, :]
     coef = (cross - (c / (a + c * p)) * cross.sum(axis=0, keepdims=True)) / a
     return coef, (sq - e.s * coef.sum(axis=0)) / e.sw
+
+
+class Controls:
+    """The control variates of one output's surrogate (:mod:`xaikit.explainers.surrogate.lime`).
+
+    ``moments`` are the sample's weighted moments (``sw``, ``xbar``, ``ybar``, ``G``, ``C`` and the
+    solves ``solve_on(cols, alpha, B)``, ``fit_centred(...)`` of LIME's ``_Moments``); ``law`` is
+    ``(prob, weight)`` of the kept count. The controls are built from the plain ridge score on every
+    column (penalty ``alpha_all``); ``b_all`` is that ridge with the controls' part replaced by its
+    expectation (what ``"highest_weights"`` ranks); :meth:`fit` is the surrogate on chosen columns.
+    """
+
+    def __init__(self, S: np.ndarray, y: np.ndarray, w: np.ndarray, moments: Any, t: int,
+                 law: tuple[np.ndarray, np.ndarray], alpha_all: float) -> None:
+        self.S, self.y, self.w, self.moments, self.t = S, y, w, moments, t
+        d = S.shape[1]
+        self.every = np.arange(d)
+        b0 = moments.ridge(alpha_all)[:, t]
+        self.Q = controls(S, b0)
+        self.sums = expected_sums(law[0], law[1], S.shape[0], b0)
+        theta, _, _, _, X = self._terms(self.Q, self.every, alpha_all)
+        coef_q = population_fit(self.sums, self.sums.sq, self.sums.szq, self.every, alpha_all)[0]
+        self.b_all = X[:, 0] - X[:, 1:] @ theta + coef_q @ theta
+
+    def _terms(self, Q: np.ndarray, cols: np.ndarray, alpha: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The controls ``Q`` against the fit on the columns ``cols``: their coefficients ``theta`` in the
+        ridge regression of ``y`` on ``[S[:, cols], Q]`` (``Q`` unpenalised), their weighted means, their
+        cross moments with ``cols``, their centred values, and the penalised Gram matrix's inverse
+        applied to ``[c_t, Zq]`` (the plain fit's cross moments, then theirs)."""
+        m, S, w, t = self.moments, self.S, self.w, self.t
+        qbar = (w @ Q) / m.sw
+        Qc = Q - qbar
+        Wq = Qc * w[:, None]
+        # (S - xbar)' W Qc = S' W Qc, as the weighted columns of Qc sum to 0
+        Zq = S.T @ Wq if cols.size == S.shape[1] else S[:, cols].T @ Wq
+        X = m.solve_on(cols, alpha, np.column_stack([m.C[cols, t], Zq]))
+        schur = Qc.T @ Wq - Zq.T @ X[:, 1:]
+        rhs = Wq.T @ (self.y - m.ybar[t]) - Zq.T @ X[:, 0]
+        theta = np.linalg.pinv(schur, hermitian=True) @ rhs
+        return theta, qbar, Zq, Qc, X
+
+    def fit(self, sel: np.ndarray, alpha: float) -> Any:
+        """The surrogate on the columns ``sel`` (penalty ``alpha``): the ridge fit of ``y - q theta``
+        plus the controls' exact part ``population_fit(q) theta``; the columns left out enter the
+        controls by their linear part. Standard errors: the sandwich of the adjusted fit."""
+        m, S, t = self.moments, self.S, self.t
+        rest = np.setdiff1d(self.every, sel)
+        Q, sq, szq = self.Q, self.sums.sq, self.sums.szq
+        if rest.size:
+            left_out = self.b_all.copy()
+            left_out[sel] = 0.0
+            Q = np.column_stack([Q, S @ left_out])
+            r_sq, r_szq = rest_control(self.sums, self.b_all, rest)
+            sq, szq = np.append(sq, r_sq), np.column_stack([szq, r_szq])
+        theta, qbar, Zq, Qc, _ = self._terms(Q, sel, alpha)
+        fit = m.fit_centred(S, (self.y - m.ybar[t]) - Qc @ theta, m.C[sel, t] - Zq @ theta,
+                            float(m.ybar[t] - qbar @ theta), self.w, sel, alpha)
+        coef_q, intercept_q = population_fit(self.sums, sq, szq, sel, alpha)
+        return replace(fit, coef=fit.coef + coef_q @ theta, intercept=fit.intercept + float(intercept_q @ theta))

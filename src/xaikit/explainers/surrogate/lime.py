@@ -272,6 +272,12 @@ class _Moments:
             return np.linalg.lstsq(A, B, rcond=None)[0]
         return import_optional("scipy.linalg", "scipy").cho_solve(factor, B, check_finite=False)
 
+    def solve_on(self, cols: np.ndarray, alpha: float, B: np.ndarray) -> np.ndarray:
+        """``(G[cols, cols] + alpha I)^-1 B`` (every column: :meth:`solve`, with its kept factor)."""
+        if cols.size == self.G.shape[0]:
+            return self.solve(alpha, B)
+        return _solve(self.G[np.ix_(cols, cols)] + alpha * np.eye(cols.size), B, alpha > 0)
+
     def fit(self, S: np.ndarray, y: np.ndarray, w: np.ndarray, sel: np.ndarray, t: int, alpha: float) -> RidgeFit:
         """:func:`weighted_ridge` of output ``t`` (values ``y``) on the columns ``sel`` of ``S``: the
         coefficients from the moments, one pass over those columns for the sandwich standard errors."""
@@ -337,73 +343,20 @@ def _select(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method: str, mo
     return np.sort(order[:k])
 
 
-@dataclass(frozen=True)
-class _Law:
-    """A document's or image's perturbations as an exchangeable law: ``prob[c]`` of keeping ``c`` of
-    the ``d`` features (the kept set uniform given ``c``), each weighted ``weight[c]``."""
-
-    prob: np.ndarray
-    weight: np.ndarray
-
-
-def _control_terms(S: np.ndarray, Q: np.ndarray, w: np.ndarray, moments: _Moments, cols: np.ndarray, t: int, y: np.ndarray,
-                   alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The controls ``Q`` against the fit of output ``t`` on the columns ``cols``: their coefficients
-    ``theta`` in the ridge regression of ``y`` on ``[S[:, cols], Q]`` (``Q`` unpenalised), their
-    weighted means, their cross moments with ``cols``, their centred values, and the penalised Gram
-    matrix's inverse applied to ``[c_t, Zq]`` (the plain fit's cross moments, then theirs)."""
-    qbar = (w @ Q) / moments.sw
-    Qc = Q - qbar
-    Wq = Qc * w[:, None]
-    # (S - xbar)' W Qc = S' W Qc, as the weighted columns of Qc sum to 0
-    if cols.size == S.shape[1]:  # every column: the moments' kept factor
-        Zq = S.T @ Wq
-        X = moments.solve(alpha, np.column_stack([moments.C[:, t], Zq]))
-    else:
-        Zq = S[:, cols].T @ Wq
-        A = moments.G[np.ix_(cols, cols)] + alpha * np.eye(cols.size)
-        X = _solve(A, np.column_stack([moments.C[cols, t], Zq]), alpha > 0)
-    schur = Qc.T @ Wq - Zq.T @ X[:, 1:]
-    rhs = Wq.T @ (y - moments.ybar[t]) - Zq.T @ X[:, 0]
-    theta = np.linalg.pinv(schur, hermitian=True) @ rhs
-    return theta, qbar, Zq, Qc, X
-
-
-def _controlled_surrogate(S: np.ndarray, y: np.ndarray, w: np.ndarray, moments: _Moments, t: int, law: _Law, k: int,
+def _controlled_surrogate(S: np.ndarray, y: np.ndarray, w: np.ndarray, moments: _Moments, t: int, law: Any, k: int,
                           method: str, alpha: float) -> tuple[np.ndarray, RidgeFit]:
-    """Feature selection and surrogate of output ``t`` with control variates of exact expectation
-    (:mod:`xaikit.explainers.surrogate._control_variates`): the selected columns and the fit."""
+    """Feature selection and surrogate of output ``t`` with control variates of exact expectation under
+    ``law`` (:mod:`xaikit.explainers.surrogate._control_variates`): the selected columns and the fit."""
     from xaikit.explainers.surrogate import _control_variates as cv
 
-    d = S.shape[1]
-    every = np.arange(d)
-    b0 = moments.ridge(SELECTION_ALPHA)[:, t]
-    Q = cv.controls(S, b0)
-    sums = cv.expected_sums(law.prob, law.weight, S.shape[0], b0)
-    # the ridge on every column (what "highest_weights" ranks), its controls' part replaced by its expectation
-    theta, _, _, _, X = _control_terms(S, Q, w, moments, every, t, y, SELECTION_ALPHA)
-    b_all = X[:, 0] - X[:, 1:] @ theta
-    b_all += cv.population_fit(sums, sums.sq, sums.szq, every, SELECTION_ALPHA)[0] @ theta
+    controls = cv.Controls(S, y, w, moments, t, law, SELECTION_ALPHA)
     if method == "auto":
         method = "forward" if k <= 6 else "highest_weights"
-    if method == "highest_weights" and k < d:
-        sel = np.sort(np.argsort(-np.abs(b_all * S[0]), kind="stable")[:k])
+    if method == "highest_weights" and k < S.shape[1]:
+        sel = np.sort(np.argsort(-np.abs(controls.b_all * S[0]), kind="stable")[:k])
     else:
         sel = _select(S, y, w, k, method, moments, t)
-    # the surrogate on the selected columns; the columns left out enter its controls by their linear part
-    rest = np.setdiff1d(every, sel)
-    sq, szq = sums.sq, sums.szq
-    if rest.size:
-        left_out = b_all.copy()
-        left_out[sel] = 0.0
-        Q = np.column_stack([Q, S @ left_out])
-        r_sq, r_szq = cv.rest_control(sums, b_all, rest)
-        sq, szq = np.append(sq, r_sq), np.column_stack([szq, r_szq])
-    theta, qbar, Zq, Qc, _ = _control_terms(S, Q, w, moments, sel, t, y, alpha)
-    fit = moments.fit_centred(S, (y - moments.ybar[t]) - Qc @ theta, moments.C[sel, t] - Zq @ theta,
-                              float(moments.ybar[t] - qbar @ theta), w, sel, alpha)
-    coef_q, intercept_q = cv.population_fit(sums, sq, szq, sel, alpha)
-    return sel, RidgeFit(fit.coef + coef_q @ theta, fit.intercept + float(intercept_q @ theta), fit.std_err)
+    return sel, controls.fit(sel, alpha)
 
 
 def select_features(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method: str) -> np.ndarray:
@@ -870,7 +823,7 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         distances = masker.distances(S)
         return S, y, np.asarray(self.kernel(distances, self.kernel_width), dtype=np.float64)
 
-    def _law(self, masker: Any, item: Any, S: np.ndarray, w: np.ndarray) -> _Law | None:
+    def _law(self, masker: Any, item: Any, S: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The exchangeable law of a document's or image's perturbations (None where control variates do
         not apply: fewer than 3 features, fewer than ``4 (d + 4)`` samples, a masker that does not state
         its law, or a kernel whose weights are not a function of each perturbation's own distance)."""
@@ -885,7 +838,7 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         counts = np.rint(S.sum(axis=1)).astype(np.int64)
         if weight.shape != (d + 1,) or not (np.abs(w - weight[counts]) <= 1e-12 * np.abs(w)).all():
             return None
-        return _Law(np.asarray(prob, dtype=np.float64), weight)
+        return np.asarray(prob, dtype=np.float64), weight
 
     def _weights(self, S: np.ndarray) -> np.ndarray:
         """Kernel weights of table perturbations: Euclidean distances to row 0 in the interpretable space
