@@ -290,6 +290,11 @@ def case_heart(n_background: int, n_rows: int) -> Case:
 CASES = {"1": case_probability, "2": case_margin, "3": case_heart}
 
 
+#: Values with a known standard error below which a cell's coverage is printed but not taken as the
+#: lowest (3 values, one outside 2 SE, would read 0.667).
+MIN_KNOWN = 50
+
+
 def budgets_for(d: int, max_budget: int) -> list[int]:
     """2d+2, 4d, then powers of two from the first above 4d up to max_budget."""
     out = [2 * d + 2, 4 * d]
@@ -309,6 +314,8 @@ class Cell:
     overhead_ms: float | None = None  # wall time outside f per row
     model_ms: float | None = None  # time inside f per row (of the same fastest runs)
     coverage: float | None = None  # share of values with |error| <= 2 std_err (xaikit's standard errors)
+    known: int = 0  # values whose standard error is known (the coverage's denominator), of
+    values: int = 0  # all values of the cell
     failure: str | None = None
 
 
@@ -316,6 +323,7 @@ def measure(case: Case, name: str, runner: Callable, budget: int, seeds: list[in
     """Error and evaluations of each seed's run; time and overhead of the fastest of ``repeats``
     runs of each seed (same seed, same values: checked), averaged over the seeds."""
     errors, evals, times, overheads, models, covered = [], [], [], [], [], []
+    n_values = 0
     n, m = case.X.shape[0], case.bg.shape[0]
     norms = np.linalg.norm(case.truth, axis=1)
     for seed in seeds:
@@ -338,9 +346,11 @@ def measure(case: Case, name: str, runner: Callable, budget: int, seeds: list[in
         if run.std_err is not None:  # a NaN standard error says "unknown" (one draw in a stratum): left out
             known = np.isfinite(run.std_err)
             covered.append((np.abs(run.values - case.truth) <= 2.0 * run.std_err + 1e-12)[known])
-    coverage = float(np.mean(np.concatenate(covered))) if covered and sum(c.size for c in covered) else None
+            n_values += known.size
+    n_known = sum(c.size for c in covered)
+    coverage = float(np.mean(np.concatenate(covered))) if n_known else None
     return Cell(float(np.mean(errors)), float(np.mean(evals)), float(np.mean(times)), float(np.mean(overheads)),
-                float(np.mean(models)), coverage)
+                float(np.mean(models)), coverage, n_known, n_values)
 
 
 # --------------------------------------------------------------------------- printing
@@ -543,12 +553,15 @@ def run_case(key: str, args: argparse.Namespace, seeds: list[int], n_background:
             _fmt(table[b][s].model_ms, ".2f"))] for b in budgets],
     )
     print("\nCoverage of xaikit's standard errors: share of values with |phi - phi*| <= 2 std_err (bar: >= 0.93);\n"
-          "values whose standard error is unknown (NaN: a stratum drawn once) are left out, '-' when all are")
+          "values whose standard error is unknown (NaN: a stratum drawn once) are left out, '-' when all are;\n"
+          f"'known' is how many values had one. The lowest coverage below counts cells with at least {MIN_KNOWN} known")
     print_table(
-        [(s, ["coverage"]) for s in xk_names],
-        [[str(b)] + [_fmt(table[b][s].coverage, ".3f") for s in xk_names] for b in budgets],
+        [(s, ["coverage", "known"]) for s in xk_names],
+        [[str(b)] + [c for s in xk_names for c in (
+            _fmt(table[b][s].coverage, ".3f"), f"{table[b][s].known}/{table[b][s].values}")] for b in budgets],
     )
-    pooled = {s: [table[b][s].coverage for b in budgets if table[b][s].coverage is not None] for s in xk_names}
+    pooled = {s: [table[b][s].coverage for b in budgets
+                  if table[b][s].coverage is not None and table[b][s].known >= MIN_KNOWN] for s in xk_names}
     print("  over all budgets (mean): " + ", ".join(f"{s} {np.mean(v):.3f}" for s, v in pooled.items() if v))
     if failures:
         print("\n  cells shown as '-':")
