@@ -211,15 +211,26 @@ def _lasso_path(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int) -> np.ndarr
     return chosen
 
 
-def _solve(A: np.ndarray, B: np.ndarray, definite: bool = True) -> np.ndarray:
-    """``A^-1 B`` for a symmetric ``A`` (a Gram matrix plus a ridge: ``definite`` when the ridge is
-    positive); the minimum-norm least-squares solution when ``A`` is singular."""
-    if definite:
-        try:
-            return np.linalg.solve(A, B)
-        except np.linalg.LinAlgError:
-            pass
-    return np.linalg.lstsq(A, B, rcond=None)[0]
+def _factor(A: np.ndarray, definite: bool) -> Any:
+    """A Cholesky factor of the symmetric ``A`` (a Gram matrix plus a ridge: ``definite`` when the ridge
+    is positive), or None where it has none."""
+    if not definite:
+        return None
+    from scipy import linalg
+
+    try:
+        return linalg.cho_factor(A, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def _apply(A: np.ndarray, factor: Any, B: np.ndarray) -> np.ndarray:
+    """``A^-1 B`` by ``A``'s Cholesky ``factor``, or the minimum-norm least-squares solution without one."""
+    if factor is None:
+        return np.linalg.lstsq(A, B, rcond=None)[0]
+    from scipy import linalg
+
+    return linalg.cho_solve(factor, B, check_finite=False)
 
 
 class _Moments:
@@ -259,24 +270,15 @@ class _Moments:
         (positive), or the minimum-norm least-squares solution where there is none."""
         if alpha not in self._factors:
             A = self.G + alpha * np.eye(self.G.shape[0])
-            factor = None
-            if alpha > 0:
-                linalg = import_optional("scipy.linalg", "scipy")
-                try:
-                    factor = linalg.cho_factor(A, check_finite=False)
-                except np.linalg.LinAlgError:
-                    factor = None
-            self._factors[alpha] = (A, factor)
-        A, factor = self._factors[alpha]
-        if factor is None:
-            return np.linalg.lstsq(A, B, rcond=None)[0]
-        return import_optional("scipy.linalg", "scipy").cho_solve(factor, B, check_finite=False)
+            self._factors[alpha] = (A, _factor(A, alpha > 0))
+        return _apply(*self._factors[alpha], B)
 
     def solve_on(self, cols: np.ndarray, alpha: float, B: np.ndarray) -> np.ndarray:
         """``(G[cols, cols] + alpha I)^-1 B`` (every column: :meth:`solve`, with its kept factor)."""
         if cols.size == self.G.shape[0]:
             return self.solve(alpha, B)
-        return _solve(self.G[np.ix_(cols, cols)] + alpha * np.eye(cols.size), B, alpha > 0)
+        A = self.G[np.ix_(cols, cols)] + alpha * np.eye(cols.size)
+        return _apply(A, _factor(A, alpha > 0), B)
 
     def fit(self, S: np.ndarray, y: np.ndarray, w: np.ndarray, sel: np.ndarray, t: int, alpha: float) -> RidgeFit:
         """:func:`weighted_ridge` of output ``t`` (values ``y``) on the columns ``sel`` of ``S``: the
@@ -329,18 +331,27 @@ def _forward_gram(G: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
     return np.array(chosen, dtype=np.int64)
 
 
-def _select(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method: str, moments: _Moments | None, t: int
-            ) -> np.ndarray:
-    """:func:`select_features` for output ``t``, from the shared ``moments`` when the method uses them."""
-    if method == "auto":
-        method = "forward" if k <= 6 else "highest_weights"
+def _select(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method: str, moments: _Moments | None, t: int,
+            ranking: np.ndarray | None = None) -> np.ndarray:
+    """:func:`select_features` for output ``t``, from the shared ``moments`` when the method uses them;
+    ``ranking``, when given, is the ridge on every column that ``"highest_weights"`` ranks instead of
+    the moments' own (the fit with control variates)."""
+    method = _resolve(method, k)
     if moments is None or method in ("none", "lasso_path") or k >= S.shape[1]:
         return select_features(S, y, w, k, method)
     if method == "forward":
         return _forward_gram(moments.G, moments.C[:, t], k)
-    coef = moments.ridge(SELECTION_ALPHA)[:, t]
-    order = np.argsort(-np.abs(coef * S[0]), kind="stable")
-    return np.sort(order[:k])
+    return _highest_weights(moments.ridge(SELECTION_ALPHA)[:, t] if ranking is None else ranking, S[0], k)
+
+
+def _resolve(method: str, k: int) -> str:
+    """The selection ``"auto"`` stands for: ``"forward"`` up to 6 features, else ``"highest_weights"``."""
+    return ("forward" if k <= 6 else "highest_weights") if method == "auto" else method
+
+
+def _highest_weights(coef: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` columns of largest ``|coef_j * x_j|`` (``x``: the row's own interpretable values), in order."""
+    return np.sort(np.argsort(-np.abs(coef * x), kind="stable")[:k])
 
 
 def _controlled_surrogate(S: np.ndarray, y: np.ndarray, w: np.ndarray, moments: _Moments, t: int, law: Any, k: int,
@@ -350,12 +361,7 @@ def _controlled_surrogate(S: np.ndarray, y: np.ndarray, w: np.ndarray, moments: 
     from xaikit.explainers.surrogate import _control_variates as cv
 
     controls = cv.Controls(S, y, w, moments, t, law, SELECTION_ALPHA)
-    if method == "auto":
-        method = "forward" if k <= 6 else "highest_weights"
-    if method == "highest_weights" and k < S.shape[1]:
-        sel = np.sort(np.argsort(-np.abs(controls.b_all * S[0]), kind="stable")[:k])
-    else:
-        sel = _select(S, y, w, k, method, moments, t)
+    sel = _select(S, y, w, k, method, moments, t, ranking=controls.b_all)
     return sel, controls.fit(sel, alpha)
 
 
@@ -369,16 +375,13 @@ def select_features(S: np.ndarray, y: np.ndarray, w: np.ndarray, k: int, method:
     >>> sorted(select_features(S, y, np.ones(200), 2, "forward").tolist())
     [0, 2]
     """
-    if method == "auto":
-        method = "forward" if k <= 6 else "highest_weights"
+    method = _resolve(method, k)
     if method == "none" or (k >= S.shape[1] and method != "lasso_path"):
         return np.arange(S.shape[1])
     if method == "forward":
         return _forward(S, y, w, k)
     if method == "highest_weights":
-        coef = ridge_coef(S, y, w, SELECTION_ALPHA)
-        order = np.argsort(-np.abs(coef * S[0]), kind="stable")
-        return np.sort(order[:k])
+        return _highest_weights(ridge_coef(S, y, w, SELECTION_ALPHA), S[0], k)
     return _lasso_path(S, y, w, k)
 
 
