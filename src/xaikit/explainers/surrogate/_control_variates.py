@@ -24,11 +24,20 @@ features left out (they are in its residual otherwise).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["Controls", "ExpectedSums", "controls", "expected_sums", "population_fit", "rest_control"]
+__all__ = ["Controls", "ExpectedSums", "Law", "controls", "expected_sums", "population_fit", "rest_control"]
+
+
+class Law(NamedTuple):
+    """A sample of an exchangeable law: ``prob[c]`` of keeping ``c`` of the ``d`` features (the kept set
+    uniform given ``c``), the kernel ``weight[c]`` of each count, and each sampled row's ``counts``."""
+
+    prob: np.ndarray
+    weight: np.ndarray
+    counts: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -47,15 +56,15 @@ class ExpectedSums:
     szq: np.ndarray
 
 
-def controls(S: np.ndarray, b: np.ndarray) -> np.ndarray:
+def controls(S: np.ndarray, b: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray:
     """The control columns ``[lin^2, c lin, c lin^2]`` ``(n, 3)`` of the 0/1 rows ``S`` (``lin = S b``,
-    ``c`` the row's number of ones).
+    ``c`` the row's number of ones: ``counts``, counted here when not given).
 
     >>> controls(np.array([[1.0, 1.0], [0.0, 1.0]]), np.array([2.0, 1.0])).tolist()
     [[9.0, 6.0, 18.0], [1.0, 1.0, 1.0]]
     """
     lin = S @ b
-    c = S.sum(axis=1)
+    c = S.sum(axis=1) if counts is None else counts
     return np.column_stack([lin**2, c * lin, c * lin**2])
 
 
@@ -130,20 +139,20 @@ class Controls:
     """The control variates of one output's surrogate (:mod:`xaikit.explainers.surrogate.lime`).
 
     ``moments`` are the sample's weighted moments (``sw``, ``xbar``, ``ybar``, ``G``, ``C`` and the
-    solves ``solve_on(cols, alpha, B)``, ``fit_centred(...)`` of LIME's ``_Moments``); ``law`` is
-    ``(prob, weight)`` of the kept count. The controls are built from the plain ridge score on every
+    solves ``solve_on(cols, alpha, B)``, ``fit_centred(...)`` of LIME's ``_Moments``); ``law`` is the
+    sample's :class:`Law`. The controls are built from the plain ridge score on every
     column (penalty ``alpha_all``); ``b_all`` is that ridge with the controls' part replaced by its
     expectation (what ``"highest_weights"`` ranks); :meth:`fit` is the surrogate on chosen columns.
     """
 
     def __init__(self, S: np.ndarray, y: np.ndarray, w: np.ndarray, moments: Any, t: int,
-                 law: tuple[np.ndarray, np.ndarray], alpha_all: float) -> None:
+                 law: Law, alpha_all: float) -> None:
         self.S, self.y, self.w, self.moments, self.t = S, y, w, moments, t
         d = S.shape[1]
         self.every = np.arange(d)
         b0 = moments.ridge(alpha_all)[:, t]
-        self.Q = controls(S, b0)
-        self.sums = expected_sums(law[0], law[1], S.shape[0], b0)
+        self.Q = controls(S, b0, law.counts)
+        self.sums = expected_sums(law.prob, law.weight, S.shape[0], b0)
         theta, _, _, _, X = self._terms(self.Q, self.every, alpha_all)
         coef_q = population_fit(self.sums, self.sums.sq, self.sums.szq, self.every, alpha_all)[0]
         self.b_all = X[:, 0] - X[:, 1:] @ theta + coef_q @ theta

@@ -826,10 +826,11 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         distances = masker.distances(S)
         return S, y, np.asarray(self.kernel(distances, self.kernel_width), dtype=np.float64)
 
-    def _law(self, masker: Any, item: Any, S: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def _law(self, masker: Any, item: Any, S: np.ndarray, w: np.ndarray) -> Any:
         """The exchangeable law of a document's or image's perturbations (None where control variates do
         not apply: fewer than 3 features, fewer than ``4 (d + 4)`` samples, a masker that does not state
-        its law, or a kernel whose weights are not a function of each perturbation's own distance)."""
+        its law, or a kernel whose weights are not a function of each perturbation's own distance): a
+        :class:`xaikit.explainers.surrogate._control_variates.Law`."""
         n, d = S.shape
         stated = getattr(masker, "kept_count_law", None)
         prob = stated(item) if stated is not None and d >= 3 and n >= 4 * (d + 4) else None
@@ -838,10 +839,12 @@ class Lime(Explainer[Attribution | RaggedAttribution]):
         keep = (np.arange(d)[None, :] < np.arange(d + 1)[:, None]).astype(np.float64)  # row c keeps c features
         distances = masker.distances(np.vstack([np.ones((1, d)), keep]))[1:]  # row 0, the input, first
         weight = np.asarray(self.kernel(distances, self.kernel_width), dtype=np.float64)
-        counts = np.rint(S.sum(axis=1)).astype(np.int64)
-        if weight.shape != (d + 1,) or not (np.abs(w - weight[counts]) <= 1e-12 * np.abs(w)).all():
+        counts = S.sum(axis=1)
+        if weight.shape != (d + 1,) or not (np.abs(w - weight[np.rint(counts).astype(np.int64)]) <= 1e-12 * np.abs(w)).all():
             return None
-        return np.asarray(prob, dtype=np.float64), weight
+        from xaikit.explainers.surrogate._control_variates import Law
+
+        return Law(np.asarray(prob, dtype=np.float64), weight, counts)
 
     def _weights(self, S: np.ndarray) -> np.ndarray:
         """Kernel weights of table perturbations: Euclidean distances to row 0 in the interpretable space
