@@ -21,6 +21,7 @@ __all__ = [
     "check_float",
     "check_choice",
     "check_random_state",
+    "check_bool",
     "check_level",
     "RowSeeds",
     "child_seed",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
-from xaikit._validation import check_choice, describe
+from xaikit._validation import check_bool, check_choice, describe
 from xaikit.errors import InvalidParameterError
 from xaikit.maskers.discretize import DISCRETIZERS, Discretizer
 
@@ -233,15 +233,16 @@ class TabularNeighbourhood:
             ) if discrete else np.zeros(0)
             bins = {name: np.concatenate([getattr(features[j], name) for j in binned]) if binned else np.zeros(0)
                     for name in ("lows", "highs", "means", "stds")}
+            quantiles = _bin_quantiles(bins)
             self._lime_stats = {
                 "mean": mean, "std": std, "categories": categories,
                 "continuous": np.array([j for j in range(self.n_features) if j not in discrete], dtype=np.intp),
                 "discrete": np.array(discrete, dtype=np.intp), "n_categorical": len(categories),
                 "sizes": sizes, "starts": starts, "cum": np.concatenate(cum) if cum else np.zeros(0),
-                "lower": lower, "upper": upper, "values": values, **_bin_quantiles(bins),
+                "lower": lower, "upper": upper, "values": values, **quantiles,
                 "probabilities": np.concatenate([np.asarray(f, dtype=np.float64) / np.sum(f) for f in freqs])
                 if freqs else np.zeros(0),
-                **_bin_affine(_bin_quantiles(bins), lower[int(sizes[:len(categories)].sum()):],
+                **_bin_affine(quantiles, lower[int(sizes[:len(categories)].sum()):],
                               upper[int(sizes[:len(categories)].sum()):]),
             }
         return self._lime_stats
@@ -302,8 +303,7 @@ class TabularNeighbourhood:
         """
         if sampling not in SAMPLINGS:
             raise InvalidParameterError(f"sampling: expected one of {list(SAMPLINGS)}, got {describe(sampling)}")
-        if not isinstance(bins, (bool, np.bool_)):
-            raise InvalidParameterError(f"bins: expected True or False, got {describe(bins)}")
+        bins = check_bool(bins, "bins")
         x = np.asarray(x, dtype=np.float64)
         stats = self._neighbourhood_stats()
         n, d = int(n_samples), self.n_features
