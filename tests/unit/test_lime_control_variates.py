@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import xaikit as xk
+from tests.unit.test_lime_variance import _mean_gap
 from xaikit.errors import InvalidParameterError
 from xaikit.explainers.surrogate import _control_variates as cv
 
@@ -88,12 +89,6 @@ def _estimates(control_variates: bool, seed: int, n_features: int = 20) -> np.nd
     lime = xk.Lime(_tfidf_model, masker=xk.TextMasker(), n_features=n_features)
     exp = lime.explain([DOC] * K, n_samples=300, random_state=seed, control_variates=control_variates)
     return np.concatenate([exp.values[:, :, 0], exp.base_values], axis=1)
-
-
-def _mean_gap(a: np.ndarray, b: np.ndarray) -> float:
-    """Largest |mean(a) - mean(b)| over the coefficients, in standard errors of the difference."""
-    se = np.sqrt(a.var(axis=0, ddof=1) / len(a) + b.var(axis=0, ddof=1) / len(b))
-    return float((np.abs(a.mean(axis=0) - b.mean(axis=0)) / np.maximum(se, 1e-12)).max())
 
 
 def test_control_variates_keep_the_estimand_and_cut_the_spread() -> None:
