@@ -3,7 +3,9 @@ statistics, and the estimators' exactness where theory says they are exact."""
 
 from __future__ import annotations
 
-from itertools import combinations
+from collections import Counter
+from itertools import combinations, permutations
+from math import comb, factorial
 
 import numpy as np
 import pytest
@@ -11,6 +13,8 @@ import pytest
 import xaikit as xk
 from xaikit.explainers.shapley._coalitions import (
     _all_units,
+    _relabelled_codes,
+    balanced_units,
     build_design,
     build_reference_designs,
     kernel_weight,
@@ -187,7 +191,71 @@ def test_dealt_indices_are_distinct_balanced_and_uniform():
         assert (((freq - expected) ** 2) / expected).sum() < 24.3  # 7 df, p = 0.001
 
 
-def test_reference_designs_weights_are_unbiased():
+def _unit_count(k: int, s: int) -> int:
+    return comb(k, s) // 2 if 2 * s == k else comb(k, s)
+
+
+def test_balanced_units_are_distinct_and_spread_the_players_evenly():
+    for k in range(3, 13):
+        for s in range(1, k // 2 + 1):
+            total = _unit_count(k, s)
+            for n in sorted({2, 3, total // 3, total // 2, total - 1, total}):
+                if not 2 <= n <= total:
+                    continue
+                units = balanced_units(k, s, n)
+                assert units.shape == (n, k) and (units.sum(axis=1) == s).all()
+                assert len({u.tobytes() for u in units}) == n
+                # a middle-stratum unit is named by its member with player 0: the others are balanced
+                counts = units.sum(axis=0)[1:] if 2 * s == k else units.sum(axis=0)
+                assert counts.max() - counts.min() <= 2, (k, s, n, counts.tolist())
+    # against a simple random sample of the same size: its counts spread far more
+    rng = np.random.default_rng(0)
+    plain = [np.ptp(_all_units(12, 3)[rng.permutation(220)[:40]].sum(axis=0)) for _ in range(200)]
+    assert np.ptp(balanced_units(12, 3, 40).sum(axis=0)) <= 1 < np.mean(plain)
+
+
+@pytest.mark.parametrize(("k", "s", "n"), [(6, 2, 4), (6, 3, 3), (7, 3, 10), (5, 1, 2)])
+def test_balanced_designs_keep_every_units_inclusion_probability(k, s, n):
+    """Relabelled by each of the k! permutations of the players, every unit of the stratum is in the
+    design equally often, n / N of the time: the inclusion probability of a simple random sample,
+    so its weights N / n keep the estimate unbiased (exact enumeration of the relabellings)."""
+    units = balanced_units(k, s, n)
+    seen: Counter = Counter()
+    for perm in permutations(range(k)):
+        for unit in units[:, list(perm)]:
+            seen[frozenset({unit.tobytes(), (~unit).tobytes()})] += 1  # a unit is a pair of complements
+    total = _unit_count(k, s)
+    assert len(seen) == total and set(seen.values()) == {factorial(k) * n // total}
+    # and the relabelling draws every permutation alike
+    codes = _relabelled_codes(balanced_units(4, 1, 2), 24_000, np.random.default_rng(1))
+    pairs = Counter(tuple(int(c) for c in row) for row in codes[:, :, 0])
+    assert codes.shape == (24_000, 2, 1) and len(pairs) == 12  # ordered pairs of distinct singletons
+    expected = 24_000 / 12
+    assert sum((v - expected) ** 2 / expected for v in pairs.values()) < 31.3  # 11 df, p = 0.001
+
+
+def test_balanced_designs_hold_the_strata_gram_matrix():
+    """What balancing buys: a design's weighted Gram matrix ``sum w z z'`` is close to the one over
+    every coalition (it depends only on how often each player and each pair is drawn), so the
+    regression's error no longer carries a player drawn too often or too rarely by chance."""
+    k, pairs = 10, 150
+    exact = np.zeros((k, k))
+    for s in range(1, k):
+        for combo in combinations(range(k), s):
+            z = np.zeros(k)
+            z[list(combo)] = 1
+            exact += kernel_weight(k, s) * np.outer(z, z)
+    gap = {}
+    for balanced in (False, True):
+        designs = build_reference_designs(k, pairs, "kernel", 100, np.random.default_rng(0), balanced=balanced)
+        Z = designs.masks.astype(float)
+        gram = np.einsum("rqi,rq,rqj->rij", Z, designs.weights, Z)
+        gap[balanced] = float(np.linalg.norm(gram - exact, axis=(1, 2)).mean() / np.linalg.norm(exact))
+    assert gap[True] < 0.5 * gap[False], gap  # about 0.009 against 0.023
+
+
+@pytest.mark.parametrize("balanced", [False, True])
+def test_reference_designs_weights_are_unbiased(balanced):
     # for any coalition function g, sum_i w_i g(S_i) estimates sum_S kernel(S) g(S); take g = z z'
     k = 7
     exact = np.zeros((k, k))
@@ -200,7 +268,7 @@ def test_reference_designs_weights_are_unbiased():
     total = np.zeros((k, k))
     n_designs = 0
     for _ in range(60):
-        designs = build_reference_designs(k, 14, "leverage", 10, rng)
+        designs = build_reference_designs(k, 14, "leverage", 10, rng, balanced=balanced)
         Z = designs.masks.astype(float)
         total += np.einsum("rqi,rq,rqj->ij", Z, designs.weights, Z)
         n_designs += 10

@@ -68,6 +68,10 @@ class KernelShap(ShapleyExplainer):
       a game with no more coalitions than its share is enumerated (tables of categorical or
       discrete features gain most; on the heart-disease data of ``benchmarks/shapley_accuracy.py``
       with 16 background rows the error at ``4 d`` coalitions falls by a fifth against equal shares).
+      The strata such a game samples take balanced designs (see
+      :mod:`~xaikit.explainers.shapley._coalitions`): every player, then every pair, about equally
+      often, relabelled at random; unbiased as before, with less spread (on the same data with 8
+      background rows the error at 128 coalitions falls by about a tenth).
     * Coalitions come in complementary (antithetic) pairs.
     * Coalition sizes form strata; a stratum whose share of the budget covers all of it is
       enumerated exactly (the smallest and largest sizes first), the rest are sampled in
@@ -232,7 +236,7 @@ class KernelShap(ShapleyExplainer):
             batch = []
             for (kr, p), members in sorted(groups.items()):
                 idx = np.asarray(members)
-                batch.append((idx, p, build_reference_designs(kr, p, self.strategy, idx.size, rng)))
+                batch.append((idx, p, build_reference_designs(kr, p, self.strategy, idx.size, rng, balanced=True)))
             # one pass of the model over every group's coalitions (few, large model calls)
             values = evaluate([(idx, designs, active[idx]) for idx, _, designs in batch])
             for (idx, p, designs), y in zip(batch, values):
