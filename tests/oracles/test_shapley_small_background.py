@@ -225,6 +225,13 @@ def coded():
     return f, bg, X, ExactShapley(f, background=bg, output="raw").explain(X).values[:, :, 0]
 
 
+def _mean_errors(explainer: KernelShap, X: np.ndarray, exact: np.ndarray, budgets: tuple[int, ...], seeds: int = 24
+                 ) -> np.ndarray:
+    """The error ``||phi - phi*||`` at each budget, the mean over ``seeds`` seeds."""
+    return np.array([np.mean([np.linalg.norm(explainer.explain(X, n_samples=b, random_state=s).values[:, :, 0] - exact)
+                              for s in range(seeds)]) for b in budgets])
+
+
 def test_null_players_of_each_background_row_are_left_out(coded, monkeypatch):
     """Features equal in the row and a background row are null players of that row's game: the
     smaller games are enumerated when the budget covers them (exact values, fewer model calls than
@@ -245,13 +252,9 @@ def test_null_players_of_each_background_row_are_left_out(coded, monkeypatch):
     serial = explainer.explain(X, n_samples=64, random_state=3)
     np.testing.assert_array_equal(threads.values, serial.values)
 
-    def errors() -> np.ndarray:
-        return np.array([np.mean([np.linalg.norm(explainer.explain(X, n_samples=b, random_state=s).values[:, :, 0] - exact)
-                                  for s in range(6)]) for b in (4 * 10, 8 * 10)])
-
-    reduced = errors()
+    reduced = _mean_errors(explainer, X, exact, (4 * 10, 8 * 10), seeds=6)
     monkeypatch.setattr(kernel, "active_players", lambda refs: None)
-    plain = errors()
+    plain = _mean_errors(explainer, X, exact, (4 * 10, 8 * 10), seeds=6)
     # at 4 d and 8 d coalitions: about 1.6x and 3.7x on this game
     assert (plain > np.array([1.3, 2.5]) * reduced).all(), f"error with null players left out {reduced}, without {plain}"
 
@@ -293,16 +296,12 @@ def test_balanced_designs_lower_the_error_of_each_background_rows_game(coded, mo
     and 1.11x here), and the estimate stays unbiased (the mean-over-seeds test above)."""
     f, bg, X, exact = coded
     explainer = KernelShap(f, background=bg, output="raw")
-
-    def errors() -> np.ndarray:
-        return np.array([np.mean([np.linalg.norm(explainer.explain(X, n_samples=b, random_state=s).values[:, :, 0] - exact)
-                                  for s in range(24)]) for b in (8 * 10, 16 * 10)])
-
-    balanced = errors()
+    budgets = (8 * 10, 16 * 10)
+    balanced = _mean_errors(explainer, X, exact, budgets)
     build = kernel.build_reference_designs
     monkeypatch.setattr(kernel, "build_reference_designs",
                         lambda k, pairs, strategy, n_refs, rng, balanced=False: build(k, pairs, strategy, n_refs, rng))
-    plain = errors()
+    plain = _mean_errors(explainer, X, exact, budgets)
     assert (plain > 1.05 * balanced).all(), f"error with balanced designs {balanced}, simple random samples {plain}"
 
 
@@ -312,15 +311,11 @@ def test_pairs_follow_the_size_of_each_background_rows_game(coded, monkeypatch):
     error falls on a table whose background rows differ from the row in 2 to 10 features."""
     f, bg, X, exact = coded
     explainer = KernelShap(f, background=bg, output="raw")
-
-    def errors() -> np.ndarray:
-        return np.array([np.mean([np.linalg.norm(explainer.explain(X, n_samples=b, random_state=s).values[:, :, 0] - exact)
-                                  for s in range(24)]) for b in (4 * 10, 16 * 10)])
-
-    neyman = errors()
+    budgets = (4 * 10, 16 * 10)
+    neyman = _mean_errors(explainer, X, exact, budgets)
     share = kernel._share_units
     monkeypatch.setattr(kernel, "_share_units", lambda sizes, budget, scale=None, floor=None: share(sizes, budget))
-    equal = errors()
+    equal = _mean_errors(explainer, X, exact, budgets)
     # about 1.36x and 1.13x on this game, 24 seeds (1.40x and 1.27x with simple random samples in the
     # strata: the balanced designs already take out part of what the larger games' spread was)
     assert (equal > 1.08 * neyman).all(), f"error with pairs by game size {neyman}, shared equally {equal}"

@@ -234,17 +234,23 @@ def test_balanced_designs_keep_every_units_inclusion_probability(k, s, n):
     assert sum((v - expected) ** 2 / expected for v in pairs.values()) < 31.3  # 11 df, p = 0.001
 
 
-def test_balanced_designs_hold_the_strata_gram_matrix():
-    """What balancing buys: a design's weighted Gram matrix ``sum w z z'`` is close to the one over
-    every coalition (it depends only on how often each player and each pair is drawn), so the
-    regression's error no longer carries a player drawn too often or too rarely by chance."""
-    k, pairs = 10, 150
+def _kernel_gram(k: int) -> np.ndarray:
+    """``sum_S kernel(S) z z'`` over every coalition of sizes ``1 .. k - 1`` (enumerated)."""
     exact = np.zeros((k, k))
     for s in range(1, k):
         for combo in combinations(range(k), s):
             z = np.zeros(k)
             z[list(combo)] = 1
             exact += kernel_weight(k, s) * np.outer(z, z)
+    return exact
+
+
+def test_balanced_designs_hold_the_strata_gram_matrix():
+    """What balancing buys: a design's weighted Gram matrix ``sum w z z'`` is close to the one over
+    every coalition (it depends only on how often each player and each pair is drawn), so the
+    regression's error no longer carries a player drawn too often or too rarely by chance."""
+    k, pairs = 10, 150
+    exact = _kernel_gram(k)
     gap = {}
     for balanced in (False, True):
         designs = build_reference_designs(k, pairs, "kernel", 100, np.random.default_rng(0), balanced=balanced)
@@ -258,12 +264,7 @@ def test_balanced_designs_hold_the_strata_gram_matrix():
 def test_reference_designs_weights_are_unbiased(balanced):
     # for any coalition function g, sum_i w_i g(S_i) estimates sum_S kernel(S) g(S); take g = z z'
     k = 7
-    exact = np.zeros((k, k))
-    for s in range(1, k):
-        for combo in combinations(range(k), s):
-            z = np.zeros(k)
-            z[list(combo)] = 1
-            exact += kernel_weight(k, s) * np.outer(z, z)
+    exact = _kernel_gram(k)
     rng = np.random.default_rng(5)
     total = np.zeros((k, k))
     n_designs = 0
