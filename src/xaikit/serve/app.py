@@ -309,7 +309,7 @@ class Service:
 
     def _resolve(self, method: str, output: str) -> tuple[str, str]:
         """The method and output ``auto`` stands for on this model (as :func:`xaikit.explain` chooses)."""
-        from xaikit.explainers.auto import _tree_route, choose_method
+        from xaikit.explainers.auto import _tree_route, choose_method, shared_values
 
         if method != "auto":
             return method, output
@@ -318,7 +318,8 @@ class Service:
         if tree_output is not None:
             return "tree_shap", tree_output
         return choose_method(len(self.bundle.feature_names), self.bundle.parameters.get("n_samples"),
-                             n_background=len(self.bundle.background)), output
+                             n_background=len(self.bundle.background),
+                             shared=shared_values(self.bundle.background)), output
 
     def predictor(self, output: str) -> Any:
         """The model adapted to ``output`` (what ``/predict`` answers), built once per model version."""
