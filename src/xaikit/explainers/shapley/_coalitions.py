@@ -18,9 +18,9 @@ is a member about equally often, relabelled by a random permutation of the playe
 keeps the inclusion probability of a simple random sample, so the same weights stay unbiased,
 and the sample's Gram matrix is (nearly) the stratum's own: the error no longer carries the
 chance over- or under-representation of a player. The variance estimate is still that of a
-simple random sample, which balancing only lowers (conservative: on the heart-disease games of
-``benchmarks/shapley_accuracy.py``, 8 to 100 background rows, the lowest coverage of 2 SE over the
-budgets rises from 0.94-0.96 to 0.96-0.98).
+simple random sample, which overstates the spread wherever balancing lowered it (on the
+heart-disease games of ``benchmarks/shapley_accuracy.py``, 8 to 100 background rows, the lowest
+coverage of 2 SE over the budgets rises from 0.94-0.96 to 0.96-0.98).
 """
 
 from __future__ import annotations
