@@ -40,17 +40,23 @@ def shared_values(data: Any) -> float:
     0.16666666666666666
     """
     rows = data.iloc[:SHARED_ROWS] if hasattr(data, "iloc") else data[:SHARED_ROWS]
-    table = np.asarray(rows.to_numpy(dtype=object) if hasattr(rows, "to_numpy") else rows, dtype=object)
+    table = rows.to_numpy() if hasattr(rows, "to_numpy") else np.asarray(rows)
     if table.ndim != 2 or table.shape[0] < 2 or table.shape[1] == 0:
         return 0.0
     m, d = table.shape
-    codes = np.empty((m, d), dtype=np.int64)
-    for j in range(d):  # each column's values as codes; NaN is one value, as masking treats it
-        seen: dict[Any, int] = {}
-        for i, value in enumerate(table[:, j]):
-            key = "nan" if isinstance(value, float) and value != value else value
-            codes[i, j] = seen.setdefault(key, len(seen))
-    agree = sum(int((np.bincount(codes[:, j]) ** 2).sum()) - m for j in range(d))  # ordered pairs that agree
+    if table.dtype.kind in "biuf":  # numbers: equal values are neighbours once each column is sorted (NaN last)
+        ordered = np.sort(table.astype(np.float64), axis=0)
+        new_value = ~((ordered[1:] == ordered[:-1]) | (np.isnan(ordered[1:]) & np.isnan(ordered[:-1])))
+        codes = np.cumsum(np.vstack([np.ones((1, d), dtype=bool), new_value]), axis=0) - 1  # each column's value ranks
+    else:
+        codes = np.empty((m, d), dtype=np.int64)
+        for j in range(d):  # each column's values as codes; NaN is one value, as masking treats it
+            seen: dict[Any, int] = {}
+            for i, value in enumerate(table[:, j]):
+                key = "nan" if isinstance(value, float) and value != value else value
+                codes[i, j] = seen.setdefault(key, len(seen))
+    counts = np.bincount((codes + m * np.arange(d)).ravel())  # rows per value, column after column
+    agree = int((counts.astype(np.int64) ** 2).sum()) - m * d  # ordered pairs of distinct rows that agree
     return agree / (m * (m - 1) * d)
 
 
