@@ -46,6 +46,7 @@ __all__ = [
     "stratum_shares",
     "kernel_weight",
     "balanced_units",
+    "stratum_gram",
 ]
 
 #: Strata with at most this many units are sampled by permuting their full list.
@@ -59,6 +60,27 @@ def kernel_weight(k: int, s: int | np.ndarray) -> np.ndarray:
     s = np.asarray(s)
     n_coalitions = np.array([float(comb(k, int(v))) for v in s.ravel()]).reshape(s.shape)  # exceeds int64 from k = 67
     return (k - 1) / (n_coalitions * s * (k - s))
+
+
+def stratum_gram(k: int, s: int) -> np.ndarray:
+    """The stratum's exact share of the paired normal matrix: ``sum_u w (z z' + (1 - z)(1 - z)')``
+    over its every unit, ``w`` the kernel weight (closed form; ``(k, k)``).
+
+    Every unit puts each player in exactly one of its two coalitions, and two players together in
+    one of them in ``C(k-2, s-2) + C(k-2, s)`` of the ``C(k, s)`` coalitions of size ``s`` (half of
+    them, and half the units, in the middle stratum ``2 s = k``).
+
+    >>> from itertools import combinations
+    >>> units = [np.isin(np.arange(5), c) for c in combinations(range(5), 2)]
+    >>> by_hand = sum(np.outer(z, z) + np.outer(~z, ~z) for z in units) * kernel_weight(5, 2)
+    >>> bool(np.allclose(stratum_gram(5, 2), by_hand))
+    True
+    """
+    scale = (k - 1) / (s * (k - s)) * (0.5 if 2 * s == k else 1.0)
+    together = (s * (s - 1) + (k - s) * (k - s - 1)) / (k * (k - 1))
+    out = np.full((k, k), scale * together)
+    np.fill_diagonal(out, scale)
+    return out
 
 
 def stratum_sizes(k: int) -> list[int]:
@@ -408,6 +430,10 @@ class ReferenceDesigns:
         Estimator weight of each member of a pair (kernel weight times inverse inclusion rate).
     unit_group, group_fpc, group_sizes, exact
         As in :class:`Design`; the units of every reference fall in the same groups.
+    group_strata : list of tuple of int
+        The stratum sizes ``s`` each group draws from (see :func:`stratum_gram`: a unit of group
+        ``g`` adds ``sum_{s in g} stratum_gram(k, s) / group_sizes[g]`` to the normal matrix on
+        average).
     """
 
     codes: np.ndarray
@@ -417,6 +443,7 @@ class ReferenceDesigns:
     group_fpc: np.ndarray
     group_sizes: list[int]
     exact: bool = False
+    group_strata: list[tuple[int, ...]] = field(default_factory=list)
 
     @property
     def units(self) -> np.ndarray:
@@ -525,4 +552,5 @@ def build_reference_designs(
         group_fpc=group_fpc,
         group_sizes=[int(x) for x in plan.draws],
         exact=bool(plan.enumerated.all()),
+        group_strata=[tuple(int(plan.sizes[st]) for st in members) for members in plan.groups],
     )

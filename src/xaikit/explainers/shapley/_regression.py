@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from xaikit.explainers.shapley._coalitions import Design, ReferenceDesigns, unpack_coalitions
+from xaikit.explainers.shapley._coalitions import Design, ReferenceDesigns, stratum_gram, unpack_coalitions
 from xaikit.explainers.shapley._kernels import (
     constrained_operators,
     paired_normal_equations,
     paired_residual_moments,
 )
 
-__all__ = ["solve_constrained", "regression_std_err", "solve_references", "min_budget", "effective_dof", "t_widening"]
+__all__ = [
+    "solve_constrained", "regression_std_err", "solve_references", "per_reference_estimates", "cross_fitted", "min_budget",
+    "effective_dof", "t_widening",
+]
 
 
 def _constrained_operators(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -171,28 +174,109 @@ def regression_std_err(design: Design, y: np.ndarray, phi: np.ndarray, Q: np.nda
 
 
 def solve_references(
-    designs: ReferenceDesigns, y: np.ndarray, delta: np.ndarray, ref_weights: np.ndarray
+    designs: ReferenceDesigns, y: np.ndarray, delta: np.ndarray, ref_weights: np.ndarray, *, cross_fit: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Shapley values of the background-averaged game from one regression per background row.
 
     ``y`` (m, q, o) holds ``v_r(S) - v_r(0)`` of reference ``r``'s single-reference game on its own
     coalitions, ``delta`` (m, o) each game's ``v_r(N) - v_r(0)``. Each game's values are solved with
-    its own exact efficiency constraint; the result is their ``ref_weights`` mean, with variance
-    ``sum_r w_r^2 Var(phi_r)``. (Dealing a small stratum out among the rows makes their designs
-    cover it evenly, which can only make the errors of different rows less alike, so the sum
-    does not understate the variance when the rows' games resemble each other.)
+    its own exact efficiency constraint (:func:`per_reference_estimates`); the result is their
+    ``ref_weights`` mean, with variance ``sum_r w_r^2 Var(phi_r)``. (Dealing a small stratum out
+    among the rows makes their designs cover it evenly, which can only make the errors of
+    different rows less alike, so the sum does not understate the variance when the rows' games
+    resemble each other.)
 
     Returns the estimates ``(k, o)`` and their standard errors ``(k, o)``.
     """
-    k = designs.n_players
-    phi, Q = _solve_batch(designs.codes, k, designs.pair_weights, y, delta)
+    phi, var = per_reference_estimates(designs, y, delta, cross_fit=cross_fit)
     est = np.einsum("r,rko->ko", ref_weights, phi)
+    return est, np.sqrt(np.einsum("r,rko->ko", ref_weights**2, var))
+
+
+def per_reference_estimates(
+    designs: ReferenceDesigns, y: np.ndarray, delta: np.ndarray, *, cross_fit: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each background row's estimates and their variances ``(m, k, o)`` (see :func:`solve_references`):
+    the regression on the sampled normal equations, or, with ``cross_fit``, :func:`cross_fitted`."""
+    k = designs.n_players
+    if cross_fit and not designs.exact and (np.asarray(designs.unit_group) >= 0).any():
+        return cross_fitted(designs, y, delta)
+    phi, Q = _solve_batch(designs.codes, k, designs.pair_weights, y, delta)
     if designs.exact:
-        return est, np.zeros_like(est)
+        return phi, np.zeros_like(phi)
     var = _variances(
         designs.codes, k, designs.pair_weights, y, phi, Q, designs.unit_group, designs.group_sizes, designs.group_fpc
     )
-    return est, np.sqrt(np.einsum("r,rko->ko", ref_weights**2, var))
+    return phi, var
+
+
+#: Folds of :func:`cross_fitted`: up to this many sampled units, each is its own fold.
+CROSS_FIT_FOLDS = 32
+
+
+def cross_fitted(designs: ReferenceDesigns, y: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each background row's estimates and variances ``(m, k, o)`` by the cross-fitted regression
+    estimator, which has no ratio bias.
+
+    The regression ``phi = solve(A^, b^)`` divides by a sampled normal matrix ``A^``; its bias is of
+    order ``1 / n`` (``n`` sampled units), the same sign in every background row's game, so that it
+    does not shrink with more background rows while the spread does. Here the matrix is the exact
+    one, ``A`` (:func:`~xaikit.explainers.shapley._coalitions.stratum_gram`), and each sampled unit
+    ``u`` enters as ``t_u - (X_u - E X_u) phi_(-u)``, ``X_u`` and ``t_u`` its terms of ``A^`` and
+    ``b^``, and ``phi_(-u)`` the regression fitted without ``u``'s fold (the sampled units dealt into
+    :data:`CROSS_FIT_FOLDS` folds). Since ``phi_(-u)`` does not depend on ``u``, the correction has
+    mean zero and the estimate is unbiased (for units drawn independently; the designs that draw a
+    stratum without replacement tie the units of a stratum together slightly). The correction
+    removes from ``b^`` the spread that the regression would explain, as the ratio does, with a
+    fit that is one fold short. Its variance is the sandwich of the units' out-of-fold residuals.
+    """
+    k = designs.n_players
+    codes = _as_codes(designs.codes)
+    w = np.ascontiguousarray(designs.pair_weights, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    group = np.asarray(designs.unit_group)
+    sampled = np.flatnonzero(group >= 0)
+    unit_gram = [
+        sum((stratum_gram(k, s) for s in strata), np.zeros((k, k))) / max(n, 1)
+        for strata, n in zip(designs.group_strata, designs.group_sizes)
+    ]
+    A, b = paired_normal_equations(codes, k, w, y)
+    n_folds = min(CROSS_FIT_FOLDS, sampled.size)
+    folds = [sampled[j::n_folds] for j in range(n_folds)]
+    A_exact = A[0].copy()
+    parts = []
+    for fold in folds:
+        A_j, b_j = paired_normal_equations(np.ascontiguousarray(codes[:, fold]), k, np.ascontiguousarray(w[:, fold]),
+                                           np.ascontiguousarray(y[:, _pair_rows(fold)]))
+        expected = sum((unit_gram[g] for g in group[fold]), np.zeros((k, k)))
+        A_exact += expected - A_j[0]
+        parts.append((fold, A - A_j, b - b_j, expected))
+    y_out = y.copy()  # sampled pairs' values less their out-of-fold fits: their residuals
+    correction = np.zeros_like(b)
+    for fold, A_rest, b_rest, expected in parts:
+        Q_j, c_j = _constrained_operators(A_rest)
+        phi_j = np.matmul(Q_j, b_rest) + c_j[:, :, None] * delta[:, None, :]
+        fit = np.einsum("ruk,rko->ruo", unpack_coalitions(codes[:, fold], k).astype(np.float64), phi_j)
+        y_out[:, 2 * fold] -= fit
+        y_out[:, 2 * fold + 1] -= delta[:, None, :] - fit
+        correction += np.matmul(expected, phi_j)
+    _, b_out = paired_normal_equations(codes, k, w, y_out)
+    Q, c = _constrained_operators(A_exact[None])
+    phi = np.matmul(Q, b_out + correction) + c[:, :, None] * delta[:, None, :]
+    M, unknown = paired_residual_moments(
+        codes, k, w, y_out, np.zeros_like(phi), group.astype(np.int64), np.asarray(designs.group_sizes, dtype=np.int64),
+        np.asarray(designs.group_fpc, dtype=np.float64),
+        max(MIN_GROUP_PAIRS, -(-VARIANCE_PAIRS // max(1, codes.shape[0] * len(designs.group_sizes)))),
+    )
+    QM = np.matmul(Q[:, None], M)  # (m, o, k, k)
+    var = np.maximum(np.einsum("rokj,rkj->rko", QM, np.broadcast_to(Q, (M.shape[0], k, k))), 0.0)
+    var[unknown] = np.nan
+    return phi, var
+
+
+def _pair_rows(units: np.ndarray) -> np.ndarray:
+    """Rows of ``y`` (pairs adjacent) that hold the values of ``units``."""
+    return np.stack([2 * units, 2 * units + 1], axis=1).ravel()
 
 
 def min_budget(k: int) -> int:
