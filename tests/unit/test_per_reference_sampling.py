@@ -26,6 +26,7 @@ from xaikit.explainers.shapley._coalitions import (
 from xaikit.explainers.shapley._games import ReferenceGames
 from xaikit.explainers.shapley._kernels import _below, dealt_indices, draw_subsets
 from xaikit.explainers.shapley._regression import (
+    CROSS_FIT_FOLDS,
     VARIANCE_PAIRS,
     _constrained_operators,
     _solve_batch,
@@ -304,7 +305,7 @@ def dense_cross_fitted(designs, y, delta):
     k = designs.n_players
     group = np.asarray(designs.unit_group)
     sampled = np.flatnonzero(group >= 0)
-    n_folds = min(32, sampled.size)
+    n_folds = min(CROSS_FIT_FOLDS, sampled.size)
     fold_of = np.empty(len(group), dtype=int)
     for j in range(n_folds):
         fold_of[sampled[j::n_folds]] = j
@@ -344,7 +345,8 @@ def dense_cross_fitted(designs, y, delta):
     (6, 14, "kernel", False), (8, 20, "leverage", True), (9, 60, "kernel", False), (10, 24, "leverage", False),
 ])
 def test_cross_fitted_equals_dense_formulas(k, pairs, strategy, balanced):
-    # one fold per sampled unit (up to 32 units) and dealt folds beyond; groups of one stratum and of several
+    # one fold per sampled unit (up to CROSS_FIT_FOLDS units) and dealt folds beyond; groups of one
+    # stratum and of several
     rng = np.random.default_rng(k)
     designs = build_reference_designs(k, pairs, strategy, 3, rng, balanced=balanced)
     y = rng.normal(size=(3, designs.codes.shape[1] * 2, 1))
@@ -353,7 +355,8 @@ def test_cross_fitted_equals_dense_formulas(k, pairs, strategy, balanced):
     want_phi, want_var = dense_cross_fitted(designs, y, delta)
     np.testing.assert_allclose(phi, want_phi, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(var, want_var, rtol=1e-9, atol=1e-12)
-    assert (np.asarray(designs.unit_group) >= 0).sum() > (32 if pairs == 60 else 1)
+    n_sampled = int((np.asarray(designs.unit_group) >= 0).sum())
+    assert n_sampled > (4 * CROSS_FIT_FOLDS if pairs == 60 else 1)
 
 
 def test_cross_fitting_removes_the_ratio_bias_and_estimates_its_variance():
