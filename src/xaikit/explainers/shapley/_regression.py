@@ -81,6 +81,22 @@ def _variances(
     design has few units per parameter.
     """
     y = leverage_adjusted(codes, k, pair_weights, y, phi, Q, unit_group)
+    return _sandwich(codes, k, pair_weights, y, phi, Q, unit_group, group_sizes, group_fpc)
+
+
+def _sandwich(
+    codes: np.ndarray,
+    k: int,
+    pair_weights: np.ndarray,
+    y: np.ndarray,
+    phi: np.ndarray,
+    Q: np.ndarray,
+    unit_group: np.ndarray,
+    group_sizes: list[int],
+    group_fpc: np.ndarray,
+) -> np.ndarray:
+    """``diag(Q M Q')`` (m, k, o) with ``M`` the moments of the sampled units' residuals at ``phi``
+    (:func:`~xaikit.explainers.shapley._kernels.paired_residual_moments`); NaN where unknown."""
     M, unknown = paired_residual_moments(
         _as_codes(codes),
         k,
@@ -92,6 +108,7 @@ def _variances(
         np.asarray(group_fpc, dtype=np.float64),
         max(MIN_GROUP_PAIRS, -(-VARIANCE_PAIRS // max(1, codes.shape[0] * len(group_sizes)))),
     )
+    Q = np.broadcast_to(Q, (M.shape[0], k, k))
     QM = np.matmul(Q[:, None], M)  # (m, o, k, k)
     var = np.maximum(np.einsum("rokj,rkj->rko", QM, Q), 0.0)
     var[unknown] = np.nan
@@ -266,14 +283,8 @@ def cross_fitted(designs: ReferenceDesigns, y: np.ndarray, delta: np.ndarray) ->
     _, b_out = paired_normal_equations(codes, k, w, y_out)
     Q, c = _constrained_operators(A_exact[None])
     phi = np.matmul(Q, b_out + correction) + c[:, :, None] * delta[:, None, :]
-    M, unknown = paired_residual_moments(
-        codes, k, w, y_out, np.zeros_like(phi), group.astype(np.int64), np.asarray(designs.group_sizes, dtype=np.int64),
-        np.asarray(designs.group_fpc, dtype=np.float64),
-        max(MIN_GROUP_PAIRS, -(-VARIANCE_PAIRS // max(1, codes.shape[0] * len(designs.group_sizes)))),
-    )
-    QM = np.matmul(Q[:, None], M)  # (m, o, k, k)
-    var = np.maximum(np.einsum("rokj,rkj->rko", QM, np.broadcast_to(Q, (M.shape[0], k, k))), 0.0)
-    var[unknown] = np.nan
+    # the residuals are out of fold already: no leverage to widen them by
+    var = _sandwich(codes, k, w, y_out, np.zeros_like(phi), Q, group, designs.group_sizes, designs.group_fpc)
     return phi, var
 
 
