@@ -518,12 +518,13 @@ def pairwise_game(X):
     return X[:, 0] * X[:, 1] - 2 * X[:, 2] * X[:, 3] + np.sin(X[:, 4]) + X[:, 1] * X[:, 5]
 
 
+@pytest.mark.parametrize("n_background", [7, 40])  # 40: the cross-fitted regressions
 @pytest.mark.parametrize("cls", [xk.KernelShap, xk.LeverageShap, xk.PermutationShap])
-def test_exact_for_games_of_order_two_at_the_smallest_budget(cls):
+def test_exact_for_games_of_order_two_at_the_smallest_budget(cls, n_background):
     # paired coalitions make each background row's regression exact for order-2 games, and so do
     # antithetic orders: sampling per background row keeps that exactness for the averaged game
     rng = np.random.default_rng(2)
-    bg, X = rng.normal(size=(7, 6)), rng.normal(size=(3, 6))
+    bg, X = rng.normal(size=(n_background, 6)), rng.normal(size=(3, 6))
     exact = xk.ExactShapley(pairwise_game, background=bg).explain(X).values
     budget = 12 if cls is not xk.PermutationShap else 10
     est = cls(pairwise_game, background=bg).explain(X, n_samples=budget, random_state=0)
@@ -531,13 +532,14 @@ def test_exact_for_games_of_order_two_at_the_smallest_budget(cls):
     assert (est.diagnostics["n_model_calls"] <= budget).all()
 
 
+@pytest.mark.parametrize("n_background", [5, 40])  # 40: the cross-fitted regressions
 @pytest.mark.parametrize("cls", [xk.KernelShap, xk.LeverageShap, xk.PermutationShap, xk.RegressionAdjustedShap])
-def test_more_than_64_features(cls):
+def test_more_than_64_features(cls, n_background):
     # coalition codes of two words; the Shapley kernel's binomials exceed 64-bit integers from k = 67
     rng = np.random.default_rng(6)
     d = 70
     w = rng.normal(size=d)
-    bg, X = rng.normal(size=(5, d)), rng.normal(size=(2, d))
+    bg, X = rng.normal(size=(n_background, d)), rng.normal(size=(2, d))
 
     def f(Z):
         return Z @ w + 0.5 * Z[:, 0] * Z[:, 65]
