@@ -195,7 +195,12 @@ def test_dummy_feature_near_zero_when_sampled(cls):
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls, n_samples", BUDGETS, ids=BUDGET_IDS)
+#: Linear in the game: every estimator but the regression-adjusted one where its surrogates apply
+#: (boosted trees fitted to each game: from 2 d pairs of coalitions on a small background).
+LINEAR_BUDGETS = [(cls, n) for cls, n in BUDGETS if not (cls is xk.RegressionAdjustedShap and n is not None and n >= 4 * D)]
+
+
+@pytest.mark.parametrize("cls, n_samples", LINEAR_BUDGETS, ids=[f"{cls.name}-{n}" for cls, n in LINEAR_BUDGETS])
 def test_linearity(cls, n_samples, data6):
     bg, X = data6
     f = run(cls, two_outputs, X, n_samples=n_samples, random_state=3, background=bg)

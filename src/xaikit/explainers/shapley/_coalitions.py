@@ -465,6 +465,27 @@ class ReferenceDesigns:
         """Weight of every coalition of :attr:`masks` ``(m, 2u)``."""
         return np.repeat(self.pair_weights, 2, axis=1)
 
+    def design(self, r: int) -> Design:
+        """Reference ``r``'s design on its own.
+
+        >>> designs = build_reference_designs(5, 8, "kernel", 3, np.random.default_rng(0))
+        >>> bool((designs.design(2).masks == designs.masks[2]).all())
+        True
+        """
+        units = unpack_coalitions(self.codes[r], self.n_players)
+        masks = np.empty((2 * units.shape[0], self.n_players), dtype=bool)
+        masks[0::2], masks[1::2] = units, ~units
+        sizes = units.sum(axis=1)
+        return Design(
+            masks=masks,
+            weights=np.repeat(self.pair_weights[r], 2),
+            unit_group=np.asarray(self.unit_group),
+            group_fpc=np.asarray(self.group_fpc),
+            unit_scale=self.pair_weights[r] / np.asarray(kernel_weight(self.n_players, sizes), dtype=float),
+            exact=self.exact,
+            group_sizes=list(self.group_sizes),
+        )
+
 
 def prefix_masks(orders: np.ndarray) -> np.ndarray:
     """Coalitions met along each order of the players: its first ``1 .. k - 1`` players, ``(..., k - 1, k)``.

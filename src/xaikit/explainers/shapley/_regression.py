@@ -22,7 +22,7 @@ from xaikit.explainers.shapley._kernels import (
 )
 
 __all__ = [
-    "solve_constrained", "regression_std_err", "solve_references", "per_reference_estimates", "cross_fitted", "min_budget",
+    "solve_constrained", "regression_std_err", "per_reference_estimates", "cross_fitted", "min_budget",
     "effective_dof", "t_widening",
 ]
 
@@ -190,31 +190,19 @@ def regression_std_err(design: Design, y: np.ndarray, phi: np.ndarray, Q: np.nda
     return np.sqrt(var[0])
 
 
-def solve_references(
-    designs: ReferenceDesigns, y: np.ndarray, delta: np.ndarray, ref_weights: np.ndarray, *, cross_fit: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """Shapley values of the background-averaged game from one regression per background row.
-
-    ``y`` (m, q, o) holds ``v_r(S) - v_r(0)`` of reference ``r``'s single-reference game on its own
-    coalitions, ``delta`` (m, o) each game's ``v_r(N) - v_r(0)``. Each game's values are solved with
-    its own exact efficiency constraint (:func:`per_reference_estimates`); the result is their
-    ``ref_weights`` mean, with variance ``sum_r w_r^2 Var(phi_r)``. (Dealing a small stratum out
-    among the rows makes their designs cover it evenly, which can only make the errors of
-    different rows less alike, so the sum does not understate the variance when the rows' games
-    resemble each other.)
-
-    Returns the estimates ``(k, o)`` and their standard errors ``(k, o)``.
-    """
-    phi, var = per_reference_estimates(designs, y, delta, cross_fit=cross_fit)
-    est = np.einsum("r,rko->ko", ref_weights, phi)
-    return est, np.sqrt(np.einsum("r,rko->ko", ref_weights**2, var))
-
-
 def per_reference_estimates(
     designs: ReferenceDesigns, y: np.ndarray, delta: np.ndarray, *, cross_fit: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each background row's estimates and their variances ``(m, k, o)`` (see :func:`solve_references`):
-    the regression on the sampled normal equations, or, with ``cross_fit``, :func:`cross_fitted`."""
+    """Each background row's estimates and their variances ``(m, k, o)``: the regression on its own
+    sampled normal equations, with its own exact efficiency constraint, or, with ``cross_fit``,
+    :func:`cross_fitted`. ``y`` (m, q, o) holds ``v_r(S) - v_r(0)`` of reference ``r``'s
+    single-reference game on its own coalitions, ``delta`` (m, o) each game's ``v_r(N) - v_r(0)``.
+
+    The values of the background-averaged game are their weighted mean, with variance
+    ``sum_r w_r^2 Var(phi_r)``. (Dealing a small stratum out among the rows makes their designs
+    cover it evenly, which can only make the errors of different rows less alike, so the sum
+    does not understate the variance when the rows' games resemble each other.)
+    """
     k = designs.n_players
     if cross_fit and not designs.exact and (np.asarray(designs.unit_group) >= 0).any():
         return cross_fitted(designs, y, delta)

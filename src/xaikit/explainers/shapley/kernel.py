@@ -21,7 +21,6 @@ from xaikit.explainers.shapley._regression import (
     per_reference_estimates,
     regression_std_err,
     solve_constrained,
-    solve_references,
     t_widening,
 )
 from xaikit.explainers.shapley.base import RowEstimate, ShapleyExplainer, past_deadline
@@ -127,7 +126,7 @@ class KernelShap(ShapleyExplainer):
         if k == 1:
             return RowEstimate(game.delta[None, :].copy(), np.zeros((1, game.n_outputs)), 0, exact=True)
         refs = game.references
-        if refs is not None and self._samples_per_reference(k, params["n_samples"]):
+        if refs is not None and self._samples_per_reference(k, params["n_samples"], refs):
             active = active_players(refs)
             if active is not None and not active.all():
                 return self._estimate_reduced(refs, active, rng, k, params)
@@ -154,9 +153,14 @@ class KernelShap(ShapleyExplainer):
             pairs = min(2 * pairs, remaining)
         return RowEstimate(phi, se, game.n_evaluations, exact=design.exact, budget_stopped=stopped)
 
-    def _samples_per_reference(self, k: int, n_samples: int) -> bool:
+    def _samples_per_reference(self, k: int, n_samples: int, refs: ReferenceGames) -> bool:
         """Whether to draw coalitions per background row (not when the budget enumerates them all)."""
         return self.per_reference and not is_exhaustive(k, n_samples // 2)
+
+    def _games(self, designs: Any, y: np.ndarray, delta: np.ndarray, cross_fit: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Each background row's estimates and variances ``(m, k, o)`` from its own coalitions
+        (:func:`~xaikit.explainers.shapley._regression.per_reference_estimates`)."""
+        return per_reference_estimates(designs, y, delta, cross_fit=cross_fit)
 
     def _estimate_per_reference(
         self, refs: ReferenceGames, rng: np.random.Generator, k: int, params: dict[str, Any]
@@ -182,10 +186,10 @@ class KernelShap(ShapleyExplainer):
             designs = build_reference_designs(k, pairs, self.strategy, refs.n_references, rng)
             y = refs.pairs(designs.codes, k)
             y -= refs.v_empty[:, None, :]  # centred on each reference's own prediction
-            phi, se = solve_references(designs, y, refs.delta, refs.weights,
-                                       cross_fit=many_references(refs.weights))
-            total += pairs * phi
-            var += (pairs * se) ** 2
+            phi_r, var_r = self._games(designs, y, refs.delta, many_references(refs.weights))
+            # the weighted mean of the rows' values; their errors are independent
+            total += pairs * np.einsum("r,rko->ko", refs.weights, phi_r)
+            var += pairs**2 * np.einsum("r,rko->ko", refs.weights**2, var_r)
             sizes.append(pairs)
             n = sum(sizes)
             if not rounds or (tol is not None and np.nanmax(np.sqrt(var) / n) <= tol) or n >= budget_pairs:
@@ -252,7 +256,7 @@ class KernelShap(ShapleyExplainer):
             cross_fit = many_references(refs.weights[sampled_rows])
             for (idx, p, designs), y in zip(batch, values):
                 y -= refs.v_empty[idx, None, :]
-                phi_r, var_r = per_reference_estimates(designs, y, refs.delta[idx], cross_fit=cross_fit)
+                phi_r, var_r = self._games(designs, y, refs.delta[idx], cross_fit)
                 phi_r *= refs.weights[idx][:, None, None]
                 var_r *= refs.weights[idx][:, None, None] ** 2
                 if not designs.exact and int((np.asarray(designs.unit_group) >= 0).sum()) < designs.n_players:
