@@ -237,11 +237,13 @@ def test_many_background_rows_cross_fit_each_rows_regression(cls, monkeypatch):
 def test_choose_method_by_background_size():
     d = 13
     assert choose_method(d, 2 * d + 2) == "permutation_shap"  # too few coalitions per feature for a regression
-    for m in (8, 16):  # small backgrounds: one regression per background row at every budget from 2d + 2
-        assert [choose_method(d, b, n_background=m) for b in (2 * d + 2, 4 * d, 512)] == ["leverage_shap"] * 3
+    for m in (8, 16):  # small backgrounds: one regression per background row from 2d + 2, a surrogate each from 16 d
+        assert [choose_method(d, b, n_background=m) for b in (2 * d + 2, 4 * d, 16 * d - 1)] == ["leverage_shap"] * 3
+        assert choose_method(d, 16 * d, n_background=m) == choose_method(d, n_background=m) == "regression_adjusted_shap"
+    assert choose_method(d, n_background=31) == "regression_adjusted_shap"
     for m in (50, 100):
         assert choose_method(d, 4 * d, n_background=m) == "permutation_shap"
-        assert choose_method(d, 512, n_background=m) == "leverage_shap"
+        assert choose_method(d, 512, n_background=m) == choose_method(d, n_background=m) == "leverage_shap"
     # rows that share a fifth of their values or more: the smaller games of each background row win at every size
     for m in (50, 100):
         assert choose_method(d, 4 * d, n_background=m, shared=0.3) == "leverage_shap"
