@@ -73,30 +73,18 @@ def _variances(
     unit_group: np.ndarray,
     group_sizes: list[int],
     group_fpc: np.ndarray,
+    widen: bool = True,
 ) -> np.ndarray:
-    """Variances (m, k, o) of each design's estimates (see :func:`regression_std_err`).
+    """Variances (m, k, o) of each design's estimates (see :func:`regression_std_err`): ``diag(Q M Q')``
+    with ``M`` the moments of the sampled units' residuals at ``phi``
+    (:func:`~xaikit.explainers.shapley._kernels.paired_residual_moments`); NaN where unknown.
 
-    The residuals of sampled units are first widened by their leverage (:func:`leverage_adjusted`):
-    residuals at the fitted values are smaller than the errors they stand for, most of all when a
-    design has few units per parameter.
+    With ``widen``, the residuals of sampled units are first widened by their leverage
+    (:func:`leverage_adjusted`): residuals at the fitted values are smaller than the errors they
+    stand for, most of all when a design has few units per parameter.
     """
-    y = leverage_adjusted(codes, k, pair_weights, y, phi, Q, unit_group)
-    return _sandwich(codes, k, pair_weights, y, phi, Q, unit_group, group_sizes, group_fpc)
-
-
-def _sandwich(
-    codes: np.ndarray,
-    k: int,
-    pair_weights: np.ndarray,
-    y: np.ndarray,
-    phi: np.ndarray,
-    Q: np.ndarray,
-    unit_group: np.ndarray,
-    group_sizes: list[int],
-    group_fpc: np.ndarray,
-) -> np.ndarray:
-    """``diag(Q M Q')`` (m, k, o) with ``M`` the moments of the sampled units' residuals at ``phi``
-    (:func:`~xaikit.explainers.shapley._kernels.paired_residual_moments`); NaN where unknown."""
+    if widen:
+        y = leverage_adjusted(codes, k, pair_weights, y, phi, Q, unit_group)
     M, unknown = paired_residual_moments(
         _as_codes(codes),
         k,
@@ -272,7 +260,7 @@ def cross_fitted(designs: ReferenceDesigns, y: np.ndarray, delta: np.ndarray) ->
     Q, c = _constrained_operators(A_exact[None])
     phi = np.matmul(Q, b_out + correction) + c[:, :, None] * delta[:, None, :]
     # the residuals are out of fold already: no leverage to widen them by
-    var = _sandwich(codes, k, w, y_out, np.zeros_like(phi), Q, group, designs.group_sizes, designs.group_fpc)
+    var = _variances(codes, k, w, y_out, np.zeros_like(phi), Q, group, designs.group_sizes, designs.group_fpc, widen=False)
     return phi, var
 
 
