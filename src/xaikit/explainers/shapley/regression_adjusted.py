@@ -99,13 +99,22 @@ class RegressionAdjustedShap(KernelShap):
         g_delta = np.zeros(y.shape[1])
         phi_g = np.zeros_like(phi)
         for o in range(y.shape[1]):
+            same = _affine_to_earlier(y, o)
+            if same is not None:  # the surrogates of a * y + c are a times those of y: fitted once
+                earlier, a = same
+                g[:, o], g_delta[o], phi_g[:, o] = a * g[:, earlier], a * g_delta[earlier], a * phi_g[:, earlier]
+                continue
             for j in (0, 1):
                 train = (side == j) | (side == ENUMERATED)  # the enumerated pairs and fold j's sampled pairs
                 sur = fit_surrogate(design.masks[train], y[train, o], design.weights[train])
-                g0 = sur(empty)[0]
+                values = np.empty(y.shape[0])
+                values[train] = sur.fitted
+                ends = sur(np.vstack([design.masks[~train], empty, full]))
+                values[~train] = ends[:-2]
+                g0 = ends[-2]
                 share = np.where(side == j, own, np.where(side == 1 - j, other, 0.5))
-                g[:, o] += share * (sur(design.masks) - g0)
-                g_delta[o] += 0.5 * (sur(full)[0] - g0)
+                g[:, o] += share * (values - g0)
+                g_delta[o] += 0.5 * (ends[-1] - g0)
                 phi_g[:, o] += 0.5 * sur.shapley
         # phi(v) = phi(g_bar) + phi(v - g_bar), g_bar the surrogates' mean: the enumerated part of the
         # second term is exact, the sampled part is estimated from residuals of the surrogate not
@@ -116,6 +125,26 @@ class RegressionAdjustedShap(KernelShap):
         se_r = regression_std_err(design, resid, phi_r, Q)
         use = (se_r**2).sum(axis=0) < (se**2).sum(axis=0)  # per output
         return np.where(use, adjusted, phi), np.where(use, se_r, se)
+
+
+def _affine_to_earlier(y: np.ndarray, o: int) -> tuple[int, float] | None:
+    """``(earlier, a)`` when output ``o`` of the centred values ``y`` (q, n_outputs) is ``a`` times an
+    earlier output up to rounding (the two probabilities of a binary classifier: ``a = -1``), else None.
+
+    >>> y = np.array([[0.1, -0.1, 0.3], [0.4, -0.4, 0.0], [0.0, 0.0, 0.2]])
+    >>> _affine_to_earlier(y, 1), _affine_to_earlier(y, 2)
+    ((0, -1.0), None)
+    """
+    target = y[:, o]
+    for earlier in range(o):
+        source = y[:, earlier]
+        scale = float(np.dot(source, source))
+        if scale <= 0.0:
+            continue
+        a = float(np.dot(source, target)) / scale
+        if np.all(np.abs(target - a * source) <= 1e-12 * (np.abs(target) + np.abs(a * source)) + 1e-300):
+            return earlier, a
+    return None
 
 
 #: Side of an enumerated pair in :func:`_folds`: both surrogates learn it.
