@@ -60,8 +60,10 @@ class RegressionAdjustedShap(KernelShap):
 
     name = "regression_adjusted_shap"
     strategy: ClassVar[str] = "leverage"
-    #: Pairs per player below which the surrogate is not fitted.
+    #: Pairs per player below which the surrogate of the background-averaged game is not fitted.
     min_pairs_per_player: ClassVar[int] = 4
+    #: Pairs per player below which a background row's game gets no surrogate (small backgrounds).
+    game_pairs_per_player: ClassVar[int] = 2
 
     def _samples_per_reference(self, k: int, n_samples: int, refs: ReferenceGames) -> bool:
         # a small background: a surrogate for each background row's game, on its own coalitions; a
@@ -73,7 +75,7 @@ class RegressionAdjustedShap(KernelShap):
 
     def _games(self, designs: Any, y: np.ndarray, delta: np.ndarray, cross_fit: bool) -> tuple[np.ndarray, np.ndarray]:
         phi, var = super()._games(designs, y, delta, cross_fit)
-        if cross_fit or designs.exact or designs.codes.shape[1] < 2 * designs.n_players:
+        if cross_fit or designs.exact or designs.codes.shape[1] < self.game_pairs_per_player * designs.n_players:
             return phi, var
         for r in range(phi.shape[0]):  # each background row's game with its own surrogate
             phi[r], se = self._adjusted(designs.design(r), y[r], delta[r], phi[r], np.sqrt(var[r]))
