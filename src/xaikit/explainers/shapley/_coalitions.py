@@ -58,8 +58,9 @@ _BALANCE_LIMIT = 5_000
 def kernel_weight(k: int, s: int | np.ndarray) -> np.ndarray:
     """Shapley kernel weight of one coalition of size ``s`` among ``k`` players."""
     s = np.asarray(s)
-    n_coalitions = np.array([float(comb(k, int(v))) for v in s.ravel()]).reshape(s.shape)  # exceeds int64 from k = 67
-    return (k - 1) / (n_coalitions * s * (k - s))
+    sizes, where = np.unique(s, return_inverse=True)  # a binomial per distinct size, not per coalition
+    per_size = np.array([float(comb(k, int(v))) for v in sizes])  # exceeds int64 from k = 67
+    return (k - 1) / (per_size[where].reshape(s.shape) * s * (k - s))
 
 
 def stratum_gram(k: int, s: int) -> np.ndarray:
