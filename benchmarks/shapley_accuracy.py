@@ -439,7 +439,7 @@ def summarize(case: Case, budgets: list[int], names: list[str], xk_names: list[s
         if xc is not None and sc is not None and sc.error >= EXACT_TOL and sc.evals:
             value, qual = evals_to_reach(envelope, sc.error / 3.0)
             if value is not None:
-                need = f">{value / sc.evals:.2f}x" if qual == ">max" else f"{qual}{value / sc.evals:.2f}x"
+                need = "beyond the budgets run" if qual == ">max" else f"{qual}{value / sc.evals:.2f}x"
         if xc is None or sc is None:
             ratio = "-"
         elif xc.error < EXACT_TOL and sc.error < EXACT_TOL:
