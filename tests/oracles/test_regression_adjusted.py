@@ -122,7 +122,7 @@ def test_folds_estimate_the_residual_total_without_bias():
     a = np.array([0.3, -1.2, 2.0, 0.7, -0.4, 1.5])
     N, n = len(a), 4
     design = Design(np.zeros((2 * n, 2), dtype=bool), np.ones(2 * n), np.zeros(n, dtype=int),
-                    np.array([1.0 - n / N]), np.ones(n))
+                    np.array([1.0 - n / N]))
     side, own, other = (v[0::2] for v in _folds(design))
     assert side.tolist() == [0, 1, 0, 1]
     bias, naive = [], []

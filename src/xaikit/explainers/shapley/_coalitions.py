@@ -45,6 +45,7 @@ __all__ = [
     "prefix_masks",
     "stratum_shares",
     "kernel_weight",
+    "paired_masks",
     "balanced_units",
     "stratum_gram",
 ]
@@ -249,9 +250,6 @@ class Design:
         Sampling group of each unit; ``-1`` for enumerated units.
     group_fpc : float (n_groups,)
         Finite-population correction of each group (``1 - m/N``, 1 when drawn with replacement).
-    unit_scale : float (q // 2,)
-        Multiplier that turns a unit's kernel-weighted contribution into one draw's estimate of its
-        group total (``N_s / q_s``).
     exact : bool
         True when every coalition is enumerated (the estimate is then exact).
     """
@@ -260,7 +258,6 @@ class Design:
     weights: np.ndarray
     unit_group: np.ndarray
     group_fpc: np.ndarray
-    unit_scale: np.ndarray
     exact: bool = False
     group_sizes: list[int] = field(default_factory=list)
 
@@ -360,6 +357,18 @@ def _plan(k: int, n_pairs: int, strategy: str) -> _Plan:
     return _Plan(sizes, caps, share, enumerated, groups, draws)
 
 
+def paired_masks(units: np.ndarray) -> np.ndarray:
+    """Units ``(..., u, k)`` and their complements, each unit's pair adjacent: bool ``(..., 2u, k)``.
+
+    >>> paired_masks(np.array([[True, False, False]])).astype(int).tolist()
+    [[1, 0, 0], [0, 1, 1]]
+    """
+    out = np.empty((*units.shape[:-2], 2 * units.shape[-2], units.shape[-1]), dtype=bool)
+    out[..., 0::2, :] = units
+    out[..., 1::2, :] = ~units
+    return out
+
+
 def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) -> Design:
     """A paired, stratified design of ``n_pairs`` units (``2 * n_pairs`` coalitions) for ``k`` players."""
     plan = _plan(k, n_pairs, strategy)
@@ -369,21 +378,17 @@ def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) 
     masks: list[np.ndarray] = []
     weights: list[np.ndarray] = []
     unit_group: list[np.ndarray] = []
-    unit_scale: list[np.ndarray] = []
     group_fpc = np.ones(len(groups))
 
-    def add(units: np.ndarray, s: int, w_unit: float, gid: int, scale: float) -> None:
-        paired = np.empty((2 * units.shape[0], k), dtype=bool)
-        paired[0::2] = units
-        paired[1::2] = ~units
+    def add(units: np.ndarray, s: int, w_unit: float, gid: int) -> None:
+        paired = paired_masks(units)
         masks.append(paired)
         kw = float(kernel_weight(k, s))  # complement has the same kernel weight
         weights.append(np.full(paired.shape[0], kw * w_unit))
         unit_group.append(np.full(units.shape[0], gid))
-        unit_scale.append(np.full(units.shape[0], scale))
 
     for st in np.flatnonzero(enumerated):
-        add(_all_units(k, sizes[st]), sizes[st], 1.0, -1, 1.0)
+        add(_all_units(k, sizes[st]), sizes[st], 1.0, -1)
     for gid, (members, m) in enumerate(zip(groups, draws)):
         if m == 0:
             continue
@@ -391,7 +396,7 @@ def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) 
             st = members[0]  # type: ignore[assignment]  # numpy scalar arithmetic
             N = caps[st]
             m = int(min(m, N))
-            add(_distinct_units(k, sizes[st], m, rng), sizes[st], N / m, gid, N)
+            add(_distinct_units(k, sizes[st], m, rng), sizes[st], N / m, gid)
             group_fpc[gid] = 1.0 - m / N
         else:
             q = share[members] / share[members].sum()
@@ -400,16 +405,15 @@ def build_design(k: int, n_pairs: int, strategy: str, rng: np.random.Generator) 
                 cnt = int((picks == j).sum())
                 if cnt:
                     scale = caps[st] / q[j]
-                    add(_random_units(k, sizes[st], cnt, rng), sizes[st], scale / m, gid, scale)
+                    add(_random_units(k, sizes[st], cnt, rng), sizes[st], scale / m, gid)
     if not masks:
         empty = np.zeros((0, k), dtype=bool)
-        return Design(empty, np.zeros(0), np.zeros(0, dtype=int), group_fpc, np.zeros(0), exact=False)
+        return Design(empty, np.zeros(0), np.zeros(0, dtype=int), group_fpc, exact=False)
     return Design(
         masks=np.concatenate(masks),
         weights=np.concatenate(weights),
         unit_group=np.concatenate(unit_group),
         group_fpc=group_fpc,
-        unit_scale=np.concatenate(unit_scale),
         exact=bool(enumerated.all()),
         group_sizes=[int(x) for x in draws],
     )
@@ -454,12 +458,7 @@ class ReferenceDesigns:
     @property
     def masks(self) -> np.ndarray:
         """Every coalition, complementary pairs adjacent: bool ``(m, 2u, k)``."""
-        units = self.units
-        m, u, k = units.shape
-        out = np.empty((m, 2 * u, k), dtype=bool)
-        out[:, 0::2] = units
-        out[:, 1::2] = ~units
-        return out
+        return paired_masks(self.units)
 
     @property
     def weights(self) -> np.ndarray:
@@ -473,16 +472,11 @@ class ReferenceDesigns:
         >>> bool((designs.design(2).masks == designs.masks[2]).all())
         True
         """
-        units = unpack_coalitions(self.codes[r], self.n_players)
-        masks = np.empty((2 * units.shape[0], self.n_players), dtype=bool)
-        masks[0::2], masks[1::2] = units, ~units
-        sizes = units.sum(axis=1)
         return Design(
-            masks=masks,
+            masks=paired_masks(unpack_coalitions(self.codes[r], self.n_players)),
             weights=np.repeat(self.pair_weights[r], 2),
             unit_group=np.asarray(self.unit_group),
             group_fpc=np.asarray(self.group_fpc),
-            unit_scale=self.pair_weights[r] / np.asarray(kernel_weight(self.n_players, sizes), dtype=float),
             exact=self.exact,
             group_sizes=list(self.group_sizes),
         )

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from xaikit.errors import InvalidParameterError
-from xaikit.explainers.shapley._coalitions import prefix_masks, unpack_coalitions
+from xaikit.explainers.shapley._coalitions import paired_masks, prefix_masks, unpack_coalitions
 
 __all__ = ["Game", "ReferenceGames"]
 
@@ -160,10 +160,7 @@ class ReferenceGames:
         codes = np.ascontiguousarray(codes, dtype=np.uint64)
         vf = self.value_function
         if not hasattr(vf, "pairs_per_reference"):
-            units = unpack_coalitions(codes, n_players)
-            masks = np.empty((units.shape[0], 2 * units.shape[1], n_players), dtype=bool)
-            masks[:, 0::2] = units
-            masks[:, 1::2] = ~units
+            masks = paired_masks(unpack_coalitions(codes, n_players))
             return np.array(self(masks), dtype=np.float64)  # a copy: a callable may return its own array
         self.n_evaluations += 2 * codes.shape[1]
         if codes.shape[1] == 0:
